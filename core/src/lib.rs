@@ -9,8 +9,12 @@
 
 pub mod bytes;
 pub mod codec;
+pub mod crypto;
 pub mod hash;
+pub mod merkle;
+pub mod shuffle;
 pub mod spec;
+pub mod types;
 
 pub use bytes::{ByteArray, Bytes};
 pub use codec::{decode_exact, Decode, DecodeError, Encode, Reader};

@@ -17,7 +17,10 @@ pub fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
 
 fn abbreviate(s: &str) -> String {
     if s.len() > 24 {
-        format!("{}…", &s[..s.char_indices().nth(24).map_or(s.len(), |(i, _)| i)])
+        format!(
+            "{}…",
+            &s[..s.char_indices().nth(24).map_or(s.len(), |(i, _)| i)]
+        )
     } else {
         s.to_owned()
     }
@@ -96,8 +99,12 @@ impl<const N: usize> std::str::FromStr for ByteArray<N> {
     fn from_str(s: &str) -> Result<Self, String> {
         let v = parse_hex(s)?;
         let len = v.len();
-        ByteArray::from_slice(&v)
-            .ok_or_else(|| format!("expected {N} octets of hex, found {len} in `{}`", abbreviate(s)))
+        ByteArray::from_slice(&v).ok_or_else(|| {
+            format!(
+                "expected {N} octets of hex, found {len} in `{}`",
+                abbreviate(s)
+            )
+        })
     }
 }
 

@@ -32,7 +32,9 @@ impl std::str::FromStr for SpecName {
         match s {
             "tiny" => Ok(SpecName::Tiny),
             "full" => Ok(SpecName::Full),
-            other => Err(format!("unknown chain spec `{other}`: expected `tiny` or `full`")),
+            other => Err(format!(
+                "unknown chain spec `{other}`: expected `tiny` or `full`"
+            )),
         }
     }
 }
@@ -251,7 +253,10 @@ mod tests {
         assert_eq!(t.segment_pieces * t.erasure_piece_size, t.segment_size);
         assert_eq!(t.supermajority(), 5);
         assert_eq!(t.availability_bitfield_bytes(), 1);
-        assert_eq!((t.gas_total_accumulation, t.gas_refine), (20_000_000, 1_000_000_000));
+        assert_eq!(
+            (t.gas_total_accumulation, t.gas_refine),
+            (20_000_000, 1_000_000_000)
+        );
     }
 
     #[test]

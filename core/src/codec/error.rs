@@ -26,7 +26,9 @@ impl fmt::Display for DecodeError {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeErrorKind {
     /// The input ended inside an item.
-    #[error("unexpected end of input reading {what}: needed {needed} more octets, {remaining} left")]
+    #[error(
+        "unexpected end of input reading {what}: needed {needed} more octets, {remaining} left"
+    )]
     UnexpectedEnd {
         /// What was being read.
         what: &'static str,

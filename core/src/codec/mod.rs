@@ -66,7 +66,10 @@ pub fn encode_natural(x: u64, out: &mut Vec<u8>) {
 
 /// `E_l(x)`: `x` in exactly `l ≤ 8` little-endian octets (C.1.2, eq. C.5).
 pub fn encode_fixed(x: u64, l: usize, out: &mut Vec<u8>) {
-    debug_assert!(l <= 8 && (l == 8 || x >> (8 * l) == 0), "{x} does not fit {l} octets");
+    debug_assert!(
+        l <= 8 && (l == 8 || x >> (8 * l) == 0),
+        "{x} does not fit {l} octets"
+    );
     out.extend_from_slice(&x.to_le_bytes()[..l]);
 }
 
@@ -123,7 +126,13 @@ impl Decode for bool {
         match r.u8("boolean")? {
             0 => Ok(false),
             1 => Ok(true),
-            tag => Err(DecodeError::new(at, DecodeErrorKind::InvalidTag { what: "boolean", tag })),
+            tag => Err(DecodeError::new(
+                at,
+                DecodeErrorKind::InvalidTag {
+                    what: "boolean",
+                    tag,
+                },
+            )),
         }
     }
 }
@@ -175,7 +184,10 @@ impl<T: Decode> Decode for Option<T> {
             1 => T::decode(r).map(Some),
             tag => Err(DecodeError::new(
                 at,
-                DecodeErrorKind::InvalidTag { what: "optional discriminator (0 or 1)", tag },
+                DecodeErrorKind::InvalidTag {
+                    what: "optional discriminator (0 or 1)",
+                    tag,
+                },
             )),
         }
     }

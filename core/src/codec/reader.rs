@@ -18,7 +18,11 @@ const MAX_PREALLOC_ITEMS: usize = 4096;
 impl<'a> Reader<'a> {
     /// A reader at the start of `bytes`.
     pub fn new(spec: &'a ChainSpec, bytes: &'a [u8]) -> Self {
-        Reader { spec, bytes, pos: 0 }
+        Reader {
+            spec,
+            bytes,
+            pos: 0,
+        }
     }
 
     /// The chain spec.
@@ -108,7 +112,10 @@ impl<'a> Reader<'a> {
         if l == 8 {
             let x = self.u64(what)?;
             if x < 1 << 56 {
-                return Err(DecodeError::new(start, DecodeErrorKind::NonCanonical { what }));
+                return Err(DecodeError::new(
+                    start,
+                    DecodeErrorKind::NonCanonical { what },
+                ));
             }
             return Ok(x);
         }
@@ -116,7 +123,10 @@ impl<'a> Reader<'a> {
         let low = self.fixed(l as usize, what)?;
         let x = (high << (8 * l)) | low;
         if l > 0 && x < 1 << (7 * l) {
-            return Err(DecodeError::new(start, DecodeErrorKind::NonCanonical { what }));
+            return Err(DecodeError::new(
+                start,
+                DecodeErrorKind::NonCanonical { what },
+            ));
         }
         Ok(x)
     }
@@ -126,7 +136,14 @@ impl<'a> Reader<'a> {
         let start = self.pos;
         let x = self.natural(what)?;
         u32::try_from(x).map_err(|_| {
-            DecodeError::new(start, DecodeErrorKind::LengthTooLarge { what, len: x, max: u32::MAX.into() })
+            DecodeError::new(
+                start,
+                DecodeErrorKind::LengthTooLarge {
+                    what,
+                    len: x,
+                    max: u32::MAX.into(),
+                },
+            )
         })
     }
 
@@ -139,7 +156,11 @@ impl<'a> Reader<'a> {
         if len > bound as u64 {
             return Err(DecodeError::new(
                 start,
-                DecodeErrorKind::LengthTooLarge { what, len, max: bound as u64 },
+                DecodeErrorKind::LengthTooLarge {
+                    what,
+                    len,
+                    max: bound as u64,
+                },
             ));
         }
         if len > self.remaining() as u64 {
@@ -156,7 +177,11 @@ impl<'a> Reader<'a> {
     }
 
     /// `↕x⁻¹`: a length-prefixed sequence of at most `max` items.
-    pub fn seq<T: Decode>(&mut self, what: &'static str, max: Option<usize>) -> Result<Vec<T>, DecodeError> {
+    pub fn seq<T: Decode>(
+        &mut self,
+        what: &'static str,
+        max: Option<usize>,
+    ) -> Result<Vec<T>, DecodeError> {
         let len = self.length(what, max)?;
         self.fixed_seq(len)
     }
@@ -220,7 +245,10 @@ impl<'a> Reader<'a> {
         if n % 8 != 0 && octets[n / 8] >> (n % 8) != 0 {
             return Err(DecodeError::new(
                 start,
-                DecodeErrorKind::InvalidValue { what, reason: "padding bits are not zero".into() },
+                DecodeErrorKind::InvalidValue {
+                    what,
+                    reason: "padding bits are not zero".into(),
+                },
             ));
         }
         Ok(bits)

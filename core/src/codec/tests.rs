@@ -27,7 +27,10 @@ fn natural_boundaries_follow_eq_c6() {
     assert_eq!(nat(128), [0x80, 0x80]);
     assert_eq!(nat(16383), [0xBF, 0xFF]);
     assert_eq!(nat(16384), [0xC0, 0x00, 0x40]);
-    assert_eq!(nat((1 << 56) - 1), [0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]);
+    assert_eq!(
+        nat((1 << 56) - 1),
+        [0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]
+    );
     assert_eq!(nat(1 << 56), [0xFF, 0, 0, 0, 0, 0, 0, 0, 1]);
     assert_eq!(nat(u64::MAX), [0xFF; 9]);
     for l in 0..9u32 {
@@ -53,9 +56,15 @@ fn huge_length_prefix_does_not_allocate() {
     let s = spec();
     let mut r = Reader::new(&s, &b);
     let e = r.seq::<u64>("items", None).unwrap_err();
-    assert!(matches!(e.kind, DecodeErrorKind::UnexpectedEnd { .. }), "{e}");
+    assert!(
+        matches!(e.kind, DecodeErrorKind::UnexpectedEnd { .. }),
+        "{e}"
+    );
     let e = decode_exact::<Bytes>(&s, &b).unwrap_err();
-    assert!(matches!(e.kind, DecodeErrorKind::UnexpectedEnd { .. }), "{e}");
+    assert!(
+        matches!(e.kind, DecodeErrorKind::UnexpectedEnd { .. }),
+        "{e}"
+    );
 }
 
 #[test]
@@ -64,7 +73,14 @@ fn spec_maximum_is_enforced() {
     let b = [3u8, 1, 2, 3];
     let mut r = Reader::new(&s, &b);
     let e = r.seq::<u8>("tickets", Some(2)).unwrap_err();
-    assert_eq!(e.kind, DecodeErrorKind::LengthTooLarge { what: "tickets", len: 3, max: 2 });
+    assert_eq!(
+        e.kind,
+        DecodeErrorKind::LengthTooLarge {
+            what: "tickets",
+            len: 3,
+            max: 2
+        }
+    );
 }
 
 #[test]
@@ -72,7 +88,10 @@ fn trailing_bytes_are_rejected_with_offset() {
     let e = decode_exact::<u16>(&spec(), &[1, 2, 3]).unwrap_err();
     assert_eq!(e.offset, 2);
     assert_eq!(e.kind, DecodeErrorKind::TrailingBytes { count: 1 });
-    assert_eq!(e.to_string(), "at byte offset 2: 1 trailing octets after the value");
+    assert_eq!(
+        e.to_string(),
+        "at byte offset 2: 1 trailing octets after the value"
+    );
 }
 
 #[test]
@@ -100,7 +119,9 @@ fn options_and_bools_reject_other_tags() {
 #[test]
 fn bits_pack_lsb_first_and_reject_dirty_padding() {
     let s = spec();
-    let bits = [true, false, true, false, false, false, false, false, false, true];
+    let bits = [
+        true, false, true, false, false, false, false, false, false, true,
+    ];
     let mut out = Vec::new();
     encode_bits(&bits, &mut out);
     assert_eq!(out, [0b0000_0101, 0b10]);

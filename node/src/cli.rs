@@ -1,0 +1,89 @@
+//! Argument parsing (clap) and dispatch to the commands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use tessera_core::spec::{ChainSpec, SpecName};
+use tessera_core::types::named::NamedType;
+
+/// Tessera: a JAM node (Gray Paper v0.7.2) built for data-availability throughput.
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about, long_about = None)]
+pub struct Cli {
+    /// Chain spec: `tiny` (the test vectors' 6-validator chain) or `full` (GP v0.7.2).
+    #[arg(long, global = true, visible_alias = "chain", default_value = "full", value_parser = parse_spec)]
+    pub spec: SpecName,
+
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+fn parse_spec(s: &str) -> Result<SpecName, String> {
+    s.parse()
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Convert JAM values between the binary codec (GP Appendix C) and the test
+    /// vectors' JSON form.
+    #[command(subcommand)]
+    Codec(CodecCommand),
+}
+
+/// `tessera codec …`
+#[derive(Debug, Subcommand)]
+pub enum CodecCommand {
+    /// Decode a binary file and print it as JSON in the vectors' format.
+    Decode(CodecArgs),
+    /// Encode a JSON file (vectors' format) and write the binary codec.
+    Encode(EncodeArgs),
+    /// List the type names that `--type` accepts.
+    Types,
+}
+
+/// The value type and input file of a codec command.
+#[derive(Debug, Args)]
+pub struct CodecArgs {
+    /// The type of the value (see `tessera codec types`).
+    #[arg(long = "type", short = 't', value_parser = parse_type)]
+    pub ty: NamedType,
+    /// The input file (`-` for standard input).
+    pub file: PathBuf,
+}
+
+/// Arguments of `tessera codec encode`.
+#[derive(Debug, Args)]
+pub struct EncodeArgs {
+    /// The value type and input file.
+    #[command(flatten)]
+    pub input: CodecArgs,
+    /// Write the bytes to this file instead of printing them as 0x-hex.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+}
+
+fn parse_type(s: &str) -> Result<NamedType, String> {
+    s.parse()
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let spec = ChainSpec::by_name(cli.spec);
+    match cli.command {
+        Command::Codec(CodecCommand::Decode(args)) => {
+            crate::codec_cmd::decode(&spec, args.ty, &args.file)
+        }
+        Command::Codec(CodecCommand::Encode(args)) => crate::codec_cmd::encode(
+            &spec,
+            args.input.ty,
+            &args.input.file,
+            args.output.as_deref(),
+        ),
+        Command::Codec(CodecCommand::Types) => {
+            crate::codec_cmd::list_types();
+            Ok(())
+        }
+    }
+}

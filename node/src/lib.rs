@@ -1,0 +1,9 @@
+//! `tessera-node`: the `tessera` binary's library — its command line and the
+//! commands behind it.
+//!
+//! This is the only crate that touches files, the terminal and (later) sockets,
+//! thread pools and the database; the libraries it calls take everything as
+//! arguments.
+
+pub mod cli;
+pub mod codec_cmd;

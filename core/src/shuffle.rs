@@ -29,7 +29,10 @@ pub enum ShuffleError {
 /// the first `l` are ignored; fewer than `l` is an error.
 pub fn fisher_yates<T: Clone>(s: &[T], r: &[u32]) -> Result<Vec<T>, ShuffleError> {
     if r.len() < s.len() {
-        return Err(ShuffleError::TooFewNumbers { needed: s.len(), given: r.len() });
+        return Err(ShuffleError::TooFewNumbers {
+            needed: s.len(),
+            given: r.len(),
+        });
     }
     Ok(shuffle_with(s, r.iter().copied()))
 }
@@ -63,7 +66,12 @@ impl SequenceFromHash {
     /// The sequence `Q(h)`, starting at `i = 0`.
     pub fn new(h: &Hash) -> Self {
         // `next == 8` means "no digest computed yet for `block`".
-        SequenceFromHash { entropy: *h, block: 0, words: [0; 8], next: 8 }
+        SequenceFromHash {
+            entropy: *h,
+            block: 0,
+            words: [0; 8],
+            next: 8,
+        }
     }
 }
 
@@ -112,7 +120,9 @@ mod tests {
 
     /// F (F.1) written as the recursion reads, for comparison.
     fn f_recursive(s: &[u32], r: &[u32]) -> Vec<u32> {
-        let Some((&r0, r_rest)) = r.split_first() else { return vec![] };
+        let Some((&r0, r_rest)) = r.split_first() else {
+            return vec![];
+        };
         if s.is_empty() {
             return vec![];
         }
@@ -130,7 +140,10 @@ mod tests {
         assert_eq!(fisher_yates::<u8>(&[], &[]), Ok(vec![]));
         assert_eq!(
             fisher_yates(&[1, 2], &[5]),
-            Err(ShuffleError::TooFewNumbers { needed: 2, given: 1 })
+            Err(ShuffleError::TooFewNumbers {
+                needed: 2,
+                given: 1
+            })
         );
         assert!(shuffle_by_entropy::<u8>(&[], &Hash::default()).is_empty());
     }

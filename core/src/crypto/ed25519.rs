@@ -233,10 +233,13 @@ fn bisect(
     match queued {
         [] => true,
         [(i, item)] => {
-            let outcome = item.clone().verify_single().map_err(|_| match items.get(*i) {
-                Some((pk, _, sig)) => classify_failure(pk, sig),
-                None => Ed25519Error::BadSignature,
-            });
+            let outcome = item
+                .clone()
+                .verify_single()
+                .map_err(|_| match items.get(*i) {
+                    Some((pk, _, sig)) => classify_failure(pk, sig),
+                    None => Ed25519Error::BadSignature,
+                });
             let ok = outcome.is_ok();
             if let Some(slot) = results.get_mut(*i) {
                 *slot = outcome;
@@ -392,7 +395,8 @@ impl Encode for PublicKey {
 
 impl Decode for PublicKey {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        r.array::<32>("Ed25519 public key").map(|b| PublicKey(ByteArray(b)))
+        r.array::<32>("Ed25519 public key")
+            .map(|b| PublicKey(ByteArray(b)))
     }
 }
 
@@ -404,7 +408,8 @@ impl Encode for Signature {
 
 impl Decode for Signature {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        r.array::<64>("Ed25519 signature").map(|b| Signature(ByteArray(b)))
+        r.array::<64>("Ed25519 signature")
+            .map(|b| Signature(ByteArray(b)))
     }
 }
 
@@ -425,8 +430,9 @@ mod tests {
         )
         .unwrap();
         let kp = Keypair::from_seed(seed.try_into().unwrap());
-        let pk: ByteArray<32> =
-            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a".parse().unwrap();
+        let pk: ByteArray<32> = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+            .parse()
+            .unwrap();
         assert_eq!(kp.public(), PublicKey(pk));
         let sig: ByteArray<64> = "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155\
              5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
@@ -440,10 +446,16 @@ mod tests {
     fn typed_errors() {
         let kp = keypair(1);
         let sig = kp.sign(b"msg");
-        assert_eq!(verify(&kp.public(), b"other", &sig), Err(Ed25519Error::BadSignature));
+        assert_eq!(
+            verify(&kp.public(), b"other", &sig),
+            Err(Ed25519Error::BadSignature)
+        );
         // s = ℓ: the smallest non-canonical scalar.
         let bad_s = Signature::from_parts(sig.r(), ELL);
-        assert_eq!(verify(&kp.public(), b"msg", &bad_s), Err(Ed25519Error::NonCanonicalS));
+        assert_eq!(
+            verify(&kp.public(), b"msg", &bad_s),
+            Err(Ed25519Error::NonCanonicalS)
+        );
         // y = 2 is not on the curve (x² = (y²-1)/(dy²+1) is a non-square for y = 2).
         let mut not_point = [0u8; 32];
         not_point[0] = 2;
@@ -452,7 +464,10 @@ mod tests {
             Err(Ed25519Error::KeyNotAPoint)
         );
         let bad_r = Signature::from_parts(not_point, sig.s());
-        assert_eq!(verify(&kp.public(), b"msg", &bad_r), Err(Ed25519Error::RNotAPoint));
+        assert_eq!(
+            verify(&kp.public(), b"msg", &bad_r),
+            Err(Ed25519Error::RNotAPoint)
+        );
     }
 
     #[test]

@@ -40,10 +40,15 @@ fn main() {
         panic!(
             "tessera-core: cannot find the Bandersnatch ring-VRF SRS `{SRS_FILE}` \
              ({SRS_LEN} bytes) shipped in the `{PACKAGE_DIR}` crate package.\n\
-             Looked at:\n  {}\n\
+             Looked in {}/registry/src/*/{PACKAGE_DIR}/data/srs/ and at:\n  {}\n\
              Run `cargo fetch` so that the ark-vrf 0.1.0 package is in the cargo registry, \
              or set {OVERRIDE_VAR} to the path of the file.",
-            if looked.is_empty() { "(nothing)".to_owned() } else { looked.join("\n  ") }
+            cargo_home().map_or_else(|| "$CARGO_HOME".to_owned(), |h| h.display().to_string()),
+            if looked.is_empty() {
+                "(nothing)".to_owned()
+            } else {
+                looked.join("\n  ")
+            }
         );
     };
     println!("cargo:rerun-if-changed={}", found.display());
@@ -51,7 +56,11 @@ fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let dest = out_dir.join(SRS_FILE);
     if let Err(e) = fs::copy(found, &dest) {
-        panic!("tessera-core: copying {} to {}: {e}", found.display(), dest.display());
+        panic!(
+            "tessera-core: copying {} to {}: {e}",
+            found.display(),
+            dest.display()
+        );
     }
 }
 
@@ -61,10 +70,7 @@ fn candidates() -> Vec<PathBuf> {
     if let Some(p) = env::var_os(OVERRIDE_VAR) {
         out.push(PathBuf::from(p));
     }
-    let cargo_home = env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")));
-    if let Some(home) = cargo_home {
+    if let Some(home) = cargo_home() {
         let src = home.join("registry").join("src");
         if let Ok(entries) = fs::read_dir(&src) {
             let mut registries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
@@ -73,9 +79,21 @@ fn candidates() -> Vec<PathBuf> {
         }
     }
     if let Some(manifest) = env::var_os("CARGO_MANIFEST_DIR") {
-        out.push(srs_in(&Path::new(&manifest).join("..").join("vendor").join("ark-vrf")));
+        out.push(srs_in(
+            &Path::new(&manifest)
+                .join("..")
+                .join("vendor")
+                .join("ark-vrf"),
+        ));
     }
     out
+}
+
+/// `$CARGO_HOME`, or its default `$HOME/.cargo`.
+fn cargo_home() -> Option<PathBuf> {
+    env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
 }
 
 fn srs_in(package: &Path) -> PathBuf {

@@ -28,7 +28,13 @@ pub struct AvailabilitySpec {
     pub exports_count: u16,
 }
 
-codec_struct!(AvailabilitySpec { hash, length, erasure_root, exports_root, exports_count });
+codec_struct!(AvailabilitySpec {
+    hash,
+    length,
+    erasure_root,
+    exports_root,
+    exports_count
+});
 
 /// `a_f ∈ 𝔹_C`: one bit per core, packed least-significant bit first into
 /// `⌈C/8⌉` octets with no length prefix (GP C.1, bit sequences). The padding bits
@@ -48,7 +54,9 @@ impl AvailabilityBitfield {
 
     /// Whether the bit of `core` is set; `false` past the end.
     pub fn is_set(&self, core: usize) -> bool {
-        self.0.get(core / 8).is_some_and(|octet| octet >> (core % 8) & 1 == 1)
+        self.0
+            .get(core / 8)
+            .is_some_and(|octet| octet >> (core % 8) & 1 == 1)
     }
 
     /// The number of bits set.
@@ -75,7 +83,9 @@ impl Check for AvailabilityBitfield {
         Bound::Exactly(spec.availability_bitfield_bytes()).check(self.0.len())?;
         let cores = spec.cores();
         if (cores..self.0.len() * 8).any(|bit| self.is_set(bit)) {
-            return Err(SpecViolation::new(ViolationKind::Invalid("bits past the core count C are set")));
+            return Err(SpecViolation::new(ViolationKind::Invalid(
+                "bits past the core count C are set",
+            )));
         }
         Ok(())
     }

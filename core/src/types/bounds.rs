@@ -37,7 +37,10 @@ impl Bound {
         if self.admits(len) {
             Ok(())
         } else {
-            Err(SpecViolation::new(ViolationKind::Length { len, expected: self }))
+            Err(SpecViolation::new(ViolationKind::Length {
+                len,
+                expected: self,
+            }))
         }
     }
 }
@@ -91,7 +94,10 @@ pub struct SpecViolation {
 impl SpecViolation {
     /// A violation at the checked value itself.
     pub fn new(kind: ViolationKind) -> Self {
-        SpecViolation { path: String::new(), kind }
+        SpecViolation {
+            path: String::new(),
+            kind,
+        }
     }
 
     /// The same violation seen from the struct holding it as field `field`.
@@ -171,7 +177,11 @@ pub fn check_items<T: Check>(items: &[T], spec: &ChainSpec) -> Result<(), SpecVi
 }
 
 /// Check a sequence's length against `bound`, then each of its items.
-pub fn check_seq<T: Check>(items: &[T], bound: Bound, spec: &ChainSpec) -> Result<(), SpecViolation> {
+pub fn check_seq<T: Check>(
+    items: &[T],
+    bound: Bound,
+    spec: &ChainSpec,
+) -> Result<(), SpecViolation> {
     bound.check(items.len())?;
     check_items(items, spec)
 }
@@ -190,7 +200,10 @@ mod tests {
             .at_index(2)
             .within("headers");
         assert_eq!(v.path, "headers[2].epoch_mark.validators");
-        assert_eq!(v.to_string(), "headers[2].epoch_mark.validators: length 5, expected exactly 6");
+        assert_eq!(
+            v.to_string(),
+            "headers[2].epoch_mark.validators: length 5, expected exactly 6"
+        );
         assert!(Bound::Between(2, 3).admits(3) && !Bound::Between(2, 3).admits(1));
         assert!(Bound::AtMost(3).check(4).is_err());
     }

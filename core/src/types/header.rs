@@ -21,7 +21,10 @@ pub struct EpochMarkValidator {
     pub ed25519: Ed25519Public,
 }
 
-codec_struct!(EpochMarkValidator { bandersnatch, ed25519 });
+codec_struct!(EpochMarkValidator {
+    bandersnatch,
+    ed25519
+});
 
 /// `H_E` (GP header.tex, epoch marker): set in the first block of an epoch. The
 /// next epoch's randomness `η_1`, the ticket-sealing randomness `η_2`, and the
@@ -58,7 +61,8 @@ impl Decode for EpochMark {
 
 impl Check for EpochMark {
     fn check(&self, spec: &ChainSpec) -> Result<(), SpecViolation> {
-        check_seq(&self.validators, Bound::Exactly(spec.validators()), spec).map_err(|e| e.within("validators"))
+        check_seq(&self.validators, Bound::Exactly(spec.validators()), spec)
+            .map_err(|e| e.within("validators"))
     }
 }
 
@@ -168,7 +172,11 @@ impl Decode for Header {
 
 impl Check for Header {
     fn check(&self, spec: &ChainSpec) -> Result<(), SpecViolation> {
-        self.epoch_mark.check(spec).map_err(|e| e.within("epoch_mark"))?;
-        self.tickets_mark.check(spec).map_err(|e| e.within("tickets_mark"))
+        self.epoch_mark
+            .check(spec)
+            .map_err(|e| e.within("epoch_mark"))?;
+        self.tickets_mark
+            .check(spec)
+            .map_err(|e| e.within("tickets_mark"))
     }
 }

@@ -42,8 +42,8 @@ pub use block::Block;
 pub use bounds::{Bound, Check, SpecViolation, ViolationKind};
 pub use extrinsic::{
     Assurance, AssurancesExtrinsic, Culprit, DisputesExtrinsic, Extrinsic, Fault, Guarantee,
-    GuaranteesExtrinsic, Judgement, Preimage, PreimagesExtrinsic, TicketEnvelope,
-    TicketsExtrinsic, ValidatorSignature, Verdict,
+    GuaranteesExtrinsic, Judgement, Preimage, PreimagesExtrinsic, TicketEnvelope, TicketsExtrinsic,
+    ValidatorSignature, Verdict,
 };
 pub use header::{EpochMark, EpochMarkValidator, Header, TicketsMark};
 pub use indices::{CoreIndex, Gas, ServiceId, TimeSlot, ValidatorIndex};

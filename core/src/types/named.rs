@@ -41,18 +41,32 @@ pub enum TypeError {
     UnknownType(String),
 }
 
-fn decode_json<T: Decode + Serialize>(spec: &ChainSpec, bytes: &[u8]) -> Result<Value, DecodeError> {
+fn decode_json<T: Decode + Serialize>(
+    spec: &ChainSpec,
+    bytes: &[u8],
+) -> Result<Value, DecodeError> {
     let value: T = decode_exact(spec, bytes)?;
     serde_json::to_value(&value).map_err(|e| {
         DecodeError::new(
             bytes.len(),
-            DecodeErrorKind::InvalidValue { what: "JSON form", reason: e.to_string() },
+            DecodeErrorKind::InvalidValue {
+                what: "JSON form",
+                reason: e.to_string(),
+            },
         )
     })
 }
 
-fn encode_checked<T: Encode + Check>(ty: &'static str, spec: &ChainSpec, value: T) -> Result<Vec<u8>, TypeError> {
-    value.check(spec).map_err(|source| TypeError::Spec { ty, spec: spec.name.to_string(), source })?;
+fn encode_checked<T: Encode + Check>(
+    ty: &'static str,
+    spec: &ChainSpec,
+    value: T,
+) -> Result<Vec<u8>, TypeError> {
+    value.check(spec).map_err(|source| TypeError::Spec {
+        ty,
+        spec: spec.name.to_string(),
+        source,
+    })?;
     Ok(value.encode())
 }
 

@@ -26,4 +26,11 @@ pub struct RefineContext {
     pub prerequisites: Vec<Hash>,
 }
 
-codec_struct!(RefineContext { anchor, state_root, beefy_root, lookup_anchor, lookup_anchor_slot, prerequisites });
+codec_struct!(RefineContext {
+    anchor,
+    state_root,
+    beefy_root,
+    lookup_anchor,
+    lookup_anchor_slot,
+    prerequisites
+});

@@ -24,7 +24,9 @@ pub(crate) fn root() -> Option<PathBuf> {
 /// Every codec vector as `(spec, file stem, .bin bytes, parsed .json)`; empty
 /// when the vectors are absent.
 pub(crate) fn codec_cases() -> Vec<(ChainSpec, String, Vec<u8>, serde_json::Value)> {
-    let Some(root) = root() else { return Vec::new() };
+    let Some(root) = root() else {
+        return Vec::new();
+    };
     let mut cases = Vec::new();
     for spec in [ChainSpec::tiny(), ChainSpec::full()] {
         let dir = root.join("codec").join(spec.name.to_string());
@@ -35,11 +37,17 @@ pub(crate) fn codec_cases() -> Vec<(ChainSpec, String, Vec<u8>, serde_json::Valu
             .collect();
         bins.sort();
         for bin in bins {
-            let stem = bin.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
+            let stem = bin
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_owned();
             let bytes = std::fs::read(&bin).unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
             let json_path = bin.with_extension("json");
-            let text = std::fs::read_to_string(&json_path).unwrap_or_else(|e| panic!("{}: {e}", json_path.display()));
-            let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", json_path.display()));
+            let text = std::fs::read_to_string(&json_path)
+                .unwrap_or_else(|e| panic!("{}: {e}", json_path.display()));
+            let json = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{}: {e}", json_path.display()));
             cases.push((spec.clone(), stem, bytes, json));
         }
     }
@@ -48,6 +56,10 @@ pub(crate) fn codec_cases() -> Vec<(ChainSpec, String, Vec<u8>, serde_json::Valu
 
 /// The type of a codec vector from its file stem: `work_result_1` → `work-result`.
 pub(crate) fn type_of_stem(stem: &str) -> super::NamedType {
-    let base = stem.trim_end_matches(|c: char| c.is_ascii_digit()).trim_end_matches('_');
-    base.replace('_', "-").parse().unwrap_or_else(|e| panic!("vector `{stem}`: {e}"))
+    let base = stem
+        .trim_end_matches(|c: char| c.is_ascii_digit())
+        .trim_end_matches('_');
+    base.replace('_', "-")
+        .parse()
+        .unwrap_or_else(|e| panic!("vector `{stem}`: {e}"))
 }

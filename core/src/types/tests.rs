@@ -30,47 +30,84 @@ fn exec_result() -> impl Strategy<Value = WorkExecResult> {
 }
 
 fn refine_load() -> impl Strategy<Value = RefineLoad> {
-    (any::<u64>(), any::<u16>(), any::<u16>(), any::<u32>(), any::<u16>()).prop_map(
-        |(gas_used, imports, extrinsic_count, extrinsic_size, exports)| RefineLoad {
-            gas_used,
-            imports,
-            extrinsic_count,
-            extrinsic_size,
-            exports,
-        },
+    (
+        any::<u64>(),
+        any::<u16>(),
+        any::<u16>(),
+        any::<u32>(),
+        any::<u16>(),
     )
+        .prop_map(
+            |(gas_used, imports, extrinsic_count, extrinsic_size, exports)| RefineLoad {
+                gas_used,
+                imports,
+                extrinsic_count,
+                extrinsic_size,
+                exports,
+            },
+        )
 }
 
 fn work_result() -> impl Strategy<Value = WorkResult> {
-    (any::<u32>(), hash(), hash(), any::<u64>(), exec_result(), refine_load()).prop_map(
-        |(service_id, code_hash, payload_hash, accumulate_gas, result, refine_load)| WorkResult {
-            service_id,
-            code_hash,
-            payload_hash,
-            accumulate_gas,
-            result,
-            refine_load,
-        },
+    (
+        any::<u32>(),
+        hash(),
+        hash(),
+        any::<u64>(),
+        exec_result(),
+        refine_load(),
     )
+        .prop_map(
+            |(service_id, code_hash, payload_hash, accumulate_gas, result, refine_load)| {
+                WorkResult {
+                    service_id,
+                    code_hash,
+                    payload_hash,
+                    accumulate_gas,
+                    result,
+                    refine_load,
+                }
+            },
+        )
 }
 
 fn verdict(spec: &ChainSpec) -> impl Strategy<Value = Verdict> {
-    let judgement = (any::<bool>(), any::<u16>(), any::<[u8; 64]>())
-        .prop_map(|(vote, index, s)| Judgement { vote, index, signature: ByteArray(s) });
-    (hash(), any::<u32>(), prop::collection::vec(judgement, spec.supermajority()))
+    let judgement =
+        (any::<bool>(), any::<u16>(), any::<[u8; 64]>()).prop_map(|(vote, index, s)| Judgement {
+            vote,
+            index,
+            signature: ByteArray(s),
+        });
+    (
+        hash(),
+        any::<u32>(),
+        prop::collection::vec(judgement, spec.supermajority()),
+    )
         .prop_map(|(target, age, votes)| Verdict { target, age, votes })
 }
 
 /// Encode, decode back, and go through JSON too; both must give the value.
 fn round_trip<T>(spec: &ChainSpec, value: &T) -> Result<(), TestCaseError>
 where
-    T: Encode + Decode + Check + PartialEq + std::fmt::Debug + serde::Serialize + serde::de::DeserializeOwned,
+    T: Encode
+        + Decode
+        + Check
+        + PartialEq
+        + std::fmt::Debug
+        + serde::Serialize
+        + serde::de::DeserializeOwned,
 {
     prop_assert_eq!(value.check(spec), Ok(()));
     let bytes = value.encode();
-    prop_assert_eq!(&decode_exact::<T>(spec, &bytes).map_err(|e| TestCaseError::fail(e.to_string()))?, value);
+    prop_assert_eq!(
+        &decode_exact::<T>(spec, &bytes).map_err(|e| TestCaseError::fail(e.to_string()))?,
+        value
+    );
     let json = serde_json::to_value(value).map_err(|e| TestCaseError::fail(e.to_string()))?;
-    prop_assert_eq!(&serde_json::from_value::<T>(json).map_err(|e| TestCaseError::fail(e.to_string()))?, value);
+    prop_assert_eq!(
+        &serde_json::from_value::<T>(json).map_err(|e| TestCaseError::fail(e.to_string()))?,
+        value
+    );
     // A value followed by anything decodes as a prefix; decode_exact sees the tail.
     let mut longer = bytes.clone();
     longer.push(0);
@@ -121,7 +158,10 @@ fn exec_result_json_forms_match_the_vectors() {
     use serde_json::json;
     let ok = WorkExecResult::Ok(Bytes(vec![0xaa, 0xbb]));
     assert_eq!(serde_json::to_value(&ok).unwrap(), json!({"ok": "0xaabb"}));
-    assert_eq!(serde_json::to_value(WorkExecResult::Panic).unwrap(), json!({"panic": null}));
+    assert_eq!(
+        serde_json::to_value(WorkExecResult::Panic).unwrap(),
+        json!({"panic": null})
+    );
     for (tag, name) in WorkExecResult::NAMES.iter().enumerate().skip(1) {
         let v: WorkExecResult = serde_json::from_value(json!({ *name: null })).unwrap();
         assert_eq!(usize::from(v.tag()), tag);
@@ -165,26 +205,44 @@ impl Decode for TraceStep {
 /// `Extrinsic::hash`, `Header::hash` and the block codec together.
 #[test]
 fn trace_blocks_hash_consistently() {
-    let Some(root) = test_vectors::root() else { return };
+    let Some(root) = test_vectors::root() else {
+        return;
+    };
     let spec = ChainSpec::tiny();
     let mut checked = 0;
     for name in ["fallback", "safrole", "storage", "preimages"] {
         let dir = root.join("traces").join(name);
-        let Ok(genesis) = std::fs::read(dir.join("genesis.bin")) else { continue };
+        let Ok(genesis) = std::fs::read(dir.join("genesis.bin")) else {
+            continue;
+        };
         let (genesis_header, _state): (Header, RawState) = decode_exact(&spec, &genesis).unwrap();
         let mut known = vec![genesis_header.hash()];
         let mut steps: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('0')))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with('0'))
+            })
             .collect();
         steps.sort();
         for path in steps {
             let bytes = std::fs::read(&path).unwrap();
-            let step: TraceStep = decode_exact(&spec, &bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let step: TraceStep =
+                decode_exact(&spec, &bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let header = &step.block.header;
-            assert_eq!(header.extrinsic_hash, step.block.extrinsic.hash(), "{}", path.display());
-            assert!(known.contains(&header.parent), "{}: unknown parent", path.display());
+            assert_eq!(
+                header.extrinsic_hash,
+                step.block.extrinsic.hash(),
+                "{}",
+                path.display()
+            );
+            assert!(
+                known.contains(&header.parent),
+                "{}: unknown parent",
+                path.display()
+            );
             assert_eq!(step.block.check(&spec), Ok(()), "{}", path.display());
             known.push(header.hash());
             checked += 1;

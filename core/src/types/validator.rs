@@ -19,4 +19,9 @@ pub struct ValidatorData {
     pub metadata: ValidatorMetadata,
 }
 
-codec_struct!(ValidatorData { bandersnatch, ed25519, bls, metadata });
+codec_struct!(ValidatorData {
+    bandersnatch,
+    ed25519,
+    bls,
+    metadata
+});

@@ -68,7 +68,14 @@ impl Decode for WorkPackage {
                 },
             ));
         }
-        Ok(WorkPackage { auth_code_host, auth_code_hash, context, authorization, authorizer_config, items })
+        Ok(WorkPackage {
+            auth_code_host,
+            auth_code_hash,
+            context,
+            authorization,
+            authorizer_config,
+            items,
+        })
     }
 }
 

@@ -9,7 +9,9 @@ use super::indices::{CoreIndex, Gas};
 use super::refine_context::RefineContext;
 use super::work_result::WorkResult;
 use crate::bytes::Bytes;
-use crate::codec::{encode_natural, encode_seq, Decode, DecodeError, DecodeErrorKind, Encode, Reader};
+use crate::codec::{
+    encode_natural, encode_seq, Decode, DecodeError, DecodeErrorKind, Encode, Reader,
+};
 use crate::hash::{blake2b_256, Hash};
 use crate::spec::ChainSpec;
 
@@ -24,7 +26,10 @@ pub struct SegmentRootLookupItem {
     pub segment_tree_root: Hash,
 }
 
-codec_struct!(SegmentRootLookupItem { work_package_hash, segment_tree_root });
+codec_struct!(SegmentRootLookupItem {
+    work_package_hash,
+    segment_tree_root
+});
 
 /// `l ∈ ⟨H → H⟩`: the dictionary of segment roots a report relies on, encoded
 /// as its pairs ordered by key (GP C.1, dictionaries). Decoding rejects keys out of
@@ -45,7 +50,9 @@ impl SegmentRootLookup {
     }
 
     fn keys_ascend(&self) -> bool {
-        self.0.windows(2).all(|w| w[0].work_package_hash < w[1].work_package_hash)
+        self.0
+            .windows(2)
+            .all(|w| w[0].work_package_hash < w[1].work_package_hash)
     }
 }
 
@@ -62,8 +69,16 @@ impl Decode for SegmentRootLookup {
         for _ in 0..len {
             let at = r.position();
             let item = SegmentRootLookupItem::decode(r)?;
-            if items.last().is_some_and(|last| last.work_package_hash >= item.work_package_hash) {
-                return Err(DecodeError::new(at, DecodeErrorKind::NotSorted { what: "segment-root lookup" }));
+            if items
+                .last()
+                .is_some_and(|last| last.work_package_hash >= item.work_package_hash)
+            {
+                return Err(DecodeError::new(
+                    at,
+                    DecodeErrorKind::NotSorted {
+                        what: "segment-root lookup",
+                    },
+                ));
             }
             items.push(item);
         }
@@ -156,7 +171,9 @@ impl Decode for WorkReport {
 impl Check for WorkReport {
     fn check(&self, spec: &ChainSpec) -> Result<(), SpecViolation> {
         self.context.check(spec).map_err(|e| e.within("context"))?;
-        self.segment_root_lookup.check(spec).map_err(|e| e.within("segment_root_lookup"))?;
+        self.segment_root_lookup
+            .check(spec)
+            .map_err(|e| e.within("segment_root_lookup"))?;
         check_seq(&self.results, Self::results_bound(spec), spec).map_err(|e| e.within("results"))
     }
 }

@@ -39,8 +39,15 @@ pub enum WorkExecResult {
 
 impl WorkExecResult {
     /// The JSON names of the variants, by tag.
-    pub const NAMES: [&'static str; 7] =
-        ["ok", "out_of_gas", "panic", "bad_exports", "output_oversize", "bad_code", "code_oversize"];
+    pub const NAMES: [&'static str; 7] = [
+        "ok",
+        "out_of_gas",
+        "panic",
+        "bad_exports",
+        "output_oversize",
+        "bad_code",
+        "code_oversize",
+    ];
 
     /// The `O` tag.
     pub fn tag(&self) -> u8 {
@@ -89,7 +96,13 @@ impl Decode for WorkExecResult {
         match r.u8("work result tag")? {
             0 => Bytes::decode(r).map(WorkExecResult::Ok),
             tag => Self::error_of_tag(tag).ok_or_else(|| {
-                DecodeError::new(at, DecodeErrorKind::InvalidTag { what: "work result (0..=6)", tag })
+                DecodeError::new(
+                    at,
+                    DecodeErrorKind::InvalidTag {
+                        what: "work result (0..=6)",
+                        tag,
+                    },
+                )
             }),
         }
     }
@@ -121,7 +134,9 @@ impl<'de> Deserialize<'de> for WorkExecResult {
                 f.write_str("an object with exactly one key of ok, out_of_gas, panic, bad_exports, output_oversize, bad_code, code_oversize")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let key: String = map.next_key()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                let key: String = map
+                    .next_key()?
+                    .ok_or_else(|| de::Error::invalid_length(0, &self))?;
                 let value = if key == "ok" {
                     WorkExecResult::Ok(map.next_value()?)
                 } else {
@@ -213,4 +228,11 @@ pub struct WorkResult {
 /// The GP v0.7.2 name of [`WorkResult`].
 pub type WorkDigest = WorkResult;
 
-codec_struct!(WorkResult { service_id, code_hash, payload_hash, accumulate_gas, result, refine_load });
+codec_struct!(WorkResult {
+    service_id,
+    code_hash,
+    payload_hash,
+    accumulate_gas,
+    result,
+    refine_load
+});

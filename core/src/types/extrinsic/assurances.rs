@@ -27,7 +27,12 @@ pub struct Assurance {
     pub signature: Ed25519Signature,
 }
 
-codec_struct!(Assurance { anchor, bitfield, validator_index, signature });
+codec_struct!(Assurance {
+    anchor,
+    bitfield,
+    validator_index,
+    signature
+});
 
 /// `E_A ∈ ⟦(a, f, v, s)⟧_{:V}`, encoded `E(↕E_A)`. Ordering by validator index is
 /// the assurances transition's check. JSON is the array.
@@ -50,7 +55,8 @@ impl Encode for AssurancesExtrinsic {
 
 impl Decode for AssurancesExtrinsic {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        r.seq("assurances extrinsic", Some(r.spec().validators())).map(AssurancesExtrinsic)
+        r.seq("assurances extrinsic", Some(r.spec().validators()))
+            .map(AssurancesExtrinsic)
     }
 }
 

@@ -22,7 +22,11 @@ pub struct Judgement {
     pub signature: Ed25519Signature,
 }
 
-codec_struct!(Judgement { vote, index, signature });
+codec_struct!(Judgement {
+    vote,
+    index,
+    signature
+});
 
 /// A verdict `(r, a, j)`: the report hash, the epoch index `a` of the validator
 /// set that judged (`age` in the vectors), and exactly `⌊2V/3⌋+1` judgements.
@@ -58,7 +62,8 @@ impl Decode for Verdict {
 
 impl Check for Verdict {
     fn check(&self, spec: &ChainSpec) -> Result<(), SpecViolation> {
-        check_seq(&self.votes, Bound::Exactly(spec.supermajority()), spec).map_err(|e| e.within("votes"))
+        check_seq(&self.votes, Bound::Exactly(spec.supermajority()), spec)
+            .map_err(|e| e.within("votes"))
     }
 }
 
@@ -75,7 +80,11 @@ pub struct Culprit {
     pub signature: Ed25519Signature,
 }
 
-codec_struct!(Culprit { target, key, signature });
+codec_struct!(Culprit {
+    target,
+    key,
+    signature
+});
 
 /// A fault `(r, v, k, s)`: a judge who voted `v` against the verdict on `r`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,7 +100,12 @@ pub struct Fault {
     pub signature: Ed25519Signature,
 }
 
-codec_struct!(Fault { target, vote, key, signature });
+codec_struct!(Fault {
+    target,
+    vote,
+    key,
+    signature
+});
 
 /// `E_D ≡ (v, c, f)`, encoded `E(↕v, ↕c, ↕f)` (GP C.2). The GP's ordering rules
 /// (verdicts by report hash, culprits and faults by key, judgements by index) are
@@ -109,4 +123,8 @@ pub struct DisputesExtrinsic {
     pub faults: Vec<Fault>,
 }
 
-codec_struct!(DisputesExtrinsic { verdicts, culprits, faults });
+codec_struct!(DisputesExtrinsic {
+    verdicts,
+    culprits,
+    faults
+});

@@ -20,7 +20,10 @@ pub struct ValidatorSignature {
     pub signature: Ed25519Signature,
 }
 
-codec_struct!(ValidatorSignature { validator_index, signature });
+codec_struct!(ValidatorSignature {
+    validator_index,
+    signature
+});
 
 /// The most credentials a guarantee carries: `a ∈ ⟦(N_V, V_E)⟧_{2:3}`.
 pub const MAX_GUARANTORS: usize = 3;
@@ -61,7 +64,8 @@ impl Decode for Guarantee {
 impl Check for Guarantee {
     fn check(&self, spec: &ChainSpec) -> Result<(), SpecViolation> {
         self.report.check(spec).map_err(|e| e.within("report"))?;
-        check_seq(&self.signatures, Bound::AtMost(MAX_GUARANTORS), spec).map_err(|e| e.within("signatures"))
+        check_seq(&self.signatures, Bound::AtMost(MAX_GUARANTORS), spec)
+            .map_err(|e| e.within("signatures"))
     }
 }
 
@@ -85,7 +89,8 @@ impl Encode for GuaranteesExtrinsic {
 
 impl Decode for GuaranteesExtrinsic {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        r.seq("guarantees extrinsic", Some(r.spec().cores())).map(GuaranteesExtrinsic)
+        r.seq("guarantees extrinsic", Some(r.spec().cores()))
+            .map(GuaranteesExtrinsic)
     }
 }
 

@@ -34,7 +34,13 @@ pub struct Extrinsic {
     pub disputes: DisputesExtrinsic,
 }
 
-codec_struct!(Extrinsic { tickets, preimages, guarantees, assurances, disputes });
+codec_struct!(Extrinsic {
+    tickets,
+    preimages,
+    guarantees,
+    assurances,
+    disputes
+});
 
 impl Extrinsic {
     /// `H_X` (GP header.tex, the extrinsic hash): `H(E(H#(a)))` with

@@ -13,7 +13,10 @@ fn names_parse_back_and_are_unique() {
         assert_eq!(names.iter().filter(|n| **n == t.name()).count(), 1, "{t}");
     }
     let err = "work_report".parse::<NamedType>().unwrap_err();
-    assert!(err.to_string().contains("unknown type `work_report`"), "{err}");
+    assert!(
+        err.to_string().contains("unknown type `work_report`"),
+        "{err}"
+    );
     assert!(err.to_string().contains("work-report"), "{err}");
 }
 
@@ -22,9 +25,13 @@ fn names_parse_back_and_are_unique() {
 fn codec_vectors_convert_both_ways() {
     for (spec, stem, bytes, json) in codec_cases() {
         let ty = type_of_stem(&stem);
-        let decoded = ty.decode_to_json(&spec, &bytes).unwrap_or_else(|e| panic!("{stem}: {e}"));
+        let decoded = ty
+            .decode_to_json(&spec, &bytes)
+            .unwrap_or_else(|e| panic!("{stem}: {e}"));
         assert_eq!(decoded, json, "{} {stem}", spec.name);
-        let encoded = ty.encode_from_json(&spec, &json).unwrap_or_else(|e| panic!("{stem}: {e}"));
+        let encoded = ty
+            .encode_from_json(&spec, &json)
+            .unwrap_or_else(|e| panic!("{stem}: {e}"));
         assert_eq!(encoded, bytes, "{} {stem}", spec.name);
     }
 }
@@ -56,21 +63,42 @@ fn header_json() -> Value {
 fn spec_violations_name_the_field() {
     let mut json = header_json();
     assert!(NamedType::Header.encode_from_json(&tiny(), &json).is_ok());
-    json["epoch_mark"]["validators"].as_array_mut().unwrap().pop();
-    let err = NamedType::Header.encode_from_json(&tiny(), &json).unwrap_err();
+    json["epoch_mark"]["validators"]
+        .as_array_mut()
+        .unwrap()
+        .pop();
+    let err = NamedType::Header
+        .encode_from_json(&tiny(), &json)
+        .unwrap_err();
     match &err {
         TypeError::Spec { source, .. } => {
             assert_eq!(source.path, "epoch_mark.validators");
-            assert_eq!(source.kind, ViolationKind::Length { len: 5, expected: Bound::Exactly(6) });
+            assert_eq!(
+                source.kind,
+                ViolationKind::Length {
+                    len: 5,
+                    expected: Bound::Exactly(6)
+                }
+            );
         }
         other => panic!("expected a spec violation, got {other}"),
     }
-    assert!(err.to_string().contains("epoch_mark.validators: length 5, expected exactly 6"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("epoch_mark.validators: length 5, expected exactly 6"),
+        "{err}"
+    );
     // Under the full spec the same header needs 1023 validators.
     let first = json["epoch_mark"]["validators"][0].clone();
-    json["epoch_mark"]["validators"].as_array_mut().unwrap().push(first);
+    json["epoch_mark"]["validators"]
+        .as_array_mut()
+        .unwrap()
+        .push(first);
     assert!(NamedType::Header.encode_from_json(&tiny(), &json).is_ok());
-    assert!(matches!(NamedType::Header.encode_from_json(&ChainSpec::full(), &json), Err(TypeError::Spec { .. })));
+    assert!(matches!(
+        NamedType::Header.encode_from_json(&ChainSpec::full(), &json),
+        Err(TypeError::Spec { .. })
+    ));
 }
 
 #[test]
@@ -78,16 +106,37 @@ fn bitfield_length_and_padding_are_checked() {
     let sig = format!("0x{}", "33".repeat(64));
     let hash = format!("0x{}", "44".repeat(32));
     let assurance = |bitfield: &str| json!([{"anchor": hash, "bitfield": bitfield, "validator_index": 0, "signature": sig}]);
-    let ok = NamedType::AssurancesExtrinsic.encode_from_json(&tiny(), &assurance("0x03")).unwrap();
-    assert_eq!(NamedType::AssurancesExtrinsic.decode_to_json(&tiny(), &ok).unwrap(), assurance("0x03"));
-    let err = NamedType::AssurancesExtrinsic.encode_from_json(&tiny(), &assurance("0x0300")).unwrap_err();
-    assert!(err.to_string().contains("[0].bitfield: length 2, expected exactly 1"), "{err}");
-    let err = NamedType::AssurancesExtrinsic.encode_from_json(&tiny(), &assurance("0x04")).unwrap_err();
-    assert!(err.to_string().contains("[0].bitfield: bits past the core count"), "{err}");
+    let ok = NamedType::AssurancesExtrinsic
+        .encode_from_json(&tiny(), &assurance("0x03"))
+        .unwrap();
+    assert_eq!(
+        NamedType::AssurancesExtrinsic
+            .decode_to_json(&tiny(), &ok)
+            .unwrap(),
+        assurance("0x03")
+    );
+    let err = NamedType::AssurancesExtrinsic
+        .encode_from_json(&tiny(), &assurance("0x0300"))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("[0].bitfield: length 2, expected exactly 1"),
+        "{err}"
+    );
+    let err = NamedType::AssurancesExtrinsic
+        .encode_from_json(&tiny(), &assurance("0x04"))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("[0].bitfield: bits past the core count"),
+        "{err}"
+    );
     // The decoder rejects the same padding bit.
     let mut bad = ok.clone();
     bad[33] = 0x07;
-    assert!(NamedType::AssurancesExtrinsic.decode_to_json(&tiny(), &bad).is_err());
+    assert!(NamedType::AssurancesExtrinsic
+        .decode_to_json(&tiny(), &bad)
+        .is_err());
 }
 
 #[test]
@@ -95,12 +144,26 @@ fn json_shape_errors_carry_line_and_column() {
     let err = NamedType::RefineContext
         .encode_from_json_str(&tiny(), "{\n  \"anchor\":\n  5\n}")
         .unwrap_err();
-    assert!(matches!(err, TypeError::Json { ty: "refine-context", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            TypeError::Json {
+                ty: "refine-context",
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("line 3"), "{err}");
-    let err = NamedType::WorkResult.encode_from_json(&tiny(), &json!({"service_id": 1})).unwrap_err();
+    let err = NamedType::WorkResult
+        .encode_from_json(&tiny(), &json!({"service_id": 1}))
+        .unwrap_err();
     assert!(err.to_string().contains("missing field"), "{err}");
     let err = NamedType::TicketBody
-        .encode_from_json(&tiny(), &json!({"id": format!("0x{}", "00".repeat(32)), "attempt": 0, "extra": 1}))
+        .encode_from_json(
+            &tiny(),
+            &json!({"id": format!("0x{}", "00".repeat(32)), "attempt": 0, "extra": 1}),
+        )
         .unwrap_err();
     assert!(err.to_string().contains("unknown field `extra`"), "{err}");
 }
@@ -110,7 +173,9 @@ fn json_shape_errors_carry_line_and_column() {
 fn decode_all(spec: &ChainSpec, bytes: &[u8]) {
     for ty in NamedType::ALL {
         if let Ok(json) = ty.decode_to_json(spec, bytes) {
-            let again = ty.encode_from_json(spec, &json).unwrap_or_else(|e| panic!("{ty}: {e}"));
+            let again = ty
+                .encode_from_json(spec, &json)
+                .unwrap_or_else(|e| panic!("{ty}: {e}"));
             assert_eq!(again, bytes, "{ty}: decoded input is not canonical");
         }
     }
@@ -144,9 +209,11 @@ enum Mutation {
 fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         (any::<prop::sample::Index>(), 0u8..8).prop_map(|(at, bit)| Mutation::Flip { at, bit }),
-        (any::<prop::sample::Index>(), any::<u8>()).prop_map(|(at, value)| Mutation::Set { at, value }),
+        (any::<prop::sample::Index>(), any::<u8>())
+            .prop_map(|(at, value)| Mutation::Set { at, value }),
         any::<prop::sample::Index>().prop_map(|at| Mutation::Truncate { at }),
-        (any::<prop::sample::Index>(), any::<u8>()).prop_map(|(at, value)| Mutation::Insert { at, value }),
+        (any::<prop::sample::Index>(), any::<u8>())
+            .prop_map(|(at, value)| Mutation::Insert { at, value }),
         any::<prop::sample::Index>().prop_map(|at| Mutation::Remove { at }),
     ]
 }
@@ -169,7 +236,12 @@ fn apply(bytes: &mut Vec<u8>, m: &Mutation) {
 
 fn vector_bins() -> &'static [(ChainSpec, Vec<u8>)] {
     static BINS: std::sync::OnceLock<Vec<(ChainSpec, Vec<u8>)>> = std::sync::OnceLock::new();
-    BINS.get_or_init(|| codec_cases().into_iter().map(|(spec, _, bytes, _)| (spec, bytes)).collect())
+    BINS.get_or_init(|| {
+        codec_cases()
+            .into_iter()
+            .map(|(spec, _, bytes, _)| (spec, bytes))
+            .collect()
+    })
 }
 
 proptest! {

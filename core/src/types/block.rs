@@ -1,4 +1,4 @@
-//! Blocks, GP §4 (overview.tex, eq. "B ≡ (H, E)").
+//! Blocks, GP overview.tex (`B ≡ (H, E)`).
 
 use serde::{Deserialize, Serialize};
 

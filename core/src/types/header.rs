@@ -1,4 +1,4 @@
-//! Block headers, GP header.tex (§5), and their serialization `E(H)` and the
+//! Block headers, GP header.tex, and their serialization `E(H)` and the
 //! unsigned form `E_U(H)` that the seal signs (GP C.2).
 
 use serde::{Deserialize, Serialize};

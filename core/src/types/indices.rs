@@ -1,8 +1,8 @@
-//! The integer domains of GP §3 and definitions.tex that the types below name.
+//! The integer domains of GP notation.tex and definitions.tex that the types below name.
 //! They are aliases: the GP's type distinctions are documentation, and each
 //! field's codec (fixed width or compact) is stated where the field is.
 
-/// `N_S`: a service index (GP (9.1)); `E_4` in every encoding.
+/// `N_S`: a service index (GP accounts.tex); `E_4` in every encoding.
 pub type ServiceId = u32;
 /// `N_T`: a timeslot index, six-second periods since the JAM common era; `E_4`.
 pub type TimeSlot = u32;

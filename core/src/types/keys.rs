@@ -1,4 +1,4 @@
-//! Keys and signatures as octet strings, GP §3.8 and Appendices F/G. Their
+//! Keys and signatures as octet strings, GP notation.tex (cryptography) and bandersnatch.tex. Their
 //! arithmetic lives in `crate::crypto`; here they are opaque, fixed-length data.
 
 use crate::bytes::ByteArray;
@@ -9,7 +9,7 @@ pub type BandersnatchPublic = ByteArray<32>;
 pub type Ed25519Public = ByteArray<32>;
 /// `B_BLS`: a BLS12-381 public key (144 octets).
 pub type BlsPublic = ByteArray<144>;
-/// A validator's opaque metadata (128 octets, GP (6.8)).
+/// A validator's opaque metadata (128 octets, GP safrole.tex).
 pub type ValidatorMetadata = ByteArray<128>;
 /// `V_E`: an Ed25519 signature (64 octets).
 pub type Ed25519Signature = ByteArray<64>;

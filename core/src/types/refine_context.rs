@@ -1,12 +1,12 @@
-//! The refinement context of a work package, GP §11.1.2 (eq. 11.4).
+//! The refinement context of a work package, GP work_packages_and_reports.tex.
 
 use serde::{Deserialize, Serialize};
 
 use super::indices::TimeSlot;
 use crate::hash::Hash;
 
-/// `C` (GP (11.4)): the chain state a work package is refined against. Encoded
-/// `E(a, s, b, l, E_4(t), ↕p)` (C.22).
+/// `C` (GP work_packages_and_reports.tex, refinement context): the chain state a work package is refined against. Encoded
+/// `E(a, s, b, l, E_4(t), ↕p)` (GP C.2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RefineContext {

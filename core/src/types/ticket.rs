@@ -1,12 +1,12 @@
-//! Seal-key tickets, GP §6.5 (safrole.tex).
+//! Seal-key tickets, GP safrole.tex.
 
 use serde::{Deserialize, Serialize};
 
 use crate::hash::Hash;
 
-/// `T ≡ (y ∈ H, e ∈ N_N)` (GP (6.6)): a ticket's identifier, the ring VRF output
+/// `T ≡ (y ∈ H, e ∈ N_N)` (GP safrole.tex, tickets): a ticket's identifier, the ring VRF output
 /// of its proof, and the entry index (attempt) it was made for. Encoded
-/// `E(y, E_1(e))` (C.29).
+/// `E(y, E_1(e))` (GP C.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TicketBody {

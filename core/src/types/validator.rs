@@ -1,10 +1,10 @@
-//! Validator keys, GP §6.3 (safrole.tex, eq. 6.7–6.12).
+//! Validator keys, GP safrole.tex ("Key Rotation"; `K`, the validator key set).
 
 use serde::{Deserialize, Serialize};
 
 use super::keys::{BandersnatchPublic, BlsPublic, Ed25519Public, ValidatorMetadata};
 
-/// `K ≡ B_336` (GP (6.8)): a validator's key set, Bandersnatch `k_b`, Ed25519
+/// `K ≡ B_336` (GP safrole.tex, validator keys): a validator's key set, Bandersnatch `k_b`, Ed25519
 /// `k_e`, BLS `k_l` and metadata `k_m`, encoded as their 336 concatenated octets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

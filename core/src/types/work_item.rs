@@ -1,4 +1,4 @@
-//! Work items, GP §14.3 (work_packages_and_reports.tex, eq. 14.3).
+//! Work items, GP work_packages_and_reports.tex ("Work Packages and Work Items").
 
 use serde::{Deserialize, Serialize};
 
@@ -6,8 +6,8 @@ use super::indices::{Gas, ServiceId};
 use crate::bytes::Bytes;
 use crate::hash::Hash;
 
-/// An imported-segment reference `(h, i)` of `w_i` (GP (14.3)), encoded
-/// `I(h, i) = (h, E_2(i))` (C.32).
+/// An imported-segment reference `(h, i)` of `w_i` (GP work_packages_and_reports.tex, work items), encoded
+/// `I(h, i) = (h, E_2(i))` (GP C.2).
 ///
 /// The GP lets `h` be either a segment root or a work-package hash `r⊞`, and
 /// marks the latter by adding `2^15` to the index in the encoding; the vectors'
@@ -24,8 +24,8 @@ pub struct ImportSpec {
 
 codec_struct!(ImportSpec { tree_root, index });
 
-/// An extrinsic reference `(h, l)` of `w_x` (GP (14.3)): the blob's hash and its
-/// length, encoded `(h, E_4(l))` (C.26).
+/// An extrinsic reference `(h, l)` of `w_x` (GP work_packages_and_reports.tex, work items): the blob's hash and its
+/// length, encoded `(h, E_4(l))` (GP C.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExtrinsicSpec {
@@ -37,8 +37,8 @@ pub struct ExtrinsicSpec {
 
 codec_struct!(ExtrinsicSpec { hash, len });
 
-/// `W` (GP (14.3)): one item of a work package. Encoded
-/// `E(E_4(s), c, E_8(g), E_8(a), E_2(e), ↕y, ↕I#(i), ↕x)` (C.26).
+/// `W` (GP work_packages_and_reports.tex, work items): one item of a work package. Encoded
+/// `E(E_4(s), c, E_8(g), E_8(a), E_2(e), ↕y, ↕I#(i), ↕x)` (GP C.2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkItem {

@@ -18,7 +18,9 @@ use crate::spec::ChainSpec;
 /// The result of refining one work item: `B ∪ E` with
 /// `E = {∞, ☇, ⊚, ⊖, BAD, BIG}`. Encoded by `O` (GP C.2): a tag octet, then for
 /// `ok` the length-prefixed output. JSON is a one-key object, `{"ok": "0x…"}` or
-/// `{"panic": null}` (the vectors' `WorkExecResult` CHOICE, names in snake_case).
+/// `{"panic": null}` (the vectors' `WorkExecResult` CHOICE, its kebab-case names
+/// in snake_case like every vector name). The vectors exercise only `ok` and
+/// `panic`; the other names follow the ASN.1 choice names and the GP's tag order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WorkExecResult {
     /// Tag 0: the refine output.

@@ -66,6 +66,7 @@ pub struct EncodeArgs {
 
 fn parse_type(s: &str) -> Result<NamedType, String> {
     s.parse()
+        .map_err(|e: tessera_core::types::named::TypeError| e.to_string())
 }
 
 /// Run a parsed command line.

@@ -11,7 +11,9 @@ use tessera_core::types::named::NamedType;
 fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
     if path == Path::new("-") {
         let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf).context("cannot read standard input")?;
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .context("cannot read standard input")?;
         return Ok(buf);
     }
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
@@ -30,9 +32,14 @@ pub fn decode(spec: &ChainSpec, ty: NamedType, file: &Path) -> anyhow::Result<()
         )
     })?;
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, &json)?;
-    writeln!(out)?;
-    Ok(())
+    let written = serde_json::to_writer_pretty(&mut out, &json)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out));
+    match written {
+        // A reader such as `head` that closes the pipe early is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 /// Encode the JSON in `file` as a `ty`; write the octets to `output`, or print them
@@ -44,10 +51,14 @@ pub fn encode(
     output: Option<&Path>,
 ) -> anyhow::Result<()> {
     let text = read_input(file)?;
-    let json: serde_json::Value = serde_json::from_slice(&text)
-        .with_context(|| format!("{}: not valid JSON", file.display()))?;
-    let bytes = ty.encode_from_json(spec, &json).with_context(|| {
-        format!("{}: not a valid {} in the vectors' JSON form", file.display(), ty.name())
+    let text =
+        String::from_utf8(text).with_context(|| format!("{}: not UTF-8 text", file.display()))?;
+    let bytes = ty.encode_from_json_str(spec, &text).with_context(|| {
+        format!(
+            "{}: not a valid {} in the vectors' JSON form",
+            file.display(),
+            ty.name()
+        )
     })?;
     match output {
         Some(path) => std::fs::write(path, &bytes)

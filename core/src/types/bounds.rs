@@ -147,7 +147,16 @@ macro_rules! unconstrained {
         }
     )*};
 }
-unconstrained!(u8, u16, u32, u64, bool, Bytes);
+unconstrained!(
+    u8,
+    u16,
+    u32,
+    u64,
+    bool,
+    Bytes,
+    crate::crypto::ed25519::PublicKey,
+    crate::crypto::ed25519::Signature
+);
 
 impl<const N: usize> Check for ByteArray<N> {
     fn check(&self, _: &ChainSpec) -> Result<(), SpecViolation> {

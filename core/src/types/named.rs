@@ -17,7 +17,7 @@ use crate::spec::ChainSpec;
 pub enum TypeError {
     /// The JSON does not have the type's shape. The message is serde's, with line
     /// and column when the JSON came as text.
-    #[error("invalid JSON for `{ty}`: {source}")]
+    #[error("invalid JSON for `{ty}`")]
     Json {
         /// The type's name.
         ty: &'static str,
@@ -26,7 +26,7 @@ pub enum TypeError {
         source: serde_json::Error,
     },
     /// The value has the right shape but breaks a limit of the chain spec.
-    #[error("`{ty}` does not fit the {spec} chain spec: {source}")]
+    #[error("`{ty}` does not fit the {spec} chain spec")]
     Spec {
         /// The type's name.
         ty: &'static str,

@@ -76,7 +76,7 @@ fn verdict(spec: &ChainSpec) -> impl Strategy<Value = Verdict> {
         (any::<bool>(), any::<u16>(), any::<[u8; 64]>()).prop_map(|(vote, index, s)| Judgement {
             vote,
             index,
-            signature: ByteArray(s),
+            signature: crate::crypto::ed25519::Signature(ByteArray(s)),
         });
     (
         hash(),

@@ -84,8 +84,7 @@ fn spec_violations_name_the_field() {
         other => panic!("expected a spec violation, got {other}"),
     }
     assert!(
-        err.to_string()
-            .contains("epoch_mark.validators: length 5, expected exactly 6"),
+        chain(&err).contains("epoch_mark.validators: length 5, expected exactly 6"),
         "{err}"
     );
     // Under the full spec the same header needs 1023 validators.
@@ -119,16 +118,14 @@ fn bitfield_length_and_padding_are_checked() {
         .encode_from_json(&tiny(), &assurance("0x0300"))
         .unwrap_err();
     assert!(
-        err.to_string()
-            .contains("[0].bitfield: length 2, expected exactly 1"),
+        chain(&err).contains("[0].bitfield: length 2, expected exactly 1"),
         "{err}"
     );
     let err = NamedType::AssurancesExtrinsic
         .encode_from_json(&tiny(), &assurance("0x04"))
         .unwrap_err();
     assert!(
-        err.to_string()
-            .contains("[0].bitfield: bits past the core count"),
+        chain(&err).contains("[0].bitfield: bits past the core count"),
         "{err}"
     );
     // The decoder rejects the same padding bit.
@@ -137,6 +134,17 @@ fn bitfield_length_and_padding_are_checked() {
     assert!(NamedType::AssurancesExtrinsic
         .decode_to_json(&tiny(), &bad)
         .is_err());
+}
+
+/// The error and its sources, as `anyhow`'s `{:#}` prints them at the CLI.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut s = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        s = format!("{s}: {e}");
+        cur = e.source();
+    }
+    s
 }
 
 #[test]
@@ -154,18 +162,18 @@ fn json_shape_errors_carry_line_and_column() {
         ),
         "{err}"
     );
-    assert!(err.to_string().contains("line 3"), "{err}");
+    assert!(chain(&err).contains("line 3"), "{err}");
     let err = NamedType::WorkResult
         .encode_from_json(&tiny(), &json!({"service_id": 1}))
         .unwrap_err();
-    assert!(err.to_string().contains("missing field"), "{err}");
+    assert!(chain(&err).contains("missing field"), "{err}");
     let err = NamedType::TicketBody
         .encode_from_json(
             &tiny(),
             &json!({"id": format!("0x{}", "00".repeat(32)), "attempt": 0, "extra": 1}),
         )
         .unwrap_err();
-    assert!(err.to_string().contains("unknown field `extra`"), "{err}");
+    assert!(chain(&err).contains("unknown field `extra`"), "{err}");
 }
 
 /// Decoding never panics, and whatever decodes is canonical: its JSON form

@@ -1,0 +1,17 @@
+//! `tessera-state`: the chain state of GP v0.7.2 (§4.2) and its state-transition
+//! components, one module per GP section.
+//!
+//! Each component is a pure function `apply(spec, &pre, &input) -> Result<(post,
+//! output), error>`: the prior state is never mutated, so a rejected extrinsic leaves
+//! it exactly as it was. Error enums mirror the error codes of the official vectors'
+//! ASN.1 schemas. This crate knows nothing of the PVM (accumulation joins later), of
+//! storage or of networking.
+
+pub mod assurances;
+pub mod authorizations;
+pub mod disputes;
+pub mod history;
+pub mod preimages;
+pub mod reports;
+pub mod safrole;
+pub mod statistics;

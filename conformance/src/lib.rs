@@ -139,8 +139,7 @@ pub struct Report {
 /// Run `suite` and return its report without panicking. `None` when the vectors are
 /// absent (and not required).
 pub fn run_report(suite: &dyn Suite) -> Option<Report> {
-    let root = vectors_root();
-    let dir = root.join(suite.folder());
+    let dir = vectors_root().join(suite.folder());
     if !dir.is_dir() {
         let msg = format!(
             "vectors not found at {} (set JAM_VECTORS to the vectors root)",
@@ -155,7 +154,13 @@ pub fn run_report(suite: &dyn Suite) -> Option<Report> {
         );
         return None;
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+    Some(run_report_in(suite, &dir))
+}
+
+/// Run `suite` over the files of `dir` (a copy of its folder, say, with one value
+/// corrupted: how the suites prove that they really compare).
+pub fn run_report_in(suite: &dyn Suite, dir: &Path) -> Report {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.is_file())
@@ -201,6 +206,46 @@ pub fn run_report(suite: &dyn Suite) -> Option<Report> {
         .into_iter()
         .filter(|f| !consumed.contains(f))
         .collect();
+    report
+}
+
+/// Copy the files of `suite`'s folder into a fresh temporary directory, let `mutate`
+/// change the copy, and run the suite there: how a suite proves it really compares.
+/// `None` when the vectors are absent (and not required).
+pub fn run_report_on_copy(suite: &dyn Suite, mutate: impl FnOnce(&Path)) -> Option<Report> {
+    let src = vectors_root().join(suite.folder());
+    if !src.is_dir() {
+        assert!(
+            !vectors_required(),
+            "JAM_VECTORS_REQUIRED=1 but {} is missing",
+            src.display()
+        );
+        eprintln!(
+            "!!!!!!!! SKIPPED corruption check: {} missing !!!!!!!!",
+            src.display()
+        );
+        return None;
+    }
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!(
+        "tessera-vectors-copy-{}-{n}-{}",
+        std::process::id(),
+        suite.folder().replace('/', "-")
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create a temporary directory");
+    for entry in std::fs::read_dir(&src)
+        .expect("list the vectors folder")
+        .flatten()
+    {
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), dir.join(entry.file_name())).expect("copy a vector file");
+        }
+    }
+    mutate(&dir);
+    let report = run_report_in(suite, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
     Some(report)
 }
 

@@ -244,3 +244,31 @@ fn corrupted_json_fails_the_comparison() {
     };
     assert!(check_as(NamedType::Header, &ChainSpec::full(), &header, &header_json).is_err());
 }
+
+/// A copy of `codec/tiny` with one expected value changed, in the JSON or in the
+/// binary, fails exactly that case: the suite really compares.
+#[test]
+fn corrupted_vector_copy_fails_the_suite() {
+    let suite = CodecSuite {
+        folder: "codec/tiny",
+        spec: ChainSpec::tiny(),
+    };
+    let json_edit = tessera_conformance::run_report_on_copy(&suite, |dir| {
+        let path = dir.join("header_0.json");
+        let mut v: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        v["slot"] = Value::from(v["slot"].as_u64().unwrap() + 1);
+        std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+    });
+    let bin_edit = tessera_conformance::run_report_on_copy(&suite, |dir| {
+        let path = dir.join("work_report.bin");
+        let mut b = std::fs::read(&path).unwrap();
+        // The last octet lies in the last work result's payload: a value change.
+        *b.last_mut().unwrap() ^= 0x01;
+        std::fs::write(&path, b).unwrap();
+    });
+    for (report, file) in [(json_edit, "header_0.bin"), (bin_edit, "work_report.bin")] {
+        let Some(report) = report else { return };
+        let failed: Vec<&str> = report.failed.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(failed, [file], "{report:?}");
+    }
+}

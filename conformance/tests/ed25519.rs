@@ -415,3 +415,22 @@ fn own_keys_round_trip() {
         );
     }
 }
+
+/// A copy of the vectors with one signature's `s` changed fails: the suite really
+/// verifies. (Every vector has s = 0 over small-order points; s = 1 cannot verify.)
+#[test]
+fn corrupted_vector_copy_fails_the_suite() {
+    let report = tessera_conformance::run_report_on_copy(&Ed25519Suite, |dir| {
+        let path = dir.join("vectors.json");
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        v[17]["s"] = serde_json::Value::from(format!("01{}", "00".repeat(31)));
+        std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+    });
+    let Some(report) = report else { return };
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert!(
+        report.failed[0].1.contains("18"),
+        "names the vector: {report:?}"
+    );
+}

@@ -66,3 +66,19 @@ impl Suite for ShuffleSuite {
 fn shuffle() {
     tessera_conformance::run(&ShuffleSuite)
 }
+
+/// A copy of the vectors with two entries of one expected permutation swapped fails.
+#[test]
+fn corrupted_vector_copy_fails_the_suite() {
+    let report = tessera_conformance::run_report_on_copy(&ShuffleSuite, |dir| {
+        let path = dir.join("shuffle_tests.json");
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let out = v[1]["output"].as_array_mut().unwrap();
+        out.swap(0, 1);
+        std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+    });
+    let Some(report) = report else { return };
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert_eq!(report.passed, 0);
+}

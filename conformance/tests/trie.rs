@@ -130,3 +130,23 @@ fn traces_state_roots() {
         root.display()
     );
 }
+
+/// A copy of the vectors with one expected root changed fails; a stray file that no
+/// case reads is reported as not consumed.
+#[test]
+fn corrupted_vector_copy_fails_the_suite() {
+    let report = tessera_conformance::run_report_on_copy(&Trie, |dir| {
+        let path = dir.join("trie.json");
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let root = v[3]["output"].as_str().unwrap();
+        let flipped = if root.starts_with('0') { "1" } else { "0" };
+        v[3]["output"] = serde_json::Value::from(format!("{flipped}{}", &root[1..]));
+        std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+        std::fs::write(dir.join("stray.txt"), b"unread").unwrap();
+    });
+    let Some(report) = report else { return };
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert_eq!(report.unconsumed.len(), 1, "{report:?}");
+    assert!(report.unconsumed[0].ends_with("stray.txt"));
+}

@@ -56,10 +56,16 @@ impl ErasureSuite {
         indices: &[usize],
         what: &str,
     ) -> Result<(), CaseError> {
-        let chosen: Vec<(usize, &[u8])> =
-            indices.iter().map(|&i| (i, case.shards[i].0.as_slice())).collect();
+        let chosen: Vec<(usize, &[u8])> = indices
+            .iter()
+            .map(|&i| (i, case.shards[i].0.as_slice()))
+            .collect();
         let got = reconstruct(&self.spec, backend, &chosen, case.data.0.len())?;
-        ensure_eq!(got, case.data.0, "{backend}: reconstruct from {what} {indices:?}");
+        ensure_eq!(
+            got,
+            case.data.0,
+            "{backend}: reconstruct from {what} {indices:?}"
+        );
         Ok(())
     }
 }
@@ -122,10 +128,16 @@ impl Suite for ErasureSuite {
 
 #[test]
 fn erasure_tiny() {
-    tessera_conformance::run(&ErasureSuite { folder: "erasure/tiny", spec: ChainSpec::tiny() });
+    tessera_conformance::run(&ErasureSuite {
+        folder: "erasure/tiny",
+        spec: ChainSpec::tiny(),
+    });
 }
 
 #[test]
 fn erasure_full() {
-    tessera_conformance::run(&ErasureSuite { folder: "erasure/full", spec: ChainSpec::full() });
+    tessera_conformance::run(&ErasureSuite {
+        folder: "erasure/full",
+        spec: ChainSpec::full(),
+    });
 }

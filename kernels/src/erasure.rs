@@ -124,7 +124,8 @@ impl ErasureCode {
     }
 
     /// Check an engine's encode buffers: `k` and `V − k` shards of an even size.
-    pub(crate) fn check_encode_buffers(
+    /// (Public so the bench baseline can share the check.)
+    pub fn check_encode_buffers(
         &self,
         shard_bytes: usize,
         originals: &[u8],

@@ -50,7 +50,11 @@ fn check_blob(spec: &ChainSpec, blob: &[u8], rng: &mut SplitMix) {
     let shard_bytes = blob.len().div_ceil(2 * k) * 2;
     assert!(reference.iter().all(|s| s.len() == shard_bytes));
     for backend in [Backend::Simd, Backend::Auto] {
-        assert!(encode(spec, backend, blob).unwrap() == reference, "{backend} != cpu, {} octets", blob.len());
+        assert!(
+            encode(spec, backend, blob).unwrap() == reference,
+            "{backend} != cpu, {} octets",
+            blob.len()
+        );
     }
     let recovery_only: Vec<usize> = (v - k..v).collect();
     for backend in [Backend::Cpu, Backend::Simd] {
@@ -102,19 +106,28 @@ fn segment_shards_equal_per_segment_encoding() {
     for spec in [ChainSpec::tiny(), ChainSpec::full()] {
         // 130 segments: two full groups of 64 and a partial one.
         let count = if spec.validators() > 6 { 130 } else { 70 };
-        let segments: Vec<Vec<u8>> = (0..count).map(|_| rng.bytes(spec.segment_size as usize)).collect();
+        let segments: Vec<Vec<u8>> = (0..count)
+            .map(|_| rng.bytes(spec.segment_size as usize))
+            .collect();
         for backend in [Backend::Cpu, Backend::Simd] {
             let shards = encode_segments(&spec, backend, &segments).unwrap();
             assert_eq!(shards.len(), count);
             for (segment, got) in segments.iter().zip(&shards) {
                 assert!(got.iter().all(|s| s.len() == segment_shard_bytes(&spec)));
-                assert!(*got == encode(&spec, Backend::Cpu, segment).unwrap(), "{backend}");
+                assert!(
+                    *got == encode(&spec, Backend::Cpu, segment).unwrap(),
+                    "{backend}"
+                );
             }
         }
         let bad = vec![vec![0u8; spec.segment_size as usize], vec![0u8; 5]];
         assert_eq!(
             encode_segments(&spec, Backend::Simd, &bad).err(),
-            Some(ErasureError::WrongSegmentLength { index: 1, expected: spec.segment_size as usize, got: 5 })
+            Some(ErasureError::WrongSegmentLength {
+                index: 1,
+                expected: spec.segment_size as usize,
+                got: 5
+            })
         );
     }
     assert_eq!(segment_shard_bytes(&ChainSpec::full()), 12);
@@ -133,20 +146,48 @@ fn bad_shards_get_typed_errors() {
 
         let mut given = pick(&shards, &good);
         given[3].1 = &given[3].1[1..];
-        assert_eq!(run(&given), Err(ErasureError::WrongShardLength { index: 103, expected: 6, got: 5 }));
+        assert_eq!(
+            run(&given),
+            Err(ErasureError::WrongShardLength {
+                index: 103,
+                expected: 6,
+                got: 5
+            })
+        );
 
         let mut given = pick(&shards, &good);
         given[5].0 = 100;
-        assert_eq!(run(&given), Err(ErasureError::DuplicateIndex { index: 100 }));
+        assert_eq!(
+            run(&given),
+            Err(ErasureError::DuplicateIndex { index: 100 })
+        );
 
         let mut given = pick(&shards, &good);
         given[0].0 = 1023;
-        assert_eq!(run(&given), Err(ErasureError::IndexOutOfRange { index: 1023, total: 1023 }));
+        assert_eq!(
+            run(&given),
+            Err(ErasureError::IndexOutOfRange {
+                index: 1023,
+                total: 1023
+            })
+        );
 
         let given = pick(&shards, &good[..341]);
-        assert_eq!(run(&given), Err(ErasureError::TooFewShards { got: 341, needed: 342 }));
+        assert_eq!(
+            run(&given),
+            Err(ErasureError::TooFewShards {
+                got: 341,
+                needed: 342
+            })
+        );
 
-        assert_eq!(run(&[]), Err(ErasureError::TooFewShards { got: 0, needed: 342 }));
+        assert_eq!(
+            run(&[]),
+            Err(ErasureError::TooFewShards {
+                got: 0,
+                needed: 342
+            })
+        );
         assert!(matches!(
             reconstruct(&spec, backend, &pick(&shards, &good), usize::MAX),
             Err(ErasureError::LengthTooLarge(_) | ErasureError::WrongShardLength { .. })
@@ -184,4 +225,36 @@ proptest! {
             prop_assert!(reconstruct(&spec, backend, &pick(&cpu, &indices), blob.len()).unwrap() == blob);
         }
     }
+}
+
+#[test]
+fn bench_da_reports_every_operation() {
+    let mut steps = Vec::new();
+    let records = tessera_kernels::bench::bench_da(
+        &ChainSpec::tiny(),
+        &[Backend::Auto, Backend::Simd],
+        true,
+        1,
+        &mut |p| steps.push(p.step.clone()),
+    )
+    .unwrap();
+    let names: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| (r.operation.as_str(), r.backend.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("encode", "simd"),
+            ("reconstruct", "simd"),
+            ("hash", "simd"),
+            ("encode", "reed-solomon-simd"),
+            ("reconstruct", "reed-solomon-simd")
+        ]
+    );
+    assert_eq!(steps.len(), records.len());
+    assert!(records
+        .iter()
+        .all(|r| r.workload == "package" && r.seconds > 0.0 && r.mb_per_s > 0.0));
+    assert_eq!(records[0].input_bytes, 13_791_360 + 3072 * 4104);
 }

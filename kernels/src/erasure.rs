@@ -16,8 +16,8 @@
 //!
 //! The GP text differs in two places and the vectors win: it splits the blob with
 //! `unzip_684` (a byte-strided split, where the vectors take contiguous slices), and it
-//! interpolates a degree-341 polynomial through points `0̃ … 3̃4̃1̃` and evaluates it at
-//! `3̃4̃2̃ … 1̃0̃2̃2̃` (section "The Generator Polynomial"), where the vectors evaluate the
+//! interpolates a degree-341 polynomial through the points `~0 … ~341` and evaluates it
+//! at `~342 … ~1022` (section "The Generator Polynomial"), where the vectors evaluate the
 //! zero-padded degree-<512 polynomial at positions `512 …` for shards `342 …`.
 //!
 //! A blob of zero octets gives `V` empty shards (`⌈0 / W_E⌉ = 0` pieces).

@@ -81,7 +81,7 @@ fn simd_equals_cpu_on_edge_sizes() {
 
 #[test]
 fn simd_equals_cpu_on_a_maximum_bundle() {
-    // W_B = 13,791,360 octets: 40,320-octet shards.
+    // W_B = 13,791,360 octets: 40,326-octet shards.
     let spec = ChainSpec::full();
     let mut rng = SplitMix(2);
     let blob = rng.bytes(spec.max_bundle_size as usize);

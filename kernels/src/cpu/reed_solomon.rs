@@ -100,7 +100,7 @@ impl ErasureEngine for CpuEngine {
         }
         let erased: Vec<usize> = (0..size).filter(|&u| !known[u]).collect();
         if erased.iter().all(|&u| u >= code.originals) {
-            // Every original was given: reconstruction is their concatenation (GP (H.7)).
+            // Every original was given: reconstruction is their concatenation (GP Appendix H, eq. `erasurecodinginv`).
             for &(c, shard) in shards.iter().filter(|(c, _)| *c < code.originals) {
                 originals[c * shard_bytes..(c + 1) * shard_bytes].copy_from_slice(shard);
             }

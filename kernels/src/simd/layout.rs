@@ -12,23 +12,46 @@ const BLOCK: usize = 64;
 
 /// Little-endian words (`words`) to reed-solomon-simd's layout (`out`, same length).
 pub(super) fn to_simd_layout(words: &[u8], out: &mut [u8]) {
-    for (block, out_block) in words.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
-        let (low, high) = out_block.split_at_mut(block.len() / 2);
-        for ((pair, l), h) in block.chunks_exact(2).zip(low).zip(high) {
-            *l = pair[0];
-            *h = pair[1];
+    let whole = words.len() / BLOCK * BLOCK;
+    let (words_whole, words_tail) = words.split_at(whole);
+    let (out_whole, out_tail) = out.split_at_mut(whole.min(out.len()));
+    // Whole blocks have a fixed length, which lets the compiler vectorise the shuffle.
+    for (block, out_block) in words_whole
+        .chunks_exact(BLOCK)
+        .zip(out_whole.chunks_exact_mut(BLOCK))
+    {
+        let (low, high) = out_block.split_at_mut(BLOCK / 2);
+        for j in 0..BLOCK / 2 {
+            low[j] = block[2 * j];
+            high[j] = block[2 * j + 1];
         }
+    }
+    let (low, high) = out_tail.split_at_mut(words_tail.len() / 2);
+    for ((pair, l), h) in words_tail.chunks_exact(2).zip(low).zip(high) {
+        *l = pair[0];
+        *h = pair[1];
     }
 }
 
 /// reed-solomon-simd's layout (`simd`) back to little-endian words (`out`, same length).
 pub(super) fn from_simd_layout(simd: &[u8], out: &mut [u8]) {
-    for (block, out_block) in simd.chunks(BLOCK).zip(out.chunks_mut(BLOCK)) {
-        let (low, high) = block.split_at(block.len() / 2);
-        for ((pair, l), h) in out_block.chunks_exact_mut(2).zip(low).zip(high) {
-            pair[0] = *l;
-            pair[1] = *h;
+    let whole = simd.len() / BLOCK * BLOCK;
+    let (simd_whole, simd_tail) = simd.split_at(whole);
+    let (out_whole, out_tail) = out.split_at_mut(whole.min(out.len()));
+    for (block, out_block) in simd_whole
+        .chunks_exact(BLOCK)
+        .zip(out_whole.chunks_exact_mut(BLOCK))
+    {
+        let (low, high) = block.split_at(BLOCK / 2);
+        for j in 0..BLOCK / 2 {
+            out_block[2 * j] = low[j];
+            out_block[2 * j + 1] = high[j];
         }
+    }
+    let (low, high) = simd_tail.split_at(simd_tail.len() / 2);
+    for ((pair, l), h) in out_tail.chunks_exact_mut(2).zip(low).zip(high) {
+        pair[0] = *l;
+        pair[1] = *h;
     }
 }
 

@@ -149,10 +149,7 @@ pub fn run_report(suite: &dyn Suite) -> Option<Report> {
         if vectors_required() {
             panic!("JAM_VECTORS_REQUIRED=1 but {msg}");
         }
-        eprintln!(
-            "\n!!!!!!!! SKIPPED suite `{}`: {msg} !!!!!!!!\n",
-            suite.folder()
-        );
+        eprintln!("\n!!!!!!!! SKIPPED suite `{}`: {msg} !!!!!!!!\n", suite.folder());
         return None;
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -162,10 +159,7 @@ pub fn run_report(suite: &dyn Suite) -> Option<Report> {
         .collect();
     files.sort();
     let consumed = Mutex::new(BTreeSet::new());
-    let ctx = CaseCtx {
-        dir: &dir,
-        consumed: &consumed,
-    };
+    let ctx = CaseCtx { dir: &dir, consumed: &consumed };
     let cases: Vec<String> = files
         .iter()
         .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
@@ -197,19 +191,14 @@ pub fn run_report(suite: &dyn Suite) -> Option<Report> {
         }
     }
     let consumed = consumed.into_inner().unwrap_or_else(|p| p.into_inner());
-    report.unconsumed = files
-        .into_iter()
-        .filter(|f| !consumed.contains(f))
-        .collect();
+    report.unconsumed = files.into_iter().filter(|f| !consumed.contains(f)).collect();
     Some(report)
 }
 
 /// Run `suite`, print its summary, and panic if any case failed or any file of the
 /// folder was not consumed. This is what each `#[test]` of a suite calls.
 pub fn run(suite: &dyn Suite) {
-    let Some(report) = run_report(suite) else {
-        return;
-    };
+    let Some(report) = run_report(suite) else { return };
     let folder = suite.folder();
     for (name, why) in &report.skipped {
         eprintln!("[{folder}] SKIPPED {name}: {why}");
@@ -228,11 +217,7 @@ pub fn run(suite: &dyn Suite) {
         report.skipped.len()
     );
     assert!(total > 0, "suite `{folder}` found no case");
-    assert!(
-        report.failed.is_empty(),
-        "suite `{folder}`: {} cases failed",
-        report.failed.len()
-    );
+    assert!(report.failed.is_empty(), "suite `{folder}`: {} cases failed", report.failed.len());
     assert!(
         report.unconsumed.is_empty(),
         "suite `{folder}`: {} vector files were not consumed",

@@ -1,0 +1,143 @@
+//! `erasure/{tiny,full}`: GP Appendix H's chunking function and its inverse, on every
+//! kernel backend. Each case is `ec-N.json` (`data` and its `V` shards) and `ec-N.bin`
+//! (the same value in the JAM codec: the data blob length-prefixed, then the
+//! length-prefixed sequence of length-prefixed shards); both are decoded and must agree.
+
+use serde::Deserialize;
+use tessera_conformance::{ensure_eq, fail, CaseCtx, CaseError, Outcome, Suite};
+use tessera_core::bytes::Bytes;
+use tessera_core::codec::{Decode, Reader};
+use tessera_core::spec::ChainSpec;
+use tessera_kernels::{encode, reconstruct, Backend, ErasureError};
+
+/// The vectors' erasure case (`jam-types.asn`-style JSON).
+#[derive(Deserialize)]
+struct ErasureCase {
+    data: Bytes,
+    shards: Vec<Bytes>,
+}
+
+const BACKENDS: [Backend; 3] = [Backend::Cpu, Backend::Simd, Backend::Auto];
+
+/// A small deterministic generator (splitmix64) for choosing shard subsets.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// `count` distinct indices from `pool`, in random order.
+    fn pick(&mut self, pool: &[usize], count: usize) -> Vec<usize> {
+        let mut pool = pool.to_vec();
+        for i in (1..pool.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            pool.swap(i, j);
+        }
+        pool.truncate(count);
+        pool
+    }
+}
+
+struct ErasureSuite {
+    folder: &'static str,
+    spec: ChainSpec,
+}
+
+impl ErasureSuite {
+    fn check_reconstruct(
+        &self,
+        backend: Backend,
+        case: &ErasureCase,
+        indices: &[usize],
+        what: &str,
+    ) -> Result<(), CaseError> {
+        let chosen: Vec<(usize, &[u8])> = indices
+            .iter()
+            .map(|&i| (i, case.shards[i].0.as_slice()))
+            .collect();
+        let got = reconstruct(&self.spec, backend, &chosen, case.data.0.len())?;
+        ensure_eq!(
+            got,
+            case.data.0,
+            "{backend}: reconstruct from {what} {indices:?}"
+        );
+        Ok(())
+    }
+}
+
+impl Suite for ErasureSuite {
+    fn folder(&self) -> &str {
+        self.folder
+    }
+
+    fn is_case(&self, file: &str) -> bool {
+        file.ends_with(".json")
+    }
+
+    fn run_case(&self, ctx: &CaseCtx<'_>, file: &str) -> Result<Outcome, CaseError> {
+        let case: ErasureCase = ctx.read_json(file)?;
+        let bin = ctx.read(file.replace(".json", ".bin"))?;
+        let mut reader = Reader::new(&self.spec, &bin);
+        let data = Bytes::decode(&mut reader)?;
+        let shards = Vec::<Bytes>::decode(&mut reader)?;
+        reader.finish()?;
+        ensure_eq!(data, case.data, "{file}: .bin data differs from .json");
+        ensure_eq!(shards, case.shards, "{file}: .bin shards differ from .json");
+
+        let k = self.spec.erasure_originals();
+        let v = self.spec.validators();
+        if case.shards.len() != v {
+            fail!("{file}: {} shards, expected V = {v}", case.shards.len());
+        }
+        let mut rng = SplitMix(case.data.0.len() as u64);
+        let all: Vec<usize> = (0..v).collect();
+        let recovery: Vec<usize> = (k..v).collect();
+        for backend in BACKENDS {
+            let got = encode(&self.spec, backend, &case.data.0)?;
+            let expected: Vec<&[u8]> = case.shards.iter().map(|s| s.0.as_slice()).collect();
+            let got: Vec<&[u8]> = got.iter().map(Vec::as_slice).collect();
+            ensure_eq!(got, expected, "{file}: {backend}: encode");
+
+            self.check_reconstruct(backend, &case, &rng.pick(&recovery, k), "recovery only")?;
+            for _ in 0..3 {
+                self.check_reconstruct(backend, &case, &rng.pick(&all, k), "random subset")?;
+            }
+            // Exactly one original, the rest recovery.
+            let mut mixed = rng.pick(&recovery, k - 1);
+            mixed.push(rng.pick(&all[..k], 1)[0]);
+            self.check_reconstruct(backend, &case, &mixed, "mixed subset")?;
+
+            let too_few: Vec<(usize, &[u8])> = rng
+                .pick(&all, k - 1)
+                .into_iter()
+                .map(|i| (i, case.shards[i].0.as_slice()))
+                .collect();
+            match reconstruct(&self.spec, backend, &too_few, case.data.0.len()) {
+                Err(ErasureError::TooFewShards { got, needed }) if got == k - 1 && needed == k => {}
+                other => fail!("{file}: {backend}: k − 1 shards gave {other:?}"),
+            }
+        }
+        Ok(Outcome::Passed)
+    }
+}
+
+#[test]
+fn erasure_tiny() {
+    tessera_conformance::run(&ErasureSuite {
+        folder: "erasure/tiny",
+        spec: ChainSpec::tiny(),
+    });
+}
+
+#[test]
+fn erasure_full() {
+    tessera_conformance::run(&ErasureSuite {
+        folder: "erasure/full",
+        spec: ChainSpec::full(),
+    });
+}

@@ -1,0 +1,56 @@
+//! Which implementation of a kernel runs: chosen per call.
+
+/// The implementation a kernel call uses. Every backend returns the same bytes; `Cpu`
+/// is the reference the others are tested against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Backend {
+    /// The portable reference, written from the GP for clarity (the oracle).
+    Cpu,
+    /// The fast CPU path: reed-solomon-simd (which picks AVX2/SSSE3/NEON at run time
+    /// from the CPU's features), blake2b_simd's `many`, rayon across blobs.
+    Simd,
+    /// Let the library pick. For now this is always [`Backend::Simd`]; once a GPU
+    /// backend exists, the batch-size threshold at which it takes over is to be
+    /// measured by the `da` bench, not guessed.
+    #[default]
+    Auto,
+}
+
+impl Backend {
+    /// The concrete backend a call with `self` runs on.
+    pub fn resolve(self) -> Backend {
+        match self {
+            Backend::Auto => Backend::Simd,
+            concrete => concrete,
+        }
+    }
+
+    /// The backend's name as the CLI and bench records spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Cpu => "cpu",
+            Backend::Simd => "simd",
+            Backend::Auto => "auto",
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Backend {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "cpu" => Ok(Backend::Cpu),
+            "simd" => Ok(Backend::Simd),
+            "auto" => Ok(Backend::Auto),
+            other => Err(format!(
+                "unknown backend `{other}`: expected `cpu`, `simd` or `auto`"
+            )),
+        }
+    }
+}

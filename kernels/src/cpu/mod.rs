@@ -1,0 +1,10 @@
+//! The `cpu` backend: a readable reference written from GP Appendix H, the oracle
+//! every other backend is checked against bit for bit. Clarity beats speed here, but
+//! it still uses the FFT (not `O(n²)` interpolation) so a maximum-size bundle encodes
+//! in test time.
+
+mod field;
+mod novel_basis;
+mod reed_solomon;
+
+pub use reed_solomon::CpuEngine;

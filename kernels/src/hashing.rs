@@ -1,0 +1,44 @@
+//! `H` (GP §3.8.1, Blake2b-256) over many inputs at once: chunk hashes, segment-shard
+//! leaves and Merkle levels all hash many independent inputs.
+
+use rayon::prelude::*;
+use tessera_core::bytes::ByteArray;
+use tessera_core::hash::{blake2b_256, Hash};
+
+use crate::backend::Backend;
+
+/// Inputs per `hash_many` batch: enough to fill blake2b_simd's widest lanes many times
+/// over while giving rayon work to split.
+const INPUTS_PER_BATCH: usize = 64;
+
+/// `[H(x) | x ∈ inputs]`, in order.
+///
+/// `Cpu` hashes one input at a time with `tessera_core::hash::blake2b_256`; `Simd` uses
+/// blake2b_simd's `many` (AVX2 or SSE4.1 lanes across inputs, chosen at run time) in
+/// batches spread over rayon's pool.
+pub fn blake2b_many<I: AsRef<[u8]> + Sync>(backend: Backend, inputs: &[I]) -> Vec<Hash> {
+    match backend.resolve() {
+        Backend::Cpu => inputs.iter().map(|x| blake2b_256(x.as_ref())).collect(),
+        _ => inputs
+            .par_chunks(INPUTS_PER_BATCH)
+            .flat_map_iter(hash_batch)
+            .collect(),
+    }
+}
+
+fn hash_batch<I: AsRef<[u8]>>(batch: &[I]) -> Vec<Hash> {
+    let mut params = blake2b_simd::Params::new();
+    params.hash_length(32);
+    let mut jobs: Vec<blake2b_simd::many::HashManyJob<'_>> = batch
+        .iter()
+        .map(|x| blake2b_simd::many::HashManyJob::new(&params, x.as_ref()))
+        .collect();
+    blake2b_simd::many::hash_many(jobs.iter_mut());
+    jobs.iter()
+        .map(|job| {
+            let mut out = [0u8; 32];
+            out.copy_from_slice(job.to_hash().as_bytes());
+            ByteArray(out)
+        })
+        .collect()
+}

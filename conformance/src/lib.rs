@@ -168,7 +168,7 @@ pub fn run_report_in(suite: &dyn Suite, dir: &Path) -> Report {
     files.sort();
     let consumed = Mutex::new(BTreeSet::new());
     let ctx = CaseCtx {
-        dir: &dir,
+        dir,
         consumed: &consumed,
     };
     let cases: Vec<String> = files

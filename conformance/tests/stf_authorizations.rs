@@ -33,7 +33,11 @@ fn stf_authorizations_full() {
 
 #[test]
 fn corrupted_post_state_fails() {
-    corrupted_case_fails::<Authorizations>("authorizations", "progress_authorizations-2.bin", |case| {
-        case.post_state.auth_pools[1][0].0[31] ^= 0x80;
-    });
+    corrupted_case_fails::<Authorizations>(
+        "authorizations",
+        "progress_authorizations-2.bin",
+        |case| {
+            case.post_state.auth_pools[1][0].0[31] ^= 0x80;
+        },
+    );
 }

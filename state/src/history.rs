@@ -205,7 +205,11 @@ pub fn apply(spec: &ChainSpec, pre: &State, input: &Input) -> Result<(State, Out
     }
 
     // GP 7.7: β'_B = A(β_B, r, H_K).
-    let mmr = pre.beta.mmr.clone().appended(input.accumulate_root, keccak_256);
+    let mmr = pre
+        .beta
+        .mmr
+        .clone()
+        .appended(input.accumulate_root, keccak_256);
 
     // GP 7.8: append (p, h, s = 0, b = M_R(β'_B)) and keep the last `H` entries.
     history.push(BlockInfo {

@@ -123,9 +123,7 @@ impl Encode for AccountPreimages {
 impl Decode for AccountPreimages {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(AccountPreimages {
-            preimage_blobs: sorted_by(r, "preimage dictionary", None, |e: &PreimageEntry| {
-                e.hash
-            })?,
+            preimage_blobs: sorted_by(r, "preimage dictionary", None, |e: &PreimageEntry| e.hash)?,
             preimage_requests: sorted_by(r, "lookup dictionary", None, |e: &LookupEntry| e.key)?,
         })
     }
@@ -179,9 +177,12 @@ impl Decode for State {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(State {
             accounts: sorted_by(r, "accounts", None, |a: &Account| a.id)?,
-            statistics: sorted_by(r, "service statistics", None, |s: &ServiceStatisticsEntry| {
-                s.id
-            })?,
+            statistics: sorted_by(
+                r,
+                "service statistics",
+                None,
+                |s: &ServiceStatisticsEntry| s.id,
+            )?,
         })
     }
 }
@@ -302,7 +303,10 @@ pub fn apply(_spec: &ChainSpec, pre: &State, input: &Input) -> Result<(State, Ou
             return Err(Error::PreimageUnneeded);
         };
         let data = &mut account.data;
-        if let Err(at) = data.preimage_blobs.binary_search_by_key(&key.hash, |e| e.hash) {
+        if let Err(at) = data
+            .preimage_blobs
+            .binary_search_by_key(&key.hash, |e| e.hash)
+        {
             data.preimage_blobs.insert(
                 at,
                 PreimageEntry {

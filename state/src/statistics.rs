@@ -11,8 +11,8 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use tessera_core::codec::{encode_fixed_seq, Decode, DecodeError, Encode, Reader};
 use tessera_core::types::compact;
-use tessera_core::types::{Ed25519Public, Extrinsic, Gas, ServiceId, TimeSlot, ValidatorData};
 use tessera_core::types::ValidatorIndex;
+use tessera_core::types::{Ed25519Public, Extrinsic, Gas, ServiceId, TimeSlot, ValidatorData};
 use tessera_core::ChainSpec;
 
 /// One validator's activity over an epoch (GP 13.2): blocks `b`, tickets `t`,

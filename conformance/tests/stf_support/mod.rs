@@ -159,11 +159,8 @@ pub(crate) trait Component: Sync {
 }
 
 /// A case of component `C`.
-pub(crate) type Case<C> = TestCase<
-    <C as Component>::Input,
-    <C as Component>::State,
-    <C as Component>::VectorOutput,
->;
+pub(crate) type Case<C> =
+    TestCase<<C as Component>::Input, <C as Component>::State, <C as Component>::VectorOutput>;
 
 /// Run the transition on `case` and check it against the case's expectations.
 pub(crate) fn check_case<C: Component>(spec: &ChainSpec, case: &Case<C>) -> Result<(), CaseError> {
@@ -219,7 +216,11 @@ pub(crate) fn read_case<C: Component>(
             .map(|stem| format!("{stem}.json"))
             .ok_or_else(|| CaseError(format!("{bin_file} is not a .bin")))?;
         let from_json: Case<C> = ctx.read_json(&json_file)?;
-        ensure_eq!(from_json, case, "{json_file} and {bin_file} hold different cases");
+        ensure_eq!(
+            from_json,
+            case,
+            "{json_file} and {bin_file} hold different cases"
+        );
     }
     Ok(case)
 }
@@ -294,7 +295,10 @@ pub(crate) fn corrupted_case_fails<C: Component>(
     check_case::<C>(&spec, &case).expect("the untouched case passes");
     corrupt(&mut case);
     let err = check_case::<C>(&spec, &case).expect_err("the corrupted case must fail");
-    eprintln!("[{}] corrupted {file} fails as it should: {err}", path_label(&path));
+    eprintln!(
+        "[{}] corrupted {file} fails as it should: {err}",
+        path_label(&path)
+    );
 }
 
 fn path_label(p: &Path) -> String {

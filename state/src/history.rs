@@ -184,7 +184,7 @@ pub type Output = ();
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// The same work package is reported twice in one block, so `p` would not be
-    /// a dictionary (the reports transition forbids it, GP 11.x `p` uniqueness).
+    /// a dictionary (the reports transition forbids it, GP reporting_assurance.tex, "no duplicate package" in `E_G`).
     #[error("work package {0} reported twice in one block")]
     DuplicateWorkPackage(Hash),
 }

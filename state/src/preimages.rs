@@ -31,7 +31,7 @@ fn sorted_by<T: Decode, K: PartialOrd>(
     Ok(items)
 }
 
-/// One entry `h ↦ d` of a service's preimage dictionary `a_p` (GP 9.x).
+/// One entry `h ↦ d` of a service's preimage dictionary `a_p` (GP accounts.tex, the account tuple).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PreimageEntry {
@@ -68,7 +68,7 @@ pub struct LookupKey {
 }
 
 /// One entry `(h, l) ↦ t` of a service's lookup dictionary `a_l ∈ D⟨(H, N_L) →
-/// ⟦N_T⟧_{:3}⟩` (GP 9.x): the slots at which the preimage became available and
+/// ⟦N_T⟧_{:3}⟩` (GP accounts.tex, the account tuple): the slots at which the preimage became available and
 /// was forgotten. `[]` means requested and not yet provided.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,7 +79,7 @@ pub struct LookupEntry {
     pub value: Vec<TimeSlot>,
 }
 
-/// The most slots a lookup entry holds (GP 9.x, `⟦N_T⟧_{:3}`).
+/// The most slots a lookup entry holds (GP accounts.tex, `⟦N_T⟧_{:3}`).
 const MAX_LOOKUP_SLOTS: usize = 3;
 
 impl Encode for LookupEntry {
@@ -221,10 +221,10 @@ pub type Output = ();
 #[serde(rename_all = "snake_case")]
 pub enum Error {
     /// A preimage no service awaits: its requester does not exist, already holds
-    /// it, or has no empty lookup entry `(H(d), |d|)` (GP 12.x, `Y`).
+    /// it, or has no empty lookup entry `(H(d), |d|)` (GP accounts.tex, preimage integration, `Y`).
     #[error("preimage not requested")]
     PreimageUnneeded = 0,
-    /// `E_P` is not strictly ordered by (requester, data) (GP 12.x).
+    /// `E_P` is not strictly ordered by (requester, data) (GP accounts.tex, preimage integration).
     #[error("preimages not sorted and unique")]
     PreimagesNotSortedUnique = 1,
 }
@@ -269,7 +269,7 @@ fn awaited(accounts: &[Account], service: ServiceId, key: LookupKey) -> bool {
             .is_some_and(|e| e.value.is_empty())
 }
 
-/// The preimage-integration transition (GP 12.x: the ordering of `E_P`, the
+/// The preimage-integration transition (GP accounts.tex, preimage integration: the ordering of `E_P`, the
 /// requirement that every item be awaited, and `δ'` with `p[H(d)] = d`,
 /// `l[(H(d), |d|)] = [τ']`), and the provision part of `π'_S` (GP 13.6).
 ///

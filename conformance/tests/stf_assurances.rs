@@ -27,12 +27,18 @@ impl Component for Assurances {
 
 #[test]
 fn assurances_tiny() {
-    tessera_conformance::run(&StfSuite::<Assurances>::new("assurances", ChainSpec::tiny()));
+    tessera_conformance::run(&StfSuite::<Assurances>::new(
+        "assurances",
+        ChainSpec::tiny(),
+    ));
 }
 
 #[test]
 fn assurances_full() {
-    tessera_conformance::run(&StfSuite::<Assurances>::new("assurances", ChainSpec::full()));
+    tessera_conformance::run(&StfSuite::<Assurances>::new(
+        "assurances",
+        ChainSpec::full(),
+    ));
 }
 
 #[test]

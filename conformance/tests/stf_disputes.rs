@@ -4,9 +4,7 @@ mod common_stf;
 
 use common_stf::{corrupted_post_state_fails, Component, StfSuite};
 use tessera_core::ChainSpec;
-use tessera_state::disputes::{
-    self, DisputesError, DisputesInput, DisputesOutput, DisputesState,
-};
+use tessera_state::disputes::{self, DisputesError, DisputesInput, DisputesOutput, DisputesState};
 
 struct Disputes;
 

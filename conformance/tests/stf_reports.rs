@@ -4,9 +4,7 @@ mod common_stf;
 
 use common_stf::{corrupted_post_state_fails, Component, StfSuite};
 use tessera_core::ChainSpec;
-use tessera_state::reports::{
-    self, ReportsError, ReportsInput, ReportsOutput, ReportsState,
-};
+use tessera_state::reports::{self, ReportsError, ReportsInput, ReportsOutput, ReportsState};
 
 struct Reports;
 

@@ -136,8 +136,8 @@ pub fn apply(
     for (core, slot) in post.avail_assignments.0.iter_mut().enumerate() {
         let Some(pending) = slot else { continue };
         let available = counts.get(core).is_some_and(|&n| n >= threshold);
-        let timed_out =
-            u64::from(input.slot) >= u64::from(pending.timeout) + u64::from(spec.availability_timeout);
+        let timed_out = u64::from(input.slot)
+            >= u64::from(pending.timeout) + u64::from(spec.availability_timeout);
         if available {
             reported.push(pending.report.clone());
         }

@@ -214,7 +214,11 @@ pub fn apply(
 
     // GP 10.2: k, the keys of the current and previous sets less the offenders.
     let is_validator_key = |key: &Ed25519Public| {
-        pre.kappa.0.iter().chain(&pre.lambda.0).any(|v| v.ed25519 == *key)
+        pre.kappa
+            .0
+            .iter()
+            .chain(&pre.lambda.0)
+            .any(|v| v.ed25519 == *key)
     };
 
     // GP 10.5, 10.8: culprits.

@@ -504,7 +504,9 @@ fn record_statistics(post: &mut ReportsState, guarantees: &GuaranteesExtrinsic) 
                 r.refinement_count = r.refinement_count.saturating_add(1);
                 r.refinement_gas_used = r.refinement_gas_used.saturating_add(load.gas_used);
                 r.imports = r.imports.saturating_add(load.imports.into());
-                r.extrinsic_count = r.extrinsic_count.saturating_add(load.extrinsic_count.into());
+                r.extrinsic_count = r
+                    .extrinsic_count
+                    .saturating_add(load.extrinsic_count.into());
                 r.extrinsic_size = r.extrinsic_size.saturating_add(load.extrinsic_size.into());
                 r.exports = r.exports.saturating_add(load.exports.into());
             }

@@ -248,7 +248,7 @@ fn accumulate_tickets(
     }
     // GP 6.34: γ'_A = the E lowest of n ∪ γ_A.
     post.gamma_a.extend_from_slice(&new);
-    post.gamma_a.sort_by(|a, b| a.id.cmp(&b.id));
+    post.gamma_a.sort_by_key(|t| t.id);
     post.gamma_a.truncate(spec.epoch_length as usize);
     // GP 6.35: every submitted ticket is retained.
     if new

@@ -169,7 +169,11 @@ pub fn first_difference(a: &Value, b: &Value, path: &str) -> Option<String> {
 }
 
 /// Fail unless `got == want`, naming the first differing field.
-pub fn ensure_same<T: PartialEq + Serialize>(got: &T, want: &T, what: &str) -> Result<(), CaseError> {
+pub fn ensure_same<T: PartialEq + Serialize>(
+    got: &T,
+    want: &T,
+    what: &str,
+) -> Result<(), CaseError> {
     if got == want {
         return Ok(());
     }
@@ -288,8 +292,8 @@ fn corrupt(v: &mut Value) -> bool {
 /// check to fail.
 pub fn corrupted_post_state_fails<C: Component>(component: &str, name: &str) {
     let spec = ChainSpec::tiny();
-    let path = tessera_conformance::vectors_root()
-        .join(format!("stf/{component}/tiny/{name}.json"));
+    let path =
+        tessera_conformance::vectors_root().join(format!("stf/{component}/tiny/{name}.json"));
     let Ok(text) = std::fs::read_to_string(&path) else {
         assert!(
             !tessera_conformance::vectors_required(),

@@ -42,7 +42,11 @@ pub fn outside_in<T: Clone>(s: &[T]) -> Vec<T> {
 
 /// `F(r, k)` (GP 6.26): for each slot `i` of the epoch the Bandersnatch key of
 /// validator `E_4⁻¹(H(r ⌢ E_4(i))_{..4}) mod |k|`.
-pub fn fallback_keys(entropy: &Hash, keys: &ValidatorSet, epoch_length: u32) -> Vec<BandersnatchPublic> {
+pub fn fallback_keys(
+    entropy: &Hash,
+    keys: &ValidatorSet,
+    epoch_length: u32,
+) -> Vec<BandersnatchPublic> {
     (0..epoch_length)
         .map(|i| {
             let digest = blake2b_256(&[&entropy[..], &i.to_le_bytes()].concat());

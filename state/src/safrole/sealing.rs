@@ -92,3 +92,27 @@ impl Decode for TicketsOrKeys {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// `Z` is a permutation that takes the ends alternately: even places
+        /// read the sequence from the front, odd places from the back.
+        #[test]
+        fn outside_in_alternates_ends(s in proptest::collection::vec(any::<u32>(), 0..40)) {
+            let z = outside_in(&s);
+            let mut sorted_z = z.clone();
+            let mut sorted_s = s.clone();
+            sorted_z.sort_unstable();
+            sorted_s.sort_unstable();
+            prop_assert_eq!(sorted_z, sorted_s);
+            for (i, x) in z.iter().enumerate() {
+                let from = if i % 2 == 0 { i / 2 } else { s.len() - 1 - i / 2 };
+                prop_assert_eq!(Some(x), s.get(from));
+            }
+        }
+    }
+}

@@ -7,11 +7,18 @@
 //! ASN.1 schemas. This crate knows nothing of the PVM (accumulation joins later), of
 //! storage or of networking.
 
+#[macro_use]
+pub mod error_code;
+
 pub mod assurances;
 pub mod authorizations;
 pub mod disputes;
+pub mod entropy;
 pub mod history;
+pub mod judgments;
+pub mod pending;
 pub mod preimages;
 pub mod reports;
 pub mod safrole;
 pub mod statistics;
+pub mod validators;

@@ -10,6 +10,9 @@
 //!   executed, so the instructions after the faulting one are not charged.
 //! - [`STOPPING_PC`]: halt/panic cases expect the pc of the stopping instruction,
 //!   where v0.7.2 (A.1) reports ı' = 0 for ∎ and ☇.
+//!
+//! `PVM_DIAG=1` prints the files that a v0.7.2 run would fail only by one of these
+//! two rules (how the lists were made, and how to remake them for new vectors).
 
 use std::collections::BTreeMap;
 
@@ -471,7 +474,11 @@ impl Suite for PvmSuite {
         let via_psi = {
             let mut memory = Memory::new();
             for p in &case.initial_page_map {
-                let access = if p.is_writable { Access::Writable } else { Access::ReadOnly };
+                let access = if p.is_writable {
+                    Access::Writable
+                } else {
+                    Access::ReadOnly
+                };
                 memory.set_range_access(p.address, p.length, access);
             }
             for c in &case.initial_memory {
@@ -486,7 +493,12 @@ impl Suite for PvmSuite {
             )
         };
         ensure_eq!(
-            (status(via_psi.exit).0, via_psi.pc, via_psi.gas, via_psi.regs),
+            (
+                status(via_psi.exit).0,
+                via_psi.pc,
+                via_psi.gas,
+                via_psi.regs
+            ),
             (gp.status, gp.gp_pc, gp.gas, gp.regs),
             "psi() vs Machine::run"
         );
@@ -523,7 +535,8 @@ impl Suite for PvmSuite {
             "registers"
         );
         let pc = if stopping_pc { got.stop_pc } else { got.gp_pc };
-        if diag && !stopping_pc && got.gp_pc != case.expected_pc && got.stop_pc == case.expected_pc {
+        if diag && !stopping_pc && got.gp_pc != case.expected_pc && got.stop_pc == case.expected_pc
+        {
             eprintln!("DIAG-STOPPING-PC {}", case.name);
         }
         ensure_eq!(pc, case.expected_pc, "pc");

@@ -289,7 +289,9 @@ impl<'p> Machine<'p> {
     fn run_metered(&mut self, mut index: u32) -> Result<u32, ExitReason> {
         let instrs = self.program.instrs();
         if self.gas_mode == GasMode::PerBasicBlock {
-            self.pc = instrs.get(crate::word::idx(index)).map_or(self.pc, |i| i.pc);
+            self.pc = instrs
+                .get(crate::word::idx(index))
+                .map_or(self.pc, |i| i.pc);
             return Err(ExitReason::OutOfGas);
         }
         loop {

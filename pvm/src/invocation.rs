@@ -161,7 +161,11 @@ pub fn initialise(p: &[u8], args: &[u8]) -> Option<Initialised> {
     if at != p.len() {
         return None;
     }
-    let (zz, zi, zp) = (u64::from(ZONE_SIZE), u64::from(INPUT_SIZE), u64::from(PAGE_SIZE));
+    let (zz, zi, zp) = (
+        u64::from(ZONE_SIZE),
+        u64::from(INPUT_SIZE),
+        u64::from(PAGE_SIZE),
+    );
     // GP A.7: 5Z_Z + Z(|o|) + Z(|w| + zZ_P) + Z(s) + Z_I ≤ 2^32.
     if 5 * zz + zone_round(o_len) + zone_round(w_len + z * zp) + zone_round(s) + zi > 1 << 32 {
         return None;
@@ -183,7 +187,11 @@ pub fn initialise(p: &[u8], args: &[u8]) -> Option<Initialised> {
     memory.set_heap_top(addr(rw + rw_len)?);
     let stack_top = (1u64 << 32) - 2 * zz - zi;
     let stack_len = page_round(s);
-    memory.set_range_access(addr(stack_top - stack_len)?, addr(stack_len)?, Access::Writable);
+    memory.set_range_access(
+        addr(stack_top - stack_len)?,
+        addr(stack_len)?,
+        Access::Writable,
+    );
     let args_at = (1u64 << 32) - zz - zi;
     memory.set_range_access(addr(args_at)?, addr(page_round(a_len))?, Access::ReadOnly);
     memory.poke(addr(args_at)?, args);

@@ -347,7 +347,9 @@ mod tests {
     fn table_has_139_distinct_opcodes_with_sbrk_101() {
         assert_eq!(Opcode::ALL.len(), 139);
         assert_eq!(Opcode::from_u8(101), Some(Opcode::Sbrk));
-        let defined = (0..=255u8).filter(|b| Opcode::from_u8(*b).is_some()).count();
+        let defined = (0..=255u8)
+            .filter(|b| Opcode::from_u8(*b).is_some())
+            .count();
         assert_eq!(defined, 139);
         for op in Opcode::ALL {
             assert_eq!(Opcode::from_u8(op.code()), Some(*op));

@@ -167,7 +167,7 @@ impl Memory {
         }
         let last = u64::from(addr) + u64::from(len) - 1;
         let first_page = u64::from(addr >> PAGE_BITS);
-        let last_page = (last >> PAGE_BITS).min(PAGE_COUNT as u64 - 1);
+        let last_page = (last >> PAGE_BITS).min((1u64 << (32 - PAGE_BITS)) - 1);
         let count = u32::try_from(last_page - first_page + 1).unwrap_or(u32::MAX);
         self.set_access(addr, count, access);
     }
@@ -265,20 +265,24 @@ impl Memory {
         Ok(())
     }
 
-    /// Read regardless of access (for initialisation, inspection and tests).
+    /// Read regardless of access (for initialisation, inspection and tests);
+    /// addresses wrap modulo 2^32 and unallocated pages read as zero.
     pub fn peek(&self, addr: u32, buf: &mut [u8]) {
         let mut a = addr;
-        for chunk in buf.chunks_mut(1) {
-            let entry = self.entry(page_of(a));
-            let byte = self
-                .page_data(entry)
-                .and_then(|p| p.get(offset_in_page(a)))
-                .copied()
-                .unwrap_or(0);
-            if let Some(b) = chunk.first_mut() {
-                *b = byte;
+        let mut rest = buf;
+        while !rest.is_empty() {
+            let off = offset_in_page(a);
+            let n = (idx(PAGE_SIZE) - off).min(rest.len());
+            let (head, tail) = rest.split_at_mut(n);
+            match self
+                .page_data(self.entry(page_of(a)))
+                .and_then(|p| p.get(off..off + n))
+            {
+                Some(src) => head.copy_from_slice(src),
+                None => head.fill(0),
             }
-            a = a.wrapping_add(1);
+            rest = tail;
+            a = a.wrapping_add(crate::word::to_u32(n));
         }
     }
 

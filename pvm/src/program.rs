@@ -488,7 +488,17 @@ mod tests {
 
     #[test]
     fn natural_round_trip() {
-        for x in [0u64, 1, 127, 128, 16383, 16384, 1 << 21, u64::from(u32::MAX), u64::MAX] {
+        for x in [
+            0u64,
+            1,
+            127,
+            128,
+            16383,
+            16384,
+            1 << 21,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ] {
             let mut out = Vec::new();
             encode_natural(x, &mut out);
             let mut c = Cursor { blob: &out, at: 0 };
@@ -506,14 +516,20 @@ mod tests {
         }
         let mut long = ok.clone();
         long.push(0);
-        assert_eq!(Program::from_blob(&long).unwrap_err(), DeblobError::TrailingBytes(1));
+        assert_eq!(
+            Program::from_blob(&long).unwrap_err(),
+            DeblobError::TrailingBytes(1)
+        );
         // A z = 0 table of 2^40 entries occupies no octets but is refused.
         let mut huge = Vec::new();
         encode_natural(1 << 40, &mut huge);
         huge.extend_from_slice(&[0, 0]);
         assert!(matches!(
             Program::from_blob(&huge),
-            Err(DeblobError::TooLarge { what: "jump table length", .. })
+            Err(DeblobError::TooLarge {
+                what: "jump table length",
+                ..
+            })
         ));
     }
 

@@ -123,7 +123,18 @@ mod tests {
     fn sext_matches_gp_formula() {
         // X_n(x) = x + ⌊x / 2^(8n-1)⌋ (2^64 − 2^(8n)), checked in u128.
         for n in 1..=4u32 {
-            for x in [0u64, 1, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x8000_0000, 0xffff_ffff] {
+            for x in [
+                0u64,
+                1,
+                0x7f,
+                0x80,
+                0xff,
+                0x7fff,
+                0x8000,
+                0xffff,
+                0x8000_0000,
+                0xffff_ffff,
+            ] {
                 let x = x & ((1u64 << (8 * n)) - 1);
                 let want = (u128::from(x)
                     + u128::from(x >> (8 * n - 1)) * ((1u128 << 64) - (1u128 << (8 * n))))

@@ -52,7 +52,11 @@ fn exec(instrs: &[Vec<u8>], r: &[(usize, u64)], memory: Memory) -> (ExitReason, 
 
 /// `ω_D` after `op ω_A ω_B` with the given inputs.
 fn binop(op: Opcode, a: u64, b: u64) -> u64 {
-    let (e, r, _) = exec(&[three(op, 2, 0, 1), trap()], &[(0, a), (1, b)], Memory::new());
+    let (e, r, _) = exec(
+        &[three(op, 2, 0, 1), trap()],
+        &[(0, a), (1, b)],
+        Memory::new(),
+    );
     assert_eq!(e, ExitReason::Panic);
     r[2]
 }
@@ -60,11 +64,20 @@ fn binop(op: Opcode, a: u64, b: u64) -> u64 {
 #[test]
 fn shifts_take_the_amount_modulo_the_width() {
     // shlo_l_32: X_4((ω_A · 2^(ω_B mod 32)) mod 2^32); 33 mod 32 = 1.
-    assert_eq!(binop(Opcode::ShloL32, 0x4000_0000, 33), 0xffff_ffff_8000_0000);
+    assert_eq!(
+        binop(Opcode::ShloL32, 0x4000_0000, 33),
+        0xffff_ffff_8000_0000
+    );
     // shlo_r_32 by 32 is by 0: the low word, sign-extended.
-    assert_eq!(binop(Opcode::ShloR32, 0x1_8000_0000, 32), 0xffff_ffff_8000_0000);
+    assert_eq!(
+        binop(Opcode::ShloR32, 0x1_8000_0000, 32),
+        0xffff_ffff_8000_0000
+    );
     // shar_r_64 by 67 = by 3.
-    assert_eq!(binop(Opcode::SharR64, 0x8000_0000_0000_0000, 67), 0xf000_0000_0000_0000);
+    assert_eq!(
+        binop(Opcode::SharR64, 0x8000_0000_0000_0000, 67),
+        0xf000_0000_0000_0000
+    );
     assert_eq!(binop(Opcode::ShloL64, 1, 64), 1);
     assert_eq!(binop(Opcode::RotR32, 0x1, 33), 0xffff_ffff_8000_0000);
     assert_eq!(binop(Opcode::RotL64, 0x8000_0000_0000_0001, 65), 3);
@@ -84,27 +97,48 @@ fn signed_division_rules() {
     assert_eq!(binop(Opcode::DivS64, (-7i64) as u64, 2), (-3i64) as u64);
     assert_eq!(binop(Opcode::RemS64, (-7i64) as u64, 2), (-1i64) as u64);
     // 32-bit: the operands' high words are ignored.
-    assert_eq!(binop(Opcode::DivS32, 0xdead_0000_8000_0000, 0xffff_ffff), 0xffff_ffff_8000_0000);
+    assert_eq!(
+        binop(Opcode::DivS32, 0xdead_0000_8000_0000, 0xffff_ffff),
+        0xffff_ffff_8000_0000
+    );
     assert_eq!(binop(Opcode::RemS32, 0x8000_0000, 0xffff_ffff), 0);
     assert_eq!(binop(Opcode::DivU32, 7, 0x1_0000_0000), u64::MAX);
-    assert_eq!(binop(Opcode::RemU32, 0x1_ffff_fff9, 0x1_0000_0000), 0xffff_ffff_ffff_fff9);
+    assert_eq!(
+        binop(Opcode::RemU32, 0x1_ffff_fff9, 0x1_0000_0000),
+        0xffff_ffff_ffff_fff9
+    );
 }
 
 #[test]
 fn thirty_two_bit_results_are_sign_extended() {
     assert_eq!(binop(Opcode::Add32, 0x7fff_ffff, 1), 0xffff_ffff_8000_0000);
     assert_eq!(binop(Opcode::Sub32, 0, 1), u64::MAX);
-    assert_eq!(binop(Opcode::Mul32, 0x1_0000_0001, 0x7fff_ffff), 0x7fff_ffff);
-    let (_, r, _) = exec(&[two(Opcode::SignExtend8, 2, 0), trap()], &[(0, 0x180)], Memory::new());
+    assert_eq!(
+        binop(Opcode::Mul32, 0x1_0000_0001, 0x7fff_ffff),
+        0x7fff_ffff
+    );
+    let (_, r, _) = exec(
+        &[two(Opcode::SignExtend8, 2, 0), trap()],
+        &[(0, 0x180)],
+        Memory::new(),
+    );
     assert_eq!(r[2], 0xffff_ffff_ffff_ff80);
-    let (_, r, _) = exec(&[two(Opcode::ZeroExtend16, 2, 0), trap()], &[(0, u64::MAX)], Memory::new());
+    let (_, r, _) = exec(
+        &[two(Opcode::ZeroExtend16, 2, 0), trap()],
+        &[(0, u64::MAX)],
+        Memory::new(),
+    );
     assert_eq!(r[2], 0xffff);
     let (_, r, _) = exec(
         &[two_imm(Opcode::AddImm32, 2, 0, 0xffff_ffff), trap()],
         &[(0, 0)],
         Memory::new(),
     );
-    assert_eq!(r[2], u64::MAX, "imm −1 added to 0 in 32 bits, sign-extended");
+    assert_eq!(
+        r[2],
+        u64::MAX,
+        "imm −1 added to 0 in 32 bits, sign-extended"
+    );
     assert_eq!(binop(Opcode::MulUpperSU, u64::MAX, 2), u64::MAX);
 }
 

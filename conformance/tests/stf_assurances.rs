@@ -1,47 +1,25 @@
 //! `stf/assurances/{tiny,full}`: availability assurances (GP §11.2).
 
-mod common_stf;
+#[macro_use]
+mod stf_support;
 
-use common_stf::{corrupted_post_state_fails, Component, StfSuite};
-use tessera_core::ChainSpec;
+use stf_support::{corrupted_post_state_fails, VectorResult};
 use tessera_state::assurances::{
     self, AssurancesError, AssurancesInput, AssurancesOutput, AssurancesState,
 };
 
-struct Assurances;
-
-impl Component for Assurances {
-    type Input = AssurancesInput;
-    type State = AssurancesState;
-    type Output = AssurancesOutput;
-    type Error = AssurancesError;
-
-    fn apply(
-        spec: &ChainSpec,
-        pre: &AssurancesState,
-        input: &AssurancesInput,
-    ) -> Result<(AssurancesState, AssurancesOutput), AssurancesError> {
-        assurances::apply(spec, pre, input)
-    }
+stf_component! {
+    name: Assurances,
+    folder: "assurances",
+    apply: assurances::apply,
+    input: AssurancesInput,
+    state: AssurancesState,
+    output: AssurancesOutput,
+    error: AssurancesError,
+    vector_output: VectorResult<AssurancesOutput, AssurancesError>,
 }
 
 #[test]
-fn assurances_tiny() {
-    tessera_conformance::run(&StfSuite::<Assurances>::new(
-        "assurances",
-        ChainSpec::tiny(),
-    ));
-}
-
-#[test]
-fn assurances_full() {
-    tessera_conformance::run(&StfSuite::<Assurances>::new(
-        "assurances",
-        ChainSpec::full(),
-    ));
-}
-
-#[test]
-fn assurances_corrupted_post_state_fails() {
-    corrupted_post_state_fails::<Assurances>("assurances", "some_assurances-1");
+fn corruption_is_caught() {
+    corrupted_post_state_fails::<Assurances>("some_assurances-1");
 }

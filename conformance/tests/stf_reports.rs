@@ -1,39 +1,23 @@
 //! `stf/reports/{tiny,full}`: guarantees (GP §11.3–11.4).
 
-mod common_stf;
+#[macro_use]
+mod stf_support;
 
-use common_stf::{corrupted_post_state_fails, Component, StfSuite};
-use tessera_core::ChainSpec;
+use stf_support::{corrupted_post_state_fails, VectorResult};
 use tessera_state::reports::{self, ReportsError, ReportsInput, ReportsOutput, ReportsState};
 
-struct Reports;
-
-impl Component for Reports {
-    type Input = ReportsInput;
-    type State = ReportsState;
-    type Output = ReportsOutput;
-    type Error = ReportsError;
-
-    fn apply(
-        spec: &ChainSpec,
-        pre: &ReportsState,
-        input: &ReportsInput,
-    ) -> Result<(ReportsState, ReportsOutput), ReportsError> {
-        reports::apply(spec, pre, input)
-    }
+stf_component! {
+    name: Reports,
+    folder: "reports",
+    apply: reports::apply,
+    input: ReportsInput,
+    state: ReportsState,
+    output: ReportsOutput,
+    error: ReportsError,
+    vector_output: VectorResult<ReportsOutput, ReportsError>,
 }
 
 #[test]
-fn reports_tiny() {
-    tessera_conformance::run(&StfSuite::<Reports>::new("reports", ChainSpec::tiny()));
-}
-
-#[test]
-fn reports_full() {
-    tessera_conformance::run(&StfSuite::<Reports>::new("reports", ChainSpec::full()));
-}
-
-#[test]
-fn reports_corrupted_post_state_fails() {
-    corrupted_post_state_fails::<Reports>("reports", "multiple_reports-1");
+fn corruption_is_caught() {
+    corrupted_post_state_fails::<Reports>("multiple_reports-1");
 }

@@ -9,44 +9,79 @@ use tessera_core::hash::Hash;
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{CoreIndex, TimeSlot};
 
-/// `α ∈ ⟦⟦H⟧_{:O}⟧_C` and `φ ∈ ⟦⟦H⟧_Q⟧_C` (GP 8.1), the state part this transition
-/// reads. Encoded as `C` pools (each length-prefixed) then `C` queues of exactly
-/// `Q` hashes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct State {
-    /// `α`: per core, the authorizers currently allowed, oldest first.
-    pub auth_pools: Vec<Vec<Hash>>,
-    /// `φ`: per core, the `Q` authorizers the pool draws from, one per slot.
-    pub auth_queues: Vec<Vec<Hash>>,
-}
+/// `α ∈ ⟦⟦H⟧_{:O}⟧_C` (GP 8.1): per core, the authorizers currently allowed,
+/// oldest first. Encoded as `C` pools, each length-prefixed; JSON is the array.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AuthPools(pub Vec<Vec<Hash>>);
 
-impl Encode for State {
+impl Encode for AuthPools {
     fn encode_to(&self, out: &mut Vec<u8>) {
-        for pool in &self.auth_pools {
+        for pool in &self.0 {
             encode_seq(pool, out);
         }
-        for queue in &self.auth_queues {
+    }
+}
+
+impl Decode for AuthPools {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let spec = r.spec();
+        let pool_size = spec.auth_pool_size as usize;
+        let mut pools = Vec::with_capacity(spec.cores());
+        for _ in 0..spec.cores() {
+            pools.push(r.seq("authorizer pool", Some(pool_size))?);
+        }
+        Ok(AuthPools(pools))
+    }
+}
+
+/// `φ ∈ ⟦⟦H⟧_Q⟧_C` (GP 8.1): per core, the `Q` authorizers the pool draws from,
+/// one per slot. Encoded as `C` queues of exactly `Q` hashes; JSON is the array.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AuthQueues(pub Vec<Vec<Hash>>);
+
+impl Encode for AuthQueues {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        for queue in &self.0 {
             encode_fixed_seq(queue, out);
         }
     }
 }
 
-impl Decode for State {
+impl Decode for AuthQueues {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let spec = r.spec();
-        let pool_size = spec.auth_pool_size as usize;
-        let mut auth_pools = Vec::with_capacity(spec.cores());
+        let mut queues = Vec::with_capacity(spec.cores());
         for _ in 0..spec.cores() {
-            auth_pools.push(r.seq("authorizer pool", Some(pool_size))?);
+            queues.push(r.fixed_seq(spec.auth_queue_size as usize)?);
         }
-        let mut auth_queues = Vec::with_capacity(spec.cores());
-        for _ in 0..spec.cores() {
-            auth_queues.push(r.fixed_seq(spec.auth_queue_size as usize)?);
-        }
+        Ok(AuthQueues(queues))
+    }
+}
+
+/// The state part this transition reads: `α` then `φ`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    /// `α`: the authorizer pools.
+    pub auth_pools: AuthPools,
+    /// `φ`: the authorizer queues.
+    pub auth_queues: AuthQueues,
+}
+
+impl Encode for State {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.auth_pools.encode_to(out);
+        self.auth_queues.encode_to(out);
+    }
+}
+
+impl Decode for State {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(State {
-            auth_pools,
-            auth_queues,
+            auth_pools: Decode::decode(r)?,
+            auth_queues: Decode::decode(r)?,
         })
     }
 }
@@ -125,9 +160,9 @@ pub enum Error {
 pub fn apply(spec: &ChainSpec, pre: &State, input: &Input) -> Result<(State, Output), Error> {
     let cores = spec.cores();
     let queue_size = spec.auth_queue_size as usize;
-    if pre.auth_pools.len() != cores
-        || pre.auth_queues.len() != cores
-        || pre.auth_queues.iter().any(|q| q.len() != queue_size)
+    if pre.auth_pools.0.len() != cores
+        || pre.auth_queues.0.len() != cores
+        || pre.auth_queues.0.iter().any(|q| q.len() != queue_size)
     {
         return Err(Error::BadStateShape);
     }
@@ -138,7 +173,7 @@ pub fn apply(spec: &ChainSpec, pre: &State, input: &Input) -> Result<(State, Out
     let slot = input.slot as usize;
     let pool_size = spec.auth_pool_size as usize;
     let mut auth_pools = pre.auth_pools.clone();
-    for (core, (pool, queue)) in auth_pools.iter_mut().zip(&pre.auth_queues).enumerate() {
+    for (core, (pool, queue)) in auth_pools.0.iter_mut().zip(&pre.auth_queues.0).enumerate() {
         // GP 8.3: F(c) = α[c] ⊖ {(g_r)_a}, removing the leftmost (oldest) match only.
         for used in input.auths.iter().filter(|a| usize::from(a.core) == core) {
             if let Some(i) = pool.iter().position(|h| *h == used.auth_hash) {
@@ -172,8 +207,8 @@ mod tests {
 
     fn state(spec: &ChainSpec, pool: Vec<Hash>) -> State {
         State {
-            auth_pools: vec![pool; spec.cores()],
-            auth_queues: vec![(0..80).map(|i| h(100 + i)).collect(); spec.cores()],
+            auth_pools: AuthPools(vec![pool; spec.cores()]),
+            auth_queues: AuthQueues(vec![(0..80).map(|i| h(100 + i)).collect(); spec.cores()]),
         }
     }
 
@@ -189,8 +224,8 @@ mod tests {
             }],
         };
         let (post, ()) = apply(&spec, &pre, &input).unwrap();
-        assert_eq!(post.auth_pools[0], vec![h(2), h(1), h(103)]);
-        assert_eq!(post.auth_pools[1], vec![h(1), h(2), h(1), h(103)]);
+        assert_eq!(post.auth_pools.0[0], vec![h(2), h(1), h(103)]);
+        assert_eq!(post.auth_pools.0[1], vec![h(1), h(2), h(1), h(103)]);
     }
 
     #[test]
@@ -216,7 +251,7 @@ mod tests {
             let spec = ChainSpec::tiny();
             let pre = state(&spec, (0..len as u8).map(h).collect());
             let (post, ()) = apply(&spec, &pre, &Input { slot, auths: vec![] }).unwrap();
-            for pool in &post.auth_pools {
+            for pool in &post.auth_pools.0 {
                 prop_assert!(pool.len() <= spec.auth_pool_size as usize);
                 prop_assert_eq!(pool.last(), Some(&h(100 + (slot % 80) as u8)));
             }

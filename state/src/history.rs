@@ -102,6 +102,18 @@ pub struct RecentBlocks {
     pub mmr: Mmr,
 }
 
+impl RecentBlocks {
+    /// The exports root of package `hash` if a recent block reported it (the
+    /// lookups of GP 11.37 and 11.40).
+    pub fn exports_root(&self, hash: &Hash) -> Option<&Hash> {
+        self.history
+            .iter()
+            .flat_map(|b| &b.reported)
+            .find(|p| p.hash == *hash)
+            .map(|p| &p.exports_root)
+    }
+}
+
 impl Encode for RecentBlocks {
     fn encode_to(&self, out: &mut Vec<u8>) {
         encode_seq(&self.history, out);

@@ -10,8 +10,10 @@
 #[macro_use]
 pub mod error_code;
 
+pub mod accounts;
 pub mod assurances;
 pub mod authorizations;
+mod dictionary;
 pub mod disputes;
 pub mod entropy;
 pub mod history;

@@ -8,152 +8,16 @@
 //! the rest of an account joins with accumulation.
 
 use serde::{Deserialize, Serialize};
-use tessera_core::bytes::Bytes;
-use tessera_core::codec::{encode_seq, Decode, DecodeError, DecodeErrorKind, Encode, Reader};
-use tessera_core::hash::{blake2b_256, Hash};
+use tessera_core::codec::{encode_seq, Decode, DecodeError, Encode, Reader};
+use tessera_core::hash::blake2b_256;
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{PreimagesExtrinsic, ServiceId, TimeSlot};
 
-use crate::statistics::{ServiceActivityRecord, ServiceStatisticsEntry};
-
-/// A read of a sequence the GP orders strictly by `key` (a dictionary's keys).
-fn sorted_by<T: Decode, K: PartialOrd>(
-    r: &mut Reader<'_>,
-    what: &'static str,
-    max: Option<usize>,
-    key: impl Fn(&T) -> K,
-) -> Result<Vec<T>, DecodeError> {
-    let at = r.position();
-    let items: Vec<T> = r.seq(what, max)?;
-    if items.windows(2).any(|w| key(&w[0]) >= key(&w[1])) {
-        return Err(DecodeError::new(at, DecodeErrorKind::NotSorted { what }));
-    }
-    Ok(items)
-}
-
-/// One entry `h ↦ d` of a service's preimage dictionary `a_p` (GP accounts.tex, the account tuple).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PreimageEntry {
-    /// `h = H(d)`.
-    pub hash: Hash,
-    /// `d`: the preimage.
-    pub blob: Bytes,
-}
-
-impl Encode for PreimageEntry {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.hash.encode_to(out);
-        self.blob.encode_to(out);
-    }
-}
-
-impl Decode for PreimageEntry {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(PreimageEntry {
-            hash: Decode::decode(r)?,
-            blob: Decode::decode(r)?,
-        })
-    }
-}
-
-/// The key `(h, l)` of a lookup entry: a preimage's hash and length.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LookupKey {
-    /// `h`: the requested preimage's hash.
-    pub hash: Hash,
-    /// `l`: its length in octets.
-    pub length: u32,
-}
-
-/// One entry `(h, l) ↦ t` of a service's lookup dictionary `a_l ∈ D⟨(H, N_L) →
-/// ⟦N_T⟧_{:3}⟩` (GP accounts.tex, the account tuple): the slots at which the preimage became available and
-/// was forgotten. `[]` means requested and not yet provided.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LookupEntry {
-    /// `(h, l)`.
-    pub key: LookupKey,
-    /// `t`: at most three slots.
-    pub value: Vec<TimeSlot>,
-}
-
-/// The most slots a lookup entry holds (GP accounts.tex, `⟦N_T⟧_{:3}`).
-const MAX_LOOKUP_SLOTS: usize = 3;
-
-impl Encode for LookupEntry {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.key.hash.encode_to(out);
-        self.key.length.encode_to(out);
-        encode_seq(&self.value, out);
-    }
-}
-
-impl Decode for LookupEntry {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(LookupEntry {
-            key: LookupKey {
-                hash: Decode::decode(r)?,
-                length: Decode::decode(r)?,
-            },
-            value: r.seq("lookup slots", Some(MAX_LOOKUP_SLOTS))?,
-        })
-    }
-}
-
-/// A service account's preimage parts: `a_p` and `a_l`, each strictly ordered by
-/// key.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AccountPreimages {
-    /// `a_p`: the preimages held, by hash.
-    pub preimage_blobs: Vec<PreimageEntry>,
-    /// `a_l`: the preimage requests and their availability history.
-    pub preimage_requests: Vec<LookupEntry>,
-}
-
-impl Encode for AccountPreimages {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        encode_seq(&self.preimage_blobs, out);
-        encode_seq(&self.preimage_requests, out);
-    }
-}
-
-impl Decode for AccountPreimages {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(AccountPreimages {
-            preimage_blobs: sorted_by(r, "preimage dictionary", None, |e: &PreimageEntry| e.hash)?,
-            preimage_requests: sorted_by(r, "lookup dictionary", None, |e: &LookupEntry| e.key)?,
-        })
-    }
-}
+use crate::accounts::{decode_accounts, AccountEntry, AccountPreimages, LookupKey, PreimageEntry};
+use crate::statistics::{decode_service_statistics, service_record, ServiceStatisticsEntry};
 
 /// One account `s ↦ a` of `δ`, with only its preimage parts.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Account {
-    /// `s`: the service id.
-    pub id: ServiceId,
-    /// `a_p` and `a_l`.
-    pub data: AccountPreimages,
-}
-
-impl Encode for Account {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.id.encode_to(out);
-        self.data.encode_to(out);
-    }
-}
-
-impl Decode for Account {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Account {
-            id: Decode::decode(r)?,
-            data: Decode::decode(r)?,
-        })
-    }
-}
+pub type Account = AccountEntry<AccountPreimages>;
 
 /// The state part this transition reads and writes: the accounts `δ` (preimage
 /// parts, ordered by service id) and the service statistics `π_S`.
@@ -176,13 +40,8 @@ impl Encode for State {
 impl Decode for State {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(State {
-            accounts: sorted_by(r, "accounts", None, |a: &Account| a.id)?,
-            statistics: sorted_by(
-                r,
-                "service statistics",
-                None,
-                |s: &ServiceStatisticsEntry| s.id,
-            )?,
+            accounts: decode_accounts(r)?,
+            statistics: decode_service_statistics(r)?,
         })
     }
 }
@@ -223,30 +82,16 @@ pub enum Error {
     /// A preimage no service awaits: its requester does not exist, already holds
     /// it, or has no empty lookup entry `(H(d), |d|)` (GP accounts.tex, preimage integration, `Y`).
     #[error("preimage not requested")]
-    PreimageUnneeded = 0,
+    PreimageUnneeded,
     /// `E_P` is not strictly ordered by (requester, data) (GP accounts.tex, preimage integration).
     #[error("preimages not sorted and unique")]
+    PreimagesNotSortedUnique,
+}
+
+error_codes!(Error {
+    PreimageUnneeded = 0,
     PreimagesNotSortedUnique = 1,
-}
-
-impl Encode for Error {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        out.push(*self as u8);
-    }
-}
-
-impl Decode for Error {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        match r.u8("preimages error code")? {
-            0 => Ok(Error::PreimageUnneeded),
-            1 => Ok(Error::PreimagesNotSortedUnique),
-            tag => Err(r.err(DecodeErrorKind::InvalidTag {
-                what: "preimages error code",
-                tag,
-            })),
-        }
-    }
-}
+});
 
 /// `Y(δ, s, h, l) ≡ h ∉ K(δ[s]_p) ∧ δ[s]_l[(h, l)] = []`: whether service `s`
 /// awaits the preimage `(h, l)`.
@@ -324,7 +169,7 @@ pub fn apply(_spec: &ChainSpec, pre: &State, input: &Input) -> Result<(State, Ou
 
     // GP 13.6: the provision `p = Σ (1, |d|)` over E_P items for each service. `π_S`
     // is per block, so the sum replaces any provision recorded for the service.
-    let mut provided: Vec<(ServiceId, u32, u64)> = Vec::new();
+    let mut provided: Vec<(ServiceId, u64, u64)> = Vec::new();
     for p in preimages {
         match provided.last_mut() {
             Some((s, count, size)) if *s == p.requester => {
@@ -335,22 +180,9 @@ pub fn apply(_spec: &ChainSpec, pre: &State, input: &Input) -> Result<(State, Ou
         }
     }
     for (service, count, size) in provided {
-        let at = match statistics.binary_search_by_key(&service, |e| e.id) {
-            Ok(at) => at,
-            Err(at) => {
-                statistics.insert(
-                    at,
-                    ServiceStatisticsEntry {
-                        id: service,
-                        record: ServiceActivityRecord::default(),
-                    },
-                );
-                at
-            }
-        };
-        if let Some(entry) = statistics.get_mut(at) {
-            entry.record.provided_count = count;
-            entry.record.provided_size = size;
+        if let Some(record) = service_record(&mut statistics, service) {
+            record.provided_count = count;
+            record.provided_size = size;
         }
     }
 
@@ -366,6 +198,7 @@ pub fn apply(_spec: &ChainSpec, pre: &State, input: &Input) -> Result<(State, Ou
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::accounts::LookupEntry;
     use proptest::prelude::*;
     use tessera_core::codec::decode_exact;
     use tessera_core::types::Preimage;

@@ -5,8 +5,6 @@
 //! and its dependencies. It also updates the report-related statistics.
 
 pub mod assignment;
-pub mod recent;
-pub mod services;
 
 use std::collections::BTreeSet;
 
@@ -19,20 +17,19 @@ use tessera_core::types::{
 };
 use tessera_core::Hash;
 
+use crate::accounts::{decode_accounts, AccountEntry, ServiceAccount};
+use crate::authorizations::AuthPools;
 use crate::entropy::EntropyBuffer;
+use crate::history::RecentBlocks;
 use crate::pending::{AvailabilityAssignments, PendingReport};
+use crate::statistics::{
+    decode_service_statistics, service_record, CoresStatistics, ServiceStatisticsEntry,
+};
 use crate::validators::ValidatorSet;
 use assignment::core_assignments;
-use recent::RecentBlocks;
-use services::{AccountEntry, CoresStatistics, ServiceActivityEntry};
 
 /// `X_G`: the context string of a guarantee signature (GP 11.26).
 pub const X_GUARANTEE: &[u8] = b"jam_guarantee";
-
-/// `α`: each core's authorizer pool, `C` pools of at most `O` hashes.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct AuthPools(pub Vec<Vec<Hash>>);
 
 /// The part of the state the guarantees transition reads and writes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,12 +49,12 @@ pub struct ReportsState {
     pub recent_blocks: RecentBlocks,
     /// `α`: authorizer pools.
     pub auth_pools: AuthPools,
-    /// `δ`: the services' metadata.
-    pub accounts: Vec<AccountEntry>,
+    /// `δ`: the services' metadata, ordered by service id.
+    pub accounts: Vec<AccountEntry<ServiceAccount>>,
     /// `π_C`: core statistics.
     pub cores_statistics: CoresStatistics,
     /// `π_S`: service statistics, ordered by service id.
-    pub services_statistics: Vec<ServiceActivityEntry>,
+    pub services_statistics: Vec<ServiceStatisticsEntry>,
 }
 
 /// The block data the transition consumes.
@@ -485,22 +482,8 @@ fn record_statistics(post: &mut ReportsState, guarantees: &GuaranteesExtrinsic) 
                 .saturating_add(report.package_spec.length.into());
         }
         for d in &report.results {
-            let stats = &mut post.services_statistics;
-            let at = match stats.binary_search_by_key(&d.service_id, |e| e.id) {
-                Ok(at) => at,
-                Err(at) => {
-                    stats.insert(
-                        at,
-                        ServiceActivityEntry {
-                            id: d.service_id,
-                            record: Default::default(),
-                        },
-                    );
-                    at
-                }
-            };
-            if let Some(entry) = stats.get_mut(at) {
-                let (r, load) = (&mut entry.record, &d.refine_load);
+            if let Some(r) = service_record(&mut post.services_statistics, d.service_id) {
+                let load = &d.refine_load;
                 r.refinement_count = r.refinement_count.saturating_add(1);
                 r.refinement_gas_used = r.refinement_gas_used.saturating_add(load.gas_used);
                 r.imports = r.imports.saturating_add(load.imports.into());
@@ -511,25 +494,6 @@ fn record_statistics(post: &mut ReportsState, guarantees: &GuaranteesExtrinsic) 
                 r.exports = r.exports.saturating_add(load.exports.into());
             }
         }
-    }
-}
-
-impl Encode for AuthPools {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        for pool in &self.0 {
-            pool.encode_to(out);
-        }
-    }
-}
-
-impl Decode for AuthPools {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let max = r.spec().auth_pool_size as usize;
-        let mut pools = Vec::new();
-        for _ in 0..r.spec().cores() {
-            pools.push(r.seq("authorizer pool", Some(max))?);
-        }
-        Ok(AuthPools(pools))
     }
 }
 
@@ -558,9 +522,9 @@ impl Decode for ReportsState {
             offenders: r.seq("offenders", None)?,
             recent_blocks: Decode::decode(r)?,
             auth_pools: Decode::decode(r)?,
-            accounts: r.seq("accounts", None)?,
+            accounts: decode_accounts(r)?,
             cores_statistics: Decode::decode(r)?,
-            services_statistics: r.seq("service statistics", None)?,
+            services_statistics: decode_service_statistics(r)?,
         })
     }
 }

@@ -2,18 +2,19 @@
 //!
 //! `π ≡ (π_V, π_L, π_C, π_S)` (GP 13.1). This module holds the validator records
 //! `π_V` (this epoch's accumulator) and `π_L` (the last epoch's), with their
-//! transition (GP 13.3–13.5), and the service record of `π_S`, whose provision
-//! part the preimages transition fills in. The per-block core and service records
-//! need the reports and accumulation of the block and join with them.
+//! transition (GP 13.3–13.5), and the per-block core and service records `π_C`
+//! and `π_S` (GP 13.6–13.12), whose parts the transitions that drive them fill in:
+//! preimages the provision, reports the refinement load.
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
-use tessera_core::codec::{encode_fixed_seq, Decode, DecodeError, Encode, Reader};
-use tessera_core::types::compact;
+use tessera_core::codec::{encode_fixed_seq, encode_natural, Decode, DecodeError, Encode, Reader};
 use tessera_core::types::ValidatorIndex;
 use tessera_core::types::{Ed25519Public, Extrinsic, Gas, ServiceId, TimeSlot, ValidatorData};
 use tessera_core::ChainSpec;
+
+use crate::dictionary::decode_sorted_by;
 
 /// One validator's activity over an epoch (GP 13.2): blocks `b`, tickets `t`,
 /// preimages `p` and their octets `d`, guarantees `g`, assurances `a`. Encoded as
@@ -66,66 +67,115 @@ impl Decode for ValidatorActivityRecord {
     }
 }
 
+/// Encode and decode a record of compact naturals (GP C.6) in field order.
+macro_rules! compact_record {
+    ($ty:ident { $($f:ident),+ $(,)? }) => {
+        impl Encode for $ty {
+            fn encode_to(&self, out: &mut Vec<u8>) {
+                $( encode_natural(self.$f, out); )+
+            }
+        }
+        impl Decode for $ty {
+            fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+                Ok($ty { $( $f: r.natural(stringify!($f))?, )+ })
+            }
+        }
+    };
+}
+
+/// One core's activity in a block, `π_C[c]` (GP 13.7–13.9). Every field is a
+/// compact natural in the encoding (GP C, the `π_C` component).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoreActivityRecord {
+    /// `d`: the availability load.
+    pub da_load: u64,
+    /// `p`: the assurances' popularity.
+    pub popularity: u64,
+    /// `i`: segments imported by reported work.
+    pub imports: u64,
+    /// `x`: extrinsics used by reported work.
+    pub extrinsic_count: u64,
+    /// `z`: their total size.
+    pub extrinsic_size: u64,
+    /// `e`: segments exported.
+    pub exports: u64,
+    /// `b`: the reported bundles' total length.
+    pub bundle_size: u64,
+    /// `u`: gas used in refinement.
+    pub gas_used: Gas,
+}
+
+compact_record!(CoreActivityRecord {
+    da_load,
+    popularity,
+    imports,
+    extrinsic_count,
+    extrinsic_size,
+    exports,
+    bundle_size,
+    gas_used
+});
+
+/// `π_C`: one record per core, no length prefix. JSON is the array.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CoresStatistics(pub Vec<CoreActivityRecord>);
+
+impl Encode for CoresStatistics {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        encode_fixed_seq(&self.0, out);
+    }
+}
+
+impl Decode for CoresStatistics {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        r.fixed_seq(r.spec().cores()).map(CoresStatistics)
+    }
+}
+
 /// One service's activity in a block, an entry of `π_S` (GP 13.6): provision
 /// `p = (count, octets)`, refinement `r = (count, gas)`, imports `i`, extrinsics
 /// `x` and their octets `z`, exports `e`, accumulation `a = (count, gas)`. Every
-/// field is a compact natural in the encoding (GP C, the `π_S` component).
+/// field is a compact natural in the encoding (GP C, the `π_S` component); the GP
+/// types them `N` and `N_G`, so they are held as 64 bits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceActivityRecord {
     /// `p_0`: preimages provided for the service.
-    pub provided_count: u32,
+    pub provided_count: u64,
     /// `p_1`: their total octets.
     pub provided_size: u64,
     /// `r_0`: work digests refined for the service.
-    pub refinement_count: u32,
+    pub refinement_count: u64,
     /// `r_1`: gas those refinements used.
     pub refinement_gas_used: Gas,
     /// `i`: segments imported.
-    pub imports: u32,
+    pub imports: u64,
     /// `x`: extrinsics used.
-    pub extrinsic_count: u32,
+    pub extrinsic_count: u64,
     /// `z`: their total octets.
     pub extrinsic_size: u64,
     /// `e`: segments exported.
-    pub exports: u32,
+    pub exports: u64,
     /// `a_0`: work items accumulated.
-    pub accumulate_count: u32,
+    pub accumulate_count: u64,
     /// `a_1`: gas accumulation used.
     pub accumulate_gas_used: Gas,
 }
 
-impl Encode for ServiceActivityRecord {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        compact::encode(self.provided_count, out);
-        compact::encode(self.provided_size, out);
-        compact::encode(self.refinement_count, out);
-        compact::encode(self.refinement_gas_used, out);
-        compact::encode(self.imports, out);
-        compact::encode(self.extrinsic_count, out);
-        compact::encode(self.extrinsic_size, out);
-        compact::encode(self.exports, out);
-        compact::encode(self.accumulate_count, out);
-        compact::encode(self.accumulate_gas_used, out);
-    }
-}
-
-impl Decode for ServiceActivityRecord {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(ServiceActivityRecord {
-            provided_count: compact::decode(r, "provided count")?,
-            provided_size: compact::decode(r, "provided size")?,
-            refinement_count: compact::decode(r, "refinement count")?,
-            refinement_gas_used: compact::decode(r, "refinement gas")?,
-            imports: compact::decode(r, "imports")?,
-            extrinsic_count: compact::decode(r, "extrinsic count")?,
-            extrinsic_size: compact::decode(r, "extrinsic size")?,
-            exports: compact::decode(r, "exports")?,
-            accumulate_count: compact::decode(r, "accumulate count")?,
-            accumulate_gas_used: compact::decode(r, "accumulate gas")?,
-        })
-    }
-}
+compact_record!(ServiceActivityRecord {
+    provided_count,
+    provided_size,
+    refinement_count,
+    refinement_gas_used,
+    imports,
+    extrinsic_count,
+    extrinsic_size,
+    exports,
+    accumulate_count,
+    accumulate_gas_used
+});
 
 /// One entry `s ↦ record` of `π_S ∈ D⟨N_S → …⟩`; `π_S` is a sequence of these
 /// strictly ordered by service id, encoded `E_4(s) ⌢ record` each.
@@ -152,6 +202,40 @@ impl Decode for ServiceStatisticsEntry {
             record: Decode::decode(r)?,
         })
     }
+}
+
+/// Read `π_S`: entries strictly ordered by service id, as a dictionary (GP C.10).
+pub fn decode_service_statistics(
+    r: &mut Reader<'_>,
+) -> Result<Vec<ServiceStatisticsEntry>, DecodeError> {
+    decode_sorted_by(
+        r,
+        "service statistics",
+        None,
+        |s: &ServiceStatisticsEntry| s.id,
+    )
+}
+
+/// `π_S[s]`, inserted as all zeros (in id order) if the service has no entry yet.
+/// Always `Some`: the position found is in range (the `Option` spares an index).
+pub fn service_record(
+    stats: &mut Vec<ServiceStatisticsEntry>,
+    id: ServiceId,
+) -> Option<&mut ServiceActivityRecord> {
+    let at = match stats.binary_search_by_key(&id, |e| e.id) {
+        Ok(at) => at,
+        Err(at) => {
+            stats.insert(
+                at,
+                ServiceStatisticsEntry {
+                    id,
+                    record: ServiceActivityRecord::default(),
+                },
+            );
+            at
+        }
+    };
+    stats.get_mut(at).map(|e| &mut e.record)
 }
 
 /// The state part the validator-statistics transition reads: `π_V`, `π_L`, the

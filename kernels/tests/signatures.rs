@@ -588,7 +588,11 @@ fn ticket_proofs_match_vectors() {
         proofs += items.len();
     }
     assert!(all_valid_cases >= 3 && proofs > 10, "too little checked");
-    assert_eq!(verifiers.builds(), roots.len(), "one verifier per ring root");
+    assert_eq!(
+        verifiers.builds(),
+        roots.len(),
+        "one verifier per ring root"
+    );
     eprintln!(
         "[signatures] safrole/tiny: {proofs} ticket proofs, {all_valid_cases} all-valid cases, \
          {} ring verifiers built for {} distinct roots",

@@ -15,8 +15,8 @@
 //! - [`Backend::Simd`]: the items split into chunks of at least [`SIMD_MIN_CHUNK`],
 //!   spread over rayon's pool, each chunk one `ed25519-zebra` batch check (a random
 //!   linear combination of the cofactored equations, evaluated as one multiscalar
-//!   multiplication whose point arithmetic curve25519-dalek runs in AVX2/AVX-512
-//!   lanes, chosen at run time from the CPU's features). A failing chunk is bisected by
+//!   multiplication whose point arithmetic curve25519-dalek runs in AVX2 lanes
+//!   when the CPU has them, chosen at run time). A failing chunk is bisected by
 //!   core's [`verify_batch`], so `f` bad items among `n` cost about `2f·log₂(n/f)`
 //!   sub-batches, not `n` single verifications;
 //! - [`Backend::Auto`]: `Cpu` below [`AUTO_CROSSOVER`] items, `Simd` from there on.
@@ -26,11 +26,12 @@
 //! On the CPU, once per item, as the item is queued (`ed25519_zebra::batch::Item`
 //! hashes when it is made, and bisection re-batches the hashed items without hashing
 //! again). Measured with `cargo bench -p tessera-kernels --bench signatures`
-//! (`prehash` vs `simd/1023`): hashing one JAM-sized message (every JAM signing
-//! message is at most `X_I` + 1 + 34·C + 32 octets; assurances, guarantees and
-//! judgments are 45–46, so `R ‖ A ‖ M` fits one or two SHA-512 blocks) costs about
-//! 0.3 µs, against some 10–20 µs for the item's share of the batch check: under 3 %
-//! of the work. That share is not worth a second implementation of SHA-512 on another
+//! (`prehash/sha512_r_a_m` vs `ed25519/simd/1023`, same run, loaded 2-core machine):
+//! hashing `R ‖ A ‖ M` for a JAM-sized message (assurances, guarantees and judgments
+//! sign 45–46 octets, so `R ‖ A ‖ M` fits one SHA-512 block; an announcement is
+//! `X_I` + 1 + 34 per core + 32 octets) costs 0.41 µs per item, against 29 µs for the
+//! item's share of the batch check (20–25 µs on a quieter run): under 2 % of the work.
+//! That share is not worth a second implementation of SHA-512 on another
 //! device, and keeping it here means a future GPU backend receives fixed 32-octet
 //! scalars instead of variable-length messages.
 
@@ -42,27 +43,30 @@ use crate::backend::Backend;
 /// The smallest chunk [`Backend::Simd`] gives one rayon task.
 ///
 /// `ed25519-zebra`'s batch check gets cheaper per item as the batch grows (its
-/// multiscalar multiplication switches from Straus to Pippenger and amortises more),
-/// so chunks should be as large as the thread count allows; below this size the
-/// per-item cost rises steeply and splitting further costs more than it gains.
-/// Measured (`tessera bench sigs`, 2-core machine, `RAYON_NUM_THREADS=1`): per-item
-/// time of one zebra batch at 64 items is about 1.5× that at 256, while 256 → 1023
-/// gains under 10 %.
+/// multiscalar multiplication amortises more, and a key that appears several times in
+/// one batch is decompressed once), so chunks should be as large as the thread count
+/// allows. Measured (`RAYON_NUM_THREADS=1 tessera bench sigs --backend simd --batches
+/// 64,128,256,512,1023,2048,4096,8192`, release, 1023 distinct keys cycled, 2-core
+/// machine shared with other builds, so ±20 %): 38–40k verifications/s at 64 items,
+/// 43–46k at 128, 44–48k at 256, 47–49k at 512, 39–53k at 1023, 49–72k at 2048
+/// (keys now repeat), 62–63k at 4096, 63–65k at 8192. Below 256 the per-item cost
+/// rises steeply, so a second thread is only worth it for chunks of at least 256.
 pub const SIMD_MIN_CHUNK: usize = 256;
 
-/// The largest chunk [`Backend::Simd`] gives one rayon task: large enough that the
-/// per-item cost has flattened, small enough that a failing chunk's bisection and the
-/// last straggling chunk stay short.
+/// The largest chunk [`Backend::Simd`] gives one rayon task: past it the per-item
+/// cost has flattened (4096 → 8192 gains under 5 % in the measurements above), while
+/// a failing chunk's bisection and the last straggling chunk stay short.
 pub const SIMD_MAX_CHUNK: usize = 4096;
 
-/// The batch size from which [`Backend::Auto`] uses [`Backend::Simd`].
+/// The batch size from which [`Backend::Auto`] uses [`Backend::Simd`]: the measured
+/// crossover.
 ///
-/// Below it, items are verified one by one ([`Backend::Cpu`]): a batch check has a
-/// fixed cost (a random 128-bit coefficient per item, the multiscalar setup) that a
-/// batch of one cannot amortise. Measured with `tessera bench sigs --batches
-/// 1,2,3,4,8,16,64` (release, `RAYON_NUM_THREADS=1`, 2-core shared machine): a batch
-/// of one verifies about 5 % faster on `cpu`, and from two items on `simd` wins
-/// (≈ 1.3× at 2, ≈ 2× at 64).
+/// Measured with `RAYON_NUM_THREADS=1 tessera bench sigs --batches
+/// 1,2,3,4,8,16,64,256,1023` (release, same machine): a batch of one runs at the same
+/// speed on both backends (23.4k/s; core's `verify_batch` verifies a lone item singly),
+/// and from two items on `simd` wins: 1.16× `cpu` at 2, 1.34× at 3, 1.45× at 4,
+/// 1.66× at 8, 1.77× at 16, 1.66× at 64, 2.1× at 256. Single items stay on `cpu`,
+/// which skips the batch machinery.
 pub const AUTO_CROSSOVER: usize = 2;
 
 /// The backend [`verify_ed25519_batch`] runs for `n` items on `backend`.

@@ -19,7 +19,9 @@ pub mod cpu;
 pub mod erasure;
 pub mod hashing;
 pub mod segment;
+pub mod signatures;
 pub mod simd;
+pub mod vrf;
 
 pub use backend::Backend;
 pub use erasure::{encode, encode_many, reconstruct, ErasureCode, ErasureEngine, ErasureError};

@@ -30,6 +30,16 @@ pub enum Command {
     /// vectors' JSON form.
     #[command(subcommand)]
     Codec(CodecCommand),
+    /// Measure Tessera's kernels.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// `tessera bench …`
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Ed25519 verifications/s per backend and batch size, beside ed25519-dalek.
+    Sigs(crate::bench_sigs::SigsArgs),
 }
 
 /// `tessera codec …`
@@ -86,5 +96,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             crate::codec_cmd::list_types();
             Ok(())
         }
+        Command::Bench(BenchCommand::Sigs(args)) => crate::bench_sigs::run(&args),
     }
 }

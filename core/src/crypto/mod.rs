@@ -2,4 +2,5 @@
 //! VRF signatures and ring proofs (Appendix G).
 
 pub mod bandersnatch;
+pub mod contexts;
 pub mod ed25519;

@@ -1,0 +1,83 @@
+//! `tessera bench sigs --json` on small batches: one JSON array of records with exactly
+//! the fields `batch`, `backend`, `verifications`, `seconds`, `per_second`, one per
+//! batch size and backend (plus the ed25519-dalek baseline), and `--plot` writes an
+//! SVG. No timing assertions.
+
+use std::process::Command;
+
+#[test]
+fn json_records_have_the_promised_shape() {
+    let svg = std::env::temp_dir().join(format!("tessera-bench-sigs-{}.svg", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["bench", "sigs", "--json", "--batches", "1,3,64"])
+        .args(["--backend", "all", "--plot"])
+        .arg(&svg)
+        .output()
+        .expect("the tessera binary runs");
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let value: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON value");
+    let records = value.as_array().expect("a JSON array");
+    assert_eq!(
+        records.len(),
+        3 * 3,
+        "3 batches × (cpu, simd, ed25519-dalek)"
+    );
+    let mut seen = Vec::new();
+    for r in records {
+        let obj = r.as_object().expect("each record is an object");
+        let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["backend", "batch", "per_second", "seconds", "verifications"]
+        );
+        let batch = obj["batch"].as_u64().expect("batch is an integer");
+        let backend = obj["backend"].as_str().expect("backend is a string");
+        assert!(
+            ["cpu", "simd", "ed25519-dalek"].contains(&backend),
+            "{backend}"
+        );
+        assert_eq!(obj["verifications"].as_u64(), Some(batch));
+        let seconds = obj["seconds"].as_f64().expect("seconds is a number");
+        let per_second = obj["per_second"].as_f64().expect("per_second is a number");
+        assert!(seconds > 0.0 && per_second > 0.0);
+        let implied = batch as f64 / seconds;
+        assert!((per_second - implied).abs() <= 1e-6 * implied);
+        seen.push((batch, backend.to_string()));
+    }
+    let drawing = std::fs::read_to_string(&svg).expect("--plot wrote the SVG");
+    let _ = std::fs::remove_file(&svg);
+    assert!(drawing.contains("<svg") && drawing.contains("ed25519-dalek"));
+    for batch in [1u64, 3, 64] {
+        for backend in ["cpu", "simd", "ed25519-dalek"] {
+            assert!(
+                seen.contains(&(batch, backend.to_string())),
+                "{batch} {backend}"
+            );
+        }
+    }
+}
+
+#[test]
+fn unknown_backend_is_an_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "bench",
+            "sigs",
+            "--json",
+            "--batches",
+            "1",
+            "--backend",
+            "gpu",
+        ])
+        .output()
+        .expect("the tessera binary runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend"));
+}

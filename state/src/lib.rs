@@ -10,6 +10,7 @@
 #[macro_use]
 pub mod error_code;
 
+pub mod accumulate;
 pub mod assurances;
 pub mod authorizations;
 pub mod disputes;

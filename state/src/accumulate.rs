@@ -566,3 +566,6 @@ pub fn apply(spec: &ChainSpec, pre: &State, input: &Input) -> Result<(State, Out
     };
     Ok((post, output_root(&outcome.outputs)))
 }
+
+#[cfg(test)]
+mod tests;

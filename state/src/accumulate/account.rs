@@ -130,7 +130,8 @@ fn decode_natural(bytes: &[u8]) -> Option<(u64, &[u8])> {
         value |= u64::from(*b) << (8 * i);
     }
     if extra < 8 {
-        let high = u64::from(first & (0xffu8 >> (extra + 1)));
+        // With seven extra octets the first carries no payload bits (mask 0).
+        let high = u64::from(first & 0xffu8.checked_shr(extra + 1).unwrap_or(0));
         value |= high << (8 * n);
     }
     Some((value, rest.get(n..)?))

@@ -146,6 +146,8 @@ pub fn check_id(spec: &ChainSpec, state: &PartialState, mut i: ServiceId) -> Ser
 impl Implications {
     /// `I(e, s)` (GP B.10): a fresh context whose next id is
     /// `check(E_4^{-1}(H(E_4(s) ⌢ η'_0 ⌢ E_4(τ'))) mod (2^32 − S − 2^8) + S)`.
+    /// No accumulate vector creates a service, so the fixed-width encoding of `s`
+    /// and `τ'` here follows other clients rather than a vector.
     pub fn new(
         spec: &ChainSpec,
         state: PartialState,

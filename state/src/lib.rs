@@ -11,6 +11,7 @@
 pub mod error_code;
 
 pub mod accounts;
+pub mod accumulate;
 pub mod assurances;
 pub mod authorizations;
 mod dictionary;

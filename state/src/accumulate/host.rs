@@ -1,0 +1,860 @@
+//! The accumulate host functions `F` of Ψ_A (GP v0.7.2 pvm_invocations.tex,
+//! appendix B.7 and the general functions of B.6), numbered as in v0.7.2: gas 0,
+//! fetch 1, lookup 2, read 3, write 4, info 5, bless 14, assign 15, designate 16,
+//! checkpoint 17, new 18, upgrade 19, transfer 20, eject 21, query 22, solicit 23,
+//! forget 24, yield 25, provide 26, and log 100 (JIP-1).
+//!
+//! Every call costs 10 gas, except transfer (`10 + ω9`); log costs 10 as the
+//! traces' README fixes. An unknown call costs 10 and sets `ω7 = WHAT`.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use tessera_core::codec::Encode;
+use tessera_core::hash::{blake2b_256, Hash};
+use tessera_core::spec::ChainSpec;
+use tessera_core::types::{ServiceId, TimeSlot};
+use tessera_pvm::{HostCalls, HostOutcome, Machine};
+
+use super::account::{lookup_octets, threshold, ServiceAccount};
+use super::operand::{AccumulateInput, Transfer};
+use super::partial::PartialState;
+use crate::accounts::ServiceInfo;
+
+/// Host-call identifiers (GP v0.7.2 appendix B, and JIP-1 for log).
+pub mod id {
+    /// Ω_G.
+    pub const GAS: u64 = 0;
+    /// Ω_Y.
+    pub const FETCH: u64 = 1;
+    /// Ω_L.
+    pub const LOOKUP: u64 = 2;
+    /// Ω_R.
+    pub const READ: u64 = 3;
+    /// Ω_W.
+    pub const WRITE: u64 = 4;
+    /// Ω_I.
+    pub const INFO: u64 = 5;
+    /// Ω_H (refine).
+    pub const HISTORICAL_LOOKUP: u64 = 6;
+    /// Ω_E (refine).
+    pub const EXPORT: u64 = 7;
+    /// Ω_M (refine).
+    pub const MACHINE: u64 = 8;
+    /// Ω_P (refine).
+    pub const PEEK: u64 = 9;
+    /// Ω_O (refine).
+    pub const POKE: u64 = 10;
+    /// Ω_Z (refine).
+    pub const PAGES: u64 = 11;
+    /// Ω_K (refine).
+    pub const INVOKE: u64 = 12;
+    /// Ω_X (refine).
+    pub const EXPUNGE: u64 = 13;
+    /// Ω_B.
+    pub const BLESS: u64 = 14;
+    /// Ω_A.
+    pub const ASSIGN: u64 = 15;
+    /// Ω_D.
+    pub const DESIGNATE: u64 = 16;
+    /// Ω_C.
+    pub const CHECKPOINT: u64 = 17;
+    /// Ω_N.
+    pub const NEW: u64 = 18;
+    /// Ω_U.
+    pub const UPGRADE: u64 = 19;
+    /// Ω_T.
+    pub const TRANSFER: u64 = 20;
+    /// Ω_J.
+    pub const EJECT: u64 = 21;
+    /// Ω_Q.
+    pub const QUERY: u64 = 22;
+    /// Ω_S.
+    pub const SOLICIT: u64 = 23;
+    /// Ω_F.
+    pub const FORGET: u64 = 24;
+    /// Ω_∀ (yield).
+    pub const YIELD: u64 = 25;
+    /// Ω_Aries (provide).
+    pub const PROVIDE: u64 = 26;
+    /// JIP-1 log.
+    pub const LOG: u64 = 100;
+}
+
+/// Host-call result codes placed in `ω7` (GP appendix B, "result codes").
+pub mod code {
+    /// The item does not exist.
+    pub const NONE: u64 = u64::MAX;
+    /// Name unknown.
+    pub const WHAT: u64 = u64::MAX - 1;
+    /// Memory index out of bounds (not used by accumulate functions).
+    pub const OOB: u64 = u64::MAX - 2;
+    /// Index unknown.
+    pub const WHO: u64 = u64::MAX - 3;
+    /// Storage full.
+    pub const FULL: u64 = u64::MAX - 4;
+    /// Core index unknown.
+    pub const CORE: u64 = u64::MAX - 5;
+    /// Insufficient funds.
+    pub const CASH: u64 = u64::MAX - 6;
+    /// Gas limit too low.
+    pub const LOW: u64 = u64::MAX - 7;
+    /// The item is already solicited or cannot be forgotten.
+    pub const HUH: u64 = u64::MAX - 8;
+    /// Success.
+    pub const OK: u64 = 0;
+}
+
+/// The base cost of a host call (GP appendix B, `g = 10`).
+pub const HOST_CALL_GAS: i64 = 10;
+
+/// The accumulation context `L` (GP B.7): service `s`, partial state `e`, next
+/// free service id `i`, deferred transfers `t`, yielded hash `y` and provided
+/// preimages `p`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Implications {
+    /// `s`: the accumulating service.
+    pub service: ServiceId,
+    /// `e`: the partial state.
+    pub state: PartialState,
+    /// `i`: the id the next `new` takes.
+    pub next_id: ServiceId,
+    /// `t`: transfers made.
+    pub transfers: Vec<Transfer>,
+    /// `y`: the yielded accumulation output.
+    pub yielded: Option<Hash>,
+    /// `p`: preimages provided, `(service, data)`.
+    pub provided: BTreeSet<(ServiceId, Vec<u8>)>,
+}
+
+/// `check(i)` (GP B.14): the first id from `i` on, stepping through the public
+/// range, that names no account.
+pub fn check_id(spec: &ChainSpec, state: &PartialState, mut i: ServiceId) -> ServiceId {
+    let s = u64::from(spec.min_public_service_index);
+    let range = (1u64 << 32) - (1 << 8) - s;
+    // At most `range` steps: the accounts cannot fill the whole public range.
+    for _ in 0..=state.accounts.len() {
+        if !state.accounts.contains_key(&i) {
+            return i;
+        }
+        let next = (u64::from(i).wrapping_sub(s).wrapping_add(1)) % range + s;
+        i = ServiceId::try_from(next).unwrap_or(ServiceId::MAX);
+    }
+    i
+}
+
+impl Implications {
+    /// `I(e, s)` (GP B.10): a fresh context whose next id is
+    /// `check(E_4^{-1}(H(E_4(s) ⌢ η'_0 ⌢ E_4(τ'))) mod (2^32 − S − 2^8) + S)`.
+    /// No accumulate vector creates a service, so the fixed-width encoding of `s`
+    /// and `τ'` here follows other clients rather than a vector.
+    pub fn new(
+        spec: &ChainSpec,
+        state: PartialState,
+        service: ServiceId,
+        entropy: &Hash,
+        slot: TimeSlot,
+    ) -> Self {
+        let mut pre = Vec::with_capacity(40);
+        service.encode_to(&mut pre);
+        pre.extend_from_slice(&entropy.0);
+        slot.encode_to(&mut pre);
+        let h = blake2b_256(&pre);
+        let word = u32::from_le_bytes([h.0[0], h.0[1], h.0[2], h.0[3]]);
+        let s = u64::from(spec.min_public_service_index);
+        let range = (1u64 << 32) - s - (1 << 8);
+        let first = ServiceId::try_from(u64::from(word) % range + s).unwrap_or(ServiceId::MAX);
+        let next_id = check_id(spec, &state, first);
+        Implications {
+            service,
+            state,
+            next_id,
+            transfers: Vec::new(),
+            yielded: None,
+            provided: BTreeSet::new(),
+        }
+    }
+
+    fn me(&self) -> Option<&ServiceAccount> {
+        self.state.account(self.service)
+    }
+}
+
+/// The host side of one accumulation: the regular and exceptional contexts
+/// `(x, y)` and what the fetch call may read.
+#[derive(Debug)]
+pub struct AccumulateHost<'a> {
+    /// The chain constants.
+    pub spec: &'a ChainSpec,
+    /// `τ'`.
+    pub slot: TimeSlot,
+    /// `η'_0`, fetched as the entropy.
+    pub entropy: Hash,
+    /// `i`: the inputs.
+    pub inputs: &'a [AccumulateInput],
+    /// `x`: the regular dimension.
+    pub x: Implications,
+    /// `y`: the exceptional dimension (the last checkpoint).
+    pub y: Implications,
+}
+
+/// `μ[a ..+ len]` if every octet is readable (and the range lies below 2^32).
+pub fn read_memory(m: &Machine<'_>, addr: u64, len: u64) -> Option<Vec<u8>> {
+    if len == 0 {
+        return Some(Vec::new());
+    }
+    let (a, l) = range32(addr, len)?;
+    if !m.memory.is_readable(a, l) {
+        return None;
+    }
+    let mut buf = vec![0u8; usize::try_from(l).ok()?];
+    m.memory.peek(a, &mut buf);
+    Some(buf)
+}
+
+/// Whether `μ[a ..+ len]` is writable (an empty range always is).
+pub fn writable(m: &Machine<'_>, addr: u64, len: u64) -> bool {
+    if len == 0 {
+        return true;
+    }
+    range32(addr, len).is_some_and(|(a, l)| m.memory.is_writable(a, l))
+}
+
+/// Write `data` at `addr`; the caller has checked [`writable`].
+pub fn write_memory(m: &mut Machine<'_>, addr: u64, data: &[u8]) {
+    if data.is_empty() {
+        return;
+    }
+    if let Ok(a) = u32::try_from(addr) {
+        m.memory.poke(a, data);
+    }
+}
+
+fn range32(addr: u64, len: u64) -> Option<(u32, u32)> {
+    let end = addr.checked_add(len)?;
+    if end > 1 << 32 {
+        return None;
+    }
+    Some((u32::try_from(addr).ok()?, u32::try_from(len).ok()?))
+}
+
+/// The common tail of fetch, lookup, read and info: write `v[f..f+l]` at `o`
+/// with `f = min(ω_from, |v|)`, `l = min(ω_len, |v| − f)`, and set `ω7` to `|v|`
+/// or NONE. Panics (☇) if the destination is not writable.
+fn write_slice(m: &mut Machine<'_>, v: Option<&[u8]>, o: u64, from: u64, len: u64) -> HostOutcome {
+    let Some(v) = v else {
+        m.set_reg(7, code::NONE);
+        return HostOutcome::Continue;
+    };
+    let size = u64::try_from(v.len()).unwrap_or(u64::MAX);
+    let f = from.min(size);
+    let l = len.min(size - f);
+    if !writable(m, o, l) {
+        return HostOutcome::Panic;
+    }
+    let (fu, lu) = (
+        usize::try_from(f).unwrap_or(usize::MAX),
+        usize::try_from(l).unwrap_or(0),
+    );
+    if let Some(part) = v.get(fu..fu.saturating_add(lu)) {
+        write_memory(m, o, part);
+    }
+    m.set_reg(7, size);
+    HostOutcome::Continue
+}
+
+/// A register as a service id, if it is one.
+fn service_of(x: u64) -> Option<ServiceId> {
+    ServiceId::try_from(x).ok()
+}
+
+fn hash_at(m: &Machine<'_>, addr: u64) -> Option<Hash> {
+    let bytes = read_memory(m, addr, 32)?;
+    let mut h = [0u8; 32];
+    h.copy_from_slice(&bytes);
+    Some(Hash::from(h))
+}
+
+impl HostCalls for AccumulateHost<'_> {
+    fn host_call(&mut self, call: u64, m: &mut Machine<'_>) -> HostOutcome {
+        let cost = if call == id::TRANSFER {
+            i64::try_from(m.reg(9))
+                .unwrap_or(i64::MAX)
+                .saturating_add(HOST_CALL_GAS)
+        } else {
+            HOST_CALL_GAS
+        };
+        let left = m.gas().saturating_sub(cost);
+        m.set_gas(left);
+        if left < 0 {
+            return HostOutcome::OutOfGas;
+        }
+        match call {
+            id::GAS => {
+                m.set_reg(7, u64::try_from(left).unwrap_or(0));
+                HostOutcome::Continue
+            }
+            id::FETCH => self.fetch(m),
+            id::LOOKUP => self.lookup(m),
+            id::READ => self.read(m),
+            id::WRITE => self.write(m),
+            id::INFO => self.info(m),
+            id::BLESS => self.bless(m),
+            id::ASSIGN => self.assign(m),
+            id::DESIGNATE => self.designate(m),
+            id::CHECKPOINT => {
+                self.y = self.x.clone();
+                m.set_reg(7, u64::try_from(left).unwrap_or(0));
+                HostOutcome::Continue
+            }
+            id::NEW => self.new_service(m),
+            id::UPGRADE => self.upgrade(m),
+            id::TRANSFER => self.transfer(m),
+            id::EJECT => self.eject(m),
+            id::QUERY => self.query(m),
+            id::SOLICIT => self.solicit(m),
+            id::FORGET => self.forget(m),
+            id::YIELD => match hash_at(m, m.reg(7)) {
+                None => HostOutcome::Panic,
+                Some(h) => {
+                    self.x.yielded = Some(h);
+                    m.set_reg(7, code::OK);
+                    HostOutcome::Continue
+                }
+            },
+            id::PROVIDE => self.provide(m),
+            // JIP-1: a debug message with no effect on the state or registers.
+            id::LOG => HostOutcome::Continue,
+            _ => {
+                m.set_reg(7, code::WHAT);
+                HostOutcome::Continue
+            }
+        }
+    }
+}
+
+fn ok(m: &mut Machine<'_>, value: u64) -> HostOutcome {
+    m.set_reg(7, value);
+    HostOutcome::Continue
+}
+
+impl AccumulateHost<'_> {
+    /// Ω_Y in the accumulate context: constants (0), entropy (1), all inputs (14)
+    /// and one input (15); every other kind is NONE.
+    fn fetch(&mut self, m: &mut Machine<'_>) -> HostOutcome {
+        let v: Option<Vec<u8>> = match m.reg(10) {
+            0 => Some(constants(self.spec)),
+            1 => Some(self.entropy.0.to_vec()),
+            14 => Some(self.inputs.to_vec().encode()),
+            15 => usize::try_from(m.reg(11))
+                .ok()
+                .and_then(|i| self.inputs.get(i))
+                .map(|i| i.encode()),
+            _ => None,
+        };
+        write_slice(m, v.as_deref(), m.reg(7), m.reg(8), m.reg(9))
+    }
+
+    /// The account `ω7` names: the caller for `2^64 − 1` or its own id, else
+    /// `d[ω7]` if it exists.
+    fn target(&self, w: u64) -> Option<&ServiceAccount> {
+        let s = if w == u64::MAX {
+            self.x.service
+        } else {
+            service_of(w)?
+        };
+        self.x.state.account(s)
+    }
+
+    /// Ω_L (GP B.6): a preimage of `d[ω7]` by hash.
+    fn lookup(&mut self, m: &mut Machine<'_>) -> HostOutcome {
+        let Some(h) = hash_at(m, m.reg(8)) else {
+            return HostOutcome::Panic;
+        };
+        let v = self
+            .target(m.reg(7))
+            .and_then(|a| a.preimages.get(&h))
+            .cloned();
+        write_slice(m, v.as_deref(), m.reg(9), m.reg(10), m.reg(11))
+    }
+
+    /// Ω_R (GP B.6): a storage item of `d[ω7]`.
+    fn read(&mut self, m: &mut Machine<'_>) -> HostOutcome {
+        let Some(key) = read_memory(m, m.reg(8), m.reg(9)) else {
+            return HostOutcome::Panic;
+        };
+        let v = self
+            .target(m.reg(7))
+            .and_then(|a| a.storage.get(&key))
+            .cloned();
+        write_slice(m, v.as_deref(), m.reg(10), m.reg(11), m.reg(12))
+    }
+
+    /// Ω_W (GP B.6): set or (with `vz = 0`) remove the caller's storage item;
+    /// FULL if the new footprint's threshold exceeds the balance.
+    fn write(&mut self, m: &mut Machine<'_>) -> HostOutcome {
+        let Some(key) = read_memory(m, m.reg(7), m.reg(8)) else {
+            return HostOutcome::Panic;
+        };
+        let vz = m.reg(10);
+        let value = if vz == 0 {
+            None
+        } else {
+            match read_memory(m, m.reg(9), vz) {
+                Some(v) => Some(v),
+                None => return HostOutcome::Panic,
+            }
+        };
+        let spec = self.spec;
+        let service = self.x.service;
+        let Some(current) = self.x.state.account(service) else {
+            return HostOutcome::Panic;
+        };
+        let previous = current
+            .storage
+            .get(&key)
+            .map_or(code::NONE, |v| u64::try_from(v.len()).unwrap_or(u64::MAX));
+        let mut updated = current.clone();
+        match value {
+            None => updated.remove_storage(&key),
+            Some(v) => updated.set_storage(key, v),
+        }
+        if updated.threshold(spec) > updated.info.balance {
+            return ok(m, code::FULL);
+        }
+        self.x.state.accounts.insert(service, Arc::new(updated));
+        ok(m, previous)
+    }
+
+    /// Ω_I (GP B.6): `E(a_c, E_8(a_b, a_t, a_g, a_m, a_o), E_4(a_i), E_8(a_f),
+    /// E_4(a_r, a_a, a_p))` of `d[ω7]`.
+    fn info(&mut self, m: &mut Machine<'_>) -> HostOutcome {
+        let v = self.target(m.reg(7)).map(|a| {
+            let i = &a.info;
+            let mut out = Vec::with_capacity(96);
+            i.code_hash.encode_to(&mut out);
+            for x in [
+                i.balance,
+                a.threshold(self.spec),
+                i.min_item_gas,
+                i.min_memo_gas,
+                i.bytes,
+            ] {
+                x.encode_to(&mut out);
+            }
+            i.items.encode_to(&mut out);
+            i.deposit_offset.encode_to(&mut out);
+            for x in [i.creation_slot, i.last_accumulation_slot, i.parent_service] {
+                x.encode_to(&mut out);
+            }
+            out
+        });
+        write_slice(m, v.as_deref(), m.reg(8), m.reg(9), m.reg(10))
+    }
+
+    /// Ω_B (GP B.7): set `(m, a, v, r, z)` from `ω7..ω12`.
+    fn bless(&mut self, m: &mut Machine<'_>) -> HostOutcome {
+        let cores = u64::from(self.spec.core_count);
+        let Some(assign) = read_memory(m, m.reg(8), 4 * cores) else {
+            return HostOutcome::Panic;
+        };
+        let Some(z_len) = m.reg(12).checked_mul(12) else {
+            return HostOutcome::Panic;
+        };
+        let Some(z) = read_memory(m, m.reg(11), z_len) else {
+            return HostOutcome::Panic;
+        };
+        let (Some(manager), Some(delegator), Some(registrar)) = (
+            service_of(m.reg(7)),
+            service_of(m.reg(9)),
+            service_of(m.reg(10)),
+        ) else {
+            return ok(m, code::WHO);
+        };
+        let p = &mut self.x.state.privileges;
+        p.manager = manager;
+        p.delegator = delegator;
+        p.registrar = registrar;
+        p.assigners = assign
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        p.always_accumulate = z
+            .chunks_exact(12)
+            .map(|c| {
+                let s = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+                let mut g = [0u8; 8];
+                g.copy_from_slice(&c[4..12]);
+                (s, u64::from_le_bytes(g))
+            })
+            .collect();
+        ok(m, code::OK)
+    }
+
+    /// Ω_A (GP B.7): core `ω7`'s authorizer queue and assigner, by its assigner.
+    fn assign(&mut self, m: &mut Machine<'_>) -> HostOutcome {
+        let q_len = u64::from(self.spec.auth_queue_size);
+        let Some(queue) = read_memory(m, m.reg(8), 32 * q_len) else {
+            return HostOutcome::Panic;
+        };
+        let cores = usize::from(self.spec.core_count);
+        let Some(core) = usize::try_from(m.reg(7)).ok().filter(|c| *c < cores) else {
+            return ok(m, code::CORE);
+        };
+        let state = &mut self.x.state;
+        if state.privileges.assigners.get(core) != Some(&self.x.service) {
+            return ok(m, code::HUH);
+        }
+        let Some(assigner) = service_of(m.reg(9)) else {
+            return ok(m, code::WHO);
+        };
+        if state.auth_queues.len() < cores {
+            state.auth_queues.resize(cores, Vec::new());
+        }
+        if let Some(q) = state.auth_queues.get_mut(core) {
+            *q = queue
+                .chunks_exact(32)
+                .map(|c| {
+                    let mut h = [0u8; 32];
+                    h.copy_from_slice(c);
+                    Hash::from(h)
+                })
+                .collect();
+        }
+        if let Some(a) = state.privileges.assigners.get_mut(core) {
+            *a = assigner;
+        }
+        ok(m, code::OK)
+    }
+
+    /// Ω_D (GP B.7): the staged validator keys, by the delegator.
+    fn designate(&mut self, m: &mut Machine<'_>) -> HostOutcome {
+        let v = u64::from(self.spec.validator_count);
+        let Some(keys) = read_memory(m, m.reg(7), 336 * v) else {
+            return HostOutcome::Panic;
+        };
+        if self.x.state.privileges.delegator != self.x.service {
+            return ok(m, code::HUH);
+        }
+        self.x.state.staging = keys.chunks_exact(336).map(<[u8]>::to_vec).collect();
+        ok(m, code::OK)
+    }
+
+    /// Ω_N (GP B.7): a new service with code hash `μ[ω7..+32]`, code length ω8,
+    /// gas limits ω9, ω10, gratis storage ω11 and (for the registrar) id ω12.
+    fn new_service(&mut self, m: &mut Machine<'_>) -> HostOutcome {
+        let Some(code_hash) = hash_at(m, m.reg(7)) else {
+            return HostOutcome::Panic;
+        };
+        let Ok(length) = u32::try_from(m.reg(8)) else {
+            return HostOutcome::Panic;
+        };
+        let (g, memo, gratis, wanted) = (m.reg(9), m.reg(10), m.reg(11), m.reg(12));
+        let spec = self.spec;
+        let service = self.x.service;
+        let privileges = &self.x.state.privileges;
+        if gratis != 0 && service != privileges.manager {
+            return ok(m, code::HUH);
+        }
+        let registrar = service == privileges.registrar;
+        let Some(me) = self.x.me() else {
+            return HostOutcome::Panic;
+        };
+        let deposit = threshold(spec, 2, lookup_octets(length), gratis);
+        let Some(balance) = me.info.balance.checked_sub(deposit) else {
+            return ok(m, code::CASH);
+        };
+        if balance < me.threshold(spec) {
+            return ok(m, code::CASH);
+        }
+        let small = registrar && wanted < u64::from(spec.min_public_service_index);
+        let new_id = if small {
+            let Some(id) = service_of(wanted) else {
+                return ok(m, code::FULL);
+            };
+            if self.x.state.accounts.contains_key(&id) {
+                return ok(m, code::FULL);
+            }
+            id
+        } else {
+            self.x.next_id
+        };
+        let mut account = ServiceAccount {
+            info: ServiceInfo {
+                version: 0,
+                code_hash,
+                balance: deposit,
+                min_item_gas: g,
+                min_memo_gas: memo,
+                bytes: 0,
+                deposit_offset: gratis,
+                items: 0,
+                creation_slot: self.slot,
+                last_accumulation_slot: 0,
+                parent_service: service,
+            },
+            storage: Default::default(),
+            preimages: Default::default(),
+            lookups: Default::default(),
+        };
+        account.add_lookup((code_hash, length));
+        let state = &mut self.x.state;
+        if let Some(me) = state.account_mut(service) {
+            me.info.balance = balance;
+        }
+        state.accounts.insert(new_id, Arc::new(account));
+        if !small {
+            let s = u64::from(spec.min_public_service_index);
+            let range = (1u64 << 32) - s - (1 << 8);
+            let step = (u64::from(self.x.next_id) - s + 42) % range + s;
+            let step = ServiceId::try_from(step).unwrap_or(ServiceId::MAX);
+            self.x.next_id = check_id(spec, &self.x.state, step);
+        }
+        ok(m, u64::from(new_id))
+    }
+
+    /// Ω_U (GP B.7): the caller's code hash and gas limits.
+    fn upgrade(&mut self, m: &mut Machine<'_>) -> HostOutcome {
+        let Some(code_hash) = hash_at(m, m.reg(7)) else {
+            return HostOutcome::Panic;
+        };
+        let (g, memo) = (m.reg(8), m.reg(9));
+        let Some(me) = self.x.state.account_mut(self.x.service) else {
+            return HostOutcome::Panic;
+        };
+        me.info.code_hash = code_hash;
+        me.info.min_item_gas = g;
+        me.info.min_memo_gas = memo;
+        ok(m, code::OK)
+    }
+
+    /// Ω_T (GP B.7): a deferred transfer of ω8 to ω7 with gas ω9 and memo at ω10.
+    fn transfer(&mut self, m: &mut Machine<'_>) -> HostOutcome {
+        let memo_len = u64::from(self.spec.transfer_memo_size);
+        let Some(memo) = read_memory(m, m.reg(10), memo_len) else {
+            return HostOutcome::Panic;
+        };
+        let (amount, gas) = (m.reg(8), m.reg(9));
+        let Some(dest) = service_of(m.reg(7)).and_then(|d| self.x.state.account(d).map(|a| (d, a)))
+        else {
+            return ok(m, code::WHO);
+        };
+        let (destination, receiver) = dest;
+        if gas < receiver.info.min_memo_gas {
+            return ok(m, code::LOW);
+        }
+        let spec = self.spec;
+        let Some(me) = self.x.me() else {
+            return HostOutcome::Panic;
+        };
+        let threshold = me.threshold(spec);
+        let Some(balance) = me
+            .info
+            .balance
+            .checked_sub(amount)
+            .filter(|b| *b >= threshold)
+        else {
+            return ok(m, code::CASH);
+        };
+        let source = self.x.service;
+        if let Some(me) = self.x.state.account_mut(source) {
+            me.info.balance = balance;
+        }
+        self.x.transfers.push(Transfer {
+            source,
+            destination,
+            amount,
+            memo,
+            gas,
+        });
+        ok(m, code::OK)
+    }
+
+    /// Ω_J (GP B.7): remove service ω7, whose code hash is the caller's id and
+    /// whose only lookup `(μ[ω8..+32], l)` expired, crediting its balance.
+    fn eject(&mut self, m: &mut Machine<'_>) -> HostOutcome {
+        let Some(h) = hash_at(m, m.reg(8)) else {
+            return HostOutcome::Panic;
+        };
+        let service = self.x.service;
+        let Some(d) = service_of(m.reg(7)).filter(|d| *d != service) else {
+            return ok(m, code::WHO);
+        };
+        let Some(a) = self.x.state.account(d) else {
+            return ok(m, code::WHO);
+        };
+        let mut me32 = [0u8; 32];
+        me32[..4].copy_from_slice(&service.to_le_bytes());
+        if a.info.code_hash != Hash::from(me32) {
+            return ok(m, code::WHO);
+        }
+        let l = a.info.bytes.max(81) - 81;
+        let Ok(l) = u32::try_from(l) else {
+            return ok(m, code::HUH);
+        };
+        if a.info.items != 2 {
+            return ok(m, code::HUH);
+        }
+        let expired = match a.lookups.get(&(h, l)).map(Vec::as_slice) {
+            Some([_, y]) => {
+                u64::from(*y) + u64::from(self.spec.preimage_expunge_period) < u64::from(self.slot)
+            }
+            _ => false,
+        };
+        if !expired {
+            return ok(m, code::HUH);
+        }
+        let credit = a.info.balance;
+        self.x.state.accounts.remove(&d);
+        if let Some(me) = self.x.state.account_mut(service) {
+            me.info.balance = me.info.balance.saturating_add(credit);
+        }
+        ok(m, code::OK)
+    }
+
+    /// Ω_Q (GP B.7): the state of the caller's lookup `(μ[ω7..+32], ω8)` in
+    /// `(ω7, ω8)`.
+    fn query(&mut self, m: &mut Machine<'_>) -> HostOutcome {
+        let Some(h) = hash_at(m, m.reg(7)) else {
+            return HostOutcome::Panic;
+        };
+        let entry = u32::try_from(m.reg(8))
+            .ok()
+            .and_then(|z| self.x.me().and_then(|a| a.lookups.get(&(h, z))));
+        const HI: u64 = 1 << 32;
+        let (r7, r8) = match entry.map(Vec::as_slice) {
+            None => (code::NONE, 0),
+            Some([]) => (0, 0),
+            Some([x]) => (1 + HI * u64::from(*x), 0),
+            Some([x, y]) => (2 + HI * u64::from(*x), u64::from(*y)),
+            Some([x, y, z, ..]) => (3 + HI * u64::from(*x), u64::from(*y) + HI * u64::from(*z)),
+        };
+        m.set_reg(7, r7);
+        m.set_reg(8, r8);
+        HostOutcome::Continue
+    }
+
+    /// Ω_S (GP B.7): request preimage `(μ[ω7..+32], ω8)`, or re-request an
+    /// unavailable one.
+    fn solicit(&mut self, m: &mut Machine<'_>) -> HostOutcome {
+        let Some(h) = hash_at(m, m.reg(7)) else {
+            return HostOutcome::Panic;
+        };
+        let Ok(z) = u32::try_from(m.reg(8)) else {
+            return ok(m, code::HUH);
+        };
+        let (spec, slot, service) = (self.spec, self.slot, self.x.service);
+        let Some(me) = self.x.me() else {
+            return HostOutcome::Panic;
+        };
+        let mut a = me.clone();
+        match a.lookups.get_mut(&(h, z)) {
+            None => a.add_lookup((h, z)),
+            Some(slots) if slots.len() == 2 => slots.push(slot),
+            Some(_) => return ok(m, code::HUH),
+        }
+        if a.info.balance < a.threshold(spec) {
+            return ok(m, code::FULL);
+        }
+        self.x.state.accounts.insert(service, Arc::new(a));
+        ok(m, code::OK)
+    }
+
+    /// Ω_F (GP B.7): forget preimage `(μ[ω7..+32], ω8)`.
+    fn forget(&mut self, m: &mut Machine<'_>) -> HostOutcome {
+        let Some(h) = hash_at(m, m.reg(7)) else {
+            return HostOutcome::Panic;
+        };
+        let Ok(z) = u32::try_from(m.reg(8)) else {
+            return ok(m, code::HUH);
+        };
+        let (slot, d) = (self.slot, u64::from(self.spec.preimage_expunge_period));
+        let service = self.x.service;
+        let Some(me) = self.x.state.account_mut(service) else {
+            return HostOutcome::Panic;
+        };
+        let expired = |y: &u32| u64::from(*y) + d < u64::from(slot);
+        let key = (h, z);
+        match me.lookups.get(&key).map(Vec::as_slice) {
+            Some([]) => me.remove_lookup(key),
+            Some([_, y]) if expired(y) => me.remove_lookup(key),
+            Some(&[x]) => {
+                me.lookups.insert(key, vec![x, slot]);
+            }
+            Some(&[_, y, w]) if expired(&y) => {
+                me.lookups.insert(key, vec![w, slot]);
+            }
+            _ => return ok(m, code::HUH),
+        }
+        ok(m, code::OK)
+    }
+
+    /// Ω_Aries (GP B.7): provide `μ[ω8..+ω9]` to service ω7, which must await it.
+    fn provide(&mut self, m: &mut Machine<'_>) -> HostOutcome {
+        let Some(data) = read_memory(m, m.reg(8), m.reg(9)) else {
+            return HostOutcome::Panic;
+        };
+        let w = m.reg(7);
+        let target = if w == u64::MAX {
+            Some(self.x.service)
+        } else {
+            service_of(w)
+        };
+        let Some((s, a)) = target.and_then(|s| self.x.state.account(s).map(|a| (s, a))) else {
+            return ok(m, code::WHO);
+        };
+        let Ok(z) = u32::try_from(data.len()) else {
+            return ok(m, code::HUH);
+        };
+        let awaited = a
+            .lookups
+            .get(&(blake2b_256(&data), z))
+            .is_some_and(Vec::is_empty);
+        if !awaited || !self.x.provided.insert((s, data)) {
+            return ok(m, code::HUH);
+        }
+        ok(m, code::OK)
+    }
+}
+
+/// The constants blob of fetch kind 0 (GP B.6, `Ω_Y`, `c`).
+pub fn constants(spec: &ChainSpec) -> Vec<u8> {
+    let mut out = Vec::with_capacity(200);
+    let e2 = |x: u64, out: &mut Vec<u8>| out.extend_from_slice(&x.to_le_bytes()[..2]);
+    let e4 = |x: u64, out: &mut Vec<u8>| out.extend_from_slice(&x.to_le_bytes()[..4]);
+    let e8 = |x: u64, out: &mut Vec<u8>| out.extend_from_slice(&x.to_le_bytes());
+    e8(spec.balance_per_item, &mut out);
+    e8(spec.balance_per_octet, &mut out);
+    e8(spec.balance_per_service, &mut out);
+    e2(u64::from(spec.core_count), &mut out);
+    e4(u64::from(spec.preimage_expunge_period), &mut out);
+    e4(u64::from(spec.epoch_length), &mut out);
+    e8(spec.gas_accumulate_report, &mut out);
+    e8(spec.gas_is_authorized, &mut out);
+    e8(spec.gas_refine, &mut out);
+    e8(spec.gas_total_accumulation, &mut out);
+    e2(u64::from(spec.recent_history_size), &mut out);
+    e2(u64::from(spec.max_work_items), &mut out);
+    e2(u64::from(spec.max_report_dependencies), &mut out);
+    e2(u64::from(spec.max_tickets_per_extrinsic), &mut out);
+    e4(u64::from(spec.max_lookup_anchor_age), &mut out);
+    e2(u64::from(spec.tickets_per_validator), &mut out);
+    e2(u64::from(spec.auth_pool_size), &mut out);
+    e2(spec.slot_period_seconds, &mut out);
+    e2(u64::from(spec.auth_queue_size), &mut out);
+    e2(u64::from(spec.rotation_period), &mut out);
+    e2(u64::from(spec.max_package_extrinsics), &mut out);
+    e2(u64::from(spec.availability_timeout), &mut out);
+    e2(u64::from(spec.validator_count), &mut out);
+    e4(u64::from(spec.max_authorizer_code_size), &mut out);
+    e4(u64::from(spec.max_bundle_size), &mut out);
+    e4(u64::from(spec.max_service_code_size), &mut out);
+    e4(u64::from(spec.erasure_piece_size), &mut out);
+    e4(u64::from(spec.max_imports), &mut out);
+    e4(u64::from(spec.segment_pieces), &mut out);
+    e4(u64::from(spec.max_report_output_size), &mut out);
+    e4(u64::from(spec.transfer_memo_size), &mut out);
+    e4(u64::from(spec.max_exports), &mut out);
+    e4(u64::from(spec.ticket_submission_end), &mut out);
+    out
+}

@@ -19,9 +19,13 @@ pub mod cpu;
 pub mod erasure;
 pub mod hashing;
 pub mod segment;
+pub mod shards;
 pub mod simd;
 
 pub use backend::Backend;
-pub use erasure::{encode, encode_many, reconstruct, ErasureCode, ErasureEngine, ErasureError};
+pub use erasure::{
+    encode, encode_many, reconstruct, ErasureCode, ErasureCoder, ErasureEngine, ErasureError,
+};
+pub use shards::Shards;
 pub use hashing::blake2b_many;
 pub use segment::encode_segments;

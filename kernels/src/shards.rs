@@ -29,6 +29,23 @@ impl Shards {
         Some(())
     }
 
+    /// Shards from equally long rows (`None` if their lengths differ).
+    pub fn from_rows<R: AsRef<[u8]>>(rows: &[R]) -> Option<Shards> {
+        let shard_len = rows.first().map_or(0, |r| r.as_ref().len());
+        let mut data = Vec::with_capacity(shard_len.checked_mul(rows.len())?);
+        for row in rows {
+            if row.as_ref().len() != shard_len {
+                return None;
+            }
+            data.extend_from_slice(row.as_ref());
+        }
+        Some(Shards {
+            count: rows.len(),
+            shard_len,
+            data,
+        })
+    }
+
     /// The number of shards (`V` for a coded blob).
     pub fn count(&self) -> usize {
         self.count

@@ -30,6 +30,16 @@ pub enum Command {
     /// vectors' JSON form.
     #[command(subcommand)]
     Codec(CodecCommand),
+    /// Measure throughput, each backend beside its baseline in one run.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// `tessera bench …`
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Data availability: erasure coding, hashing and erasure roots of work packages.
+    Da(crate::bench_cmd::BenchDaArgs),
 }
 
 /// `tessera codec …`
@@ -86,5 +96,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             crate::codec_cmd::list_types();
             Ok(())
         }
+        Command::Bench(BenchCommand::Da(args)) => crate::bench_cmd::da(&spec, &args),
     }
 }

@@ -5,5 +5,6 @@
 //! thread pools and the database; the libraries it calls take everything as
 //! arguments.
 
+pub mod bench_cmd;
 pub mod cli;
 pub mod codec_cmd;

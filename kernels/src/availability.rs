@@ -231,10 +231,7 @@ pub fn erasure_root(bundle_hashes: &[Hash], segment_roots: &[Hash]) -> Hash {
 /// Every segment must be `W_G` octets.
 fn check_segments<S: AsRef<[u8]>>(spec: &ChainSpec, segments: &[S]) -> Result<(), ErasureError> {
     let expected = spec.segment_size as usize;
-    match segments
-        .iter()
-        .position(|s| s.as_ref().len() != expected)
-    {
+    match segments.iter().position(|s| s.as_ref().len() != expected) {
         Some(index) => Err(ErasureError::WrongSegmentLength {
             index,
             expected,
@@ -245,7 +242,11 @@ fn check_segments<S: AsRef<[u8]>>(spec: &ChainSpec, segments: &[S]) -> Result<()
 }
 
 /// One proof page: `P_{W_G}(E(↕justification, ↕leaves))`.
-fn proof_page(spec: &ChainSpec, justification: &[Hash], leaves: &[Hash]) -> Result<Vec<u8>, ErasureError> {
+fn proof_page(
+    spec: &ChainSpec,
+    justification: &[Hash],
+    leaves: &[Hash],
+) -> Result<Vec<u8>, ErasureError> {
     let size = spec.segment_size as usize;
     let mut page = Vec::with_capacity(size);
     for seq in [justification, leaves] {
@@ -423,7 +424,9 @@ impl Walk<'_> {
                 // One flat buffer of `$node ⌢ l ⌢ r` per validator, hashed as a batch.
                 let side = |value: &Value, g: usize, row: &[u8], out: &mut Vec<u8>| match value {
                     Value::Item(j) => out.extend_from_slice(self.item(row, *j)),
-                    Value::Hashes(h) => out.extend_from_slice(h.get(g).map_or(&[][..], |h| h.as_ref())),
+                    Value::Hashes(h) => {
+                        out.extend_from_slice(h.get(g).map_or(&[][..], |h| h.as_ref()))
+                    }
                 };
                 let mut buffer = Vec::new();
                 let mut ends = Vec::with_capacity(self.rows.len());

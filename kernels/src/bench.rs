@@ -369,24 +369,41 @@ pub fn bench_da(
             let mut engine = AvailabilityEngine::new(spec, backend);
             let mut coder = ErasureCoder::new(spec, backend);
             let mut restored = Vec::new();
-            measure("encode", backend_name, package_bytes, &mut records, &mut |p| {
-                input.set_package(p);
-                engine.encode(&input.bundle, &input.coded)
-            })?;
-            let hashed = engine.chunks().as_bytes().len() + engine.segment_shards().as_bytes().len();
-            measure("reconstruct", backend_name, input.bundle.len(), &mut records, &mut |_| {
-                coder.reconstruct_into(&chosen, input.bundle.len(), &mut restored)
-            })?;
+            measure(
+                "encode",
+                backend_name,
+                package_bytes,
+                &mut records,
+                &mut |p| {
+                    input.set_package(p);
+                    engine.encode(&input.bundle, &input.coded)
+                },
+            )?;
+            let hashed =
+                engine.chunks().as_bytes().len() + engine.segment_shards().as_bytes().len();
+            measure(
+                "reconstruct",
+                backend_name,
+                input.bundle.len(),
+                &mut records,
+                &mut |_| coder.reconstruct_into(&chosen, input.bundle.len(), &mut restored),
+            )?;
             measure("hash", backend_name, hashed, &mut records, &mut |_| {
                 std::hint::black_box(engine.erasure_root_of_shards());
                 Ok(())
             })?;
             let exported = input.bundle.len() + input.segment_bytes();
-            measure("erasure_root", backend_name, exported, &mut records, &mut |p| {
-                input.set_package(p);
-                std::hint::black_box(engine.roots(&input.bundle, &input.segments)?);
-                Ok(())
-            })?;
+            measure(
+                "erasure_root",
+                backend_name,
+                exported,
+                &mut records,
+                &mut |p| {
+                    input.set_package(p);
+                    std::hint::black_box(engine.roots(&input.bundle, &input.segments)?);
+                    Ok(())
+                },
+            )?;
         }
         if config.baseline {
             let mut raw = RawReedSolomon::default();
@@ -405,9 +422,16 @@ pub fn bench_da(
                     &mut raw_input.segment_recovery,
                 )
             })?;
-            measure("reconstruct", BASELINE, input.bundle.len(), &mut records, &mut |_| {
-                raw.reconstruct(code, raw_input.bundle_shard, &chosen).map(|_| ())
-            })?;
+            measure(
+                "reconstruct",
+                BASELINE,
+                input.bundle.len(),
+                &mut records,
+                &mut |_| {
+                    raw.reconstruct(code, raw_input.bundle_shard, &chosen)
+                        .map(|_| ())
+                },
+            )?;
         }
     }
     Ok(records)

@@ -292,9 +292,7 @@ pub(crate) fn encode_blob(
         .ok_or(ErasureError::LengthTooLarge(blob.len()))?;
     out.reshape(code.total(), shard_bytes)
         .ok_or(ErasureError::LengthTooLarge(blob.len()))?;
-    let (originals, recovery) = out
-        .bytes_mut()
-        .split_at_mut(code.originals * shard_bytes);
+    let (originals, recovery) = out.bytes_mut().split_at_mut(code.originals * shard_bytes);
     engine.encode_from(code, shard_bytes, blob, Some(originals), recovery)
 }
 

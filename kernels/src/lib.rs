@@ -29,6 +29,6 @@ pub use backend::Backend;
 pub use erasure::{
     encode, encode_many, reconstruct, ErasureCode, ErasureCoder, ErasureEngine, ErasureError,
 };
-pub use shards::Shards;
 pub use hashing::blake2b_many;
 pub use segment::encode_segments;
+pub use shards::Shards;

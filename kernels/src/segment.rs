@@ -59,9 +59,7 @@ pub(crate) fn encode_segment_rows<S: AsRef<[u8]> + Sync>(
     if shard_bytes == 0 {
         return Ok(());
     }
-    let (originals, recovery) = out
-        .bytes_mut()
-        .split_at_mut(code.originals * shard_bytes);
+    let (originals, recovery) = out.bytes_mut().split_at_mut(code.originals * shard_bytes);
     // Row i gathers piece i of every segment: one pass, rows in parallel.
     use rayon::prelude::*;
     originals

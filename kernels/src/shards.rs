@@ -68,8 +68,7 @@ impl Shards {
     /// Shard `i`, if there is one.
     pub fn get(&self, i: usize) -> Option<&[u8]> {
         if i < self.count {
-            self.data
-                .get(i * self.shard_len..(i + 1) * self.shard_len)
+            self.data.get(i * self.shard_len..(i + 1) * self.shard_len)
         } else {
             None
         }

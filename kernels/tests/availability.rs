@@ -62,7 +62,15 @@ fn check(spec: &ChainSpec, bundle: &[u8], segments: &[Vec<u8>]) {
 fn simd_equals_cpu_at_tiny() {
     let spec = ChainSpec::tiny();
     let mut rng = SplitMix(1);
-    for (bundle_len, count) in [(0, 0), (1, 0), (5, 1), (1000, 63), (4104, 64), (777, 65), (3, 130)] {
+    for (bundle_len, count) in [
+        (0, 0),
+        (1, 0),
+        (5, 1),
+        (1000, 63),
+        (4104, 64),
+        (777, 65),
+        (3, 130),
+    ] {
         let (bundle, segments) = package(&spec, &mut rng, bundle_len, count);
         check(&spec, &bundle, &segments);
     }
@@ -103,7 +111,12 @@ fn proof_pages_justify_every_segment() {
             let mut reader = Reader::new(&spec, page);
             let justification = Vec::<Hash>::decode(&mut reader).unwrap();
             let leaves = Vec::<Hash>::decode(&mut reader).unwrap();
-            assert!(reader.remaining() == 0 || page[page.len() - reader.remaining()..].iter().all(|&b| b == 0));
+            assert!(
+                reader.remaining() == 0
+                    || page[page.len() - reader.remaining()..]
+                        .iter()
+                        .all(|&b| b == 0)
+            );
             let first = i * 64;
             assert_eq!(leaves.len(), (count - first).min(64));
             for (j, leaf) in leaves.iter().enumerate() {
@@ -127,7 +140,7 @@ fn many_packages_equal_one_by_one_and_bad_segments_are_refused() {
     let spec = ChainSpec::tiny();
     let mut rng = SplitMix(5);
     let packages: Vec<(Vec<u8>, Vec<Vec<u8>>)> = (0..3)
-        .map(|i| package(&spec, &mut rng, 1000 * i + 1, 3 * i as usize))
+        .map(|i| package(&spec, &mut rng, 1000 * i + 1, 3 * i))
         .collect();
     let many = roots_many(&spec, Backend::Simd, &packages).unwrap();
     for ((bundle, segments), roots) in packages.iter().zip(&many) {

@@ -237,7 +237,10 @@ fn bench_da_reports_every_operation() {
         workloads: vec![Workload::Package],
         repetitions: 1,
     };
-    let records = bench_da(&ChainSpec::tiny(), &config, &mut |p| steps.push(p.step.clone())).unwrap();
+    let records = bench_da(&ChainSpec::tiny(), &config, &mut |p| {
+        steps.push(p.step.clone())
+    })
+    .unwrap();
     let names: Vec<(&str, &str)> = records
         .iter()
         .map(|r| (r.operation.as_str(), r.backend.as_str()))

@@ -125,9 +125,9 @@ pub fn da(spec: &ChainSpec, args: &BenchDaArgs) -> anyhow::Result<()> {
 
 /// The baseline's figure for the same workload and operation, if it was measured.
 fn baseline_of<'a>(records: &'a [Record], r: &Record) -> Option<&'a Record> {
-    records.iter().find(|b| {
-        b.backend == BASELINE && b.workload == r.workload && b.operation == r.operation
-    })
+    records
+        .iter()
+        .find(|b| b.backend == BASELINE && b.workload == r.workload && b.operation == r.operation)
 }
 
 fn print_table(spec: &ChainSpec, records: &[Record]) {
@@ -209,14 +209,13 @@ fn plot(spec: &ChainSpec, records: &[Record], path: &Path) -> anyhow::Result<()>
     for (i, (name, points)) in series.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
         chart
-            .draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2)))?
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                color.stroke_width(2),
+            ))?
             .label(name.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color));
-        chart.draw_series(
-            points
-                .iter()
-                .map(|&p| Circle::new(p, 4, color.filled())),
-        )?;
+        chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
     }
     chart
         .configure_series_labels()

@@ -55,7 +55,10 @@ fn bench_da_json_records_have_the_documented_shape() {
     // Every operation on both backends, and the baseline's encode and reconstruct.
     for backend in ["cpu", "simd"] {
         for operation in ["encode", "reconstruct", "hash", "erasure_root"] {
-            assert!(seen.contains(&(operation.into(), backend.into())), "{operation} {backend}");
+            assert!(
+                seen.contains(&(operation.into(), backend.into())),
+                "{operation} {backend}"
+            );
         }
     }
     for operation in ["encode", "reconstruct"] {

@@ -14,13 +14,37 @@
 /// Octets per engine block.
 pub(super) const BLOCK: usize = 64;
 
-/// Split one whole block of words into low and high halves.
+/// The even-indexed octets of `x` (little-endian), packed into the low 32 bits.
+#[inline(always)]
+fn even_octets(x: u64) -> u64 {
+    let t = x & 0x00FF_00FF_00FF_00FF;
+    let t = (t | (t >> 8)) & 0x0000_FFFF_0000_FFFF;
+    (t | (t >> 16)) & 0x0000_0000_FFFF_FFFF
+}
+
+/// Spread the low 32 bits of `x` over the even-indexed octets.
+#[inline(always)]
+fn spread_octets(x: u64) -> u64 {
+    let t = x & 0x0000_0000_FFFF_FFFF;
+    let t = (t | (t << 16)) & 0x0000_FFFF_0000_FFFF;
+    (t | (t << 8)) & 0x00FF_00FF_00FF_00FF
+}
+
+/// Split one whole block of words into low and high halves, eight octets (four
+/// words) at a time in 64-bit registers.
 #[inline]
 fn split_block(words: &[u8; BLOCK], out: &mut [u8; BLOCK]) {
     let (low, high) = out.split_at_mut(BLOCK / 2);
-    for ((pair, l), h) in words.chunks_exact(2).zip(low).zip(high) {
-        *l = pair[0];
-        *h = pair[1];
+    for ((w, l), h) in words
+        .chunks_exact(8)
+        .zip(low.chunks_exact_mut(4))
+        .zip(high.chunks_exact_mut(4))
+    {
+        let mut x = [0u8; 8];
+        x.copy_from_slice(w);
+        let x = u64::from_le_bytes(x);
+        l.copy_from_slice(&(even_octets(x) as u32).to_le_bytes());
+        h.copy_from_slice(&(even_octets(x >> 8) as u32).to_le_bytes());
     }
 }
 
@@ -28,9 +52,18 @@ fn split_block(words: &[u8; BLOCK], out: &mut [u8; BLOCK]) {
 #[inline]
 fn join_block(block: &[u8; BLOCK], out: &mut [u8; BLOCK]) {
     let (low, high) = block.split_at(BLOCK / 2);
-    for ((pair, l), h) in out.chunks_exact_mut(2).zip(low).zip(high) {
-        pair[0] = *l;
-        pair[1] = *h;
+    for ((w, l), h) in out
+        .chunks_exact_mut(8)
+        .zip(low.chunks_exact(4))
+        .zip(high.chunks_exact(4))
+    {
+        let mut lo = [0u8; 4];
+        lo.copy_from_slice(l);
+        let mut hi = [0u8; 4];
+        hi.copy_from_slice(h);
+        let x = spread_octets(u64::from(u32::from_le_bytes(lo)))
+            | (spread_octets(u64::from(u32::from_le_bytes(hi))) << 8);
+        w.copy_from_slice(&x.to_le_bytes());
     }
 }
 

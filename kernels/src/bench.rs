@@ -1,31 +1,51 @@
 //! The `da` throughput measurements behind `tessera bench da`: one table measured in one
-//! run, each backend beside raw reed-solomon-simd on the same shard shape as the
+//! run, each backend beside raw reed-solomon-simd on the same shard shapes as the
 //! baseline. Speed is only ever compared within one run (figures move between machines).
 //!
-//! Workload `package`: one maximum-size work package, i.e. a `W_B` = 13,791,360-octet
-//! bundle plus `W_X` = 3072 exported segments (proof pages are not yet included).
+//! Workloads:
+//! - `package`: one maximum-size work package: a `W_B` = 13,791,360-octet bundle and
+//!   `W_X` = 3072 exported segments, with their 48 proof pages;
+//! - `slot`: a full-network slot, one such package per core (`C`: 341 full, 2 tiny),
+//!   processed as a stream of packages (one package's buffers in memory at a time; the
+//!   packages' bundles differ in their first 8 octets, their segments are shared). It
+//!   is measured once per run (its packages are the repetitions), and without the `cpu`
+//!   backend when it has more than [`CPU_SLOT_LIMIT`] packages (minutes per package
+//!   would make it hours).
+//!
 //! Operations (each record's `input_bytes` is the data it consumed):
-//! - `encode`: the bundle's `V` chunks and every segment's `V` shards;
+//! - `encode`: the bundle's `V` chunks and the `V` segment shards of the segments and
+//!   proof pages (input: bundle + segments + pages);
 //! - `reconstruct`: the bundle from `k` shards, 100 originals and `k − 100` recovery
-//!   (tiny: one of each), the shape an auditor usually sees;
-//! - `hash`: Blake2b-256 of every bundle chunk and every segment shard.
+//!   (tiny: one of each), the shape an auditor usually sees (input: the bundle);
+//! - `hash`: `b♣`, `s♣` and the erasure root from the coded shards (input: every chunk
+//!   and segment shard);
+//! - `erasure_root`: the whole availability pipeline from bundle and exported segments
+//!   (paged proofs, coding, hashing; input: bundle + segments).
+//!
+//! The raw reed-solomon-simd baseline runs `encode` and `reconstruct` on the same shard
+//! shapes with a reused encoder and decoder, on its own layout (no conversion).
 
 use std::time::Instant;
 
 use reed_solomon_simd::{ReedSolomonDecoder, ReedSolomonEncoder};
 use tessera_core::spec::ChainSpec;
 
+use crate::availability::{paged_proofs_simd, AvailabilityEngine};
 use crate::backend::Backend;
-use crate::erasure::{encode, reconstruct, ErasureCode, ErasureError};
-use crate::hashing::blake2b_many;
-use crate::segment::encode_segments;
+use crate::erasure::{ErasureCode, ErasureCoder, ErasureError};
+
+/// The most packages a slot may have for the `cpu` backend to be measured on it.
+pub const CPU_SLOT_LIMIT: usize = 8;
+
+/// The backend name of the raw baseline in records.
+pub const BASELINE: &str = "reed-solomon-simd";
 
 /// One measurement: the JSON record `tessera bench da --json` prints.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Record {
-    /// What was processed: `package` (one maximum-size work package).
+    /// What was processed: `package` or `slot`.
     pub workload: String,
-    /// `encode`, `reconstruct` or `hash`.
+    /// `encode`, `reconstruct`, `hash` or `erasure_root`.
     pub operation: String,
     /// `cpu`, `simd` or `reed-solomon-simd` (the raw baseline).
     pub backend: String,
@@ -38,15 +58,68 @@ pub struct Record {
 }
 
 /// Where a bench run is, for a progress bar: `done` of `total` steps, `step` naming
-/// the one about to run.
+/// the one running.
 #[derive(Clone, Debug)]
 pub struct Progress {
     /// Steps finished.
     pub done: usize,
     /// All steps of the run.
     pub total: usize,
-    /// The step now starting, e.g. `package encode simd`.
+    /// The step now running, e.g. `package encode simd` (with the package for slots).
     pub step: String,
+}
+
+/// A workload of `tessera bench da`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workload {
+    /// One maximum-size work package.
+    Package,
+    /// One maximum-size package per core: a full-network slot.
+    Slot,
+}
+
+impl Workload {
+    /// The name records use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Package => "package",
+            Workload::Slot => "slot",
+        }
+    }
+
+    /// Packages in the workload: 1, or `C`.
+    pub fn packages(self, spec: &ChainSpec) -> usize {
+        match self {
+            Workload::Package => 1,
+            Workload::Slot => spec.cores().max(1),
+        }
+    }
+}
+
+impl std::str::FromStr for Workload {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "package" => Ok(Workload::Package),
+            "slot" => Ok(Workload::Slot),
+            other => Err(format!(
+                "unknown workload `{other}`: expected `package` or `slot`"
+            )),
+        }
+    }
+}
+
+/// What a `bench_da` run measures.
+#[derive(Clone, Debug)]
+pub struct BenchConfig {
+    /// Backends to measure (`Auto` is measured as what it resolves to).
+    pub backends: Vec<Backend>,
+    /// Also measure raw reed-solomon-simd.
+    pub baseline: bool,
+    /// Workloads, in order.
+    pub workloads: Vec<Workload>,
+    /// Repetitions of the `package` workload (the fastest counts).
+    pub repetitions: usize,
 }
 
 /// Raw reed-solomon-simd with a reused encoder and decoder: the baseline. Its shards
@@ -151,130 +224,215 @@ pub fn reconstruct_indices(code: ErasureCode) -> Vec<usize> {
         .collect()
 }
 
-/// The fastest of `repetitions` runs of `f`, in seconds.
-fn fastest<T>(
-    repetitions: usize,
-    mut f: impl FnMut() -> Result<T, ErasureError>,
-) -> Result<f64, ErasureError> {
-    let mut best = f64::INFINITY;
-    for _ in 0..repetitions.max(1) {
-        let start = Instant::now();
-        std::hint::black_box(f()?);
-        best = best.min(start.elapsed().as_secs_f64());
-    }
-    Ok(best)
+/// One maximum-size package's inputs, built once per run.
+struct PackageInput {
+    bundle: Vec<u8>,
+    segments: Vec<Vec<u8>>,
+    /// `s ⌢ P(s)`.
+    coded: Vec<Vec<u8>>,
 }
 
-/// Measure the `package` workload on each of `backends` (`Auto` is measured as what it
-/// resolves to) and, when `baseline` is set, on raw reed-solomon-simd; each figure is
-/// the fastest of `repetitions` runs. `progress` is called before every step.
+impl PackageInput {
+    fn new(spec: &ChainSpec) -> Result<PackageInput, ErasureError> {
+        let bundle = filler(spec.max_bundle_size as usize, 1);
+        let segments: Vec<Vec<u8>> = (0..spec.max_exports as u64)
+            .map(|i| filler(spec.segment_size as usize, 2 + i))
+            .collect();
+        let (pages, _) = paged_proofs_simd(spec, &segments)?;
+        let coded = segments.iter().cloned().chain(pages).collect();
+        Ok(PackageInput {
+            bundle,
+            segments,
+            coded,
+        })
+    }
+
+    fn segment_bytes(&self) -> usize {
+        self.segments.iter().map(Vec::len).sum()
+    }
+
+    fn coded_bytes(&self) -> usize {
+        self.coded.iter().map(Vec::len).sum()
+    }
+
+    /// Make the bundle package `p`'s (its first 8 octets).
+    fn set_package(&mut self, p: usize) {
+        for (b, x) in self.bundle.iter_mut().zip((p as u64).to_le_bytes()) {
+            *b = x;
+        }
+    }
+}
+
+/// The raw baseline's buffers: both codes' originals in reed-solomon-simd's layout.
+struct RawInput {
+    bundle_shard: usize,
+    bundle_originals: Vec<u8>,
+    bundle_recovery: Vec<u8>,
+    segment_shard: usize,
+    segment_originals: Vec<u8>,
+    segment_recovery: Vec<u8>,
+}
+
+/// Measure `config` on `spec`; `progress` is called before every step (and for each
+/// package of a slot).
 pub fn bench_da(
     spec: &ChainSpec,
-    backends: &[Backend],
-    baseline: bool,
-    repetitions: usize,
+    config: &BenchConfig,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Vec<Record>, ErasureError> {
     let code = ErasureCode::for_spec(spec);
-    let bundle = filler(spec.max_bundle_size as usize, 1);
-    let segments: Vec<Vec<u8>> = (0..spec.max_exports as u64)
-        .map(|i| filler(spec.segment_size as usize, 2 + i))
-        .collect();
-    let segment_bytes = segments.iter().map(Vec::len).sum::<usize>();
-    let chunks = encode(spec, Backend::Simd, &bundle)?;
-    let segment_shards: Vec<Vec<u8>> = encode_segments(spec, Backend::Simd, &segments)?
-        .into_iter()
-        .flatten()
-        .collect();
+    let mut input = PackageInput::new(spec)?;
+    let mut backends: Vec<Backend> = config.backends.iter().map(|b| b.resolve()).collect();
+    backends.dedup();
+    let runs_on = |workload: Workload, backend: Backend| {
+        backend != Backend::Cpu || workload.packages(spec) <= CPU_SLOT_LIMIT
+    };
+    let total: usize = config
+        .workloads
+        .iter()
+        .map(|&w| {
+            backends.iter().filter(|&&b| runs_on(w, b)).count() * 4
+                + if config.baseline { 2 } else { 0 }
+        })
+        .sum();
+
+    // Shards the reconstruct steps start from, and the raw baseline's buffers.
+    let mut coder = ErasureCoder::new(spec, Backend::Simd);
+    let chunks = coder.encode(&input.bundle)?;
     let indices = reconstruct_indices(code);
     let chosen: Vec<(usize, &[u8])> = indices
         .iter()
-        .filter_map(|&i| chunks.get(i).map(|c| (i, c.as_slice())))
+        .filter_map(|&i| chunks.get(i).map(|c| (i, c)))
         .collect();
-    let hashed: Vec<&[u8]> = chunks
-        .iter()
-        .chain(&segment_shards)
-        .map(Vec::as_slice)
-        .collect();
-    let hashed_bytes = hashed.iter().map(|x| x.len()).sum::<usize>();
+    let raw_input = RawInput {
+        bundle_shard: chunks.shard_len(),
+        bundle_originals: filler(code.originals * chunks.shard_len(), 3),
+        bundle_recovery: vec![0u8; code.recovery * chunks.shard_len()],
+        segment_shard: input.coded.len() * 2 * spec.segment_pieces as usize,
+        segment_originals: filler(
+            code.originals * input.coded.len() * 2 * spec.segment_pieces as usize,
+            4,
+        ),
+        segment_recovery: vec![
+            0u8;
+            code.recovery * input.coded.len() * 2 * spec.segment_pieces as usize
+        ],
+    };
+    let mut raw_input = raw_input;
 
-    let mut backends: Vec<Backend> = backends.iter().map(|b| b.resolve()).collect();
-    backends.dedup();
-    let total = backends.len() * 3 + if baseline { 2 } else { 0 };
     let mut records = Vec::new();
-    let mut step = |name: String, records: &Vec<Record>| {
-        progress(&Progress {
-            done: records.len(),
-            total,
-            step: name,
-        });
-    };
-    let record = |operation: &str, backend: &str, input_bytes: usize, seconds: f64| Record {
-        workload: "package".into(),
-        operation: operation.into(),
-        backend: backend.into(),
-        input_bytes: input_bytes as u64,
-        seconds,
-        mb_per_s: input_bytes as f64 / seconds / 1e6,
-    };
-
-    for &backend in &backends {
-        let name = backend.name();
-        step(format!("package encode {name}"), &records);
-        let seconds = fastest(repetitions, || {
-            Ok((
-                encode(spec, backend, &bundle)?,
-                encode_segments(spec, backend, &segments)?,
-            ))
-        })?;
-        records.push(record(
-            "encode",
-            name,
-            bundle.len() + segment_bytes,
-            seconds,
-        ));
-
-        step(format!("package reconstruct {name}"), &records);
-        let seconds = fastest(repetitions, || {
-            reconstruct(spec, backend, &chosen, bundle.len())
-        })?;
-        records.push(record("reconstruct", name, bundle.len(), seconds));
-
-        step(format!("package hash {name}"), &records);
-        let seconds = fastest(repetitions, || Ok(blake2b_many(backend, &hashed)))?;
-        records.push(record("hash", name, hashed_bytes, seconds));
-    }
-    if baseline {
-        let name = "reed-solomon-simd";
-        let mut raw = RawReedSolomon::default();
-        let bundle_shard = chunks.first().map_or(0, Vec::len);
-        let segment_shard = segment_bytes / code.originals.max(1);
-        let mut padded = bundle.clone();
-        padded.resize(code.originals * bundle_shard, 0);
-        let mut bundle_recovery = vec![0u8; code.recovery * bundle_shard];
-        // The segments as one call of the same total shard shape the simd path uses.
-        let segment_originals = filler(code.originals * segment_shard, 3);
-        let mut segment_recovery = vec![0u8; code.recovery * segment_shard];
-        step(format!("package encode {name}"), &records);
-        let seconds = fastest(repetitions, || {
-            raw.encode(code, bundle_shard, &padded, &mut bundle_recovery)?;
-            raw.encode(
-                code,
-                segment_shard,
-                &segment_originals,
-                &mut segment_recovery,
-            )
-        })?;
-        records.push(record(
-            "encode",
-            name,
-            bundle.len() + segment_bytes,
-            seconds,
-        ));
-
-        step(format!("package reconstruct {name}"), &records);
-        let seconds = fastest(repetitions, || raw.reconstruct(code, bundle_shard, &chosen))?;
-        records.push(record("reconstruct", name, bundle.len(), seconds));
+    for &workload in &config.workloads {
+        let packages = workload.packages(spec);
+        let repetitions = match workload {
+            Workload::Package => config.repetitions.max(1),
+            Workload::Slot => 1,
+        };
+        let name = workload.name();
+        let mut measure = |operation: &str,
+                           backend: &str,
+                           input_bytes: usize,
+                           records: &mut Vec<Record>,
+                           f: &mut dyn FnMut(usize) -> Result<(), ErasureError>|
+         -> Result<(), ErasureError> {
+            let step = format!("{name} {operation} {backend}");
+            let mut best = f64::INFINITY;
+            for _ in 0..repetitions {
+                let start = Instant::now();
+                for p in 0..packages {
+                    progress(&Progress {
+                        done: records.len(),
+                        total,
+                        step: if packages > 1 {
+                            format!("{step} ({}/{packages})", p + 1)
+                        } else {
+                            step.clone()
+                        },
+                    });
+                    f(p)?;
+                }
+                best = best.min(start.elapsed().as_secs_f64());
+            }
+            let input_bytes = input_bytes.saturating_mul(packages);
+            records.push(Record {
+                workload: name.into(),
+                operation: operation.into(),
+                backend: backend.into(),
+                input_bytes: input_bytes as u64,
+                seconds: best,
+                mb_per_s: input_bytes as f64 / best / 1e6,
+            });
+            Ok(())
+        };
+        let package_bytes = input.bundle.len() + input.coded_bytes();
+        for &backend in backends.iter().filter(|&&b| runs_on(workload, b)) {
+            let backend_name = backend.name();
+            let mut engine = AvailabilityEngine::new(spec, backend);
+            let mut coder = ErasureCoder::new(spec, backend);
+            let mut restored = Vec::new();
+            measure(
+                "encode",
+                backend_name,
+                package_bytes,
+                &mut records,
+                &mut |p| {
+                    input.set_package(p);
+                    engine.encode(&input.bundle, &input.coded)
+                },
+            )?;
+            let hashed =
+                engine.chunks().as_bytes().len() + engine.segment_shards().as_bytes().len();
+            measure(
+                "reconstruct",
+                backend_name,
+                input.bundle.len(),
+                &mut records,
+                &mut |_| coder.reconstruct_into(&chosen, input.bundle.len(), &mut restored),
+            )?;
+            measure("hash", backend_name, hashed, &mut records, &mut |_| {
+                std::hint::black_box(engine.erasure_root_of_shards());
+                Ok(())
+            })?;
+            let exported = input.bundle.len() + input.segment_bytes();
+            measure(
+                "erasure_root",
+                backend_name,
+                exported,
+                &mut records,
+                &mut |p| {
+                    input.set_package(p);
+                    std::hint::black_box(engine.roots(&input.bundle, &input.segments)?);
+                    Ok(())
+                },
+            )?;
+        }
+        if config.baseline {
+            let mut raw = RawReedSolomon::default();
+            let raw_input = &mut raw_input;
+            measure("encode", BASELINE, package_bytes, &mut records, &mut |_| {
+                raw.encode(
+                    code,
+                    raw_input.bundle_shard,
+                    &raw_input.bundle_originals,
+                    &mut raw_input.bundle_recovery,
+                )?;
+                raw.encode(
+                    code,
+                    raw_input.segment_shard,
+                    &raw_input.segment_originals,
+                    &mut raw_input.segment_recovery,
+                )
+            })?;
+            measure(
+                "reconstruct",
+                BASELINE,
+                input.bundle.len(),
+                &mut records,
+                &mut |_| {
+                    raw.reconstruct(code, raw_input.bundle_shard, &chosen)
+                        .map(|_| ())
+                },
+            )?;
+        }
     }
     Ok(records)
 }

@@ -29,6 +29,7 @@ use tessera_core::spec::ChainSpec;
 
 use crate::backend::Backend;
 use crate::cpu::CpuEngine;
+use crate::shards::Shards;
 use crate::simd::SimdEngine;
 
 /// Why an erasure-coding call was refused.
@@ -226,6 +227,38 @@ pub trait ErasureEngine {
         shards: &[(usize, &[u8])],
         originals: &mut [u8],
     ) -> Result<(), ErasureError>;
+
+    /// [`Self::encode`] from an unpadded `source` (octets past its end read as zero),
+    /// also writing the zero-padded originals into `originals` when given. Engines
+    /// that can fuse the padding into their own input pass override this.
+    fn encode_from(
+        &mut self,
+        code: ErasureCode,
+        shard_bytes: usize,
+        source: &[u8],
+        originals: Option<&mut [u8]>,
+        recovery: &mut [u8],
+    ) -> Result<(), ErasureError> {
+        let mut padded = Vec::new();
+        let originals = match originals {
+            Some(o) => o,
+            None => {
+                padded.resize(code.originals.saturating_mul(shard_bytes), 0);
+                &mut padded
+            }
+        };
+        if source.len() > originals.len() {
+            return Err(ErasureError::BufferShape(format!(
+                "{} octets of originals in a buffer of {}",
+                source.len(),
+                originals.len()
+            )));
+        }
+        let (data, pad) = originals.split_at_mut(source.len());
+        data.copy_from_slice(source);
+        pad.fill(0);
+        self.encode(code, shard_bytes, originals, recovery)
+    }
 }
 
 thread_local! {
@@ -245,32 +278,152 @@ pub(crate) fn with_engine<T>(backend: Backend, f: impl FnOnce(&mut dyn ErasureEn
     }
 }
 
+/// `C_k(d)` (GP Appendix H, eq. `erasurecoding`, with the vectors' layout) into
+/// `out`: its `V` shards of `2 · ⌈|blob| / W_E⌉` octets, shards `0..k` the zero-padded
+/// blob itself, shard `k + r` recovery shard `r`.
+pub(crate) fn encode_blob(
+    engine: &mut dyn ErasureEngine,
+    code: ErasureCode,
+    blob: &[u8],
+    out: &mut Shards,
+) -> Result<(), ErasureError> {
+    let shard_bytes = code
+        .shard_bytes(blob.len())
+        .ok_or(ErasureError::LengthTooLarge(blob.len()))?;
+    out.reshape(code.total(), shard_bytes)
+        .ok_or(ErasureError::LengthTooLarge(blob.len()))?;
+    let (originals, recovery) = out.bytes_mut().split_at_mut(code.originals * shard_bytes);
+    engine.encode_from(code, shard_bytes, blob, Some(originals), recovery)
+}
+
+/// `R_k` into `out`: the blob of `original_len` octets from `shards`.
+pub(crate) fn reconstruct_blob(
+    engine: &mut dyn ErasureEngine,
+    code: ErasureCode,
+    shards: &[(usize, &[u8])],
+    original_len: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), ErasureError> {
+    let shard_bytes = code
+        .shard_bytes(original_len)
+        .ok_or(ErasureError::LengthTooLarge(original_len))?;
+    // Checked before allocating: the output is bounded by the shards' total size.
+    code.check_shards(shard_bytes, shards)?;
+    out.clear();
+    out.resize(code.originals * shard_bytes, 0);
+    engine.reconstruct(code, shard_bytes, shards, out)?;
+    out.truncate(original_len);
+    Ok(())
+}
+
+/// A reusable erasure coder for one chain spec and backend: it keeps the engine's
+/// working space (and, through the caller, the output [`Shards`]) across calls, so a
+/// stream of blobs costs no allocation after the first. The simd backend splits one
+/// blob over rayon's threads by column stripes.
+pub struct ErasureCoder {
+    code: ErasureCode,
+    backend: Backend,
+    cpu: CpuEngine,
+    simd: SimdEngine,
+}
+
+impl ErasureCoder {
+    /// A coder for `spec`'s code (`k` of `V`) on `backend`, using rayon's current pool.
+    pub fn new(spec: &ChainSpec, backend: Backend) -> ErasureCoder {
+        ErasureCoder::with_threads(spec, backend, 0)
+    }
+
+    /// As [`ErasureCoder::new`], splitting one blob over at most `threads` threads
+    /// (0: the pool's size; 1: only the calling thread).
+    pub fn with_threads(spec: &ChainSpec, backend: Backend, threads: usize) -> ErasureCoder {
+        ErasureCoder {
+            code: ErasureCode::for_spec(spec),
+            backend: backend.resolve(),
+            cpu: CpuEngine,
+            simd: SimdEngine::with_threads(threads),
+        }
+    }
+
+    /// The code's shape.
+    pub fn code(&self) -> ErasureCode {
+        self.code
+    }
+
+    /// The backend the coder runs on (never `Auto`).
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn engine(&mut self) -> &mut dyn ErasureEngine {
+        match self.backend {
+            Backend::Cpu => &mut self.cpu,
+            _ => &mut self.simd,
+        }
+    }
+
+    /// `C_k(blob)` into `out` (reshaped; its allocation is reused).
+    pub fn encode_into(&mut self, blob: &[u8], out: &mut Shards) -> Result<(), ErasureError> {
+        let code = self.code;
+        encode_blob(self.engine(), code, blob, out)
+    }
+
+    /// `C_k(blob)` as a new [`Shards`].
+    pub fn encode(&mut self, blob: &[u8]) -> Result<Shards, ErasureError> {
+        let mut out = Shards::new();
+        self.encode_into(blob, &mut out)?;
+        Ok(out)
+    }
+
+    /// The segment shards of `segments` (each `W_G` octets) into `out`: shard `i` is
+    /// validator `i`'s pieces of every segment back to back, piece `s` (of
+    /// `2 · W_P` octets) being shard `i` of `C(segments[s])`. See [`crate::segment`].
+    pub fn encode_segments_into<S: AsRef<[u8]> + Sync>(
+        &mut self,
+        spec: &ChainSpec,
+        segments: &[S],
+        out: &mut Shards,
+    ) -> Result<(), ErasureError> {
+        let code = self.code;
+        crate::segment::encode_segment_rows(self.engine(), code, spec, segments, out)
+    }
+
+    /// `R_k`: the blob of `original_len` octets from any `k` distinct shards, into
+    /// `out` (cleared first; its allocation is reused).
+    pub fn reconstruct_into(
+        &mut self,
+        shards: &[(usize, &[u8])],
+        original_len: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), ErasureError> {
+        let code = self.code;
+        reconstruct_blob(self.engine(), code, shards, original_len, out)
+    }
+
+    /// `R_k` as a new vector.
+    pub fn reconstruct(
+        &mut self,
+        shards: &[(usize, &[u8])],
+        original_len: usize,
+    ) -> Result<Vec<u8>, ErasureError> {
+        let mut out = Vec::new();
+        self.reconstruct_into(shards, original_len, &mut out)?;
+        Ok(out)
+    }
+}
+
 /// `C_k(d)` (GP Appendix H, eq. `erasurecoding`, with the vectors' layout): the `V`
 /// shards of `blob`, each `2 · ⌈|blob| / W_E⌉` octets. Shards `0..k` are the
-/// zero-padded blob itself; shard `k + r` is recovery shard `r`.
+/// zero-padded blob itself; shard `k + r` is recovery shard `r`. (The simple form;
+/// [`ErasureCoder`] reuses its buffers.)
 pub fn encode(
     spec: &ChainSpec,
     backend: Backend,
     blob: &[u8],
 ) -> Result<Vec<Vec<u8>>, ErasureError> {
     let code = ErasureCode::for_spec(spec);
-    let shard_bytes = code
-        .shard_bytes(blob.len())
-        .ok_or(ErasureError::LengthTooLarge(blob.len()))?;
-    let mut padded = vec![0u8; code.originals * shard_bytes];
-    padded[..blob.len()].copy_from_slice(blob);
-    let mut recovery = vec![0u8; code.recovery * shard_bytes];
-    with_engine(backend, |engine| {
-        engine.encode(code, shard_bytes, &padded, &mut recovery)
-    })?;
-    let mut shards = Vec::with_capacity(code.total());
-    if shard_bytes == 0 {
-        shards.resize(code.total(), Vec::new());
-    } else {
-        shards.extend(padded.chunks_exact(shard_bytes).map(<[u8]>::to_vec));
-        shards.extend(recovery.chunks_exact(shard_bytes).map(<[u8]>::to_vec));
-    }
-    Ok(shards)
+    let mut out = Shards::new();
+    with_engine(backend, |engine| encode_blob(engine, code, blob, &mut out))?;
+    Ok(out.to_vecs())
 }
 
 /// [`encode`] of many blobs, in parallel on rayon's pool (one engine per thread).
@@ -295,15 +448,9 @@ pub fn reconstruct(
     original_len: usize,
 ) -> Result<Vec<u8>, ErasureError> {
     let code = ErasureCode::for_spec(spec);
-    let shard_bytes = code
-        .shard_bytes(original_len)
-        .ok_or(ErasureError::LengthTooLarge(original_len))?;
-    // Checked before allocating: the output is bounded by the shards' total size.
-    code.check_shards(shard_bytes, shards)?;
-    let mut originals = vec![0u8; code.originals * shard_bytes];
+    let mut out = Vec::new();
     with_engine(backend, |engine| {
-        engine.reconstruct(code, shard_bytes, shards, &mut originals)
+        reconstruct_blob(engine, code, shards, original_len, &mut out)
     })?;
-    originals.truncate(original_len);
-    Ok(originals)
+    Ok(out)
 }

@@ -26,7 +26,8 @@ pub fn blake2b_many<I: AsRef<[u8]> + Sync>(backend: Backend, inputs: &[I]) -> Ve
     }
 }
 
-fn hash_batch<I: AsRef<[u8]>>(batch: &[I]) -> Vec<Hash> {
+/// `[H(x) | x ∈ batch]` on the calling thread, blake2b_simd's `many` across inputs.
+pub(crate) fn hash_batch<I: AsRef<[u8]>>(batch: &[I]) -> Vec<Hash> {
     let mut params = blake2b_simd::Params::new();
     params.hash_length(32);
     let mut jobs: Vec<blake2b_simd::many::HashManyJob<'_>> = batch

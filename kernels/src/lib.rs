@@ -5,6 +5,8 @@
 //!   in the layout the official vectors fix (see that module);
 //! - [`segment`]: the same code over batches of exported segments (Import DA);
 //! - [`hashing`]: Blake2b-256 over many inputs;
+//! - [`availability`]: the erasure root of one or many work packages (bundle chunks,
+//!   segment shards with their proof pages, per-validator leaves);
 //! - [`bench`]: the `da` throughput measurements the CLI prints.
 //!
 //! Backends: [`Backend::Cpu`] is a readable GF(2^16) additive-FFT reference written from
@@ -13,17 +15,22 @@
 //! chosen at run time from the CPU's features, with rayon across blobs and segments
 //! ([`simd`]); [`Backend::Auto`] picks per call (today always `Simd`).
 
+pub mod availability;
 pub mod backend;
 pub mod bench;
 pub mod cpu;
 pub mod erasure;
 pub mod hashing;
 pub mod segment;
+pub mod shards;
 pub mod signatures;
 pub mod simd;
 pub mod vrf;
 
 pub use backend::Backend;
-pub use erasure::{encode, encode_many, reconstruct, ErasureCode, ErasureEngine, ErasureError};
+pub use erasure::{
+    encode, encode_many, reconstruct, ErasureCode, ErasureCoder, ErasureEngine, ErasureError,
+};
 pub use hashing::blake2b_many;
 pub use segment::encode_segments;
+pub use shards::Shards;

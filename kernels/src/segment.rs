@@ -6,36 +6,35 @@
 //! A segment is already a multiple of `W_E` (`W_G = W_P · W_E`), so each of its `V`
 //! shards has `W_G / (W_E / 2) = 2 · W_P` octets: 12 full, 2052 tiny.
 //!
-//! Every word position of a shard is an independent codeword, so many segments can be
-//! coded in one engine call: original shard `i` of a group is the concatenation of
-//! original shard `i` of each segment in it, and the outputs split the same way. This
-//! keeps reed-solomon-simd's shards long (12-octet shards alone would waste most of
-//! each 64-octet block); groups run in parallel on rayon's pool.
+//! Every word position of a shard is an independent codeword, so all segments are
+//! coded in one engine call: original shard `i` of the call is the concatenation of
+//! piece `i` of each segment, and recovery shards split the same way. Shard `i` of the
+//! result is then exactly validator `i`'s segment shards back to back — the list
+//! `M_B` is taken over in the availability specifier — and reed-solomon-simd's shards
+//! stay long (12-octet shards alone would waste most of each 64-octet block).
 
-use rayon::prelude::*;
 use tessera_core::spec::ChainSpec;
 
 use crate::backend::Backend;
-use crate::erasure::{with_engine, ErasureCode, ErasureError};
-
-/// Segments per engine call: 64 × 12 octets = 768, a whole number of 64-octet blocks.
-const SEGMENTS_PER_CALL: usize = 64;
+use crate::erasure::{with_engine, ErasureCode, ErasureEngine, ErasureError};
+use crate::shards::Shards;
 
 /// The octets of one segment shard, `2 · W_P` (12 full, 2052 tiny).
 pub fn segment_shard_bytes(spec: &ChainSpec) -> usize {
     2 * spec.segment_pieces as usize
 }
 
-/// The `V` shards of each segment: `result[s][i]` is shard `i` of `segments[s]`, equal
-/// to `erasure::encode(spec, _, segments[s])[i]`. Every segment must be `W_G` octets.
-pub fn encode_segments<S: AsRef<[u8]> + Sync>(
+/// Code `segments` (each `W_G` octets) into `out`: `V` rows, row `i` holding shard `i`
+/// of each segment in order (`2 · W_P` octets each).
+pub(crate) fn encode_segment_rows<S: AsRef<[u8]> + Sync>(
+    engine: &mut dyn ErasureEngine,
+    code: ErasureCode,
     spec: &ChainSpec,
-    backend: Backend,
     segments: &[S],
-) -> Result<Vec<Vec<Vec<u8>>>, ErasureError> {
-    let code = ErasureCode::for_spec(spec);
+    out: &mut Shards,
+) -> Result<(), ErasureError> {
     let segment_bytes = spec.segment_size as usize;
-    let piece = segment_bytes / code.originals.max(1);
+    let piece = segment_shard_bytes(spec);
     for (index, segment) in segments.iter().enumerate() {
         let got = segment.as_ref().len();
         if got != segment_bytes {
@@ -46,42 +45,55 @@ pub fn encode_segments<S: AsRef<[u8]> + Sync>(
             });
         }
     }
-    let groups: Vec<Vec<Vec<Vec<u8>>>> = segments
-        .par_chunks(SEGMENTS_PER_CALL)
-        .map(|group| encode_group(code, backend, piece, group))
-        .collect::<Result<_, _>>()?;
-    Ok(groups.into_iter().flatten().collect())
+    if piece == 0 || code.originals.checked_mul(piece) != Some(segment_bytes) {
+        return Err(ErasureError::BufferShape(format!(
+            "segments of {segment_bytes} octets do not split into {} pieces",
+            code.originals
+        )));
+    }
+    let shard_bytes = piece
+        .checked_mul(segments.len())
+        .ok_or(ErasureError::LengthTooLarge(segments.len()))?;
+    out.reshape(code.total(), shard_bytes)
+        .ok_or(ErasureError::LengthTooLarge(segments.len()))?;
+    if shard_bytes == 0 {
+        return Ok(());
+    }
+    let (originals, recovery) = out.bytes_mut().split_at_mut(code.originals * shard_bytes);
+    // Row i gathers piece i of every segment: one pass, rows in parallel.
+    use rayon::prelude::*;
+    originals
+        .par_chunks_mut(shard_bytes)
+        .enumerate()
+        .for_each(|(i, row)| {
+            for (slot, segment) in row.chunks_exact_mut(piece).zip(segments) {
+                if let Some(part) = segment.as_ref().get(i * piece..(i + 1) * piece) {
+                    slot.copy_from_slice(part);
+                }
+            }
+        });
+    engine.encode_from(code, shard_bytes, originals, None, recovery)
 }
 
-/// One engine call for a group of segments, each split into `k` pieces of `piece` octets.
-fn encode_group<S: AsRef<[u8]>>(
-    code: ErasureCode,
+/// The `V` shards of each segment: `result[s][i]` is shard `i` of `segments[s]`, equal
+/// to `erasure::encode(spec, _, segments[s])[i]`. Every segment must be `W_G` octets.
+/// (The simple form; [`crate::ErasureCoder::encode_segments_into`] gives the rows.)
+pub fn encode_segments<S: AsRef<[u8]> + Sync>(
+    spec: &ChainSpec,
     backend: Backend,
-    piece: usize,
-    group: &[S],
+    segments: &[S],
 ) -> Result<Vec<Vec<Vec<u8>>>, ErasureError> {
-    let shard_bytes = piece * group.len();
-    let mut originals = vec![0u8; code.originals * shard_bytes];
-    for (g, segment) in group.iter().enumerate() {
-        for (i, part) in segment.as_ref().chunks_exact(piece).enumerate() {
-            let at = i * shard_bytes + g * piece;
-            originals[at..at + piece].copy_from_slice(part);
-        }
-    }
-    let mut recovery = vec![0u8; code.recovery * shard_bytes];
+    let code = ErasureCode::for_spec(spec);
+    let piece = segment_shard_bytes(spec);
+    let mut rows = Shards::new();
     with_engine(backend, |engine| {
-        engine.encode(code, shard_bytes, &originals, &mut recovery)
+        encode_segment_rows(engine, code, spec, segments, &mut rows)
     })?;
-    let shard_of = |c: usize, g: usize| -> Vec<u8> {
-        let (buffer, row) = if c < code.originals {
-            (&originals, c)
-        } else {
-            (&recovery, c - code.originals)
-        };
-        let at = row * shard_bytes + g * piece;
-        buffer[at..at + piece].to_vec()
-    };
-    Ok((0..group.len())
-        .map(|g| (0..code.total()).map(|c| shard_of(c, g)).collect())
+    Ok((0..segments.len())
+        .map(|s| {
+            rows.iter()
+                .map(|row| row.get(s * piece..(s + 1) * piece).unwrap_or(&[]).to_vec())
+                .collect()
+        })
         .collect())
 }

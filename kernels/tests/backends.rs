@@ -229,14 +229,17 @@ proptest! {
 
 #[test]
 fn bench_da_reports_every_operation() {
+    use tessera_kernels::bench::{bench_da, BenchConfig, Workload};
     let mut steps = Vec::new();
-    let records = tessera_kernels::bench::bench_da(
-        &ChainSpec::tiny(),
-        &[Backend::Auto, Backend::Simd],
-        true,
-        1,
-        &mut |p| steps.push(p.step.clone()),
-    )
+    let config = BenchConfig {
+        backends: vec![Backend::Auto, Backend::Simd],
+        baseline: true,
+        workloads: vec![Workload::Package],
+        repetitions: 1,
+    };
+    let records = bench_da(&ChainSpec::tiny(), &config, &mut |p| {
+        steps.push(p.step.clone())
+    })
     .unwrap();
     let names: Vec<(&str, &str)> = records
         .iter()
@@ -248,6 +251,7 @@ fn bench_da_reports_every_operation() {
             ("encode", "simd"),
             ("reconstruct", "simd"),
             ("hash", "simd"),
+            ("erasure_root", "simd"),
             ("encode", "reed-solomon-simd"),
             ("reconstruct", "reed-solomon-simd")
         ]
@@ -256,5 +260,7 @@ fn bench_da_reports_every_operation() {
     assert!(records
         .iter()
         .all(|r| r.workload == "package" && r.seconds > 0.0 && r.mb_per_s > 0.0));
-    assert_eq!(records[0].input_bytes, 13_791_360 + 3072 * 4104);
+    // Bundle W_B, 3072 segments of W_G and their 48 proof pages.
+    assert_eq!(records[0].input_bytes, 13_791_360 + (3072 + 48) * 4104);
+    assert_eq!(records[3].input_bytes, 13_791_360 + 3072 * 4104);
 }

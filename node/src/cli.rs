@@ -30,7 +30,7 @@ pub enum Command {
     /// vectors' JSON form.
     #[command(subcommand)]
     Codec(CodecCommand),
-    /// Measure Tessera's kernels.
+    /// Measure throughput, each backend beside its baseline in one run.
     #[command(subcommand)]
     Bench(BenchCommand),
 }
@@ -38,6 +38,8 @@ pub enum Command {
 /// `tessera bench …`
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Data availability: erasure coding, hashing and erasure roots of work packages.
+    Da(crate::bench_cmd::BenchDaArgs),
     /// Ed25519 verifications/s per backend and batch size, beside ed25519-dalek.
     Sigs(crate::bench_sigs::SigsArgs),
 }
@@ -96,6 +98,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             crate::codec_cmd::list_types();
             Ok(())
         }
+        Command::Bench(BenchCommand::Da(args)) => crate::bench_cmd::da(&spec, &args),
         Command::Bench(BenchCommand::Sigs(args)) => crate::bench_sigs::run(&args),
     }
 }

@@ -5,6 +5,7 @@
 //! thread pools and the database; the libraries it calls take everything as
 //! arguments.
 
+pub mod bench_cmd;
 pub mod bench_sigs;
 pub mod cli;
 pub mod codec_cmd;

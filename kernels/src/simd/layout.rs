@@ -1,57 +1,112 @@
-//! reed-solomon-simd's in-memory shard layout versus the vectors' little-endian words.
+//! The vectors' little-endian words versus the GF(2^16) element layout of
+//! reed-solomon-simd's engines.
 //!
-//! reed-solomon-simd stores each 64-octet block of a shard (32 words) as the 32 low
-//! octets followed by the 32 high octets; a final partial block of `t` octets holds its
-//! `t/2` low octets then its `t/2` high octets (its `Shards::insert`). The vectors read a
-//! shard as consecutive little-endian words. Converting the layout once per shard, rather
-//! than calling the encoder once per word position, keeps a whole blob in one call; and
-//! since the library accepts any even shard size, no padding to 64 octets is needed.
+//! The engines work on 64-octet blocks of 32 field elements: octet `j` holds the low
+//! half of element `j` and octet `32 + j` its high half. The vectors read a shard as
+//! consecutive little-endian words. A shard's final partial block of `t` octets puts
+//! its `t/2` words at elements `0..t/2` the same way (the rest is zero and ignored), so
+//! one rule covers every block and a column of blocks can be converted on its own.
+//!
+//! The conversion is fused with the copy into (and out of) the engine's working space,
+//! one cache-sized column stripe at a time, so it costs one pass over the data — the
+//! same pass reed-solomon-simd's own `add_original_shard` and result copy make.
 
-/// Octets per block of reed-solomon-simd's layout.
-const BLOCK: usize = 64;
+/// Octets per engine block.
+pub(super) const BLOCK: usize = 64;
 
-/// Little-endian words (`words`) to reed-solomon-simd's layout (`out`, same length).
-pub(super) fn to_simd_layout(words: &[u8], out: &mut [u8]) {
-    let whole = words.len() / BLOCK * BLOCK;
-    let (words_whole, words_tail) = words.split_at(whole);
-    let (out_whole, out_tail) = out.split_at_mut(whole.min(out.len()));
-    // Whole blocks have a fixed length, which lets the compiler vectorise the shuffle.
-    for (block, out_block) in words_whole
-        .chunks_exact(BLOCK)
-        .zip(out_whole.chunks_exact_mut(BLOCK))
+/// The even-indexed octets of `x` (little-endian), packed into the low 32 bits.
+#[inline(always)]
+fn even_octets(x: u64) -> u64 {
+    let t = x & 0x00FF_00FF_00FF_00FF;
+    let t = (t | (t >> 8)) & 0x0000_FFFF_0000_FFFF;
+    (t | (t >> 16)) & 0x0000_0000_FFFF_FFFF
+}
+
+/// Spread the low 32 bits of `x` over the even-indexed octets.
+#[inline(always)]
+fn spread_octets(x: u64) -> u64 {
+    let t = x & 0x0000_0000_FFFF_FFFF;
+    let t = (t | (t << 16)) & 0x0000_FFFF_0000_FFFF;
+    (t | (t << 8)) & 0x00FF_00FF_00FF_00FF
+}
+
+/// Split one whole block of words into low and high halves, eight octets (four
+/// words) at a time in 64-bit registers.
+#[inline]
+fn split_block(words: &[u8; BLOCK], out: &mut [u8; BLOCK]) {
+    let (low, high) = out.split_at_mut(BLOCK / 2);
+    for ((w, l), h) in words
+        .chunks_exact(8)
+        .zip(low.chunks_exact_mut(4))
+        .zip(high.chunks_exact_mut(4))
     {
-        let (low, high) = out_block.split_at_mut(BLOCK / 2);
-        for j in 0..BLOCK / 2 {
-            low[j] = block[2 * j];
-            high[j] = block[2 * j + 1];
-        }
-    }
-    let (low, high) = out_tail.split_at_mut(words_tail.len() / 2);
-    for ((pair, l), h) in words_tail.chunks_exact(2).zip(low).zip(high) {
-        *l = pair[0];
-        *h = pair[1];
+        let mut x = [0u8; 8];
+        x.copy_from_slice(w);
+        let x = u64::from_le_bytes(x);
+        l.copy_from_slice(&(even_octets(x) as u32).to_le_bytes());
+        h.copy_from_slice(&(even_octets(x >> 8) as u32).to_le_bytes());
     }
 }
 
-/// reed-solomon-simd's layout (`simd`) back to little-endian words (`out`, same length).
-pub(super) fn from_simd_layout(simd: &[u8], out: &mut [u8]) {
-    let whole = simd.len() / BLOCK * BLOCK;
-    let (simd_whole, simd_tail) = simd.split_at(whole);
-    let (out_whole, out_tail) = out.split_at_mut(whole.min(out.len()));
-    for (block, out_block) in simd_whole
-        .chunks_exact(BLOCK)
-        .zip(out_whole.chunks_exact_mut(BLOCK))
+/// Join one whole block's halves back into words.
+#[inline]
+fn join_block(block: &[u8; BLOCK], out: &mut [u8; BLOCK]) {
+    let (low, high) = block.split_at(BLOCK / 2);
+    for ((w, l), h) in out
+        .chunks_exact_mut(8)
+        .zip(low.chunks_exact(4))
+        .zip(high.chunks_exact(4))
     {
-        let (low, high) = block.split_at(BLOCK / 2);
-        for j in 0..BLOCK / 2 {
-            out_block[2 * j] = low[j];
-            out_block[2 * j + 1] = high[j];
+        let mut lo = [0u8; 4];
+        lo.copy_from_slice(l);
+        let mut hi = [0u8; 4];
+        hi.copy_from_slice(h);
+        let x = spread_octets(u64::from(u32::from_le_bytes(lo)))
+            | (spread_octets(u64::from(u32::from_le_bytes(hi))) << 8);
+        w.copy_from_slice(&x.to_le_bytes());
+    }
+}
+
+/// Words (`words`, up to `64 · blocks.len()` octets; missing octets read as zero) into
+/// engine blocks.
+pub(super) fn to_blocks(words: &[u8], blocks: &mut [[u8; BLOCK]]) {
+    let mut rest = words;
+    for block in blocks.iter_mut() {
+        match rest.split_first_chunk::<BLOCK>() {
+            Some((whole, tail)) => {
+                split_block(whole, block);
+                rest = tail;
+            }
+            None => {
+                *block = [0; BLOCK];
+                let (low, high) = block.split_at_mut(BLOCK / 2);
+                for ((pair, l), h) in rest.chunks_exact(2).zip(low).zip(high) {
+                    *l = pair[0];
+                    *h = pair[1];
+                }
+                rest = &[];
+            }
         }
     }
-    let (low, high) = simd_tail.split_at(simd_tail.len() / 2);
-    for ((pair, l), h) in out_tail.chunks_exact_mut(2).zip(low).zip(high) {
-        pair[0] = *l;
-        pair[1] = *h;
+}
+
+/// Engine blocks back into words: fills `out` (at most `64 · blocks.len()` octets).
+pub(super) fn from_blocks(blocks: &[[u8; BLOCK]], out: &mut [u8]) {
+    let mut out_blocks = out.chunks_exact_mut(BLOCK);
+    let mut used = 0;
+    for (block, out_block) in blocks.iter().zip(&mut out_blocks) {
+        if let Ok(out_block) = <&mut [u8; BLOCK]>::try_from(out_block) {
+            join_block(block, out_block);
+        }
+        used += 1;
+    }
+    let tail = out_blocks.into_remainder();
+    if let Some(block) = blocks.get(used) {
+        let (low, high) = block.split_at(BLOCK / 2);
+        for ((pair, l), h) in tail.chunks_exact_mut(2).zip(low).zip(high) {
+            pair[0] = *l;
+            pair[1] = *h;
+        }
     }
 }
 
@@ -60,17 +115,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn layout_round_trips_and_splits_each_block() {
-        for len in [2usize, 6, 62, 64, 66, 128, 190] {
-            let words: Vec<u8> = (0..len).map(|i| i as u8).collect();
-            let mut simd = vec![0; len];
-            to_simd_layout(&words, &mut simd);
-            // First block: low octets (even positions) first.
-            let first = len.min(BLOCK);
-            assert_eq!(simd[0], 0);
-            assert_eq!(simd[first / 2], 1);
+    fn blocks_round_trip_and_split_words() {
+        for len in [0usize, 2, 6, 62, 64, 66, 128, 190] {
+            let words: Vec<u8> = (0..len).map(|i| i as u8 + 1).collect();
+            let mut blocks = vec![[0xAA; BLOCK]; len.div_ceil(BLOCK)];
+            to_blocks(&words, &mut blocks);
+            if len > 0 {
+                // Word 0's low octet at 0, its high octet at 32.
+                assert_eq!(blocks[0][0], 1);
+                assert_eq!(blocks[0][32], 2);
+            }
+            if len % BLOCK != 0 {
+                // The unused elements of a partial block are zero.
+                let last = blocks.last().unwrap();
+                assert_eq!(last[31], 0);
+                assert_eq!(last[63], 0);
+            }
             let mut back = vec![0; len];
-            from_simd_layout(&simd, &mut back);
+            from_blocks(&blocks, &mut back);
             assert_eq!(back, words);
         }
     }

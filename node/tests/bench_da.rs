@@ -1,0 +1,68 @@
+//! `tessera bench da --json` prints one JSON array of records of exactly the documented
+//! shape (no timing assertions: speed is for benches, not tests).
+
+use std::process::Command;
+
+#[test]
+fn bench_da_json_records_have_the_documented_shape() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "bench",
+            "da",
+            "--spec",
+            "tiny",
+            "--workload",
+            "package",
+            "--repetitions",
+            "1",
+            "--json",
+        ])
+        .output()
+        .expect("the tessera binary runs");
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    let records = value.as_array().expect("a JSON array");
+    let keys = [
+        "workload",
+        "operation",
+        "backend",
+        "input_bytes",
+        "seconds",
+        "mb_per_s",
+    ];
+    let mut seen = Vec::new();
+    for record in records {
+        let object = record.as_object().expect("each record is an object");
+        let mut got: Vec<&str> = object.keys().map(String::as_str).collect();
+        got.sort_unstable();
+        let mut want = keys.to_vec();
+        want.sort_unstable();
+        assert_eq!(got, want, "{record}");
+        assert_eq!(record["workload"], "package");
+        let operation = record["operation"].as_str().expect("operation is a string");
+        assert!(["encode", "reconstruct", "hash", "erasure_root"].contains(&operation));
+        let backend = record["backend"].as_str().expect("backend is a string");
+        assert!(["cpu", "simd", "reed-solomon-simd"].contains(&backend));
+        assert!(record["input_bytes"].as_u64().is_some_and(|n| n > 0));
+        assert!(record["seconds"].as_f64().is_some());
+        assert!(record["mb_per_s"].as_f64().is_some());
+        seen.push((operation.to_string(), backend.to_string()));
+    }
+    // Every operation on both backends, and the baseline's encode and reconstruct.
+    for backend in ["cpu", "simd"] {
+        for operation in ["encode", "reconstruct", "hash", "erasure_root"] {
+            assert!(
+                seen.contains(&(operation.into(), backend.into())),
+                "{operation} {backend}"
+            );
+        }
+    }
+    for operation in ["encode", "reconstruct"] {
+        assert!(seen.contains(&(operation.into(), "reed-solomon-simd".into())));
+    }
+    assert_eq!(records.len(), 10);
+}

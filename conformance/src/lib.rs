@@ -33,6 +33,26 @@ pub fn vectors_required() -> bool {
     std::env::var("JAM_VECTORS_REQUIRED").is_ok_and(|v| v == "1")
 }
 
+/// The folder `rel` under the vectors root, or `None` after a loud message when it is
+/// absent; with `JAM_VECTORS_REQUIRED=1` an absent folder panics instead. For tests
+/// that read vectors outside a [`Suite`].
+pub fn vectors_folder(rel: &str) -> Option<PathBuf> {
+    let dir = vectors_root().join(rel);
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(
+        !vectors_required(),
+        "JAM_VECTORS_REQUIRED=1 but {} is missing",
+        dir.display()
+    );
+    eprintln!(
+        "\n!!!!!!!! SKIPPED: vectors not found at {} (set JAM_VECTORS) !!!!!!!!\n",
+        dir.display()
+    );
+    None
+}
+
 /// Why a case failed.
 #[derive(Debug)]
 pub struct CaseError(pub String);
@@ -213,19 +233,7 @@ pub fn run_report_in(suite: &dyn Suite, dir: &Path) -> Report {
 /// change the copy, and run the suite there: how a suite proves it really compares.
 /// `None` when the vectors are absent (and not required).
 pub fn run_report_on_copy(suite: &dyn Suite, mutate: impl FnOnce(&Path)) -> Option<Report> {
-    let src = vectors_root().join(suite.folder());
-    if !src.is_dir() {
-        assert!(
-            !vectors_required(),
-            "JAM_VECTORS_REQUIRED=1 but {} is missing",
-            src.display()
-        );
-        eprintln!(
-            "!!!!!!!! SKIPPED corruption check: {} missing !!!!!!!!",
-            src.display()
-        );
-        return None;
-    }
+    let src = vectors_folder(suite.folder())?;
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!(

@@ -143,15 +143,7 @@ fn codec_full() {
 /// A vector's `.bin` and parsed `.json`, read directly (outside a suite), or
 /// `None` when the vectors are absent and not required.
 fn load(spec: &str, stem: &str) -> Option<(Vec<u8>, Value)> {
-    let dir = tessera_conformance::vectors_root().join("codec").join(spec);
-    if !dir.is_dir() {
-        assert!(
-            !tessera_conformance::vectors_required(),
-            "no vectors at {}",
-            dir.display()
-        );
-        return None;
-    }
+    let dir = tessera_conformance::vectors_folder(&format!("codec/{spec}"))?;
     let bin = std::fs::read(dir.join(format!("{stem}.bin"))).expect("vector .bin");
     let json = serde_json::from_slice(
         &std::fs::read(dir.join(format!("{stem}.json"))).expect("vector .json"),

@@ -51,20 +51,7 @@ fn all_backends(items: &[Item]) -> Outcomes {
 
 /// A vectors folder, or `None` (loudly) when absent and not required.
 fn vectors(sub: &str) -> Option<PathBuf> {
-    let dir = tessera_conformance::vectors_root().join(sub);
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        !tessera_conformance::vectors_required(),
-        "JAM_VECTORS_REQUIRED=1 but {} is missing",
-        dir.display()
-    );
-    eprintln!(
-        "!!!!!!!! SKIPPED: vectors not found at {} !!!!!!!!",
-        dir.display()
-    );
-    None
+    tessera_conformance::vectors_folder(sub)
 }
 
 fn read_json<T: DeserializeOwned>(path: &Path) -> T {

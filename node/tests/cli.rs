@@ -14,20 +14,7 @@ fn tessera(args: &[&str]) -> Output {
 /// The codec vectors folder, or `None` (with a loud message) when vectors are absent
 /// and not required.
 fn codec_dir(spec: &str) -> Option<PathBuf> {
-    let dir = tessera_conformance::vectors_root().join("codec").join(spec);
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        !tessera_conformance::vectors_required(),
-        "JAM_VECTORS_REQUIRED=1 but {} is missing",
-        dir.display()
-    );
-    eprintln!(
-        "!!!!!!!! SKIPPED: vectors not found at {} !!!!!!!!",
-        dir.display()
-    );
-    None
+    tessera_conformance::vectors_folder(&format!("codec/{spec}"))
 }
 
 #[test]

@@ -8,6 +8,7 @@ use tessera_conformance::{ensure_eq, fail, CaseCtx, CaseError, Outcome, Suite};
 use tessera_core::bytes::Bytes;
 use tessera_core::codec::{Decode, Reader};
 use tessera_core::spec::ChainSpec;
+use tessera_kernels::bench::SplitMix;
 use tessera_kernels::{encode, reconstruct, Backend, ErasureError};
 
 /// The vectors' erasure case (`jam-types.asn`-style JSON).
@@ -18,30 +19,6 @@ struct ErasureCase {
 }
 
 const BACKENDS: [Backend; 3] = [Backend::Cpu, Backend::Simd, Backend::Auto];
-
-/// A small deterministic generator (splitmix64) for choosing shard subsets.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// `count` distinct indices from `pool`, in random order.
-    fn pick(&mut self, pool: &[usize], count: usize) -> Vec<usize> {
-        let mut pool = pool.to_vec();
-        for i in (1..pool.len()).rev() {
-            let j = (self.next() % (i as u64 + 1)) as usize;
-            pool.swap(i, j);
-        }
-        pool.truncate(count);
-        pool
-    }
-}
 
 struct ErasureSuite {
     folder: &'static str,

@@ -396,7 +396,8 @@ struct Observed {
     pages: BTreeMap<u32, Vec<u8>>,
 }
 
-fn run(case: &Case, program: &Program, mode: GasMode) -> Result<Observed, CaseError> {
+/// The case's initial memory: its page map's access, then its initial contents.
+fn initial_memory(case: &Case) -> Memory {
     let mut memory = Memory::new();
     for p in &case.initial_page_map {
         let access = if p.is_writable {
@@ -409,6 +410,11 @@ fn run(case: &Case, program: &Program, mode: GasMode) -> Result<Observed, CaseEr
     for c in &case.initial_memory {
         memory.poke(c.address, &c.contents);
     }
+    memory
+}
+
+fn run(case: &Case, program: &Program, mode: GasMode) -> Result<Observed, CaseError> {
+    let memory = initial_memory(case);
     let initial = regs(&case.initial_regs, "initial-regs")?;
     let mut m = Machine::new(program, case.initial_pc, case.initial_gas, initial, memory);
     m.set_gas_mode(mode);
@@ -472,18 +478,7 @@ impl Suite for PvmSuite {
         let gp = run(&case, &program, GasMode::PerInstruction)?;
         // The GP-level entry point must agree with the machine it wraps.
         let via_psi = {
-            let mut memory = Memory::new();
-            for p in &case.initial_page_map {
-                let access = if p.is_writable {
-                    Access::Writable
-                } else {
-                    Access::ReadOnly
-                };
-                memory.set_range_access(p.address, p.length, access);
-            }
-            for c in &case.initial_memory {
-                memory.poke(c.address, &c.contents);
-            }
+            let memory = initial_memory(&case);
             psi(
                 &case.program,
                 case.initial_pc,

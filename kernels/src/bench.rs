@@ -199,19 +199,51 @@ impl RawReedSolomon {
     }
 }
 
-/// Deterministic filler data (splitmix64), so runs are comparable.
-pub fn filler(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
+/// A small deterministic generator (splitmix64): bench inputs that are the same from
+/// run to run, and reproducible test data without a random-number dependency.
+#[derive(Clone, Debug)]
+pub struct SplitMix(pub u64);
+
+impl SplitMix {
+    /// The next 64 pseudo-random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        out.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+        z ^ (z >> 31)
     }
-    out.truncate(len);
-    out
+
+    /// `len` pseudo-random octets.
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(len + 8);
+        while out.len() < len {
+            out.extend_from_slice(&self.next_u64().to_le_bytes());
+        }
+        out.truncate(len);
+        out
+    }
+
+    /// `count` distinct items of `pool`, in random order (a partial Fisher–Yates).
+    pub fn pick(&mut self, pool: &[usize], count: usize) -> Vec<usize> {
+        let mut pool = pool.to_vec();
+        for i in (1..pool.len()).rev() {
+            let j = usize::try_from(self.next_u64() % (i as u64 + 1)).unwrap_or(0);
+            pool.swap(i, j);
+        }
+        pool.truncate(count);
+        pool
+    }
+
+    /// `count` distinct indices below `n`, in random order.
+    pub fn subset(&mut self, n: usize, count: usize) -> Vec<usize> {
+        self.pick(&(0..n).collect::<Vec<_>>(), count)
+    }
+}
+
+/// Deterministic filler data (splitmix64), so runs are comparable.
+pub fn filler(len: usize, seed: u64) -> Vec<u8> {
+    SplitMix(seed).bytes(len)
 }
 
 /// The shard indices a `reconstruct` measurement uses: 100 originals (tiny: 1), the

@@ -9,24 +9,8 @@ use tessera_core::spec::ChainSpec;
 use tessera_kernels::availability::{
     paged_proofs, paged_proofs_simd, reference, roots_many, AvailabilityEngine, PAGE_LOG,
 };
+use tessera_kernels::bench::SplitMix;
 use tessera_kernels::{Backend, ErasureError};
-
-/// splitmix64: deterministic test data without a dependency.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-}
 
 fn package(
     spec: &ChainSpec,

@@ -4,38 +4,13 @@
 
 use proptest::prelude::*;
 use tessera_core::spec::ChainSpec;
+use tessera_kernels::bench::SplitMix;
 use tessera_kernels::segment::segment_shard_bytes;
 use tessera_kernels::{
     blake2b_many, encode, encode_many, encode_segments, reconstruct, Backend, ErasureError,
 };
 
 /// splitmix64: deterministic test data without a dependency.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-
-    /// `count` distinct indices below `n`.
-    fn subset(&mut self, n: usize, count: usize) -> Vec<usize> {
-        let mut all: Vec<usize> = (0..n).collect();
-        for i in (1..n).rev() {
-            all.swap(i, (self.next() % (i as u64 + 1)) as usize);
-        }
-        all.truncate(count);
-        all
-    }
-}
-
 fn pick<'a>(shards: &'a [Vec<u8>], indices: &[usize]) -> Vec<(usize, &'a [u8])> {
     indices.iter().map(|&i| (i, shards[i].as_slice())).collect()
 }
@@ -73,7 +48,7 @@ fn simd_equals_cpu_on_edge_sizes() {
             check_blob(&spec, &rng.bytes(len), &mut rng);
         }
         for _ in 0..4 {
-            let len = (rng.next() % 50_000) as usize;
+            let len = (rng.next_u64() % 50_000) as usize;
             check_blob(&spec, &rng.bytes(len), &mut rng);
         }
     }

@@ -23,5 +23,6 @@ pub mod pending;
 pub mod preimages;
 pub mod reports;
 pub mod safrole;
+pub mod state_key;
 pub mod statistics;
 pub mod validators;

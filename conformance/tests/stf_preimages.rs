@@ -6,7 +6,7 @@
 mod stf_support;
 
 use stf_support::{corrupted_case_fails, Null, VectorResult};
-use tessera_state::preimages::{self, Error, Input, Output, State};
+use tessera_state::preimages::{self, Error, Input, ItemState, Output, State};
 
 stf_component! {
     name: Preimages,
@@ -14,6 +14,8 @@ stf_component! {
     apply: preimages::apply,
     input: Input,
     state: State,
+    post: ItemState,
+    expected: ItemState::from,
     output: Output,
     error: Error,
     vector_output: VectorResult<Null, Error>,

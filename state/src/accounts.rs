@@ -19,7 +19,7 @@ use crate::dictionary::decode_sorted_by;
 /// octet, then code hash `a_c`, balance `a_b`, minimum item gas `a_g`, minimum
 /// memo gas `a_m`, octets `a_o`, deposit offset `a_f`, items `a_i`, creation slot
 /// `a_r`, last accumulation slot `a_a` and parent service `a_p`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceInfo {
     /// The encoding version (0).

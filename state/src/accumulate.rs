@@ -4,9 +4,12 @@
 //! transfers, privileges χ, preimage provision, the service statistics of
 //! accumulation (GP 13.7) and the accumulation-output (BEEFY) root.
 //!
-//! The vectors' state part is `(τ, η'_0, ω, ξ, χ, π_S, δ)`; the staged keys ι and
-//! authorizer queues φ that privileged services may set are not in it and start
-//! empty here.
+//! Block import calls [`accumulate_block`] on internal types: δ in item form
+//! (accounts keyed by state key, GP D.2), with the real ι and φ. The vectors'
+//! state part is `(τ, η'_0, ω, ξ, χ, π_S, δ)`, with δ's dictionaries listed by
+//! original key; [`apply`] converts it to item form on the way in and yields
+//! [`ItemState`], the form the vectors' post-state is compared in. ι and φ are
+//! not in the vectors and start empty there.
 
 pub mod account;
 pub mod host;
@@ -29,7 +32,7 @@ use tessera_core::spec::ChainSpec;
 use tessera_core::types::{Gas, ServiceId, TimeSlot, WorkReport};
 
 use crate::accounts::ServiceInfo;
-use crate::accounts::{LookupEntry, LookupKey, PreimageEntry};
+use crate::accounts::{LookupEntry, PreimageEntry};
 use crate::statistics::{ServiceActivityRecord, ServiceStatisticsEntry};
 use account::ServiceAccount;
 use invocation::{delta_plus, Env};
@@ -333,60 +336,6 @@ impl Decode for Error {
     }
 }
 
-fn to_account(data: &AccountData) -> ServiceAccount {
-    ServiceAccount {
-        info: data.service,
-        storage: data
-            .storage
-            .iter()
-            .map(|i| (i.key.0.clone(), i.value.0.clone()))
-            .collect(),
-        preimages: data
-            .preimage_blobs
-            .iter()
-            .map(|p| (p.hash, p.blob.0.clone()))
-            .collect(),
-        lookups: data
-            .preimage_requests
-            .iter()
-            .map(|l| ((l.key.hash, l.key.length), l.value.clone()))
-            .collect(),
-    }
-}
-
-fn from_account(a: &ServiceAccount) -> AccountData {
-    AccountData {
-        service: a.info,
-        storage: a
-            .storage
-            .iter()
-            .map(|(k, v)| StorageItem {
-                key: Bytes(k.clone()),
-                value: Bytes(v.clone()),
-            })
-            .collect(),
-        preimage_blobs: a
-            .preimages
-            .iter()
-            .map(|(h, b)| PreimageEntry {
-                hash: *h,
-                blob: Bytes(b.clone()),
-            })
-            .collect(),
-        preimage_requests: a
-            .lookups
-            .iter()
-            .map(|((hash, length), slots)| LookupEntry {
-                key: LookupKey {
-                    hash: *hash,
-                    length: *length,
-                },
-                value: slots.clone(),
-            })
-            .collect(),
-    }
-}
-
 /// The accumulation-output root: `M_B([E_4(s) ⌢ h | (s, h) ∈ θ'], H_K)` (GP 7.3,
 /// θ' ordered by service); the zero hash when nothing was yielded.
 pub fn output_root(outputs: &BTreeSet<(ServiceId, Hash)>) -> Hash {
@@ -401,10 +350,55 @@ pub fn output_root(outputs: &BTreeSet<(ServiceId, Hash)>) -> Hash {
     balanced::root(&leaves, keccak_256)
 }
 
-/// The accumulation transition (GP 12.1–12.24, with 13.7 and 7.3's θ').
-pub fn apply(spec: &ChainSpec, pre: &State, input: &Input) -> Result<(State, Output), Error> {
+/// The state accumulation reads and writes, in internal form: the prior `τ`,
+/// ω, ξ and the partial state `(δ, ι, φ, χ)` (GP accumulation.tex, 12.13 and
+/// 12.22).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccumulationState {
+    /// `τ`: the prior slot (the posterior `τ'` after [`accumulate_block`]).
+    pub slot: TimeSlot,
+    /// ω: `E` slots of reports waiting on dependencies (GP 12.3).
+    pub ready: Vec<Vec<ReadyRecord>>,
+    /// ξ: `E` slots of accumulated work-package hashes (GP 12.1).
+    pub accumulated: Vec<Vec<Hash>>,
+    /// `(δ, ι, φ, χ)`: accounts, staged keys, authorizer queues, privileges.
+    /// ι and φ are carried through unchanged unless the delegator or an
+    /// assigner replaces them (GP 12.19).
+    pub partial: PartialState,
+}
+
+/// What accumulation yields for a block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccumulationOutcome {
+    /// `τ'`, ω' (GP 12.27), ξ' (GP 12.25–12.26) and `(δ', ι', φ', χ')` (GP 12.22,
+    /// with the accumulating services' `a_a` stamped with `τ'`, GP 12.24). δ'
+    /// here is δ‡ in the sense of preimage integration, which runs after.
+    pub state: AccumulationState,
+    /// The accumulation statistics per service: gas used and work digests
+    /// accumulated (GP 12.24–12.25, feeding `π_S` in GP 13.7); only services with
+    /// either nonzero.
+    pub statistics: BTreeMap<ServiceId, (Gas, u32)>,
+    /// θ': the accumulation outputs `(service, hash)`, ordered by service.
+    pub outputs: Vec<(ServiceId, Hash)>,
+    /// The accumulation-output root over θ' (GP 7.3; [`output_root`]).
+    pub root: Hash,
+}
+
+/// Accumulate the newly available reports `W` of a block at slot `τ'` with
+/// entropy `η'_0` (GP accumulation.tex): split `W` into `W!` and `W_Q`
+/// (12.4–12.5), release from ω what the new packages unlock into `W*`
+/// (12.10–12.11), run Δ+ over `W*` with the gas limit `g` (12.22), then rotate ξ
+/// (12.25–12.26) and ω (12.27) and stamp `a_a` of every service that used gas or
+/// accumulated a digest (12.24).
+pub fn accumulate_block(
+    spec: &ChainSpec,
+    pre: &AccumulationState,
+    slot: TimeSlot,
+    entropy: Hash,
+    reports: &[WorkReport],
+) -> AccumulationOutcome {
     let epoch = usize::try_from(spec.epoch_length).unwrap_or(1).max(1);
-    let tau = input.slot;
+    let tau = slot;
     let m = usize::try_from(tau).unwrap_or(0) % epoch;
     let elapsed = usize::try_from(tau.saturating_sub(pre.slot)).unwrap_or(usize::MAX);
 
@@ -419,7 +413,7 @@ pub fn apply(spec: &ChainSpec, pre: &State, input: &Input) -> Result<(State, Out
     let ever: BTreeSet<Hash> = history.iter().flatten().copied().collect();
     let ready: Vec<Vec<Waiting>> = (0..epoch)
         .map(|i| {
-            pre.ready_queue
+            pre.ready
                 .get(i)
                 .map(|s| {
                     s.iter()
@@ -434,8 +428,7 @@ pub fn apply(spec: &ChainSpec, pre: &State, input: &Input) -> Result<(State, Out
         .collect();
 
     // W! and W_Q (GP 12.4–12.5).
-    let (immediate, queued): (Vec<&WorkReport>, Vec<&WorkReport>) = input
-        .reports
+    let (immediate, queued): (Vec<&WorkReport>, Vec<&WorkReport>) = reports
         .iter()
         .partition(|r| r.context.prerequisites.is_empty() && r.segment_root_lookup.0.is_empty());
     let new_waiting: Vec<Waiting> = queued.into_iter().map(with_dependencies).collect();
@@ -453,30 +446,8 @@ pub fn apply(spec: &ChainSpec, pre: &State, input: &Input) -> Result<(State, Out
     let mut all: Vec<WorkReport> = immediate.into_iter().cloned().collect();
     all.extend(released);
 
-    // The partial state and the gas limit (GP 12.22).
-    let privileges = Privileges {
-        manager: pre.privileges.bless,
-        assigners: pre.privileges.assign.clone(),
-        delegator: pre.privileges.designate,
-        registrar: pre.privileges.register,
-        always_accumulate: pre
-            .privileges
-            .always_acc
-            .iter()
-            .map(|a| (a.id, a.gas))
-            .collect(),
-    };
-    let free = privileges.always_accumulate.clone();
-    let e = PartialState {
-        accounts: pre
-            .accounts
-            .iter()
-            .map(|a| (a.id, Arc::new(to_account(&a.data))))
-            .collect(),
-        staging: Vec::new(),
-        auth_queues: Vec::new(),
-        privileges,
-    };
+    // The gas limit (GP 12.22): `max(G_T, G_A·C + Σ χ_Z)`.
+    let free = pre.partial.privileges.always_accumulate.clone();
     let free_gas = free.values().fold(0u64, |a, g| a.saturating_add(*g));
     let limit = spec.gas_total_accumulation.max(
         spec.gas_accumulate_report
@@ -486,9 +457,9 @@ pub fn apply(spec: &ChainSpec, pre: &State, input: &Input) -> Result<(State, Out
     let env = Env {
         spec,
         slot: tau,
-        entropy: pre.entropy,
+        entropy,
     };
-    let (n, outcome) = delta_plus(&env, limit, &all, e, &free);
+    let (n, outcome) = delta_plus(&env, limit, &all, pre.partial.clone(), &free);
     let done = all.get(..n).unwrap_or(&all);
 
     // ξ' (GP 12.25–12.26): shift, the newest slot holding this block's packages.
@@ -532,21 +503,43 @@ pub fn apply(spec: &ChainSpec, pre: &State, input: &Input) -> Result<(State, Out
     }
     stats.retain(|_, (g, c)| *g != 0 || *c != 0);
 
-    let mut accounts = outcome.state.accounts;
+    let mut partial = outcome.state;
     for s in stats.keys() {
-        if let Some(a) = accounts.get_mut(s) {
-            Arc::make_mut(a).info.last_accumulation_slot = tau;
+        if let Some(a) = partial.account_mut(*s) {
+            a.info.last_accumulation_slot = tau;
         }
     }
-    let p = outcome.state.privileges;
-    let post = State {
-        slot: tau,
-        entropy: pre.entropy,
-        ready_queue,
-        accumulated,
-        privileges: PrivilegesRecord {
+    let root = output_root(&outcome.outputs);
+    AccumulationOutcome {
+        state: AccumulationState {
+            slot: tau,
+            ready: ready_queue,
+            accumulated,
+            partial,
+        },
+        statistics: stats,
+        outputs: outcome.outputs.into_iter().collect(),
+        root,
+    }
+}
+
+impl From<&PrivilegesRecord> for Privileges {
+    fn from(p: &PrivilegesRecord) -> Self {
+        Privileges {
+            manager: p.bless,
+            assigners: p.assign.clone(),
+            delegator: p.designate,
+            registrar: p.register,
+            always_accumulate: p.always_acc.iter().map(|a| (a.id, a.gas)).collect(),
+        }
+    }
+}
+
+impl From<&Privileges> for PrivilegesRecord {
+    fn from(p: &Privileges) -> Self {
+        PrivilegesRecord {
             bless: p.manager,
-            assign: p.assigners,
+            assign: p.assigners.clone(),
             designate: p.delegator,
             register: p.registrar,
             always_acc: p
@@ -554,27 +547,112 @@ pub fn apply(spec: &ChainSpec, pre: &State, input: &Input) -> Result<(State, Out
                 .iter()
                 .map(|(id, gas)| AlwaysAccumulate { id: *id, gas: *gas })
                 .collect(),
+        }
+    }
+}
+
+/// Service `id`'s account as the vectors hold it, in item form.
+pub fn account_items(id: ServiceId, data: &AccountData) -> ServiceAccount {
+    ServiceAccount::from_dictionaries(
+        id,
+        data.service,
+        data.storage
+            .iter()
+            .map(|i| (i.key.0.as_slice(), i.value.0.as_slice())),
+        &data.preimage_blobs,
+        &data.preimage_requests,
+    )
+}
+
+/// The vectors' state part with δ in item form (GP D.2): what [`apply`] yields,
+/// and the form a vector's expected post-state is compared in, since storage
+/// keys cannot be recovered from state keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ItemState {
+    /// `τ`.
+    pub slot: TimeSlot,
+    /// `η'_0`.
+    pub entropy: Hash,
+    /// ω.
+    pub ready_queue: Vec<Vec<ReadyRecord>>,
+    /// ξ.
+    pub accumulated: Vec<Vec<Hash>>,
+    /// χ.
+    pub privileges: PrivilegesRecord,
+    /// `π_S` (accumulation parts), ordered by service.
+    pub statistics: Vec<ServiceStatisticsEntry>,
+    /// δ in item form.
+    pub accounts: BTreeMap<ServiceId, ServiceAccount>,
+}
+
+impl From<&State> for ItemState {
+    fn from(s: &State) -> Self {
+        ItemState {
+            slot: s.slot,
+            entropy: s.entropy,
+            ready_queue: s.ready_queue.clone(),
+            accumulated: s.accumulated.clone(),
+            privileges: s.privileges.clone(),
+            statistics: s.statistics.clone(),
+            accounts: s
+                .accounts
+                .iter()
+                .map(|a| (a.id, account_items(a.id, &a.data)))
+                .collect(),
+        }
+    }
+}
+
+/// The accumulation transition on the vectors' state part (GP 12.1–12.27, with
+/// 13.7 and 7.3's θ'): a thin wrapper over [`accumulate_block`]. The vectors
+/// hold neither ι nor φ, so they start empty here; the statistics part is only
+/// the accumulation records.
+pub fn apply(spec: &ChainSpec, pre: &State, input: &Input) -> Result<(ItemState, Output), Error> {
+    let state = AccumulationState {
+        slot: pre.slot,
+        ready: pre.ready_queue.clone(),
+        accumulated: pre.accumulated.clone(),
+        partial: PartialState {
+            accounts: pre
+                .accounts
+                .iter()
+                .map(|a| (a.id, Arc::new(account_items(a.id, &a.data))))
+                .collect(),
+            staging: Vec::new(),
+            auth_queues: Vec::new(),
+            privileges: Privileges::from(&pre.privileges),
         },
-        statistics: stats
-            .iter()
-            .map(|(s, (g, c))| ServiceStatisticsEntry {
-                id: *s,
-                record: ServiceActivityRecord {
-                    accumulate_count: u64::from(*c),
-                    accumulate_gas_used: *g,
-                    ..Default::default()
-                },
-            })
-            .collect(),
-        accounts: accounts
-            .iter()
-            .map(|(id, a)| AccountRecord {
-                id: *id,
-                data: from_account(a),
-            })
-            .collect(),
     };
-    Ok((post, output_root(&outcome.outputs)))
+    let out = accumulate_block(spec, &state, input.slot, pre.entropy, &input.reports);
+    let post = out.state;
+    Ok((
+        ItemState {
+            slot: post.slot,
+            entropy: pre.entropy,
+            ready_queue: post.ready,
+            accumulated: post.accumulated,
+            privileges: PrivilegesRecord::from(&post.partial.privileges),
+            statistics: out
+                .statistics
+                .iter()
+                .map(|(s, (g, c))| ServiceStatisticsEntry {
+                    id: *s,
+                    record: ServiceActivityRecord {
+                        accumulate_count: u64::from(*c),
+                        accumulate_gas_used: *g,
+                        ..Default::default()
+                    },
+                })
+                .collect(),
+            accounts: post
+                .partial
+                .accounts
+                .into_iter()
+                .map(|(id, a)| (id, Arc::unwrap_or_clone(a)))
+                .collect(),
+        },
+        out.root,
+    ))
 }
 
 #[cfg(test)]

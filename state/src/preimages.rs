@@ -4,16 +4,21 @@
 //! entry `l[(H(d), |d|)]` set to `[τ']`. The service statistics `π_S` record the
 //! provision (GP 13.6).
 //!
-//! Only the accounts' preimage parts (`a_p`, `a_l`) take part, as in the vectors;
-//! the rest of an account joins with accumulation.
+//! Block import calls [`integrate`] on δ in item form (accounts keyed by state
+//! key, GP D.2). The vectors hold only the accounts' preimage parts (`a_p`,
+//! `a_l`) by hash; [`apply`] converts them to item form and yields [`ItemState`].
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use tessera_core::codec::{encode_seq, Decode, DecodeError, Encode, Reader};
-use tessera_core::hash::blake2b_256;
+use tessera_core::hash::{blake2b_256, Hash};
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{PreimagesExtrinsic, ServiceId, TimeSlot};
 
-use crate::accounts::{decode_accounts, AccountEntry, AccountPreimages, LookupKey, PreimageEntry};
+use crate::accounts::{decode_accounts, AccountEntry, AccountPreimages, ServiceInfo};
+use crate::accumulate::account::ServiceAccount;
 use crate::statistics::{decode_service_statistics, service_record, ServiceStatisticsEntry};
 
 /// One account `s ↦ a` of `δ`, with only its preimage parts.
@@ -93,102 +98,133 @@ error_codes!(Error {
     PreimagesNotSortedUnique = 1,
 });
 
-/// `Y(δ, s, h, l) ≡ h ∉ K(δ[s]_p) ∧ δ[s]_l[(h, l)] = []`: whether service `s`
-/// awaits the preimage `(h, l)`.
-fn awaited(accounts: &[Account], service: ServiceId, key: LookupKey) -> bool {
-    let Ok(i) = accounts.binary_search_by_key(&service, |a| a.id) else {
-        return false;
-    };
-    let Some(account) = accounts.get(i) else {
-        return false;
-    };
-    let data = &account.data;
-    data.preimage_blobs
-        .binary_search_by_key(&key.hash, |e| e.hash)
-        .is_err()
-        && data
-            .preimage_requests
-            .binary_search_by_key(&key, |e| e.key)
-            .ok()
-            .and_then(|j| data.preimage_requests.get(j))
-            .is_some_and(|e| e.value.is_empty())
+/// `R(d, s, h, l) ≡ h ∉ K(d[s]_p) ∧ d[s]_l[(h, l)] = []`: whether service `s`
+/// of `d` awaits the preimage `(h, l)`.
+fn awaited(
+    accounts: &BTreeMap<ServiceId, Arc<ServiceAccount>>,
+    s: ServiceId,
+    h: &Hash,
+    l: u32,
+) -> bool {
+    accounts.get(&s).is_some_and(|a| {
+        a.preimage(s, h).is_none() && a.lookup(s, h, l).is_some_and(|t| t.is_empty())
+    })
 }
 
-/// The preimage-integration transition (GP accounts.tex, preimage integration: the ordering of `E_P`, the
-/// requirement that every item be awaited, and `δ'` with `p[H(d)] = d`,
-/// `l[(H(d), |d|)] = [τ']`), and the provision part of `π'_S` (GP 13.6).
+/// Preimage integration (GP v0.7.2, "Preimage Integration"): `E_P` must be
+/// strictly ordered by `(s, d)` and every item awaited in the prior `δ`
+/// (`∀(s, d) ∈ E_P : R(δ, s, H(d), |d|)`); then each item still awaited in the
+/// post-accumulation `δ‡` is stored into it: `δ'[s]_p[H(d)] = d`,
+/// `δ'[s]_l[(H(d), |d|)] = [τ']`. An item that accumulation already provided, or
+/// whose service it removed, is skipped.
 ///
-/// The GP checks `Y` against the prior `δ` and stores into the post-accumulation
-/// `δ‡`; this component sees one state, which the vectors give as both.
-pub fn apply(_spec: &ChainSpec, pre: &State, input: &Input) -> Result<(State, Output), Error> {
-    let preimages = &input.preimages.0;
+/// `accounts` is the prior δ, `post` is δ‡ (written in place to become δ'). On
+/// error `post` is untouched. Returns the provision part of `π'_S` (GP 13.6):
+/// per service, in order, the number of `E_P` items and their total octets.
+pub fn integrate(
+    accounts: &BTreeMap<ServiceId, Arc<ServiceAccount>>,
+    post: &mut BTreeMap<ServiceId, Arc<ServiceAccount>>,
+    extrinsic: &PreimagesExtrinsic,
+    slot: TimeSlot,
+) -> Result<Vec<(ServiceId, u32, u64)>, Error> {
+    let preimages = &extrinsic.0;
     if preimages.windows(2).any(|w| w[0] >= w[1]) {
         return Err(Error::PreimagesNotSortedUnique);
     }
     let mut keyed = Vec::with_capacity(preimages.len());
     for p in preimages {
-        let key = LookupKey {
-            hash: blake2b_256(&p.blob),
-            length: u32::try_from(p.blob.len()).map_err(|_| Error::PreimageUnneeded)?,
-        };
-        if !awaited(&pre.accounts, p.requester, key) {
+        let h = blake2b_256(&p.blob);
+        let l = u32::try_from(p.blob.len()).map_err(|_| Error::PreimageUnneeded)?;
+        if !awaited(accounts, p.requester, &h, l) {
             return Err(Error::PreimageUnneeded);
         }
-        keyed.push((p, key));
+        keyed.push((p, h, l));
     }
 
-    let mut accounts = pre.accounts.clone();
-    let mut statistics = pre.statistics.clone();
-    for (p, key) in keyed {
-        // `awaited` found the account and the empty request; the lookups cannot miss.
-        let Ok(i) = accounts.binary_search_by_key(&p.requester, |a| a.id) else {
-            return Err(Error::PreimageUnneeded);
-        };
-        let Some(account) = accounts.get_mut(i) else {
-            return Err(Error::PreimageUnneeded);
-        };
-        let data = &mut account.data;
-        if let Err(at) = data
-            .preimage_blobs
-            .binary_search_by_key(&key.hash, |e| e.hash)
-        {
-            data.preimage_blobs.insert(
-                at,
-                PreimageEntry {
-                    hash: key.hash,
-                    blob: p.blob.clone(),
-                },
-            );
-        }
-        if let Ok(j) = data.preimage_requests.binary_search_by_key(&key, |e| e.key) {
-            if let Some(entry) = data.preimage_requests.get_mut(j) {
-                entry.value = vec![input.slot];
+    let mut provided: Vec<(ServiceId, u32, u64)> = Vec::new();
+    for (p, h, l) in keyed {
+        let s = p.requester;
+        if awaited(post, s, &h, l) {
+            if let Some(a) = post.get_mut(&s).map(Arc::make_mut) {
+                a.set_preimage(s, &h, p.blob.0.clone());
+                a.set_lookup(s, &h, l, &[slot]);
             }
         }
-    }
-
-    // GP 13.6: the provision `p = Σ (1, |d|)` over E_P items for each service. `π_S`
-    // is per block, so the sum replaces any provision recorded for the service.
-    let mut provided: Vec<(ServiceId, u64, u64)> = Vec::new();
-    for p in preimages {
+        // GP 13.6: `p = Σ (1, |d|)` over the E_P items of each service.
+        let size = u64::from(l);
         match provided.last_mut() {
-            Some((s, count, size)) if *s == p.requester => {
+            Some((last, count, total)) if *last == s => {
                 *count = count.saturating_add(1);
-                *size = size.saturating_add(p.blob.len() as u64);
+                *total = total.saturating_add(size);
             }
-            _ => provided.push((p.requester, 1, p.blob.len() as u64)),
+            _ => provided.push((s, 1, size)),
         }
     }
+    Ok(provided)
+}
+
+/// Service `id`'s preimage parts as the vectors hold them, in item form (with
+/// zero metadata, which this component neither reads nor writes).
+pub fn account_items(id: ServiceId, data: &AccountPreimages) -> ServiceAccount {
+    ServiceAccount::from_dictionaries(
+        id,
+        ServiceInfo::default(),
+        std::iter::empty(),
+        &data.preimage_blobs,
+        &data.preimage_requests,
+    )
+}
+
+/// The vectors' state part with δ in item form (GP D.2): what [`apply`] yields
+/// and the form a vector's expected post-state is compared in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ItemState {
+    /// δ's preimage parts in item form, by service.
+    pub accounts: BTreeMap<ServiceId, ServiceAccount>,
+    /// `π_S`, ordered by service id.
+    pub statistics: Vec<ServiceStatisticsEntry>,
+}
+
+impl From<&State> for ItemState {
+    fn from(s: &State) -> Self {
+        ItemState {
+            accounts: s
+                .accounts
+                .iter()
+                .map(|a| (a.id, account_items(a.id, &a.data)))
+                .collect(),
+            statistics: s.statistics.clone(),
+        }
+    }
+}
+
+/// The preimage-integration transition on the vectors' state part: [`integrate`]
+/// and the provision part of `π'_S` (GP 13.6), which replaces any provision
+/// recorded for the service (`π_S` is per block).
+///
+/// The GP checks `R` against the prior `δ` and stores into the
+/// post-accumulation `δ‡`; the vectors give one state, used as both.
+pub fn apply(_spec: &ChainSpec, pre: &State, input: &Input) -> Result<(ItemState, Output), Error> {
+    let accounts: BTreeMap<ServiceId, Arc<ServiceAccount>> = pre
+        .accounts
+        .iter()
+        .map(|a| (a.id, Arc::new(account_items(a.id, &a.data))))
+        .collect();
+    let mut post = accounts.clone();
+    let provided = integrate(&accounts, &mut post, &input.preimages, input.slot)?;
+    let mut statistics = pre.statistics.clone();
     for (service, count, size) in provided {
         if let Some(record) = service_record(&mut statistics, service) {
-            record.provided_count = count;
+            record.provided_count = u64::from(count);
             record.provided_size = size;
         }
     }
-
     Ok((
-        State {
-            accounts,
+        ItemState {
+            accounts: post
+                .into_iter()
+                .map(|(id, a)| (id, Arc::unwrap_or_clone(a)))
+                .collect(),
             statistics,
         },
         (),
@@ -198,7 +234,7 @@ pub fn apply(_spec: &ChainSpec, pre: &State, input: &Input) -> Result<(State, Ou
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::LookupEntry;
+    use crate::accounts::{LookupEntry, LookupKey};
     use proptest::prelude::*;
     use tessera_core::codec::decode_exact;
     use tessera_core::types::Preimage;
@@ -228,7 +264,7 @@ mod tests {
     proptest! {
         /// Providing every requested blob (sorted) succeeds, stores each, sets its
         /// lookup to [τ'], counts the provision, and providing any again after that
-        /// is unneeded. States round-trip through the codec.
+        /// is unneeded. The prior state round-trips through the codec.
         #[test]
         fn provide_all_then_again(
             blobs in proptest::collection::btree_set(proptest::collection::vec(any::<u8>(), 0..40), 1..6),
@@ -237,24 +273,53 @@ mod tests {
             let spec = ChainSpec::tiny();
             let blobs: Vec<Vec<u8>> = blobs.into_iter().collect();
             let pre = State { accounts: vec![requested(7, &blobs)], statistics: vec![] };
+            prop_assert_eq!(decode_exact::<State>(&spec, &pre.encode()).unwrap(), pre.clone());
             let input = Input {
                 preimages: PreimagesExtrinsic(blobs.iter().map(|b| Preimage { requester: 7, blob: b.clone().into() }).collect()),
                 slot,
             };
             let (post, ()) = apply(&spec, &pre, &input).unwrap();
-            let data = &post.accounts[0].data;
-            prop_assert_eq!(data.preimage_blobs.len(), blobs.len());
-            prop_assert!(data.preimage_requests.iter().all(|e| e.value == vec![slot]));
+            let account = &post.accounts[&7];
+            prop_assert_eq!(account.items.len(), 2 * blobs.len());
+            for b in &blobs {
+                let h = blake2b_256(b);
+                prop_assert_eq!(account.preimage(7, &h), Some(&b[..]));
+                prop_assert_eq!(account.lookup(7, &h, b.len() as u32), Some(vec![slot]));
+            }
             let record = post.statistics[0].record;
             prop_assert_eq!(record.provided_count as usize, blobs.len());
             prop_assert_eq!(record.provided_size as usize, blobs.iter().map(Vec::len).sum::<usize>());
-            prop_assert_eq!(decode_exact::<State>(&spec, &post.encode()).unwrap(), post.clone());
-            prop_assert_eq!(apply(&spec, &post, &input), Err(Error::PreimageUnneeded));
+            let after: BTreeMap<ServiceId, Arc<ServiceAccount>> =
+                post.accounts.iter().map(|(id, a)| (*id, Arc::new(a.clone()))).collect();
+            let mut target = after.clone();
+            prop_assert_eq!(integrate(&after, &mut target, &input.preimages, slot), Err(Error::PreimageUnneeded));
+            prop_assert_eq!(&target, &after);
             let mut reversed = input.clone();
             reversed.preimages.0.reverse();
             if blobs.len() > 1 {
                 prop_assert_eq!(apply(&spec, &pre, &reversed), Err(Error::PreimagesNotSortedUnique));
             }
+        }
+
+        /// An item still awaited in δ but already provided in δ‡ (by accumulation)
+        /// is checked, counted and not stored again.
+        #[test]
+        fn provided_during_accumulation_is_skipped(
+            blob in proptest::collection::vec(any::<u8>(), 0..40),
+            slot in any::<u32>(),
+        ) {
+            let h = blake2b_256(&blob);
+            let l = blob.len() as u32;
+            let mut a = ServiceAccount::default();
+            a.add_lookup(3, &h, l);
+            let prior: BTreeMap<ServiceId, Arc<ServiceAccount>> = [(3, Arc::new(a.clone()))].into();
+            a.set_lookup(3, &h, l, &[slot.wrapping_sub(1)]);
+            a.set_preimage(3, &h, blob.clone());
+            let mut post: BTreeMap<ServiceId, Arc<ServiceAccount>> = [(3, Arc::new(a))].into();
+            let before = post.clone();
+            let e = PreimagesExtrinsic(vec![Preimage { requester: 3, blob: blob.clone().into() }]);
+            prop_assert_eq!(integrate(&prior, &mut post, &e, slot), Ok(vec![(3, 1, u64::from(l))]));
+            prop_assert_eq!(post, before);
         }
     }
 }

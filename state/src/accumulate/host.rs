@@ -355,15 +355,15 @@ impl AccumulateHost<'_> {
         write_slice(m, v.as_deref(), m.reg(7), m.reg(8), m.reg(9))
     }
 
-    /// The account `ω7` names: the caller for `2^64 − 1` or its own id, else
-    /// `d[ω7]` if it exists.
-    fn target(&self, w: u64) -> Option<&ServiceAccount> {
+    /// The account `ω7` names, with its id: the caller for `2^64 − 1` or its own
+    /// id, else `d[ω7]` if it exists.
+    fn target(&self, w: u64) -> Option<(ServiceId, &ServiceAccount)> {
         let s = if w == u64::MAX {
             self.x.service
         } else {
             service_of(w)?
         };
-        self.x.state.account(s)
+        self.x.state.account(s).map(|a| (s, a))
     }
 
     /// Ω_L (GP B.6): a preimage of `d[ω7]` by hash.
@@ -373,8 +373,8 @@ impl AccumulateHost<'_> {
         };
         let v = self
             .target(m.reg(7))
-            .and_then(|a| a.preimages.get(&h))
-            .cloned();
+            .and_then(|(s, a)| a.preimage(s, &h))
+            .map(<[u8]>::to_vec);
         write_slice(m, v.as_deref(), m.reg(9), m.reg(10), m.reg(11))
     }
 
@@ -385,8 +385,8 @@ impl AccumulateHost<'_> {
         };
         let v = self
             .target(m.reg(7))
-            .and_then(|a| a.storage.get(&key))
-            .cloned();
+            .and_then(|(s, a)| a.storage(s, &key))
+            .map(<[u8]>::to_vec);
         write_slice(m, v.as_deref(), m.reg(10), m.reg(11), m.reg(12))
     }
 
@@ -411,13 +411,12 @@ impl AccumulateHost<'_> {
             return HostOutcome::Panic;
         };
         let previous = current
-            .storage
-            .get(&key)
+            .storage(service, &key)
             .map_or(code::NONE, |v| u64::try_from(v.len()).unwrap_or(u64::MAX));
         let mut updated = current.clone();
         match value {
-            None => updated.remove_storage(&key),
-            Some(v) => updated.set_storage(key, v),
+            None => updated.remove_storage(service, &key),
+            Some(v) => updated.set_storage(service, &key, v),
         }
         if updated.threshold(spec) > updated.info.balance {
             return ok(m, code::FULL);
@@ -429,7 +428,7 @@ impl AccumulateHost<'_> {
     /// Ω_I (GP B.6): `E(a_c, E_8(a_b, a_t, a_g, a_m, a_o), E_4(a_i), E_8(a_f),
     /// E_4(a_r, a_a, a_p))` of `d[ω7]`.
     fn info(&mut self, m: &mut Machine<'_>) -> HostOutcome {
-        let v = self.target(m.reg(7)).map(|a| {
+        let v = self.target(m.reg(7)).map(|(_, a)| {
             let i = &a.info;
             let mut out = Vec::with_capacity(96);
             i.code_hash.encode_to(&mut out);
@@ -593,11 +592,9 @@ impl AccumulateHost<'_> {
                 last_accumulation_slot: 0,
                 parent_service: service,
             },
-            storage: Default::default(),
-            preimages: Default::default(),
-            lookups: Default::default(),
+            items: Default::default(),
         };
-        account.add_lookup((code_hash, length));
+        account.add_lookup(new_id, &code_hash, length);
         let state = &mut self.x.state;
         if let Some(me) = state.account_mut(service) {
             me.info.balance = balance;
@@ -695,7 +692,7 @@ impl AccumulateHost<'_> {
         if a.info.items != 2 {
             return ok(m, code::HUH);
         }
-        let expired = match a.lookups.get(&(h, l)).map(Vec::as_slice) {
+        let expired = match a.lookup(d, &h, l).as_deref() {
             Some([_, y]) => {
                 u64::from(*y) + u64::from(self.spec.preimage_expunge_period) < u64::from(self.slot)
             }
@@ -718,11 +715,12 @@ impl AccumulateHost<'_> {
         let Some(h) = hash_at(m, m.reg(7)) else {
             return HostOutcome::Panic;
         };
+        let service = self.x.service;
         let entry = u32::try_from(m.reg(8))
             .ok()
-            .and_then(|z| self.x.me().and_then(|a| a.lookups.get(&(h, z))));
+            .and_then(|z| self.x.me().and_then(|a| a.lookup(service, &h, z)));
         const HI: u64 = 1 << 32;
-        let (r7, r8) = match entry.map(Vec::as_slice) {
+        let (r7, r8) = match entry.as_deref() {
             None => (code::NONE, 0),
             Some([]) => (0, 0),
             Some([x]) => (1 + HI * u64::from(*x), 0),
@@ -748,9 +746,9 @@ impl AccumulateHost<'_> {
             return HostOutcome::Panic;
         };
         let mut a = me.clone();
-        match a.lookups.get_mut(&(h, z)) {
-            None => a.add_lookup((h, z)),
-            Some(slots) if slots.len() == 2 => slots.push(slot),
+        match a.lookup(service, &h, z).as_deref() {
+            None => a.add_lookup(service, &h, z),
+            Some(&[x, y]) => a.set_lookup(service, &h, z, &[x, y, slot]),
             Some(_) => return ok(m, code::HUH),
         }
         if a.info.balance < a.threshold(spec) {
@@ -774,16 +772,11 @@ impl AccumulateHost<'_> {
             return HostOutcome::Panic;
         };
         let expired = |y: &u32| u64::from(*y) + d < u64::from(slot);
-        let key = (h, z);
-        match me.lookups.get(&key).map(Vec::as_slice) {
-            Some([]) => me.remove_lookup(key),
-            Some([_, y]) if expired(y) => me.remove_lookup(key),
-            Some(&[x]) => {
-                me.lookups.insert(key, vec![x, slot]);
-            }
-            Some(&[_, y, w]) if expired(&y) => {
-                me.lookups.insert(key, vec![w, slot]);
-            }
+        match me.lookup(service, &h, z).as_deref() {
+            Some([]) => me.remove_lookup(service, &h, z),
+            Some([_, y]) if expired(y) => me.remove_lookup(service, &h, z),
+            Some(&[x]) => me.set_lookup(service, &h, z, &[x, slot]),
+            Some(&[_, y, w]) if expired(&y) => me.set_lookup(service, &h, z, &[w, slot]),
             _ => return ok(m, code::HUH),
         }
         ok(m, code::OK)
@@ -807,9 +800,8 @@ impl AccumulateHost<'_> {
             return ok(m, code::HUH);
         };
         let awaited = a
-            .lookups
-            .get(&(blake2b_256(&data), z))
-            .is_some_and(Vec::is_empty);
+            .lookup(s, &blake2b_256(&data), z)
+            .is_some_and(|t| t.is_empty());
         if !awaited || !self.x.provided.insert((s, data)) {
             return ok(m, code::HUH);
         }

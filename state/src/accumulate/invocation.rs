@@ -58,7 +58,7 @@ pub fn psi_a(
         gas_used: 0,
         provided: BTreeSet::new(),
     };
-    let Some(code) = e.account(s).and_then(|a| a.code()) else {
+    let Some(code) = e.account(s).and_then(|a| a.code(s)) else {
         return unchanged();
     };
     if code.len() > usize::try_from(env.spec.max_service_code_size).unwrap_or(usize::MAX) {
@@ -291,11 +291,9 @@ fn provide(state: &mut PartialState, slot: TimeSlot, s: ServiceId, data: &[u8]) 
         return;
     };
     let h = blake2b_256(data);
-    if let Some(slots) = a.lookups.get_mut(&(h, len)) {
-        if slots.is_empty() {
-            slots.push(slot);
-            a.preimages.insert(h, data.to_vec());
-        }
+    if a.lookup(s, &h, len).is_some_and(|t| t.is_empty()) {
+        a.set_lookup(s, &h, len, &[slot]);
+        a.set_preimage(s, &h, data.to_vec());
     }
 }
 

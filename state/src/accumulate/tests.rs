@@ -32,9 +32,7 @@ fn account(balance: u64) -> ServiceAccount {
             last_accumulation_slot: 0,
             parent_service: 0,
         },
-        storage: Default::default(),
-        preimages: Default::default(),
-        lookups: Default::default(),
+        items: Default::default(),
     }
 }
 
@@ -153,7 +151,7 @@ fn write_then_read_tracks_footprint() {
 fn read_slice_lands_in_memory() {
     let mut f = Fixture::new();
     if let Some(a) = f.x.state.account_mut(ME) {
-        a.set_storage(b"k".to_vec(), b"value".to_vec());
+        a.set_storage(ME, b"k", b"value".to_vec());
     }
     let program = program();
     let mut m = machine(&program, 100);
@@ -184,7 +182,7 @@ fn write_beyond_balance_is_full() {
     }
     let (_, r, _) = f.call(id::WRITE, &[S, 1, S, 4], &[1, 2, 3, 4]);
     assert_eq!(r[0], code::FULL);
-    assert!(f.me().storage.is_empty());
+    assert!(f.me().items.is_empty());
 }
 
 #[test]
@@ -243,12 +241,12 @@ fn transfer_checks_who_low_cash_and_charges_its_gas() {
 fn solicit_query_forget_follow_the_lookup_lifecycle() {
     let mut f = Fixture::new();
     let h = [3u8; 32];
-    let key = (Hash::from(h), 10u32);
+    let hh = Hash::from(h);
     let (_, r, _) = f.call(id::QUERY, &[S, 10], &h);
     assert_eq!((r[0], r[1]), (code::NONE, 0));
     let (_, r, _) = f.call(id::SOLICIT, &[S, 10], &h);
     assert_eq!(r[0], code::OK);
-    assert_eq!(f.me().lookups.get(&key), Some(&vec![]));
+    assert_eq!(f.me().lookup(ME, &hh, 10), Some(vec![]));
     assert_eq!((f.me().info.items, f.me().info.bytes), (2, 81 + 10));
     // Soliciting again while requested: HUH.
     assert_eq!(f.call(id::SOLICIT, &[S, 10], &h).1[0], code::HUH);
@@ -256,19 +254,20 @@ fn solicit_query_forget_follow_the_lookup_lifecycle() {
     assert_eq!((r[0], r[1]), (0, 0));
     // [x] → [x, t].
     if let Some(a) = f.x.state.account_mut(ME) {
-        a.lookups.insert(key, vec![7]);
+        a.set_lookup(ME, &hh, 10, &[7]);
     }
     assert_eq!(f.call(id::FORGET, &[S, 10], &h).1[0], code::OK);
-    assert_eq!(f.me().lookups.get(&key), Some(&vec![7, 100]));
+    assert_eq!(f.me().lookup(ME, &hh, 10), Some(vec![7, 100]));
     let (_, r, _) = f.call(id::QUERY, &[S, 10], &h);
     assert_eq!((r[0], r[1]), (2 + (7u64 << 32), 100));
     // [x, y] not yet expired (y + D ≥ t): HUH; expired: removed.
     assert_eq!(f.call(id::FORGET, &[S, 10], &h).1[0], code::HUH);
     if let Some(a) = f.x.state.account_mut(ME) {
-        a.lookups.insert(key, vec![7, 8]);
+        a.set_lookup(ME, &hh, 10, &[7, 8]);
     }
     assert_eq!(f.call(id::FORGET, &[S, 10], &h).1[0], code::OK);
-    assert_eq!(f.me().lookups.get(&key), None);
+    assert_eq!(f.me().lookup(ME, &hh, 10), None);
+    assert!(f.me().items.is_empty());
     assert_eq!((f.me().info.items, f.me().info.bytes), (0, 0));
 }
 
@@ -284,7 +283,8 @@ fn new_service_takes_the_next_id_and_deposit() {
         f.spec.balance_per_service + 2 * f.spec.balance_per_item + 181 * f.spec.balance_per_octet;
     assert_eq!(new.info.balance, deposit);
     assert_eq!(new.info.parent_service, ME);
-    assert_eq!(new.lookups.get(&(Hash::from(h), 100)), Some(&vec![]));
+    assert_eq!(new.lookup(first, &Hash::from(h), 100), Some(vec![]));
+    assert_eq!((new.info.items, new.info.bytes), (2, 81 + 100));
     assert_eq!(f.me().info.balance, 1_000_000 - deposit);
     assert_ne!(f.x.next_id, first);
     // Gratis storage needs the manager.
@@ -308,8 +308,8 @@ fn eject_needs_our_code_hash_and_an_expired_lookup() {
     );
     if let Some(a) = f.x.state.account_mut(OTHER) {
         a.info.code_hash = Hash::from(ours);
-        a.add_lookup((h, 50));
-        a.lookups.insert((h, 50), vec![1, 90]);
+        a.add_lookup(OTHER, &h, 50);
+        a.set_lookup(OTHER, &h, 50, &[1, 90]);
     }
     // y = 90, D = 32 (tiny): 90 + 32 ≥ 100, not expired.
     assert_eq!(
@@ -317,7 +317,7 @@ fn eject_needs_our_code_hash_and_an_expired_lookup() {
         code::HUH
     );
     if let Some(a) = f.x.state.account_mut(OTHER) {
-        a.lookups.insert((h, 50), vec![1, 60]);
+        a.set_lookup(OTHER, &h, 50, &[1, 60]);
     }
     assert_eq!(
         f.call(id::EJECT, &[u64::from(OTHER), S], &h.0).1[0],
@@ -337,7 +337,7 @@ fn provide_needs_an_awaited_preimage_once() {
         code::HUH
     );
     if let Some(a) = f.x.state.account_mut(OTHER) {
-        a.add_lookup((blake2b_256(&data), 5));
+        a.add_lookup(OTHER, &blake2b_256(&data), 5);
     }
     assert_eq!(
         f.call(id::PROVIDE, &[u64::from(OTHER), S, 5], &data).1[0],

@@ -1,6 +1,7 @@
 //! Argument parsing (clap) and dispatch to the commands.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use tessera_core::spec::{ChainSpec, SpecName};
@@ -33,6 +34,9 @@ pub enum Command {
     /// Measure throughput, each backend beside its baseline in one run.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Import block-import trace folders (`genesis.bin` and step files) and report
+    /// each step, import times, and `N passed, M failed`.
+    Trace(crate::trace_cmd::TraceArgs),
 }
 
 /// `tessera bench …`
@@ -81,24 +85,33 @@ fn parse_type(s: &str) -> Result<NamedType, String> {
         .map_err(|e: tessera_core::types::named::TypeError| e.to_string())
 }
 
-/// Run a parsed command line.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+/// Run a parsed command line; the exit status says whether it succeeded (a trace
+/// with failed steps fails).
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let spec = ChainSpec::by_name(cli.spec);
+    let ok = |r: anyhow::Result<()>| r.map(|()| ExitCode::SUCCESS);
     match cli.command {
+        Command::Trace(args) => crate::trace_cmd::run(&spec, &args).map(|passed| {
+            if passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }),
         Command::Codec(CodecCommand::Decode(args)) => {
-            crate::codec_cmd::decode(&spec, args.ty, &args.file)
+            ok(crate::codec_cmd::decode(&spec, args.ty, &args.file))
         }
-        Command::Codec(CodecCommand::Encode(args)) => crate::codec_cmd::encode(
+        Command::Codec(CodecCommand::Encode(args)) => ok(crate::codec_cmd::encode(
             &spec,
             args.input.ty,
             &args.input.file,
             args.output.as_deref(),
-        ),
+        )),
         Command::Codec(CodecCommand::Types) => {
             crate::codec_cmd::list_types();
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
-        Command::Bench(BenchCommand::Da(args)) => crate::bench_cmd::da(&spec, &args),
-        Command::Bench(BenchCommand::Sigs(args)) => crate::bench_sigs::run(&args),
+        Command::Bench(BenchCommand::Da(args)) => ok(crate::bench_cmd::da(&spec, &args)),
+        Command::Bench(BenchCommand::Sigs(args)) => ok(crate::bench_sigs::run(&args)),
     }
 }

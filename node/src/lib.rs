@@ -9,3 +9,6 @@ pub mod bench_cmd;
 pub mod bench_sigs;
 pub mod cli;
 pub mod codec_cmd;
+pub mod import;
+pub mod store;
+pub mod trace_cmd;

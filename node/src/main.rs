@@ -6,7 +6,7 @@ use clap::Parser as _;
 fn main() -> std::process::ExitCode {
     let cli = tessera_node::cli::Cli::parse();
     match tessera_node::cli::run(cli) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE

@@ -1,0 +1,81 @@
+//! Block import with storage: find the parent's state, run `Υ` (the pure
+//! transition in `tessera_state::transition`), store the posterior state under the
+//! new header's hash. A rejected block stores nothing.
+
+use std::sync::Arc;
+
+use tessera_core::hash::Hash;
+use tessera_core::spec::ChainSpec;
+use tessera_core::types::{Block, Header};
+use tessera_state::chain_state::ChainState;
+use tessera_state::serialization::{KeyValues, StateDecodeError};
+use tessera_state::transition::{self, BlockError};
+
+use crate::store::{StateStore, StoreError, Stored};
+
+/// Why an import or initialisation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The block's parent has no stored state.
+    #[error("unknown parent {0}: no state stored for it")]
+    UnknownParent(Hash),
+    /// The block breaks a rule of the GP.
+    #[error("invalid block: {0}")]
+    Block(#[from] BlockError),
+    /// A given state is not a GP v0.7.2 state.
+    #[error("invalid state: {0}")]
+    State(#[from] StateDecodeError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A block importer over a state store.
+pub struct Importer {
+    spec: ChainSpec,
+    store: StateStore,
+}
+
+impl Importer {
+    /// An importer for `spec` keeping states in `store`.
+    pub fn new(spec: &ChainSpec, store: StateStore) -> Self {
+        Importer {
+            spec: spec.clone(),
+            store,
+        }
+    }
+
+    /// Take `keyvals` as the state made by `header` (genesis, or the fuzzer's
+    /// `Initialize`); returns its root.
+    pub fn initialize(&mut self, header: &Header, keyvals: &KeyValues) -> Result<Hash, ImportError> {
+        let state = ChainState::deserialize(&self.spec, keyvals)?;
+        let root = state.root();
+        self.store.put(header.hash(), root, Arc::new(state))?;
+        Ok(root)
+    }
+
+    /// Store `state` as the one made by header hash `header`; returns its root.
+    pub fn seed(&mut self, header: Hash, state: ChainState) -> Result<Hash, ImportError> {
+        let root = state.root();
+        self.store.put(header, root, Arc::new(state))?;
+        Ok(root)
+    }
+
+    /// Import `block` onto its parent's state; returns the posterior state root.
+    pub fn import(&mut self, block: &Block) -> Result<Hash, ImportError> {
+        let parent = block.header.parent;
+        let prior = self
+            .store
+            .get(&parent)?
+            .ok_or(ImportError::UnknownParent(parent))?;
+        let post = transition::import_block(&self.spec, &prior.state, &prior.root, block)?;
+        let root = post.root();
+        self.store.put(block.header.hash(), root, Arc::new(post))?;
+        Ok(root)
+    }
+
+    /// The state made by header hash `header`, if stored.
+    pub fn state(&mut self, header: &Hash) -> Result<Option<Stored>, ImportError> {
+        Ok(self.store.get(header)?)
+    }
+}

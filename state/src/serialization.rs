@@ -1,0 +1,260 @@
+//! State serialization `T(σ)` (GP v0.7.2 merklization.tex, D.2) and its inverse,
+//! and the state root `M_σ(σ)` (D.5) over it.
+//!
+//! Each component is encoded with the codec of the type that holds it (those are
+//! the encodings the STF vectors use, which agree with D.2 field by field); the
+//! service dictionaries are kept by state key already (see [`crate::state_key`]),
+//! so they pass through unchanged. Decoding is strict: every key must be one the
+//! GP defines, every component must be present once and decode exactly.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tessera_core::codec::{
+    decode_exact, encode_fixed_seq, encode_seq, Decode, DecodeError, Encode, Reader,
+};
+use tessera_core::hash::Hash;
+use tessera_core::merkle::trie;
+use tessera_core::spec::ChainSpec;
+use tessera_core::types::ServiceId;
+
+use crate::accounts::ServiceInfo;
+use crate::accumulate::account::ServiceAccount;
+use crate::chain_state::{ChainState, Gamma, Statistics};
+use crate::state_key::{self, KeyKind, StateKey};
+use crate::statistics::decode_service_statistics;
+
+/// The serialized state: state key to value, ordered by key.
+pub type KeyValues = BTreeMap<StateKey, Vec<u8>>;
+
+/// Why a key/value list is not a state σ.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StateDecodeError {
+    /// A component's value does not decode.
+    #[error("state component {name} (key C({index})): {source}")]
+    Component {
+        /// The component's chapter `i` of `C(i)`.
+        index: u8,
+        /// Its GP symbol.
+        name: &'static str,
+        /// The decoder's error, with the offset in the value.
+        source: DecodeError,
+    },
+    /// A component is missing.
+    #[error("state component {name} (key C({index})) is missing")]
+    Missing {
+        /// The chapter.
+        index: u8,
+        /// The GP symbol.
+        name: &'static str,
+    },
+    /// A key `C(i)` with no component `i` in GP v0.7.2.
+    #[error("state key {0} is C({1}), which GP v0.7.2 does not define")]
+    UnknownComponent(StateKey, u8),
+    /// Service metadata that does not decode.
+    #[error("service {service} metadata (key C(255, {service})): {source}")]
+    Service {
+        /// The service id.
+        service: ServiceId,
+        /// The decoder's error.
+        source: DecodeError,
+    },
+    /// A dictionary item of a service that has no metadata entry.
+    #[error("state key {key} holds an item of service {service}, which has no account")]
+    Orphan {
+        /// The key.
+        key: StateKey,
+        /// The service its key names.
+        service: ServiceId,
+    },
+}
+
+/// The GP symbol of component `i`, `None` outside 1..=16.
+fn component_name(i: u8) -> Option<&'static str> {
+    const NAMES: [&str; 16] = [
+        "α", "φ", "β", "γ", "ψ", "η", "ι", "κ", "λ", "ρ", "τ", "χ", "π", "ω", "ξ", "θ",
+    ];
+    NAMES.get(usize::from(i).checked_sub(1)?).copied()
+}
+
+fn encoded<T: Encode + ?Sized>(x: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    x.encode_to(&mut out);
+    out
+}
+
+impl ChainState {
+    /// `T(σ)` (GP D.2).
+    pub fn serialize(&self) -> KeyValues {
+        let mut kv = KeyValues::new();
+        let mut put = |i: u8, v: Vec<u8>| {
+            kv.insert(state_key::component(i), v);
+        };
+        put(1, encoded(&self.alpha));
+        put(2, encoded(&self.phi));
+        put(3, encoded(&self.beta));
+        put(4, {
+            let g = &self.gamma;
+            let mut out = encoded(&g.pending);
+            g.ring_root.encode_to(&mut out);
+            g.seal_keys.encode_to(&mut out);
+            encode_seq(&g.tickets, &mut out);
+            out
+        });
+        put(5, encoded(&self.psi));
+        put(6, encoded(&self.eta));
+        put(7, encoded(&self.iota));
+        put(8, encoded(&self.kappa));
+        put(9, encoded(&self.lambda));
+        put(10, encoded(&self.rho));
+        put(11, encoded(&self.tau));
+        put(12, encoded(&self.chi));
+        put(13, {
+            let p = &self.pi;
+            let mut out = Vec::new();
+            encode_fixed_seq(&p.current, &mut out);
+            encode_fixed_seq(&p.last, &mut out);
+            p.cores.encode_to(&mut out);
+            encode_seq(&p.services, &mut out);
+            out
+        });
+        put(14, {
+            let mut out = Vec::new();
+            for slot in &self.omega {
+                encode_seq(slot, &mut out);
+            }
+            out
+        });
+        put(15, {
+            let mut out = Vec::new();
+            for slot in &self.xi {
+                encode_seq(slot, &mut out);
+            }
+            out
+        });
+        put(16, encoded(&self.theta));
+        for (s, a) in &self.delta {
+            kv.insert(state_key::service(*s), encoded(&a.info));
+            for (k, v) in &a.items {
+                kv.insert(*k, v.clone());
+            }
+        }
+        kv
+    }
+
+    /// `M_σ(σ)` (GP D.5): the state root.
+    pub fn root(&self) -> Hash {
+        trie::state_root_of_map(&self.serialize())
+    }
+
+    /// `T⁻¹`: the state whose serialization is `kv`, or why there is none.
+    pub fn deserialize(spec: &ChainSpec, kv: &KeyValues) -> Result<ChainState, StateDecodeError> {
+        let mut components: [Option<&[u8]>; 16] = [None; 16];
+        let mut delta: BTreeMap<ServiceId, ServiceAccount> = BTreeMap::new();
+        let mut items: Vec<(ServiceId, StateKey, &[u8])> = Vec::new();
+        for (k, v) in kv {
+            match state_key::classify(k) {
+                KeyKind::Component(i) => match components.get_mut(usize::from(i).wrapping_sub(1)) {
+                    Some(slot) => *slot = Some(v),
+                    None => return Err(StateDecodeError::UnknownComponent(*k, i)),
+                },
+                KeyKind::Service(s) => {
+                    let info: ServiceInfo = decode_exact(spec, v)
+                        .map_err(|source| StateDecodeError::Service { service: s, source })?;
+                    delta.insert(
+                        s,
+                        ServiceAccount {
+                            info,
+                            items: BTreeMap::new(),
+                        },
+                    );
+                }
+                KeyKind::ServiceItem(s) => items.push((s, *k, v)),
+            }
+        }
+        for (s, k, v) in items {
+            let account = delta
+                .get_mut(&s)
+                .ok_or(StateDecodeError::Orphan { key: k, service: s })?;
+            account.items.insert(k, v.to_vec());
+        }
+
+        let e = usize::try_from(spec.epoch_length).unwrap_or(usize::MAX);
+        let v = spec.validators();
+        let c = |i: u8| Component {
+            spec,
+            index: i,
+            bytes: components.get(usize::from(i) - 1).copied().flatten(),
+        };
+        Ok(ChainState {
+            alpha: c(1).decode(Decode::decode)?,
+            phi: c(2).decode(Decode::decode)?,
+            beta: c(3).decode(Decode::decode)?,
+            gamma: c(4).decode(|r| {
+                Ok(Gamma {
+                    pending: Decode::decode(r)?,
+                    ring_root: Decode::decode(r)?,
+                    seal_keys: Decode::decode(r)?,
+                    tickets: r.seq("ticket accumulator γ_A", Some(e))?,
+                })
+            })?,
+            psi: c(5).decode(Decode::decode)?,
+            eta: c(6).decode(Decode::decode)?,
+            iota: c(7).decode(Decode::decode)?,
+            kappa: c(8).decode(Decode::decode)?,
+            lambda: c(9).decode(Decode::decode)?,
+            rho: c(10).decode(Decode::decode)?,
+            tau: c(11).decode(Decode::decode)?,
+            chi: c(12).decode(Decode::decode)?,
+            pi: c(13).decode(|r| {
+                Ok(Statistics {
+                    current: r.fixed_seq(v)?,
+                    last: r.fixed_seq(v)?,
+                    cores: Decode::decode(r)?,
+                    services: decode_service_statistics(r)?,
+                })
+            })?,
+            omega: c(14).decode(|r| per_slot(r, e, "ready queue ω"))?,
+            xi: c(15).decode(|r| per_slot(r, e, "accumulated ξ"))?,
+            theta: c(16).decode(|r| r.seq("accumulation outputs θ", None))?,
+            delta: delta.into_iter().map(|(s, a)| (s, Arc::new(a))).collect(),
+        })
+    }
+}
+
+/// The value of component `C(index)`, if present, to be decoded exactly.
+struct Component<'a> {
+    spec: &'a ChainSpec,
+    index: u8,
+    bytes: Option<&'a [u8]>,
+}
+
+impl Component<'_> {
+    fn decode<T>(
+        self,
+        f: impl FnOnce(&mut Reader<'_>) -> Result<T, DecodeError>,
+    ) -> Result<T, StateDecodeError> {
+        let name = component_name(self.index).unwrap_or("?");
+        let bytes = self.bytes.ok_or(StateDecodeError::Missing {
+            index: self.index,
+            name,
+        })?;
+        let mut r = Reader::new(self.spec, bytes);
+        f(&mut r)
+            .and_then(|x| r.finish().map(|()| x))
+            .map_err(|source| StateDecodeError::Component {
+                index: self.index,
+                name,
+                source,
+            })
+    }
+}
+
+/// `E` length-prefixed sequences, one per slot of the epoch (ω and ξ, GP D.2).
+fn per_slot<T: Decode>(r: &mut Reader<'_>, e: usize, what: &'static str) -> Result<Vec<Vec<T>>, DecodeError> {
+    let mut slots = Vec::with_capacity(e.min(r.remaining()));
+    for _ in 0..e {
+        slots.push(r.seq(what, None)?);
+    }
+    Ok(slots)
+}

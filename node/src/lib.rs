@@ -9,3 +9,4 @@ pub mod bench_cmd;
 pub mod bench_sigs;
 pub mod cli;
 pub mod codec_cmd;
+pub mod fuzz_target;

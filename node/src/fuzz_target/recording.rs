@@ -123,12 +123,11 @@ pub fn recorded_session(dir: &Path, spec: &ChainSpec) -> Result<Vec<Exchange>, R
             .and_then(RecordedName::parse)
             .ok_or_else(|| RecordingError::BadName(path.clone()))?;
         let bytes = std::fs::read(&path).map_err(io(&path))?;
-        let message: Message = decode_exact(spec, &bytes).map_err(|source| {
-            RecordingError::Decode {
+        let message: Message =
+            decode_exact(spec, &bytes).map_err(|source| RecordingError::Decode {
                 path: path.clone(),
                 source,
-            }
-        })?;
+            })?;
         if message.kind() != name.kind {
             return Err(RecordingError::WrongKind {
                 path,
@@ -144,7 +143,12 @@ pub fn recorded_session(dir: &Path, spec: &ChainSpec) -> Result<Vec<Exchange>, R
     steps
         .into_iter()
         .map(|(step, (mut requests, mut replies))| {
-            match (requests.pop(), replies.pop(), requests.is_empty(), replies.is_empty()) {
+            match (
+                requests.pop(),
+                replies.pop(),
+                requests.is_empty(),
+                replies.is_empty(),
+            ) {
                 (Some(request), Some(reply), true, true) => Ok(Exchange {
                     step,
                     request,

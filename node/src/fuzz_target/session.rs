@@ -306,8 +306,7 @@ pub fn read_message(
     spec: &ChainSpec,
     index: usize,
 ) -> Result<Option<Message>, SessionError> {
-    let Some(frame) = read_frame(r).map_err(|source| SessionError::Frame { index, source })?
-    else {
+    let Some(frame) = read_frame(r).map_err(|source| SessionError::Frame { index, source })? else {
         return Ok(None);
     };
     decode_exact(spec, &frame)

@@ -673,7 +673,9 @@ proptest! {
     #[test]
     fn truncated_messages_are_errors(pick in any::<prop::sample::Index>(), cut in any::<prop::sample::Index>()) {
         let samples = samples();
-        prop_assume!(!samples.is_empty());
+        if samples.is_empty() {
+            return Ok(()); // vectors absent: nothing to mutate
+        }
         let bytes = pick.get(samples);
         let cut = cut.index(bytes.len());
         prop_assert!(decode_exact::<Message>(tiny(), &bytes[..cut]).is_err());
@@ -700,7 +702,9 @@ proptest! {
         xor in 1u8..,
     ) {
         let samples = samples();
-        prop_assume!(!samples.is_empty());
+        if samples.is_empty() {
+            return Ok(()); // vectors absent: nothing to mutate
+        }
         let mut bytes = pick.get(samples).clone();
         let at = at.index(bytes.len());
         if let Some(b) = bytes.get_mut(at) {

@@ -12,3 +12,4 @@ pub mod codec_cmd;
 pub mod import;
 pub mod store;
 pub mod trace_cmd;
+pub mod fuzz_target;

@@ -1,0 +1,1 @@
+//! Refine tests.

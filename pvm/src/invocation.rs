@@ -280,8 +280,9 @@ pub fn invoke_bounded<H: HostCalls + ?Sized>(
     let used = u64::try_from(start - m.gas().max(0)).unwrap_or(0);
     let result = match exit {
         ExitReason::OutOfGas => Ok(InvocationResult::OutOfGas),
-        ExitReason::Halt => halt_output(&m.memory, m.reg(7), m.reg(8), max_output)
-            .map(InvocationResult::Output),
+        ExitReason::Halt => {
+            halt_output(&m.memory, m.reg(7), m.reg(8), max_output).map(InvocationResult::Output)
+        }
         _ => Ok(InvocationResult::Panic),
     };
     (used, result)
@@ -360,16 +361,7 @@ mod tests {
         let len = 200 << 20;
         let p = halting_with(len, u16::MAX);
         let (used, out) = invoke_bounded(&p, 0, 100, b"", &mut crate::NoHostCalls, 48 << 10);
-        assert_eq!(
-            (used, out),
-            (
-                3,
-                Err(OutputTooLong {
-                    len,
-                    max: 48 << 10
-                })
-            )
-        );
+        assert_eq!((used, out), (3, Err(OutputTooLong { len, max: 48 << 10 })));
         let (_, out) = invoke(&p, 0, 100, b"", &mut crate::NoHostCalls);
         assert_eq!(out, InvocationResult::Output(Vec::new()));
         // Exactly at the limit it is read.

@@ -153,9 +153,7 @@ pub fn psi_r(
     );
     Ok(match result {
         Err(_) => RefineOutcome::failed(WorkExecResult::OutputOversize, gas_used),
-        Ok(InvocationResult::OutOfGas) => {
-            RefineOutcome::failed(WorkExecResult::OutOfGas, gas_used)
-        }
+        Ok(InvocationResult::OutOfGas) => RefineOutcome::failed(WorkExecResult::OutOfGas, gas_used),
         Ok(InvocationResult::Panic) => RefineOutcome::failed(WorkExecResult::Panic, gas_used),
         Ok(InvocationResult::Output(o)) => RefineOutcome {
             result: WorkExecResult::Ok(o.into()),
@@ -194,8 +192,7 @@ pub fn refine_items(refine: &Refinement<'_>) -> Vec<RefineOutcome> {
             WorkExecResult::Ok(o) => u64::try_from(o.0.len()).unwrap_or(u64::MAX),
             _ => 0,
         };
-        let item = if r.result == WorkExecResult::OutputOversize || size.saturating_add(z) > limit
-        {
+        let item = if r.result == WorkExecResult::OutputOversize || size.saturating_add(z) > limit {
             RefineOutcome {
                 result: WorkExecResult::OutputOversize,
                 exports: zeros(),

@@ -50,10 +50,7 @@ pub fn value(refine: &Refinement<'_>, item: usize, kind: u64, a: u64, b: u64) ->
         10 => Some(p.context.encode()),
         11 => {
             let mut out = Vec::new();
-            encode_natural(
-                u64::try_from(p.items.len()).unwrap_or(u64::MAX),
-                &mut out,
-            );
+            encode_natural(u64::try_from(p.items.len()).unwrap_or(u64::MAX), &mut out);
             for w in &p.items {
                 out.extend_from_slice(&item_summary(w));
             }

@@ -102,13 +102,7 @@ fn reply(m: &mut Machine<'_>, value: u64) -> HostOutcome {
 /// The common tail of fetch and historical_lookup: `f = min(ω_from, |v|)`,
 /// `l = min(ω_len, |v| − f)`; ☇ if `μ[o..+l]` is not writable, else NONE for ∅ or
 /// `|v|` with `μ[o..+l] = v[f..+l]`.
-fn reply_slice(
-    m: &mut Machine<'_>,
-    v: Option<&[u8]>,
-    o: u64,
-    from: u64,
-    len: u64,
-) -> HostOutcome {
+fn reply_slice(m: &mut Machine<'_>, v: Option<&[u8]>, o: u64, from: u64, len: u64) -> HostOutcome {
     let size = v.map_or(0, |v| u64::try_from(v.len()).unwrap_or(u64::MAX));
     let f = from.min(size);
     let l = len.min(size - f);
@@ -149,11 +143,9 @@ impl RefineHost<'_> {
             s => u32::try_from(s).ok(),
         };
         let v = service.and_then(|s| {
-            self.refine.lookup.historical_lookup(
-                s,
-                p.context.lookup_anchor_slot,
-                &Hash::from(h),
-            )
+            self.refine
+                .lookup
+                .historical_lookup(s, p.context.lookup_anchor_slot, &Hash::from(h))
         });
         reply_slice(m, v.as_deref(), m.reg(9), m.reg(10), m.reg(11))
     }

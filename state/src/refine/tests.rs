@@ -339,12 +339,7 @@ fn fetch_all(kind: u64, a: u64, b: u64) -> (u64, Vec<u8>) {
     let mut h = RefineHost::new(&r, ITEM, OFFSET);
     let p = trap_program();
     let mut m = outer(&p, 100);
-    let out = call(
-        &mut h,
-        &mut m,
-        id::FETCH,
-        &[SCRATCH, 0, 0x8000, kind, a, b],
-    );
+    let out = call(&mut h, &mut m, id::FETCH, &[SCRATCH, 0, 0x8000, kind, a, b]);
     assert_eq!(out, HostOutcome::Continue);
     let r7 = m.reg(7);
     let len = if r7 == code::NONE {
@@ -418,7 +413,11 @@ fn fetch_out_of_range_and_undefined_kinds_are_none() {
         (16, 0, 0),
         (u64::MAX, 0, 0),
     ] {
-        assert_eq!(fetch_all(kind, a, b).0, code::NONE, "kind {kind} ({a}, {b})");
+        assert_eq!(
+            fetch_all(kind, a, b).0,
+            code::NONE,
+            "kind {kind} ({a}, {b})"
+        );
     }
 }
 
@@ -614,7 +613,10 @@ fn machine_takes_the_lowest_free_index() {
     assert_eq!(new_machine(&mut h, &mut m, &code, 7), 1);
     assert_eq!(new_machine(&mut h, &mut m, &code, 0), 2);
     // Expunge 1 (returning its pc 7): the next machine reuses 1, then 3.
-    assert_eq!(call(&mut h, &mut m, id::EXPUNGE, &[1]), HostOutcome::Continue);
+    assert_eq!(
+        call(&mut h, &mut m, id::EXPUNGE, &[1]),
+        HostOutcome::Continue
+    );
     assert_eq!(m.reg(7), 7);
     assert_eq!(new_machine(&mut h, &mut m, &code, 0), 1);
     assert_eq!(new_machine(&mut h, &mut m, &code, 0), 3);
@@ -808,8 +810,18 @@ fn invoke_halt_returns_registers_and_gas() {
     let mut m = outer(&p, 10_000);
     // load_imm_64 ω7, 42; jump_ind ω0 (ω0 = halt address): 2 instructions.
     let n = new_machine(&mut h, &mut m, &blob(&[load_imm64(7, 42), jump_ind(0)]), 0);
-    let (r7, r8, g, w) = invoke(&mut h, &mut m, n, 100, regs_with(&[(0, HALT_ADDRESS), (8, 5)]));
-    assert_eq!((r7, r8), (inner::HALT, SCRATCH + 0x4000), "ω8 unchanged on halt");
+    let (r7, r8, g, w) = invoke(
+        &mut h,
+        &mut m,
+        n,
+        100,
+        regs_with(&[(0, HALT_ADDRESS), (8, 5)]),
+    );
+    assert_eq!(
+        (r7, r8),
+        (inner::HALT, SCRATCH + 0x4000),
+        "ω8 unchanged on halt"
+    );
     assert_eq!(g, 98);
     assert_eq!(w, regs_with(&[(0, HALT_ADDRESS), (7, 42), (8, 5)]));
     // The outer call itself cost 10 (plus 10 for machine).
@@ -894,7 +906,11 @@ fn invoke_page_fault_then_pages_then_resume() {
     let (r7, _, g2, w) = invoke(&mut h, &mut m, n, g, w);
     assert_eq!((r7, g2, w[1]), (inner::HALT, g - 2, 0xAB));
     // A store into the inner RAM, peeked back out.
-    let code = blob(&[load_imm64(2, 0x1122_3344), store_u64(2, 0x2_0100), jump_ind(0)]);
+    let code = blob(&[
+        load_imm64(2, 0x1122_3344),
+        store_u64(2, 0x2_0100),
+        jump_ind(0),
+    ]);
     let n2 = new_machine(&mut h, &mut m, &code, 0);
     call(&mut h, &mut m, id::PAGES, &[n2, 0x20, 1, 2]);
     let (r7, ..) = invoke(&mut h, &mut m, n2, 10, regs);
@@ -921,7 +937,12 @@ fn invoke_unknown_machine_and_unwritable_block() {
         HostOutcome::Panic
     );
     assert_eq!(
-        call(&mut h, &mut m, id::INVOKE, &[n + 5, SCRATCH + 0x10000 - 100]),
+        call(
+            &mut h,
+            &mut m,
+            id::INVOKE,
+            &[n + 5, SCRATCH + 0x10000 - 100]
+        ),
         HostOutcome::Panic
     );
     // An expunged machine is unknown.
@@ -949,10 +970,7 @@ fn inner_gas_above_i64_is_exact() {
 /// Refine code: export `μ[ω7..+ω8]` (the arguments, as Y leaves them), then halt
 /// with the arguments as output. 1 + 10 + 1 + 1 = 13 gas.
 fn echo_exporter() -> Vec<u8> {
-    standard(
-        &blob(&[ecalli(7), load_imm64(7, ARGS_AT), jump_ind(0)]),
-        0,
-    )
+    standard(&blob(&[ecalli(7), load_imm64(7, ARGS_AT), jump_ind(0)]), 0)
 }
 
 /// Refine code: export the arguments, then halt with `E_8` of the export index
@@ -974,7 +992,11 @@ fn index_exporter() -> Vec<u8> {
 /// natural a single octet.
 fn refine_args(f: &Fixture, item: u8) -> Vec<u8> {
     let w = &f.package.items[usize::from(item)];
-    let mut a = vec![u8::try_from(CORE).unwrap(), item, u8::try_from(w.service).unwrap()];
+    let mut a = vec![
+        u8::try_from(CORE).unwrap(),
+        item,
+        u8::try_from(w.service).unwrap(),
+    ];
     a.push(u8::try_from(w.payload.0.len()).unwrap());
     a.extend_from_slice(&w.payload.0);
     a.extend_from_slice(&blake2b_256(&f.package.encode()).0);
@@ -1037,7 +1059,10 @@ fn psi_r_bad_and_big_code() {
     let h = f.package.items[0].code_hash;
     f.lookup.table = vec![(SERVICE, h, vec![0; w_c + 1])];
     let out = psi_r(&f.refinement(), 0, 0).unwrap();
-    assert_eq!((out.result, out.gas_used), (WorkExecResult::CodeOversize, 0));
+    assert_eq!(
+        (out.result, out.gas_used),
+        (WorkExecResult::CodeOversize, 0)
+    );
     f.lookup.table = vec![(SERVICE, h, vec![0; w_c])];
     let out = psi_r(&f.refinement(), 0, 0).unwrap();
     assert_eq!((out.result, out.gas_used), (WorkExecResult::Panic, 0));
@@ -1076,7 +1101,10 @@ fn psi_r_output_longer_than_w_r_is_oversize() {
     );
     let f = runnable(with_metadata(&code), 100, 0);
     let out = psi_r(&f.refinement(), 0, 0).unwrap();
-    assert_eq!((out.result, out.gas_used), (WorkExecResult::OutputOversize, 3));
+    assert_eq!(
+        (out.result, out.gas_used),
+        (WorkExecResult::OutputOversize, 3)
+    );
     // Exactly W_R is an output.
     let code = standard(
         &blob(&[load_imm64(7, HEAP_AT), load_imm64(8, w_r), jump_ind(0)]),
@@ -1097,8 +1125,14 @@ fn items_count_up_exports_and_outputs() {
     let f = runnable(with_metadata(&index_exporter()), 1000, 1);
     let out = refine_items(&f.refinement());
     assert_eq!(out.len(), 2);
-    assert_eq!(out[0].result, WorkExecResult::Ok(Bytes(0u64.to_le_bytes().to_vec())));
-    assert_eq!(out[1].result, WorkExecResult::Ok(Bytes(1u64.to_le_bytes().to_vec())));
+    assert_eq!(
+        out[0].result,
+        WorkExecResult::Ok(Bytes(0u64.to_le_bytes().to_vec()))
+    );
+    assert_eq!(
+        out[1].result,
+        WorkExecResult::Ok(Bytes(1u64.to_le_bytes().to_vec()))
+    );
     assert_eq!(out[0].exports, vec![padded(refine_args(&f, 0))]);
     assert_eq!(out[1].exports, vec![padded(refine_args(&f, 1))]);
     assert_eq!((out[0].gas_used, out[1].gas_used), (15, 15));
@@ -1123,7 +1157,10 @@ fn failed_items_export_zero_segments() {
     let code = standard(&blob(&[trap()]), 0);
     let f = runnable(with_metadata(&code), 100, 0);
     let out = refine_items(&f.refinement());
-    assert_eq!((out[0].result.clone(), out[0].exports.len()), (WorkExecResult::Panic, 0));
+    assert_eq!(
+        (out[0].result.clone(), out[0].exports.len()),
+        (WorkExecResult::Panic, 0)
+    );
     // With w_e = 1, Ψ_R's `e = []` differs from w_e, which the GP checks first: ⊚.
     let f = runnable(with_metadata(&code), 100, 1);
     let out = refine_items(&f.refinement());

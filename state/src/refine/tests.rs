@@ -741,6 +741,12 @@ fn peek_poke_and_page_modes() {
     assert_eq!(peek_outer(&m, dst, 10), b"inner data");
     call(&mut h, &mut m, id::POKE, &[n, src, guest_at, 1]);
     assert_eq!(m.reg(7), code::OK);
+    // Mode 2 again (W, zeroed): writable zeros; put the data back.
+    call(&mut h, &mut m, id::PAGES, &[n, 64, 2, 2]);
+    call(&mut h, &mut m, id::PEEK, &[n, dst, guest_at + 0xFFB, 10]);
+    assert_eq!(peek_outer(&m, dst, 10), [0; 10]);
+    call(&mut h, &mut m, id::POKE, &[n, src, guest_at + 0xFFB, 10]);
+    assert_eq!(m.reg(7), code::OK);
     // Mode 1 (R, zeroed): readable zeros.
     call(&mut h, &mut m, id::PAGES, &[n, 64, 2, 1]);
     call(&mut h, &mut m, id::PEEK, &[n, dst, guest_at + 0xFFB, 10]);

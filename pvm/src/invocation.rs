@@ -218,8 +218,29 @@ pub enum InvocationResult {
     OutOfGas,
 }
 
+/// The longest halt output [`invoke`] materialises: `Z_I`, the bound the GP puts on
+/// an invocation's input. No caller of [`invoke`] can tell a longer output from an
+/// empty one (accumulation only looks for a 32-octet hash); callers whose outputs
+/// matter beyond that (Ψ_I, Ψ_R, bounded by `W_R`) use [`invoke_bounded`].
+pub const MAX_OUTPUT: u32 = INPUT_SIZE;
+
+/// A halt output that is readable, so GP Ψ_M would return it, but longer than the
+/// caller accepts: reported instead of allocating it (up to 4 GiB of lazily mapped
+/// heap could otherwise be copied out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("halt output of {len} octets exceeds the limit of {max}")]
+pub struct OutputTooLong {
+    /// `ω8`, the output's length.
+    pub len: u32,
+    /// The caller's limit.
+    pub max: u32,
+}
+
 /// Ψ_M (A.8): initialise `p` with `args` via Y, run from `pc` with `gas` under Ψ_H,
 /// and return the gas used, `u = ϱ − max(ϱ', 0)`, and the result.
+///
+/// A readable output longer than [`MAX_OUTPUT`] is returned empty (see there); use
+/// [`invoke_bounded`] to tell it apart.
 pub fn invoke<H: HostCalls + ?Sized>(
     p: &[u8],
     pc: u32,
@@ -227,34 +248,125 @@ pub fn invoke<H: HostCalls + ?Sized>(
     args: &[u8],
     host: &mut H,
 ) -> (u64, InvocationResult) {
+    match invoke_bounded(p, pc, gas, args, host, MAX_OUTPUT) {
+        (used, Ok(result)) => (used, result),
+        (used, Err(OutputTooLong { .. })) => (used, InvocationResult::Output(Vec::new())),
+    }
+}
+
+/// Ψ_M (A.8) for a caller that accepts at most `max_output` octets of output.
+///
+/// On halt, GP R gives `μ'[ω7..+ω8]` when that whole range is readable and `[]`
+/// otherwise; readability is decided first (a length such as 2^40 can never be
+/// readable, so it is `[]`, as the GP says), and only then is a readable range
+/// longer than `max_output` refused with [`OutputTooLong`], before any allocation.
+pub fn invoke_bounded<H: HostCalls + ?Sized>(
+    p: &[u8],
+    pc: u32,
+    gas: u64,
+    args: &[u8],
+    host: &mut H,
+    max_output: u32,
+) -> (u64, Result<InvocationResult, OutputTooLong>) {
     let Some(init) = initialise(p, args) else {
-        return (0, InvocationResult::Panic);
+        return (0, Ok(InvocationResult::Panic));
     };
     let Ok(program) = Program::from_blob(&init.code) else {
-        return (0, InvocationResult::Panic);
+        return (0, Ok(InvocationResult::Panic));
     };
     let start = i64::try_from(gas).unwrap_or(i64::MAX);
     let mut m = Machine::new(&program, pc, start, init.regs, init.memory);
     let exit = run_with_host(&mut m, host);
     let used = u64::try_from(start - m.gas().max(0)).unwrap_or(0);
     let result = match exit {
-        ExitReason::OutOfGas => InvocationResult::OutOfGas,
+        ExitReason::OutOfGas => Ok(InvocationResult::OutOfGas),
         ExitReason::Halt => {
-            let (at, len) = (m.reg(7), m.reg(8));
-            let out = match (u32::try_from(at), u32::try_from(len)) {
-                (Ok(at), Ok(len))
-                    if u64::from(at) + u64::from(len) <= 1 << 32
-                        && m.memory.is_readable(at, len) =>
-                {
-                    let mut buf = vec![0u8; crate::word::idx(len)];
-                    m.memory.peek(at, &mut buf);
-                    buf
-                }
-                _ => Vec::new(),
-            };
-            InvocationResult::Output(out)
+            halt_output(&m.memory, m.reg(7), m.reg(8), max_output).map(InvocationResult::Output)
         }
-        _ => InvocationResult::Panic,
+        _ => Ok(InvocationResult::Panic),
     };
     (used, result)
+}
+
+/// GP R's halt case: `μ[at..+len]` if readable (and below 2^32), else `[]`; a
+/// readable range over `max` octets is refused unread.
+fn halt_output(memory: &Memory, at: u64, len: u64, max: u32) -> Result<Vec<u8>, OutputTooLong> {
+    let (Ok(at), Ok(len)) = (u32::try_from(at), u32::try_from(len)) else {
+        return Ok(Vec::new());
+    };
+    if u64::from(at) + u64::from(len) > 1 << 32 || !memory.is_readable(at, len) {
+        return Ok(Vec::new());
+    }
+    if len > max {
+        return Err(OutputTooLong { len, max });
+    }
+    let mut buf = vec![0u8; crate::word::idx(len)];
+    memory.peek(at, &mut buf);
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::isa::Opcode;
+
+    /// A standard program (A.7) with no data, `heap_pages` pages of heap after the
+    /// (empty) RW section at 2·Z_Z, whose code sets ω7 = 0x20000, ω8 = `len` and halts.
+    fn halting_with(len: u32, heap_pages: u16) -> Vec<u8> {
+        let mut code = Vec::new();
+        let mut starts = Vec::new();
+        let mut push = |bytes: Vec<u8>| {
+            starts.push(true);
+            starts.extend(std::iter::repeat_n(false, bytes.len() - 1));
+            code.extend_from_slice(&bytes);
+        };
+        // load_imm_64 (RegExtImm): the full 64-bit immediate, no sign extension.
+        let mut a = vec![Opcode::LoadImm64.code(), 7];
+        a.extend_from_slice(&0x2_0000u64.to_le_bytes());
+        push(a);
+        let mut b = vec![Opcode::LoadImm64.code(), 8];
+        b.extend_from_slice(&u64::from(len).to_le_bytes());
+        push(b);
+        // jump_ind ω0 + 0: ω0 = 2^32 − 2^16 after Y, so this halts.
+        push(vec![Opcode::JumpInd.code(), 0]);
+        let c = Program::encode_blob(&[], &code, &starts);
+        let mut p = vec![0, 0, 0, 0, 0, 0];
+        p.extend_from_slice(&heap_pages.to_le_bytes());
+        p.extend_from_slice(&[0, 0x10, 0]);
+        p.extend_from_slice(&u32::try_from(c.len()).unwrap().to_le_bytes());
+        p.extend_from_slice(&c);
+        p
+    }
+
+    #[test]
+    fn output_within_the_limit_is_returned() {
+        // 2 heap pages: [0x20000, 0x22000) is readable (zero).
+        let p = halting_with(16, 2);
+        let (used, out) = invoke(&p, 0, 100, b"", &mut crate::NoHostCalls);
+        assert_eq!((used, out), (3, InvocationResult::Output(vec![0; 16])));
+    }
+
+    #[test]
+    fn unreadable_output_is_empty_as_the_gp_says() {
+        // 2 heap pages but ω8 = 0x10000: the range runs past the heap → [].
+        let p = halting_with(0x1_0000, 2);
+        let (_, out) = invoke_bounded(&p, 0, 100, b"", &mut crate::NoHostCalls, u32::MAX);
+        assert_eq!(out, Ok(InvocationResult::Output(Vec::new())));
+    }
+
+    #[test]
+    fn a_huge_readable_output_is_refused_unread() {
+        // 0xFFFF heap pages (256 MiB − 4 KiB) are readable, and ω8 asks for 200 MiB:
+        // above MAX_OUTPUT (16 MiB) and above a W_R-sized limit.
+        let len = 200 << 20;
+        let p = halting_with(len, u16::MAX);
+        let (used, out) = invoke_bounded(&p, 0, 100, b"", &mut crate::NoHostCalls, 48 << 10);
+        assert_eq!((used, out), (3, Err(OutputTooLong { len, max: 48 << 10 })));
+        let (_, out) = invoke(&p, 0, 100, b"", &mut crate::NoHostCalls);
+        assert_eq!(out, InvocationResult::Output(Vec::new()));
+        // Exactly at the limit it is read.
+        let p = halting_with(48 << 10, u16::MAX);
+        let (_, out) = invoke_bounded(&p, 0, 100, b"", &mut crate::NoHostCalls, 48 << 10);
+        assert_eq!(out, Ok(InvocationResult::Output(vec![0; 48 << 10])));
+    }
 }

@@ -37,6 +37,16 @@ pub enum Command {
     /// Import block-import trace folders (`genesis.bin` and step files) and report
     /// each step, import times, and `N passed, M failed`.
     Trace(crate::trace_cmd::TraceArgs),
+    /// Serve the JAM conformance fuzzer (protocol v1) on a Unix socket.
+    FuzzTarget(FuzzTargetArgs),
+}
+
+/// Arguments of `tessera fuzz-target`.
+#[derive(Debug, Args)]
+pub struct FuzzTargetArgs {
+    /// The Unix socket to listen on (a stale socket file there is replaced).
+    #[arg(long)]
+    pub socket: PathBuf,
 }
 
 /// `tessera bench …`
@@ -91,6 +101,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let spec = ChainSpec::by_name(cli.spec);
     let ok = |r: anyhow::Result<()>| r.map(|()| ExitCode::SUCCESS);
     match cli.command {
+        Command::FuzzTarget(args) => {
+            crate::fuzz_target::node::run(&spec, &args.socket)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Trace(args) => crate::trace_cmd::run(&spec, &args).map(|passed| {
             if passed {
                 ExitCode::SUCCESS

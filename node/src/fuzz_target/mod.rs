@@ -7,5 +7,6 @@
 //! knows nothing of how blocks are imported: that is the target's business.
 
 pub mod message;
+pub mod node;
 pub mod recording;
 pub mod session;

@@ -61,9 +61,10 @@ fn gpu_equals_cpu_on_a_large_blob() {
     if gpu_or_skip("gpu_equals_cpu_on_a_large_blob").is_none() {
         return;
     }
-    // 1,368,000 octets: 4000-octet shards, 2000 columns.
+    // A maximum bundle, W_B = 13,791,360 octets: 40,326-octet shards, an odd number of
+    // columns (20,163). About 5 s on lavapipe.
     let spec = ChainSpec::full();
-    check_blob(&spec, &SplitMix(8).bytes(1_368_000 + 5));
+    check_blob(&spec, &SplitMix(8).bytes(spec.max_bundle_size as usize));
 }
 
 #[test]

@@ -58,11 +58,6 @@ impl NovelBasis {
         NovelBasis { w_hat, derivative }
     }
 
-    /// `w_hat[j][b] = Ŵ_j(v_b)`, from which the GPU backend computes its skews.
-    pub(crate) fn w_hat(&self) -> &[[u16; POSITIONS_BITS]; POSITIONS_BITS] {
-        &self.w_hat
-    }
-
     /// `Ŵ_j(ω_u)`: the butterfly factor ("skew") of the layer that splits cosets of
     /// `V_{j+1}` into cosets of `V_j`, for the coset starting at position `u`.
     pub(crate) fn skew(&self, j: usize, u: usize) -> u16 {

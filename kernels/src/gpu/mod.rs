@@ -107,6 +107,7 @@ struct Buffers {
     work: Option<wgpu::Buffer>,
     readback: Option<wgpu::Buffer>,
     params: Option<wgpu::Buffer>,
+    skews: Option<wgpu::Buffer>,
     hash_input: Option<wgpu::Buffer>,
     hash_output: Option<wgpu::Buffer>,
 }
@@ -131,7 +132,7 @@ pub struct GpuContext {
     butterfly: Pipeline,
     broadcast: wgpu::ComputePipeline,
     blake2b: Pipeline,
-    /// log, exp and Ŵ tables of the field (see `shaders/reed_solomon.wgsl`).
+    /// log and exp tables of the field (see `shaders/reed_solomon.wgsl`).
     tables: wgpu::Buffer,
     buffers: Mutex<Buffers>,
 }
@@ -201,6 +202,7 @@ impl GpuContext {
                 storage_entry(0, true),
                 storage_entry(1, false),
                 uniform_entry(2, true),
+                storage_entry(3, true),
             ],
         );
         let rs_module = shader(

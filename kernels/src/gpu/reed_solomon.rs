@@ -28,19 +28,73 @@ const GROUP: u64 = 256;
 /// Octets of one `Layer` uniform.
 const LAYER: u64 = 32;
 
-/// u32s of the `tables` buffer: log, exp (twice the group order) and Ŵ.
+/// The `skews` entry of a zero factor.
+const ZERO_FACTOR: u32 = u32::MAX;
+
+/// The transform's dispatches for a code: each layer's uniform (its `width` left to
+/// fill in) and the log-skews all layers index into.
+struct Plan {
+    /// `[half, j, skew_base, width, inverse, chunk, 0, 0]` per dispatch.
+    layers: Vec<[u32; 8]>,
+    /// Which entry of `layers` is the broadcast.
+    broadcast: usize,
+    /// Invocation rows (`y`) of each dispatch: butterflies per column, or rows copied.
+    heights: Vec<u32>,
+    /// `log Ŵ_j(ω_start)` of every block of every layer, or [`ZERO_FACTOR`].
+    skews: Vec<u32>,
+}
+
+/// Steps 2–4 of the module docs for `code`, with the butterfly factors of the `cpu`
+/// reference (`fft`/`ifft` take `skew(j, offset + start)` per block of `2^(j+1)` rows).
+fn plan(code: ErasureCode, rows: usize) -> Plan {
+    let (f, basis) = (field(), novel_basis());
+    let chunk = code.chunk();
+    let mut plan = Plan {
+        layers: Vec::new(),
+        broadcast: 0,
+        heights: Vec::new(),
+        skews: Vec::new(),
+    };
+    let layer = |plan: &mut Plan, half: usize, span: usize, offset: usize, inverse: u32| {
+        let j = half.trailing_zeros();
+        let base = plan.skews.len() as u32;
+        for start in (0..span).step_by(2 * half) {
+            let s = basis.skew(j as usize, offset + start);
+            plan.skews
+                .push(if s == 0 { ZERO_FACTOR } else { f.log(s) as u32 });
+        }
+        plan.layers
+            .push([half as u32, j, base, 0, inverse, chunk as u32, 0, 0]);
+        plan.heights.push((span / 2) as u32);
+    };
+    let mut half = 1;
+    while half < chunk {
+        layer(&mut plan, half, chunk, 0, 1);
+        half *= 2;
+    }
+    plan.broadcast = plan.layers.len();
+    plan.layers.push([0, 0, 0, 0, 0, chunk as u32, 0, 0]);
+    plan.heights.push((rows - chunk) as u32);
+    let mut half = chunk / 2;
+    while half > 0 {
+        layer(&mut plan, half, rows, chunk, 0);
+        half /= 2;
+    }
+    if plan.skews.is_empty() {
+        plan.skews.push(ZERO_FACTOR);
+    }
+    plan
+}
+
+/// u32s of the `tables` buffer: log, then exp (twice the group order).
 pub(super) fn table_words() -> usize {
-    (1 << 16) + 2 * GROUP_ORDER + 16 * 16
+    (1 << 16) + 2 * GROUP_ORDER
 }
 
 /// The `tables` buffer's octets, in the layout `shaders/reed_solomon.wgsl` reads.
 pub(super) fn table_bytes() -> Vec<u8> {
-    let (f, basis) = (field(), novel_basis());
-    let words = f
-        .log_table()
-        .iter()
-        .chain(f.exp_table())
-        .chain(basis.w_hat().iter().flatten());
+    let f = field();
+    let words = f.log_table().iter().chain(f.exp_table());
     let mut out = Vec::with_capacity(table_words() * 4);
     for &w in words {
         out.extend_from_slice(&u32::from(w).to_le_bytes());
@@ -128,7 +182,8 @@ impl GpuContext {
             }
         }
         let rows = self.rows(code);
-        let max_columns = (2 * (self.binding_limit / (4 * rows as u64))) as usize;
+        let max_columns = (2 * (self.binding_limit / (4 * rows as u64)))
+            .min(2 * GROUP * u64::from(self.max_groups)) as usize;
         if max_columns == 0 {
             return Err(GpuError::Operation(format!(
                 "{rows} rows do not fit one binding"
@@ -217,37 +272,33 @@ impl GpuContext {
             }
         }
         // The layers, one uniform each at its dynamic offset.
-        let mut layers: Vec<[u32; 8]> = Vec::new();
-        let w = width as u32;
-        let mut half = 1;
-        while half < chunk {
-            let (h, j) = (half as u32, half.trailing_zeros());
-            layers.push([h, j, (chunk / 2) as u32, w, 0, 1, 0, 0]);
-            half *= 2;
-        }
-        let broadcast = layers.len();
-        layers.push([0, 0, 0, w, 0, 0, chunk as u32, rows as u32]);
-        let mut half = chunk / 2;
-        while half > 0 {
-            let (h, j) = (half as u32, half.trailing_zeros());
-            layers.push([h, j, (rows / 2) as u32, w, chunk as u32, 0, 0, 0]);
-            half /= 2;
+        let mut plan = plan(code, rows);
+        for layer in &mut plan.layers {
+            layer[3] = width as u32;
         }
         let align = self.uniform_align;
         let params = self.buffer(
             &mut buffers.params,
-            layers.len() as u64 * align,
+            plan.layers.len() as u64 * align,
             wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             "params",
         );
-        let mut bytes = vec![0u8; layers.len() * align as usize];
-        for (i, layer) in layers.iter().enumerate() {
-            for (n, word) in layer.iter().enumerate() {
-                let at = i * align as usize + 4 * n;
-                bytes[at..at + 4].copy_from_slice(&word.to_le_bytes());
+        let mut bytes = vec![0u8; plan.layers.len() * align as usize];
+        for (slot, layer) in bytes.chunks_exact_mut(align as usize).zip(&plan.layers) {
+            for (octets, word) in slot.chunks_exact_mut(4).zip(layer) {
+                octets.copy_from_slice(&word.to_le_bytes());
             }
         }
         self.queue.write_buffer(params, 0, &bytes);
+        let skews_size = (plan.skews.len() * 4) as u64;
+        let skews = self.buffer(
+            &mut buffers.skews,
+            skews_size,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            "skews",
+        );
+        let skew_bytes: Vec<u8> = plan.skews.iter().flat_map(|s| s.to_le_bytes()).collect();
+        self.queue.write_buffer(skews, 0, &skew_bytes);
         let recovery_size = (code.recovery * row_bytes) as u64;
         let readback = self.buffer(
             &mut buffers.readback,
@@ -271,6 +322,10 @@ impl GpuContext {
                     binding: 2,
                     resource: binding(params, LAYER),
                 },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: binding(skews, skews_size),
+                },
             ],
         });
         let mut encoder = self
@@ -285,25 +340,26 @@ impl GpuContext {
         }
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
-            for (i, layer) in layers.iter().enumerate() {
-                let threads = if i == broadcast {
-                    ((rows - chunk) * width) as u64
-                } else {
-                    u64::from(layer[2]) * width as u64
-                };
-                if threads == 0 {
+            let x = u32::try_from(width.div_ceil(GROUP as usize))
+                .map_err(|_| GpuError::Operation(format!("{width} columns per row")))?;
+            for (i, &height) in plan.heights.iter().enumerate() {
+                if height == 0 {
                     continue;
                 }
-                let (x, y) = self.groups(threads, GROUP)?;
+                if height > self.max_groups {
+                    return Err(GpuError::Operation(format!(
+                        "{height} rows exceed the dispatch limit"
+                    )));
+                }
                 let offset = u32::try_from(i as u64 * align)
                     .map_err(|_| GpuError::Operation("too many layers".into()))?;
-                pass.set_pipeline(if i == broadcast {
+                pass.set_pipeline(if i == plan.broadcast {
                     &self.broadcast
                 } else {
                     &self.butterfly.pipeline
                 });
                 pass.set_bind_group(0, &bind_group, &[offset]);
-                pass.dispatch_workgroups(x, y, 1);
+                pass.dispatch_workgroups(x, height, 1);
             }
         }
         encoder.copy_buffer_to_buffer(work, 0, readback, 0, recovery_size);

@@ -192,7 +192,7 @@ impl GpuContext {
         }));
         let limits = device.limits();
         let binding_limit = MAX_BINDING
-            .min(u64::from(limits.max_storage_buffer_binding_size))
+            .min(limits.max_storage_buffer_binding_size)
             .min(limits.max_buffer_size);
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let rs_layout = bind_group_layout(

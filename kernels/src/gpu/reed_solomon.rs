@@ -242,7 +242,9 @@ impl GpuContext {
         let work = self.buffer(
             &mut buffers.work,
             work_size,
-            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
+            wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_DST
+                | wgpu::BufferUsages::COPY_SRC,
             "reed_solomon work",
         );
         // 1. Originals into rows 0..k, each piece at its columns (a trailing odd column

@@ -83,21 +83,20 @@ impl GpuContext {
             wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             "readback",
         );
-        let too_large = || GpuError::Operation(format!("{count} inputs of {len} octets"));
-        if len > 0 {
-            let size = wgpu::BufferSize::new((count * stride * 4) as u64).ok_or_else(too_large)?;
-            let mut view = self
-                .queue
-                .write_buffer_with(input, 0, size)
-                .ok_or_else(too_large)?;
+        let upload_size = (count * stride * 4) as u64;
+        let upload = if upload_size > 0 {
             let slot = stride * 4;
-            for (n, x) in inputs.enumerate() {
-                let at = n * slot;
-                let x = x.as_ref();
-                view.slice(at..at + x.len()).copy_from_slice(x);
-                view.slice(at + x.len()..at + slot).fill(0);
-            }
-        }
+            Some(self.stage(&mut buffers.upload, upload_size, |view| {
+                for (n, x) in inputs.enumerate() {
+                    let at = n * slot;
+                    let x = x.as_ref();
+                    view.slice(at..at + x.len()).copy_from_slice(x);
+                    view.slice(at + x.len()..at + slot).fill(0);
+                }
+            })?)
+        } else {
+            None
+        };
         let words = [len, stride, count, 0].map(|w| u32::try_from(w).unwrap_or(u32::MAX));
         let mut bytes = Vec::with_capacity(PARAMS as usize);
         for w in words {
@@ -126,6 +125,9 @@ impl GpuContext {
         let mut encoder = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
+        if let Some(upload) = upload {
+            encoder.copy_buffer_to_buffer(upload, 0, input, 0, upload_size);
+        }
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
             pass.set_pipeline(&self.blake2b.pipeline);

@@ -9,8 +9,8 @@
 //!   emulated with pairs of u32s.
 //!
 //! One [`GpuContext`] per process ([`context`]) holds the device, the compiled pipelines,
-//! the field tables and the working, uniform and read-back buffers, which are kept and
-//! only grown across calls (calls are serialised on them). Every binding stays within
+//! the field tables and the upload (mapped staging), working, uniform and read-back
+//! buffers, which are kept and only grown across calls (calls are serialised on them). Every binding stays within
 //! [`MAX_BINDING`]; larger batches are split over several submissions.
 //!
 //! Reconstruction (`R_k`) is not done on the GPU: [`GpuEngine`] hands it to the `simd`
@@ -104,6 +104,7 @@ fn block_on<F: Future>(future: F) -> F::Output {
 /// Buffers kept across calls, grown on demand.
 #[derive(Default)]
 struct Buffers {
+    upload: Option<wgpu::Buffer>,
     work: Option<wgpu::Buffer>,
     readback: Option<wgpu::Buffer>,
     params: Option<wgpu::Buffer>,
@@ -337,6 +338,45 @@ impl GpuContext {
         }
     }
 
+    /// Map `buffer[..size]` in `mode`, waiting for the submissions that use it.
+    fn map(&self, buffer: &wgpu::Buffer, mode: wgpu::MapMode, size: u64) -> Result<(), GpuError> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        buffer.map_async(mode, ..size, move |result| {
+            let _ = sender.send(result);
+        });
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::Operation(format!("waiting for the GPU: {e}")))?;
+        match receiver.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(GpuError::Operation(format!("mapping a buffer: {e}"))),
+            Err(_) => Err(GpuError::Operation("mapping a buffer: no answer".into())),
+        }
+    }
+
+    /// Fill the kept upload buffer's first `size` octets with `fill` (through wgpu's
+    /// write-only view of the mapping) and return it, unmapped, for a copy into a
+    /// storage buffer.
+    fn stage<'b>(
+        &self,
+        slot: &'b mut Option<wgpu::Buffer>,
+        size: u64,
+        fill: impl FnOnce(&mut wgpu::BufferViewMut),
+    ) -> Result<&'b wgpu::Buffer, GpuError> {
+        let usage = wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC;
+        let upload = self.buffer(slot, size, usage, "upload");
+        self.map(upload, wgpu::MapMode::Write, size)?;
+        let outcome = match upload.get_mapped_range_mut(..size) {
+            Ok(mut view) => {
+                fill(&mut view);
+                Ok(())
+            }
+            Err(e) => Err(GpuError::Operation(format!("writing inputs: {e}"))),
+        };
+        upload.unmap();
+        outcome.map(|()| upload)
+    }
+
     /// Wait for the queue, map `buffer[..size]` and hand its octets to `read`.
     fn read_back(
         &self,
@@ -344,18 +384,7 @@ impl GpuContext {
         size: u64,
         read: impl FnOnce(&[u8]),
     ) -> Result<(), GpuError> {
-        let (sender, receiver) = std::sync::mpsc::channel();
-        buffer.map_async(wgpu::MapMode::Read, ..size, move |result| {
-            let _ = sender.send(result);
-        });
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| GpuError::Operation(format!("waiting for the GPU: {e}")))?;
-        match receiver.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(GpuError::Operation(format!("mapping results: {e}"))),
-            Err(_) => return Err(GpuError::Operation("mapping results: no answer".into())),
-        }
+        self.map(buffer, wgpu::MapMode::Read, size)?;
         let outcome = match buffer.get_mapped_range(..size) {
             Ok(view) => {
                 read(&view);

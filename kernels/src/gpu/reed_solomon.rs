@@ -248,14 +248,10 @@ impl GpuContext {
             "reed_solomon work",
         );
         // 1. Originals into rows 0..k, each piece at its columns (a trailing odd column
-        //    is zeroed: its results are never read, but it stays deterministic).
-        let upload = wgpu::BufferSize::new((k * row_bytes) as u64)
-            .ok_or_else(|| GpuError::Operation("empty upload".into()))?;
-        {
-            let mut view = self
-                .queue
-                .write_buffer_with(work, 0, upload)
-                .ok_or_else(|| GpuError::Operation("cannot stage the originals".into()))?;
+        //    is zeroed: its results are never read, but it stays deterministic), staged
+        //    in the kept upload buffer and copied into `work`.
+        let upload_size = (k * row_bytes) as u64;
+        let upload = self.stage(&mut buffers.upload, upload_size, |view| {
             for r in 0..k {
                 let row = r * row_bytes;
                 for p in pieces {
@@ -272,7 +268,7 @@ impl GpuContext {
                 }
                 view.slice(row + 2 * columns..row + row_bytes).fill(0);
             }
-        }
+        })?;
         // The layers, one uniform each at its dynamic offset.
         let mut plan = plan(code, rows);
         for layer in &mut plan.layers {
@@ -333,6 +329,7 @@ impl GpuContext {
         let mut encoder = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
+        encoder.copy_buffer_to_buffer(upload, 0, work, 0, upload_size);
         if chunk > k {
             encoder.clear_buffer(
                 work,

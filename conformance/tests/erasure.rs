@@ -2,6 +2,9 @@
 //! kernel backend. Each case is `ec-N.json` (`data` and its `V` shards) and `ec-N.bin`
 //! (the same value in the JAM codec: the data blob length-prefixed, then the
 //! length-prefixed sequence of length-prefixed shards); both are decoded and must agree.
+//!
+//! `gpu` runs when an adapter exists (lavapipe in CI); without one it is skipped with a
+//! note, unless `TESSERA_REQUIRE_GPU=1`, which makes a missing adapter a failure.
 
 use serde::Deserialize;
 use tessera_conformance::{ensure_eq, fail, CaseCtx, CaseError, Outcome, Suite};
@@ -9,7 +12,7 @@ use tessera_core::bytes::Bytes;
 use tessera_core::codec::{Decode, Reader};
 use tessera_core::spec::ChainSpec;
 use tessera_kernels::bench::SplitMix;
-use tessera_kernels::{encode, reconstruct, Backend, ErasureError};
+use tessera_kernels::{encode, gpu, reconstruct, Backend, ErasureError};
 
 /// The vectors' erasure case (`jam-types.asn`-style JSON).
 #[derive(Deserialize)]
@@ -18,7 +21,18 @@ struct ErasureCase {
     shards: Vec<Bytes>,
 }
 
-const BACKENDS: [Backend; 3] = [Backend::Cpu, Backend::Simd, Backend::Auto];
+/// Every backend: `cpu`, `simd`, `auto`, and `gpu` when it can run (or is required).
+fn backends() -> Vec<Backend> {
+    let mut backends = vec![Backend::Cpu, Backend::Simd, Backend::Auto];
+    let required = std::env::var("TESSERA_REQUIRE_GPU").is_ok_and(|v| v == "1");
+    match gpu::context() {
+        Ok(_) => backends.push(Backend::Gpu),
+        // Kept so that every case fails with the adapter error.
+        Err(_) if required => backends.push(Backend::Gpu),
+        Err(e) => eprintln!("SKIPPED the gpu backend: {e} (TESSERA_REQUIRE_GPU=1 fails instead)"),
+    }
+    backends
+}
 
 struct ErasureSuite {
     folder: &'static str,
@@ -74,7 +88,7 @@ impl Suite for ErasureSuite {
         let mut rng = SplitMix(case.data.0.len() as u64);
         let all: Vec<usize> = (0..v).collect();
         let recovery: Vec<usize> = (k..v).collect();
-        for backend in BACKENDS {
+        for backend in backends() {
             let got = encode(&self.spec, backend, &case.data.0)?;
             let expected: Vec<&[u8]> = case.shards.iter().map(|s| s.0.as_slice()).collect();
             let got: Vec<&[u8]> = got.iter().map(Vec::as_slice).collect();

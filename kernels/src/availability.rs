@@ -23,8 +23,10 @@
 //! same math with all segments and proof pages coded in one column-parallel call,
 //! the Merkle trees hashed level by level in blake2b_simd `many` batches, and the
 //! `V` segment-shard trees walked together so each of their nodes is one batch.
+//! [`Backend::Gpu`] runs the `simd` pipeline with the coding (bundle and all segments)
+//! and the bundle-chunk hashes `b♣` on the GPU.
 //! No official vector covers this pipeline (the codec vectors' `package_spec` come
-//! without their bundles and segments), so `simd` is checked against `cpu`.
+//! without their bundles and segments), so `simd` and `gpu` are checked against `cpu`.
 
 use rayon::prelude::*;
 use tessera_core::codec::encode_natural;

@@ -9,9 +9,14 @@ pub enum Backend {
     /// The fast CPU path: reed-solomon-simd (which picks AVX2/SSSE3/NEON at run time
     /// from the CPU's features), blake2b_simd's `many`, rayon across blobs.
     Simd,
-    /// Let the library pick. For now this is always [`Backend::Simd`]; once a GPU
-    /// backend exists, the batch-size threshold at which it takes over is to be
-    /// measured by the `da` bench, not guessed.
+    /// WGSL compute shaders through wgpu (Vulkan, Metal, DX12): Reed–Solomon encoding
+    /// and Blake2b batches on the GPU (see [`crate::gpu`]). Without an adapter, calls
+    /// that can fail return [`crate::gpu::GpuError::NoAdapter`] (inside
+    /// [`crate::ErasureError::Gpu`]).
+    Gpu,
+    /// Let the library pick: [`Backend::Gpu`] when a hardware GPU adapter exists,
+    /// otherwise [`Backend::Simd`] (logged once). The batch size below which `simd`
+    /// beats a GPU is still to be measured by the `da` bench, not guessed.
     #[default]
     Auto,
 }
@@ -20,6 +25,7 @@ impl Backend {
     /// The concrete backend a call with `self` runs on.
     pub fn resolve(self) -> Backend {
         match self {
+            Backend::Auto if crate::gpu::auto_uses_gpu() => Backend::Gpu,
             Backend::Auto => Backend::Simd,
             concrete => concrete,
         }
@@ -30,6 +36,7 @@ impl Backend {
         match self {
             Backend::Cpu => "cpu",
             Backend::Simd => "simd",
+            Backend::Gpu => "gpu",
             Backend::Auto => "auto",
         }
     }
@@ -47,9 +54,10 @@ impl std::str::FromStr for Backend {
         match s {
             "cpu" => Ok(Backend::Cpu),
             "simd" => Ok(Backend::Simd),
+            "gpu" => Ok(Backend::Gpu),
             "auto" => Ok(Backend::Auto),
             other => Err(format!(
-                "unknown backend `{other}`: expected `cpu`, `simd` or `auto`"
+                "unknown backend `{other}`: expected `cpu`, `simd`, `gpu` or `auto`"
             )),
         }
     }

@@ -47,7 +47,7 @@ pub struct Record {
     pub workload: String,
     /// `encode`, `reconstruct`, `hash` or `erasure_root`.
     pub operation: String,
-    /// `cpu`, `simd` or `reed-solomon-simd` (the raw baseline).
+    /// `cpu`, `simd`, `gpu` or `reed-solomon-simd` (the raw baseline).
     pub backend: String,
     /// Octets of input the operation consumed.
     pub input_bytes: u64,

@@ -29,6 +29,7 @@ use tessera_core::spec::ChainSpec;
 
 use crate::backend::Backend;
 use crate::cpu::CpuEngine;
+use crate::gpu::{GpuEngine, GpuError};
 use crate::shards::Shards;
 use crate::simd::SimdEngine;
 
@@ -86,6 +87,9 @@ pub enum ErasureError {
     /// reed-solomon-simd refused the call.
     #[error("reed-solomon-simd: {0}")]
     Simd(String),
+    /// The `gpu` backend cannot run (no adapter) or a GPU operation failed.
+    #[error("gpu backend: {0}")]
+    Gpu(#[from] GpuError),
 }
 
 /// The shape of the code: `originals` data shards (`k = W_E / 2`) and `recovery`
@@ -270,6 +274,7 @@ thread_local! {
 pub(crate) fn with_engine<T>(backend: Backend, f: impl FnOnce(&mut dyn ErasureEngine) -> T) -> T {
     match backend.resolve() {
         Backend::Cpu => f(&mut CpuEngine),
+        Backend::Gpu => f(&mut GpuEngine::default()),
         _ => SIMD_ENGINE.with(|engine| match engine.try_borrow_mut() {
             Ok(mut engine) => f(&mut *engine),
             // Only reachable if `f` re-enters; a fresh engine keeps that correct.
@@ -325,6 +330,7 @@ pub struct ErasureCoder {
     backend: Backend,
     cpu: CpuEngine,
     simd: SimdEngine,
+    gpu: GpuEngine,
 }
 
 impl ErasureCoder {
@@ -341,6 +347,7 @@ impl ErasureCoder {
             backend: backend.resolve(),
             cpu: CpuEngine,
             simd: SimdEngine::with_threads(threads),
+            gpu: GpuEngine::default(),
         }
     }
 
@@ -357,6 +364,7 @@ impl ErasureCoder {
     fn engine(&mut self) -> &mut dyn ErasureEngine {
         match self.backend {
             Backend::Cpu => &mut self.cpu,
+            Backend::Gpu => &mut self.gpu,
             _ => &mut self.simd,
         }
     }
@@ -426,16 +434,21 @@ pub fn encode(
     Ok(out.to_vecs())
 }
 
-/// [`encode`] of many blobs, in parallel on rayon's pool (one engine per thread).
+/// [`encode`] of many blobs: in parallel on rayon's pool (one engine per thread), or on
+/// the GPU with all blobs' columns side by side in as few submissions as fit.
 pub fn encode_many(
     spec: &ChainSpec,
     backend: Backend,
     blobs: &[&[u8]],
 ) -> Result<Vec<Vec<Vec<u8>>>, ErasureError> {
-    blobs
-        .par_iter()
-        .map(|blob| encode(spec, backend, blob))
-        .collect()
+    if backend.resolve() != Backend::Gpu {
+        return blobs
+            .par_iter()
+            .map(|blob| encode(spec, backend, blob))
+            .collect();
+    }
+    let shards = crate::gpu::context()?.encode_blobs(ErasureCode::for_spec(spec), blobs)?;
+    Ok(shards.iter().map(Shards::to_vecs).collect())
 }
 
 /// `R_k` (GP Appendix H, eq. `erasurecodinginv`): the blob of `original_len` octets

@@ -6,6 +6,7 @@ use tessera_core::bytes::ByteArray;
 use tessera_core::hash::{blake2b_256, Hash};
 
 use crate::backend::Backend;
+use crate::gpu::GpuError;
 
 /// Inputs per `hash_many` batch: enough to fill blake2b_simd's widest lanes many times
 /// over while giving rayon work to split.
@@ -15,15 +16,33 @@ const INPUTS_PER_BATCH: usize = 64;
 ///
 /// `Cpu` hashes one input at a time with `tessera_core::hash::blake2b_256`; `Simd` uses
 /// blake2b_simd's `many` (AVX2 or SSE4.1 lanes across inputs, chosen at run time) in
-/// batches spread over rayon's pool.
+/// batches spread over rayon's pool; `Gpu` one shader invocation per input (see
+/// [`try_blake2b_many`]), falling back to `Simd` with a logged warning if the GPU
+/// cannot run (this function has no error to return; use [`try_blake2b_many`] for one).
 pub fn blake2b_many<I: AsRef<[u8]> + Sync>(backend: Backend, inputs: &[I]) -> Vec<Hash> {
-    match backend.resolve() {
+    match try_blake2b_many(backend, inputs) {
+        Ok(hashes) => hashes,
+        Err(e) => {
+            tracing::warn!("blake2b_many on gpu failed, hashing on simd instead: {e}");
+            blake2b_many(Backend::Simd, inputs)
+        }
+    }
+}
+
+/// [`blake2b_many`], with the `Gpu` backend's failure (no adapter, a failed
+/// submission) returned as an error instead of falling back.
+pub fn try_blake2b_many<I: AsRef<[u8]> + Sync>(
+    backend: Backend,
+    inputs: &[I],
+) -> Result<Vec<Hash>, GpuError> {
+    Ok(match backend.resolve() {
         Backend::Cpu => inputs.iter().map(|x| blake2b_256(x.as_ref())).collect(),
+        Backend::Gpu => crate::gpu::context()?.blake2b_many(inputs)?,
         _ => inputs
             .par_chunks(INPUTS_PER_BATCH)
             .flat_map_iter(hash_batch)
             .collect(),
-    }
+    })
 }
 
 /// `[H(x) | x ∈ batch]` on the calling thread, blake2b_simd's `many` across inputs.

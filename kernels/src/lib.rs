@@ -13,13 +13,15 @@
 //! the GP ([`cpu`]) and the oracle the others are tested against bit for bit;
 //! [`Backend::Simd`] drives reed-solomon-simd and blake2b_simd, whose SIMD paths are
 //! chosen at run time from the CPU's features, with rayon across blobs and segments
-//! ([`simd`]); [`Backend::Auto`] picks per call (today always `Simd`).
+//! ([`simd`]); [`Backend::Gpu`] runs WGSL compute shaders through wgpu ([`gpu`]);
+//! [`Backend::Auto`] picks `Gpu` on a hardware GPU adapter, else `Simd`.
 
 pub mod availability;
 pub mod backend;
 pub mod bench;
 pub mod cpu;
 pub mod erasure;
+pub mod gpu;
 pub mod hashing;
 pub mod segment;
 pub mod shards;
@@ -31,6 +33,6 @@ pub use backend::Backend;
 pub use erasure::{
     encode, encode_many, reconstruct, ErasureCode, ErasureCoder, ErasureEngine, ErasureError,
 };
-pub use hashing::blake2b_many;
+pub use hashing::{blake2b_many, try_blake2b_many};
 pub use segment::encode_segments;
 pub use shards::Shards;

@@ -16,8 +16,9 @@ use tessera_kernels::Backend;
 /// Arguments of `tessera bench da`.
 #[derive(Debug, Args)]
 pub struct BenchDaArgs {
-    /// Backends, comma-separated: `cpu`, `simd`, `auto`, or `all` (cpu and simd).
-    /// Raw reed-solomon-simd is always measured beside them.
+    /// Backends, comma-separated: `cpu`, `simd`, `gpu`, `auto`, or `all` (cpu, simd, and
+    /// gpu when a GPU adapter exists). Raw reed-solomon-simd is always measured beside
+    /// them.
     #[arg(long, default_value = "all")]
     pub backend: String,
     /// Workloads, comma-separated: `package` (one maximum-size work package) and
@@ -42,9 +43,18 @@ fn parse_backends(list: &str) -> anyhow::Result<Vec<Backend>> {
     let mut out = Vec::new();
     for name in list.split(',').map(str::trim) {
         match name {
-            "all" => out.extend([Backend::Cpu, Backend::Simd]),
+            "all" => {
+                out.extend([Backend::Cpu, Backend::Simd]);
+                match tessera_kernels::gpu::context() {
+                    Ok(_) => out.push(Backend::Gpu),
+                    Err(e) => eprintln!("bench da: no gpu rows: {e}"),
+                }
+            }
             other => out.push(other.parse().map_err(anyhow::Error::msg)?),
         }
+    }
+    if out.contains(&Backend::Gpu) {
+        tessera_kernels::gpu::context().context("--backend gpu")?;
     }
     let mut seen = Vec::new();
     out.retain(|b: &Backend| {

@@ -80,6 +80,10 @@ pub fn parse_backends(list: &str) -> anyhow::Result<Vec<Backend>> {
     for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let add: Vec<Backend> = match name {
             "all" => vec![Backend::Cpu, Backend::Simd],
+            // Signature checks have no GPU kernel: `gpu` would only relabel `simd`.
+            "gpu" => bail!(
+                "unknown backend `gpu` for signatures: expected `cpu`, `simd`, `auto` or `all`"
+            ),
             other => vec![other.parse().map_err(anyhow::Error::msg)?],
         };
         for b in add {

@@ -46,14 +46,21 @@ fn bench_da_json_records_have_the_documented_shape() {
         let operation = record["operation"].as_str().expect("operation is a string");
         assert!(["encode", "reconstruct", "hash", "erasure_root"].contains(&operation));
         let backend = record["backend"].as_str().expect("backend is a string");
-        assert!(["cpu", "simd", "reed-solomon-simd"].contains(&backend));
+        assert!(["cpu", "simd", "gpu", "reed-solomon-simd"].contains(&backend));
         assert!(record["input_bytes"].as_u64().is_some_and(|n| n > 0));
         assert!(record["seconds"].as_f64().is_some());
         assert!(record["mb_per_s"].as_f64().is_some());
         seen.push((operation.to_string(), backend.to_string()));
     }
-    // Every operation on both backends, and the baseline's encode and reconstruct.
-    for backend in ["cpu", "simd"] {
+    // Every operation on each backend (`gpu` when an adapter exists, as `all` measures
+    // it then), and the baseline's encode and reconstruct.
+    let gpu = tessera_kernels::gpu::context().is_ok();
+    let backends: &[&str] = if gpu {
+        &["cpu", "simd", "gpu"]
+    } else {
+        &["cpu", "simd"]
+    };
+    for &backend in backends {
         for operation in ["encode", "reconstruct", "hash", "erasure_root"] {
             assert!(
                 seen.contains(&(operation.into(), backend.into())),
@@ -64,5 +71,5 @@ fn bench_da_json_records_have_the_documented_shape() {
     for operation in ["encode", "reconstruct"] {
         assert!(seen.contains(&(operation.into(), "reed-solomon-simd".into())));
     }
-    assert_eq!(records.len(), 10);
+    assert_eq!(records.len(), 4 * backends.len() + 2);
 }

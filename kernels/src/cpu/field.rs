@@ -92,6 +92,16 @@ impl Field {
         Field { log, exp }
     }
 
+    /// The whole log table, indexed by word (for the GPU backend's storage buffer).
+    pub(crate) fn log_table(&self) -> &[u16] {
+        &self.log
+    }
+
+    /// The whole exp table, `2 · GROUP_ORDER` entries (for the GPU backend).
+    pub(crate) fn exp_table(&self) -> &[u16] {
+        &self.exp
+    }
+
     /// The discrete logarithm of a non-zero element.
     pub(crate) fn log(&self, a: u16) -> usize {
         usize::from(self.log[usize::from(a)])

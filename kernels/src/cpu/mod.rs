@@ -3,8 +3,8 @@
 //! it still uses the FFT (not `O(n²)` interpolation) so a maximum-size bundle encodes
 //! in test time.
 
-mod field;
-mod novel_basis;
+pub(crate) mod field;
+pub(crate) mod novel_basis;
 mod reed_solomon;
 
 pub use reed_solomon::CpuEngine;

@@ -1,0 +1,478 @@
+//! The `gpu` backend: the DA kernels as WGSL compute shaders driven through wgpu (Vulkan,
+//! Metal or DX12; in CI Mesa's software Vulkan driver, lavapipe).
+//!
+//! - [`reed_solomon`]: the erasure code's encoder (GP Appendix H, in the vectors'
+//!   layout; `shaders/reed_solomon.wgsl`): the same additive FFT as the `cpu` reference,
+//!   layer for layer, with its log/exp tables in a storage buffer, many blobs' columns
+//!   side by side in one submission;
+//! - [`blake2b`]: Blake2b-256 of many inputs (`shaders/blake2b.wgsl`), 64-bit words
+//!   emulated with pairs of u32s.
+//!
+//! One [`GpuContext`] per process ([`context`]) holds the device, the compiled pipelines,
+//! the field tables and the upload (mapped staging), working, uniform and read-back
+//! buffers, which are kept and only grown across calls (calls are serialised on them). Every binding stays within
+//! [`MAX_BINDING`]; larger batches are split over several submissions.
+//!
+//! Reconstruction (`R_k`) is not done on the GPU: [`GpuEngine`] hands it to the `simd`
+//! engine.
+
+pub mod blake2b;
+pub mod reed_solomon;
+
+use std::future::Future;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::task::{Context, Poll, Waker};
+
+pub use reed_solomon::GpuEngine;
+
+/// The largest storage binding (and so working buffer) the backend uses: 128 MiB, the
+/// WebGPU default limit every adapter offers.
+pub const MAX_BINDING: u64 = 128 << 20;
+
+/// Why the GPU backend cannot run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GpuError {
+    /// No adapter (GPU or software driver) was found.
+    #[error(
+        "no GPU adapter found ({0}); install a Vulkan, Metal or DX12 driver (on Linux without \
+         a GPU, Mesa's lavapipe: `apt-get install mesa-vulkan-drivers libvulkan1`) or use \
+         the `simd` backend"
+    )]
+    NoAdapter(String),
+    /// The adapter refused to open a device.
+    #[error("GPU adapter `{adapter}` refused a device: {reason}")]
+    Device {
+        /// The adapter's name.
+        adapter: String,
+        /// wgpu's reason.
+        reason: String,
+    },
+    /// A GPU operation failed (validation, out of memory, a lost device, a failed map).
+    #[error("GPU operation failed: {0}")]
+    Operation(String),
+}
+
+/// The one shared context, created on first use.
+static CONTEXT: OnceLock<Result<GpuContext, GpuError>> = OnceLock::new();
+
+/// The process's GPU context, created on first call; the error again on every call if
+/// there is no usable adapter.
+pub fn context() -> Result<&'static GpuContext, GpuError> {
+    CONTEXT
+        .get_or_init(GpuContext::new)
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Whether [`crate::Backend::Auto`] runs on the GPU: only when the adapter is real
+/// hardware (a software rasteriser such as lavapipe is slower than `simd`). Decided
+/// once per process and logged once.
+pub fn auto_uses_gpu() -> bool {
+    static AUTO: OnceLock<bool> = OnceLock::new();
+    *AUTO.get_or_init(|| match context() {
+        Ok(ctx) if !ctx.is_software() => {
+            tracing::info!(adapter = %ctx.adapter_name(), "backend auto: using the GPU");
+            true
+        }
+        Ok(ctx) => {
+            tracing::info!(
+                adapter = %ctx.adapter_name(),
+                "backend auto: software GPU adapter only, falling back to simd"
+            );
+            false
+        }
+        Err(e) => {
+            tracing::info!("backend auto: falling back to simd: {e}");
+            false
+        }
+    })
+}
+
+/// Run a future that native wgpu resolves without an executor (adapter and device
+/// requests, error-scope pops), polling it on this thread.
+fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// Buffers kept across calls, grown on demand.
+#[derive(Default)]
+struct Buffers {
+    upload: Option<wgpu::Buffer>,
+    work: Option<wgpu::Buffer>,
+    readback: Option<wgpu::Buffer>,
+    params: Option<wgpu::Buffer>,
+    skews: Option<wgpu::Buffer>,
+    hash_input: Option<wgpu::Buffer>,
+    hash_output: Option<wgpu::Buffer>,
+}
+
+/// A compute pipeline and its bind-group layout.
+struct Pipeline {
+    layout: wgpu::BindGroupLayout,
+    pipeline: wgpu::ComputePipeline,
+}
+
+/// An adapter, its device and queue, the kernels' pipelines and reusable buffers.
+pub struct GpuContext {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    info: wgpu::AdapterInfo,
+    /// The largest storage binding used (≤ [`MAX_BINDING`]).
+    binding_limit: u64,
+    /// The device's dynamic uniform offset alignment.
+    uniform_align: u64,
+    /// Workgroups per dispatch dimension.
+    max_groups: u32,
+    butterfly: Pipeline,
+    broadcast: wgpu::ComputePipeline,
+    blake2b: Pipeline,
+    /// log and exp tables of the field (see `shaders/reed_solomon.wgsl`).
+    tables: wgpu::Buffer,
+    buffers: Mutex<Buffers>,
+}
+
+impl std::fmt::Debug for GpuContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuContext")
+            .field("adapter", &self.info.name)
+            .field("backend", &self.info.backend)
+            .field("device_type", &self.info.device_type)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Adapters in order of preference: discrete, integrated, virtual, other, software.
+fn preference(kind: wgpu::DeviceType) -> u8 {
+    match kind {
+        wgpu::DeviceType::DiscreteGpu => 0,
+        wgpu::DeviceType::IntegratedGpu => 1,
+        wgpu::DeviceType::VirtualGpu => 2,
+        wgpu::DeviceType::Other => 3,
+        wgpu::DeviceType::Cpu => 4,
+    }
+}
+
+impl GpuContext {
+    /// Open the most capable adapter (hardware before software), create its device and
+    /// compile the kernels. [`GpuError::NoAdapter`] when there is none.
+    pub fn new() -> Result<GpuContext, GpuError> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+        let adapters = block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        let adapter = adapters
+            .into_iter()
+            .min_by_key(|a| preference(a.get_info().device_type))
+            .ok_or_else(|| {
+                GpuError::NoAdapter(format!(
+                    "wgpu enumerated no adapter on the backends built in: {:?}",
+                    wgpu::Instance::enabled_backend_features()
+                ))
+            })?;
+        let info = adapter.get_info();
+        let adapter_limits = adapter.limits();
+        let (device, queue) = block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("tessera-kernels"),
+            required_features: wgpu::Features::empty(),
+            required_limits: adapter_limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| GpuError::Device {
+            adapter: info.name.clone(),
+            reason: e.to_string(),
+        })?;
+        // Errors are caught by the error scopes around every operation; anything else
+        // (e.g. a lost device) is logged rather than panicking.
+        device.on_uncaptured_error(std::sync::Arc::new(|e: wgpu::Error| {
+            tracing::error!("uncaptured GPU error: {e}");
+        }));
+        let limits = device.limits();
+        let binding_limit = MAX_BINDING
+            .min(limits.max_storage_buffer_binding_size)
+            .min(limits.max_buffer_size);
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let rs_layout = bind_group_layout(
+            &device,
+            "reed_solomon",
+            &[
+                storage_entry(0, true),
+                storage_entry(1, false),
+                uniform_entry(2, true),
+                storage_entry(3, true),
+            ],
+        );
+        let rs_module = shader(
+            &device,
+            "reed_solomon",
+            include_str!("../../../shaders/reed_solomon.wgsl"),
+        );
+        let butterfly = Pipeline {
+            pipeline: compute_pipeline(&device, &rs_layout, &rs_module, "butterfly"),
+            layout: rs_layout,
+        };
+        let broadcast = compute_pipeline(&device, &butterfly.layout, &rs_module, "broadcast");
+        let blake2b_layout = bind_group_layout(
+            &device,
+            "blake2b",
+            &[
+                storage_entry(0, true),
+                storage_entry(1, false),
+                uniform_entry(2, false),
+            ],
+        );
+        let blake2b_module = shader(
+            &device,
+            "blake2b",
+            include_str!("../../../shaders/blake2b.wgsl"),
+        );
+        let blake2b = Pipeline {
+            pipeline: compute_pipeline(&device, &blake2b_layout, &blake2b_module, "hash"),
+            layout: blake2b_layout,
+        };
+        let tables = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("GF(2^16) tables"),
+            size: (reed_solomon::table_words() * 4) as u64,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        queue.write_buffer(&tables, 0, &reed_solomon::table_bytes());
+        if let Some(e) = block_on(scope.pop()) {
+            return Err(GpuError::Device {
+                adapter: info.name.clone(),
+                reason: format!("building the kernels: {e}"),
+            });
+        }
+        Ok(GpuContext {
+            uniform_align: u64::from(limits.min_uniform_buffer_offset_alignment).max(32),
+            max_groups: limits.max_compute_workgroups_per_dimension.max(1),
+            binding_limit,
+            device,
+            queue,
+            info,
+            butterfly,
+            broadcast,
+            blake2b,
+            tables,
+            buffers: Mutex::new(Buffers::default()),
+        })
+    }
+
+    /// This context with storage bindings of at most `bytes` (at least 4 KiB): batches
+    /// are then split over more submissions. For tests of that splitting.
+    pub fn with_binding_limit(mut self, bytes: u64) -> GpuContext {
+        self.binding_limit = bytes.clamp(4096, self.binding_limit);
+        self
+    }
+
+    /// The adapter's name, e.g. `llvmpipe (LLVM 15.0.6, 256 bits)` for lavapipe.
+    pub fn adapter_name(&self) -> &str {
+        &self.info.name
+    }
+
+    /// Whether the adapter is a software rasteriser (lavapipe, WARP, SwiftShader).
+    pub fn is_software(&self) -> bool {
+        self.info.device_type == wgpu::DeviceType::Cpu
+    }
+
+    /// The kept buffers (a poisoned lock only means another call panicked midway; the
+    /// buffers themselves stay valid).
+    fn buffers(&self) -> MutexGuard<'_, Buffers> {
+        self.buffers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// `slot`'s buffer, replaced by one of at least `size` octets (rounded up to a power
+    /// of two, at most the binding limit) if it is smaller.
+    fn buffer<'b>(
+        &self,
+        slot: &'b mut Option<wgpu::Buffer>,
+        size: u64,
+        usage: wgpu::BufferUsages,
+        label: &str,
+    ) -> &'b wgpu::Buffer {
+        let size = size.max(16);
+        if slot.as_ref().is_some_and(|b| b.size() < size) {
+            *slot = None;
+        }
+        slot.get_or_insert_with(|| {
+            let rounded = size.next_power_of_two().min(self.binding_limit).max(size);
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: rounded.next_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT),
+                usage,
+                mapped_at_creation: false,
+            })
+        })
+    }
+
+    /// Workgroup counts `(x, y)` covering `threads` invocations at `per_group` each,
+    /// within the per-dimension limit (the shaders fold `y` back into one index).
+    fn groups(&self, threads: u64, per_group: u64) -> Result<(u32, u32), GpuError> {
+        let groups = threads.div_ceil(per_group).max(1);
+        let x = groups.min(u64::from(self.max_groups));
+        let y = groups.div_ceil(x);
+        match (u32::try_from(x), u32::try_from(y)) {
+            (Ok(x), Ok(y)) if y <= self.max_groups => Ok((x, y)),
+            _ => Err(GpuError::Operation(format!(
+                "{threads} invocations exceed the dispatch limits"
+            ))),
+        }
+    }
+
+    /// Run `f` with validation and out-of-memory errors captured as [`GpuError`].
+    fn scoped<T>(&self, f: impl FnOnce() -> Result<T, GpuError>) -> Result<T, GpuError> {
+        let memory = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let result = f();
+        let validation = block_on(validation.pop());
+        let memory = block_on(memory.pop());
+        match (validation, memory) {
+            (Some(e), _) | (None, Some(e)) => Err(GpuError::Operation(e.to_string())),
+            (None, None) => result,
+        }
+    }
+
+    /// Map `buffer[..size]` in `mode`, waiting for the submissions that use it.
+    fn map(&self, buffer: &wgpu::Buffer, mode: wgpu::MapMode, size: u64) -> Result<(), GpuError> {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        buffer.map_async(mode, ..size, move |result| {
+            let _ = sender.send(result);
+        });
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::Operation(format!("waiting for the GPU: {e}")))?;
+        match receiver.recv() {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(GpuError::Operation(format!("mapping a buffer: {e}"))),
+            Err(_) => Err(GpuError::Operation("mapping a buffer: no answer".into())),
+        }
+    }
+
+    /// Fill the kept upload buffer's first `size` octets with `fill` (through wgpu's
+    /// write-only view of the mapping) and return it, unmapped, for a copy into a
+    /// storage buffer.
+    fn stage<'b>(
+        &self,
+        slot: &'b mut Option<wgpu::Buffer>,
+        size: u64,
+        fill: impl FnOnce(&mut wgpu::BufferViewMut),
+    ) -> Result<&'b wgpu::Buffer, GpuError> {
+        let usage = wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC;
+        let upload = self.buffer(slot, size, usage, "upload");
+        self.map(upload, wgpu::MapMode::Write, size)?;
+        let outcome = match upload.get_mapped_range_mut(..size) {
+            Ok(mut view) => {
+                fill(&mut view);
+                Ok(())
+            }
+            Err(e) => Err(GpuError::Operation(format!("writing inputs: {e}"))),
+        };
+        upload.unmap();
+        outcome.map(|()| upload)
+    }
+
+    /// Wait for the queue, map `buffer[..size]` and hand its octets to `read`.
+    fn read_back(
+        &self,
+        buffer: &wgpu::Buffer,
+        size: u64,
+        read: impl FnOnce(&[u8]),
+    ) -> Result<(), GpuError> {
+        self.map(buffer, wgpu::MapMode::Read, size)?;
+        let outcome = match buffer.get_mapped_range(..size) {
+            Ok(view) => {
+                read(&view);
+                Ok(())
+            }
+            Err(e) => Err(GpuError::Operation(format!("reading results: {e}"))),
+        };
+        buffer.unmap();
+        outcome
+    }
+}
+
+/// A storage-buffer layout entry.
+fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Storage { read_only },
+            has_dynamic_offset: false,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+/// A uniform-buffer layout entry.
+fn uniform_entry(binding: u32, dynamic: bool) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Buffer {
+            ty: wgpu::BufferBindingType::Uniform,
+            has_dynamic_offset: dynamic,
+            min_binding_size: None,
+        },
+        count: None,
+    }
+}
+
+/// A bind-group layout of `entries`.
+fn bind_group_layout(
+    device: &wgpu::Device,
+    label: &str,
+    entries: &[wgpu::BindGroupLayoutEntry],
+) -> wgpu::BindGroupLayout {
+    device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+        label: Some(label),
+        entries,
+    })
+}
+
+/// A WGSL shader module.
+fn shader(device: &wgpu::Device, label: &str, source: &str) -> wgpu::ShaderModule {
+    device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(label),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    })
+}
+
+/// The compute pipeline of `entry` in `module`, bound through `layout` alone.
+fn compute_pipeline(
+    device: &wgpu::Device,
+    layout: &wgpu::BindGroupLayout,
+    module: &wgpu::ShaderModule,
+    entry: &str,
+) -> wgpu::ComputePipeline {
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(entry),
+        layout: Some(
+            &device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some(entry),
+                bind_group_layouts: &[Some(layout)],
+                immediate_size: 0,
+            }),
+        ),
+        module,
+        entry_point: Some(entry),
+        compilation_options: Default::default(),
+        cache: None,
+    })
+}
+
+/// A binding of `buffer[..size]`.
+fn binding(buffer: &wgpu::Buffer, size: u64) -> wgpu::BindingResource<'_> {
+    wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+        buffer,
+        offset: 0,
+        size: wgpu::BufferSize::new(size),
+    })
+}

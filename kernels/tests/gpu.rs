@@ -1,0 +1,214 @@
+//! The `gpu` backend equals the `cpu` reference bit for bit (erasure coding of blobs,
+//! batches and segments, the availability pipeline) and blake2b_simd (hashing). The
+//! official erasure vectors run on `gpu` in `conformance/tests/erasure.rs`.
+//!
+//! Without a GPU adapter these tests say so loudly and pass, unless
+//! `TESSERA_REQUIRE_GPU=1` (CI sets it; there lavapipe, Mesa's software Vulkan, is the
+//! adapter).
+
+use tessera_core::spec::ChainSpec;
+use tessera_kernels::availability::{reference, AvailabilityEngine};
+use tessera_kernels::bench::SplitMix;
+use tessera_kernels::erasure::ErasureCode;
+use tessera_kernels::gpu::{self, GpuContext, GpuError};
+use tessera_kernels::{
+    encode, encode_many, encode_segments, reconstruct, try_blake2b_many, Backend, ErasureError,
+};
+
+/// The shared context, or `None` (after a loud note) when there is no adapter and the
+/// GPU is not required.
+fn gpu_or_skip(test: &str) -> Option<&'static GpuContext> {
+    match gpu::context() {
+        Ok(ctx) => {
+            eprintln!("{test}: on GPU adapter `{}`", ctx.adapter_name());
+            Some(ctx)
+        }
+        Err(e) => {
+            let required = std::env::var("TESSERA_REQUIRE_GPU").is_ok_and(|v| v == "1");
+            assert!(!required, "{test}: TESSERA_REQUIRE_GPU=1 but {e}");
+            eprintln!("SKIPPED {test}: {e} (set TESSERA_REQUIRE_GPU=1 to fail instead)");
+            None
+        }
+    }
+}
+
+fn check_blob(spec: &ChainSpec, blob: &[u8]) {
+    let reference = encode(spec, Backend::Cpu, blob).unwrap();
+    let got = encode(spec, Backend::Gpu, blob).unwrap();
+    assert!(
+        got == reference,
+        "{}: gpu != cpu, {} octets",
+        spec.name,
+        blob.len()
+    );
+}
+
+#[test]
+fn gpu_equals_cpu_on_edge_sizes() {
+    if gpu_or_skip("gpu_equals_cpu_on_edge_sizes").is_none() {
+        return;
+    }
+    let mut rng = SplitMix(7);
+    for spec in [ChainSpec::tiny(), ChainSpec::full()] {
+        for len in [0usize, 1, 2, 3, 683, 684, 685, 1368, 4104, 10_001] {
+            check_blob(&spec, &rng.bytes(len));
+        }
+    }
+}
+
+#[test]
+fn gpu_equals_cpu_on_a_large_blob() {
+    if gpu_or_skip("gpu_equals_cpu_on_a_large_blob").is_none() {
+        return;
+    }
+    // A maximum bundle, W_B = 13,791,360 octets: 40,326-octet shards, an odd number of
+    // columns (20,163). About 5 s on lavapipe.
+    let spec = ChainSpec::full();
+    check_blob(&spec, &SplitMix(8).bytes(spec.max_bundle_size as usize));
+}
+
+#[test]
+fn gpu_batches_equal_cpu_across_submissions() {
+    let Some(shared) = gpu_or_skip("gpu_batches_equal_cpu_across_submissions") else {
+        return;
+    };
+    let mut rng = SplitMix(9);
+    for spec in [ChainSpec::tiny(), ChainSpec::full()] {
+        let blobs: Vec<Vec<u8>> = [0usize, 5, 684, 3000, 1, 9000, 685]
+            .iter()
+            .map(|&len| rng.bytes(len))
+            .collect();
+        let refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
+        let expected: Vec<Vec<Vec<u8>>> = refs
+            .iter()
+            .map(|b| encode(&spec, Backend::Cpu, b).unwrap())
+            .collect();
+        assert!(encode_many(&spec, Backend::Gpu, &refs).unwrap() == expected);
+        // A binding of 4 KiB holds a handful of columns: blobs are cut across many
+        // submissions, and submissions mix blobs.
+        let small = GpuContext::new().unwrap().with_binding_limit(4096);
+        let code = ErasureCode::for_spec(&spec);
+        for (ctx, what) in [(shared, "shared"), (&small, "4 KiB bindings")] {
+            let got = ctx.encode_blobs(code, &refs).unwrap();
+            for (i, (shards, want)) in got.iter().zip(&expected).enumerate() {
+                assert!(
+                    shards.to_vecs() == *want,
+                    "{}: {what}: blob {i} of {} octets",
+                    spec.name,
+                    refs[i].len()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn gpu_segments_and_reconstruct_equal_cpu() {
+    if gpu_or_skip("gpu_segments_and_reconstruct_equal_cpu").is_none() {
+        return;
+    }
+    let mut rng = SplitMix(10);
+    for spec in [ChainSpec::tiny(), ChainSpec::full()] {
+        let segments: Vec<Vec<u8>> = (0..5)
+            .map(|_| rng.bytes(spec.segment_size as usize))
+            .collect();
+        assert!(
+            encode_segments(&spec, Backend::Gpu, &segments).unwrap()
+                == encode_segments(&spec, Backend::Cpu, &segments).unwrap(),
+            "{}: segments",
+            spec.name
+        );
+        let blob = rng.bytes(5000);
+        let shards = encode(&spec, Backend::Cpu, &blob).unwrap();
+        let k = spec.erasure_originals();
+        let chosen: Vec<(usize, &[u8])> = rng
+            .subset(spec.validators(), k)
+            .into_iter()
+            .map(|i| (i, shards[i].as_slice()))
+            .collect();
+        assert_eq!(
+            reconstruct(&spec, Backend::Gpu, &chosen, blob.len()).unwrap(),
+            blob
+        );
+    }
+}
+
+#[test]
+fn gpu_availability_pipeline_equals_cpu() {
+    if gpu_or_skip("gpu_availability_pipeline_equals_cpu").is_none() {
+        return;
+    }
+    let spec = ChainSpec::tiny();
+    let mut rng = SplitMix(11);
+    for (bundle_len, count) in [(0usize, 0usize), (1000, 3), (4104, 65)] {
+        let bundle = rng.bytes(bundle_len);
+        let segments: Vec<Vec<u8>> = (0..count)
+            .map(|_| rng.bytes(spec.segment_size as usize))
+            .collect();
+        let cpu = reference(&spec, &bundle, &segments).unwrap();
+        let mut engine = AvailabilityEngine::new(&spec, Backend::Gpu);
+        assert_eq!(engine.roots(&bundle, &segments).unwrap(), cpu.roots);
+        assert!(*engine.chunks() == cpu.chunks);
+        assert!(*engine.segment_shards() == cpu.segment_shards);
+    }
+}
+
+#[test]
+fn gpu_blake2b_equals_blake2b_simd() {
+    if gpu_or_skip("gpu_blake2b_equals_blake2b_simd").is_none() {
+        return;
+    }
+    let mut rng = SplitMix(12);
+    let expect = |x: &[u8]| {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(
+            blake2b_simd::Params::new()
+                .hash_length(32)
+                .hash(x)
+                .as_bytes(),
+        );
+        out
+    };
+    let mut all: Vec<Vec<u8>> = Vec::new();
+    for len in [0usize, 1, 3, 12, 127, 128, 129, 255, 256, 257, 4104] {
+        let inputs: Vec<Vec<u8>> = (0..5).map(|_| rng.bytes(len)).collect();
+        let got = try_blake2b_many(Backend::Gpu, &inputs).unwrap();
+        for (x, h) in inputs.iter().zip(&got) {
+            assert_eq!(h.0, expect(x), "{len} octets");
+        }
+        all.extend(inputs);
+    }
+    // Mixed lengths in one call, in order.
+    rng.pick(&(0..all.len()).collect::<Vec<_>>(), all.len())
+        .into_iter()
+        .for_each(|i| all.swap(0, i));
+    let got = try_blake2b_many(Backend::Gpu, &all).unwrap();
+    for (x, h) in all.iter().zip(&got) {
+        assert_eq!(h.0, expect(x), "mixed batch, {} octets", x.len());
+    }
+    assert!(try_blake2b_many(Backend::Gpu, &[] as &[&[u8]])
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn explicit_gpu_without_an_adapter_is_a_typed_error() {
+    let spec = ChainSpec::tiny();
+    match gpu::context() {
+        Ok(_) => assert!(encode(&spec, Backend::Gpu, b"x").is_ok()),
+        Err(e) => {
+            assert!(matches!(e, GpuError::NoAdapter(_)), "{e}");
+            assert!(matches!(
+                encode(&spec, Backend::Gpu, b"x"),
+                Err(ErasureError::Gpu(GpuError::NoAdapter(_)))
+            ));
+            assert!(matches!(
+                try_blake2b_many(Backend::Gpu, &[b"x"]),
+                Err(GpuError::NoAdapter(_))
+            ));
+            // Auto falls back to simd.
+            assert_eq!(Backend::Auto.resolve(), Backend::Simd);
+            assert!(encode(&spec, Backend::Auto, b"x").is_ok());
+        }
+    }
+}

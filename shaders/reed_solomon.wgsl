@@ -1,0 +1,100 @@
+// Reed–Solomon encoding over GF(2^16) (GP Appendix H, in the layout the official vectors
+// fix): the layers of the Lin–Chung–Han additive FFT in the novel polynomial basis, on
+// rows of field words. It mirrors `kernels/src/cpu/novel_basis.rs` (the `cpu` reference)
+// layer for layer; the host (`kernels/src/gpu/reed_solomon.rs`) sequences the layers.
+//
+// Data: `work` is a matrix of `rows × width` u32s. Row `u` is the value (or novel-basis
+// coefficient) at one FFT position for every column at once; each u32 holds two
+// independent columns (16-bit field words in Cantor-basis representation, the low half
+// first), so one butterfly factor serves a whole row.
+//
+// Arithmetic is 32-bit integer only: multiplication goes through the log/exp tables of
+// the `cpu` reference (`kernels/src/cpu/field.rs`), which live in `tables`.
+
+struct Layer {
+    // Distance between butterfly partners, in rows: 2^j.
+    half: u32,
+    // The layer's index j (which Ŵ_j gives its factors).
+    j: u32,
+    // Where this layer's block factors start in `skews`.
+    skew_base: u32,
+    // u32s per row.
+    width: u32,
+    // 1: an inverse-transform layer; 0: a forward one.
+    inverse: u32,
+    // broadcast: the rows of the coefficient block copied to every further coset.
+    chunk: u32,
+    pad0: u32,
+    pad1: u32,
+}
+
+// `tables`: log (65,536 entries), then exp (2 · 65,535 entries, so a sum of two
+// logarithms needs no reduction).
+const LOG: u32 = 0u;
+const EXP: u32 = 65536u;
+// `skews` entry of a zero factor (its butterfly only adds).
+const ZERO: u32 = 0xffffffffu;
+
+@group(0) @binding(0) var<storage, read> tables: array<u32>;
+@group(0) @binding(1) var<storage, read_write> work: array<u32>;
+@group(0) @binding(2) var<uniform> layer: Layer;
+// log Ŵ_j(ω_u) of each layer's blocks (the butterfly factors, "skews"), or ZERO: the
+// host computes them with the `cpu` reference's `NovelBasis::skew`.
+@group(0) @binding(3) var<storage, read> skews: array<u32>;
+
+// a · b for a field word a and log_b the logarithm of a non-zero b.
+fn mul_log(a: u32, log_b: u32) -> u32 {
+    if (a == 0u) {
+        return 0u;
+    }
+    return tables[EXP + tables[LOG + a] + log_b];
+}
+
+// Both words of a packed pair times the same factor.
+fn mul_pair(x: u32, log_b: u32) -> u32 {
+    return mul_log(x & 0xffffu, log_b) | (mul_log(x >> 16u, log_b) << 16u);
+}
+
+// One layer of the forward or inverse transform: invocation (column, butterfly).
+// Forward (cpu `fft`): lo += s·hi; hi += lo. Inverse (cpu `ifft`): hi += lo; lo += s·hi.
+// `s` is the skew of the block's first position.
+@compute @workgroup_size(256)
+fn butterfly(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let col = gid.x;
+    if (col >= layer.width) {
+        return;
+    }
+    let pair = gid.y;
+    let block = pair >> layer.j;
+    let lo_row = (block << (layer.j + 1u)) + (pair & (layer.half - 1u));
+    let lo_at = lo_row * layer.width + col;
+    let hi_at = lo_at + layer.half * layer.width;
+    let log_s = skews[layer.skew_base + block];
+    var lo = work[lo_at];
+    var hi = work[hi_at];
+    if (layer.inverse == 1u) {
+        hi ^= lo;
+        if (log_s != ZERO) {
+            lo ^= mul_pair(hi, log_s);
+        }
+    } else {
+        if (log_s != ZERO) {
+            lo ^= mul_pair(hi, log_s);
+        }
+        hi ^= lo;
+    }
+    work[lo_at] = lo;
+    work[hi_at] = hi;
+}
+
+// Copy the coefficient rows 0..chunk to every further coset block (invocation: column,
+// row − chunk), which the forward layers then evaluate at their own positions.
+@compute @workgroup_size(256)
+fn broadcast(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let col = gid.x;
+    if (col >= layer.width) {
+        return;
+    }
+    let row = layer.chunk + gid.y;
+    work[row * layer.width + col] = work[(row % layer.chunk) * layer.width + col];
+}

@@ -33,12 +33,22 @@ fn corruption_is_caught() {
     // δ is compared in item form: a storage value, a storage key and a lookup
     // entry each land in a different item.
     corrupted_case_fails::<Accumulate>("accumulate_ready_queued_reports-1.bin", |case| {
-        if let Some(a) = case.post_state.accounts.iter_mut().find(|a| !a.data.storage.is_empty()) {
+        if let Some(a) = case
+            .post_state
+            .accounts
+            .iter_mut()
+            .find(|a| !a.data.storage.is_empty())
+        {
             a.data.storage[0].value.0.push(0);
         }
     });
     corrupted_case_fails::<Accumulate>("accumulate_ready_queued_reports-1.bin", |case| {
-        if let Some(a) = case.post_state.accounts.iter_mut().find(|a| !a.data.storage.is_empty()) {
+        if let Some(a) = case
+            .post_state
+            .accounts
+            .iter_mut()
+            .find(|a| !a.data.storage.is_empty())
+        {
             a.data.storage[0].key.0.push(0);
         }
     });

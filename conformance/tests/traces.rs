@@ -34,7 +34,10 @@ fn check_raw(spec: &ChainSpec, what: &str, raw: &RawState) -> Result<ChainState,
         .map_err(|e| CaseError(format!("{what}: {e}")))?;
     let again = state.serialize();
     if again != raw.keyvals {
-        fail!("{what}: T(T⁻¹(state)) differs: {}", first_difference(&raw.keyvals, &again));
+        fail!(
+            "{what}: T(T⁻¹(state)) differs: {}",
+            first_difference(&raw.keyvals, &again)
+        );
     }
     Ok(state)
 }
@@ -163,4 +166,55 @@ fn corrupted_trace_copy_fails_the_suite() {
     let failed: Vec<&str> = report.failed.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(failed, ["00000005.bin"], "{report:?}");
     assert_eq!(report.unconsumed.len(), 1, "{report:?}");
+}
+
+/// Blocks changed after sealing are rejected with the rule they break, and a
+/// step's post-state really comes from the import: a state root that is not the
+/// prior state's is refused.
+#[test]
+fn tampered_blocks_are_rejected_with_their_rule() {
+    use tessera_state::transition::{BlockError, HeaderError};
+    let Some(dir) = tessera_conformance::vectors_folder("traces/safrole") else {
+        return;
+    };
+    let spec = ChainSpec::tiny();
+    let step: TraceStep =
+        decode_exact(&spec, &std::fs::read(dir.join("00000003.bin")).unwrap()).unwrap();
+    let pre = ChainState::deserialize(&spec, &step.pre.keyvals).unwrap();
+    let import = |block: &tessera_core::types::Block| {
+        transition::import_block(&spec, &pre, &step.pre.root, block)
+    };
+    assert!(import(&step.block).is_ok());
+
+    let mut b = step.block.clone();
+    b.header.parent_state_root.0[0] ^= 1;
+    assert!(matches!(
+        import(&b),
+        Err(BlockError::Header(HeaderError::BadParentStateRoot { .. }))
+    ));
+
+    let mut b = step.block.clone();
+    b.header.seal.0[40] ^= 1;
+    assert!(matches!(
+        import(&b),
+        Err(BlockError::Header(HeaderError::BadSeal(_)))
+    ));
+
+    let mut b = step.block.clone();
+    b.header.author_index = (b.header.author_index + 1) % 6;
+    assert!(import(&b).is_err());
+
+    let mut b = step.block.clone();
+    b.header.extrinsic_hash.0[0] ^= 1;
+    assert!(matches!(
+        import(&b),
+        Err(BlockError::Header(HeaderError::BadExtrinsicHash { .. }))
+    ));
+
+    let mut b = step.block.clone();
+    b.header.slot = pre.tau;
+    assert!(matches!(
+        import(&b),
+        Err(BlockError::Header(HeaderError::BadSlot { .. }))
+    ));
 }

@@ -47,7 +47,11 @@ impl Importer {
 
     /// Take `keyvals` as the state made by `header` (genesis, or the fuzzer's
     /// `Initialize`); returns its root.
-    pub fn initialize(&mut self, header: &Header, keyvals: &KeyValues) -> Result<Hash, ImportError> {
+    pub fn initialize(
+        &mut self,
+        header: &Header,
+        keyvals: &KeyValues,
+    ) -> Result<Hash, ImportError> {
         let state = ChainState::deserialize(&self.spec, keyvals)?;
         let root = state.root();
         self.store.put(header.hash(), root, Arc::new(state))?;

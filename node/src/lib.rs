@@ -9,7 +9,7 @@ pub mod bench_cmd;
 pub mod bench_sigs;
 pub mod cli;
 pub mod codec_cmd;
+pub mod fuzz_target;
 pub mod import;
 pub mod store;
 pub mod trace_cmd;
-pub mod fuzz_target;

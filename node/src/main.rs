@@ -4,6 +4,15 @@
 use clap::Parser as _;
 
 fn main() -> std::process::ExitCode {
+    // Logs go to stderr so that `--json` output on stdout stays clean;
+    // `RUST_LOG` overrides the default level (`info`).
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
     let cli = tessera_node::cli::Cli::parse();
     match tessera_node::cli::run(cli) {
         Ok(code) => code,

@@ -99,7 +99,12 @@ impl StateStore {
     }
 
     /// Store `state` with root `root` under `header`, in one atomic write.
-    pub fn put(&mut self, header: Hash, root: Hash, state: Arc<ChainState>) -> Result<(), StoreError> {
+    pub fn put(
+        &mut self,
+        header: Hash,
+        root: Hash,
+        state: Arc<ChainState>,
+    ) -> Result<(), StoreError> {
         let stored = Stored { root, state };
         match &mut self.backend {
             Backend::Memory(m) => {
@@ -131,8 +136,8 @@ impl StateStore {
             reason,
         };
         let raw: RawState = decode_exact(&self.spec, bytes).map_err(|e| corrupt(e.to_string()))?;
-        let state =
-            ChainState::deserialize(&self.spec, &raw.keyvals).map_err(|e| corrupt(e.to_string()))?;
+        let state = ChainState::deserialize(&self.spec, &raw.keyvals)
+            .map_err(|e| corrupt(e.to_string()))?;
         Ok(Stored {
             root: raw.root,
             state: Arc::new(state),

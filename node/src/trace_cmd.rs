@@ -136,7 +136,12 @@ pub fn run(spec: &ChainSpec, args: &TraceArgs) -> anyhow::Result<bool> {
             }
             if !args.json {
                 bar.suspend(|| match &result.reason {
-                    None => println!("{}/{} ok {:.3}", result.dir, result.file, result.ms.unwrap_or(0.0)),
+                    None => println!(
+                        "{}/{} ok {:.3}",
+                        result.dir,
+                        result.file,
+                        result.ms.unwrap_or(0.0)
+                    ),
                     Some(reason) => println!("{}/{} FAIL {reason}", result.dir, result.file),
                 });
             }
@@ -161,10 +166,12 @@ pub fn run(spec: &ChainSpec, args: &TraceArgs) -> anyhow::Result<bool> {
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         let mut all: Vec<f64> = results.iter().filter_map(|r| r.ms).collect();
-        for s in summaries
-            .iter()
-            .chain(std::iter::once(&summarize("total".into(), passed, failed, &mut all)))
-        {
+        for s in summaries.iter().chain(std::iter::once(&summarize(
+            "total".into(),
+            passed,
+            failed,
+            &mut all,
+        ))) {
             println!(
                 "{}: {} steps, import mean {:.3} ms, p50 {:.3} ms, p99 {:.3} ms",
                 s.dir,
@@ -216,7 +223,10 @@ fn run_step(
     }
 }
 
-fn read_decoded<T: tessera_core::codec::Decode>(spec: &ChainSpec, path: &Path) -> anyhow::Result<T> {
+fn read_decoded<T: tessera_core::codec::Decode>(
+    spec: &ChainSpec,
+    path: &Path,
+) -> anyhow::Result<T> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     decode_exact(spec, &bytes).with_context(|| format!("{}: does not decode", path.display()))
 }

@@ -124,3 +124,100 @@ fn unknown_type_and_bad_json_are_clear_errors() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid header"));
 }
+
+/// `tessera trace` on a whole official folder: one `ok` line per step in file
+/// order, the per-folder and total timing lines, and the exact last line.
+#[test]
+fn trace_imports_a_folder_and_ends_with_the_tally() {
+    let Some(dir) = tessera_conformance::vectors_folder("traces/fallback") else {
+        return;
+    };
+    let mut steps: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".bin") && n != "genesis.bin")
+        .collect();
+    steps.sort();
+    let out = tessera(&["--spec", "tiny", "trace", dir.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    for (line, file) in lines.iter().zip(&steps) {
+        let rest = line
+            .strip_prefix(&format!("{}/{file} ok ", dir.display()))
+            .unwrap_or_else(|| panic!("unexpected step line {line:?} for {file}"));
+        let ms: f64 = rest.parse().expect("import time in ms");
+        assert!(ms >= 0.0);
+    }
+    assert_eq!(lines.len(), steps.len() + 3, "{stdout}");
+    assert!(lines[steps.len()].starts_with(&format!(
+        "{}: {} steps, import mean",
+        dir.display(),
+        steps.len()
+    )));
+    assert!(lines[steps.len() + 1].starts_with(&format!("total: {} steps", steps.len())));
+    assert_eq!(
+        lines.last().copied(),
+        Some(format!("{} passed, 0 failed", steps.len()).as_str())
+    );
+}
+
+/// A step file that does not decode is a `FAIL` line naming the file, the rest
+/// of the folder still runs, the tally counts it, and the exit status is
+/// non-zero; `--json` says the same to machines.
+#[test]
+fn trace_reports_a_broken_step_and_fails() {
+    let Some(src) = tessera_conformance::vectors_folder("traces/fallback") else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("tessera-cli-trace-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["genesis.bin", "00000001.bin", "00000003.bin"] {
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+    }
+    let step2 = std::fs::read(src.join("00000002.bin")).unwrap();
+    std::fs::write(dir.join("00000002.bin"), &step2[..step2.len() / 2]).unwrap();
+
+    let out = tessera(&["--spec", "tiny", "trace", dir.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let d = dir.display();
+    assert!(
+        lines[0].starts_with(&format!("{d}/00000001.bin ok ")),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("{d}/00000002.bin FAIL ")),
+        "{stdout}"
+    );
+    assert!(lines[1].contains("does not decode"), "{stdout}");
+    // Step 3's parent is step 2's block, which never imported: it starts from
+    // its own pre-state and still passes.
+    assert!(
+        lines[2].starts_with(&format!("{d}/00000003.bin ok ")),
+        "{stdout}"
+    );
+    assert_eq!(lines.last().copied(), Some("2 passed, 1 failed"));
+
+    let out = tessera(&["--spec", "tiny", "trace", "--json", dir.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(v["passed"], 2);
+    assert_eq!(v["failed"], 1);
+    assert_eq!(v["steps"][1]["ok"], false);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn trace_of_a_missing_folder_is_a_clear_error() {
+    let out = tessera(&["--spec", "tiny", "trace", "/no/such/trace/folder"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot list /no/such/trace/folder"), "{err}");
+}

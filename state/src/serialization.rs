@@ -251,7 +251,11 @@ impl Component<'_> {
 }
 
 /// `E` length-prefixed sequences, one per slot of the epoch (ω and ξ, GP D.2).
-fn per_slot<T: Decode>(r: &mut Reader<'_>, e: usize, what: &'static str) -> Result<Vec<Vec<T>>, DecodeError> {
+fn per_slot<T: Decode>(
+    r: &mut Reader<'_>,
+    e: usize,
+    what: &'static str,
+) -> Result<Vec<Vec<T>>, DecodeError> {
     let mut slots = Vec::with_capacity(e.min(r.remaining()));
     for _ in 0..e {
         slots.push(r.seq(what, None)?);

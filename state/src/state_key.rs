@@ -103,7 +103,10 @@ mod tests {
     #[test]
     fn keys_classify_back() {
         assert_eq!(classify(&component(13)), KeyKind::Component(13));
-        assert_eq!(classify(&service(0x0403_0201)), KeyKind::Service(0x0403_0201));
+        assert_eq!(
+            classify(&service(0x0403_0201)),
+            KeyKind::Service(0x0403_0201)
+        );
         let k = storage(0x0403_0201, b"key");
         assert_eq!(classify(&k), KeyKind::ServiceItem(0x0403_0201));
         assert_eq!(&k[..8], &[1, k[1], 2, k[3], 3, k[5], 4, k[7]]);

@@ -39,10 +39,8 @@ impl Decode for RawState {
 
 /// `↕[(k, ↕v)]`: a key/value list as the traces and the fuzzer protocol encode it.
 pub fn encode_keyvals(kv: &KeyValues, out: &mut Vec<u8>) {
-    let pairs: Vec<(ByteArray<31>, Bytes)> = kv
-        .iter()
-        .map(|(k, v)| (*k, Bytes(v.clone())))
-        .collect();
+    let pairs: Vec<(ByteArray<31>, Bytes)> =
+        kv.iter().map(|(k, v)| (*k, Bytes(v.clone()))).collect();
     encode_seq(&pairs, out);
 }
 

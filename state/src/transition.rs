@@ -9,15 +9,15 @@ pub mod header;
 
 use std::collections::BTreeSet;
 
+use tessera_core::codec::{decode_exact, Encode};
 use tessera_core::crypto::bandersnatch;
 use tessera_core::hash::Hash;
 use tessera_core::spec::ChainSpec;
-use tessera_core::codec::{decode_exact, Encode};
 use tessera_core::types::{Block, TimeSlot, ValidatorData, ValidatorIndex};
 
 use crate::accounts::{AccountEntry, ServiceAccount as ServiceInfoEntry};
-use crate::accumulate::{self, AccumulationState, ReadyRecord};
 use crate::accumulate::partial::{PartialState, Privileges};
+use crate::accumulate::{self, AccumulationState, ReadyRecord};
 use crate::accumulate::{AlwaysAccumulate, PrivilegesRecord};
 use crate::assurances::{self, AssurancesError, AssurancesInput, AssurancesState};
 use crate::authorizations::{self, CoreAuthorizer};
@@ -316,7 +316,9 @@ pub fn import_block(
     // β' (GP 7.5–7.8).
     let (history_post, ()) = history::apply(
         spec,
-        &history::State { beta: pre.beta.clone() },
+        &history::State {
+            beta: pre.beta.clone(),
+        },
         &history::Input {
             header_hash: h.hash(),
             parent_state_root: h.parent_state_root,
@@ -372,7 +374,11 @@ pub fn import_block(
             author_index: h.author_index,
             extrinsic: e.clone(),
         },
-        &reports_out.reporters.iter().copied().collect::<BTreeSet<_>>(),
+        &reports_out
+            .reporters
+            .iter()
+            .copied()
+            .collect::<BTreeSet<_>>(),
     )?;
     let mut core_stats = reported.cores_statistics;
     for report in &available {
@@ -443,7 +449,12 @@ pub fn import_block(
 /// history β, accumulated ξ, queued ω and pending ρ.
 fn known_packages(pre: &ChainState) -> Vec<Hash> {
     let mut known: BTreeSet<Hash> = BTreeSet::new();
-    known.extend(pre.beta.history.iter().flat_map(|b| b.reported.iter().map(|p| p.hash)));
+    known.extend(
+        pre.beta
+            .history
+            .iter()
+            .flat_map(|b| b.reported.iter().map(|p| p.hash)),
+    );
     known.extend(pre.xi.iter().flatten().copied());
     known.extend(
         pre.omega

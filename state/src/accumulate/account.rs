@@ -302,8 +302,17 @@ mod tests {
             s,
             a.info,
             [(&b"key"[..], &b"value"[..])],
-            &[PreimageEntry { hash: h, blob: Bytes(vec![1; 10]) }],
-            &[LookupEntry { key: LookupKey { hash: h, length: 10 }, value: vec![7, 9] }],
+            &[PreimageEntry {
+                hash: h,
+                blob: Bytes(vec![1; 10]),
+            }],
+            &[LookupEntry {
+                key: LookupKey {
+                    hash: h,
+                    length: 10,
+                },
+                value: vec![7, 9],
+            }],
         );
         assert_eq!(a, b);
         assert_eq!(a.storage(s, b"key"), Some(&b"value"[..]));

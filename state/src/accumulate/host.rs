@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use tessera_core::codec::Encode;
+use tessera_core::codec::{encode_natural, Encode};
 use tessera_core::hash::{blake2b_256, Hash};
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{ServiceId, TimeSlot};
@@ -145,9 +145,11 @@ pub fn check_id(spec: &ChainSpec, state: &PartialState, mut i: ServiceId) -> Ser
 
 impl Implications {
     /// `I(e, s)` (GP B.10): a fresh context whose next id is
-    /// `check(E_4^{-1}(H(E_4(s) ⌢ η'_0 ⌢ E_4(τ'))) mod (2^32 − S − 2^8) + S)`.
-    /// No accumulate vector creates a service, so the fixed-width encoding of `s`
-    /// and `τ'` here follows other clients rather than a vector.
+    /// `check(E_4^{-1}(H(E(s, η'_0, τ'))) mod (2^32 − S − 2^8) + S)`.
+    /// `E` of a natural is the compact encoding (GP C.1), not `E_4`: no
+    /// accumulate vector creates a service, but the recorded fuzzer sessions
+    /// (`fuzz-proto/examples/0.7.2`, services made in `no_forks` step 34 and
+    /// `forks` step 57) fix it.
     pub fn new(
         spec: &ChainSpec,
         state: PartialState,
@@ -155,10 +157,10 @@ impl Implications {
         entropy: &Hash,
         slot: TimeSlot,
     ) -> Self {
-        let mut pre = Vec::with_capacity(40);
-        service.encode_to(&mut pre);
+        let mut pre = Vec::with_capacity(42);
+        encode_natural(u64::from(service), &mut pre);
         pre.extend_from_slice(&entropy.0);
-        slot.encode_to(&mut pre);
+        encode_natural(u64::from(slot), &mut pre);
         let h = blake2b_256(&pre);
         let word = u32::from_le_bytes([h.0[0], h.0[1], h.0[2], h.0[3]]);
         let s = u64::from(spec.min_public_service_index);
@@ -277,18 +279,28 @@ fn hash_at(m: &Machine<'_>, addr: u64) -> Option<Hash> {
 
 impl HostCalls for AccumulateHost<'_> {
     fn host_call(&mut self, call: u64, m: &mut Machine<'_>) -> HostOutcome {
-        let cost = if call == id::TRANSFER {
-            i64::try_from(m.reg(9))
-                .unwrap_or(i64::MAX)
-                .saturating_add(HOST_CALL_GAS)
-        } else {
-            HOST_CALL_GAS
-        };
-        let left = m.gas().saturating_sub(cost);
+        // Every call costs 10 up front; `transfer` charges its `ω9` more only
+        // when it succeeds (GP v0.7.2 B.7, `g = 10 + t`), see [`Self::transfer`].
+        let left = m.gas().saturating_sub(HOST_CALL_GAS);
         m.set_gas(left);
         if left < 0 {
             return HostOutcome::OutOfGas;
         }
+        let outcome = self.dispatch(call, left, m);
+        tracing::trace!(
+            service = self.x.service,
+            call,
+            gas = left,
+            r7 = m.reg(7),
+            ?outcome,
+            "accumulate host call"
+        );
+        outcome
+    }
+}
+
+impl AccumulateHost<'_> {
+    fn dispatch(&mut self, call: u64, left: i64, m: &mut Machine<'_>) -> HostOutcome {
         match call {
             id::GAS => {
                 m.set_reg(7, u64::try_from(left).unwrap_or(0));
@@ -653,6 +665,18 @@ impl AccumulateHost<'_> {
         else {
             return ok(m, code::CASH);
         };
+        // `t = ω9` on success only: the gas the receiver gets is paid here. Not
+        // enough left is an out-of-gas exit, which discards `x` anyway. (The
+        // shared README's "10 + ω9" is the pre-0.7.2 rule; the recorded fuzzer
+        // session `no_forks` step 44, a transfer that panics on its memo, fixes
+        // that failures cost only 10.)
+        let left = m
+            .gas()
+            .saturating_sub(i64::try_from(gas).unwrap_or(i64::MAX));
+        m.set_gas(left.max(0));
+        if left < 0 {
+            return HostOutcome::OutOfGas;
+        }
         let source = self.x.service;
         if let Some(me) = self.x.state.account_mut(source) {
             me.info.balance = balance;

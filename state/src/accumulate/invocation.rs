@@ -51,21 +51,11 @@ pub fn psi_a(
     gas: Gas,
     inputs: &[AccumulateInput],
 ) -> SingleOutcome {
-    let unchanged = || SingleOutcome {
-        state: e.clone(),
-        transfers: Vec::new(),
-        yielded: None,
-        gas_used: 0,
-        provided: BTreeSet::new(),
-    };
-    let Some(code) = e.account(s).and_then(|a| a.code(s)) else {
-        return unchanged();
-    };
-    if code.len() > usize::try_from(env.spec.max_service_code_size).unwrap_or(usize::MAX) {
-        return unchanged();
-    }
-    let code = code.to_vec();
-    // The incoming transfers' amounts are credited before the code runs.
+    // e' (GP B.7): the incoming transfers' amounts are credited first, so a
+    // receiver without (usable) code still gets them; only the code run is
+    // skipped. (An earlier reading returned `e` itself there and lost the
+    // amounts; the recorded fuzzer session `no_forks` step 34, a transfer to a
+    // just-created service, fixes the crediting.)
     let credit = inputs
         .iter()
         .filter_map(|i| match i {
@@ -77,6 +67,28 @@ pub fn psi_a(
     if let Some(a) = start.account_mut(s) {
         a.info.balance = a.info.balance.saturating_add(credit);
     }
+    let code = start
+        .account(s)
+        .and_then(|a| a.code(s))
+        .filter(|c| {
+            c.len() <= usize::try_from(env.spec.max_service_code_size).unwrap_or(usize::MAX)
+        })
+        .map(<[u8]>::to_vec);
+    let Some(code) = code else {
+        tracing::debug!(
+            service = s,
+            inputs = inputs.len(),
+            credit,
+            "no usable code: not run"
+        );
+        return SingleOutcome {
+            state: start,
+            transfers: Vec::new(),
+            yielded: None,
+            gas_used: 0,
+            provided: BTreeSet::new(),
+        };
+    };
     let context = Implications::new(env.spec, start, s, &env.entropy, env.slot);
     let mut host = AccumulateHost {
         spec: env.spec,
@@ -92,6 +104,14 @@ pub fn psi_a(
     encode_natural(u64::from(s), &mut args);
     encode_natural(u64::try_from(inputs.len()).unwrap_or(u64::MAX), &mut args);
     let (gas_used, result) = invoke(&code, ACCUMULATE_PC, gas, &args, &mut host);
+    tracing::debug!(
+        service = s,
+        gas,
+        inputs = inputs.len(),
+        gas_used,
+        ?result,
+        "accumulated"
+    );
     // C (GP B.7): the exceptional dimension on ∞ or ☇; a 32-octet output
     // overrides the yielded hash.
     let (ctx, yielded) = match result {

@@ -1,0 +1,143 @@
+//! The state store and the importer over it: RocksDB keeps states across
+//! reopening, and a rejected block leaves every stored state as it was.
+
+use std::path::PathBuf;
+
+use tessera_core::codec::decode_exact;
+use tessera_core::spec::ChainSpec;
+use tessera_node::import::{ImportError, Importer};
+use tessera_node::store::{StateStore, StoreError};
+use tessera_state::trace::{Genesis, TraceStep};
+
+/// A fresh, empty folder under the system's temporary folder, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let path = std::env::temp_dir().join(format!(
+            "tessera-store-{tag}-{}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn storage_trace() -> Option<(Genesis, Vec<TraceStep>)> {
+    let dir = tessera_conformance::vectors_folder("traces/storage")?;
+    let spec = ChainSpec::tiny();
+    let genesis = decode_exact(&spec, &std::fs::read(dir.join("genesis.bin")).unwrap()).unwrap();
+    let steps = (1..=3)
+        .map(|i| {
+            let bytes = std::fs::read(dir.join(format!("{i:08}.bin"))).unwrap();
+            decode_exact(&spec, &bytes).unwrap()
+        })
+        .collect();
+    Some((genesis, steps))
+}
+
+#[test]
+fn rocksdb_keeps_imported_states_across_reopening() {
+    let Some((genesis, steps)) = storage_trace() else {
+        return;
+    };
+    let spec = ChainSpec::tiny();
+    let db = TempDir::new("reopen");
+    {
+        let mut importer = Importer::new(&spec, StateStore::open(&spec, &db.0).unwrap());
+        let root = importer
+            .initialize(&genesis.header, &genesis.state.keyvals)
+            .unwrap();
+        assert_eq!(root, genesis.state.root);
+        for step in &steps {
+            assert_eq!(importer.import(&step.block).unwrap(), step.post.root);
+        }
+    }
+    // A new process: nothing cached, every state read back from disk.
+    let mut store = StateStore::open(&spec, &db.0).unwrap();
+    let genesis_state = store.get(&genesis.header.hash()).unwrap().unwrap();
+    assert_eq!(genesis_state.root, genesis.state.root);
+    for step in &steps {
+        let stored = store.get(&step.block.header.hash()).unwrap().unwrap();
+        assert_eq!(stored.root, step.post.root);
+        assert_eq!(
+            stored.state.root(),
+            step.post.root,
+            "decoded state re-merklizes"
+        );
+        assert_eq!(stored.state.serialize(), step.post.keyvals);
+    }
+    // And the chain goes on from the reopened store.
+    let mut importer = Importer::new(&spec, store);
+    let dir = tessera_conformance::vectors_folder("traces/storage").unwrap();
+    let next: TraceStep =
+        decode_exact(&spec, &std::fs::read(dir.join("00000004.bin")).unwrap()).unwrap();
+    assert_eq!(importer.import(&next.block).unwrap(), next.post.root);
+}
+
+#[test]
+fn rejected_block_stores_nothing_and_keeps_its_parent() {
+    let Some((genesis, steps)) = storage_trace() else {
+        return;
+    };
+    let spec = ChainSpec::tiny();
+    for rocks in [false, true] {
+        let db = TempDir::new("reject");
+        let store = if rocks {
+            StateStore::open(&spec, &db.0).unwrap()
+        } else {
+            StateStore::in_memory(&spec)
+        };
+        let mut importer = Importer::new(&spec, store);
+        importer
+            .initialize(&genesis.header, &genesis.state.keyvals)
+            .unwrap();
+        let mut bad = steps[0].block.clone();
+        bad.header.extrinsic_hash.0[0] ^= 1;
+        let err = importer.import(&bad).unwrap_err();
+        assert!(matches!(err, ImportError::Block(_)), "{err}");
+        assert!(importer.state(&bad.header.hash()).unwrap().is_none());
+        let parent = importer.state(&genesis.header.hash()).unwrap().unwrap();
+        assert_eq!(parent.root, genesis.state.root);
+        // The good block still imports onto the untouched parent.
+        assert_eq!(
+            importer.import(&steps[0].block).unwrap(),
+            steps[0].post.root
+        );
+    }
+}
+
+#[test]
+fn unknown_parent_is_a_typed_error() {
+    let Some((_, steps)) = storage_trace() else {
+        return;
+    };
+    let spec = ChainSpec::tiny();
+    let mut importer = Importer::new(&spec, StateStore::in_memory(&spec));
+    let err = importer.import(&steps[1].block).unwrap_err();
+    assert!(matches!(err, ImportError::UnknownParent(p) if p == steps[1].block.header.parent));
+}
+
+#[test]
+fn corrupt_database_value_is_reported_not_panicked() {
+    let spec = ChainSpec::tiny();
+    let db = TempDir::new("corrupt");
+    let header = tessera_core::hash::Hash::from([7u8; 32]);
+    {
+        let raw = rocksdb::DB::open_default(&db.0).unwrap();
+        raw.put(header.0, b"not a state").unwrap();
+    }
+    let mut store = StateStore::open(&spec, &db.0).unwrap();
+    let err = store.get(&header).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+}

@@ -138,7 +138,7 @@ impl ErasureCode {
     ) -> Result<(), ErasureError> {
         let fits =
             |count: usize, buffer: &[u8]| count.checked_mul(shard_bytes) == Some(buffer.len());
-        if shard_bytes % 2 != 0
+        if !shard_bytes.is_multiple_of(2)
             || !fits(self.originals, originals)
             || !fits(self.recovery, recovery)
         {
@@ -195,7 +195,8 @@ impl ErasureCode {
         originals: &[u8],
     ) -> Result<(), ErasureError> {
         self.check_shards(shard_bytes, shards)?;
-        if shard_bytes % 2 != 0 || self.originals.checked_mul(shard_bytes) != Some(originals.len())
+        if !shard_bytes.is_multiple_of(2)
+            || self.originals.checked_mul(shard_bytes) != Some(originals.len())
         {
             return Err(ErasureError::BufferShape(format!(
                 "{} originals of {shard_bytes} octets in a buffer of {}",

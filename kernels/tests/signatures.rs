@@ -208,7 +208,7 @@ fn shape() -> impl Strategy<Value = Shape> {
 
 fn make(i: usize, shape: &Shape) -> Item {
     let kp = Keypair::from_seed([(i % 251) as u8 + 1; 32]);
-    let msg = contexts::judgment_message(i % 2 == 0, &ByteArray([(i % 256) as u8; 32]));
+    let msg = contexts::judgment_message(i.is_multiple_of(2), &ByteArray([(i % 256) as u8; 32]));
     let sig = kp.sign(&msg);
     let torsion = small_order_encodings();
     let pk = kp.public();

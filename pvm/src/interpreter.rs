@@ -219,7 +219,7 @@ impl<'p> Machine<'p> {
         if a == HALT_ADDRESS {
             return Step::Exit(ExitReason::Halt);
         }
-        if a == 0 || a % JUMP_ALIGNMENT != 0 {
+        if a == 0 || !a.is_multiple_of(JUMP_ALIGNMENT) {
             return Step::Exit(ExitReason::Panic);
         }
         match self.program.jump_entry(a / JUMP_ALIGNMENT - 1) {

@@ -206,7 +206,7 @@ pub fn import_block(
         spec,
         &SafroleState {
             tau: pre.tau,
-            eta: pre.eta.clone(),
+            eta: pre.eta,
             lambda: pre.lambda.clone(),
             kappa: pre.kappa.clone(),
             gamma_k: pre.gamma.pending.clone(),
@@ -271,7 +271,7 @@ pub fn import_block(
             avail_assignments: assured.avail_assignments,
             curr_validators: kappa.clone(),
             prev_validators: lambda.clone(),
-            entropy: eta.clone(),
+            entropy: eta,
             offenders: psi.offenders.clone(),
             recent_blocks: beta_dagger.clone(),
             auth_pools: pre.alpha.clone(),

@@ -242,7 +242,7 @@ impl<'a> Reader<'a> {
         let start = self.pos;
         let octets = self.take(n.div_ceil(8), what)?;
         let bits: Vec<bool> = (0..n).map(|i| octets[i / 8] >> (i % 8) & 1 == 1).collect();
-        if n % 8 != 0 && octets[n / 8] >> (n % 8) != 0 {
+        if !n.is_multiple_of(8) && octets[n / 8] >> (n % 8) != 0 {
             return Err(DecodeError::new(
                 start,
                 DecodeErrorKind::InvalidValue {

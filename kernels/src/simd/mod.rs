@@ -107,7 +107,7 @@ impl SimdEngine {
         recovery: &mut [u8],
     ) -> Result<(), ErasureError> {
         let fits = |count: usize, len: usize| count.checked_mul(shard_bytes) == Some(len);
-        if shard_bytes % 2 != 0
+        if !shard_bytes.is_multiple_of(2)
             || !fits(code.recovery, recovery.len())
             || originals
                 .as_deref()

@@ -165,9 +165,8 @@ pub fn apply(
         post.kappa = pre.gamma_k.clone();
         post.lambda = pre.kappa.clone();
         let keys: Vec<_> = post.gamma_k.0.iter().map(|k| k.bandersnatch).collect();
-        post.gamma_z = ring::context(spec.validators())
-            .and_then(|ctx| ctx.commitment(&keys))
-            .map_err(|_| SafroleError::RingUnavailable)?;
+        post.gamma_z =
+            ring::root(spec.validators(), &keys).map_err(|_| SafroleError::RingUnavailable)?;
         // GP 6.24: the tickets if the previous epoch ran its full submission
         // period and filled the accumulator, else the fallback keys.
         post.gamma_s = if e2 == e + 1 && m >= y && full_accumulator {

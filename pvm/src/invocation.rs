@@ -274,8 +274,38 @@ pub fn invoke_bounded<H: HostCalls + ?Sized>(
     let Ok(program) = Program::from_blob(&init.code) else {
         return (0, Ok(InvocationResult::Panic));
     };
+    run_initialised(init, &program, pc, gas, host, max_output)
+}
+
+/// [`invoke_bounded`] with the code `c` of `p` already deblobbed into `program`
+/// (by [`Program::from_blob`] on [`initialise`]'s `code`), for callers that run the
+/// same code many times: deblobbing is most of the cost of a short invocation.
+/// `program` must be the deblobbed `c` of `p`; Y still lays out `p`'s memory.
+pub fn invoke_bounded_with<H: HostCalls + ?Sized>(
+    p: &[u8],
+    program: &Program,
+    pc: u32,
+    gas: u64,
+    args: &[u8],
+    host: &mut H,
+    max_output: u32,
+) -> (u64, Result<InvocationResult, OutputTooLong>) {
+    let Some(init) = initialise(p, args) else {
+        return (0, Ok(InvocationResult::Panic));
+    };
+    run_initialised(init, program, pc, gas, host, max_output)
+}
+
+fn run_initialised<H: HostCalls + ?Sized>(
+    init: Initialised,
+    program: &Program,
+    pc: u32,
+    gas: u64,
+    host: &mut H,
+    max_output: u32,
+) -> (u64, Result<InvocationResult, OutputTooLong>) {
     let start = i64::try_from(gas).unwrap_or(i64::MAX);
-    let mut m = Machine::new(&program, pc, start, init.regs, init.memory);
+    let mut m = Machine::new(program, pc, start, init.regs, init.memory);
     let exit = run_with_host(&mut m, host);
     let used = u64::try_from(start - m.gas().max(0)).unwrap_or(0);
     let result = match exit {

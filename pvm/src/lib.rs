@@ -23,8 +23,8 @@ mod word;
 
 pub use interpreter::{ExitReason, GasMode, Machine, HALT_ADDRESS, REGISTER_COUNT};
 pub use invocation::{
-    initialise, invoke, invoke_bounded, psi, run_with_host, HostCalls, HostOutcome, Initialised,
-    InvocationResult, NoHostCalls, OutputTooLong, PsiOutcome, MAX_OUTPUT,
+    initialise, invoke, invoke_bounded, invoke_bounded_with, psi, run_with_host, HostCalls,
+    HostOutcome, Initialised, InvocationResult, NoHostCalls, OutputTooLong, PsiOutcome, MAX_OUTPUT,
 };
 pub use isa::{ArgKind, Opcode};
 pub use memory::{Access, Memory, MemoryError, PAGE_SIZE};

@@ -8,7 +8,7 @@ use tessera_core::codec::encode_natural;
 use tessera_core::hash::{blake2b_256, Hash};
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{Gas, ServiceId, TimeSlot, WorkReport};
-use tessera_pvm::{invoke, InvocationResult};
+use tessera_pvm::{initialise, invoke_bounded_with, InvocationResult, Program, MAX_OUTPUT};
 
 use super::host::{AccumulateHost, Implications};
 use super::operand::{AccumulateInput, Operand, Transfer};
@@ -26,6 +26,40 @@ pub struct Env<'a> {
     pub slot: TimeSlot,
     /// `η'_0`.
     pub entropy: Hash,
+}
+
+/// How many deblobbed accumulate programs [`program`] keeps.
+const REMEMBERED_PROGRAMS: usize = 32;
+
+/// Service code `c` (a standard program, GP A.7) deblobbed, remembered for the
+/// last few codes run: decoding a program costs more than a short accumulation
+/// runs, and the same services accumulate block after block. Entries are found by
+/// the code hash `a_c` and must hold the same bytes too (a state handed over by a
+/// peer or fuzzer need not have preimages that hash to their keys), so a hit is
+/// exactly the program that deblobbing `code` would give. `None` when Y or
+/// deblobbing fails (not remembered; Ψ_M panics on it at once).
+fn program(code_hash: &Hash, code: &[u8]) -> Option<Arc<Program>> {
+    type Programs = std::collections::VecDeque<(Hash, Vec<u8>, Arc<Program>)>;
+    static PROGRAMS: std::sync::OnceLock<std::sync::Mutex<Programs>> = std::sync::OnceLock::new();
+    let programs = PROGRAMS.get_or_init(Default::default);
+    let lock = || {
+        programs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    };
+    if let Some((_, _, p)) = lock()
+        .iter()
+        .find(|(h, c, _)| h == code_hash && c.as_slice() == code)
+    {
+        return Some(Arc::clone(p));
+    }
+    let built = Arc::new(Program::from_blob(&initialise(code, &[])?.code).ok()?);
+    let mut programs = lock();
+    programs.push_back((*code_hash, code.to_vec(), Arc::clone(&built)));
+    while programs.len() > REMEMBERED_PROGRAMS {
+        programs.pop_front();
+    }
+    Some(built)
 }
 
 /// What Ψ_A yields for one service: `(e, t, y, u, p)`.
@@ -69,12 +103,12 @@ pub fn psi_a(
     }
     let code = start
         .account(s)
-        .and_then(|a| a.code(s))
-        .filter(|c| {
+        .and_then(|a| Some((a.info.code_hash, a.code(s)?)))
+        .filter(|(_, c)| {
             c.len() <= usize::try_from(env.spec.max_service_code_size).unwrap_or(usize::MAX)
         })
-        .map(<[u8]>::to_vec);
-    let Some(code) = code else {
+        .map(|(h, c)| (h, c.to_vec()));
+    let Some((code_hash, code)) = code else {
         tracing::debug!(
             service = s,
             inputs = inputs.len(),
@@ -103,7 +137,23 @@ pub fn psi_a(
     encode_natural(u64::from(env.slot), &mut args);
     encode_natural(u64::from(s), &mut args);
     encode_natural(u64::try_from(inputs.len()).unwrap_or(u64::MAX), &mut args);
-    let (gas_used, result) = invoke(&code, ACCUMULATE_PC, gas, &args, &mut host);
+    let (gas_used, result) = match program(&code_hash, &code) {
+        Some(program) => match invoke_bounded_with(
+            &code,
+            &program,
+            ACCUMULATE_PC,
+            gas,
+            &args,
+            &mut host,
+            MAX_OUTPUT,
+        ) {
+            (used, Ok(r)) => (used, r),
+            // Only a 32-octet output means anything to C (GP B.7).
+            (used, Err(_)) => (used, InvocationResult::Output(Vec::new())),
+        },
+        // Y or deblobbing fails: Ψ_M panics at once, having used no gas.
+        None => (0, InvocationResult::Panic),
+    };
     tracing::debug!(
         service = s,
         gas,

@@ -33,7 +33,11 @@ const REMEMBERED_ROOTS: usize = 4;
 pub fn root(ring_size: usize, keys: &[PublicKey]) -> Result<RingCommitment, Error> {
     static ROOTS: OnceLock<Mutex<VecDeque<(Vec<PublicKey>, RingCommitment)>>> = OnceLock::new();
     let roots = ROOTS.get_or_init(Default::default);
-    let lock = || roots.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let lock = || {
+        roots
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    };
     if let Some((_, r)) = lock().iter().find(|(k, _)| k.as_slice() == keys) {
         return Ok(*r);
     }

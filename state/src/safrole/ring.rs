@@ -31,7 +31,8 @@ const REMEMBERED_ROOTS: usize = 4;
 /// milliseconds even for 6 keys), and consecutive epochs very often carry the
 /// same keys (always, on a chain without validator changes).
 pub fn root(ring_size: usize, keys: &[PublicKey]) -> Result<RingCommitment, Error> {
-    static ROOTS: OnceLock<Mutex<VecDeque<(Vec<PublicKey>, RingCommitment)>>> = OnceLock::new();
+    type Roots = VecDeque<(Vec<PublicKey>, RingCommitment)>;
+    static ROOTS: OnceLock<Mutex<Roots>> = OnceLock::new();
     let roots = ROOTS.get_or_init(Default::default);
     let lock = || {
         roots

@@ -6,6 +6,7 @@
 pub mod ring;
 pub mod sealing;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use tessera_core::codec::{Decode, DecodeError, Encode, Reader};
 use tessera_core::crypto::bandersnatch::RingCommitment;
@@ -222,18 +223,24 @@ fn accumulate_tickets(
         .verifier(&post.gamma_z)
         .map_err(|_| SafroleError::BadTicketProof)?;
     let eta2 = post.eta.0[2];
-    let mut new = Vec::with_capacity(input.extrinsic.0.len());
-    for envelope in &input.extrinsic.0 {
-        // GP 6.29: p ∈ F̄_{γ'_z}⟨X_T ⌢ η'_2 ⌢ r⟩([]); GP 6.31: the id is Y(p).
-        let vrf_input = [X_TICKET, &eta2[..], &[envelope.attempt]].concat();
-        let id = verifier
-            .verify(&vrf_input, &[], &envelope.signature)
-            .map_err(|_| SafroleError::BadTicketProof)?;
-        new.push(TicketBody {
-            id,
-            attempt: envelope.attempt,
-        });
-    }
+    // GP 6.29: p ∈ F̄_{γ'_z}⟨X_T ⌢ η'_2 ⌢ r⟩([]); GP 6.31: the id is Y(p). Each
+    // proof is milliseconds of pairing work and independent of the others, so
+    // they are checked in parallel; any failure is the same error.
+    let new: Vec<TicketBody> = input
+        .extrinsic
+        .0
+        .par_iter()
+        .map(|envelope| {
+            let vrf_input = [X_TICKET, &eta2[..], &[envelope.attempt]].concat();
+            let id = verifier
+                .verify(&vrf_input, &[], &envelope.signature)
+                .map_err(|_| SafroleError::BadTicketProof)?;
+            Ok(TicketBody {
+                id,
+                attempt: envelope.attempt,
+            })
+        })
+        .collect::<Result<_, SafroleError>>()?;
     // GP 6.32: ascending by id, no duplicates within the extrinsic.
     if new.windows(2).any(|w| w[0].id >= w[1].id) {
         return Err(SafroleError::BadTicketOrder);

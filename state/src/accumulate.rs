@@ -382,6 +382,9 @@ pub struct AccumulationOutcome {
     pub outputs: Vec<(ServiceId, Hash)>,
     /// The accumulation-output root over θ' (GP 7.3; [`output_root`]).
     pub root: Hash,
+    /// A service id two services created in one batch: the block is invalid
+    /// (GP B.10's note); the rest of this outcome is then meaningless.
+    pub duplicate_service: Option<ServiceId>,
 }
 
 /// Accumulate the newly available reports `W` of a block at slot `τ'` with
@@ -510,6 +513,7 @@ pub fn accumulate_block(
         }
     }
     let root = output_root(&outcome.outputs);
+    let duplicate_service = outcome.duplicate;
     AccumulationOutcome {
         state: AccumulationState {
             slot: tau,
@@ -520,6 +524,7 @@ pub fn accumulate_block(
         statistics: stats,
         outputs: outcome.outputs.into_iter().collect(),
         root,
+        duplicate_service,
     }
 }
 

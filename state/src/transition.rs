@@ -129,6 +129,10 @@ pub enum BlockError {
     /// Validator statistics.
     #[error("statistics: {0}")]
     Statistics(#[from] statistics::Error),
+    /// GP B.10 (note): two services created the same service id in one
+    /// accumulation batch.
+    #[error("accumulation: service id {0} created twice in one batch")]
+    DuplicateService(tessera_core::types::ServiceId),
 }
 
 /// `Υ(σ, B)`: the posterior state, or the rule `B` breaks. `prior_root` is
@@ -311,6 +315,9 @@ pub fn import_block(
         eta.0[0],
         &available,
     );
+    if let Some(id) = accumulated.duplicate_service {
+        return Err(BlockError::DuplicateService(id));
+    }
     let acc = accumulated.state;
 
     // β' (GP 7.5–7.8).

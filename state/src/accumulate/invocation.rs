@@ -10,6 +10,7 @@ use tessera_core::spec::ChainSpec;
 use tessera_core::types::{Gas, ServiceId, TimeSlot, WorkReport};
 use tessera_pvm::{initialise, invoke_bounded_with, InvocationResult, Program, MAX_OUTPUT};
 
+use super::account::ServiceAccount;
 use super::host::{AccumulateHost, Implications};
 use super::operand::{AccumulateInput, Operand, Transfer};
 use super::partial::PartialState;
@@ -231,6 +232,39 @@ pub struct BatchOutcome {
     pub outputs: BTreeSet<(ServiceId, Hash)>,
     /// `u`: `(service, gas)` pairs.
     pub gas_used: Vec<(ServiceId, Gas)>,
+    /// A service id that two services of one batch both created (the first
+    /// found): the GP makes such a block invalid (B.10's note).
+    pub duplicate: Option<ServiceId>,
+}
+
+/// `d' = (d ∪ n) ∖ m` of GP 12.19 for the accounts of Δ*: each accumulated
+/// service's own account and the accounts it created replace the prior ones;
+/// accounts any service removed go. `Err(id)` when two services created the same
+/// id `id` (GP B.10: the block is then invalid).
+pub fn merge_accounts<'a>(
+    prior: &BTreeMap<ServiceId, Arc<ServiceAccount>>,
+    posts: impl IntoIterator<Item = (ServiceId, &'a BTreeMap<ServiceId, Arc<ServiceAccount>>)>,
+) -> Result<BTreeMap<ServiceId, Arc<ServiceAccount>>, ServiceId> {
+    let mut accounts = prior.clone();
+    let mut created = BTreeSet::new();
+    let mut removed = BTreeSet::new();
+    for (s, post) in posts {
+        for (&id, account) in post {
+            if id == s {
+                accounts.insert(id, Arc::clone(account));
+            } else if !prior.contains_key(&id) {
+                if !created.insert(id) {
+                    return Err(id);
+                }
+                accounts.insert(id, Arc::clone(account));
+            }
+        }
+        removed.extend(prior.keys().filter(|id| !post.contains_key(id)));
+    }
+    for id in &removed {
+        accounts.remove(id);
+    }
+    Ok(accounts)
 }
 
 /// `R(o, a, b)` (GP 12.20): the manager's change `a` wins over the holder's `b`.
@@ -303,25 +337,14 @@ pub fn delta_star(
         auth_queues
     };
 
-    // d' = P((d ∪ n) ∖ m, ⋃ p): each service's own account and the accounts it
-    // created replace the prior ones; accounts any service removed go.
-    let mut accounts = e.accounts.clone();
-    let mut removed = BTreeSet::new();
-    for (&s, o) in &results {
-        for (&id, account) in &o.state.accounts {
-            if id == s || !e.accounts.contains_key(&id) {
-                accounts.insert(id, Arc::clone(account));
-            }
-        }
-        removed.extend(
-            e.accounts
-                .keys()
-                .filter(|id| !o.state.accounts.contains_key(id)),
-        );
-    }
-    for id in &removed {
-        accounts.remove(id);
-    }
+    // d' = P((d ∪ n) ∖ m, ⋃ p).
+    let (accounts, duplicate) = match merge_accounts(
+        &e.accounts,
+        results.iter().map(|(&s, o)| (s, &o.state.accounts)),
+    ) {
+        Ok(accounts) => (accounts, None),
+        Err(id) => (e.accounts.clone(), Some(id)),
+    };
     let mut state = PartialState {
         accounts,
         staging,
@@ -349,6 +372,7 @@ pub fn delta_star(
         transfers: out_transfers,
         outputs,
         gas_used,
+        duplicate,
     }
 }
 
@@ -382,6 +406,7 @@ pub fn delta_plus(
         transfers: Vec::new(),
         outputs: BTreeSet::new(),
         gas_used: Vec::new(),
+        duplicate: None,
     };
     let mut gas = gas;
     let mut transfers: Vec<Transfer> = Vec::new();
@@ -424,6 +449,10 @@ pub fn delta_plus(
         total.state = batch.state;
         total.outputs.extend(batch.outputs);
         total.gas_used.extend(batch.gas_used);
+        if batch.duplicate.is_some() {
+            total.duplicate = total.duplicate.or(batch.duplicate);
+            break;
+        }
         transfers = batch.transfers;
         free.clear();
         done += i;

@@ -399,3 +399,27 @@ fn checkpoint_copies_the_regular_context() {
     assert_eq!(host.y, host.x);
     assert_eq!(m.reg(7), 990);
 }
+
+/// GP 12.19's `d'`: own accounts and created ones replace the prior, removed ones
+/// go, and one id created by two services of a batch is reported (B.10's note:
+/// the block is invalid).
+#[test]
+fn merged_accounts_and_duplicate_creations() {
+    use super::invocation::merge_accounts;
+    use std::collections::BTreeMap;
+    let prior = state().accounts;
+    const NEW: u32 = 70_000;
+    let mut by_me = prior.clone();
+    by_me.insert(ME, Arc::new(account(1)));
+    by_me.insert(NEW, Arc::new(account(7)));
+    let mut by_other = prior.clone();
+    by_other.remove(&ME);
+    let merged = merge_accounts(&prior, [(ME, &by_me), (OTHER, &by_other)]).expect("no clash");
+    assert_eq!(merged.keys().copied().collect::<Vec<_>>(), [OTHER, NEW]);
+    assert_eq!(merged[&NEW].info.balance, 7);
+
+    let mut also_new = prior.clone();
+    also_new.insert(NEW, Arc::new(account(9)));
+    let posts: BTreeMap<u32, _> = [(ME, &by_me), (OTHER, &also_new)].into_iter().collect();
+    assert_eq!(merge_accounts(&prior, posts), Err(NEW));
+}

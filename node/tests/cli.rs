@@ -221,3 +221,44 @@ fn trace_of_a_missing_folder_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot list /no/such/trace/folder"), "{err}");
 }
+
+/// `--db PATH` keeps the states in RocksDB: a second run over the same folder
+/// and database still passes (each step finds its parent's state stored).
+#[test]
+fn trace_with_a_rocksdb_store_passes_twice() {
+    let Some(src) = tessera_conformance::vectors_folder("traces/storage") else {
+        return;
+    };
+    let root = std::env::temp_dir().join(format!("tessera-cli-trace-db-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let dir = root.join("storage");
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in [
+        "genesis.bin",
+        "00000001.bin",
+        "00000002.bin",
+        "00000003.bin",
+    ] {
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+    }
+    let db = root.join("db");
+    for run in 0..2 {
+        let out = tessera(&[
+            "--spec",
+            "tiny",
+            "trace",
+            "--db",
+            db.to_str().unwrap(),
+            dir.to_str().unwrap(),
+        ]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "run {run}: {stdout}");
+        assert_eq!(
+            stdout.lines().last(),
+            Some("3 passed, 0 failed"),
+            "run {run}"
+        );
+    }
+    assert!(db.join("CURRENT").is_file(), "a RocksDB database at --db");
+    std::fs::remove_dir_all(&root).unwrap();
+}

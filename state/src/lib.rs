@@ -22,6 +22,7 @@ pub mod history;
 pub mod judgments;
 pub mod pending;
 pub mod preimages;
+mod recent;
 pub mod refine;
 pub mod reports;
 pub mod safrole;

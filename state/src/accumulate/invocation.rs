@@ -14,6 +14,7 @@ use super::account::ServiceAccount;
 use super::host::{AccumulateHost, Implications};
 use super::operand::{AccumulateInput, Operand, Transfer};
 use super::partial::PartialState;
+use crate::recent::Recent;
 
 /// The entry point of the accumulate code (GP B.7, Ψ_M at pc 5).
 const ACCUMULATE_PC: u32 = 5;
@@ -29,38 +30,26 @@ pub struct Env<'a> {
     pub entropy: Hash,
 }
 
-/// How many deblobbed accumulate programs [`program`] keeps.
-const REMEMBERED_PROGRAMS: usize = 32;
-
 /// Service code `c` (a standard program, GP A.7) deblobbed, remembered for the
-/// last few codes run: decoding a program costs more than a short accumulation
+/// last 32 codes run: decoding a program costs more than a short accumulation
 /// runs, and the same services accumulate block after block. Entries are found by
 /// the code hash `a_c` and must hold the same bytes too (a state handed over by a
 /// peer or fuzzer need not have preimages that hash to their keys), so a hit is
 /// exactly the program that deblobbing `code` would give. `None` when Y or
 /// deblobbing fails (not remembered; Ψ_M panics on it at once).
 fn program(code_hash: &Hash, code: &[u8]) -> Option<Arc<Program>> {
-    type Programs = std::collections::VecDeque<(Hash, Vec<u8>, Arc<Program>)>;
-    static PROGRAMS: std::sync::OnceLock<std::sync::Mutex<Programs>> = std::sync::OnceLock::new();
-    let programs = PROGRAMS.get_or_init(Default::default);
-    let lock = || {
-        programs
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    };
-    if let Some((_, _, p)) = lock()
-        .iter()
-        .find(|(h, c, _)| h == code_hash && c.as_slice() == code)
-    {
-        return Some(Arc::clone(p));
-    }
-    let built = Arc::new(Program::from_blob(&initialise(code, &[])?.code).ok()?);
-    let mut programs = lock();
-    programs.push_back((*code_hash, code.to_vec(), Arc::clone(&built)));
-    while programs.len() > REMEMBERED_PROGRAMS {
-        programs.pop_front();
-    }
-    Some(built)
+    static PROGRAMS: Recent<(Hash, Vec<u8>), Arc<Program>> = Recent::new(32);
+    PROGRAMS
+        .get_or_try::<()>(
+            |(h, c)| h == code_hash && c.as_slice() == code,
+            || {
+                let init = initialise(code, &[]).ok_or(())?;
+                // `()`: nothing to say beyond "does not deblob", which Ψ_M makes a panic.
+                let program = Program::from_blob(&init.code).map_err(|_| ())?;
+                Ok(((*code_hash, code.to_vec()), Arc::new(program)))
+            },
+        )
+        .ok()
 }
 
 /// What Ψ_A yields for one service: `(e, t, y, u, p)`.

@@ -166,6 +166,19 @@ fn trace_imports_a_folder_and_ends_with_the_tally() {
     );
 }
 
+/// A fresh folder `<tmp>/tessera-cli-trace-<tag>-<pid>/trace` holding copies of
+/// `files` from the trace folder `src`; remove its parent when done.
+fn trace_copy(tag: &str, src: &std::path::Path, files: &[&str]) -> PathBuf {
+    let root = std::env::temp_dir().join(format!("tessera-cli-trace-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let dir = root.join("trace");
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in files {
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+    }
+    dir
+}
+
 /// A step file that does not decode is a `FAIL` line naming the file, the rest
 /// of the folder still runs, the tally counts it, and the exit status is
 /// non-zero; `--json` says the same to machines.
@@ -174,12 +187,11 @@ fn trace_reports_a_broken_step_and_fails() {
     let Some(src) = tessera_conformance::vectors_folder("traces/fallback") else {
         return;
     };
-    let dir = std::env::temp_dir().join(format!("tessera-cli-trace-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    for f in ["genesis.bin", "00000001.bin", "00000003.bin"] {
-        std::fs::copy(src.join(f), dir.join(f)).unwrap();
-    }
+    let dir = trace_copy(
+        "broken",
+        &src,
+        &["genesis.bin", "00000001.bin", "00000003.bin"],
+    );
     let step2 = std::fs::read(src.join("00000002.bin")).unwrap();
     std::fs::write(dir.join("00000002.bin"), &step2[..step2.len() / 2]).unwrap();
 
@@ -211,7 +223,7 @@ fn trace_reports_a_broken_step_and_fails() {
     assert_eq!(v["passed"], 2);
     assert_eq!(v["failed"], 1);
     assert_eq!(v["steps"][1]["ok"], false);
-    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
 }
 
 #[test]
@@ -229,18 +241,17 @@ fn trace_with_a_rocksdb_store_passes_twice() {
     let Some(src) = tessera_conformance::vectors_folder("traces/storage") else {
         return;
     };
-    let root = std::env::temp_dir().join(format!("tessera-cli-trace-db-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
-    let dir = root.join("storage");
-    std::fs::create_dir_all(&dir).unwrap();
-    for f in [
-        "genesis.bin",
-        "00000001.bin",
-        "00000002.bin",
-        "00000003.bin",
-    ] {
-        std::fs::copy(src.join(f), dir.join(f)).unwrap();
-    }
+    let dir = trace_copy(
+        "db",
+        &src,
+        &[
+            "genesis.bin",
+            "00000001.bin",
+            "00000002.bin",
+            "00000003.bin",
+        ],
+    );
+    let root = dir.parent().unwrap().to_path_buf();
     let db = root.join("db");
     for run in 0..2 {
         let out = tessera(&[

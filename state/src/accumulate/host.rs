@@ -673,7 +673,7 @@ impl AccumulateHost<'_> {
         let left = m
             .gas()
             .saturating_sub(i64::try_from(gas).unwrap_or(i64::MAX));
-        m.set_gas(left.max(0));
+        m.set_gas(left);
         if left < 0 {
             return HostOutcome::OutOfGas;
         }

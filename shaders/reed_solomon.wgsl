@@ -1,7 +1,9 @@
-// Reed–Solomon encoding over GF(2^16) (GP Appendix H, in the layout the official vectors
-// fix): the layers of the Lin–Chung–Han additive FFT in the novel polynomial basis, on
-// rows of field words. It mirrors `kernels/src/cpu/novel_basis.rs` (the `cpu` reference)
-// layer for layer; the host (`kernels/src/gpu/reed_solomon.rs`) sequences the layers.
+// Reed–Solomon encoding and erasure decoding over GF(2^16) (GP Appendix H, in the layout
+// the official vectors fix): the layers of the Lin–Chung–Han additive FFT in the novel
+// polynomial basis, on rows of field words, plus the row scalings and the formal
+// derivative of decoding. It mirrors `kernels/src/cpu/novel_basis.rs` and
+// `kernels/src/cpu/reed_solomon.rs` (the `cpu` reference) step for step; the host
+// (`kernels/src/gpu/reed_solomon.rs`) sequences the dispatches.
 //
 // Data: `work` is a matrix of `rows × width` u32s. Row `u` is the value (or novel-basis
 // coefficient) at one FFT position for every column at once; each u32 holds two
@@ -12,9 +14,10 @@
 // the `cpu` reference (`kernels/src/cpu/field.rs`), which live in `tables`.
 
 struct Layer {
-    // Distance between butterfly partners, in rows: 2^j.
+    // butterfly: distance between partners, in rows: 2^j. scale: rows scaled.
     half: u32,
-    // The layer's index j (which Ŵ_j gives its factors).
+    // butterfly: the layer's index j (which Ŵ_j gives its factors). derivative: log2 of
+    // the transform size.
     j: u32,
     // Where this layer's block factors start in `skews`.
     skew_base: u32,
@@ -24,8 +27,9 @@ struct Layer {
     inverse: u32,
     // broadcast: the rows of the coefficient block copied to every further coset.
     chunk: u32,
+    // The first row this dispatch writes (butterfly: the transform's row 0).
+    base: u32,
     pad0: u32,
-    pad1: u32,
 }
 
 // `tables`: log (65,536 entries), then exp (2 · 65,535 entries, so a sum of two
@@ -66,7 +70,7 @@ fn butterfly(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     let pair = gid.y;
     let block = pair >> layer.j;
-    let lo_row = (block << (layer.j + 1u)) + (pair & (layer.half - 1u));
+    let lo_row = layer.base + (block << (layer.j + 1u)) + (pair & (layer.half - 1u));
     let lo_at = lo_row * layer.width + col;
     let hi_at = lo_at + layer.half * layer.width;
     let log_s = skews[layer.skew_base + block];
@@ -97,4 +101,45 @@ fn broadcast(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     let row = layer.chunk + gid.y;
     work[row * layer.width + col] = work[(row % layer.chunk) * layer.width + col];
+}
+
+// Decoding, scaling: row `base + r` ← row `skews[skew_base + half + r]` times the field
+// element of log `skews[skew_base + r]`, or zeros where that log is ZERO (invocation:
+// column, r < half). Source and destination are the same row or in disjoint regions,
+// so no invocation reads what another writes.
+@compute @workgroup_size(256)
+fn scale(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let col = gid.x;
+    if (col >= layer.width || gid.y >= layer.half) {
+        return;
+    }
+    let log_s = skews[layer.skew_base + gid.y];
+    var value = 0u;
+    if (log_s != ZERO) {
+        let src = skews[layer.skew_base + layer.half + gid.y];
+        value = mul_pair(work[src * layer.width + col], log_s);
+    }
+    work[(layer.base + gid.y) * layer.width + col] = value;
+}
+
+// Decoding, the formal derivative (cpu `formal_derivative`): with `size = 2^j`
+// coefficient rows at 0..size, row `base + m` ← Σ over the clear bits `b < j` of `m`
+// of `Ŵ_b' · row (m + 2^b)`, `log Ŵ_b'` at `skews[skew_base + b]` (invocation: column,
+// m). The derivative is written to a separate region because every row reads others.
+@compute @workgroup_size(256)
+fn derivative(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let col = gid.x;
+    let m = gid.y;
+    if (col >= layer.width || m >= (1u << layer.j)) {
+        return;
+    }
+    var sum = 0u;
+    for (var b = 0u; b < layer.j; b++) {
+        let bit = 1u << b;
+        let log_d = skews[layer.skew_base + b];
+        if ((m & bit) == 0u && log_d != ZERO) {
+            sum ^= mul_pair(work[(m | bit) * layer.width + col], log_d);
+        }
+    }
+    work[(layer.base + m) * layer.width + col] = sum;
 }

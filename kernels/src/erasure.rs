@@ -122,6 +122,16 @@ impl ErasureCode {
         self.originals.next_power_of_two()
     }
 
+    /// The transform position of chunk `c`: originals at `0..k`, recovery shard `r` at
+    /// `chunk + r` (the vectors' layout; see the module docs).
+    pub(crate) fn position(&self, c: usize) -> usize {
+        if c < self.originals {
+            c
+        } else {
+            self.chunk() + c - self.originals
+        }
+    }
+
     /// The octets of every shard of a blob of `len` octets: `2 · ⌈len / W_E⌉`, where
     /// `W_E = 2k`. `None` if that overflows.
     pub fn shard_bytes(&self, len: usize) -> Option<usize> {
@@ -275,7 +285,7 @@ thread_local! {
 pub(crate) fn with_engine<T>(backend: Backend, f: impl FnOnce(&mut dyn ErasureEngine) -> T) -> T {
     match backend.resolve() {
         Backend::Cpu => f(&mut CpuEngine),
-        Backend::Gpu => f(&mut GpuEngine::default()),
+        Backend::Gpu => f(&mut GpuEngine),
         _ => SIMD_ENGINE.with(|engine| match engine.try_borrow_mut() {
             Ok(mut engine) => f(&mut *engine),
             // Only reachable if `f` re-enters; a fresh engine keeps that correct.
@@ -348,7 +358,7 @@ impl ErasureCoder {
             backend: backend.resolve(),
             cpu: CpuEngine,
             simd: SimdEngine::with_threads(threads),
-            gpu: GpuEngine::default(),
+            gpu: GpuEngine,
         }
     }
 

@@ -133,6 +133,89 @@ fn gpu_segments_and_reconstruct_equal_cpu() {
     }
 }
 
+/// Reconstruction on `gpu` equals the `cpu` reference's output bit for bit — also on
+/// shards that are not a codeword (random octets), where both decode the same
+/// arithmetic — and returns the blob from random `k`-subsets, recovery shards only, all
+/// shards, and all originals but one; `k − 1` shards and bad indices are typed errors.
+#[test]
+fn gpu_reconstruct_equals_cpu() {
+    let Some(shared) = gpu_or_skip("gpu_reconstruct_equals_cpu") else {
+        return;
+    };
+    let mut rng = SplitMix(11);
+    // A binding of 16 KiB holds a few columns of the 2 · 2048 working rows: a blob is
+    // cut into many column-range submissions.
+    let small = GpuContext::new().unwrap().with_binding_limit(16 << 10);
+    for spec in [ChainSpec::tiny(), ChainSpec::full()] {
+        let (k, v) = (spec.erasure_originals(), spec.validators());
+        let code = ErasureCode::for_spec(&spec);
+        for len in [1usize, 683, 684, 685, 4104, 30_001] {
+            let blob = rng.bytes(len);
+            let shards = encode(&spec, Backend::Cpu, &blob).unwrap();
+            let mut subsets = vec![
+                rng.subset(v, k),
+                rng.subset(v, k + (v - k) / 2),
+                (v - k..v).collect::<Vec<_>>().into_iter().take(k).collect(),
+                (0..v).collect(),
+                (1..=k).collect(),
+            ];
+            subsets.retain(|s| s.len() >= k);
+            for subset in subsets {
+                let chosen: Vec<(usize, &[u8])> =
+                    subset.iter().map(|&i| (i, shards[i].as_slice())).collect();
+                let want = reconstruct(&spec, Backend::Cpu, &chosen, len).unwrap();
+                assert_eq!(want, blob);
+                let got = reconstruct(&spec, Backend::Gpu, &chosen, len).unwrap();
+                assert!(got == blob, "{}: {len} octets from {subset:?}", spec.name);
+                if len == 30_001 {
+                    assert!(small.reconstruct(code, &chosen, len).unwrap() == blob);
+                }
+            }
+            // Not a codeword: the same arithmetic gives the same octets.
+            let noise: Vec<Vec<u8>> = (0..v).map(|_| rng.bytes(shards[0].len())).collect();
+            let chosen: Vec<(usize, &[u8])> = rng
+                .subset(v, k)
+                .into_iter()
+                .map(|i| (i, noise[i].as_slice()))
+                .collect();
+            assert!(
+                reconstruct(&spec, Backend::Gpu, &chosen, len).unwrap()
+                    == reconstruct(&spec, Backend::Cpu, &chosen, len).unwrap(),
+                "{}: {len} octets of noise",
+                spec.name
+            );
+            let too_few = &chosen[..k - 1];
+            assert!(matches!(
+                reconstruct(&spec, Backend::Gpu, too_few, len),
+                Err(ErasureError::TooFewShards { .. })
+            ));
+            assert!(matches!(
+                shared.reconstruct(code, &[(v, noise[0].as_slice())], len),
+                Err(ErasureError::IndexOutOfRange { .. })
+            ));
+        }
+    }
+}
+
+/// A maximum bundle (W_B octets, more columns than one 128 MiB binding holds at 4096
+/// rows) rebuilt from a random `k`-subset.
+#[test]
+fn gpu_reconstructs_a_large_blob() {
+    if gpu_or_skip("gpu_reconstructs_a_large_blob").is_none() {
+        return;
+    }
+    let spec = ChainSpec::full();
+    let mut rng = SplitMix(12);
+    let blob = rng.bytes(spec.max_bundle_size as usize);
+    let shards = encode(&spec, Backend::Simd, &blob).unwrap();
+    let chosen: Vec<(usize, &[u8])> = rng
+        .subset(spec.validators(), spec.erasure_originals())
+        .into_iter()
+        .map(|i| (i, shards[i].as_slice()))
+        .collect();
+    assert!(reconstruct(&spec, Backend::Gpu, &chosen, blob.len()).unwrap() == blob);
+}
+
 #[test]
 fn gpu_availability_pipeline_equals_cpu() {
     if gpu_or_skip("gpu_availability_pipeline_equals_cpu").is_none() {

@@ -65,6 +65,11 @@ impl NovelBasis {
             .filter(|b| u >> b & 1 == 1)
             .fold(0, |acc, b| acc ^ self.w_hat[j][b])
     }
+
+    /// `Ŵ_j'`, the constant derivative of `Ŵ_j` (the factors of [`formal_derivative`]).
+    pub(crate) fn derivative(&self, j: usize) -> u16 {
+        self.derivative[j]
+    }
 }
 
 /// A matrix of words: `count` rows of `width` words each.
@@ -191,7 +196,7 @@ pub(crate) fn formal_derivative(rows: &mut Rows, size: usize) {
                 f,
                 derived.row_mut(i - (1 << j)),
                 rows.row(i),
-                basis.derivative[j],
+                basis.derivative(j),
             );
         }
     }

@@ -83,20 +83,12 @@ impl ErasureEngine for CpuEngine {
         let f = field();
         let width = shard_bytes / 2;
         let chunk = code.chunk();
-        // Position of chunk index c: originals at 0..k, recovery r at chunk + r.
-        let position = |c: usize| {
-            if c < code.originals {
-                c
-            } else {
-                chunk + c - code.originals
-            }
-        };
         let size = (chunk + code.recovery).next_power_of_two();
         // Known positions: the shards given, and the zero padding k..chunk.
         let mut known = vec![false; size];
         known[code.originals..chunk].fill(true);
         for &(c, _) in shards {
-            known[position(c)] = true;
+            known[code.position(c)] = true;
         }
         let erased: Vec<usize> = (0..size).filter(|&u| !known[u]).collect();
         if erased.iter().all(|&u| u >= code.originals) {
@@ -118,7 +110,7 @@ impl ErasureEngine for CpuEngine {
         // Q = P · ℓ has degree < chunk + |erased| ≤ size and vanishes on erased positions.
         let mut rows = Rows::zeros(size, width);
         for &(c, shard) in shards {
-            let u = position(c);
+            let u = code.position(c);
             read_words(rows.row_mut(u), shard);
             rows.scale_row(u, locator_at(u));
         }

@@ -1,10 +1,10 @@
 //! The `gpu` backend: the DA kernels as WGSL compute shaders driven through wgpu (Vulkan,
 //! Metal or DX12; in CI Mesa's software Vulkan driver, lavapipe).
 //!
-//! - [`reed_solomon`]: the erasure code's encoder (GP Appendix H, in the vectors'
-//!   layout; `shaders/reed_solomon.wgsl`): the same additive FFT as the `cpu` reference,
-//!   layer for layer, with its log/exp tables in a storage buffer, many blobs' columns
-//!   side by side in one submission;
+//! - [`reed_solomon`]: the erasure code's encoder and decoder (GP Appendix H, in the
+//!   vectors' layout; `shaders/reed_solomon.wgsl`): the same additive FFT and erasure
+//!   locator decoding as the `cpu` reference, step for step, with its log/exp tables in
+//!   a storage buffer; encoding puts many blobs' columns side by side in one submission;
 //! - [`blake2b`]: Blake2b-256 of many inputs (`shaders/blake2b.wgsl`), 64-bit words
 //!   emulated with pairs of u32s.
 //!
@@ -12,9 +12,6 @@
 //! the field tables and the upload (mapped staging), working, uniform and read-back
 //! buffers, which are kept and only grown across calls (calls are serialised on them). Every binding stays within
 //! [`MAX_BINDING`]; larger batches are split over several submissions.
-//!
-//! Reconstruction (`R_k`) is not done on the GPU: [`GpuEngine`] hands it to the `simd`
-//! engine.
 
 pub mod blake2b;
 pub mod reed_solomon;
@@ -132,6 +129,8 @@ pub struct GpuContext {
     max_groups: u32,
     butterfly: Pipeline,
     broadcast: wgpu::ComputePipeline,
+    scale: wgpu::ComputePipeline,
+    derivative: wgpu::ComputePipeline,
     blake2b: Pipeline,
     /// log and exp tables of the field (see `shaders/reed_solomon.wgsl`).
     tables: wgpu::Buffer,
@@ -216,6 +215,8 @@ impl GpuContext {
             layout: rs_layout,
         };
         let broadcast = compute_pipeline(&device, &butterfly.layout, &rs_module, "broadcast");
+        let scale = compute_pipeline(&device, &butterfly.layout, &rs_module, "scale");
+        let derivative = compute_pipeline(&device, &butterfly.layout, &rs_module, "derivative");
         let blake2b_layout = bind_group_layout(
             &device,
             "blake2b",
@@ -256,6 +257,8 @@ impl GpuContext {
             info,
             butterfly,
             broadcast,
+            scale,
+            derivative,
             blake2b,
             tables,
             buffers: Mutex::new(Buffers::default()),

@@ -13,12 +13,25 @@
 //! 4. the forward transform over all rows, row `u` at position `chunk + u`: coset block
 //!    `c` evaluates `P` on positions `chunk + c·chunk ..`, as the cpu `fft` per coset;
 //! 5. rows `0..V − k` read back as the recovery shards.
+//!
+//! Reconstruction follows the `cpu` reference's decoder (`crate::cpu::reed_solomon`) on
+//! `2 · size` rows, `size = (chunk + V − k).next_power_of_two()` (2048 full, 8 tiny):
+//! 1. the given shards are uploaded packed into rows `size ..`; a `scale` dispatch puts
+//!    each, times the erasure locator `ℓ` at its position, in rows `0..size` (zeros
+//!    where erased);
+//! 2. the inverse transform over rows `0..size`;
+//! 3. the formal derivative, rows `0..size` → rows `size ..`;
+//! 4. the forward transform over rows `size ..`;
+//! 5. a `scale` dispatch divides each erased original's row by `ℓ'` at its position, and
+//!    rows `size .. size + k` are read back.
+//!
+//! `ℓ`'s values are computed on the host ([`locator_logs`]); one call's columns may be
+//! split over several submissions (each a column range) when they exceed one binding.
 
 use crate::cpu::field::{field, GROUP_ORDER};
 use crate::cpu::novel_basis::novel_basis;
 use crate::erasure::{ErasureCode, ErasureEngine, ErasureError};
 use crate::shards::Shards;
-use crate::simd::SimdEngine;
 
 use super::{binding, context, Buffers, GpuContext, GpuError};
 
@@ -31,59 +44,221 @@ const LAYER: u64 = 32;
 /// The `skews` entry of a zero factor.
 const ZERO_FACTOR: u32 = u32::MAX;
 
-/// The transform's dispatches for a code: each layer's uniform (its `width` left to
-/// fill in) and the log-skews all layers index into.
+/// The entry point a dispatch runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kernel {
+    Butterfly,
+    Broadcast,
+    Scale,
+    Derivative,
+}
+
+/// A sequence of dispatches over the `work` rows: each one's uniform (its `width` left
+/// to fill in per submission), entry point and invocation rows, and the `skews` words
+/// (butterfly factors, scale factors and rows) they index into.
+#[derive(Clone)]
 struct Plan {
-    /// `[half, j, skew_base, width, inverse, chunk, 0, 0]` per dispatch.
+    /// `[half, j, skew_base, width, inverse, chunk, base, 0]` per dispatch.
     layers: Vec<[u32; 8]>,
-    /// Which entry of `layers` is the broadcast.
-    broadcast: usize,
-    /// Invocation rows (`y`) of each dispatch: butterflies per column, or rows copied.
+    kernels: Vec<Kernel>,
+    /// Invocation rows (`y`) of each dispatch.
     heights: Vec<u32>,
-    /// `log Ŵ_j(ω_start)` of every block of every layer, or [`ZERO_FACTOR`].
+    /// `log Ŵ_j(ω_start)` of every butterfly block, logs of scale factors and source
+    /// rows, or [`ZERO_FACTOR`].
     skews: Vec<u32>,
 }
 
-/// Steps 2–4 of the module docs for `code`, with the butterfly factors of the `cpu`
-/// reference (`fft`/`ifft` take `skew(j, offset + start)` per block of `2^(j+1)` rows).
-fn plan(code: ErasureCode, rows: usize) -> Plan {
-    let (f, basis) = (field(), novel_basis());
-    let chunk = code.chunk();
-    let mut plan = Plan {
-        layers: Vec::new(),
-        broadcast: 0,
-        heights: Vec::new(),
-        skews: Vec::new(),
-    };
-    let layer = |plan: &mut Plan, half: usize, span: usize, offset: usize, inverse: u32| {
-        let j = half.trailing_zeros();
-        let base = plan.skews.len() as u32;
-        for start in (0..span).step_by(2 * half) {
-            let s = basis.skew(j as usize, offset + start);
-            plan.skews
-                .push(if s == 0 { ZERO_FACTOR } else { f.log(s) as u32 });
+/// The `skews` word of a factor: its logarithm, or [`ZERO_FACTOR`] for zero.
+fn log_word(c: u16) -> u32 {
+    if c == 0 {
+        ZERO_FACTOR
+    } else {
+        field().log(c) as u32
+    }
+}
+
+impl Plan {
+    fn new() -> Plan {
+        Plan {
+            layers: Vec::new(),
+            kernels: Vec::new(),
+            heights: Vec::new(),
+            skews: Vec::new(),
         }
-        plan.layers
-            .push([half as u32, j, base, 0, inverse, chunk as u32, 0, 0]);
-        plan.heights.push((span / 2) as u32);
+    }
+
+    fn push(&mut self, layer: [u32; 8], kernel: Kernel, height: usize) {
+        self.layers.push(layer);
+        self.kernels.push(kernel);
+        self.heights.push(height as u32);
+    }
+
+    /// One transform layer over rows `base .. base + span` at positions `offset ..`,
+    /// butterflies `half` apart, with the `cpu` reference's factors (`fft`/`ifft` take
+    /// `skew(j, offset + start)` per block of `2^(j+1)` rows).
+    fn butterflies(&mut self, half: usize, span: usize, offset: usize, inverse: bool, base: usize) {
+        let basis = novel_basis();
+        let j = half.trailing_zeros();
+        let skew_base = self.skews.len() as u32;
+        for start in (0..span).step_by(2 * half) {
+            self.skews
+                .push(log_word(basis.skew(j as usize, offset + start)));
+        }
+        let layer = [
+            half as u32,
+            j,
+            skew_base,
+            0,
+            u32::from(inverse),
+            0,
+            base as u32,
+            0,
+        ];
+        self.push(layer, Kernel::Butterfly, span / 2);
+    }
+
+    /// Rows `base + r` ← row `source[r]` times `factors[r]` (a `skews` word) for every
+    /// `r`.
+    fn scale(&mut self, base: usize, factors: &[u32], source: &[u32]) {
+        let skew_base = self.skews.len() as u32;
+        self.skews.extend_from_slice(factors);
+        self.skews.extend_from_slice(source);
+        let n = factors.len();
+        self.push(
+            [n as u32, 0, skew_base, 0, 0, 0, base as u32, 0],
+            Kernel::Scale,
+            n,
+        );
+    }
+
+    /// Steps 2–4 of the module docs for `code`.
+    fn encode(code: ErasureCode, rows: usize) -> Plan {
+        let chunk = code.chunk();
+        let mut plan = Plan::new();
+        let mut half = 1;
+        while half < chunk {
+            plan.butterflies(half, chunk, 0, true, 0);
+            half *= 2;
+        }
+        plan.push(
+            [0, 0, 0, 0, 0, chunk as u32, 0, 0],
+            Kernel::Broadcast,
+            rows - chunk,
+        );
+        let mut half = chunk / 2;
+        while half > 0 {
+            plan.butterflies(half, rows, chunk, false, 0);
+            half /= 2;
+        }
+        plan.finish()
+    }
+
+    /// The decoding of [`GpuContext::reconstruct`], on `2 · size` rows: the given shards
+    /// arrive packed in rows `size ..` (shard `g` of `shards` in row `size + g`).
+    fn reconstruct(
+        code: ErasureCode,
+        size: usize,
+        shards: &[(usize, &[u8])],
+        known: &[bool],
+    ) -> Plan {
+        let locator = locator_logs(known);
+        let mut plan = Plan::new();
+        // Q's values: each given shard times ℓ at its position, zero where erased.
+        let mut factors = vec![ZERO_FACTOR; size];
+        let mut source = vec![0; size];
+        for (g, &(c, _)) in shards.iter().enumerate() {
+            let u = code.position(c);
+            factors[u] = locator[u];
+            source[u] = (size + g) as u32;
+        }
+        plan.scale(0, &factors, &source);
+        let mut half = 1;
+        while half < size {
+            plan.butterflies(half, size, 0, true, 0);
+            half *= 2;
+        }
+        // Q' into rows size.., then evaluated on positions 0..k.
+        let basis = novel_basis();
+        let bits = size.trailing_zeros();
+        let skew_base = plan.skews.len() as u32;
+        plan.skews
+            .extend((0..bits as usize).map(|b| log_word(basis.derivative(b))));
+        plan.push(
+            [0, bits, skew_base, 0, 0, 0, size as u32, 0],
+            Kernel::Derivative,
+            size,
+        );
+        let mut half = size / 2;
+        while half > 0 {
+            plan.butterflies(half, size, 0, false, size);
+            half /= 2;
+        }
+        // P(ω_e) = Q'(ω_e) / ℓ'(ω_e) on erased originals; other rows are not read.
+        let k = code.originals;
+        let factors: Vec<u32> = (0..k)
+            .map(|e| {
+                if known[e] {
+                    ZERO_FACTOR
+                } else {
+                    (GROUP_ORDER as u32 - locator[e]) % GROUP_ORDER as u32
+                }
+            })
+            .collect();
+        let source: Vec<u32> = (0..k).map(|e| (size + e) as u32).collect();
+        plan.scale(size, &factors, &source);
+        plan.finish()
+    }
+
+    fn finish(mut self) -> Plan {
+        if self.skews.is_empty() {
+            self.skews.push(ZERO_FACTOR);
+        }
+        self
+    }
+}
+
+/// For every position `u < size = known.len()`, `Σ_{e erased} log(ω_u − ω_e) mod 65535`
+/// with `log 0` taken as 0 — that is `log ℓ(ω_u)` at a known `u` and, as `u`'s own
+/// factor drops out, `log ℓ'(ω_u) = log Π_{e ≠ u} (ω_u − ω_e)` at an erased one: the
+/// `cpu` reference's `locator_at(u)`, in logarithms.
+///
+/// Positions are Cantor-basis words, so `ω_u − ω_e = ω_{u ⊕ e}` and the sum is the
+/// XOR-convolution of the erasure indicator with the log table, which Walsh–Hadamard
+/// transforms turn into a pointwise product (Leopard does the same over the whole
+/// field): `O(size · log size)` instead of the reference's `O(size · |erased|)`, which
+/// would dominate a GPU decode. The transform's inverse is itself divided by `size`;
+/// `size = 2^m` divides `2^16 ≡ 1 (mod 65535)`, so dividing is multiplying by `2^(16−m)`.
+fn locator_logs(known: &[bool]) -> Vec<u32> {
+    const M: u64 = GROUP_ORDER as u64;
+    let f = field();
+    let size = known.len();
+    let walsh = |v: &mut [u64]| {
+        let mut half = 1;
+        while half < v.len() {
+            for block in v.chunks_exact_mut(2 * half) {
+                let (lo, hi) = block.split_at_mut(half);
+                for (a, b) in lo.iter_mut().zip(hi) {
+                    (*a, *b) = ((*a + *b) % M, (*a + M - *b) % M);
+                }
+            }
+            half *= 2;
+        }
     };
-    let mut half = 1;
-    while half < chunk {
-        layer(&mut plan, half, chunk, 0, 1);
-        half *= 2;
+    let mut logs: Vec<u64> = (0..size)
+        .map(|u| if u == 0 { 0 } else { f.log(u as u16) as u64 })
+        .collect();
+    let mut erased: Vec<u64> = known.iter().map(|&k| u64::from(!k)).collect();
+    walsh(&mut logs);
+    walsh(&mut erased);
+    for (e, l) in erased.iter_mut().zip(&logs) {
+        *e = *e * l % M;
     }
-    plan.broadcast = plan.layers.len();
-    plan.layers.push([0, 0, 0, 0, 0, chunk as u32, 0, 0]);
-    plan.heights.push((rows - chunk) as u32);
-    let mut half = chunk / 2;
-    while half > 0 {
-        layer(&mut plan, half, rows, chunk, 0);
-        half /= 2;
-    }
-    if plan.skews.is_empty() {
-        plan.skews.push(ZERO_FACTOR);
-    }
-    plan
+    walsh(&mut erased);
+    let inverse_size = 1u64 << (16 - size.trailing_zeros());
+    erased
+        .iter()
+        .map(|&v| (v * inverse_size % M) as u32)
+        .collect()
 }
 
 /// u32s of the `tables` buffer: log, then exp (twice the group order).
@@ -269,34 +444,7 @@ impl GpuContext {
                 view.slice(row + 2 * columns..row + row_bytes).fill(0);
             }
         })?;
-        // The layers, one uniform each at its dynamic offset.
-        let mut plan = plan(code, rows);
-        for layer in &mut plan.layers {
-            layer[3] = width as u32;
-        }
-        let align = self.uniform_align;
-        let params = self.buffer(
-            &mut buffers.params,
-            plan.layers.len() as u64 * align,
-            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            "params",
-        );
-        let mut bytes = vec![0u8; plan.layers.len() * align as usize];
-        for (slot, layer) in bytes.chunks_exact_mut(align as usize).zip(&plan.layers) {
-            for (octets, word) in slot.chunks_exact_mut(4).zip(layer) {
-                octets.copy_from_slice(&word.to_le_bytes());
-            }
-        }
-        self.queue.write_buffer(params, 0, &bytes);
-        let skews_size = (plan.skews.len() * 4) as u64;
-        let skews = self.buffer(
-            &mut buffers.skews,
-            skews_size,
-            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-            "skews",
-        );
-        let skew_bytes: Vec<u8> = plan.skews.iter().flat_map(|s| s.to_le_bytes()).collect();
-        self.queue.write_buffer(skews, 0, &skew_bytes);
+        let mut plan = Plan::encode(code, rows);
         let recovery_size = (code.recovery * row_bytes) as u64;
         let readback = self.buffer(
             &mut buffers.readback,
@@ -304,28 +452,6 @@ impl GpuContext {
             wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             "readback",
         );
-        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("reed_solomon"),
-            layout: &self.butterfly.layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: self.tables.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: binding(work, work_size),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: binding(params, LAYER),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 3,
-                    resource: binding(skews, skews_size),
-                },
-            ],
-        });
         let mut encoder = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
@@ -337,30 +463,14 @@ impl GpuContext {
                 Some(((chunk - k) * row_bytes) as u64),
             );
         }
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
-            let x = u32::try_from(width.div_ceil(GROUP as usize))
-                .map_err(|_| GpuError::Operation(format!("{width} columns per row")))?;
-            for (i, &height) in plan.heights.iter().enumerate() {
-                if height == 0 {
-                    continue;
-                }
-                if height > self.max_groups {
-                    return Err(GpuError::Operation(format!(
-                        "{height} rows exceed the dispatch limit"
-                    )));
-                }
-                let offset = u32::try_from(i as u64 * align)
-                    .map_err(|_| GpuError::Operation("too many layers".into()))?;
-                pass.set_pipeline(if i == plan.broadcast {
-                    &self.broadcast
-                } else {
-                    &self.butterfly.pipeline
-                });
-                pass.set_bind_group(0, &bind_group, &[offset]);
-                pass.dispatch_workgroups(x, height, 1);
-            }
-        }
+        self.run_plan(
+            &mut encoder,
+            &mut plan,
+            work,
+            work_size,
+            (&mut buffers.params, &mut buffers.skews),
+            width,
+        )?;
         encoder.copy_buffer_to_buffer(work, 0, readback, 0, recovery_size);
         self.queue.submit([encoder.finish()]);
         // 5. Row r of the result is recovery shard r of every piece.
@@ -384,12 +494,246 @@ impl GpuContext {
     }
 }
 
-/// The `gpu` erasure engine: encoding on the process's [`GpuContext`]; reconstruction
-/// (not done on the GPU) on the `simd` engine it carries.
-#[derive(Default)]
-pub struct GpuEngine {
-    simd: SimdEngine,
+impl GpuContext {
+    /// Record `plan`'s dispatches over `work` (rows of `width` u32s) into `encoder`: each
+    /// layer's uniform at its dynamic offset in the kept `params` buffer, the factors in
+    /// the kept `skews` buffer.
+    fn run_plan(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        plan: &mut Plan,
+        work: &wgpu::Buffer,
+        work_size: u64,
+        (params, skews): (&mut Option<wgpu::Buffer>, &mut Option<wgpu::Buffer>),
+        width: usize,
+    ) -> Result<(), GpuError> {
+        for layer in &mut plan.layers {
+            layer[3] = width as u32;
+        }
+        let align = self.uniform_align;
+        let params = self.buffer(
+            params,
+            plan.layers.len() as u64 * align,
+            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            "params",
+        );
+        let mut bytes = vec![0u8; plan.layers.len() * align as usize];
+        for (slot, layer) in bytes.chunks_exact_mut(align as usize).zip(&plan.layers) {
+            for (octets, word) in slot.chunks_exact_mut(4).zip(layer) {
+                octets.copy_from_slice(&word.to_le_bytes());
+            }
+        }
+        self.queue.write_buffer(params, 0, &bytes);
+        let skews_size = (plan.skews.len() * 4) as u64;
+        let skews = self.buffer(
+            skews,
+            skews_size,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            "skews",
+        );
+        let skew_bytes: Vec<u8> = plan.skews.iter().flat_map(|s| s.to_le_bytes()).collect();
+        self.queue.write_buffer(skews, 0, &skew_bytes);
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("reed_solomon"),
+            layout: &self.butterfly.layout,
+            entries: &[
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: self.tables.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: binding(work, work_size),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: binding(params, LAYER),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: binding(skews, skews_size),
+                },
+            ],
+        });
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+        let x = u32::try_from(width.div_ceil(GROUP as usize))
+            .map_err(|_| GpuError::Operation(format!("{width} columns per row")))?;
+        for (i, (&height, &kernel)) in plan.heights.iter().zip(&plan.kernels).enumerate() {
+            if height == 0 {
+                continue;
+            }
+            if height > self.max_groups {
+                return Err(GpuError::Operation(format!(
+                    "{height} rows exceed the dispatch limit"
+                )));
+            }
+            let offset = u32::try_from(i as u64 * align)
+                .map_err(|_| GpuError::Operation("too many layers".into()))?;
+            pass.set_pipeline(match kernel {
+                Kernel::Butterfly => &self.butterfly.pipeline,
+                Kernel::Broadcast => &self.broadcast,
+                Kernel::Scale => &self.scale,
+                Kernel::Derivative => &self.derivative,
+            });
+            pass.set_bind_group(0, &bind_group, &[offset]);
+            pass.dispatch_workgroups(x, height, 1);
+        }
+        Ok(())
+    }
+
+    /// `R_k` (as [`crate::reconstruct`]): the blob of `original_len` octets from any `k`
+    /// or more of its shards.
+    pub fn reconstruct(
+        &self,
+        code: ErasureCode,
+        shards: &[(usize, &[u8])],
+        original_len: usize,
+    ) -> Result<Vec<u8>, ErasureError> {
+        let shard_bytes = code
+            .shard_bytes(original_len)
+            .ok_or(ErasureError::LengthTooLarge(original_len))?;
+        code.check_shards(shard_bytes, shards)?;
+        let mut out = vec![0; code.originals * shard_bytes];
+        code.check_reconstruct_input(shard_bytes, shards, &out)?;
+        self.reconstruct_into(code, shard_bytes, shards, &mut out)?;
+        out.truncate(original_len);
+        Ok(out)
+    }
+
+    /// `R_k` of one call (input checked by the caller): `originals` ← the `k` original
+    /// shards of `shard_bytes` from any `k` or more of `shards`, as the `cpu` reference
+    /// decodes them (see the module docs).
+    pub(crate) fn reconstruct_into(
+        &self,
+        code: ErasureCode,
+        shard_bytes: usize,
+        shards: &[(usize, &[u8])],
+        originals: &mut [u8],
+    ) -> Result<(), GpuError> {
+        let (k, chunk) = (code.originals, code.chunk());
+        for &(c, shard) in shards.iter().filter(|(c, _)| *c < k) {
+            if let Some(out) = originals.get_mut(c * shard_bytes..(c + 1) * shard_bytes) {
+                out.copy_from_slice(shard);
+            }
+        }
+        let size = (chunk + code.recovery).next_power_of_two();
+        let mut known = vec![false; size];
+        known[k..chunk].fill(true);
+        for &(c, _) in shards {
+            known[code.position(c)] = true;
+        }
+        if known[..k].iter().all(|&given| given) || shard_bytes == 0 {
+            return Ok(());
+        }
+        let plan = Plan::reconstruct(code, size, shards, &known);
+        let rows = 2 * size;
+        let max_columns = (2 * (self.binding_limit / (4 * rows as u64)))
+            .min(2 * GROUP * u64::from(self.max_groups)) as usize;
+        if max_columns == 0 {
+            return Err(GpuError::Operation(format!(
+                "{rows} rows do not fit one binding"
+            )));
+        }
+        let words = shard_bytes / 2;
+        let mut buffers = self.buffers();
+        let mut word = 0;
+        while word < words {
+            let columns = (words - word).min(max_columns);
+            let mut plan = plan.clone();
+            self.scoped(|| {
+                self.reconstruct_submission(
+                    &mut buffers,
+                    (code, size, shard_bytes),
+                    &mut plan,
+                    shards,
+                    (word, columns),
+                    originals,
+                    &known,
+                )
+            })?;
+            word += columns;
+        }
+        Ok(())
+    }
+
+    /// One column range `[word, word + columns)` of a reconstruction.
+    #[allow(clippy::too_many_arguments)]
+    fn reconstruct_submission(
+        &self,
+        buffers: &mut Buffers,
+        (code, size, shard_bytes): (ErasureCode, usize, usize),
+        plan: &mut Plan,
+        shards: &[(usize, &[u8])],
+        (word, columns): (usize, usize),
+        originals: &mut [u8],
+        known: &[bool],
+    ) -> Result<(), GpuError> {
+        let k = code.originals;
+        let width = columns.div_ceil(2);
+        let row_bytes = width * 4;
+        let work_size = (2 * size * row_bytes) as u64;
+        let work = self.buffer(
+            &mut buffers.work,
+            work_size,
+            wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_DST
+                | wgpu::BufferUsages::COPY_SRC,
+            "reed_solomon work",
+        );
+        // 1. The given shards' columns, packed one per row (a trailing odd column zero).
+        let upload_size = (shards.len() * row_bytes) as u64;
+        let upload = self.stage(&mut buffers.upload, upload_size, |view| {
+            for (g, (_, shard)) in shards.iter().enumerate() {
+                let row = g * row_bytes;
+                let src = &shard[2 * word..2 * (word + columns)];
+                view.slice(row..row + src.len()).copy_from_slice(src);
+                view.slice(row + src.len()..row + row_bytes).fill(0);
+            }
+        })?;
+        let result_size = (k * row_bytes) as u64;
+        let readback = self.buffer(
+            &mut buffers.readback,
+            result_size,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            "readback",
+        );
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
+        let packed_at = (size * row_bytes) as u64;
+        encoder.copy_buffer_to_buffer(upload, 0, work, packed_at, upload_size);
+        self.run_plan(
+            &mut encoder,
+            plan,
+            work,
+            work_size,
+            (&mut buffers.params, &mut buffers.skews),
+            width,
+        )?;
+        encoder.copy_buffer_to_buffer(work, packed_at, readback, 0, result_size);
+        self.queue.submit([encoder.finish()]);
+        // 5. Row e of the result is erased original e's columns.
+        self.read_back(readback, result_size, |octets| {
+            for (e, row) in octets.chunks_exact(row_bytes).enumerate().take(k) {
+                if known[e] {
+                    continue;
+                }
+                let at = e * shard_bytes + 2 * word;
+                if let (Some(dst), Some(src)) = (
+                    originals.get_mut(at..at + 2 * columns),
+                    row.get(..2 * columns),
+                ) {
+                    dst.copy_from_slice(src);
+                }
+            }
+        })
+    }
 }
+
+/// The `gpu` erasure engine: encoding and reconstruction on the process's
+/// [`GpuContext`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct GpuEngine;
 
 impl GpuEngine {
     /// Encode many calls of `code` in as few submissions as the binding limit allows.
@@ -467,6 +811,47 @@ impl ErasureEngine for GpuEngine {
         shards: &[(usize, &[u8])],
         originals: &mut [u8],
     ) -> Result<(), ErasureError> {
-        self.simd.reconstruct(code, shard_bytes, shards, originals)
+        code.check_reconstruct_input(shard_bytes, shards, originals)?;
+        Ok(context()?.reconstruct_into(code, shard_bytes, shards, originals)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`locator_logs`] against the `cpu` reference's direct product, on random erasure
+    /// patterns of both codes' transform sizes and the extremes (none, one, all but one
+    /// erased).
+    #[test]
+    fn locator_logs_equal_the_direct_product() {
+        let f = field();
+        let mut state = 0x1234_5678_u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            state >> 33
+        };
+        for size in [2usize, 8, 64, 2048] {
+            let mut patterns: Vec<Vec<bool>> = vec![vec![true; size], vec![false; size]];
+            let mut one = vec![true; size];
+            one[size / 2] = false;
+            patterns.push(one);
+            for _ in 0..4 {
+                patterns.push((0..size).map(|_| next() % 3 != 0).collect());
+            }
+            for known in patterns {
+                let got = locator_logs(&known);
+                let erased: Vec<usize> = (0..size).filter(|&u| !known[u]).collect();
+                for u in (0..size).step_by((size / 64).max(1)) {
+                    let product = erased
+                        .iter()
+                        .filter(|&&e| e != u)
+                        .fold(1u16, |acc, &e| f.mul(acc, (u ^ e) as u16));
+                    assert_eq!(got[u] as usize, f.log(product), "size {size}, position {u}");
+                }
+            }
+        }
     }
 }

@@ -142,10 +142,11 @@ fn baseline_of<'a>(records: &'a [Record], r: &Record) -> Option<&'a Record> {
 
 fn print_table(spec: &ChainSpec, records: &[Record]) {
     println!(
-        "tessera bench da: {} spec, {} rayon threads; MB/s of input (10^6 octets); \
-         vs raw = throughput / reed-solomon-simd's in this run",
+        "tessera bench da: {} spec, {} rayon threads, simd encoder on {}; MB/s of input \
+         (10^6 octets); vs raw = throughput / reed-solomon-simd's in this run",
         spec.name,
-        rayon::current_num_threads()
+        rayon::current_num_threads(),
+        tessera_kernels::simd::encoder_transforms()
     );
     println!(
         "{:<9} {:<13} {:<18} {:>12} {:>10} {:>10} {:>7}",

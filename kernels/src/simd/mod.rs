@@ -1,6 +1,8 @@
 //! The `simd` backend: the low-rate Reed–Solomon code driven directly on
 //! reed-solomon-simd's public [`Engine`] (its `DefaultEngine` picks AVX2, SSSE3 or NEON
-//! at run time from the CPU's features).
+//! at run time from the CPU's features) — except the encoder's transforms, which run on
+//! this crate's AVX-512/GFNI kernel (`gfni.rs`) when the CPU has those features
+//! ([`encoder_transforms`] says which; `TESSERA_NO_GFNI=1` forces the engine).
 //!
 //! The same transforms as reed-solomon-simd's `LowRateEncoder`/`LowRateDecoder`, but
 //! run over column stripes: every 64-octet block position of a shard is an independent
@@ -11,9 +13,15 @@
 //! contiguous lane per rayon thread, each with its own working space kept in the engine
 //! across calls.
 
+// The workspace denies `unsafe`; this SIMD kernel module is the exception (its
+// intrinsics' loads, stores and feature-gated calls), each block with its safety
+// argument.
+#[allow(unsafe_code)]
+mod gfni;
 mod layout;
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use reed_solomon_simd::engine::utils::xor_within;
@@ -23,6 +31,17 @@ use reed_solomon_simd::engine::{
 
 use crate::erasure::{ErasureCode, ErasureEngine, ErasureError};
 use layout::{from_blocks, to_blocks, BLOCK};
+
+/// What runs the `simd` encoder's transforms on this CPU: `"avx512-gfni"` (this
+/// crate's GFNI kernel) or `"reed-solomon-simd"` (its engine: AVX2, SSSE3, NEON or
+/// scalar).
+pub fn encoder_transforms() -> &'static str {
+    if gfni::available() {
+        "avx512-gfni"
+    } else {
+        "reed-solomon-simd"
+    }
+}
 
 /// Blocks per column stripe: 64 blocks (4 KiB) of each of 1024 working shards is 4 MiB
 /// of encoder working space (8 MiB for the decoder's 2048). Measured on one full
@@ -134,6 +153,7 @@ impl SimdEngine {
         };
         let engine = &self.engine;
         let stripe = self.stripe_blocks;
+        let plan = gfni::available().then(|| gfni::EncodePlan::get(code));
         let run = |(((work, range), orig), rec): (
             ((&mut Work, &Range<usize>), Pieces<'_>),
             Pieces<'_>,
@@ -143,6 +163,7 @@ impl SimdEngine {
                 code,
                 shard_bytes,
                 stripe,
+                gfni: plan.clone(),
             };
             lane.encode(work, range.clone(), source, orig, rec);
         };
@@ -191,6 +212,8 @@ struct Lane<'e> {
     code: ErasureCode,
     shard_bytes: usize,
     stripe: usize,
+    /// The encoder's AVX-512/GFNI transforms, when the CPU has them.
+    gfni: Option<Arc<gfni::EncodePlan>>,
 }
 
 impl Lane<'_> {
@@ -239,6 +262,15 @@ impl Lane<'_> {
                 }
             }
             work[k * w..chunk * w].fill([0; BLOCK]);
+            if let Some(plan) = &self.gfni {
+                gfni::encode_stripe(plan, chunk, work, w);
+                for (blocks, out) in work.chunks_exact(w).zip(recovery.iter_mut()) {
+                    if let Some(out) = out.get_mut(local.clone()) {
+                        from_blocks(blocks, out);
+                    }
+                }
+                continue;
+            }
             self.engine
                 .ifft(&mut ShardsRefMut::new(work_count, w, work), 0, chunk, k, 0);
             let mut at = chunk;
@@ -417,6 +449,7 @@ impl ErasureEngine for SimdEngine {
                 code,
                 shard_bytes,
                 stripe,
+                gfni: None,
             };
             lane.reconstruct(work, range.clone(), given, erasures, out);
         };

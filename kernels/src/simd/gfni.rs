@@ -1,0 +1,265 @@
+//! The encoder's transforms on AVX-512 with GFNI: GF(2^16) multiplication by a
+//! constant as four 8×8 bit matrices applied by `vgf2p8affineqb`.
+//!
+//! reed-solomon-simd multiplies with nibble tables and `pshufb` on 256-bit registers
+//! (eight table lookups and a dozen shifts, masks and XORs per 32 elements). Over
+//! GF(2), multiplication by a constant `c` is a linear map of the 16 bits of an
+//! element, so on an element split into its low byte `l` and high byte `h` it is
+//! `(A_ll·l ⊕ A_lh·h, A_hl·l ⊕ A_hh·h)` for four 8×8 bit matrices, and GFNI applies one
+//! 8×8 matrix per 64-bit lane to every byte. An engine block (the layout of
+//! `super::layout`: 32 low bytes, then 32 high bytes, which is exactly one 512-bit
+//! register) is multiplied with one 256-bit-half swap, two affine transforms (the
+//! diagonal matrices `[A_ll ×4 | A_hh ×4]` on the block, the off-diagonal ones
+//! `[A_lh ×4 | A_hl ×4]` on the swapped block) and one XOR.
+//!
+//! The transforms are the `cpu` reference's (`crate::cpu::novel_basis`) with the same
+//! factors, layer for layer, so this path is checked bit for bit against `cpu`
+//! (`kernels/tests/backends.rs`) wherever the CPU has the features; elsewhere the
+//! `simd` backend keeps reed-solomon-simd's engine.
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use crate::cpu::field::field;
+use crate::cpu::novel_basis::novel_basis;
+use crate::erasure::ErasureCode;
+
+use super::layout::BLOCK;
+
+/// Multiplication by one constant: the 512-bit matrix operands of the two affine
+/// transforms (`diagonal` for the block, `cross` for its swapped halves).
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+pub(super) struct Factor {
+    diagonal: [u64; 8],
+    cross: [u64; 8],
+}
+
+impl Factor {
+    /// The matrices of `x ↦ c·x` (`None` for `c = 0`: the butterfly then only adds).
+    fn new(c: u16) -> Option<Factor> {
+        if c == 0 {
+            return None;
+        }
+        let f = field();
+        // column[i] = c · x^(bit i): the image of input bit i.
+        let column: [u16; 16] = std::array::from_fn(|i| f.mul(c, 1 << i));
+        // The matrix from input byte `from` to output byte `to`, in gf2p8affine's
+        // operand encoding: output bit r is the parity of (operand byte 7 − r) & input.
+        let matrix = |from: usize, to: usize| {
+            let mut m = 0u64;
+            for r in 0..8 {
+                let row = (0..8).fold(0u64, |acc, i| {
+                    acc | u64::from(column[8 * from + i] >> (8 * to + r) & 1) << i
+                });
+                m |= row << (8 * (7 - r));
+            }
+            m
+        };
+        let (ll, lh, hl, hh) = (matrix(0, 0), matrix(1, 0), matrix(0, 1), matrix(1, 1));
+        Some(Factor {
+            diagonal: [ll, ll, ll, ll, hh, hh, hh, hh],
+            cross: [lh, lh, lh, lh, hl, hl, hl, hl],
+        })
+    }
+}
+
+/// One transform layer: partners `half` rows apart, one factor per block of `2·half`
+/// rows (from row 0 on).
+struct Layer {
+    half: usize,
+    factors: Vec<Option<Factor>>,
+}
+
+/// The low-rate encoder's transforms for one code, as the `cpu` reference's `encode`
+/// runs them: the inverse transform of the `chunk` rows (blocks past `k` are zero and
+/// skipped), then per coset of `chunk` rows the forward transform of the rows wanted.
+pub(super) struct EncodePlan {
+    inverse: Vec<Layer>,
+    /// Per coset: its first row and its layers.
+    cosets: Vec<(usize, Vec<Layer>)>,
+}
+
+impl EncodePlan {
+    fn new(code: ErasureCode) -> EncodePlan {
+        let basis = novel_basis();
+        let chunk = code.chunk();
+        let layer = |half: usize, span: usize, offset: usize| Layer {
+            half,
+            factors: (0..span)
+                .step_by(2 * half)
+                .map(|start| {
+                    Factor::new(basis.skew(half.trailing_zeros() as usize, offset + start))
+                })
+                .collect(),
+        };
+        let mut inverse = Vec::new();
+        let mut half = 1;
+        while half < chunk {
+            inverse.push(layer(half, code.originals, 0));
+            half *= 2;
+        }
+        let mut cosets = Vec::new();
+        let mut done = 0;
+        while done < code.recovery {
+            let wanted = chunk.min(code.recovery - done);
+            let mut layers = Vec::new();
+            let mut half = chunk / 2;
+            while half > 0 {
+                layers.push(layer(half, wanted, chunk + done));
+                half /= 2;
+            }
+            cosets.push((done, layers));
+            done += chunk;
+        }
+        EncodePlan { inverse, cosets }
+    }
+
+    /// The plan of `code`, built once per process.
+    pub(super) fn get(code: ErasureCode) -> Arc<EncodePlan> {
+        type Plans = Mutex<Vec<(ErasureCode, Arc<EncodePlan>)>>;
+        static PLANS: OnceLock<Plans> = OnceLock::new();
+        let plans = PLANS.get_or_init(Mutex::default);
+        let mut plans = plans
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, plan)) = plans.iter().find(|(c, _)| *c == code) {
+            return plan.clone();
+        }
+        let plan = Arc::new(EncodePlan::new(code));
+        plans.push((code, plan.clone()));
+        plan
+    }
+}
+
+/// Whether this CPU runs the GFNI path (checked once; `TESSERA_NO_GFNI=1` turns it
+/// off, for A/B measurements against reed-solomon-simd's engine).
+pub(super) fn available() -> bool {
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        let off = std::env::var("TESSERA_NO_GFNI").is_ok_and(|v| v == "1");
+        !off && detect()
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+fn detect() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("gfni")
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn detect() -> bool {
+    false
+}
+
+/// Steps 2–4 of the `cpu` encoder on one stripe: `work` holds `rows` rows of `w`
+/// blocks, rows `0..k` the originals and `k..chunk` zeros; afterwards row `u` holds
+/// recovery shard `u`. Only called when [`available`].
+pub(super) fn encode_stripe(plan: &EncodePlan, chunk: usize, work: &mut [[u8; BLOCK]], w: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if available() {
+            // SAFETY: `available` checked that the CPU has AVX-512F and GFNI, the only
+            // features `x86::encode_stripe` is compiled for.
+            unsafe { x86::encode_stripe(plan, chunk, work, w) }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (plan, chunk, work, w);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::{EncodePlan, Factor, Layer, BLOCK};
+
+    /// `v · c` for the constant whose matrices are `(diagonal, cross)`.
+    #[inline]
+    #[target_feature(enable = "avx512f,gfni")]
+    fn mul(v: __m512i, diagonal: __m512i, cross: __m512i) -> __m512i {
+        let swapped = _mm512_shuffle_i64x2::<0b01_00_11_10>(v, v);
+        _mm512_xor_si512(
+            _mm512_gf2p8affine_epi64_epi8::<0>(v, diagonal),
+            _mm512_gf2p8affine_epi64_epi8::<0>(swapped, cross),
+        )
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn load(block: &[u8; BLOCK]) -> __m512i {
+        // SAFETY: `block` is 64 readable octets; the load is unaligned.
+        unsafe { _mm512_loadu_si512(block.as_ptr().cast()) }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn store(block: &mut [u8; BLOCK], v: __m512i) {
+        // SAFETY: `block` is 64 writable octets; the store is unaligned.
+        unsafe { _mm512_storeu_si512(block.as_mut_ptr().cast(), v) }
+    }
+
+    /// One layer over rows `0..` of `rows` (`w` blocks each): per pair `(lo, hi)`,
+    /// inverse `hi += lo; lo += s·hi`, forward `lo += s·hi; hi += lo`.
+    #[target_feature(enable = "avx512f,gfni")]
+    fn layer(rows: &mut [[u8; BLOCK]], w: usize, layer: &Layer, inverse: bool) {
+        let half = layer.half;
+        for (group, factor) in rows.chunks_mut(2 * half * w).zip(&layer.factors) {
+            if group.len() < 2 * half * w {
+                break;
+            }
+            let (lo_rows, hi_rows) = group.split_at_mut(half * w);
+            let matrices = factor.as_ref().map(|f: &Factor| {
+                // SAFETY: `Factor` is 64-byte aligned `[u64; 8]` pairs, 64 octets each.
+                unsafe {
+                    (
+                        _mm512_load_si512(f.diagonal.as_ptr().cast()),
+                        _mm512_load_si512(f.cross.as_ptr().cast()),
+                    )
+                }
+            });
+            for (lo, hi) in lo_rows.iter_mut().zip(hi_rows.iter_mut()) {
+                let (mut l, mut h) = (load(lo), load(hi));
+                if inverse {
+                    h = _mm512_xor_si512(h, l);
+                    if let Some((d, c)) = matrices {
+                        l = _mm512_xor_si512(l, mul(h, d, c));
+                    }
+                } else {
+                    if let Some((d, c)) = matrices {
+                        l = _mm512_xor_si512(l, mul(h, d, c));
+                    }
+                    h = _mm512_xor_si512(h, l);
+                }
+                store(lo, l);
+                store(hi, h);
+            }
+        }
+    }
+
+    /// See [`super::encode_stripe`].
+    #[target_feature(enable = "avx512f,gfni")]
+    pub(super) fn encode_stripe(
+        plan: &EncodePlan,
+        chunk: usize,
+        work: &mut [[u8; BLOCK]],
+        w: usize,
+    ) {
+        let coefficients = chunk * w;
+        for l in &plan.inverse {
+            layer(&mut work[..coefficients], w, l, true);
+        }
+        for (start, _) in &plan.cosets {
+            if *start > 0 {
+                work.copy_within(0..coefficients, start * w);
+            }
+        }
+        for (start, layers) in &plan.cosets {
+            let rows = &mut work[start * w..(start + chunk) * w];
+            for l in layers {
+                layer(rows, w, l, false);
+            }
+        }
+    }
+}

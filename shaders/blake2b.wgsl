@@ -140,3 +140,105 @@ fn hash(
         output[8u * i + 2u * k + 1u] = h[k].y;
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// `M_B` (GP (E.1)–(E.2), the well-balanced binary Merkle root) of many equally long lists
+// at once, one tree level per dispatch: every list has the same tree shape, so the host
+// plans the nodes once (`kernels/src/gpu/merkle.rs`) and each invocation computes one
+// node of one list. A node's preimage is `$node ⌢ N(left) ⌢ N(right)`, where `N` of a
+// one-item subtree is the item itself and otherwise a hash from an earlier level; a
+// one-item list's root is `H(item)` (a "node" without prefix and right side).
+//
+// `items` (binding 0): list `l` occupies words `l · row_words ..`, item `j` the
+// `piece_words` words from `l · row_words + j · piece_words`. `nodes` (binding 1): the
+// hash of node slot `s` of list `l` is at words `8 · (s · lists + l) ..`.
+
+struct Level {
+    // Lists in this submission.
+    lists: u32,
+    // u32s per list in `items`.
+    row_words: u32,
+    // u32s per item.
+    piece_words: u32,
+    // The first spec of this level and how many there are.
+    first: u32,
+    count: u32,
+    pad0: u32,
+    pad1: u32,
+    pad2: u32,
+}
+
+@group(0) @binding(3) var<uniform> level: Level;
+// Per node: (left, right, slot, prefixed). A side is an item index, or `HASH | slot` for
+// an earlier node's hash, or NONE (no right side).
+@group(0) @binding(4) var<storage, read> specs: array<vec4<u32>>;
+
+const HASH: u32 = 0x80000000u;
+const NONE: u32 = 0xffffffffu;
+// "node" as a little-endian u32.
+const NODE: u32 = 0x65646f6eu;
+
+fn side_words(side: u32) -> u32 {
+    if (side == NONE) {
+        return 0u;
+    }
+    if ((side & HASH) != 0u) {
+        return 8u;
+    }
+    return level.piece_words;
+}
+
+// Word `k` of one side of list `l`.
+fn side_word(side: u32, k: u32, l: u32) -> u32 {
+    if ((side & HASH) != 0u) {
+        return output[8u * ((side & ~HASH) * level.lists + l) + k];
+    }
+    return input[l * level.row_words + side * level.piece_words + k];
+}
+
+@compute @workgroup_size(64)
+fn merkle_node(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let l = gid.x;
+    let n = gid.y;
+    if (l >= level.lists || n >= level.count) {
+        return;
+    }
+    let spec = specs[level.first + n];
+    let prefix = spec.w;
+    let left_words = side_words(spec.x);
+    let right_words = side_words(spec.y);
+    let words = prefix + left_words + right_words;
+    let len = 4u * words;
+    for (var k = 0u; k < 8u; k++) {
+        h[k] = IV[k];
+    }
+    h[0].x ^= 0x01010020u;
+    let blocks = max(1u, (len + 127u) / 128u);
+    for (var b = 0u; b < blocks; b++) {
+        for (var k = 0u; k < 16u; k++) {
+            var pair = vec2<u32>(0u, 0u);
+            for (var half = 0u; half < 2u; half++) {
+                let w = b * 32u + 2u * k + half;
+                var word = 0u;
+                if (w < words) {
+                    if (w < prefix) {
+                        word = NODE;
+                    } else if (w < prefix + left_words) {
+                        word = side_word(spec.x, w - prefix, l);
+                    } else {
+                        word = side_word(spec.y, w - prefix - left_words, l);
+                    }
+                }
+                pair[half] = word;
+            }
+            m[k] = pair;
+        }
+        let last = b + 1u == blocks;
+        compress(select((b + 1u) * 128u, len, last), last);
+    }
+    let out = 8u * (spec.z * level.lists + l);
+    for (var k = 0u; k < 4u; k++) {
+        output[out + 2u * k] = h[k].x;
+        output[out + 2u * k + 1u] = h[k].y;
+    }
+}

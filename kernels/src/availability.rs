@@ -23,8 +23,10 @@
 //! same math with all segments and proof pages coded in one column-parallel call,
 //! the Merkle trees hashed level by level in blake2b_simd `many` batches, and the
 //! `V` segment-shard trees walked together so each of their nodes is one batch.
-//! [`Backend::Gpu`] runs the `simd` pipeline with the coding (bundle and all segments)
-//! and the bundle-chunk hashes `b♣` on the GPU.
+//! [`Backend::Gpu`] runs the same pipeline with the coding (bundle and all segments),
+//! the bundle-chunk hashes `b♣` and the segment-shard trees `s♣` (one dispatch per tree
+//! level across all validators) on the GPU; the paged proofs and the final `V`-leaf
+//! tree stay on the CPU.
 //! No official vector covers this pipeline (the codec vectors' `package_spec` come
 //! without their bundles and segments), so `simd` and `gpu` are checked against `cpu`.
 
@@ -374,6 +376,16 @@ pub fn segment_shard_roots(backend: Backend, rows: &Shards, piece: usize) -> Vec
                 balanced::root(&list, blake2b_256)
             })
             .collect(),
+        Backend::Gpu => {
+            let list: Vec<&[u8]> = rows.iter().collect();
+            match crate::gpu::context().and_then(|ctx| ctx.balanced_roots(&list, piece)) {
+                Ok(roots) => roots,
+                Err(e) => {
+                    tracing::warn!("segment-shard roots on gpu failed, using simd instead: {e}");
+                    segment_shard_roots(Backend::Simd, rows, piece)
+                }
+            }
+        }
         _ => {
             let rows: Vec<&[u8]> = rows.iter().collect();
             rows.par_chunks(VALIDATORS_PER_BATCH)

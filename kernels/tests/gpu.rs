@@ -221,9 +221,15 @@ fn gpu_availability_pipeline_equals_cpu() {
     if gpu_or_skip("gpu_availability_pipeline_equals_cpu").is_none() {
         return;
     }
-    let spec = ChainSpec::tiny();
     let mut rng = SplitMix(11);
-    for (bundle_len, count) in [(0usize, 0usize), (1000, 3), (4104, 65)] {
+    let cases = [
+        (ChainSpec::tiny(), 0usize, 0usize),
+        (ChainSpec::tiny(), 1000, 3),
+        (ChainSpec::tiny(), 4104, 65),
+        (ChainSpec::full(), 1, 1),
+        (ChainSpec::full(), 20_000, 70),
+    ];
+    for (spec, bundle_len, count) in cases {
         let bundle = rng.bytes(bundle_len);
         let segments: Vec<Vec<u8>> = (0..count)
             .map(|_| rng.bytes(spec.segment_size as usize))
@@ -234,6 +240,47 @@ fn gpu_availability_pipeline_equals_cpu() {
         assert!(*engine.chunks() == cpu.chunks);
         assert!(*engine.segment_shards() == cpu.segment_shards);
     }
+}
+
+/// `M_B` of many lists on the GPU equals core's `balanced::root` for list lengths that
+/// give every tree shape (one item, powers of two and odd splits), for the full spec's
+/// 12-octet and the tiny spec's 2052-octet items, and across submissions when one
+/// binding holds only a few lists.
+#[test]
+fn gpu_balanced_roots_equal_core() {
+    let Some(shared) = gpu_or_skip("gpu_balanced_roots_equal_core") else {
+        return;
+    };
+    let small = GpuContext::new().unwrap().with_binding_limit(64 << 10);
+    let mut rng = SplitMix(13);
+    for (piece, lists, items) in [
+        (12usize, 5usize, 0usize),
+        (12, 7, 1),
+        (12, 9, 2),
+        (12, 70, 3),
+        (12, 3, 64),
+        (12, 33, 101),
+        (12, 1023, 49),
+        (2052, 6, 5),
+    ] {
+        let rows: Vec<Vec<u8>> = (0..lists).map(|_| rng.bytes(piece * items)).collect();
+        let refs: Vec<&[u8]> = rows.iter().map(Vec::as_slice).collect();
+        let want: Vec<_> = refs
+            .iter()
+            .map(|row| {
+                let list: Vec<&[u8]> = row.chunks_exact(piece).collect();
+                tessera_core::merkle::balanced::root(&list, tessera_core::hash::blake2b_256)
+            })
+            .collect();
+        for (ctx, what) in [(shared, "shared"), (&small, "64 KiB bindings")] {
+            assert_eq!(
+                ctx.balanced_roots(&refs, piece).unwrap(),
+                want,
+                "{what}: {lists} lists of {items} items of {piece} octets"
+            );
+        }
+    }
+    assert!(shared.balanced_roots(&[&[0u8; 10][..]], 4).is_err());
 }
 
 #[test]

@@ -6,7 +6,9 @@
 //!   locator decoding as the `cpu` reference, step for step, with its log/exp tables in
 //!   a storage buffer; encoding puts many blobs' columns side by side in one submission;
 //! - [`blake2b`]: Blake2b-256 of many inputs (`shaders/blake2b.wgsl`), 64-bit words
-//!   emulated with pairs of u32s.
+//!   emulated with pairs of u32s;
+//! - [`merkle`]: `M_B` of many equally shaped lists (the validators' segment-shard
+//!   lists), one tree level per dispatch, with the same Blake2b code.
 //!
 //! One [`GpuContext`] per process ([`context`]) holds the device, the compiled pipelines,
 //! the field tables and the upload (mapped staging), working, uniform and read-back
@@ -14,6 +16,7 @@
 //! [`MAX_BINDING`]; larger batches are split over several submissions.
 
 pub mod blake2b;
+pub mod merkle;
 pub mod reed_solomon;
 
 use std::future::Future;
@@ -132,6 +135,7 @@ pub struct GpuContext {
     scale: wgpu::ComputePipeline,
     derivative: wgpu::ComputePipeline,
     blake2b: Pipeline,
+    merkle: Pipeline,
     /// log and exp tables of the field (see `shaders/reed_solomon.wgsl`).
     tables: wgpu::Buffer,
     buffers: Mutex<Buffers>,
@@ -235,6 +239,20 @@ impl GpuContext {
             pipeline: compute_pipeline(&device, &blake2b_layout, &blake2b_module, "hash"),
             layout: blake2b_layout,
         };
+        let merkle_layout = bind_group_layout(
+            &device,
+            "merkle",
+            &[
+                storage_entry(0, true),
+                storage_entry(1, false),
+                uniform_entry(3, true),
+                storage_entry(4, true),
+            ],
+        );
+        let merkle = Pipeline {
+            pipeline: compute_pipeline(&device, &merkle_layout, &blake2b_module, "merkle_node"),
+            layout: merkle_layout,
+        };
         let tables = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("GF(2^16) tables"),
             size: (reed_solomon::table_words() * 4) as u64,
@@ -260,6 +278,7 @@ impl GpuContext {
             scale,
             derivative,
             blake2b,
+            merkle,
             tables,
             buffers: Mutex::new(Buffers::default()),
         })

@@ -321,6 +321,39 @@ fn gpu_blake2b_equals_blake2b_simd() {
         .is_empty());
 }
 
+/// Both Blake2b variants — native u64 (SHADER_INT64) and u32 pairs — equal
+/// blake2b_simd on one adapter. CI's lavapipe has SHADER_INT64; an adapter without it
+/// tests the u32-pair variant only, and says so.
+#[test]
+fn gpu_blake2b_variants_both_equal_blake2b_simd() {
+    if gpu_or_skip("gpu_blake2b_variants_both_equal_blake2b_simd").is_none() {
+        return;
+    }
+    let with = GpuContext::new().unwrap();
+    if !with.uses_int64() {
+        eprintln!(
+            "adapter `{}` has no SHADER_INT64: u32-pair variant only",
+            with.adapter_name()
+        );
+    }
+    let without = GpuContext::new().unwrap().without_int64();
+    assert!(!without.uses_int64());
+    let mut rng = SplitMix(14);
+    let inputs: Vec<Vec<u8>> = [0usize, 1, 4, 7, 64, 127, 128, 129, 200, 256, 1000, 40_326]
+        .iter()
+        .flat_map(|&len| (0..3).map(|_| rng.bytes(len)).collect::<Vec<_>>())
+        .collect();
+    let want = try_blake2b_many(Backend::Simd, &inputs).unwrap();
+    for ctx in [&with, &without] {
+        assert_eq!(
+            ctx.blake2b_many(&inputs).unwrap(),
+            want,
+            "int64: {}",
+            ctx.uses_int64()
+        );
+    }
+}
+
 #[test]
 fn explicit_gpu_without_an_adapter_is_a_typed_error() {
     let spec = ChainSpec::tiny();

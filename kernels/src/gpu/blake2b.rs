@@ -1,5 +1,6 @@
 //! `H` (GP §3.8.1, Blake2b-256) of many inputs on the GPU: inputs of one length go to
-//! one dispatch (`shaders/blake2b.wgsl`), one invocation per input.
+//! one dispatch, one invocation per input: `shaders/blake2b_int64.wgsl` (native u64)
+//! when the device has SHADER_INT64, else `shaders/blake2b.wgsl` (u32 pairs).
 
 use std::collections::BTreeMap;
 
@@ -130,7 +131,11 @@ impl GpuContext {
         }
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
-            pass.set_pipeline(&self.blake2b.pipeline);
+            pass.set_pipeline(
+                self.blake2b_int64
+                    .as_ref()
+                    .unwrap_or(&self.blake2b.pipeline),
+            );
             pass.set_bind_group(0, &bind_group, &[]);
             pass.dispatch_workgroups(x, y, 1);
         }

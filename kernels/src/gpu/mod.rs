@@ -135,6 +135,8 @@ pub struct GpuContext {
     scale: wgpu::ComputePipeline,
     derivative: wgpu::ComputePipeline,
     blake2b: Pipeline,
+    /// The native-u64 variant of `blake2b`'s `hash`, when the device has SHADER_INT64.
+    blake2b_int64: Option<wgpu::ComputePipeline>,
     merkle: Pipeline,
     /// log and exp tables of the field (see `shaders/reed_solomon.wgsl`).
     tables: wgpu::Buffer,
@@ -179,9 +181,12 @@ impl GpuContext {
             })?;
         let info = adapter.get_info();
         let adapter_limits = adapter.limits();
+        // 64-bit integers in shaders, where the adapter has them, for the native-u64
+        // Blake2b variant; everything else needs no optional feature.
+        let features = adapter.features() & wgpu::Features::SHADER_INT64;
         let (device, queue) = block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("tessera-kernels"),
-            required_features: wgpu::Features::empty(),
+            required_features: features,
             required_limits: adapter_limits.clone(),
             ..Default::default()
         }))
@@ -239,6 +244,14 @@ impl GpuContext {
             pipeline: compute_pipeline(&device, &blake2b_layout, &blake2b_module, "hash"),
             layout: blake2b_layout,
         };
+        let blake2b_int64 = features.contains(wgpu::Features::SHADER_INT64).then(|| {
+            let module = shader(
+                &device,
+                "blake2b_int64",
+                include_str!("../../../shaders/blake2b_int64.wgsl"),
+            );
+            compute_pipeline(&device, &blake2b.layout, &module, "hash")
+        });
         let merkle_layout = bind_group_layout(
             &device,
             "merkle",
@@ -278,6 +291,7 @@ impl GpuContext {
             scale,
             derivative,
             blake2b,
+            blake2b_int64,
             merkle,
             tables,
             buffers: Mutex::new(Buffers::default()),
@@ -289,6 +303,18 @@ impl GpuContext {
     pub fn with_binding_limit(mut self, bytes: u64) -> GpuContext {
         self.binding_limit = bytes.clamp(4096, self.binding_limit);
         self
+    }
+
+    /// This context without the SHADER_INT64 variant of Blake2b (the u32-pair one runs
+    /// instead). For tests of both variants on one adapter.
+    pub fn without_int64(mut self) -> GpuContext {
+        self.blake2b_int64 = None;
+        self
+    }
+
+    /// Whether Blake2b runs in native 64-bit arithmetic (the device has SHADER_INT64).
+    pub fn uses_int64(&self) -> bool {
+        self.blake2b_int64.is_some()
     }
 
     /// The adapter's name, e.g. `llvmpipe (LLVM 15.0.6, 256 bits)` for lavapipe.

@@ -70,7 +70,13 @@ fn join_block(block: &[u8; BLOCK], out: &mut [u8; BLOCK]) {
 /// Words (`words`, up to `64 · blocks.len()` octets; missing octets read as zero) into
 /// engine blocks.
 pub(super) fn to_blocks(words: &[u8], blocks: &mut [[u8; BLOCK]]) {
-    let mut rest = words;
+    let (whole, _) = words.as_chunks::<BLOCK>();
+    let whole = &whole[..whole.len().min(blocks.len())];
+    let (blocks, mut rest) = if super::gfni::split_blocks(whole, &mut blocks[..whole.len()]) {
+        (&mut blocks[whole.len()..], &words[whole.len() * BLOCK..])
+    } else {
+        (blocks, words)
+    };
     for block in blocks.iter_mut() {
         match rest.split_first_chunk::<BLOCK>() {
             Some((whole, tail)) => {
@@ -92,6 +98,13 @@ pub(super) fn to_blocks(words: &[u8], blocks: &mut [[u8; BLOCK]]) {
 
 /// Engine blocks back into words: fills `out` (at most `64 · blocks.len()` octets).
 pub(super) fn from_blocks(blocks: &[[u8; BLOCK]], out: &mut [u8]) {
+    let whole = (out.len() / BLOCK).min(blocks.len());
+    let (head, tail) = out.split_at_mut(whole * BLOCK);
+    let (blocks, out) = if super::gfni::join_blocks(&blocks[..whole], head.as_chunks_mut().0) {
+        (&blocks[whole..], tail)
+    } else {
+        (blocks, out)
+    };
     let mut out_blocks = out.chunks_exact_mut(BLOCK);
     let mut used = 0;
     for (block, out_block) in blocks.iter().zip(&mut out_blocks) {

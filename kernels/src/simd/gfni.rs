@@ -274,7 +274,7 @@ mod x86 {
             match (join, i < 32) {
                 (false, true) => 2 * i,
                 (false, false) => 2 * (i - 32) + 1,
-                (true, _) if i % 2 == 0 => i / 2,
+                (true, _) if i.is_multiple_of(2) => i / 2,
                 (true, _) => 32 + i / 2,
             }
         });

@@ -22,15 +22,15 @@ const NONE: u32 = u32::MAX;
 
 /// The nodes of `M_B` over `n ≥ 1` items, as `(left, right, slot, prefixed)` specs grouped
 /// by height (every node after the nodes it reads), and the root's slot.
-struct Tree {
+pub(super) struct Tree {
     /// Specs per height, lowest first.
     levels: Vec<Vec<[u32; 4]>>,
-    slots: u32,
+    pub(super) slots: u32,
     root: u32,
 }
 
 impl Tree {
-    fn new(n: usize) -> Tree {
+    pub(super) fn new(n: usize) -> Tree {
         let mut tree = Tree {
             levels: Vec::new(),
             slots: 0,
@@ -124,11 +124,9 @@ impl GpuContext {
         let buffers = &mut *guard;
         let row_bytes = rows.first().map_or(0, |r| r.len());
         let items_size = ((rows.len() * row_bytes) as u64).max(4);
-        let nodes_size = u64::from(tree.slots) * rows.len() as u64 * 32;
         let upload = self.stage(&mut buffers.upload, items_size, |view| {
             for (l, row) in rows.iter().enumerate() {
-                view.slice(l * row_bytes..(l + 1) * row_bytes)
-                    .copy_from_slice(row);
+                view.slice(l * row_bytes..(l + 1) * row_bytes).copy_from_slice(row);
             }
         })?;
         let items = self.buffer(
@@ -137,52 +135,6 @@ impl GpuContext {
             wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
             "merkle items",
         );
-        let nodes = self.buffer(
-            &mut buffers.hash_output,
-            nodes_size,
-            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            "merkle nodes",
-        );
-        let specs: Vec<[u32; 4]> = tree.levels.iter().flatten().copied().collect();
-        let specs_bytes: Vec<u8> = specs
-            .iter()
-            .flatten()
-            .flat_map(|w| w.to_le_bytes())
-            .collect();
-        let specs_buffer = self.buffer(
-            &mut buffers.skews,
-            specs_bytes.len() as u64,
-            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-            "merkle specs",
-        );
-        self.queue.write_buffer(specs_buffer, 0, &specs_bytes);
-        let align = self.uniform_align;
-        let params = self.buffer(
-            &mut buffers.params,
-            tree.levels.len() as u64 * align,
-            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            "params",
-        );
-        let mut bytes = vec![0u8; tree.levels.len() * align as usize];
-        let mut first = 0;
-        for (slot, level) in bytes.chunks_exact_mut(align as usize).zip(&tree.levels) {
-            let words = [
-                rows.len(),
-                row_bytes / 4,
-                piece / 4,
-                first,
-                level.len(),
-                0,
-                0,
-                0,
-            ];
-            for (octets, word) in slot.chunks_exact_mut(4).zip(words) {
-                octets.copy_from_slice(&(word as u32).to_le_bytes());
-            }
-            first += level.len();
-        }
-        self.queue.write_buffer(params, 0, &bytes);
-        let root_at = u64::from(tree.root) * rows.len() as u64 * 32;
         let result_size = rows.len() as u64 * 32;
         let readback = self.buffer(
             &mut buffers.readback,
@@ -190,6 +142,79 @@ impl GpuContext {
             wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             "readback",
         );
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
+        encoder.copy_buffer_to_buffer(upload, 0, items, 0, items_size);
+        let (nodes, root_at) = self.record_balanced(
+            &mut encoder,
+            (&mut buffers.skews, &mut buffers.params, &mut buffers.hash_output),
+            (items, items_size),
+            tree,
+            (rows.len(), row_bytes / 4, piece / 4),
+        )?;
+        encoder.copy_buffer_to_buffer(nodes, root_at, readback, 0, result_size);
+        self.queue.submit([encoder.finish()]);
+        let mut roots = Vec::with_capacity(rows.len());
+        self.read_back(readback, result_size, |octets| {
+            roots.extend(octets.chunks_exact(32).map(|h| {
+                let mut hash = [0u8; 32];
+                hash.copy_from_slice(h);
+                ByteArray(hash)
+            }));
+        })?;
+        Ok(roots)
+    }
+
+    /// Record the dispatches of `tree` over `items` (`lists` lists of `row_words` words,
+    /// items of `piece_words` words) into `encoder`, with the specs, level uniforms and
+    /// node hashes in the given kept buffers. Returns the node buffer and the offset of
+    /// the roots (`lists` hashes of 32 octets).
+    pub(super) fn record_balanced<'b>(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        (specs_slot, params_slot, nodes_slot): (
+            &'b mut Option<wgpu::Buffer>,
+            &'b mut Option<wgpu::Buffer>,
+            &'b mut Option<wgpu::Buffer>,
+        ),
+        (items, items_size): (&wgpu::Buffer, u64),
+        tree: &Tree,
+        (lists, row_words, piece_words): (usize, usize, usize),
+    ) -> Result<(&'b wgpu::Buffer, u64), GpuError> {
+        let nodes_size = u64::from(tree.slots) * lists as u64 * 32;
+        let nodes = self.buffer(
+            nodes_slot,
+            nodes_size,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            "merkle nodes",
+        );
+        let specs: Vec<[u32; 4]> = tree.levels.iter().flatten().copied().collect();
+        let specs_bytes: Vec<u8> = specs.iter().flatten().flat_map(|w| w.to_le_bytes()).collect();
+        let specs_buffer = self.buffer(
+            specs_slot,
+            specs_bytes.len() as u64,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            "merkle specs",
+        );
+        self.queue.write_buffer(specs_buffer, 0, &specs_bytes);
+        let align = self.uniform_align;
+        let params = self.buffer(
+            params_slot,
+            tree.levels.len() as u64 * align,
+            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            "merkle levels",
+        );
+        let mut bytes = vec![0u8; tree.levels.len() * align as usize];
+        let mut first = 0;
+        for (slot, level) in bytes.chunks_exact_mut(align as usize).zip(&tree.levels) {
+            let words = [lists, row_words, piece_words, first, level.len(), 0, 0, 0];
+            for (octets, word) in slot.chunks_exact_mut(4).zip(words) {
+                octets.copy_from_slice(&(word as u32).to_le_bytes());
+            }
+            first += level.len();
+        }
+        self.queue.write_buffer(params, 0, &bytes);
         let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("merkle"),
             layout: &self.merkle.layout,
@@ -212,39 +237,25 @@ impl GpuContext {
                 },
             ],
         });
-        let mut encoder = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
-        encoder.copy_buffer_to_buffer(upload, 0, items, 0, items_size);
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
-            pass.set_pipeline(&self.merkle.pipeline);
-            let x = u32::try_from((rows.len() as u64).div_ceil(GROUP))
-                .map_err(|_| GpuError::Operation("too many lists".into()))?;
-            for (i, level) in tree.levels.iter().enumerate() {
-                let height = u32::try_from(level.len())
-                    .ok()
-                    .filter(|&h| h <= self.max_groups)
-                    .ok_or_else(|| {
-                        GpuError::Operation(format!("{} nodes in one tree level", level.len()))
-                    })?;
-                let offset = u32::try_from(i as u64 * align)
-                    .map_err(|_| GpuError::Operation("too many tree levels".into()))?;
-                pass.set_bind_group(0, &bind_group, &[offset]);
-                pass.dispatch_workgroups(x, height, 1);
-            }
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+        pass.set_pipeline(&self.merkle.pipeline);
+        let x = u32::try_from((lists as u64).div_ceil(GROUP))
+            .ok()
+            .filter(|&x| x <= self.max_groups)
+            .ok_or_else(|| GpuError::Operation(format!("{lists} lists in one dispatch")))?;
+        for (i, level) in tree.levels.iter().enumerate() {
+            let height = u32::try_from(level.len())
+                .ok()
+                .filter(|&h| h <= self.max_groups)
+                .ok_or_else(|| {
+                    GpuError::Operation(format!("{} nodes in one tree level", level.len()))
+                })?;
+            let offset = u32::try_from(i as u64 * align)
+                .map_err(|_| GpuError::Operation("too many tree levels".into()))?;
+            pass.set_bind_group(0, &bind_group, &[offset]);
+            pass.dispatch_workgroups(x, height, 1);
         }
-        encoder.copy_buffer_to_buffer(nodes, root_at, readback, 0, result_size);
-        self.queue.submit([encoder.finish()]);
-        let mut roots = Vec::with_capacity(rows.len());
-        self.read_back(readback, result_size, |octets| {
-            roots.extend(octets.chunks_exact(32).map(|h| {
-                let mut hash = [0u8; 32];
-                hash.copy_from_slice(h);
-                ByteArray(hash)
-            }));
-        })?;
-        Ok(roots)
+        Ok((nodes, u64::from(tree.root) * lists as u64 * 32))
     }
 }
 

@@ -17,6 +17,7 @@
 //! engine.
 
 pub mod blake2b;
+pub mod ed25519;
 pub mod reed_solomon;
 
 use std::future::Future;
@@ -111,6 +112,8 @@ struct Buffers {
     skews: Option<wgpu::Buffer>,
     hash_input: Option<wgpu::Buffer>,
     hash_output: Option<wgpu::Buffer>,
+    sig_input: Option<wgpu::Buffer>,
+    sig_output: Option<wgpu::Buffer>,
 }
 
 /// A compute pipeline and its bind-group layout.
@@ -133,6 +136,9 @@ pub struct GpuContext {
     butterfly: Pipeline,
     broadcast: wgpu::ComputePipeline,
     blake2b: Pipeline,
+    /// The Ed25519 verifier, compiled on first use (see [`ed25519`]): a large shader
+    /// that would otherwise slow every context creation, erasure-only runs included.
+    ed25519: OnceLock<Result<Pipeline, GpuError>>,
     /// log and exp tables of the field (see `shaders/reed_solomon.wgsl`).
     tables: wgpu::Buffer,
     buffers: Mutex<Buffers>,
@@ -257,6 +263,7 @@ impl GpuContext {
             butterfly,
             broadcast,
             blake2b,
+            ed25519: OnceLock::new(),
             tables,
             buffers: Mutex::new(Buffers::default()),
         })

@@ -39,14 +39,17 @@
 //
 // # No loop runs long
 //
-// llvmpipe (lavapipe's compiler) caps every outermost loop of a shader at 65535
-// iterations, counting the iterations of all loops nested in it
-// (`LP_MAX_TGSI_LOOP_ITERATIONS`), and silently leaves the loop when the cap is reached:
-// a version whose field functions looped over limbs stopped a third of the way
-// through the scalar multiplication, with no error. So the field functions are
+// llvmpipe (lavapipe's compiler) ends every loop of an invocation once 65535
+// iterations have run in all its loops together (gallivm's loop limiter,
+// `LP_MAX_TGSI_LOOP_ITERATIONS` in `lp_bld_limits.h`: "shared between every loop"),
+// silently: a version whose field functions looped over limbs stopped a third of the
+// way through the scalar multiplication, with no error. So the field functions are
 // unrolled (generated), and the loops left are the state machine (about 530
-// iterations per item), the segments' operations (about 6,000 in all), the squarings
-// of `SQN` (508) and the 8 words of each encoding: about 7,000, a ninth of the cap.
+// iterations per item), the segments' operations (at most 16 per step of the
+// double-and-add; under 8,000 in all even when every bit of both scalars adds, and
+// when the 8 SIMD lanes of a batch are out of step), the squarings of `SQN` (508) and
+// the 8 words of each encoding: under 10,000, well inside the cap.
+//
 // The shader also writes `STATUS_UNFINISHED` first, so an invocation cut short any
 // other way is reported as a GPU failure by the host, never read as a verdict.
 

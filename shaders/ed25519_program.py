@@ -8,12 +8,13 @@ The straight-line parts of verification are therefore data: segments of a progra
 one u32 per operation. This script is their single source:
 
     python3 shaders/ed25519_program.py          # print the WGSL block
+    python3 shaders/ed25519_program.py --write  # splice it into the shader
     python3 shaders/ed25519_program.py --check  # run the program, with the
                                                 # shader's state machine, on the
                                                 # ZIP-215 vectors and made-up cases
 
-The printed block replaces the one between the `BEGIN GENERATED` and `END GENERATED`
-lines of the shader.
+The block is everything after the shader's `BEGIN GENERATED` comment, up to its
+`// END GENERATED` line: the unrolled field functions and the program.
 """
 
 import hashlib
@@ -428,8 +429,21 @@ def scalar_mult(n):
     return (y | ((x & 1) << 255)).to_bytes(32, "little")
 
 
+def write():
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ed25519.wgsl")
+    with open(path) as f:
+        text = f.read()
+    begin = text.index("\n", text.index("// BEGIN GENERATED"))
+    begin = text.index("\n\n", begin) + 2
+    end = text.index("// END GENERATED")
+    with open(path, "w") as f:
+        f.write(text[:begin] + wgsl() + "\n\n" + text[end:])
+
+
 if __name__ == "__main__":
     if "--check" in sys.argv:
         check()
+    elif "--write" in sys.argv:
+        write()
     else:
         print(wgsl())

@@ -49,6 +49,8 @@ const STATUS_OK: u32 = 0;
 const STATUS_KEY_NOT_A_POINT: u32 = 1;
 const STATUS_R_NOT_A_POINT: u32 = 2;
 const STATUS_BAD_SIGNATURE: u32 = 3;
+/// Written first by every invocation: read back, it means one did not run to the end.
+const STATUS_UNFINISHED: u32 = u32::MAX;
 
 /// An item's 128 octets for the GPU, or `None` when its `s` is not canonical.
 fn pack(pk: &PublicKey, msg: &[u8], sig: &Signature) -> Option<[u8; ITEM_OCTETS]> {
@@ -78,6 +80,9 @@ fn verdict(status: u32) -> Result<Result<(), Ed25519Error>, GpuError> {
         STATUS_KEY_NOT_A_POINT => Ok(Err(Ed25519Error::KeyNotAPoint)),
         STATUS_R_NOT_A_POINT => Ok(Err(Ed25519Error::RNotAPoint)),
         STATUS_BAD_SIGNATURE => Ok(Err(Ed25519Error::BadSignature)),
+        STATUS_UNFINISHED => Err(GpuError::Operation(
+            "an ed25519 kernel invocation stopped before its verdict".into(),
+        )),
         other => Err(GpuError::Operation(format!(
             "ed25519 kernel returned unknown status {other}"
         ))),
@@ -264,5 +269,6 @@ mod tests {
         assert_eq!(verdict(0), Ok(Ok(())));
         assert_eq!(verdict(3), Ok(Err(Ed25519Error::BadSignature)));
         assert!(verdict(4).is_err());
+        assert!(verdict(STATUS_UNFINISHED).is_err());
     }
 }

@@ -6,7 +6,14 @@
 //!   layer for layer, with its log/exp tables in a storage buffer, many blobs' columns
 //!   side by side in one submission;
 //! - [`blake2b`]: Blake2b-256 of many inputs (`shaders/blake2b.wgsl`), 64-bit words
-//!   emulated with pairs of u32s.
+//!   emulated with pairs of u32s;
+//! - [`ed25519`]: Ed25519 verification under ZIP-215 (`shaders/ed25519.wgsl`), one
+//!   invocation per signature, field elements as 16 limbs of 16 bits; the host checks
+//!   `s < ℓ` and computes `k = SHA-512(R ‖ A ‖ M) mod ℓ`, the shader decodes `A` and
+//!   `R` and checks the cofactored equation. Its pipeline is compiled on first use
+//!   (about 10 s on lavapipe on a 2-core machine without Mesa's shader cache, against
+//!   well under a second for the others), so contexts that never verify a signature
+//!   do not pay for it.
 //!
 //! One [`GpuContext`] per process ([`context`]) holds the device, the compiled pipelines,
 //! the field tables and the upload (mapped staging), working, uniform and read-back

@@ -148,6 +148,12 @@ pub fn measure(
     let largest = batches.iter().copied().max().unwrap_or(0);
     progress.set_message(format!("signing {largest} messages"));
     let workload = SignedBatch::new(largest, VALIDATORS);
+    if backends.contains(&Backend::Gpu) {
+        // The kernel is compiled on first use (seconds on lavapipe): not part of any
+        // figure.
+        progress.set_message("compiling the gpu kernel");
+        try_verify_ed25519_batch(Backend::Gpu, &workload.items(1)).context("gpu backend")?;
+    }
     let mut records = Vec::new();
     for &n in batches {
         let items = workload.items(n);

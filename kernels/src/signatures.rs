@@ -302,6 +302,16 @@ mod tests {
             Backend::Simd
         );
         assert_eq!(ed25519_backend_for(Backend::Cpu, 10_000), Backend::Cpu);
+        // The GPU only from AUTO_GPU_CROSSOVER items, and only on a hardware adapter.
+        assert_eq!(
+            ed25519_backend_for(Backend::Auto, AUTO_GPU_CROSSOVER - 1),
+            Backend::Simd
+        );
+        assert_eq!(
+            ed25519_backend_for(Backend::Auto, AUTO_GPU_CROSSOVER) == Backend::Gpu,
+            crate::gpu::auto_uses_gpu()
+        );
+        assert_eq!(ed25519_backend_for(Backend::Gpu, 1), Backend::Gpu);
     }
 
     #[test]

@@ -50,8 +50,10 @@
 // when the 8 SIMD lanes of a batch are out of step), the squarings of `SQN` (508) and
 // the 8 words of each encoding: under 10,000, well inside the cap.
 //
-// The shader also writes `STATUS_UNFINISHED` first, so an invocation cut short any
-// other way is reported as a GPU failure by the host, never read as a verdict.
+// The shader also writes `STATUS_UNFINISHED` first, and a verdict only at the top of
+// the state machine's loop, so an invocation cut short (by that cap or otherwise)
+// leaves `STATUS_UNFINISHED`, which the host reports as a GPU failure, never a
+// verdict computed from truncated arithmetic.
 
 struct Params {
     // Items in this dispatch.

@@ -102,6 +102,7 @@ impl GpuContext {
             .par_iter()
             .map(|(pk, msg, sig)| pack(pk, msg, sig))
             .collect();
+        // Every item the GPU does not see is one whose s ≥ ℓ; the others are overwritten.
         let mut results = vec![Err(Ed25519Error::NonCanonicalS); items.len()];
         let queued: Vec<(usize, &[u8; ITEM_OCTETS])> = packed
             .iter()

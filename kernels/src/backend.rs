@@ -9,10 +9,12 @@ pub enum Backend {
     /// The fast CPU path: reed-solomon-simd (which picks AVX2/SSSE3/NEON at run time
     /// from the CPU's features), blake2b_simd's `many`, rayon across blobs.
     Simd,
-    /// WGSL compute shaders through wgpu (Vulkan, Metal, DX12): Reed–Solomon encoding
-    /// and Blake2b batches on the GPU (see [`crate::gpu`]). Without an adapter, calls
-    /// that can fail return [`crate::gpu::GpuError::NoAdapter`] (inside
-    /// [`crate::ErasureError::Gpu`]).
+    /// WGSL compute shaders through wgpu (Vulkan, Metal, DX12): Reed–Solomon encoding,
+    /// Blake2b batches and Ed25519 verification on the GPU (see [`crate::gpu`]).
+    /// Without an adapter, calls that can fail return
+    /// [`crate::gpu::GpuError::NoAdapter`] (inside [`crate::ErasureError::Gpu`] for the
+    /// erasure code; as is from [`crate::try_blake2b_many`] and
+    /// [`crate::signatures::try_verify_ed25519_batch`]).
     Gpu,
     /// Let the library pick: [`Backend::Gpu`] when a hardware GPU adapter exists,
     /// otherwise [`Backend::Simd`] (logged once). The batch size below which `simd`

@@ -19,7 +19,19 @@
 //!   when the CPU has them, chosen at run time). A failing chunk is bisected by
 //!   core's [`verify_batch`], so `f` bad items among `n` cost about `2f·log₂(n/f)`
 //!   sub-batches, not `n` single verifications;
-//! - [`Backend::Auto`]: `Cpu` below [`AUTO_CROSSOVER`] items, `Simd` from there on.
+//! - [`Backend::Gpu`]: one WGSL compute-shader invocation per item
+//!   (`shaders/ed25519.wgsl`, driven by [`crate::gpu::ed25519`]): decoding of `A` and
+//!   `R` and the cofactored equation, in 16-bit-limb field arithmetic, for every item
+//!   on its own (no random linear combination, so no bisection either). Without an
+//!   adapter, or if a submission fails, [`try_verify_ed25519_batch`] returns the
+//!   [`GpuError`] for the whole batch, while [`verify_ed25519_batch`] (which has no
+//!   error to return) logs a warning and verifies the batch on `Simd` instead: every
+//!   backend gives the same per-item results, so falling back changes the speed,
+//!   never an outcome. This mirrors [`crate::blake2b_many`] / [`crate::try_blake2b_many`];
+//! - [`Backend::Auto`]: `Cpu` below [`AUTO_CROSSOVER`] items, `Gpu` from
+//!   [`AUTO_GPU_CROSSOVER`] items when a *hardware* GPU exists
+//!   ([`crate::gpu::auto_uses_gpu`]; lavapipe and other software adapters never
+//!   qualify), `Simd` otherwise.
 //!
 //! # Where `k = SHA-512(R ‖ A ‖ M)` is computed
 //!
@@ -32,13 +44,15 @@
 //! `X_I` + 1 + 34 per core + 32 octets) costs 0.41 µs per item, against 29 µs for the
 //! item's share of the batch check (20–25 µs on a quieter run): under 2 % of the work.
 //! That share is not worth a second implementation of SHA-512 on another
-//! device, and keeping it here means a future GPU backend receives fixed 32-octet
-//! scalars instead of variable-length messages.
+//! device, and keeping it here means the GPU backend receives fixed 32-octet
+//! scalars instead of variable-length messages: 128 octets per item (`A`, `R`, `s`,
+//! `k mod ℓ`), with `s ≥ ℓ` already rejected on the CPU.
 
 use rayon::prelude::*;
 use tessera_core::crypto::ed25519::{verify, verify_batch, Ed25519Error, PublicKey, Signature};
 
 use crate::backend::Backend;
+use crate::gpu::GpuError;
 
 /// The smallest chunk [`Backend::Simd`] gives one rayon task.
 ///
@@ -69,10 +83,22 @@ pub const SIMD_MAX_CHUNK: usize = 4096;
 /// which skips the batch machinery.
 pub const AUTO_CROSSOVER: usize = 2;
 
-/// The backend [`verify_ed25519_batch`] runs for `n` items on `backend`.
+/// The batch size from which [`Backend::Auto`] uses [`Backend::Gpu`], when the
+/// adapter is a hardware GPU ([`crate::gpu::auto_uses_gpu`]).
+///
+/// **Unmeasured**: the machines this was written on have no hardware GPU, only
+/// lavapipe, whose figures say nothing about one. It is a placeholder that keeps
+/// block-sized batches (up to `V` = 1023 assurances) on `simd` until `tessera bench
+/// sigs --backend simd,gpu` has been run on a real GPU to find the crossover.
+pub const AUTO_GPU_CROSSOVER: usize = 4096;
+
+/// The backend [`verify_ed25519_batch`] runs for `n` items on `backend`. Only `Auto`
+/// with at least [`AUTO_GPU_CROSSOVER`] items asks whether a hardware GPU exists (and
+/// so opens the GPU context); smaller batches never touch the GPU.
 pub fn ed25519_backend_for(backend: Backend, n: usize) -> Backend {
     match backend {
         Backend::Auto if n < AUTO_CROSSOVER => Backend::Cpu,
+        Backend::Auto if n >= AUTO_GPU_CROSSOVER && crate::gpu::auto_uses_gpu() => Backend::Gpu,
         Backend::Auto => Backend::Simd,
         concrete => concrete,
     }
@@ -83,16 +109,38 @@ pub fn ed25519_backend_for(backend: Backend, n: usize) -> Backend {
 /// [`verify`](tessera_core::crypto::ed25519::verify) for that item.
 ///
 /// A key or `R` that is not a curve point, or an `s ≥ ℓ`, makes that item (and only
-/// that item) invalid; nothing panics. An invalid item could pass a batch check only
-/// if a random 128-bit combination cancelled (probability about 2⁻¹²⁸).
+/// that item) invalid; nothing panics. An invalid item could pass a `Simd` batch check
+/// only if a random 128-bit combination cancelled (probability about 2⁻¹²⁸); `Cpu`
+/// and `Gpu` check every item on its own.
+///
+/// If the `Gpu` backend cannot run (no adapter, a failed submission), the batch is
+/// verified on `Simd` instead, with a logged warning; use
+/// [`try_verify_ed25519_batch`] to get the error.
 pub fn verify_ed25519_batch(
     backend: Backend,
     items: &[(PublicKey, &[u8], Signature)],
 ) -> Vec<Result<(), Ed25519Error>> {
-    match ed25519_backend_for(backend, items.len()) {
-        Backend::Cpu => items.iter().map(|(pk, m, s)| verify(pk, m, s)).collect(),
-        _ => simd(items),
+    match try_verify_ed25519_batch(backend, items) {
+        Ok(results) => results,
+        Err(e) => {
+            tracing::warn!("ed25519 verification on gpu failed, verifying on simd instead: {e}");
+            simd(items)
+        }
     }
+}
+
+/// [`verify_ed25519_batch`], with the `Gpu` backend's failure (no adapter, a failed
+/// compilation, submission or read-back) returned for the whole batch instead of
+/// falling back. Invalid items are never errors here: they are per-item results.
+pub fn try_verify_ed25519_batch(
+    backend: Backend,
+    items: &[(PublicKey, &[u8], Signature)],
+) -> Result<Vec<Result<(), Ed25519Error>>, GpuError> {
+    Ok(match ed25519_backend_for(backend, items.len()) {
+        Backend::Cpu => items.iter().map(|(pk, m, s)| verify(pk, m, s)).collect(),
+        Backend::Gpu => crate::gpu::context()?.verify_ed25519_many(items)?,
+        _ => simd(items),
+    })
 }
 
 /// The `Simd` backend: chunks over rayon, each batch-checked and bisected by core.
@@ -254,6 +302,16 @@ mod tests {
             Backend::Simd
         );
         assert_eq!(ed25519_backend_for(Backend::Cpu, 10_000), Backend::Cpu);
+        // The GPU only from AUTO_GPU_CROSSOVER items, and only on a hardware adapter.
+        assert_eq!(
+            ed25519_backend_for(Backend::Auto, AUTO_GPU_CROSSOVER - 1),
+            Backend::Simd
+        );
+        assert_eq!(
+            ed25519_backend_for(Backend::Auto, AUTO_GPU_CROSSOVER) == Backend::Gpu,
+            crate::gpu::auto_uses_gpu()
+        );
+        assert_eq!(ed25519_backend_for(Backend::Gpu, 1), Backend::Gpu);
     }
 
     #[test]

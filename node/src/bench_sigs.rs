@@ -1,6 +1,9 @@
 //! `tessera bench sigs`: Ed25519 verifications per second for batches of several
 //! sizes on each backend, in one run, beside ed25519-dalek's single verification as
-//! the baseline, with the measured crossover between `cpu` and `simd`.
+//! the baseline, with the measured crossover between `cpu` and `simd`. The `gpu`
+//! backend (the WGSL kernel, `shaders/ed25519.wgsl`) is measured when asked for by
+//! name, or by `all` when a GPU adapter exists; on a software adapter (lavapipe) its
+//! figures say nothing about a hardware GPU.
 //!
 //! Workload: JAM-shaped messages (`X_A ⌢ H(·)`, 45 octets) signed by 1023 distinct
 //! keys in turn (a full validator set), the shape of a block's assurances or of a
@@ -16,7 +19,7 @@ use anyhow::{bail, Context as _};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use tessera_core::crypto::ed25519::{PublicKey, Signature};
-use tessera_kernels::signatures::{verify_ed25519_batch, workload::SignedBatch};
+use tessera_kernels::signatures::{try_verify_ed25519_batch, workload::SignedBatch};
 use tessera_kernels::Backend;
 
 /// JAM's full validator count: the workload cycles through this many keys.
@@ -31,8 +34,9 @@ const DALEK: &str = "ed25519-dalek";
 /// Arguments of `tessera bench sigs`.
 #[derive(Debug, Args)]
 pub struct SigsArgs {
-    /// Backends to measure, comma-separated: `cpu`, `simd`, `auto`, or `all`
-    /// (`cpu,simd`). The ed25519-dalek baseline is always measured.
+    /// Backends to measure, comma-separated: `cpu`, `simd`, `gpu`, `auto`, or `all`
+    /// (`cpu,simd`, and `gpu` when a GPU adapter exists). The ed25519-dalek baseline
+    /// is always measured.
     #[arg(long, default_value = "all")]
     pub backend: String,
     /// Print one JSON array of records `{"batch","backend","verifications","seconds",
@@ -52,7 +56,7 @@ pub struct SigsArgs {
 pub struct Record {
     /// Items in the batch.
     pub batch: usize,
-    /// `cpu`, `simd`, `auto` or `ed25519-dalek`.
+    /// `cpu`, `simd`, `gpu`, `auto` or `ed25519-dalek`.
     pub backend: String,
     /// Signatures verified in the timed repetition (the batch size).
     pub verifications: usize,
@@ -79,11 +83,19 @@ pub fn parse_backends(list: &str) -> anyhow::Result<Vec<Backend>> {
     let mut out = Vec::new();
     for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let add: Vec<Backend> = match name {
-            "all" => vec![Backend::Cpu, Backend::Simd],
-            // Signature checks have no GPU kernel: `gpu` would only relabel `simd`.
-            "gpu" => bail!(
-                "unknown backend `gpu` for signatures: expected `cpu`, `simd`, `auto` or `all`"
-            ),
+            "all" => match tessera_kernels::gpu::context() {
+                Ok(_) => vec![Backend::Cpu, Backend::Simd, Backend::Gpu],
+                Err(e) => {
+                    eprintln!("bench sigs: no gpu rows: {e}");
+                    vec![Backend::Cpu, Backend::Simd]
+                }
+            },
+            // Asked for by name, a missing adapter is an error: measuring the `simd`
+            // fallback under the name `gpu` would mislead.
+            "gpu" => {
+                tessera_kernels::gpu::context().context("--backend gpu")?;
+                vec![Backend::Gpu]
+            }
             other => vec![other.parse().map_err(anyhow::Error::msg)?],
         };
         for b in add {
@@ -136,13 +148,20 @@ pub fn measure(
     let largest = batches.iter().copied().max().unwrap_or(0);
     progress.set_message(format!("signing {largest} messages"));
     let workload = SignedBatch::new(largest, VALIDATORS);
+    if backends.contains(&Backend::Gpu) {
+        // The kernel is compiled on first use (seconds on lavapipe): not part of any
+        // figure.
+        progress.set_message("compiling the gpu kernel");
+        try_verify_ed25519_batch(Backend::Gpu, &workload.items(1)).context("gpu backend")?;
+    }
     let mut records = Vec::new();
     for &n in batches {
         let items = workload.items(n);
         for &backend in backends {
             progress.set_message(format!("batch {n} {backend}"));
             let seconds = fastest(|| {
-                let results = verify_ed25519_batch(backend, &items);
+                let results = try_verify_ed25519_batch(backend, &items)
+                    .with_context(|| format!("{backend} backend"))?;
                 match results.iter().position(Result::is_err) {
                     Some(i) => bail!("{backend}: workload item {i} did not verify"),
                     None => Ok(()),
@@ -363,15 +382,18 @@ mod tests {
 
     #[test]
     fn backend_lists() {
-        assert_eq!(
-            parse_backends("all").ok(),
-            Some(vec![Backend::Cpu, Backend::Simd])
-        );
+        let gpu = tessera_kernels::gpu::context().is_ok();
+        let mut all = vec![Backend::Cpu, Backend::Simd];
+        if gpu {
+            all.push(Backend::Gpu);
+        }
+        assert_eq!(parse_backends("all").ok(), Some(all));
         assert_eq!(
             parse_backends("simd,cpu,simd").ok(),
             Some(vec![Backend::Simd, Backend::Cpu])
         );
-        assert!(parse_backends("gpu").is_err());
+        assert_eq!(parse_backends("gpu").is_ok(), gpu);
+        assert!(parse_backends("tpu").is_err());
         assert!(parse_backends(",").is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! `tessera bench sigs --json` on small batches: one JSON array of records with exactly
 //! the fields `batch`, `backend`, `verifications`, `seconds`, `per_second`, one per
 //! batch size and backend (plus the ed25519-dalek baseline), and `--plot` writes an
-//! SVG. No timing assertions.
+//! SVG; `gpu` rows exactly when a GPU adapter exists. No timing assertions.
 
 use std::process::Command;
 
@@ -23,10 +23,14 @@ fn json_records_have_the_promised_shape() {
     let value: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("stdout is one JSON value");
     let records = value.as_array().expect("a JSON array");
+    let mut backends = vec!["cpu", "simd", "ed25519-dalek"];
+    if tessera_kernels::gpu::context().is_ok() {
+        backends.push("gpu");
+    }
     assert_eq!(
         records.len(),
-        3 * 3,
-        "3 batches × (cpu, simd, ed25519-dalek)"
+        3 * backends.len(),
+        "3 batches × {backends:?}"
     );
     let mut seen = Vec::new();
     for r in records {
@@ -39,10 +43,7 @@ fn json_records_have_the_promised_shape() {
         );
         let batch = obj["batch"].as_u64().expect("batch is an integer");
         let backend = obj["backend"].as_str().expect("backend is a string");
-        assert!(
-            ["cpu", "simd", "ed25519-dalek"].contains(&backend),
-            "{backend}"
-        );
+        assert!(backends.contains(&backend), "{backend}");
         assert_eq!(obj["verifications"].as_u64(), Some(batch));
         let seconds = obj["seconds"].as_f64().expect("seconds is a number");
         let per_second = obj["per_second"].as_f64().expect("per_second is a number");
@@ -55,7 +56,7 @@ fn json_records_have_the_promised_shape() {
     let _ = std::fs::remove_file(&svg);
     assert!(drawing.contains("<svg") && drawing.contains("ed25519-dalek"));
     for batch in [1u64, 3, 64] {
-        for backend in ["cpu", "simd", "ed25519-dalek"] {
+        for backend in &backends {
             assert!(
                 seen.contains(&(batch, backend.to_string())),
                 "{batch} {backend}"
@@ -74,10 +75,44 @@ fn unknown_backend_is_an_error() {
             "--batches",
             "1",
             "--backend",
-            "gpu",
+            "tpu",
         ])
         .output()
         .expect("the tessera binary runs");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend"));
+}
+
+/// `--backend gpu` runs the kernel when there is an adapter, and is an error naming
+/// the missing adapter when there is none (never `simd` relabelled).
+#[test]
+fn gpu_backend_runs_or_says_why_not() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "bench",
+            "sigs",
+            "--json",
+            "--batches",
+            "2",
+            "--backend",
+            "gpu",
+        ])
+        .output()
+        .expect("the tessera binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if tessera_kernels::gpu::context().is_ok() {
+        assert!(out.status.success(), "{stderr}");
+        let value: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("stdout is one JSON value");
+        let backends: Vec<&str> = value
+            .as_array()
+            .expect("a JSON array")
+            .iter()
+            .filter_map(|r| r["backend"].as_str())
+            .collect();
+        assert_eq!(backends, ["gpu", "ed25519-dalek"]);
+    } else {
+        assert!(!out.status.success());
+        assert!(stderr.contains("no GPU adapter"), "{stderr}");
+    }
 }

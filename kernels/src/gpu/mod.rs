@@ -9,6 +9,13 @@
 //!   emulated with pairs of u32s;
 //! - [`merkle`]: `M_B` of many equally shaped lists (the validators' segment-shard
 //!   lists), one tree level per dispatch, with the same Blake2b code.
+//! - [`ed25519`]: Ed25519 verification under ZIP-215 (`shaders/ed25519.wgsl`), one
+//!   invocation per signature, field elements as 16 limbs of 16 bits; the host checks
+//!   `s < ℓ` and computes `k = SHA-512(R ‖ A ‖ M) mod ℓ`, the shader decodes `A` and
+//!   `R` and checks the cofactored equation. Its pipeline is compiled on first use
+//!   (about 10 s on lavapipe on a 2-core machine without Mesa's shader cache, against
+//!   well under a second for the others), so contexts that never verify a signature
+//!   do not pay for it.
 //!
 //! One [`GpuContext`] per process ([`context`]) holds the device, the compiled pipelines,
 //! the field tables and the upload (mapped staging), working, uniform and read-back
@@ -16,6 +23,7 @@
 //! [`MAX_BINDING`]; larger batches are split over several submissions.
 
 pub mod blake2b;
+pub mod ed25519;
 pub mod merkle;
 pub mod reed_solomon;
 
@@ -111,6 +119,8 @@ struct Buffers {
     skews: Option<wgpu::Buffer>,
     hash_input: Option<wgpu::Buffer>,
     hash_output: Option<wgpu::Buffer>,
+    sig_input: Option<wgpu::Buffer>,
+    sig_output: Option<wgpu::Buffer>,
 }
 
 /// A compute pipeline and its bind-group layout.
@@ -138,6 +148,9 @@ pub struct GpuContext {
     /// The native-u64 variant of `blake2b`'s `hash`, when the device has SHADER_INT64.
     blake2b_int64: Option<wgpu::ComputePipeline>,
     merkle: Pipeline,
+    /// The Ed25519 verifier, compiled on first use (see [`ed25519`]): a large shader
+    /// that would otherwise slow every context creation, erasure-only runs included.
+    ed25519: OnceLock<Result<Pipeline, GpuError>>,
     /// log and exp tables of the field (see `shaders/reed_solomon.wgsl`).
     tables: wgpu::Buffer,
     buffers: Mutex<Buffers>,
@@ -293,6 +306,7 @@ impl GpuContext {
             blake2b,
             blake2b_int64,
             merkle,
+            ed25519: OnceLock::new(),
             tables,
             buffers: Mutex::new(Buffers::default()),
         })

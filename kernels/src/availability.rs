@@ -25,8 +25,9 @@
 //! `V` segment-shard trees walked together so each of their nodes is one batch.
 //! [`Backend::Gpu`] runs the same pipeline with the coding (bundle and all segments),
 //! the bundle-chunk hashes `b♣` and the segment-shard trees `s♣` (one dispatch per tree
-//! level across all validators) on the GPU; the paged proofs and the final `V`-leaf
-//! tree stay on the CPU.
+//! level across all validators) on the GPU, each call's coding and hashing fused in one
+//! submission so shards cross the bus once ([`crate::gpu::availability`]); the paged
+//! proofs and the final `V`-leaf tree stay on the CPU.
 //! No official vector covers this pipeline (the codec vectors' `package_spec` come
 //! without their bundles and segments), so `simd` and `gpu` are checked against `cpu`.
 
@@ -37,9 +38,10 @@ use tessera_core::merkle::{balanced, constant_depth};
 use tessera_core::spec::ChainSpec;
 
 use crate::backend::Backend;
-use crate::erasure::{encode, ErasureCoder, ErasureError};
+use crate::erasure::{encode, encode_blob, ErasureCoder, ErasureError};
+use crate::gpu::availability::{Digest, DigestingEngine};
 use crate::hashing::{blake2b_many, hash_batch};
-use crate::segment::segment_shard_bytes;
+use crate::segment::{encode_segment_rows, segment_shard_bytes};
 use crate::shards::Shards;
 
 /// `x` of `J_x` and `L_x` in the paged proofs: pages of `2^6 = 64` segments.
@@ -133,11 +135,48 @@ impl AvailabilityEngine {
             .map(AsRef::as_ref)
             .chain(pages.iter().map(Vec::as_slice))
             .collect();
+        if self.backend == Backend::Gpu {
+            return Ok(Roots {
+                erasure_root: self.gpu_fused(bundle, &all)?,
+                segments_root,
+            });
+        }
         self.encode(bundle, &all)?;
         Ok(Roots {
             erasure_root: self.erasure_root_of_shards(),
             segments_root,
         })
+    }
+}
+
+impl AvailabilityEngine {
+    /// `u` on the GPU with coding and hashing fused per call
+    /// ([`crate::gpu::availability`]); a call too large for one submission is digested
+    /// separately, as [`Self::erasure_root_of_shards`] does.
+    fn gpu_fused(
+        &mut self,
+        bundle: &[u8],
+        segments_and_pages: &[&[u8]],
+    ) -> Result<Hash, ErasureError> {
+        let code = self.coder.code();
+        let piece = segment_shard_bytes(&self.spec);
+        let mut engine = DigestingEngine::new(Digest::ChunkHashes);
+        encode_blob(&mut engine, code, bundle, &mut self.chunks)?;
+        let bundle_hashes = engine
+            .take()
+            .unwrap_or_else(|| chunk_hashes(self.backend, &self.chunks));
+        let mut engine = DigestingEngine::new(Digest::BalancedRoots { piece });
+        encode_segment_rows(
+            &mut engine,
+            code,
+            &self.spec,
+            segments_and_pages,
+            &mut self.segment_shards,
+        )?;
+        let segment_roots = engine
+            .take()
+            .unwrap_or_else(|| segment_shard_roots(self.backend, &self.segment_shards, piece));
+        Ok(erasure_root(&bundle_hashes, &segment_roots))
     }
 }
 

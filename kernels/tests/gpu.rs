@@ -283,6 +283,100 @@ fn gpu_balanced_roots_equal_core() {
     assert!(shared.balanced_roots(&[&[0u8; 10][..]], 4).is_err());
 }
 
+/// The fused pipeline (encode, then digest the shards where they lie) gives the `cpu`
+/// shards and the digests core computes from them — chunk hashes for blobs with an odd
+/// and an even number of words per shard, `M_B` roots for segment-shard rows — and
+/// declines (`None`, nothing written) a call larger than one binding.
+#[test]
+fn gpu_fused_encode_and_digest_equal_cpu() {
+    let Some(ctx) = gpu_or_skip("gpu_fused_encode_and_digest_equal_cpu") else {
+        return;
+    };
+    use tessera_core::hash::blake2b_256;
+    use tessera_kernels::gpu::availability::Digest;
+    let mut rng = SplitMix(15);
+    for spec in [ChainSpec::tiny(), ChainSpec::full()] {
+        let code = ErasureCode::for_spec(&spec);
+        let k = spec.erasure_originals();
+        for len in [1usize, 684, 2052, 30_001] {
+            let blob = rng.bytes(len);
+            let want = encode(&spec, Backend::Cpu, &blob).unwrap();
+            let shard_bytes = want[0].len();
+            let mut originals = vec![0xAA; k * shard_bytes];
+            let mut recovery = vec![0xAA; (spec.validators() - k) * shard_bytes];
+            let hashes = ctx
+                .encode_digest(
+                    code,
+                    shard_bytes,
+                    &blob,
+                    Some(&mut originals),
+                    &mut recovery,
+                    Digest::ChunkHashes,
+                )
+                .unwrap()
+                .expect("fits one submission");
+            let got: Vec<Vec<u8>> = originals
+                .chunks_exact(shard_bytes)
+                .chain(recovery.chunks_exact(shard_bytes))
+                .map(<[u8]>::to_vec)
+                .collect();
+            assert!(got == want, "{}: {len} octets", spec.name);
+            let want_hashes: Vec<_> = want.iter().map(|s| blake2b_256(s)).collect();
+            assert_eq!(hashes, want_hashes, "{}: {len} octets", spec.name);
+        }
+        // Segment-shard rows: M_B over 2·W_P-octet items of every shard.
+        let piece = 2 * spec.segment_pieces as usize;
+        for items in [1usize, 2, 5, 65] {
+            let source = rng.bytes(k * piece * items);
+            let shard_bytes = piece * items;
+            let mut recovery = vec![0; (spec.validators() - k) * shard_bytes];
+            let roots = ctx
+                .encode_digest(
+                    code,
+                    shard_bytes,
+                    &source,
+                    None,
+                    &mut recovery,
+                    Digest::BalancedRoots { piece },
+                )
+                .unwrap()
+                .expect("fits one submission");
+            let want = encode(&spec, Backend::Cpu, &source).unwrap();
+            assert!(recovery
+                .chunks_exact(shard_bytes)
+                .eq(want[k..].iter().map(Vec::as_slice)));
+            for (shard, root) in want.iter().zip(&roots) {
+                let list: Vec<&[u8]> = shard.chunks_exact(piece).collect();
+                assert_eq!(
+                    *root,
+                    tessera_core::merkle::balanced::root(&list, blake2b_256),
+                    "{}: {items} items",
+                    spec.name
+                );
+            }
+        }
+    }
+    // Too large for 4 KiB bindings: declined, nothing written.
+    let small = GpuContext::new().unwrap().with_binding_limit(4096);
+    let spec = ChainSpec::full();
+    let code = ErasureCode::for_spec(&spec);
+    let blob = rng.bytes(100_000);
+    let shard_bytes = code.shard_bytes(blob.len()).unwrap();
+    let mut recovery = vec![7; code.recovery * shard_bytes];
+    assert!(small
+        .encode_digest(
+            code,
+            shard_bytes,
+            &blob,
+            None,
+            &mut recovery,
+            Digest::ChunkHashes
+        )
+        .unwrap()
+        .is_none());
+    assert!(recovery.iter().all(|&b| b == 7));
+}
+
 #[test]
 fn gpu_blake2b_equals_blake2b_simd() {
     if gpu_or_skip("gpu_blake2b_equals_blake2b_simd").is_none() {

@@ -98,6 +98,43 @@ impl GpuContext {
         } else {
             None
         };
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
+        if let Some(upload) = upload {
+            encoder.copy_buffer_to_buffer(upload, 0, input, 0, upload_size);
+        }
+        self.record_hash(
+            &mut encoder,
+            params,
+            (input, input_size),
+            (output, output_size),
+            (len, stride, count),
+        )?;
+        encoder.copy_buffer_to_buffer(output, 0, readback, 0, output_size);
+        self.queue.submit([encoder.finish()]);
+        let mut hashes = Vec::with_capacity(count);
+        self.read_back(readback, output_size, |octets| {
+            hashes.extend(octets.chunks_exact(32).map(|h| {
+                let mut hash = [0u8; 32];
+                hash.copy_from_slice(h);
+                ByteArray(hash)
+            }));
+        })?;
+        Ok(hashes)
+    }
+
+    /// Record one `hash` dispatch into `encoder`: `count` inputs of `len` octets,
+    /// `stride` words apart in `input`, digests to `output` (32 octets each), with its
+    /// uniform in `params`.
+    pub(super) fn record_hash(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        params: &wgpu::Buffer,
+        (input, input_size): (&wgpu::Buffer, u64),
+        (output, output_size): (&wgpu::Buffer, u64),
+        (len, stride, count): (usize, usize, usize),
+    ) -> Result<(), GpuError> {
         let words = [len, stride, count, 0].map(|w| u32::try_from(w).unwrap_or(u32::MAX));
         let mut bytes = Vec::with_capacity(PARAMS as usize);
         for w in words {
@@ -123,32 +160,14 @@ impl GpuContext {
             ],
         });
         let (x, y) = self.groups(count as u64, GROUP)?;
-        let mut encoder = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
-        if let Some(upload) = upload {
-            encoder.copy_buffer_to_buffer(upload, 0, input, 0, upload_size);
-        }
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
-            pass.set_pipeline(
-                self.blake2b_int64
-                    .as_ref()
-                    .unwrap_or(&self.blake2b.pipeline),
-            );
-            pass.set_bind_group(0, &bind_group, &[]);
-            pass.dispatch_workgroups(x, y, 1);
-        }
-        encoder.copy_buffer_to_buffer(output, 0, readback, 0, output_size);
-        self.queue.submit([encoder.finish()]);
-        let mut hashes = Vec::with_capacity(count);
-        self.read_back(readback, output_size, |octets| {
-            hashes.extend(octets.chunks_exact(32).map(|h| {
-                let mut hash = [0u8; 32];
-                hash.copy_from_slice(h);
-                ByteArray(hash)
-            }));
-        })?;
-        Ok(hashes)
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+        pass.set_pipeline(
+            self.blake2b_int64
+                .as_ref()
+                .unwrap_or(&self.blake2b.pipeline),
+        );
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(x, y, 1);
+        Ok(())
     }
 }

@@ -126,7 +126,8 @@ impl GpuContext {
         let items_size = ((rows.len() * row_bytes) as u64).max(4);
         let upload = self.stage(&mut buffers.upload, items_size, |view| {
             for (l, row) in rows.iter().enumerate() {
-                view.slice(l * row_bytes..(l + 1) * row_bytes).copy_from_slice(row);
+                view.slice(l * row_bytes..(l + 1) * row_bytes)
+                    .copy_from_slice(row);
             }
         })?;
         let items = self.buffer(
@@ -148,7 +149,11 @@ impl GpuContext {
         encoder.copy_buffer_to_buffer(upload, 0, items, 0, items_size);
         let (nodes, root_at) = self.record_balanced(
             &mut encoder,
-            (&mut buffers.skews, &mut buffers.params, &mut buffers.hash_output),
+            (
+                &mut buffers.skews,
+                &mut buffers.params,
+                &mut buffers.hash_output,
+            ),
             (items, items_size),
             tree,
             (rows.len(), row_bytes / 4, piece / 4),
@@ -190,7 +195,11 @@ impl GpuContext {
             "merkle nodes",
         );
         let specs: Vec<[u32; 4]> = tree.levels.iter().flatten().copied().collect();
-        let specs_bytes: Vec<u8> = specs.iter().flatten().flat_map(|w| w.to_le_bytes()).collect();
+        let specs_bytes: Vec<u8> = specs
+            .iter()
+            .flatten()
+            .flat_map(|w| w.to_le_bytes())
+            .collect();
         let specs_buffer = self.buffer(
             specs_slot,
             specs_bytes.len() as u64,

@@ -5,6 +5,10 @@
 //!   vectors' layout; `shaders/reed_solomon.wgsl`): the same additive FFT and erasure
 //!   locator decoding as the `cpu` reference, step for step, with its log/exp tables in
 //!   a storage buffer; encoding puts many blobs' columns side by side in one submission;
+//! - [`availability`]: the availability pipeline's coding and hashing fused in one
+//!   submission per call: a blob's (or the segments') shards are encoded, hashed
+//!   (`H` of each bundle chunk, or `M_B` of each validator's segment shards) and only
+//!   then read back, with the digests;
 //! - [`blake2b`]: Blake2b-256 of many inputs (`shaders/blake2b.wgsl`), 64-bit words
 //!   emulated with pairs of u32s;
 //! - [`merkle`]: `M_B` of many equally shaped lists (the validators' segment-shard
@@ -22,6 +26,7 @@
 //! buffers, which are kept and only grown across calls (calls are serialised on them). Every binding stays within
 //! [`MAX_BINDING`]; larger batches are split over several submissions.
 
+pub mod availability;
 pub mod blake2b;
 pub mod ed25519;
 pub mod merkle;
@@ -121,6 +126,10 @@ struct Buffers {
     hash_output: Option<wgpu::Buffer>,
     sig_input: Option<wgpu::Buffer>,
     sig_output: Option<wgpu::Buffer>,
+    /// The fused pipeline's device-resident shards, Merkle specs and digest uniforms.
+    shards: Option<wgpu::Buffer>,
+    specs: Option<wgpu::Buffer>,
+    digest_params: Option<wgpu::Buffer>,
 }
 
 /// A compute pipeline and its bind-group layout.

@@ -57,7 +57,7 @@ enum Kernel {
 /// to fill in per submission), entry point and invocation rows, and the `skews` words
 /// (butterfly factors, scale factors and rows) they index into.
 #[derive(Clone)]
-struct Plan {
+pub(super) struct Plan {
     /// `[half, j, skew_base, width, inverse, chunk, base, 0]` per dispatch.
     layers: Vec<[u32; 8]>,
     kernels: Vec<Kernel>,
@@ -132,7 +132,7 @@ impl Plan {
     }
 
     /// Steps 2–4 of the module docs for `code`.
-    fn encode(code: ErasureCode, rows: usize) -> Plan {
+    pub(super) fn encode(code: ErasureCode, rows: usize) -> Plan {
         let chunk = code.chunk();
         let mut plan = Plan::new();
         let mut half = 1;
@@ -396,7 +396,7 @@ impl GpuContext {
     }
 
     /// Rows of the working matrix: the recovery shards rounded up to whole cosets.
-    fn rows(&self, code: ErasureCode) -> usize {
+    pub(super) fn rows(&self, code: ErasureCode) -> usize {
         let chunk = code.chunk();
         code.recovery.next_multiple_of(chunk).max(chunk)
     }
@@ -498,7 +498,7 @@ impl GpuContext {
     /// Record `plan`'s dispatches over `work` (rows of `width` u32s) into `encoder`: each
     /// layer's uniform at its dynamic offset in the kept `params` buffer, the factors in
     /// the kept `skews` buffer.
-    fn run_plan(
+    pub(super) fn run_plan(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         plan: &mut Plan,
@@ -749,7 +749,7 @@ impl GpuEngine {
 
 /// Every job's buffers fit the code: `k` and `V − k` shards of an even size, and no
 /// more source than `k` shards.
-fn check_jobs(code: ErasureCode, jobs: &[EncodeJob<'_>]) -> Result<(), ErasureError> {
+pub(super) fn check_jobs(code: ErasureCode, jobs: &[EncodeJob<'_>]) -> Result<(), ErasureError> {
     for job in jobs {
         let fits = |count: usize, len: usize| count.checked_mul(job.shard_bytes) == Some(len);
         if job.shard_bytes % 2 != 0

@@ -13,11 +13,12 @@
 //! Backends:
 //! - [`Backend::Cpu`]: the reference, each item on its own with core's `verify`;
 //! - [`Backend::Simd`]: the items split into chunks of at least [`SIMD_MIN_CHUNK`],
-//!   spread over rayon's pool, each chunk one `ed25519-zebra` batch check (a random
-//!   linear combination of the cofactored equations, evaluated as one multiscalar
-//!   multiplication whose point arithmetic curve25519-dalek runs in AVX2 lanes
-//!   when the CPU has them, chosen at run time). A failing chunk is bisected by
-//!   core's [`verify_batch`], so `f` bad items among `n` cost about `2f·log₂(n/f)`
+//!   spread over rayon's pool, each chunk one batch check by core's [`verify_batch`]
+//!   (a random linear combination of the cofactored equations, evaluated as one
+//!   multiscalar multiplication whose point arithmetic curve25519-dalek runs in AVX2
+//!   lanes when the CPU has them, chosen at run time; validators' decompressed keys
+//!   are remembered across batches, see `tessera_core::crypto::ed25519::batch`). A
+//!   failing chunk is bisected, so `f` bad items among `n` cost about `2f·log₂(n/f)`
 //!   sub-batches, not `n` single verifications;
 //! - [`Backend::Gpu`]: one WGSL compute-shader invocation per item
 //!   (`shaders/ed25519.wgsl`, driven by [`crate::gpu::ed25519`]): decoding of `A` and
@@ -35,9 +36,8 @@
 //!
 //! # Where `k = SHA-512(R ‖ A ‖ M)` is computed
 //!
-//! On the CPU, once per item, as the item is queued (`ed25519_zebra::batch::Item`
-//! hashes when it is made, and bisection re-batches the hashed items without hashing
-//! again). Measured with `cargo bench -p tessera-kernels --bench signatures`
+//! On the CPU, once per item, as the item is prepared (bisection re-batches the
+//! prepared items without hashing again). Measured with `cargo bench -p tessera-kernels --bench signatures`
 //! (`prehash/sha512_r_a_m` vs `ed25519/simd/1023`, same run, loaded 2-core machine):
 //! hashing `R ‖ A ‖ M` for a JAM-sized message (assurances, guarantees and judgments
 //! sign 45–46 octets, so `R ‖ A ‖ M` fits one SHA-512 block; an announcement is

@@ -21,7 +21,9 @@
 //! failed batch without ever disagreeing with [`verify`]. The arithmetic is
 //! `ed25519-zebra`'s, whose verification is ZIP-215.
 
-use ed25519_zebra::{batch, SigningKey, VerificationKey, VerificationKeyBytes};
+pub mod batch;
+
+use ed25519_zebra::{SigningKey, VerificationKey, VerificationKeyBytes};
 use serde::{Deserialize, Serialize};
 
 use crate::bytes::ByteArray;
@@ -189,83 +191,22 @@ impl BatchResult {
     }
 }
 
-/// One queued item: its index in the caller's slice and zebra's prehashed form
-/// (`k = SHA-512(R ‖ A ‖ m)` is computed once, however often the item is re-batched).
-type Queued = (usize, batch::Item);
-
 /// Verify many signatures at once and report each one's outcome, exactly as
 /// [`verify`] would for it.
 ///
-/// All items go through one `ed25519-zebra` batch check (a random linear
-/// combination of the cofactored equations). Only if it fails is the batch
-/// bisected: each half is batch-checked, recursing into the halves that fail, and
-/// when the left half of a failed batch passes, the right half is known to fail and
-/// is split without being checked again. So `f` bad items among `n` cost about
-/// `2f·log₂(n/f)` sub-batches, not `n` single verifications. A single item is
-/// verified on its own, which yields its typed error. An `s ≥ ℓ` is rejected before
-/// batching; a key or `R` that is not a point fails whichever batches hold it and is
-/// isolated like any other bad item. A valid item is never reported invalid; an
-/// invalid one could pass only if a random 128-bit combination cancelled, with
-/// probability about 2⁻¹²⁸.
+/// Malformed items (`s ≥ ℓ`, a key or `R` that is not a point) are decided at once.
+/// The rest go through one batch check (a random linear combination of the
+/// cofactored equations, [`batch`]). Only if it fails is the batch bisected: each half
+/// is batch-checked, recursing into the halves that fail, and when the left half of a
+/// failed batch passes, the right half is known to fail and is split without being
+/// checked again. So `f` bad items among `n` cost about `2f·log₂(n/f)` sub-batches,
+/// not `n` single verifications. A valid item is never reported invalid; an invalid
+/// one could pass only if a random 128-bit combination cancelled, with probability
+/// about 2⁻¹²⁸.
 pub fn verify_batch(items: &[(PublicKey, &[u8], Signature)]) -> BatchResult {
     let mut results = vec![Ok(()); items.len()];
-    let mut queued: Vec<Queued> = Vec::with_capacity(items.len());
-    for ((i, (pk, msg, sig)), result) in items.iter().enumerate().zip(results.iter_mut()) {
-        if is_canonical_scalar(&sig.s()) {
-            let vk = VerificationKeyBytes::from(pk.0 .0);
-            queued.push((i, batch::Item::from((vk, sig.to_zebra(), *msg))));
-        } else {
-            *result = Err(Ed25519Error::NonCanonicalS);
-        }
-    }
-    bisect(items, &queued, false, &mut results);
+    batch::verify_into(items, &mut results);
     BatchResult { results }
-}
-
-/// Check `queued` as one batch (unless `known_bad`) and isolate its bad items into
-/// `results`. Returns whether every item in `queued` verified.
-fn bisect(
-    items: &[(PublicKey, &[u8], Signature)],
-    queued: &[Queued],
-    known_bad: bool,
-    results: &mut [Result<(), Ed25519Error>],
-) -> bool {
-    match queued {
-        [] => true,
-        [(i, item)] => {
-            let outcome = item
-                .clone()
-                .verify_single()
-                .map_err(|_| match items.get(*i) {
-                    Some((pk, _, sig)) => classify_failure(pk, sig),
-                    None => Ed25519Error::BadSignature,
-                });
-            let ok = outcome.is_ok();
-            if let Some(slot) = results.get_mut(*i) {
-                *slot = outcome;
-            }
-            ok
-        }
-        _ => {
-            if !known_bad && batch_passes(queued) {
-                return true;
-            }
-            let (left, right) = queued.split_at(queued.len() / 2);
-            let left_ok = bisect(items, left, false, results);
-            // The whole failed; if the left half is clean, the fault is on the right.
-            let right_ok = bisect(items, right, left_ok, results);
-            left_ok && right_ok
-        }
-    }
-}
-
-/// One `ed25519-zebra` batch check of `queued`.
-fn batch_passes(queued: &[Queued]) -> bool {
-    let mut verifier = batch::Verifier::new();
-    for (_, item) in queued {
-        verifier.queue(item.clone());
-    }
-    verifier.verify(rand_core::OsRng).is_ok()
 }
 
 /// An Ed25519 secret key of our own, from its 32-octet seed (RFC 8032 §5.1.5).

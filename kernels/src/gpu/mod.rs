@@ -130,6 +130,10 @@ struct Buffers {
     shards: Option<wgpu::Buffer>,
     specs: Option<wgpu::Buffer>,
     digest_params: Option<wgpu::Buffer>,
+    /// The other upload and read-back pair of a pipelined batch: submission `n + 1`
+    /// is staged in one pair while submission `n`, in the other, runs.
+    upload_next: Option<wgpu::Buffer>,
+    readback_next: Option<wgpu::Buffer>,
 }
 
 /// A compute pipeline and its bind-group layout.
@@ -409,16 +413,36 @@ impl GpuContext {
         }
     }
 
-    /// Map `buffer[..size]` in `mode`, waiting for the submissions that use it.
-    fn map(&self, buffer: &wgpu::Buffer, mode: wgpu::MapMode, size: u64) -> Result<(), GpuError> {
+    /// Map `buffer[..size]` in `mode`, waiting only for submission `after` (the
+    /// buffer's last user; `None`: the latest submission) rather than for the whole
+    /// queue, so later submissions keep the GPU busy meanwhile; a buffer no submission
+    /// still uses maps at once.
+    fn map_after(
+        &self,
+        buffer: &wgpu::Buffer,
+        mode: wgpu::MapMode,
+        size: u64,
+        after: Option<wgpu::SubmissionIndex>,
+    ) -> Result<(), GpuError> {
         let (sender, receiver) = std::sync::mpsc::channel();
         buffer.map_async(mode, ..size, move |result| {
             let _ = sender.send(result);
         });
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| GpuError::Operation(format!("waiting for the GPU: {e}")))?;
-        match receiver.recv() {
+        let waited = |e: wgpu::PollError| GpuError::Operation(format!("waiting for the GPU: {e}"));
+        self.device.poll(wgpu::PollType::Poll).map_err(waited)?;
+        let answer = match receiver.try_recv() {
+            Ok(answer) => Ok(answer),
+            Err(_) => {
+                self.device
+                    .poll(wgpu::PollType::Wait {
+                        submission_index: after,
+                        timeout: None,
+                    })
+                    .map_err(waited)?;
+                receiver.recv()
+            }
+        };
+        match answer {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(GpuError::Operation(format!("mapping a buffer: {e}"))),
             Err(_) => Err(GpuError::Operation("mapping a buffer: no answer".into())),
@@ -436,7 +460,9 @@ impl GpuContext {
     ) -> Result<&'b wgpu::Buffer, GpuError> {
         let usage = wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC;
         let upload = self.buffer(slot, size, usage, "upload");
-        self.map(upload, wgpu::MapMode::Write, size)?;
+        // An upload buffer is only reused once the submission that read it has been
+        // read back, so it is idle here and maps without waiting for the queue.
+        self.map_after(upload, wgpu::MapMode::Write, size, None)?;
         let outcome = match upload.get_mapped_range_mut(..size) {
             Ok(mut view) => {
                 fill(&mut view);
@@ -455,7 +481,18 @@ impl GpuContext {
         size: u64,
         read: impl FnOnce(&[u8]),
     ) -> Result<(), GpuError> {
-        self.map(buffer, wgpu::MapMode::Read, size)?;
+        self.read_back_after(buffer, size, None, read)
+    }
+
+    /// [`Self::read_back`] of the results of submission `after` only.
+    fn read_back_after(
+        &self,
+        buffer: &wgpu::Buffer,
+        size: u64,
+        after: Option<wgpu::SubmissionIndex>,
+        read: impl FnOnce(&[u8]),
+    ) -> Result<(), GpuError> {
+        self.map_after(buffer, wgpu::MapMode::Read, size, after)?;
         let outcome = match buffer.get_mapped_range(..size) {
             Ok(view) => {
                 read(&view);

@@ -388,11 +388,60 @@ impl GpuContext {
                 columns += take;
             }
         }
-        let mut buffers = self.buffers();
+        // Pipelined: submission n runs while n − 1 is read back and n + 1 is staged,
+        // each in its own upload/read-back pair (the working buffer is shared: the
+        // queue runs submissions in order).
+        let mut guard = self.buffers();
+        let buffers = &mut *guard;
+        let mut running: Option<(wgpu::SubmissionIndex, &[Piece])> = None;
         for pieces in submissions.iter().filter(|p| !p.is_empty()) {
-            self.scoped(|| self.encode_submission(&mut buffers, code, jobs, pieces))?;
+            let index = self.scoped(|| self.encode_submission(buffers, code, jobs, pieces))?;
+            std::mem::swap(&mut buffers.upload, &mut buffers.upload_next);
+            std::mem::swap(&mut buffers.readback, &mut buffers.readback_next);
+            if let Some((before, pieces)) = running.take() {
+                // Submission n − 1 used the pair that is current again after the swap.
+                self.scatter_recovery(buffers.readback.as_ref(), code, jobs, pieces, before)?;
+            }
+            running = Some((index, pieces));
+        }
+        if let Some((last, pieces)) = running {
+            self.scatter_recovery(buffers.readback_next.as_ref(), code, jobs, pieces, last)?;
         }
         Ok(())
+    }
+
+    /// Wait for submission `index` and copy its recovery rows into the jobs.
+    fn scatter_recovery(
+        &self,
+        readback: Option<&wgpu::Buffer>,
+        code: ErasureCode,
+        jobs: &mut [EncodeJob<'_>],
+        pieces: &[Piece],
+        index: wgpu::SubmissionIndex,
+    ) -> Result<(), GpuError> {
+        let readback =
+            readback.ok_or_else(|| GpuError::Operation("read-back buffer missing".into()))?;
+        let columns = pieces.last().map_or(0, |p| p.column + p.words);
+        let row_bytes = columns.div_ceil(2) * 4;
+        let recovery_size = (code.recovery * row_bytes) as u64;
+        // Row r of the result is recovery shard r of every piece.
+        self.read_back_after(readback, recovery_size, Some(index), |octets| {
+            for p in pieces {
+                let Some(job) = jobs.get_mut(p.job) else {
+                    continue;
+                };
+                let sb = job.shard_bytes;
+                for (r, row) in octets.chunks_exact(row_bytes).enumerate() {
+                    let at = r * sb + 2 * p.word;
+                    let src = row.get(2 * p.column..2 * (p.column + p.words));
+                    if let (Some(dst), Some(src)) =
+                        (job.recovery.get_mut(at..at + 2 * p.words), src)
+                    {
+                        dst.copy_from_slice(src);
+                    }
+                }
+            }
+        })
     }
 
     /// Rows of the working matrix: the recovery shards rounded up to whole cosets.
@@ -401,14 +450,15 @@ impl GpuContext {
         code.recovery.next_multiple_of(chunk).max(chunk)
     }
 
-    /// One submission: upload, transform, read back, scatter into the jobs.
+    /// Stage, record and submit one submission (upload, transform, copy the recovery
+    /// rows to the read-back buffer); [`Self::scatter_recovery`] collects it.
     fn encode_submission(
         &self,
         buffers: &mut Buffers,
         code: ErasureCode,
         jobs: &mut [EncodeJob<'_>],
         pieces: &[Piece],
-    ) -> Result<(), GpuError> {
+    ) -> Result<wgpu::SubmissionIndex, GpuError> {
         let (k, chunk, rows) = (code.originals, code.chunk(), self.rows(code));
         let columns = pieces.last().map_or(0, |p| p.column + p.words);
         let width = columns.div_ceil(2);
@@ -472,25 +522,7 @@ impl GpuContext {
             width,
         )?;
         encoder.copy_buffer_to_buffer(work, 0, readback, 0, recovery_size);
-        self.queue.submit([encoder.finish()]);
-        // 5. Row r of the result is recovery shard r of every piece.
-        self.read_back(readback, recovery_size, |octets| {
-            for p in pieces {
-                let Some(job) = jobs.get_mut(p.job) else {
-                    continue;
-                };
-                let sb = job.shard_bytes;
-                for (r, row) in octets.chunks_exact(row_bytes).enumerate() {
-                    let at = r * sb + 2 * p.word;
-                    let src = row.get(2 * p.column..2 * (p.column + p.words));
-                    if let (Some(dst), Some(src)) =
-                        (job.recovery.get_mut(at..at + 2 * p.words), src)
-                    {
-                        dst.copy_from_slice(src);
-                    }
-                }
-            }
-        })
+        Ok(self.queue.submit([encoder.finish()]))
     }
 }
 

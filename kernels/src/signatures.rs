@@ -56,31 +56,30 @@ use crate::gpu::GpuError;
 
 /// The smallest chunk [`Backend::Simd`] gives one rayon task.
 ///
-/// `ed25519-zebra`'s batch check gets cheaper per item as the batch grows (its
-/// multiscalar multiplication amortises more, and a key that appears several times in
-/// one batch is decompressed once), so chunks should be as large as the thread count
-/// allows. Measured (`RAYON_NUM_THREADS=1 tessera bench sigs --backend simd --batches
-/// 64,128,256,512,1023,2048,4096,8192`, release, 1023 distinct keys cycled, 2-core
-/// machine shared with other builds, so ±20 %): 38–40k verifications/s at 64 items,
-/// 43–46k at 128, 44–48k at 256, 47–49k at 512, 39–53k at 1023, 49–72k at 2048
-/// (keys now repeat), 62–63k at 4096, 63–65k at 8192. Below 256 the per-item cost
-/// rises steeply, so a second thread is only worth it for chunks of at least 256.
+/// A batch check gets cheaper per item as the batch grows (its multiscalar
+/// multiplication amortises more, and a key that appears several times in one batch
+/// enters it once), so chunks should be as large as the thread count allows.
+/// Measured (`RAYON_NUM_THREADS=1 tessera bench sigs --backend cpu,simd --batches
+/// 1,2,3,4,8,16,64,128,256,512,1023,2048,4096,8192`, release, 1023 distinct keys cycled
+/// and remembered, idle 2-core machine, two runs): 67–70k verifications/s at 64 items,
+/// 83k at 128, 88–90k at 256, 93–94k at 512, 94–101k at 1023, 125k at 2048 (keys now
+/// repeat), 141k at 4096 and at 8192. Below 256 the per-item cost rises steeply, so a
+/// second thread is only worth it for chunks of at least 256.
 pub const SIMD_MIN_CHUNK: usize = 256;
 
 /// The largest chunk [`Backend::Simd`] gives one rayon task: past it the per-item
-/// cost has flattened (4096 → 8192 gains under 5 % in the measurements above), while
-/// a failing chunk's bisection and the last straggling chunk stay short.
+/// cost has flattened (4096 → 8192 gains nothing in the measurements above), while a
+/// failing chunk's bisection and the last straggling chunk stay short.
 pub const SIMD_MAX_CHUNK: usize = 4096;
 
 /// The batch size from which [`Backend::Auto`] uses [`Backend::Simd`]: the measured
 /// crossover.
 ///
-/// Measured with `RAYON_NUM_THREADS=1 tessera bench sigs --batches
-/// 1,2,3,4,8,16,64,256,1023` (release, same machine): a batch of one runs at the same
-/// speed on both backends (23.4k/s; core's `verify_batch` verifies a lone item singly),
-/// and from two items on `simd` wins: 1.16× `cpu` at 2, 1.34× at 3, 1.45× at 4,
-/// 1.66× at 8, 1.77× at 16, 1.66× at 64, 2.1× at 256. Single items stay on `cpu`,
-/// which skips the batch machinery.
+/// Measured in the same runs as [`SIMD_MIN_CHUNK`]: a batch of one runs at about the
+/// same speed on both backends (cpu 30.3–30.4k/s, simd 30.2–34.2k/s: one
+/// double-scalar multiplication either way), and from two items on `simd` wins: 1.3×
+/// `cpu` at 2, 1.6× at 3, 1.7× at 4, 2.1× at 8, 2.3× at 16. Single items stay on `cpu`,
+/// the reference, which skips the batch machinery.
 pub const AUTO_CROSSOVER: usize = 2;
 
 /// The batch size from which [`Backend::Auto`] uses [`Backend::Gpu`], when the

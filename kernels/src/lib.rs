@@ -23,6 +23,7 @@ pub mod cpu;
 pub mod erasure;
 pub mod gpu;
 pub mod hashing;
+mod locator;
 pub mod segment;
 pub mod shards;
 pub mod signatures;

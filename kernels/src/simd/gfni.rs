@@ -29,14 +29,14 @@ use super::layout::BLOCK;
 /// transforms (`diagonal` for the block, `cross` for its swapped halves).
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
-pub(super) struct Factor {
+pub(crate) struct Factor {
     diagonal: [u64; 8],
     cross: [u64; 8],
 }
 
 impl Factor {
     /// The matrices of `x ↦ c·x` (`None` for `c = 0`: the butterfly then only adds).
-    fn new(c: u16) -> Option<Factor> {
+    pub(super) fn new(c: u16) -> Option<Factor> {
         if c == 0 {
             return None;
         }
@@ -129,6 +129,94 @@ impl EncodePlan {
         plans.push((code, plan.clone()));
         plan
     }
+}
+
+/// The decoder's transforms for one code, as the `cpu` reference's `reconstruct` runs
+/// them on `size = (chunk + V − k).next_power_of_two()` rows: the inverse transform
+/// (blocks from `chunk + V − k` on are zero and skipped), the formal derivative, and the
+/// forward transform evaluated on the `k` original positions only.
+pub(super) struct DecodePlan {
+    pub(super) size: usize,
+    inverse: Vec<Layer>,
+    /// `Ŵ_b'` for `b < log2 size`.
+    derivative: Vec<Option<Factor>>,
+    forward: Vec<Layer>,
+}
+
+impl DecodePlan {
+    fn new(code: ErasureCode) -> DecodePlan {
+        let basis = novel_basis();
+        let recovery_end = code.chunk() + code.recovery;
+        let size = recovery_end.next_power_of_two();
+        let layer = |half: usize, span: usize| Layer {
+            half,
+            factors: (0..span)
+                .step_by(2 * half)
+                .map(|start| Factor::new(basis.skew(half.trailing_zeros() as usize, start)))
+                .collect(),
+        };
+        let mut inverse = Vec::new();
+        let mut half = 1;
+        while half < size {
+            inverse.push(layer(half, recovery_end));
+            half *= 2;
+        }
+        let mut forward = Vec::new();
+        let mut half = size / 2;
+        while half > 0 {
+            forward.push(layer(half, code.originals));
+            half /= 2;
+        }
+        let derivative = (0..size.trailing_zeros() as usize)
+            .map(|b| Factor::new(basis.derivative(b)))
+            .collect();
+        DecodePlan {
+            size,
+            inverse,
+            derivative,
+            forward,
+        }
+    }
+
+    /// The plan of `code`, built once per process.
+    pub(super) fn get(code: ErasureCode) -> Arc<DecodePlan> {
+        type Plans = Mutex<Vec<(ErasureCode, Arc<DecodePlan>)>>;
+        static PLANS: OnceLock<Plans> = OnceLock::new();
+        let plans = PLANS.get_or_init(Mutex::default);
+        let mut plans = plans
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, plan)) = plans.iter().find(|(c, _)| *c == code) {
+            return plan.clone();
+        }
+        let plan = Arc::new(DecodePlan::new(code));
+        plans.push((code, plan.clone()));
+        plan
+    }
+}
+
+/// `blocks` times the constant of `factor` (zeros for `None`).
+pub(super) fn scale(blocks: &mut [[u8; BLOCK]], factor: Option<&Factor>) {
+    #[cfg(target_arch = "x86_64")]
+    if available() {
+        // SAFETY: `available` checked AVX-512F, AVX-512VBMI and GFNI.
+        unsafe { x86::scale(blocks, factor) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (blocks, factor);
+}
+
+/// Steps between the scalings of the `cpu` decoder on one stripe of `plan.size` rows of
+/// `w` blocks: inverse transform, formal derivative, forward transform. Only called
+/// when [`available`].
+pub(super) fn decode_stripe(plan: &DecodePlan, work: &mut [[u8; BLOCK]], w: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if available() {
+        // SAFETY: as in `encode_stripe`.
+        unsafe { x86::decode_stripe(plan, work, w) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (plan, work, w);
 }
 
 /// Whether this CPU runs the GFNI path (AVX-512F, AVX-512VBMI and GFNI; checked once; `TESSERA_NO_GFNI=1` turns it
@@ -388,6 +476,44 @@ mod x86 {
         for (f, t) in from.iter().zip(to.iter_mut()) {
             store(t, _mm512_permutexvar_epi8(index, load(f)));
         }
+    }
+
+    /// See [`super::scale`].
+    #[target_feature(enable = "avx512f,gfni")]
+    pub(super) fn scale(blocks: &mut [[u8; BLOCK]], factor: Option<&Factor>) {
+        let m = matrices(Some(&factor.copied()));
+        for block in blocks {
+            let v = match m {
+                Some((d, c)) => mul(load(block), d, c),
+                None => _mm512_setzero_si512(),
+            };
+            store(block, v);
+        }
+    }
+
+    /// See [`super::decode_stripe`].
+    #[target_feature(enable = "avx512f,gfni")]
+    pub(super) fn decode_stripe(plan: &super::DecodePlan, work: &mut [[u8; BLOCK]], w: usize) {
+        let size = plan.size;
+        let rows = &mut work[..size * w];
+        layers(rows, w, &plan.inverse, true);
+        // The formal derivative in place, ascending: row m becomes
+        // Σ_{b: bit b of m clear} Ŵ_b'·row(m + 2^b), which reads only rows above m,
+        // still untouched.
+        let derivative: Vec<_> = plan.derivative.iter().map(|f| matrices(Some(f))).collect();
+        for m in 0..size {
+            for i in 0..w {
+                let mut acc = _mm512_setzero_si512();
+                for (b, factor) in derivative.iter().enumerate() {
+                    let partner = m | 1 << b;
+                    if partner != m && partner < size {
+                        acc = add_mul(acc, load(&rows[partner * w + i]), *factor);
+                    }
+                }
+                store(&mut rows[m * w + i], acc);
+            }
+        }
+        layers(rows, w, &plan.forward, false);
     }
 
     /// See [`super::encode_stripe`].

@@ -182,6 +182,116 @@ impl SimdEngine {
     }
 }
 
+impl SimdEngine {
+    /// Reconstruction on the AVX-512/GFNI decoder: the `cpu` reference's method (and
+    /// factors), the erasure locator over the `size` transform positions only
+    /// ([`crate::locator::locator_logs`]), stripes over lanes as for encoding.
+    fn reconstruct_gfni(
+        &mut self,
+        code: ErasureCode,
+        shard_bytes: usize,
+        given: &[Option<&[u8]>],
+        originals: &mut [u8],
+    ) -> Result<(), ErasureError> {
+        let plan = gfni::DecodePlan::get(code);
+        let size = plan.size;
+        let (k, chunk) = (code.originals, code.chunk());
+        // Known positions: the shards given, and the zero padding k..chunk.
+        let mut known = vec![false; size];
+        known[k..chunk].fill(true);
+        for (c, shard) in given.iter().enumerate() {
+            if shard.is_some() {
+                known[code.position(c)] = true;
+            }
+        }
+        if known[..k].iter().all(|&given| given) {
+            // Every original was given: reconstruction is their concatenation.
+            for (out, shard) in originals.chunks_exact_mut(shard_bytes).zip(given) {
+                if let Some(shard) = shard {
+                    out.copy_from_slice(shard);
+                }
+            }
+            return Ok(());
+        }
+        let exp = crate::cpu::field::field().exp_table();
+        let order = crate::cpu::field::GROUP_ORDER as u32;
+        let locator = crate::locator::locator_logs(&known);
+        let factor = |log: u32| gfni::Factor::new(exp[log as usize]);
+        // Q's values: each given shard times ℓ at its position; P(ω_e) = Q'(ω_e)/ℓ'(ω_e).
+        let weights: Vec<Option<gfni::Factor>> = (0..size)
+            .map(|u| known[u].then(|| factor(locator[u])).flatten())
+            .collect();
+        let unweights: Vec<Option<gfni::Factor>> = (0..k)
+            .map(|e| {
+                (!known[e])
+                    .then(|| factor((order - locator[e]) % order))
+                    .flatten()
+            })
+            .collect();
+        let ranges = self.lane_ranges(shard_bytes);
+        self.ensure_lanes(ranges.len());
+        let pieces = split_rows(originals, shard_bytes, &ranges);
+        let stripe = self.stripe_blocks;
+        let (weights, unweights) = (weights.as_slice(), unweights.as_slice());
+        let run = |((work, range), mut out): ((&mut Work, &Range<usize>), Pieces<'_>)| {
+            let lane_start = range.start;
+            let step = stripe * BLOCK;
+            for start in range.clone().step_by(step) {
+                let cols = start..(start + step).min(range.end);
+                let w = cols.len().div_ceil(BLOCK);
+                if work.len() < size * w {
+                    work.resize(size * w, [0; BLOCK]);
+                }
+                let work = &mut work[..size * w];
+                let local = cols.start - lane_start..cols.end - lane_start;
+                for (u, blocks) in work.chunks_exact_mut(w).enumerate() {
+                    let c = if u < k {
+                        Some(u)
+                    } else if u >= chunk && u - chunk < code.recovery {
+                        Some(k + u - chunk)
+                    } else {
+                        None
+                    };
+                    let words = c
+                        .and_then(|c| given.get(c).copied().flatten())
+                        .and_then(|s| s.get(cols.clone()));
+                    match words {
+                        Some(words) => {
+                            if u < k {
+                                if let Some(o) =
+                                    out.get_mut(u).and_then(|o| o.get_mut(local.clone()))
+                                {
+                                    o.copy_from_slice(words);
+                                }
+                            }
+                            to_blocks(words, blocks);
+                            gfni::scale(blocks, weights.get(u).and_then(Option::as_ref));
+                        }
+                        None => blocks.fill([0; BLOCK]),
+                    }
+                }
+                gfni::decode_stripe(&plan, work, w);
+                for (e, (blocks, o)) in work.chunks_exact_mut(w).zip(out.iter_mut()).enumerate() {
+                    if known.get(e).copied().unwrap_or(true) {
+                        continue;
+                    }
+                    gfni::scale(blocks, unweights.get(e).and_then(Option::as_ref));
+                    if let Some(o) = o.get_mut(local.clone()) {
+                        from_blocks(blocks, o);
+                    }
+                }
+            }
+        };
+        let jobs = self.lanes.iter_mut().zip(&ranges).zip(pieces);
+        if ranges.len() == 1 {
+            jobs.for_each(run);
+        } else {
+            jobs.collect::<Vec<_>>().into_par_iter().for_each(run);
+        }
+        Ok(())
+    }
+}
+
 /// One lane's working space.
 type Work = Vec<[u8; BLOCK]>;
 /// One lane's pieces of a buffer's rows.
@@ -408,6 +518,9 @@ impl ErasureEngine for SimdEngine {
             if let Some(slot) = given.get_mut(index) {
                 *slot = Some(shard);
             }
+        }
+        if gfni::available() {
+            return self.reconstruct_gfni(code, shard_bytes, &given, originals);
         }
         let chunk = code.chunk();
         let recovery_end = chunk + code.recovery;

@@ -7,6 +7,7 @@ use tessera_core::hash::{blake2b_256, Hash};
 
 use crate::backend::Backend;
 use crate::gpu::GpuError;
+use crate::simd::blake2b_x8;
 
 /// Inputs per `hash_many` batch: enough to fill blake2b_simd's widest lanes many times
 /// over while giving rayon work to split.
@@ -45,8 +46,28 @@ pub fn try_blake2b_many<I: AsRef<[u8]> + Sync>(
     })
 }
 
-/// `[H(x) | x ∈ batch]` on the calling thread, blake2b_simd's `many` across inputs.
+/// `[H(x) | x ∈ batch]` on the calling thread: eight at a time on the AVX-512 kernel
+/// ([`blake2b_x8`]) when every input fits one block and the CPU has it, else (and for
+/// the last few) blake2b_simd's `many` across inputs.
 pub(crate) fn hash_batch<I: AsRef<[u8]>>(batch: &[I]) -> Vec<Hash> {
+    if blake2b_x8::available() && batch.iter().all(|x| x.as_ref().len() <= blake2b_x8::BLOCK) {
+        let mut out = Vec::with_capacity(batch.len());
+        let mut groups = batch.chunks_exact(8);
+        for group in &mut groups {
+            let inputs: [&[u8]; 8] = std::array::from_fn(|i| group[i].as_ref());
+            match blake2b_x8::hash8(inputs) {
+                Some(digests) => out.extend(digests.map(ByteArray)),
+                None => out.extend(hash_many(group)),
+            }
+        }
+        out.extend(hash_many(groups.remainder()));
+        return out;
+    }
+    hash_many(batch)
+}
+
+/// `[H(x) | x ∈ batch]` with blake2b_simd's `many` across inputs.
+fn hash_many<I: AsRef<[u8]>>(batch: &[I]) -> Vec<Hash> {
     let mut params = blake2b_simd::Params::new();
     params.hash_length(32);
     let mut jobs: Vec<blake2b_simd::many::HashManyJob<'_>> = batch

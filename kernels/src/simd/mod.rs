@@ -17,6 +17,8 @@
 // intrinsics' loads, stores and feature-gated calls), each block with its safety
 // argument.
 #[allow(unsafe_code)]
+pub mod blake2b_x8;
+#[allow(unsafe_code)]
 mod gfni;
 mod layout;
 

@@ -481,7 +481,9 @@ impl Walk<'_> {
                         out.extend_from_slice(h.get(g).map_or(&[][..], |h| h.as_ref()))
                     }
                 };
-                let mut buffer = Vec::new();
+                // A node's preimage is at most `$node` and two 32-octet hashes or items.
+                let side_max = self.piece.max(32);
+                let mut buffer = Vec::with_capacity(self.rows.len() * (4 + 2 * side_max));
                 let mut ends = Vec::with_capacity(self.rows.len());
                 for (g, row) in self.rows.iter().enumerate() {
                     buffer.extend_from_slice(b"node");

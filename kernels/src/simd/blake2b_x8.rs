@@ -46,12 +46,14 @@ pub fn hash8(inputs: [&[u8]; 8]) -> Option<[[u8; 32]; 8]> {
     let mut m = [[0u64; 8]; 16];
     let mut len = [0u64; 8];
     for (lane, x) in inputs.iter().enumerate() {
-        let mut block = [0u8; BLOCK];
-        block[..x.len()].copy_from_slice(x);
-        for (i, word) in block.chunks_exact(8).enumerate() {
+        let (words, tail) = x.as_chunks::<8>();
+        for (row, word) in m.iter_mut().zip(words) {
+            row[lane] = u64::from_le_bytes(*word);
+        }
+        if let Some(row) = m.get_mut(words.len()).filter(|_| !tail.is_empty()) {
             let mut w = [0u8; 8];
-            w.copy_from_slice(word);
-            m[i][lane] = u64::from_le_bytes(w);
+            w[..tail.len()].copy_from_slice(tail);
+            row[lane] = u64::from_le_bytes(w);
         }
         len[lane] = x.len() as u64;
     }

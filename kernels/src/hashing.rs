@@ -47,10 +47,15 @@ pub fn try_blake2b_many<I: AsRef<[u8]> + Sync>(
 }
 
 /// `[H(x) | x ∈ batch]` on the calling thread: eight at a time on the AVX-512 kernel
-/// ([`blake2b_x8`]) when every input fits one block and the CPU has it, else (and for
-/// the last few) blake2b_simd's `many` across inputs.
+/// ([`blake2b_x8`]) when the CPU has it and each group of eight fits one block or has
+/// one length, else (and for the last few) blake2b_simd's `many` across inputs.
 pub(crate) fn hash_batch<I: AsRef<[u8]>>(batch: &[I]) -> Vec<Hash> {
-    if blake2b_x8::available() && batch.iter().all(|x| x.as_ref().len() <= blake2b_x8::BLOCK) {
+    let first = batch.first().map_or(0, |x| x.as_ref().len());
+    let fits = |x: &I| {
+        let len = x.as_ref().len();
+        len <= blake2b_x8::BLOCK || len == first
+    };
+    if blake2b_x8::available() && batch.iter().all(fits) {
         let mut out = Vec::with_capacity(batch.len());
         let mut groups = batch.chunks_exact(8);
         for group in &mut groups {

@@ -208,6 +208,23 @@ fn blake2b_short_inputs_equal_cpu_on_every_length() {
         blake2b_many(Backend::Simd, &mixed),
         blake2b_many(Backend::Cpu, &mixed)
     );
+    // Equal lengths over several blocks (bundle chunks), in groups of eight and a tail,
+    // and a group that mixes one long length with short inputs.
+    for len in [129usize, 200, 256, 257, 1000, 40_326] {
+        let same: Vec<Vec<u8>> = (0..19).map(|_| rng.bytes(len)).collect();
+        assert_eq!(
+            blake2b_many(Backend::Simd, &same),
+            blake2b_many(Backend::Cpu, &same),
+            "{len} octets"
+        );
+        let mut ragged = same[..5].to_vec();
+        ragged.extend((0..5).map(|i| rng.bytes(i * 30)));
+        assert_eq!(
+            blake2b_many(Backend::Simd, &ragged),
+            blake2b_many(Backend::Cpu, &ragged),
+            "{len} octets among short ones"
+        );
+    }
 }
 
 proptest! {

@@ -4,11 +4,12 @@
 //! (`vprorq`), where blake2b_simd's AVX2 path runs four lanes and builds rotations from
 //! shuffles and shifts.
 //!
-//! The availability pipeline's Merkle trees hash millions of short preimages — a
-//! segment-shard node is `$node ⌢ l ⌢ r`, 28 to 68 octets — all of which fit one
-//! 128-octet block, so this kernel takes only inputs of at most [`BLOCK`] octets and
-//! [`crate::hashing`] sends it batches of those; everything else stays on
-//! blake2b_simd. Checked against blake2b_simd on every length `0..=128`
+//! The availability pipeline hashes millions of short preimages — a segment-shard
+//! Merkle node is `$node ⌢ l ⌢ r`, 28 to 68 octets, one 128-octet block — and `V`
+//! bundle chunks of one length. So the kernel takes eight inputs that either all fit
+//! one block or all have the same length; [`crate::hashing`] sends it batches of
+//! those, and everything else stays on blake2b_simd. Checked against the reference on
+//! every length `0..=128` and on equal-length multi-block groups
 //! (`kernels/tests/backends.rs`).
 
 use std::sync::OnceLock;
@@ -36,31 +37,49 @@ fn detect() -> bool {
     false
 }
 
-/// `H(x)` of eight inputs of at most [`BLOCK`] octets each; `None` if the CPU lacks the
-/// features or an input is longer.
+/// `H(x)` of eight inputs that either all fit one block ([`BLOCK`] octets, lengths
+/// free) or all have the same length (any); `None` if the CPU lacks the features or the
+/// inputs are neither.
 pub fn hash8(inputs: [&[u8]; 8]) -> Option<[[u8; 32]; 8]> {
-    if !available() || inputs.iter().any(|x| x.len() > BLOCK) {
+    let len = inputs[0].len();
+    let single = inputs.iter().all(|x| x.len() <= BLOCK);
+    if !available() || !(single || inputs.iter().all(|x| x.len() == len)) {
         return None;
-    }
-    // m[i][lane]: message word i of each lane's zero-padded block.
-    let mut m = [[0u64; 8]; 16];
-    let mut len = [0u64; 8];
-    for (lane, x) in inputs.iter().enumerate() {
-        let (words, tail) = x.as_chunks::<8>();
-        for (row, word) in m.iter_mut().zip(words) {
-            row[lane] = u64::from_le_bytes(*word);
-        }
-        if let Some(row) = m.get_mut(words.len()).filter(|_| !tail.is_empty()) {
-            let mut w = [0u8; 8];
-            w[..tail.len()].copy_from_slice(tail);
-            row[lane] = u64::from_le_bytes(w);
-        }
-        len[lane] = x.len() as u64;
     }
     #[cfg(target_arch = "x86_64")]
     {
-        // SAFETY: `available` checked AVX-512F, the only feature `x86::compress8` uses.
-        let h = unsafe { x86::compress8(&m, &len) };
+        let blocks = if single {
+            1
+        } else {
+            len.div_ceil(BLOCK).max(1)
+        };
+        // SAFETY: `available` checked AVX-512F, the only feature `State` uses.
+        let mut state = unsafe { x86::State::new() };
+        for b in 0..blocks {
+            // m[i][lane]: message word i of each lane's block b, zero-padded.
+            let mut m = [[0u64; 8]; 16];
+            let mut counter = [0u64; 8];
+            for (lane, x) in inputs.iter().enumerate() {
+                let block = x
+                    .get(b * BLOCK..x.len().min((b + 1) * BLOCK))
+                    .unwrap_or(&[]);
+                let (words, tail) = block.as_chunks::<8>();
+                for (row, word) in m.iter_mut().zip(words) {
+                    row[lane] = u64::from_le_bytes(*word);
+                }
+                if let Some(row) = m.get_mut(words.len()).filter(|_| !tail.is_empty()) {
+                    let mut w = [0u8; 8];
+                    w[..tail.len()].copy_from_slice(tail);
+                    row[lane] = u64::from_le_bytes(w);
+                }
+                // The octet counter t: octets hashed so far, this block included.
+                counter[lane] = (x.len().min((b + 1) * BLOCK)) as u64;
+            }
+            // SAFETY: as above.
+            unsafe { state.compress(&m, &counter, b + 1 == blocks) };
+        }
+        // SAFETY: as above.
+        let h = unsafe { state.digests() };
         let mut out = [[0u8; 32]; 8];
         for (lane, digest) in out.iter_mut().enumerate() {
             for (i, octets) in digest.chunks_exact_mut(8).enumerate() {
@@ -71,7 +90,6 @@ pub fn hash8(inputs: [&[u8]; 8]) -> Option<[[u8; 32]; 8]> {
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        let _ = (m, len);
         None
     }
 }
@@ -133,43 +151,65 @@ mod x86 {
         v[b] = _mm512_ror_epi64::<63>(_mm512_xor_si512(v[b], v[c]));
     }
 
-    /// The compression function F (RFC 7693 §3.2) of one final block per lane, from
-    /// the Blake2b-256 initial state: the eight digests' state words, `h[i][lane]`.
-    #[target_feature(enable = "avx512f")]
-    pub(super) fn compress8(m: &[[u64; 8]; 16], len: &[u64; 8]) -> [[u64; 8]; 4] {
-        let m: [__m512i; 16] = std::array::from_fn(|i| load(&m[i]));
-        // Parameter block: digest length 32, no key, fanout 1, depth 1.
-        let h: [__m512i; 8] = std::array::from_fn(|i| {
-            let word = if i == 0 { IV[0] ^ 0x0101_0020 } else { IV[i] };
-            _mm512_set1_epi64(word as i64)
-        });
-        let mut v: [__m512i; 16] = std::array::from_fn(|i| {
-            if i < 8 {
-                h[i]
-            } else {
-                _mm512_set1_epi64(IV[i - 8] as i64)
+    /// Eight Blake2b-256 states, word `i` of every lane in `h[i]`.
+    pub(super) struct State {
+        h: [__m512i; 8],
+    }
+
+    impl State {
+        /// The initial state. Parameter block: digest length 32, no key, fanout 1,
+        /// depth 1.
+        #[target_feature(enable = "avx512f")]
+        pub(super) fn new() -> State {
+            State {
+                h: std::array::from_fn(|i| {
+                    let word = if i == 0 { IV[0] ^ 0x0101_0020 } else { IV[i] };
+                    _mm512_set1_epi64(word as i64)
+                }),
             }
-        });
-        // The octet counter t (< 2^64 here), and the final-block flag.
-        v[12] = _mm512_xor_si512(v[12], load(len));
-        v[14] = _mm512_xor_si512(v[14], _mm512_set1_epi64(-1));
-        for r in 0..12 {
-            let s = &SIGMA[r % 10];
-            g(&mut v, (0, 4, 8, 12), m[s[0]], m[s[1]]);
-            g(&mut v, (1, 5, 9, 13), m[s[2]], m[s[3]]);
-            g(&mut v, (2, 6, 10, 14), m[s[4]], m[s[5]]);
-            g(&mut v, (3, 7, 11, 15), m[s[6]], m[s[7]]);
-            g(&mut v, (0, 5, 10, 15), m[s[8]], m[s[9]]);
-            g(&mut v, (1, 6, 11, 12), m[s[10]], m[s[11]]);
-            g(&mut v, (2, 7, 8, 13), m[s[12]], m[s[13]]);
-            g(&mut v, (3, 4, 9, 14), m[s[14]], m[s[15]]);
         }
-        let mut out = [[0u64; 8]; 4];
-        for (i, words) in out.iter_mut().enumerate() {
-            let hi = _mm512_xor_si512(_mm512_xor_si512(h[i], v[i]), v[i + 8]);
-            // SAFETY: `words` is 64 writable octets; the store is unaligned.
-            unsafe { _mm512_storeu_si512(words.as_mut_ptr().cast(), hi) };
+
+        /// The compression function F (RFC 7693 §3.2) of one block per lane, with each
+        /// lane's octet counter `t` (< 2^64 here) and the final-block flag.
+        #[target_feature(enable = "avx512f")]
+        pub(super) fn compress(&mut self, m: &[[u64; 8]; 16], t: &[u64; 8], last: bool) {
+            let m: [__m512i; 16] = std::array::from_fn(|i| load(&m[i]));
+            let mut v: [__m512i; 16] = std::array::from_fn(|i| {
+                if i < 8 {
+                    self.h[i]
+                } else {
+                    _mm512_set1_epi64(IV[i - 8] as i64)
+                }
+            });
+            v[12] = _mm512_xor_si512(v[12], load(t));
+            if last {
+                v[14] = _mm512_xor_si512(v[14], _mm512_set1_epi64(-1));
+            }
+            for r in 0..12 {
+                let s = &SIGMA[r % 10];
+                g(&mut v, (0, 4, 8, 12), m[s[0]], m[s[1]]);
+                g(&mut v, (1, 5, 9, 13), m[s[2]], m[s[3]]);
+                g(&mut v, (2, 6, 10, 14), m[s[4]], m[s[5]]);
+                g(&mut v, (3, 7, 11, 15), m[s[6]], m[s[7]]);
+                g(&mut v, (0, 5, 10, 15), m[s[8]], m[s[9]]);
+                g(&mut v, (1, 6, 11, 12), m[s[10]], m[s[11]]);
+                g(&mut v, (2, 7, 8, 13), m[s[12]], m[s[13]]);
+                g(&mut v, (3, 4, 9, 14), m[s[14]], m[s[15]]);
+            }
+            for i in 0..8 {
+                self.h[i] = _mm512_xor_si512(_mm512_xor_si512(self.h[i], v[i]), v[i + 8]);
+            }
         }
-        out
+
+        /// The 32-octet digests' state words, `out[i][lane]`.
+        #[target_feature(enable = "avx512f")]
+        pub(super) fn digests(&self) -> [[u64; 8]; 4] {
+            let mut out = [[0u64; 8]; 4];
+            for (words, h) in out.iter_mut().zip(&self.h) {
+                // SAFETY: `words` is 64 writable octets; the store is unaligned.
+                unsafe { _mm512_storeu_si512(words.as_mut_ptr().cast(), *h) };
+            }
+            out
+        }
     }
 }

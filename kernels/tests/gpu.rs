@@ -6,6 +6,9 @@
 //! `TESSERA_REQUIRE_GPU=1` (CI sets it; there lavapipe, Mesa's software Vulkan, is the
 //! adapter).
 
+mod support;
+
+use support::gpu_or_skip;
 use tessera_core::spec::ChainSpec;
 use tessera_kernels::availability::{reference, AvailabilityEngine};
 use tessera_kernels::bench::SplitMix;
@@ -14,23 +17,6 @@ use tessera_kernels::gpu::{self, GpuContext, GpuError};
 use tessera_kernels::{
     encode, encode_many, encode_segments, reconstruct, try_blake2b_many, Backend, ErasureError,
 };
-
-/// The shared context, or `None` (after a loud note) when there is no adapter and the
-/// GPU is not required.
-fn gpu_or_skip(test: &str) -> Option<&'static GpuContext> {
-    match gpu::context() {
-        Ok(ctx) => {
-            eprintln!("{test}: on GPU adapter `{}`", ctx.adapter_name());
-            Some(ctx)
-        }
-        Err(e) => {
-            let required = std::env::var("TESSERA_REQUIRE_GPU").is_ok_and(|v| v == "1");
-            assert!(!required, "{test}: TESSERA_REQUIRE_GPU=1 but {e}");
-            eprintln!("SKIPPED {test}: {e} (set TESSERA_REQUIRE_GPU=1 to fail instead)");
-            None
-        }
-    }
-}
 
 fn check_blob(spec: &ChainSpec, blob: &[u8]) {
     let reference = encode(spec, Backend::Cpu, blob).unwrap();

@@ -13,40 +13,18 @@ use std::time::Instant;
 
 use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
 use curve25519_dalek::scalar::Scalar;
-use serde::Deserialize;
 use sha2::{Digest, Sha512};
 use tessera_core::crypto::ed25519::{verify, Ed25519Error, Keypair, PublicKey, Signature};
 use tessera_kernels::bench::SplitMix;
-use tessera_kernels::gpu::{self, GpuContext};
+use tessera_kernels::gpu::GpuContext;
 use tessera_kernels::signatures::{try_verify_ed25519_batch, verify_ed25519_batch};
 use tessera_kernels::Backend;
 
-type Item = (PublicKey, Vec<u8>, Signature);
+mod support;
+
+use support::{borrow, gpu_or_skip, zip215_items, Item};
+
 type Outcomes = Vec<Result<(), Ed25519Error>>;
-
-/// The shared context, or `None` (after a loud note) when there is no adapter and the
-/// GPU is not required.
-fn gpu_or_skip(test: &str) -> Option<&'static GpuContext> {
-    match gpu::context() {
-        Ok(ctx) => {
-            eprintln!("{test}: on GPU adapter `{}`", ctx.adapter_name());
-            Some(ctx)
-        }
-        Err(e) => {
-            let required = std::env::var("TESSERA_REQUIRE_GPU").is_ok_and(|v| v == "1");
-            assert!(!required, "{test}: TESSERA_REQUIRE_GPU=1 but {e}");
-            eprintln!("SKIPPED {test}: {e} (set TESSERA_REQUIRE_GPU=1 to fail instead)");
-            None
-        }
-    }
-}
-
-fn borrow(items: &[Item]) -> Vec<(PublicKey, &[u8], Signature)> {
-    items
-        .iter()
-        .map(|(k, m, s)| (*k, m.as_slice(), *s))
-        .collect()
-}
 
 /// `gpu`'s results for `items`, checked equal item by item to single verification
 /// and to the `cpu` backend; returns them.
@@ -71,38 +49,6 @@ fn gpu_equals_reference(items: &[Item]) -> Outcomes {
 
 // ---------------------------------------------------------------------------------
 // ZIP-215 vectors.
-
-#[derive(Deserialize)]
-struct Zip215Vector {
-    pk: String,
-    r: String,
-    s: String,
-    msg: String,
-}
-
-fn hex_array<const N: usize>(s: &str) -> [u8; N] {
-    let v = hex::decode(s).expect("hex");
-    v.try_into().expect("length")
-}
-
-fn zip215_items() -> Option<Vec<Item>> {
-    let dir = tessera_conformance::vectors_folder("ed25519")?;
-    let path = dir.join("vectors.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    let raw: Vec<Zip215Vector> = serde_json::from_str(&text).expect("vectors.json");
-    assert_eq!(raw.len(), 196, "number of ZIP-215 vectors");
-    Some(
-        raw.iter()
-            .map(|v| {
-                (
-                    PublicKey::from(hex_array::<32>(&v.pk)),
-                    hex::decode(&v.msg).expect("msg hex"),
-                    Signature::from_parts(hex_array(&v.r), hex_array(&v.s)),
-                )
-            })
-            .collect(),
-    )
-}
 
 #[test]
 fn gpu_zip215_vectors_alone_and_together() {

@@ -28,16 +28,15 @@ use tessera_kernels::Backend;
 
 const BACKENDS: [Backend; 3] = [Backend::Cpu, Backend::Simd, Backend::Auto];
 
-type Item = (PublicKey, Vec<u8>, Signature);
+mod support;
+
+use support::{borrow, zip215_items, Item};
 type Outcomes = Vec<Result<(), Ed25519Error>>;
 
 /// Every backend's result for `items`, checked equal to single verification; returns
 /// that common result.
 fn all_backends(items: &[Item]) -> Outcomes {
-    let borrowed: Vec<(PublicKey, &[u8], Signature)> = items
-        .iter()
-        .map(|(k, m, s)| (*k, m.as_slice(), *s))
-        .collect();
+    let borrowed = borrow(items);
     let want: Outcomes = items.iter().map(|(k, m, s)| verify(k, m, s)).collect();
     for backend in BACKENDS {
         let got = verify_ed25519_batch(backend, &borrowed);
@@ -72,36 +71,6 @@ fn cases(dir: &Path) -> Vec<PathBuf> {
 
 // ---------------------------------------------------------------------------------
 // ZIP-215 vectors.
-
-#[derive(Deserialize)]
-struct Zip215Vector {
-    pk: String,
-    r: String,
-    s: String,
-    msg: String,
-}
-
-fn hex_array<const N: usize>(s: &str) -> [u8; N] {
-    let v = hex::decode(s).expect("hex");
-    v.try_into().expect("length")
-}
-
-fn zip215_items() -> Option<Vec<Item>> {
-    let dir = vectors("ed25519")?;
-    let raw: Vec<Zip215Vector> = read_json(&dir.join("vectors.json"));
-    assert_eq!(raw.len(), 196, "number of ZIP-215 vectors");
-    Some(
-        raw.iter()
-            .map(|v| {
-                (
-                    PublicKey::from(hex_array::<32>(&v.pk)),
-                    hex::decode(&v.msg).expect("msg hex"),
-                    Signature::from_parts(hex_array(&v.r), hex_array(&v.s)),
-                )
-            })
-            .collect(),
-    )
-}
 
 #[test]
 fn zip215_vectors_alone_and_together_on_every_backend() {

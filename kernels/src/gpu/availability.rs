@@ -20,7 +20,7 @@ use tessera_core::bytes::ByteArray;
 use tessera_core::hash::Hash;
 
 use super::merkle::Tree;
-use super::reed_solomon::{EncodeJob, Plan};
+use super::reed_solomon::{check_jobs, EncodeJob, Plan, GROUP};
 use super::{context, GpuContext, GpuEngine, GpuError};
 use crate::erasure::{ErasureCode, ErasureEngine, ErasureError};
 
@@ -55,6 +55,7 @@ impl GpuContext {
         let (total, rows) = (code.total(), self.rows(code));
         let width = (shard_bytes / 2).div_ceil(2);
         let row_bytes = width * 4;
+        // The segment-shard tree and its item size; `None` for chunk hashes.
         let tree = match digest {
             Digest::ChunkHashes => None,
             Digest::BalancedRoots { piece } => {
@@ -65,20 +66,20 @@ impl GpuContext {
                 if !fits {
                     return Ok(None);
                 }
-                Some(Tree::new(shard_bytes / piece))
+                Some((Tree::new(shard_bytes / piece), piece))
             }
         };
         let work_size = (rows * row_bytes) as u64;
         let shards_size = (total * row_bytes) as u64;
         let digest_size = match &tree {
             None => total as u64 * 32,
-            Some(tree) => u64::from(tree.slots) * total as u64 * 32,
+            Some((tree, _)) => u64::from(tree.slots) * total as u64 * 32,
         };
         let fits = shard_bytes > 0
             && [work_size, shards_size, digest_size]
                 .iter()
                 .all(|&size| size <= self.binding_limit)
-            && width <= 256 * self.max_groups as usize;
+            && width as u64 <= GROUP * u64::from(self.max_groups);
         if !fits {
             return Ok(None);
         }
@@ -88,8 +89,7 @@ impl GpuContext {
                 (shard_bytes, row_bytes),
                 source,
                 recovery,
-                tree.as_ref(),
-                digest,
+                tree.as_ref().map(|(tree, piece)| (tree, *piece)),
             )?;
             if let Some(out) = originals {
                 let n = source.len().min(out.len());
@@ -107,8 +107,7 @@ impl GpuContext {
         (shard_bytes, row_bytes): (usize, usize),
         source: &[u8],
         recovery: &mut [u8],
-        tree: Option<&Tree>,
-        digest: Digest,
+        tree: Option<(&Tree, usize)>,
     ) -> Result<Vec<Hash>, GpuError> {
         let (k, total, chunk, rows) = (code.originals, code.total(), code.chunk(), self.rows(code));
         let mut guard = self.buffers();
@@ -148,10 +147,10 @@ impl GpuContext {
         if chunk > k {
             encoder.clear_buffer(work, upload_size, Some(((chunk - k) * row_bytes) as u64));
         }
-        let mut plan = Plan::encode(code, rows);
+        let plan = Plan::encode(code, rows);
         self.run_plan(
             &mut encoder,
-            &mut plan,
+            &plan,
             work,
             work_size,
             (&mut buffers.params, &mut buffers.skews),
@@ -167,8 +166,8 @@ impl GpuContext {
             (code.recovery * row_bytes) as u64,
         );
         // 3. Their digests.
-        let (digests, digests_at) = match (digest, tree) {
-            (Digest::BalancedRoots { piece }, Some(tree)) => self.record_balanced(
+        let (digests, digests_at) = match tree {
+            Some((tree, piece)) => self.record_balanced(
                 &mut encoder,
                 (
                     &mut buffers.specs,
@@ -179,7 +178,7 @@ impl GpuContext {
                 tree,
                 (total, row_bytes / 4, piece / 4),
             )?,
-            _ => {
+            None => {
                 let output_size = total as u64 * 32;
                 let output = self.buffer(
                     &mut buffers.hash_output,
@@ -278,34 +277,32 @@ impl ErasureEngine for DigestingEngine {
         recovery: &mut [u8],
     ) -> Result<(), ErasureError> {
         self.digests = None;
-        let mut job = [EncodeJob {
+        let job = EncodeJob {
             source,
             originals,
             recovery,
             shard_bytes,
-        }];
-        super::reed_solomon::check_jobs(code, &job)?;
-        let [job] = &mut job;
-        let ctx = context()?;
-        match ctx.encode_digest(
+        };
+        check_jobs(code, std::slice::from_ref(&job))?;
+        let EncodeJob {
+            mut originals,
+            recovery,
+            ..
+        } = job;
+        let digested = context()?.encode_digest(
             code,
             shard_bytes,
-            job.source,
-            job.originals.as_deref_mut(),
-            job.recovery,
+            source,
+            originals.as_deref_mut(),
+            recovery,
             self.digest,
-        )? {
+        )?;
+        match digested {
             Some(digests) => {
                 self.digests = Some(digests);
                 Ok(())
             }
-            None => GpuEngine.encode_from(
-                code,
-                shard_bytes,
-                job.source,
-                job.originals.as_deref_mut(),
-                job.recovery,
-            ),
+            None => GpuEngine.encode_from(code, shard_bytes, source, originals, recovery),
         }
     }
 

@@ -37,7 +37,7 @@ use crate::shards::Shards;
 use super::{binding, context, Buffers, GpuContext, GpuError};
 
 /// Invocations per workgroup of the `butterfly` and `broadcast` entry points.
-const GROUP: u64 = 256;
+pub(super) const GROUP: u64 = 256;
 
 /// Octets of one `Layer` uniform.
 const LAYER: u64 = 32;
@@ -57,9 +57,9 @@ enum Kernel {
 /// A sequence of dispatches over the `work` rows: each one's uniform (its `width` left
 /// to fill in per submission), entry point and invocation rows, and the `skews` words
 /// (butterfly factors, scale factors and rows) they index into.
-#[derive(Clone)]
 pub(super) struct Plan {
-    /// `[half, j, skew_base, width, inverse, chunk, base, 0]` per dispatch.
+    /// `[half, j, skew_base, width, inverse, chunk, base, 0]` per dispatch (`width` is
+    /// filled in per submission by [`GpuContext::run_plan`]).
     layers: Vec<[u32; 8]>,
     kernels: Vec<Kernel>,
     /// Invocation rows (`y`) of each dispatch.
@@ -451,7 +451,7 @@ impl GpuContext {
                 view.slice(row + 2 * columns..row + row_bytes).fill(0);
             }
         })?;
-        let mut plan = Plan::encode(code, rows);
+        let plan = Plan::encode(code, rows);
         let recovery_size = (code.recovery * row_bytes) as u64;
         let readback = self.buffer(
             &mut buffers.readback,
@@ -472,7 +472,7 @@ impl GpuContext {
         }
         self.run_plan(
             &mut encoder,
-            &mut plan,
+            &plan,
             work,
             work_size,
             (&mut buffers.params, &mut buffers.skews),
@@ -490,15 +490,12 @@ impl GpuContext {
     pub(super) fn run_plan(
         &self,
         encoder: &mut wgpu::CommandEncoder,
-        plan: &mut Plan,
+        plan: &Plan,
         work: &wgpu::Buffer,
         work_size: u64,
         (params, skews): (&mut Option<wgpu::Buffer>, &mut Option<wgpu::Buffer>),
         width: usize,
     ) -> Result<(), GpuError> {
-        for layer in &mut plan.layers {
-            layer[3] = width as u32;
-        }
         let align = self.uniform_align;
         let params = self.buffer(
             params,
@@ -508,6 +505,9 @@ impl GpuContext {
         );
         let mut bytes = vec![0u8; plan.layers.len() * align as usize];
         for (slot, layer) in bytes.chunks_exact_mut(align as usize).zip(&plan.layers) {
+            // Word 3 of every uniform is the submission's row width.
+            let mut layer = *layer;
+            layer[3] = width as u32;
             for (octets, word) in slot.chunks_exact_mut(4).zip(layer) {
                 octets.copy_from_slice(&word.to_le_bytes());
             }
@@ -581,9 +581,10 @@ impl GpuContext {
         let shard_bytes = code
             .shard_bytes(original_len)
             .ok_or(ErasureError::LengthTooLarge(original_len))?;
+        // Checked before allocating: the output is bounded by the shards' total size
+        // (and `shard_bytes` is even, so `out` has the shape `reconstruct_into` wants).
         code.check_shards(shard_bytes, shards)?;
         let mut out = vec![0; code.originals * shard_bytes];
-        code.check_reconstruct_input(shard_bytes, shards, &out)?;
         self.reconstruct_into(code, shard_bytes, shards, &mut out)?;
         out.truncate(original_len);
         Ok(out)
@@ -628,12 +629,11 @@ impl GpuContext {
         let mut word = 0;
         while word < words {
             let columns = (words - word).min(max_columns);
-            let mut plan = plan.clone();
             self.scoped(|| {
                 self.reconstruct_submission(
                     &mut buffers,
                     (code, size, shard_bytes),
-                    &mut plan,
+                    &plan,
                     shards,
                     (word, columns),
                     originals,
@@ -651,7 +651,7 @@ impl GpuContext {
         &self,
         buffers: &mut Buffers,
         (code, size, shard_bytes): (ErasureCode, usize, usize),
-        plan: &mut Plan,
+        plan: &Plan,
         shards: &[(usize, &[u8])],
         (word, columns): (usize, usize),
         originals: &mut [u8],

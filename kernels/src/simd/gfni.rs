@@ -116,19 +116,26 @@ impl EncodePlan {
 
     /// The plan of `code`, built once per process.
     pub(super) fn get(code: ErasureCode) -> Arc<EncodePlan> {
-        type Plans = Mutex<Vec<(ErasureCode, Arc<EncodePlan>)>>;
-        static PLANS: OnceLock<Plans> = OnceLock::new();
-        let plans = PLANS.get_or_init(Mutex::default);
-        let mut plans = plans
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((_, plan)) = plans.iter().find(|(c, _)| *c == code) {
-            return plan.clone();
-        }
-        let plan = Arc::new(EncodePlan::new(code));
-        plans.push((code, plan.clone()));
-        plan
+        static PLANS: Plans<EncodePlan> = OnceLock::new();
+        plan_of(&PLANS, code, EncodePlan::new)
     }
+}
+
+/// Plans built so far, one per code (a process sees one or two codes).
+type Plans<P> = OnceLock<Mutex<Vec<(ErasureCode, Arc<P>)>>>;
+
+/// `code`'s plan from `plans`, built by `build` the first time.
+fn plan_of<P>(plans: &Plans<P>, code: ErasureCode, build: fn(ErasureCode) -> P) -> Arc<P> {
+    let mut plans = plans
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, plan)) = plans.iter().find(|(c, _)| *c == code) {
+        return plan.clone();
+    }
+    let plan = Arc::new(build(code));
+    plans.push((code, plan.clone()));
+    plan
 }
 
 /// The decoder's transforms for one code, as the `cpu` reference's `reconstruct` runs
@@ -180,18 +187,8 @@ impl DecodePlan {
 
     /// The plan of `code`, built once per process.
     pub(super) fn get(code: ErasureCode) -> Arc<DecodePlan> {
-        type Plans = Mutex<Vec<(ErasureCode, Arc<DecodePlan>)>>;
-        static PLANS: OnceLock<Plans> = OnceLock::new();
-        let plans = PLANS.get_or_init(Mutex::default);
-        let mut plans = plans
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((_, plan)) = plans.iter().find(|(c, _)| *c == code) {
-            return plan.clone();
-        }
-        let plan = Arc::new(DecodePlan::new(code));
-        plans.push((code, plan.clone()));
-        plan
+        static PLANS: Plans<DecodePlan> = OnceLock::new();
+        plan_of(&PLANS, code, DecodePlan::new)
     }
 }
 
@@ -325,26 +322,14 @@ mod x86 {
                 break;
             }
             let (lo_rows, hi_rows) = group.split_at_mut(half * w);
-            let matrices = factor.as_ref().map(|f: &Factor| {
-                // SAFETY: `Factor` is 64-byte aligned `[u64; 8]` pairs, 64 octets each.
-                unsafe {
-                    (
-                        _mm512_load_si512(f.diagonal.as_ptr().cast()),
-                        _mm512_load_si512(f.cross.as_ptr().cast()),
-                    )
-                }
-            });
+            let s = matrices(factor.as_ref());
             for (lo, hi) in lo_rows.iter_mut().zip(hi_rows.iter_mut()) {
                 let (mut l, mut h) = (load(lo), load(hi));
                 if inverse {
                     h = _mm512_xor_si512(h, l);
-                    if let Some((d, c)) = matrices {
-                        l = _mm512_xor_si512(l, mul(h, d, c));
-                    }
+                    l = add_mul(l, h, s);
                 } else {
-                    if let Some((d, c)) = matrices {
-                        l = _mm512_xor_si512(l, mul(h, d, c));
-                    }
+                    l = add_mul(l, h, s);
                     h = _mm512_xor_si512(h, l);
                 }
                 store(lo, l);
@@ -357,8 +342,8 @@ mod x86 {
     /// transform's truncation, whose butterflies are skipped or act on zeros).
     #[inline]
     #[target_feature(enable = "avx512f")]
-    fn matrices(factor: Option<&Option<Factor>>) -> Option<(__m512i, __m512i)> {
-        factor.and_then(Option::as_ref).map(|f| {
+    fn matrices(factor: Option<&Factor>) -> Option<(__m512i, __m512i)> {
+        factor.map(|f| {
             // SAFETY: `Factor` is 64-byte aligned `[u64; 8]` pairs, 64 octets each.
             unsafe {
                 (
@@ -404,9 +389,9 @@ mod x86 {
             if group.len() < 4 * h * w {
                 break;
             }
-            let c = matrices(outer.factors.get(g));
-            let a = matrices(inner.factors.get(2 * g));
-            let b = matrices(inner.factors.get(2 * g + 1));
+            let c = matrices(outer.factors.get(g).and_then(Option::as_ref));
+            let a = matrices(inner.factors.get(2 * g).and_then(Option::as_ref));
+            let b = matrices(inner.factors.get(2 * g + 1).and_then(Option::as_ref));
             let inner_b = inner.factors.get(2 * g + 1).is_some();
             let (q01, q23) = group.split_at_mut(2 * h * w);
             let (q0, q1) = q01.split_at_mut(h * w);
@@ -481,7 +466,7 @@ mod x86 {
     /// See [`super::scale`].
     #[target_feature(enable = "avx512f,gfni")]
     pub(super) fn scale(blocks: &mut [[u8; BLOCK]], factor: Option<&Factor>) {
-        let m = matrices(Some(&factor.copied()));
+        let m = matrices(factor);
         for block in blocks {
             let v = match m {
                 Some((d, c)) => mul(load(block), d, c),
@@ -500,7 +485,11 @@ mod x86 {
         // The formal derivative in place, ascending: row m becomes
         // Σ_{b: bit b of m clear} Ŵ_b'·row(m + 2^b), which reads only rows above m,
         // still untouched.
-        let derivative: Vec<_> = plan.derivative.iter().map(|f| matrices(Some(f))).collect();
+        let derivative: Vec<_> = plan
+            .derivative
+            .iter()
+            .map(|f| matrices(f.as_ref()))
+            .collect();
         for m in 0..size {
             for i in 0..w {
                 let mut acc = _mm512_setzero_si512();

@@ -47,50 +47,36 @@ fn remember_keys() -> bool {
     *REMEMBER.get_or_init(|| std::env::var("TESSERA_NO_KEY_TABLE").map_or(true, |v| v != "1"))
 }
 
-/// `A` for each key (from the table, decompressing and remembering the missing ones).
+/// `A` for each key: from the table, the others decompressed once per distinct key
+/// and remembered.
 fn keys(items: &[(PublicKey, &[u8], Signature)]) -> Vec<Option<EdwardsPoint>> {
-    if !remember_keys() {
-        let mut seen: HashMap<[u8; 32], Option<EdwardsPoint>> = HashMap::new();
-        return items
-            .iter()
-            .map(|(pk, _, _)| {
-                *seen
-                    .entry(pk.0 .0)
-                    .or_insert_with(|| CompressedEdwardsY(pk.0 .0).decompress())
-            })
-            .collect();
-    }
+    let remember = remember_keys();
     let table = key_table();
-    let mut out = Vec::with_capacity(items.len());
+    let mut out = vec![None; items.len()];
     let mut missing = Vec::new();
     {
         let known = table.read().unwrap_or_else(PoisonError::into_inner);
         for (i, (pk, _, _)) in items.iter().enumerate() {
-            match known.get(&pk.0 .0) {
-                Some(point) => out.push(*point),
-                None => {
-                    out.push(None);
-                    missing.push(i);
-                }
+            match known.get(&pk.0 .0).filter(|_| remember) {
+                Some(point) => out[i] = *point,
+                None => missing.push(i),
             }
         }
-    }
-    if missing.is_empty() {
-        return out;
     }
     let mut fresh: HashMap<[u8; 32], Option<EdwardsPoint>> = HashMap::new();
     for i in missing {
         let bytes = items[i].0 .0 .0;
-        let point = *fresh
+        out[i] = *fresh
             .entry(bytes)
             .or_insert_with(|| CompressedEdwardsY(bytes).decompress());
-        out[i] = point;
     }
-    let mut known = table.write().unwrap_or_else(PoisonError::into_inner);
-    if known.len() + fresh.len() > KEY_TABLE_LIMIT {
-        known.clear();
+    if remember && !fresh.is_empty() {
+        let mut known = table.write().unwrap_or_else(PoisonError::into_inner);
+        if known.len() + fresh.len() > KEY_TABLE_LIMIT {
+            known.clear();
+        }
+        known.extend(fresh);
     }
-    known.extend(fresh);
     out
 }
 
@@ -113,34 +99,8 @@ pub(super) fn verify_into(
 ) {
     let keys = keys(items);
     let mut prepared = Vec::with_capacity(items.len());
-    for (index, ((pk, msg, sig), a)) in items.iter().zip(keys).enumerate() {
-        let verdict = (|| {
-            let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(sig.s()))
-                .ok_or(Ed25519Error::NonCanonicalS)?;
-            let a = a.ok_or(Ed25519Error::KeyNotAPoint)?;
-            let r_bytes = sig.r();
-            let r = CompressedEdwardsY(r_bytes)
-                .decompress()
-                .ok_or(Ed25519Error::RNotAPoint)?;
-            // k = SHA-512(R ‖ A ‖ M) over the encodings as given.
-            let hash = Sha512::new()
-                .chain_update(r_bytes)
-                .chain_update(pk.0 .0)
-                .chain_update(msg)
-                .finalize();
-            let mut wide = [0u8; 64];
-            wide.copy_from_slice(&hash);
-            let k = Scalar::from_bytes_mod_order_wide(&wide);
-            Ok(Prepared {
-                index,
-                key: pk.0 .0,
-                a,
-                r,
-                s,
-                k,
-            })
-        })();
-        match verdict {
+    for (index, (item, a)) in items.iter().zip(keys).enumerate() {
+        match prepare(index, item, a) {
             Ok(item) => prepared.push(item),
             Err(e) => {
                 if let Some(slot) = results.get_mut(index) {
@@ -150,6 +110,38 @@ pub(super) fn verify_into(
         }
     }
     bisect(&prepared, false, results);
+}
+
+/// Item `index` ready for the equation, or why it is malformed: `s`, then `A` (given
+/// decompressed, `None` if not a point), then `R`.
+fn prepare(
+    index: usize,
+    (pk, msg, sig): &(PublicKey, &[u8], Signature),
+    a: Option<EdwardsPoint>,
+) -> Result<Prepared, Ed25519Error> {
+    let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(sig.s()))
+        .ok_or(Ed25519Error::NonCanonicalS)?;
+    let a = a.ok_or(Ed25519Error::KeyNotAPoint)?;
+    let r_bytes = sig.r();
+    let r = CompressedEdwardsY(r_bytes)
+        .decompress()
+        .ok_or(Ed25519Error::RNotAPoint)?;
+    // k = SHA-512(R ‖ A ‖ M) over the encodings as given.
+    let hash = Sha512::new()
+        .chain_update(r_bytes)
+        .chain_update(pk.0 .0)
+        .chain_update(msg)
+        .finalize();
+    let mut wide = [0u8; 64];
+    wide.copy_from_slice(&hash);
+    Ok(Prepared {
+        index,
+        key: pk.0 .0,
+        a,
+        r,
+        s,
+        k: Scalar::from_bytes_mod_order_wide(&wide),
+    })
 }
 
 /// Check `items` as one batch (unless `known_bad`) and isolate its bad items into

@@ -22,7 +22,9 @@ pub const X_AVAILABLE: &[u8] = b"jam_available";
 pub struct AssurancesState {
     /// `ρ†` before, `ρ‡` after: reports pending availability.
     pub avail_assignments: AvailabilityAssignments,
-    /// `κ'`: the posterior active validators, whose keys sign assurances.
+    /// `κ`: the prior active validators, whose keys sign assurances (GP 11.13:
+    /// the parent block's set; on the first block of an epoch it differs from
+    /// `κ'`). The vectors name it `curr_validators`.
     pub curr_validators: ValidatorSet,
 }
 

@@ -244,12 +244,15 @@ pub fn import_block(
     let eta = safrole_post.eta;
     let tau = h.slot;
 
-    // ρ‡ and the newly available reports W (GP 11.10–11.17).
+    // ρ‡ and the newly available reports W (GP 11.10–11.17). GP 11.13 checks
+    // each assurance against the prior active set κ, not κ': an assurance is
+    // made, and signed, under the parent block's validator set, so on the first
+    // block of an epoch it is the set Safrole has just retired to λ'.
     let (assured, assurances_out) = assurances::apply(
         spec,
         &AssurancesState {
             avail_assignments: disputed.rho,
-            curr_validators: kappa.clone(),
+            curr_validators: pre.kappa.clone(),
         },
         &AssurancesInput {
             assurances: e.assurances.clone(),

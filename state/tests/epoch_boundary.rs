@@ -107,7 +107,7 @@ impl Pool {
 
 // κ, γ_P, λ and ι as members of the pool: four different arrangements.
 const KAPPA: [usize; 6] = [0, 1, 2, 3, 4, 5];
-const GAMMA_P: [usize; 6] = [2, 3, 4, 5, 6, 7];
+const GAMMA_P: [usize; 6] = [6, 7, 3, 2, 5, 4];
 const LAMBDA: [usize; 6] = [7, 6, 5, 4, 3, 2];
 const IOTA: [usize; 6] = [3, 2, 1, 0, 7, 6];
 
@@ -595,10 +595,10 @@ fn previous_epoch_guarantee_uses_eta3_and_lambda_prime() {
     );
 }
 
-/// The epoch's first slots skipped: the block at slot 17 (rotation 1 of epoch
-/// 1) on a chain at slot 11. `τ' − R = 13` is in τ''s epoch, so the guarantee
-/// of slot 13 (the previous rotation) is assigned by `(P(η'_2, 13), Φ(κ'))`, and
-/// the assurances are still κ's.
+/// The epoch's first slots skipped: the block at slot 17, in rotation 1 of
+/// epoch 1, on a chain at slot 11. `τ' − R = 13` is in the epoch of τ', so the
+/// guarantee of slot 13 (the previous rotation) is assigned by
+/// `(P(η'_2, 13), Φ(κ'))`, and the assurances are still signed by κ.
 #[test]
 fn skipped_first_slots_previous_rotation_is_in_the_new_epoch() {
     let s = scenario(17, 13);

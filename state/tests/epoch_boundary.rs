@@ -431,10 +431,10 @@ fn expected_validator_stats(
     (current, pre.pi.current.clone())
 }
 
-/// The block at slot 12, the first of epoch 1, on a chain at slot 11: five
+/// A block at `slot`, the first of a later epoch, on a chain at slot 11: five
 /// assurances (a supermajority) make core 0's report available, a guarantee of
-/// this rotation refills core 0 and one made at slot 10 (the previous rotation,
-/// in epoch 0) fills core 1.
+/// this rotation refills core 0 and one made at `previous_slot` (the previous
+/// rotation) fills core 1.
 struct Scenario {
     spec: ChainSpec,
     pool: Pool,
@@ -501,8 +501,8 @@ impl Scenario {
         assert_eq!(post.kappa, self.change.kappa, "κ' = γ_P");
         assert_eq!(post.lambda, self.change.lambda, "λ' = κ");
         assert_eq!(post.gamma.pending, self.change.gamma_p, "γ'_P = Φ(ι)");
-        // GP 11.16–11.17, 11.43: core 0's report became available and left ρ; both
-        // new reports are on their cores, stamped τ'.
+        // GP 11.16–11.17 and §11.5: core 0's report became available and left ρ;
+        // both new reports are on their cores, stamped τ'.
         assert_eq!(
             post.rho.0,
             vec![

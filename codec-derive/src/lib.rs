@@ -12,7 +12,7 @@
 //! # Structs
 //!
 //! A struct encodes as its fields in declaration order, `E(a, b, …) = E(a) ⌢ E(b) ⌢ …`
-//! (C.1.1, eq. C.2–C.4: a tuple serializes as the concatenation of its elements).
+//! (C.1.1: a tuple serializes as the concatenation of its elements).
 //! A field with no attribute uses its type's own `Encode`/`Decode`/`Check`.
 //! Field attributes, `#[codec(…)]`:
 //!
@@ -20,13 +20,13 @@
 //! | --- | --- | --- |
 //! | `compact` | the variable-length natural `E(x)`; decoding rejects non-canonical forms and values the field's integer type cannot hold | C.1.3, eq. C.6 |
 //! | `fixed` | `E_l(x)`, `l` the octets of the field's integer type, little-endian; decode errors name the field | C.1.2, eq. C.5 |
-//! | `len = EXPR` | a sequence of exactly `EXPR` items (a length the type or the chain spec fixes), no prefix | C.1.4, eq. C.7 |
-//! | `seq` | the length-prefixed sequence `↕x = E(|x|) ⌢ E(x_0) ⌢ …` | C.1.4, eq. C.8 |
-//! | `seq, max = EXPR` | the same, with the prefix bounded by `EXPR` before anything is read | C.1.4, eq. C.8 |
-//! | `seq, sorted` | the same, items strictly increasing (a set) | C.1.4, eq. C.8 |
+//! | `len = EXPR` | a sequence of exactly `EXPR` items (a length the type or the chain spec fixes), no prefix | C.1.4 |
+//! | `seq` | the length-prefixed sequence `↕x`: the item count `n` as `E(n)`, then `E(x_0) ⌢ … ⌢ E(x_{n−1})` | C.1.4, eq. C.6 for the prefix |
+//! | `seq, max = EXPR` | the same, with the prefix bounded by `EXPR` before anything is read | C.1.4 |
+//! | `seq, sorted` | the same, items strictly increasing (a set) | C.1.4 |
 //! | `seq, sorted_by = key` | a dictionary held as a `Vec` of entries: strictly increasing `item.key` | C.1.4, eq. C.10 |
 //! | `dict` (`max = EXPR`) | a `BTreeMap` dictionary: `↕[(k, v) ∣ k ∈ keys(d)]`, strictly increasing keys | C.1.4, eq. C.10 |
-//! | `optional` (with any of the above) | `¿x`: `0` for none, `1 ⌢ E(x)` for some | C.1.5, eq. C.9 |
+//! | `optional` (with any of the above) | `¿x`: `0` for none, `1 ⌢ E(x)` for some | C.1.5 |
 //! | `name = "…"` | the name a decode error gives the field (default: the field's name) | — |
 //!
 //! `EXPR` is any Rust expression of type `usize`; it may use `spec`, the
@@ -55,33 +55,31 @@ use proc_macro2::{Span, TokenStream as Tokens};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{
-    parse_macro_input, Data, DeriveInput, Expr, Fields, GenericArgument, Ident, LitInt, LitStr,
-    PathArguments, Type,
+    Data, DeriveInput, Expr, Fields, GenericArgument, Ident, LitInt, LitStr, PathArguments, Type,
 };
 
 /// `Encode` (GP Appendix C): see the crate documentation for the attributes.
 #[proc_macro_derive(Encode, attributes(codec))]
 pub fn derive_encode(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as DeriveInput);
-    expand(&input, Derive::Encode)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    derive(input, Derive::Encode)
 }
 
 /// `Decode` (GP Appendix C, its inverse): see the crate documentation.
 #[proc_macro_derive(Decode, attributes(codec))]
 pub fn derive_decode(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as DeriveInput);
-    expand(&input, Derive::Decode)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    derive(input, Derive::Decode)
 }
 
 /// `Check`: the chain-spec bounds of the `#[codec]` attributes, field by field.
 #[proc_macro_derive(Check, attributes(codec))]
 pub fn derive_check(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as DeriveInput);
-    expand(&input, Derive::Check)
+    derive(input, Derive::Check)
+}
+
+/// Parse, expand, and turn any error into a `compile_error!` at its span.
+fn derive(input: TokenStream, which: Derive) -> TokenStream {
+    syn::parse::<DeriveInput>(input)
+        .and_then(|input| expand(&input, which))
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }
@@ -122,19 +120,19 @@ struct FieldAttrs {
 }
 
 fn field_attrs(attrs: &[syn::Attribute]) -> syn::Result<FieldAttrs> {
-    let mut shape: Option<(Span, Shape)> = None;
+    let mut shape: Option<Shape> = None;
     let mut max: Option<Expr> = None;
     let mut order: Option<(Span, Order)> = None;
     let mut optional = false;
     let mut name = None;
-    let set = |shape_slot: &mut Option<(Span, Shape)>, span: Span, s: Shape| {
+    let set = |shape_slot: &mut Option<Shape>, span: Span, s: Shape| {
         if shape_slot.is_some() {
             return Err(syn::Error::new(
                 span,
                 "one of `compact`, `fixed`, `len`, `seq`, `dict` per field",
             ));
         }
-        *shape_slot = Some((span, s));
+        *shape_slot = Some(s);
         Ok(())
     };
     for attr in attrs.iter().filter(|a| a.path().is_ident("codec")) {
@@ -180,7 +178,7 @@ fn field_attrs(attrs: &[syn::Attribute]) -> syn::Result<FieldAttrs> {
             }
         })?;
     }
-    let mut shape = shape.map_or(Shape::Plain, |(_, s)| s);
+    let mut shape = shape.unwrap_or(Shape::Plain);
     match (&mut shape, max, order) {
         (Shape::Seq { max: m, order: o }, max, order) => {
             *m = max;
@@ -354,7 +352,12 @@ fn check_field(f: &FieldInfo<'_>, value: &Tokens) -> Tokens {
         Shape::Seq { max: None, .. } => quote!(#bounds::check_items(#v, spec)),
         // A `BTreeMap` is ordered by construction; only its size may be bounded.
         Shape::Dict { max: Some(m) } => quote!(#bounds::Bound::AtMost(#m).check(#v.len())),
-        Shape::Dict { max: None } => quote!(::core::result::Result::Ok(())),
+        Shape::Dict { max: None } => {
+            quote!(::core::result::Result::<
+                (),
+                ::tessera_core::types::SpecViolation,
+            >::Ok(()))
+        }
     };
     let check = if f.attrs.optional {
         let some = inner(&quote!(v));
@@ -493,7 +496,8 @@ fn expand(input: &DeriveInput, derive: Derive) -> syn::Result<Tokens> {
 
 fn spec_binding(infos: &[FieldInfo<'_>]) -> Tokens {
     if uses_spec(infos) {
-        quote!(let spec: &::tessera_core::ChainSpec = r.spec();)
+        // `spec` is named in the attributes' expressions (some may not use it).
+        quote!(let spec: &::tessera_core::ChainSpec = r.spec(); let _ = spec;)
     } else {
         Tokens::new()
     }

@@ -306,4 +306,6 @@ impl<K: Decode + Ord, V: Decode> Decode for BTreeMap<K, V> {
 }
 
 #[cfg(test)]
+mod derive_tests;
+#[cfg(test)]
 mod tests;

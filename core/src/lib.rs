@@ -7,6 +7,9 @@
 //! [`ChainSpec`]. Accelerated batch versions of its heavy operations live in
 //! `tessera-kernels`; this crate keeps the readable reference forms.
 
+// The codec derives name `::tessera_core::…` paths, which this makes resolve here too.
+extern crate self as tessera_core;
+
 pub mod bytes;
 pub mod codec;
 pub mod crypto;

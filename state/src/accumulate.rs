@@ -23,9 +23,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use tessera_core::bytes::Bytes;
-use tessera_core::codec::{
-    encode_fixed_seq, encode_seq, Decode, DecodeError, DecodeErrorKind, Encode, Reader,
-};
+use tessera_core::codec::{encode_seq, Decode, DecodeError, DecodeErrorKind, Encode, Reader};
 use tessera_core::hash::{keccak_256, Hash};
 use tessera_core::merkle::balanced;
 use tessera_core::spec::ChainSpec;
@@ -40,33 +38,18 @@ use partial::{PartialState, Privileges};
 use queue::{accumulatable, edit, packages, with_dependencies, Waiting};
 
 /// One entry of the ready queue ω: a report and its unmet dependencies.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct ReadyRecord {
     /// The waiting report.
     pub report: WorkReport,
     /// The work-package hashes it still waits for.
+    #[codec(seq, name = "dependencies")]
     pub dependencies: Vec<Hash>,
 }
 
-impl Encode for ReadyRecord {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.report.encode_to(out);
-        encode_seq(&self.dependencies, out);
-    }
-}
-
-impl Decode for ReadyRecord {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(ReadyRecord {
-            report: Decode::decode(r)?,
-            dependencies: r.seq("dependencies", None)?,
-        })
-    }
-}
-
 /// One always-accumulate entry of `χ_Z`: a service and its free gas.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct AlwaysAccumulate {
     /// The service.
@@ -75,63 +58,27 @@ pub struct AlwaysAccumulate {
     pub gas: Gas,
 }
 
-impl Encode for AlwaysAccumulate {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.id.encode_to(out);
-        self.gas.encode_to(out);
-    }
-}
-
-impl Decode for AlwaysAccumulate {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(AlwaysAccumulate {
-            id: Decode::decode(r)?,
-            gas: Decode::decode(r)?,
-        })
-    }
-}
-
 /// χ as the vectors hold it (GP C, the `χ` component): manager, one assigner per
 /// core, delegator, registrar, always-accumulate services.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct PrivilegesRecord {
     /// `χ_M`.
     pub bless: ServiceId,
     /// `χ_A`, `C` entries.
+    #[codec(len = spec.cores())]
     pub assign: Vec<ServiceId>,
     /// `χ_V`.
     pub designate: ServiceId,
     /// `χ_R`.
     pub register: ServiceId,
     /// `χ_Z`, ordered by service.
+    #[codec(seq, name = "always-accumulate")]
     pub always_acc: Vec<AlwaysAccumulate>,
 }
 
-impl Encode for PrivilegesRecord {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.bless.encode_to(out);
-        encode_fixed_seq(&self.assign, out);
-        self.designate.encode_to(out);
-        self.register.encode_to(out);
-        encode_seq(&self.always_acc, out);
-    }
-}
-
-impl Decode for PrivilegesRecord {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(PrivilegesRecord {
-            bless: Decode::decode(r)?,
-            assign: r.fixed_seq(r.spec().cores())?,
-            designate: Decode::decode(r)?,
-            register: Decode::decode(r)?,
-            always_acc: r.seq("always-accumulate", None)?,
-        })
-    }
-}
-
 /// One storage item `k ↦ v` of `a_s`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct StorageItem {
     /// The key.
@@ -140,80 +87,31 @@ pub struct StorageItem {
     pub value: Bytes,
 }
 
-impl Encode for StorageItem {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.key.encode_to(out);
-        self.value.encode_to(out);
-    }
-}
-
-impl Decode for StorageItem {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(StorageItem {
-            key: Decode::decode(r)?,
-            value: Decode::decode(r)?,
-        })
-    }
-}
-
 /// A whole account as the vectors hold it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct AccountData {
     /// The metadata.
     pub service: ServiceInfo,
     /// `a_s`, ordered by key.
+    #[codec(seq, name = "storage")]
     pub storage: Vec<StorageItem>,
     /// `a_p`, ordered by hash.
+    #[codec(seq, name = "preimages")]
     pub preimage_blobs: Vec<PreimageEntry>,
     /// `a_l`, ordered by key.
+    #[codec(seq, name = "lookups")]
     pub preimage_requests: Vec<LookupEntry>,
 }
 
-impl Encode for AccountData {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.service.encode_to(out);
-        encode_seq(&self.storage, out);
-        encode_seq(&self.preimage_blobs, out);
-        encode_seq(&self.preimage_requests, out);
-    }
-}
-
-impl Decode for AccountData {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(AccountData {
-            service: Decode::decode(r)?,
-            storage: r.seq("storage", None)?,
-            preimage_blobs: r.seq("preimages", None)?,
-            preimage_requests: r.seq("lookups", None)?,
-        })
-    }
-}
-
 /// One `δ` entry.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct AccountRecord {
     /// The service id.
     pub id: ServiceId,
     /// The account.
     pub data: AccountData,
-}
-
-impl Encode for AccountRecord {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.id.encode_to(out);
-        self.data.encode_to(out);
-    }
-}
-
-impl Decode for AccountRecord {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(AccountRecord {
-            id: Decode::decode(r)?,
-            data: Decode::decode(r)?,
-        })
-    }
 }
 
 /// The state part accumulation reads and writes.
@@ -236,6 +134,8 @@ pub struct State {
     pub accounts: Vec<AccountRecord>,
 }
 
+// Written by hand: `ω` and `ξ` are `E` sequences of length-prefixed sequences, a
+// nesting the field attributes do not express.
 impl Encode for State {
     fn encode_to(&self, out: &mut Vec<u8>) {
         self.slot.encode_to(out);
@@ -278,29 +178,14 @@ impl Decode for State {
 }
 
 /// What the block gives accumulation: `τ'` and the newly available reports `W`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
     /// `τ'`.
     pub slot: TimeSlot,
     /// `W`.
+    #[codec(seq, name = "reports")]
     pub reports: Vec<WorkReport>,
-}
-
-impl Encode for Input {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.slot.encode_to(out);
-        encode_seq(&self.reports, out);
-    }
-}
-
-impl Decode for Input {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Input {
-            slot: Decode::decode(r)?,
-            reports: r.seq("reports", None)?,
-        })
-    }
 }
 
 /// The output: the accumulation-output root (GP 7.3 input, `M_K` over θ').
@@ -310,6 +195,8 @@ pub type Output = Hash;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum Error {}
 
+// Written by hand: no error is defined, so any code is refused (after reading it,
+// at the offset past it); a derive needs at least one variant.
 impl Encode for Error {
     fn encode_to(&self, _: &mut Vec<u8>) {
         match *self {}

@@ -3,7 +3,7 @@
 //! `W`, the reports that became available.
 
 use serde::{Deserialize, Serialize};
-use tessera_core::codec::{Decode, DecodeError, Encode, Reader};
+use tessera_core::codec::{Decode, Encode};
 use tessera_core::crypto::ed25519;
 use tessera_core::hash::blake2b_256;
 use tessera_core::spec::ChainSpec;
@@ -17,7 +17,7 @@ use crate::validators::ValidatorSet;
 pub const X_AVAILABLE: &[u8] = b"jam_available";
 
 /// The part of the state the assurances transition reads and writes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct AssurancesState {
     /// `ρ†` before, `ρ‡` after: reports pending availability.
@@ -29,7 +29,7 @@ pub struct AssurancesState {
 }
 
 /// The block data the transition consumes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct AssurancesInput {
     /// `E_A`: the assurances extrinsic.
@@ -41,10 +41,11 @@ pub struct AssurancesInput {
 }
 
 /// The transition's result besides the state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct AssurancesOutput {
     /// `W` (GP 11.16): the reports that became available, in core order.
+    #[codec(seq, max = spec.cores(), name = "available reports")]
     pub reported: Vec<WorkReport>,
 }
 
@@ -149,52 +150,4 @@ pub fn apply(
         }
     }
     Ok((post, AssurancesOutput { reported }))
-}
-
-impl Encode for AssurancesState {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.avail_assignments.encode_to(out);
-        self.curr_validators.encode_to(out);
-    }
-}
-
-impl Decode for AssurancesState {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(AssurancesState {
-            avail_assignments: Decode::decode(r)?,
-            curr_validators: Decode::decode(r)?,
-        })
-    }
-}
-
-impl Encode for AssurancesInput {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.assurances.encode_to(out);
-        self.slot.encode_to(out);
-        self.parent.encode_to(out);
-    }
-}
-
-impl Decode for AssurancesInput {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(AssurancesInput {
-            assurances: Decode::decode(r)?,
-            slot: Decode::decode(r)?,
-            parent: Decode::decode(r)?,
-        })
-    }
-}
-
-impl Encode for AssurancesOutput {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.reported.encode_to(out);
-    }
-}
-
-impl Decode for AssurancesOutput {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(AssurancesOutput {
-            reported: r.seq("available reports", Some(r.spec().cores()))?,
-        })
-    }
 }

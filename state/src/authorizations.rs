@@ -15,6 +15,8 @@ use tessera_core::types::{CoreIndex, TimeSlot};
 #[serde(transparent)]
 pub struct AuthPools(pub Vec<Vec<Hash>>);
 
+// Written by hand: `C` pools, each a sequence bounded by `O` — a fixed-length
+// sequence of bounded sequences, which the field attributes do not nest.
 impl Encode for AuthPools {
     fn encode_to(&self, out: &mut Vec<u8>) {
         for pool in &self.0 {
@@ -41,6 +43,7 @@ impl Decode for AuthPools {
 #[serde(transparent)]
 pub struct AuthQueues(pub Vec<Vec<Hash>>);
 
+// Written by hand: `C` queues of exactly `Q` hashes each (nested fixed lengths).
 impl Encode for AuthQueues {
     fn encode_to(&self, out: &mut Vec<u8>) {
         for queue in &self.0 {
@@ -61,7 +64,7 @@ impl Decode for AuthQueues {
 }
 
 /// The state part this transition reads: `α` then `φ`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct State {
     /// `α`: the authorizer pools.
@@ -70,25 +73,9 @@ pub struct State {
     pub auth_queues: AuthQueues,
 }
 
-impl Encode for State {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.auth_pools.encode_to(out);
-        self.auth_queues.encode_to(out);
-    }
-}
-
-impl Decode for State {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(State {
-            auth_pools: Decode::decode(r)?,
-            auth_queues: Decode::decode(r)?,
-        })
-    }
-}
-
 /// The authorizer a guarantee of the block used: `((g_r)_c, (g_r)_a)` for
 /// `g ∈ E_G` (GP 8.3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct CoreAuthorizer {
     /// The core the guaranteed report is for.
@@ -97,46 +84,15 @@ pub struct CoreAuthorizer {
     pub auth_hash: Hash,
 }
 
-impl Encode for CoreAuthorizer {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.core.encode_to(out);
-        self.auth_hash.encode_to(out);
-    }
-}
-
-impl Decode for CoreAuthorizer {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(CoreAuthorizer {
-            core: Decode::decode(r)?,
-            auth_hash: Decode::decode(r)?,
-        })
-    }
-}
-
 /// What the block gives the transition.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
     /// `H_t`: the block's slot.
     pub slot: TimeSlot,
     /// The authorizers used by the block's guarantees, at most one per core.
+    #[codec(seq, max = spec.cores(), name = "core authorizers")]
     pub auths: Vec<CoreAuthorizer>,
-}
-
-impl Encode for Input {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.slot.encode_to(out);
-        encode_seq(&self.auths, out);
-    }
-}
-
-impl Decode for Input {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Input {
-            slot: Decode::decode(r)?,
-            auths: r.seq("core authorizers", Some(r.spec().cores()))?,
-        })
-    }
 }
 
 /// The transition's output: none (the vectors' `Output ::= NULL`).

@@ -4,7 +4,7 @@
 //! offenders `H_O`.
 
 use serde::{Deserialize, Serialize};
-use tessera_core::codec::{Decode, DecodeError, Encode, Reader};
+use tessera_core::codec::{Decode, Encode};
 use tessera_core::crypto::ed25519;
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{DisputesExtrinsic, Ed25519Public, TimeSlot};
@@ -23,7 +23,7 @@ pub const X_INVALID: &[u8] = b"jam_invalid";
 pub const X_GUARANTEE: &[u8] = b"jam_guarantee";
 
 /// The part of the state the disputes transition reads and writes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct DisputesState {
     /// `ψ`: past judgments and offenders.
@@ -39,7 +39,7 @@ pub struct DisputesState {
 }
 
 /// The block data the transition consumes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct DisputesInput {
     /// `E_D`: the disputes extrinsic.
@@ -47,10 +47,11 @@ pub struct DisputesInput {
 }
 
 /// The transition's result besides the state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct DisputesOutput {
     /// `H_O` (GP 10.20): the culprits' keys then the faults' keys.
+    #[codec(seq, name = "offenders mark")]
     pub offenders_mark: Vec<Ed25519Public>,
 }
 
@@ -315,54 +316,4 @@ pub fn apply(
         ..pre.clone()
     };
     Ok((post, DisputesOutput { offenders_mark }))
-}
-
-impl Encode for DisputesState {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.psi.encode_to(out);
-        self.rho.encode_to(out);
-        self.tau.encode_to(out);
-        self.kappa.encode_to(out);
-        self.lambda.encode_to(out);
-    }
-}
-
-impl Decode for DisputesState {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(DisputesState {
-            psi: Decode::decode(r)?,
-            rho: Decode::decode(r)?,
-            tau: Decode::decode(r)?,
-            kappa: Decode::decode(r)?,
-            lambda: Decode::decode(r)?,
-        })
-    }
-}
-
-impl Encode for DisputesInput {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.disputes.encode_to(out);
-    }
-}
-
-impl Decode for DisputesInput {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(DisputesInput {
-            disputes: Decode::decode(r)?,
-        })
-    }
-}
-
-impl Encode for DisputesOutput {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.offenders_mark.encode_to(out);
-    }
-}
-
-impl Decode for DisputesOutput {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(DisputesOutput {
-            offenders_mark: r.seq("offenders mark", None)?,
-        })
-    }
 }

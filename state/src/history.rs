@@ -8,14 +8,16 @@
 //! does both, as the vectors (`stf/history`) do.
 
 use serde::{Deserialize, Serialize};
-use tessera_core::codec::{encode_seq, Decode, DecodeError, DecodeErrorKind, Encode, Reader};
+use tessera_core::codec::{Decode, Encode};
 use tessera_core::hash::{keccak_256, Hash};
 use tessera_core::merkle::mmr::Mmr;
 use tessera_core::spec::ChainSpec;
 
 /// One reported work package of a block: its hash `h` and segment root `e`, an
 /// entry of the dictionary `p` of a recent-history item (GP 7.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Encode, Decode,
+)]
 #[serde(deny_unknown_fields)]
 pub struct ReportedWorkPackage {
     /// The work-package hash (the dictionary key).
@@ -24,27 +26,11 @@ pub struct ReportedWorkPackage {
     pub exports_root: Hash,
 }
 
-impl Encode for ReportedWorkPackage {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.hash.encode_to(out);
-        self.exports_root.encode_to(out);
-    }
-}
-
-impl Decode for ReportedWorkPackage {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(ReportedWorkPackage {
-            hash: Decode::decode(r)?,
-            exports_root: Decode::decode(r)?,
-        })
-    }
-}
-
 /// One item of `β_H` (GP 7.2): header hash `h`, accumulation-result super-peak `b`,
 /// posterior state root `s` and reported packages `p`. Encoded
 /// `E(h, b, s, ↕p)` (GP C, the `β` component of the state serialization), with
 /// `p` a dictionary ordered by package hash.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct BlockInfo {
     /// `h`: the block's header hash.
@@ -54,49 +40,17 @@ pub struct BlockInfo {
     /// `s`: the block's posterior state root; zero until the next block fills it in.
     pub state_root: Hash,
     /// `p`: the packages reported in the block, strictly ordered by hash.
+    #[codec(seq, sorted_by = hash, name = "reported work packages")]
     pub reported: Vec<ReportedWorkPackage>,
-}
-
-impl Encode for BlockInfo {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.header_hash.encode_to(out);
-        self.beefy_root.encode_to(out);
-        self.state_root.encode_to(out);
-        encode_seq(&self.reported, out);
-    }
-}
-
-impl Decode for BlockInfo {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let header_hash = Decode::decode(r)?;
-        let beefy_root = Decode::decode(r)?;
-        let state_root = Decode::decode(r)?;
-        let at = r.position();
-        let reported: Vec<ReportedWorkPackage> = r.seq("reported work packages", None)?;
-        // `p` is a dictionary keyed by package hash (C.10): keys strictly increase.
-        if reported.windows(2).any(|w| w[0].hash >= w[1].hash) {
-            return Err(DecodeError::new(
-                at,
-                DecodeErrorKind::NotSorted {
-                    what: "reported work packages",
-                },
-            ));
-        }
-        Ok(BlockInfo {
-            header_hash,
-            beefy_root,
-            state_root,
-            reported,
-        })
-    }
 }
 
 /// `β ≡ (β_H, β_B)` (GP 7.1): the recent blocks, oldest first and at most `H`, and
 /// the accumulation-result MMR.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct RecentBlocks {
     /// `β_H`: at most `H` recent blocks, oldest first.
+    #[codec(seq, max = spec.recent_history_size as usize, name = "recent history")]
     pub history: Vec<BlockInfo>,
     /// `β_B`: the BEEFY belt, an MMR of accumulation-result roots under Keccak-256.
     pub mmr: Mmr,
@@ -114,47 +68,16 @@ impl RecentBlocks {
     }
 }
 
-impl Encode for RecentBlocks {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        encode_seq(&self.history, out);
-        self.mmr.encode_to(out);
-    }
-}
-
-impl Decode for RecentBlocks {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let max = r.spec().recent_history_size as usize;
-        Ok(RecentBlocks {
-            history: r.seq("recent history", Some(max))?,
-            mmr: Decode::decode(r)?,
-        })
-    }
-}
-
 /// The state part this transition reads and writes: `β`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct State {
     /// `β`.
     pub beta: RecentBlocks,
 }
 
-impl Encode for State {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.beta.encode_to(out);
-    }
-}
-
-impl Decode for State {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(State {
-            beta: Decode::decode(r)?,
-        })
-    }
-}
-
 /// What the block gives the transition.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
     /// `H(H)`: the block's header hash.
@@ -165,27 +88,8 @@ pub struct Input {
     /// accumulation output pairs).
     pub accumulate_root: Hash,
     /// `((g_r)_s)_p ↦ ((g_r)_s)_e` for each guarantee `g ∈ E_G`, in any order.
+    #[codec(seq, max = spec.cores(), name = "work packages")]
     pub work_packages: Vec<ReportedWorkPackage>,
-}
-
-impl Encode for Input {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.header_hash.encode_to(out);
-        self.parent_state_root.encode_to(out);
-        self.accumulate_root.encode_to(out);
-        encode_seq(&self.work_packages, out);
-    }
-}
-
-impl Decode for Input {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Input {
-            header_hash: Decode::decode(r)?,
-            parent_state_root: Decode::decode(r)?,
-            accumulate_root: Decode::decode(r)?,
-            work_packages: r.seq("work packages", Some(r.spec().cores()))?,
-        })
-    }
 }
 
 /// The transition's output: none (the vectors' `Output ::= NULL`).

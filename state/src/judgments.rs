@@ -2,23 +2,27 @@
 //! "State"; vectors' `DisputesRecords`).
 
 use serde::{Deserialize, Serialize};
-use tessera_core::codec::{Decode, DecodeError, Encode, Reader};
+use tessera_core::codec::{Decode, Encode};
 use tessera_core::types::Ed25519Public;
 use tessera_core::Hash;
 
 /// `ψ`: reports judged good, bad and wonky, and the Ed25519 keys of offenders.
 /// Each is a set, held as a strictly ascending sequence and encoded `E(↕x)` (GP
 /// C.2, the state serialization of `ψ`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct DisputesRecords {
     /// `ψ_G`: reports judged correct.
+    #[codec(seq, sorted, name = "ψ_G")]
     pub good: Vec<Hash>,
     /// `ψ_B`: reports judged incorrect.
+    #[codec(seq, sorted, name = "ψ_B")]
     pub bad: Vec<Hash>,
     /// `ψ_W`: reports whose validity could not be determined.
+    #[codec(seq, sorted, name = "ψ_W")]
     pub wonky: Vec<Hash>,
     /// `ψ_O`: the Ed25519 keys of validators found to have misjudged.
+    #[codec(seq, sorted, name = "ψ_O")]
     pub offenders: Vec<Ed25519Public>,
 }
 
@@ -28,26 +32,6 @@ impl DisputesRecords {
         [&self.good, &self.bad, &self.wonky]
             .iter()
             .any(|set| set.binary_search(report).is_ok())
-    }
-}
-
-impl Encode for DisputesRecords {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.good.encode_to(out);
-        self.bad.encode_to(out);
-        self.wonky.encode_to(out);
-        self.offenders.encode_to(out);
-    }
-}
-
-impl Decode for DisputesRecords {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(DisputesRecords {
-            good: r.sorted_seq("ψ_G", None)?,
-            bad: r.sorted_seq("ψ_B", None)?,
-            wonky: r.sorted_seq("ψ_W", None)?,
-            offenders: r.sorted_seq("ψ_O", None)?,
-        })
     }
 }
 

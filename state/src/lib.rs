@@ -15,7 +15,6 @@ pub mod accumulate;
 pub mod assurances;
 pub mod authorizations;
 pub mod chain_state;
-mod dictionary;
 pub mod disputes;
 pub mod entropy;
 pub mod history;

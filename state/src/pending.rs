@@ -2,13 +2,13 @@
 //! reporting_assurance.tex, "State"; vectors' `AvailabilityAssignments`).
 
 use serde::{Deserialize, Serialize};
-use tessera_core::codec::{encode_fixed_seq, Decode, DecodeError, Encode, Reader};
+use tessera_core::codec::{Decode, Encode};
 use tessera_core::types::{TimeSlot, WorkReport};
 
 /// One occupied core `(r, t)`: the report and the slot it was reported in. The
 /// vectors name `t` `timeout`, but it holds the reporting slot: a report times
 /// out once `H_T ≥ t + U` (GP 11.17).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct PendingReport {
     /// `r`: the work report.
@@ -17,43 +17,15 @@ pub struct PendingReport {
     pub timeout: TimeSlot,
 }
 
-impl Encode for PendingReport {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.report.encode_to(out);
-        self.timeout.encode_to(out);
-    }
-}
-
-impl Decode for PendingReport {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(PendingReport {
-            report: Decode::decode(r)?,
-            timeout: Decode::decode(r)?,
-        })
-    }
-}
-
 /// `ρ ∈ ⟦(r, t)?⟧_C`: each core's pending report, if any. Encoded as `C` optional
 /// values with no length prefix (GP C.2). JSON is the array, `null` for a free core.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(transparent)]
-pub struct AvailabilityAssignments(pub Vec<Option<PendingReport>>);
+pub struct AvailabilityAssignments(#[codec(len = spec.cores())] pub Vec<Option<PendingReport>>);
 
 impl AvailabilityAssignments {
     /// The pending report of core `core`, if the core exists and is engaged.
     pub fn get(&self, core: usize) -> Option<&PendingReport> {
         self.0.get(core).and_then(Option::as_ref)
-    }
-}
-
-impl Encode for AvailabilityAssignments {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        encode_fixed_seq(&self.0, out);
-    }
-}
-
-impl Decode for AvailabilityAssignments {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        r.fixed_seq(r.spec().cores()).map(AvailabilityAssignments)
     }
 }

@@ -12,69 +12,39 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use tessera_core::codec::{encode_seq, Decode, DecodeError, Encode, Reader};
+use tessera_core::codec::{Decode, Encode};
 use tessera_core::hash::{blake2b_256, Hash};
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{PreimagesExtrinsic, ServiceId, TimeSlot};
 
-use crate::accounts::{decode_accounts, AccountEntry, AccountPreimages, ServiceInfo};
+use crate::accounts::{AccountEntry, AccountPreimages, ServiceInfo};
 use crate::accumulate::account::ServiceAccount;
-use crate::statistics::{decode_service_statistics, service_record, ServiceStatisticsEntry};
+use crate::statistics::{service_record, ServiceStatisticsEntry};
 
 /// One account `s ↦ a` of `δ`, with only its preimage parts.
 pub type Account = AccountEntry<AccountPreimages>;
 
 /// The state part this transition reads and writes: the accounts `δ` (preimage
 /// parts, ordered by service id) and the service statistics `π_S`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct State {
     /// `δ`, preimage parts only.
+    #[codec(seq, sorted_by = id, name = "accounts")]
     pub accounts: Vec<Account>,
     /// `π_S`, ordered by service id.
+    #[codec(seq, sorted_by = id, name = "service statistics")]
     pub statistics: Vec<ServiceStatisticsEntry>,
 }
 
-impl Encode for State {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        encode_seq(&self.accounts, out);
-        encode_seq(&self.statistics, out);
-    }
-}
-
-impl Decode for State {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(State {
-            accounts: decode_accounts(r)?,
-            statistics: decode_service_statistics(r)?,
-        })
-    }
-}
-
 /// What the block gives the transition.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
     /// `E_P`: the preimages extrinsic.
     pub preimages: PreimagesExtrinsic,
     /// `τ' = H_t`: the block's slot.
     pub slot: TimeSlot,
-}
-
-impl Encode for Input {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.preimages.encode_to(out);
-        self.slot.encode_to(out);
-    }
-}
-
-impl Decode for Input {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Input {
-            preimages: Decode::decode(r)?,
-            slot: Decode::decode(r)?,
-        })
-    }
 }
 
 /// The transition's output on success: none (`ok: NULL` in the vectors).

@@ -9,7 +9,7 @@ pub mod assignment;
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
-use tessera_core::codec::{Decode, DecodeError, Encode, Reader};
+use tessera_core::codec::{Decode, Encode};
 use tessera_core::crypto::ed25519;
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{
@@ -17,14 +17,12 @@ use tessera_core::types::{
 };
 use tessera_core::Hash;
 
-use crate::accounts::{decode_accounts, AccountEntry, ServiceAccount};
+use crate::accounts::{AccountEntry, ServiceAccount};
 use crate::authorizations::AuthPools;
 use crate::entropy::EntropyBuffer;
 use crate::history::RecentBlocks;
 use crate::pending::{AvailabilityAssignments, PendingReport};
-use crate::statistics::{
-    decode_service_statistics, service_record, CoresStatistics, ServiceStatisticsEntry,
-};
+use crate::statistics::{service_record, CoresStatistics, ServiceStatisticsEntry};
 use crate::validators::ValidatorSet;
 use assignment::core_assignments;
 
@@ -32,7 +30,7 @@ use assignment::core_assignments;
 pub const X_GUARANTEE: &[u8] = b"jam_guarantee";
 
 /// The part of the state the guarantees transition reads and writes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct ReportsState {
     /// `ρ‡` before, `ρ'` after.
@@ -44,21 +42,24 @@ pub struct ReportsState {
     /// `η'`: the posterior entropy.
     pub entropy: EntropyBuffer,
     /// `ψ'_O`: the posterior offenders.
+    #[codec(seq, name = "offenders")]
     pub offenders: Vec<Ed25519Public>,
     /// `β`: recent blocks.
     pub recent_blocks: RecentBlocks,
     /// `α`: authorizer pools.
     pub auth_pools: AuthPools,
     /// `δ`: the services' metadata, ordered by service id.
+    #[codec(seq, sorted_by = id, name = "accounts")]
     pub accounts: Vec<AccountEntry<ServiceAccount>>,
     /// `π_C`: core statistics.
     pub cores_statistics: CoresStatistics,
     /// `π_S`: service statistics, ordered by service id.
+    #[codec(seq, sorted_by = id, name = "service statistics")]
     pub services_statistics: Vec<ServiceStatisticsEntry>,
 }
 
 /// The block data the transition consumes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct ReportsInput {
     /// `E_G`: the guarantees extrinsic.
@@ -67,16 +68,19 @@ pub struct ReportsInput {
     pub slot: TimeSlot,
     /// The packages already known to the chain (accumulated `ξ`, queued `ω`,
     /// pending `ρ` and recent `β`), against which duplicates are found (GP 11.37–11.38).
+    #[codec(seq, name = "known packages")]
     pub known_packages: Vec<Hash>,
 }
 
 /// The transition's result besides the state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct ReportsOutput {
     /// The reported packages with their exports roots, ordered by package hash.
+    #[codec(seq, max = spec.cores(), name = "reported packages")]
     pub reported: Vec<SegmentRootLookupItem>,
     /// `G` (GP 11.27): the guarantors' Ed25519 keys, ordered.
+    #[codec(seq, name = "reporters")]
     pub reporters: Vec<Ed25519Public>,
 }
 
@@ -494,71 +498,5 @@ fn record_statistics(post: &mut ReportsState, guarantees: &GuaranteesExtrinsic) 
                 r.exports = r.exports.saturating_add(load.exports.into());
             }
         }
-    }
-}
-
-impl Encode for ReportsState {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.avail_assignments.encode_to(out);
-        self.curr_validators.encode_to(out);
-        self.prev_validators.encode_to(out);
-        self.entropy.encode_to(out);
-        self.offenders.encode_to(out);
-        self.recent_blocks.encode_to(out);
-        self.auth_pools.encode_to(out);
-        self.accounts.encode_to(out);
-        self.cores_statistics.encode_to(out);
-        self.services_statistics.encode_to(out);
-    }
-}
-
-impl Decode for ReportsState {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(ReportsState {
-            avail_assignments: Decode::decode(r)?,
-            curr_validators: Decode::decode(r)?,
-            prev_validators: Decode::decode(r)?,
-            entropy: Decode::decode(r)?,
-            offenders: r.seq("offenders", None)?,
-            recent_blocks: Decode::decode(r)?,
-            auth_pools: Decode::decode(r)?,
-            accounts: decode_accounts(r)?,
-            cores_statistics: Decode::decode(r)?,
-            services_statistics: decode_service_statistics(r)?,
-        })
-    }
-}
-
-impl Encode for ReportsInput {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.guarantees.encode_to(out);
-        self.slot.encode_to(out);
-        self.known_packages.encode_to(out);
-    }
-}
-
-impl Decode for ReportsInput {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(ReportsInput {
-            guarantees: Decode::decode(r)?,
-            slot: Decode::decode(r)?,
-            known_packages: r.seq("known packages", None)?,
-        })
-    }
-}
-
-impl Encode for ReportsOutput {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.reported.encode_to(out);
-        self.reporters.encode_to(out);
-    }
-}
-
-impl Decode for ReportsOutput {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(ReportsOutput {
-            reported: r.seq("reported packages", Some(r.spec().cores()))?,
-            reporters: r.seq("reporters", None)?,
-        })
     }
 }

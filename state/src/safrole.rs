@@ -8,7 +8,7 @@ pub mod sealing;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use tessera_core::codec::{Decode, DecodeError, Encode, Reader};
+use tessera_core::codec::{Decode, Encode};
 use tessera_core::crypto::bandersnatch::RingCommitment;
 use tessera_core::hash::blake2b_256_concat;
 use tessera_core::spec::ChainSpec;
@@ -26,7 +26,7 @@ use sealing::{fallback_keys, outside_in, TicketsOrKeys};
 pub const X_TICKET: &[u8] = b"jam_ticket_seal";
 
 /// The part of the state the safrole transition reads and writes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct SafroleState {
     /// `τ`: the most recent block's timeslot.
@@ -42,17 +42,19 @@ pub struct SafroleState {
     /// `ι`: the validators queued to enter after `γ_P`.
     pub iota: ValidatorSet,
     /// `γ_A`: the ticket accumulator, ascending by id, at most `E`.
+    #[codec(seq, max = spec.epoch_length as usize, name = "ticket accumulator")]
     pub gamma_a: Vec<TicketBody>,
     /// `γ_s`: the current epoch's seal keys.
     pub gamma_s: TicketsOrKeys,
     /// `γ_z`: the ring root of `γ_P`'s Bandersnatch keys.
     pub gamma_z: RingCommitment,
     /// `ψ'_O`: the posterior offenders, nulled out of `γ_P` on rotation (GP 6.14).
+    #[codec(seq, name = "offenders")]
     pub post_offenders: Vec<Ed25519Public>,
 }
 
 /// The block data the transition consumes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct SafroleInput {
     /// `H_T = τ'`: the block's timeslot.
@@ -64,7 +66,7 @@ pub struct SafroleInput {
 }
 
 /// The header markers the transition determines.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct SafroleOutput {
     /// `H_E` (GP 6.27): set on the first block of an epoch.
@@ -264,71 +266,4 @@ fn accumulate_tickets(
         return Err(SafroleError::TicketNotRetained);
     }
     Ok(())
-}
-
-impl Encode for SafroleState {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.tau.encode_to(out);
-        self.eta.encode_to(out);
-        self.lambda.encode_to(out);
-        self.kappa.encode_to(out);
-        self.gamma_k.encode_to(out);
-        self.iota.encode_to(out);
-        self.gamma_a.encode_to(out);
-        self.gamma_s.encode_to(out);
-        self.gamma_z.encode_to(out);
-        self.post_offenders.encode_to(out);
-    }
-}
-
-impl Decode for SafroleState {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let e = r.spec().epoch_length as usize;
-        Ok(SafroleState {
-            tau: Decode::decode(r)?,
-            eta: Decode::decode(r)?,
-            lambda: Decode::decode(r)?,
-            kappa: Decode::decode(r)?,
-            gamma_k: Decode::decode(r)?,
-            iota: Decode::decode(r)?,
-            gamma_a: r.seq("ticket accumulator", Some(e))?,
-            gamma_s: Decode::decode(r)?,
-            gamma_z: Decode::decode(r)?,
-            post_offenders: r.seq("offenders", None)?,
-        })
-    }
-}
-
-impl Encode for SafroleInput {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.slot.encode_to(out);
-        self.entropy.encode_to(out);
-        self.extrinsic.encode_to(out);
-    }
-}
-
-impl Decode for SafroleInput {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(SafroleInput {
-            slot: Decode::decode(r)?,
-            entropy: Decode::decode(r)?,
-            extrinsic: Decode::decode(r)?,
-        })
-    }
-}
-
-impl Encode for SafroleOutput {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.epoch_mark.encode_to(out);
-        self.tickets_mark.encode_to(out);
-    }
-}
-
-impl Decode for SafroleOutput {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(SafroleOutput {
-            epoch_mark: Decode::decode(r)?,
-            tickets_mark: Decode::decode(r)?,
-        })
-    }
 }

@@ -9,12 +9,10 @@
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
-use tessera_core::codec::{encode_fixed_seq, encode_natural, Decode, DecodeError, Encode, Reader};
+use tessera_core::codec::{Decode, DecodeError, Encode, Reader};
 use tessera_core::types::ValidatorIndex;
 use tessera_core::types::{Ed25519Public, Extrinsic, Gas, ServiceId, TimeSlot, ValidatorData};
 use tessera_core::ChainSpec;
-
-use crate::dictionary::decode_sorted_by;
 
 /// One validator's activity over an epoch (GP 13.2): blocks `b`, tickets `t`,
 /// preimages `p` and their octets `d`, guarantees `g`, assurances `a`. Encoded as
@@ -22,164 +20,108 @@ use crate::dictionary::decode_sorted_by;
 ///
 /// The GP types these `N`; the encoding (and so the vectors) fix them to 32 bits,
 /// and the transition saturates rather than wrap.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct ValidatorActivityRecord {
     /// `b`: blocks produced.
+    #[codec(fixed)]
     pub blocks: u32,
     /// `t`: tickets introduced.
+    #[codec(fixed)]
     pub tickets: u32,
     /// `p`: preimages introduced.
+    #[codec(fixed, name = "preimages")]
     pub pre_images: u32,
     /// `d`: total octets of the preimages introduced.
+    #[codec(fixed, name = "preimages size")]
     pub pre_images_size: u32,
     /// `g`: reports guaranteed.
+    #[codec(fixed)]
     pub guarantees: u32,
     /// `a`: availability assurances made.
+    #[codec(fixed)]
     pub assurances: u32,
-}
-
-impl Encode for ValidatorActivityRecord {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        for x in [
-            self.blocks,
-            self.tickets,
-            self.pre_images,
-            self.pre_images_size,
-            self.guarantees,
-            self.assurances,
-        ] {
-            x.encode_to(out);
-        }
-    }
-}
-
-impl Decode for ValidatorActivityRecord {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(ValidatorActivityRecord {
-            blocks: r.u32("blocks")?,
-            tickets: r.u32("tickets")?,
-            pre_images: r.u32("preimages")?,
-            pre_images_size: r.u32("preimages size")?,
-            guarantees: r.u32("guarantees")?,
-            assurances: r.u32("assurances")?,
-        })
-    }
-}
-
-/// Encode and decode a record of compact naturals (GP C.6) in field order.
-macro_rules! compact_record {
-    ($ty:ident { $($f:ident),+ $(,)? }) => {
-        impl Encode for $ty {
-            fn encode_to(&self, out: &mut Vec<u8>) {
-                $( encode_natural(self.$f, out); )+
-            }
-        }
-        impl Decode for $ty {
-            fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-                Ok($ty { $( $f: r.natural(stringify!($f))?, )+ })
-            }
-        }
-    };
 }
 
 /// One core's activity in a block, `π_C[c]` (GP 13.7–13.9). Every field is a
 /// compact natural in the encoding (GP C, the `π_C` component).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct CoreActivityRecord {
     /// `d`: the availability load.
+    #[codec(compact)]
     pub da_load: u64,
     /// `p`: the assurances' popularity.
+    #[codec(compact)]
     pub popularity: u64,
     /// `i`: segments imported by reported work.
+    #[codec(compact)]
     pub imports: u64,
     /// `x`: extrinsics used by reported work.
+    #[codec(compact)]
     pub extrinsic_count: u64,
     /// `z`: their total size.
+    #[codec(compact)]
     pub extrinsic_size: u64,
     /// `e`: segments exported.
+    #[codec(compact)]
     pub exports: u64,
     /// `b`: the reported bundles' total length.
+    #[codec(compact)]
     pub bundle_size: u64,
     /// `u`: gas used in refinement.
+    #[codec(compact)]
     pub gas_used: Gas,
 }
 
-compact_record!(CoreActivityRecord {
-    da_load,
-    popularity,
-    imports,
-    extrinsic_count,
-    extrinsic_size,
-    exports,
-    bundle_size,
-    gas_used
-});
-
 /// `π_C`: one record per core, no length prefix. JSON is the array.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(transparent)]
-pub struct CoresStatistics(pub Vec<CoreActivityRecord>);
-
-impl Encode for CoresStatistics {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        encode_fixed_seq(&self.0, out);
-    }
-}
-
-impl Decode for CoresStatistics {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        r.fixed_seq(r.spec().cores()).map(CoresStatistics)
-    }
-}
+pub struct CoresStatistics(#[codec(len = spec.cores())] pub Vec<CoreActivityRecord>);
 
 /// One service's activity in a block, an entry of `π_S` (GP 13.6): provision
 /// `p = (count, octets)`, refinement `r = (count, gas)`, imports `i`, extrinsics
 /// `x` and their octets `z`, exports `e`, accumulation `a = (count, gas)`. Every
 /// field is a compact natural in the encoding (GP C, the `π_S` component); the GP
 /// types them `N` and `N_G`, so they are held as 64 bits.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceActivityRecord {
     /// `p_0`: preimages provided for the service.
+    #[codec(compact)]
     pub provided_count: u64,
     /// `p_1`: their total octets.
+    #[codec(compact)]
     pub provided_size: u64,
     /// `r_0`: work digests refined for the service.
+    #[codec(compact)]
     pub refinement_count: u64,
     /// `r_1`: gas those refinements used.
+    #[codec(compact)]
     pub refinement_gas_used: Gas,
     /// `i`: segments imported.
+    #[codec(compact)]
     pub imports: u64,
     /// `x`: extrinsics used.
+    #[codec(compact)]
     pub extrinsic_count: u64,
     /// `z`: their total octets.
+    #[codec(compact)]
     pub extrinsic_size: u64,
     /// `e`: segments exported.
+    #[codec(compact)]
     pub exports: u64,
     /// `a_0`: work items accumulated.
+    #[codec(compact)]
     pub accumulate_count: u64,
     /// `a_1`: gas accumulation used.
+    #[codec(compact)]
     pub accumulate_gas_used: Gas,
 }
 
-compact_record!(ServiceActivityRecord {
-    provided_count,
-    provided_size,
-    refinement_count,
-    refinement_gas_used,
-    imports,
-    extrinsic_count,
-    extrinsic_size,
-    exports,
-    accumulate_count,
-    accumulate_gas_used
-});
-
 /// One entry `s ↦ record` of `π_S ∈ D⟨N_S → …⟩`; `π_S` is a sequence of these
 /// strictly ordered by service id, encoded `E_4(s) ⌢ record` each.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceStatisticsEntry {
     /// `s`: the service.
@@ -188,32 +130,13 @@ pub struct ServiceStatisticsEntry {
     pub record: ServiceActivityRecord,
 }
 
-impl Encode for ServiceStatisticsEntry {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.id.encode_to(out);
-        self.record.encode_to(out);
-    }
-}
-
-impl Decode for ServiceStatisticsEntry {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(ServiceStatisticsEntry {
-            id: Decode::decode(r)?,
-            record: Decode::decode(r)?,
-        })
-    }
-}
-
 /// Read `π_S`: entries strictly ordered by service id, as a dictionary (GP C.10).
 pub fn decode_service_statistics(
     r: &mut Reader<'_>,
 ) -> Result<Vec<ServiceStatisticsEntry>, DecodeError> {
-    decode_sorted_by(
-        r,
-        "service statistics",
-        None,
-        |s: &ServiceStatisticsEntry| s.id,
-    )
+    r.seq_sorted_by("service statistics", None, |s: &ServiceStatisticsEntry| {
+        s.id
+    })
 }
 
 /// `π_S[s]`, inserted as all zeros (in id order) if the service has no entry yet.
@@ -242,42 +165,24 @@ pub fn service_record(
 /// prior slot `τ` and the posterior active set `κ'` (for the reporters' keys).
 /// The four are encoded in turn; the record and key sequences have exactly `V`
 /// items and no length prefix.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct State {
     /// `π_V`: this epoch's records, one per validator.
+    #[codec(len = spec.validators())]
     pub vals_curr_stats: Vec<ValidatorActivityRecord>,
     /// `π_L`: the last epoch's records.
+    #[codec(len = spec.validators())]
     pub vals_last_stats: Vec<ValidatorActivityRecord>,
     /// `τ`: the prior slot (unchanged here; safrole advances it).
     pub slot: TimeSlot,
     /// `κ'`: the posterior active validator set.
+    #[codec(len = spec.validators())]
     pub curr_validators: Vec<ValidatorData>,
 }
 
-impl Encode for State {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        encode_fixed_seq(&self.vals_curr_stats, out);
-        encode_fixed_seq(&self.vals_last_stats, out);
-        self.slot.encode_to(out);
-        encode_fixed_seq(&self.curr_validators, out);
-    }
-}
-
-impl Decode for State {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let v = r.spec().validators();
-        Ok(State {
-            vals_curr_stats: r.fixed_seq(v)?,
-            vals_last_stats: r.fixed_seq(v)?,
-            slot: Decode::decode(r)?,
-            curr_validators: r.fixed_seq(v)?,
-        })
-    }
-}
-
 /// What the block gives the transition.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
     /// `τ' = H_t`: the block's slot.
@@ -286,24 +191,6 @@ pub struct Input {
     pub author_index: ValidatorIndex,
     /// `E`: the block's extrinsic.
     pub extrinsic: Extrinsic,
-}
-
-impl Encode for Input {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.slot.encode_to(out);
-        self.author_index.encode_to(out);
-        self.extrinsic.encode_to(out);
-    }
-}
-
-impl Decode for Input {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Input {
-            slot: Decode::decode(r)?,
-            author_index: Decode::decode(r)?,
-            extrinsic: Decode::decode(r)?,
-        })
-    }
 }
 
 /// The transition's output: none (the vectors' `Output ::= NULL`).

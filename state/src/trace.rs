@@ -21,6 +21,8 @@ pub struct RawState {
     pub keyvals: KeyValues,
 }
 
+// Written by hand: the key/value dictionary is held with bare `Vec<u8>` values,
+// encoded as blobs (`↕v`) through `encode_keyvals`/`decode_keyvals`.
 impl Encode for RawState {
     fn encode_to(&self, out: &mut Vec<u8>) {
         self.root.encode_to(out);
@@ -51,7 +53,7 @@ pub fn decode_keyvals(r: &mut Reader<'_>) -> Result<KeyValues, DecodeError> {
 }
 
 /// `TraceStep ::= { pre-state, block, post-state }`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct TraceStep {
     /// The state the block is imported on.
     pub pre: RawState,
@@ -61,45 +63,11 @@ pub struct TraceStep {
     pub post: RawState,
 }
 
-impl Decode for TraceStep {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(TraceStep {
-            pre: Decode::decode(r)?,
-            block: Decode::decode(r)?,
-            post: Decode::decode(r)?,
-        })
-    }
-}
-
-impl Encode for TraceStep {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.pre.encode_to(out);
-        self.block.encode_to(out);
-        self.post.encode_to(out);
-    }
-}
-
 /// `Genesis ::= { header, state }`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct Genesis {
     /// The genesis header.
     pub header: Header,
     /// The genesis state.
     pub state: RawState,
-}
-
-impl Decode for Genesis {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Genesis {
-            header: Decode::decode(r)?,
-            state: Decode::decode(r)?,
-        })
-    }
-}
-
-impl Encode for Genesis {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.header.encode_to(out);
-        self.state.encode_to(out);
-    }
 }

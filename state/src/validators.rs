@@ -1,14 +1,14 @@
 //! Validator key sets `κ`, `λ`, `ι` and `γ_P` (GP safrole.tex, "Key Rotation").
 
 use serde::{Deserialize, Serialize};
-use tessera_core::codec::{encode_fixed_seq, Decode, DecodeError, Encode, Reader};
+use tessera_core::codec::{Decode, Encode};
 use tessera_core::types::{Ed25519Public, ValidatorData, ValidatorIndex};
 
 /// `⟦K⟧_V`: one key set per validator, in validator-index order. Encoded with no
 /// length prefix, since `V` is fixed by the chain spec (GP C.2). JSON is the array.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(transparent)]
-pub struct ValidatorSet(pub Vec<ValidatorData>);
+pub struct ValidatorSet(#[codec(len = spec.validators())] pub Vec<ValidatorData>);
 
 impl ValidatorSet {
     /// The key set of validator `index`, if there is one.
@@ -46,17 +46,5 @@ pub fn null_key() -> ValidatorData {
         ed25519: Default::default(),
         bls: tessera_core::ByteArray([0; 144]),
         metadata: tessera_core::ByteArray([0; 128]),
-    }
-}
-
-impl Encode for ValidatorSet {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        encode_fixed_seq(&self.0, out);
-    }
-}
-
-impl Decode for ValidatorSet {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        r.fixed_seq(r.spec().validators()).map(ValidatorSet)
     }
 }

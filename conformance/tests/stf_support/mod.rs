@@ -145,18 +145,8 @@ pub trait Component: Sync {
 
 /// The `output` of a component whose schema says `Output ::= NULL`: JSON `null`,
 /// no octets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 pub struct Null;
-
-impl Encode for Null {
-    fn encode_to(&self, _: &mut Vec<u8>) {}
-}
-
-impl Decode for Null {
-    fn decode(_: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Null)
-    }
-}
 
 /// The vectors' `Output ::= CHOICE { ok OutputData, err ErrorCode }`: JSON
 /// `{"ok": O}` or `{"err": "code_name"}`; tag 0 then the data, or tag 1 then the
@@ -170,6 +160,8 @@ pub enum VectorResult<O, E> {
     Err(E),
 }
 
+// Written by hand: the error arm is one code octet that `E: ErrorCode` maps, not
+// an encoded value.
 impl<O: Encode, E: ErrorCode> Encode for VectorResult<O, E> {
     fn encode_to(&self, out: &mut Vec<u8>) {
         match self {
@@ -245,7 +237,7 @@ impl<E: Clone> Expected<(), E> for VectorResult<Null, E> {
 }
 
 /// A vector's test case, `E(input, pre_state, output, post_state)`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct TestCase<I, S, O> {
     /// The block data.
@@ -256,26 +248,6 @@ pub struct TestCase<I, S, O> {
     pub output: O,
     /// The expected posterior state part (equal to `pre_state` on error).
     pub post_state: S,
-}
-
-impl<I: Encode, S: Encode, O: Encode> Encode for TestCase<I, S, O> {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.input.encode_to(out);
-        self.pre_state.encode_to(out);
-        self.output.encode_to(out);
-        self.post_state.encode_to(out);
-    }
-}
-
-impl<I: Decode, S: Decode, O: Decode> Decode for TestCase<I, S, O> {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(TestCase {
-            input: I::decode(r)?,
-            pre_state: S::decode(r)?,
-            output: O::decode(r)?,
-            post_state: S::decode(r)?,
-        })
-    }
 }
 
 /// A case of component `C`.

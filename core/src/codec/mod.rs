@@ -11,6 +11,9 @@ mod reader;
 
 pub use error::{DecodeError, DecodeErrorKind};
 pub use reader::Reader;
+/// `#[derive(Encode, Decode)]`: the field attributes and the GP equation each
+/// implements are documented in `tessera-codec-derive`.
+pub use tessera_codec_derive::{Decode, Encode};
 
 use std::collections::BTreeMap;
 
@@ -98,8 +101,58 @@ pub fn encode_bits(bits: &[bool], out: &mut Vec<u8>) {
     }
 }
 
+/// Read `E⁻¹` of a compact natural (eq. C.6) that must fit `T`, the field's integer
+/// type: core indices, the counts of a refine load, the records of `π_C` and `π_S`.
+pub fn decode_compact<T: TryFrom<u64>>(
+    r: &mut Reader<'_>,
+    what: &'static str,
+) -> Result<T, DecodeError> {
+    let at = r.position();
+    let x = r.natural(what)?;
+    T::try_from(x).map_err(|_| {
+        DecodeError::new(
+            at,
+            DecodeErrorKind::InvalidValue {
+                what,
+                reason: format!("{x} does not fit {} octets", std::mem::size_of::<T>()),
+            },
+        )
+    })
+}
+
+/// `¿x⁻¹` (C.1.5) with `read` for the value: the optional discriminator, then the
+/// value if it is `1`.
+pub fn decode_option<T>(
+    r: &mut Reader<'_>,
+    read: impl FnOnce(&mut Reader<'_>) -> Result<T, DecodeError>,
+) -> Result<Option<T>, DecodeError> {
+    let at = r.position();
+    match r.u8("optional discriminator")? {
+        0 => Ok(None),
+        1 => read(r).map(Some),
+        tag => Err(DecodeError::new(
+            at,
+            DecodeErrorKind::InvalidTag {
+                what: "optional discriminator (0 or 1)",
+                tag,
+            },
+        )),
+    }
+}
+
+/// The integers of `E_l` (C.1.2, eq. C.5), `l` their width in octets.
+pub trait FixedWidth: Sized {
+    /// `E_l⁻¹`, naming the value `what` in errors.
+    fn decode_fixed(r: &mut Reader<'_>, what: &'static str) -> Result<Self, DecodeError>;
+}
+
 macro_rules! fixed_width_int {
     ($($t:ty => $read:ident),*) => {$(
+        impl FixedWidth for $t {
+            fn decode_fixed(r: &mut Reader<'_>, what: &'static str) -> Result<Self, DecodeError> {
+                r.$read(what)
+            }
+        }
         impl Encode for $t {
             fn encode_to(&self, out: &mut Vec<u8>) {
                 out.extend_from_slice(&self.to_le_bytes());
@@ -178,18 +231,31 @@ impl<T: Encode> Encode for Option<T> {
 
 impl<T: Decode> Decode for Option<T> {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        decode_option(r, T::decode)
+    }
+}
+
+/// `E(x)` of a sequence of `N` items, `N` fixed by the type (C.1.4): no prefix.
+impl<T: Encode, const N: usize> Encode for [T; N] {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        encode_fixed_seq(self, out);
+    }
+}
+
+impl<T: Decode, const N: usize> Decode for [T; N] {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let at = r.position();
-        match r.u8("optional discriminator")? {
-            0 => Ok(None),
-            1 => T::decode(r).map(Some),
-            tag => Err(DecodeError::new(
+        let items: Vec<T> = r.fixed_seq(N)?;
+        // `fixed_seq(N)` returns exactly `N` items, so this cannot fail.
+        items.try_into().map_err(|_| {
+            DecodeError::new(
                 at,
-                DecodeErrorKind::InvalidTag {
-                    what: "optional discriminator (0 or 1)",
-                    tag,
+                DecodeErrorKind::InvalidValue {
+                    what: "fixed-length sequence",
+                    reason: format!("expected {N} items"),
                 },
-            )),
-        }
+            )
+        })
     }
 }
 
@@ -239,5 +305,7 @@ impl<K: Decode + Ord, V: Decode> Decode for BTreeMap<K, V> {
     }
 }
 
+#[cfg(test)]
+mod derive_tests;
 #[cfg(test)]
 mod tests;

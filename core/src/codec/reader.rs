@@ -216,6 +216,23 @@ impl<'a> Reader<'a> {
         Ok(v)
     }
 
+    /// A length-prefixed sequence of a dictionary's entries (eq. C.10) held as a
+    /// sequence, strictly increasing by `key`. The whole sequence is read first, so
+    /// an order error points at its length prefix.
+    pub fn seq_sorted_by<T: Decode, K: PartialOrd>(
+        &mut self,
+        what: &'static str,
+        max: Option<usize>,
+        key: impl Fn(&T) -> K,
+    ) -> Result<Vec<T>, DecodeError> {
+        let at = self.pos;
+        let items: Vec<T> = self.seq(what, max)?;
+        if items.windows(2).any(|w| key(&w[0]) >= key(&w[1])) {
+            return Err(DecodeError::new(at, DecodeErrorKind::NotSorted { what }));
+        }
+        Ok(items)
+    }
+
     /// A dictionary (eq. C.10): length-prefixed pairs with strictly increasing keys.
     pub fn dictionary<K: Decode + Ord, V: Decode>(
         &mut self,

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::HashFn;
-use crate::codec::{encode_seq, Decode, DecodeError, Encode, Reader};
+use crate::codec::{Decode, Encode};
 use crate::hash::Hash;
 
 /// The prefix of each super-peak hash: `$peak` in GP (E.10).
@@ -18,10 +18,13 @@ pub const PEAK_PREFIX: &[u8] = b"peak";
 
 /// A Merkle Mountain Range: its peaks, lowest (a single item) first. The JSON form
 /// is the vectors' `{"peaks": [null | "0x…", …]}`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct Mmr {
-    /// `r_i`: the root of the `2^i`-item mountain, if there is one.
+    /// `r_i`: the root of the `2^i`-item mountain, if there is one. No bound on
+    /// the count beyond the input's size: the GP gives none, and each peak takes an
+    /// octet.
+    #[codec(seq, name = "mmr peaks")]
     pub peaks: Vec<Option<Hash>>,
 }
 
@@ -80,21 +83,6 @@ impl Mmr {
 
 /// `E_M(b)`, GP (E.9): `E(↕[¿x | x <− b])`, the peaks as a length-prefixed sequence
 /// of optional hashes.
-impl Encode for Mmr {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        encode_seq(&self.peaks, out);
-    }
-}
-
-impl Decode for Mmr {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        // No bound beyond the input's size: the GP gives none, and each peak takes an octet.
-        Ok(Mmr {
-            peaks: r.seq("mmr peaks", None)?,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,7 @@ use crate::spec::ChainSpec;
 /// `Y` (the vectors' `WorkPackageSpec`, JSON `package_spec`): the work-package
 /// hash `p`, the bundle length `l`, the erasure root `u`, the exports root `e`
 /// and the export count `n`. Encoded `E(p, E_4(l), u, e, E_2(n))` (GP C.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode, Check)]
 #[serde(deny_unknown_fields)]
 pub struct AvailabilitySpec {
     /// `p`: the work-package hash.
@@ -27,14 +27,6 @@ pub struct AvailabilitySpec {
     /// `n`: the number of exported segments.
     pub exports_count: u16,
 }
-
-codec_struct!(AvailabilitySpec {
-    hash,
-    length,
-    erasure_root,
-    exports_root,
-    exports_count
-});
 
 /// `a_f ∈ 𝔹_C`: one bit per core, packed least-significant bit first into
 /// `⌈C/8⌉` octets with no length prefix (GP C.1, bit sequences). The padding bits
@@ -65,6 +57,8 @@ impl AvailabilityBitfield {
     }
 }
 
+// Written by hand: the bits are held packed, as the octets of `Bytes`, and decoding
+// goes through the bit sequence only to refuse nonzero padding.
 impl Encode for AvailabilityBitfield {
     fn encode_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.0);

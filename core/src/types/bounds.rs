@@ -10,6 +10,10 @@ use std::fmt;
 use crate::bytes::{ByteArray, Bytes};
 use crate::spec::ChainSpec;
 
+/// `#[derive(Check)]`: the bounds of the `#[codec]` field attributes (documented in
+/// `tessera-codec-derive`), each field checked in turn.
+pub use tessera_codec_derive::Check;
+
 /// A length bound, as the GP writes sequence types: `⟦T⟧_n`, `⟦T⟧_{:n}`, `⟦T⟧_{m:n}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Bound {

@@ -3,16 +3,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::bounds::{check_seq, Bound, Check, SpecViolation};
+use super::bounds::Check;
 use super::indices::{TimeSlot, ValidatorIndex};
 use super::keys::{BandersnatchPublic, BandersnatchVrfSignature, Ed25519Public};
 use super::ticket::TicketBody;
-use crate::codec::{encode_fixed_seq, Decode, DecodeError, Encode, Reader};
+use crate::codec::{Decode, Encode};
 use crate::hash::{blake2b_256, Hash};
-use crate::spec::ChainSpec;
 
 /// One validator's entry in the epoch mark: its Bandersnatch and Ed25519 keys.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode, Check)]
 #[serde(deny_unknown_fields)]
 pub struct EpochMarkValidator {
     /// `k_b`: the Bandersnatch key.
@@ -21,16 +20,11 @@ pub struct EpochMarkValidator {
     pub ed25519: Ed25519Public,
 }
 
-codec_struct!(EpochMarkValidator {
-    bandersnatch,
-    ed25519
-});
-
 /// `H_E` (GP header.tex, epoch marker): set in the first block of an epoch. The
 /// next epoch's randomness `η_1`, the ticket-sealing randomness `η_2`, and the
 /// `V` incoming validators' Bandersnatch and Ed25519 keys, encoded with no length
 /// prefix since `V` is fixed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode, Check)]
 #[serde(deny_unknown_fields)]
 pub struct EpochMark {
     /// `η_1'`: the entropy for the next epoch.
@@ -38,62 +32,21 @@ pub struct EpochMark {
     /// `η_2'`: the entropy that sealed the tickets now in use.
     pub tickets_entropy: Hash,
     /// The incoming validator set's keys, exactly `V`.
+    #[codec(len = spec.validators())]
     pub validators: Vec<EpochMarkValidator>,
-}
-
-impl Encode for EpochMark {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.entropy.encode_to(out);
-        self.tickets_entropy.encode_to(out);
-        encode_fixed_seq(&self.validators, out);
-    }
-}
-
-impl Decode for EpochMark {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(EpochMark {
-            entropy: Decode::decode(r)?,
-            tickets_entropy: Decode::decode(r)?,
-            validators: r.fixed_seq(r.spec().validators())?,
-        })
-    }
-}
-
-impl Check for EpochMark {
-    fn check(&self, spec: &ChainSpec) -> Result<(), SpecViolation> {
-        check_seq(&self.validators, Bound::Exactly(spec.validators()), spec)
-            .map_err(|e| e.within("validators"))
-    }
 }
 
 /// `H_W` (GP header.tex, winning-tickets marker): the `E` tickets that will seal
 /// the next epoch, in outside-in order, with no length prefix. JSON is the array.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode, Check)]
 #[serde(transparent)]
-pub struct TicketsMark(pub Vec<TicketBody>);
-
-impl Encode for TicketsMark {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        encode_fixed_seq(&self.0, out);
-    }
-}
-
-impl Decode for TicketsMark {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        r.fixed_seq(r.spec().epoch_length as usize).map(TicketsMark)
-    }
-}
-
-impl Check for TicketsMark {
-    fn check(&self, spec: &ChainSpec) -> Result<(), SpecViolation> {
-        check_seq(&self.0, Bound::Exactly(spec.epoch_length as usize), spec)
-    }
-}
+pub struct TicketsMark(#[codec(len = spec.epoch_length as usize)] pub Vec<TicketBody>);
 
 /// `H` (GP header.tex). Encoded `E(H) = E(E_U(H), H_S)` with
 /// `E_U(H) = E(H_P, H_R, H_X, E_4(H_T), ¿H_E, ¿H_W, E_2(H_I), H_V, ↕H_O)` (GP C.2);
-/// the fields are in that order.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// the fields are in that order. `Encode` is written out as `E_U(H) ⌢ H_S`, since
+/// the seal signs `E_U(H)` and both must agree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Decode, Check)]
 #[serde(deny_unknown_fields)]
 pub struct Header {
     /// `H_P`: the parent header's hash.
@@ -150,33 +103,5 @@ impl Encode for Header {
     fn encode_to(&self, out: &mut Vec<u8>) {
         self.encode_unsigned_to(out);
         self.seal.encode_to(out);
-    }
-}
-
-impl Decode for Header {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Header {
-            parent: Decode::decode(r)?,
-            parent_state_root: Decode::decode(r)?,
-            extrinsic_hash: Decode::decode(r)?,
-            slot: Decode::decode(r)?,
-            epoch_mark: Decode::decode(r)?,
-            tickets_mark: Decode::decode(r)?,
-            author_index: Decode::decode(r)?,
-            entropy_source: Decode::decode(r)?,
-            offenders_mark: Decode::decode(r)?,
-            seal: Decode::decode(r)?,
-        })
-    }
-}
-
-impl Check for Header {
-    fn check(&self, spec: &ChainSpec) -> Result<(), SpecViolation> {
-        self.epoch_mark
-            .check(spec)
-            .map_err(|e| e.within("epoch_mark"))?;
-        self.tickets_mark
-            .check(spec)
-            .map_err(|e| e.within("tickets_mark"))
     }
 }

@@ -17,13 +17,9 @@
 //! error (ordering of guarantors, judgements, culprits, lower bounds such as
 //! "at least two guarantor signatures") is left to the state-transition code.
 
-#[macro_use]
-mod macros;
-
 pub mod availability;
 pub mod block;
 pub mod bounds;
-pub mod compact;
 pub mod extrinsic;
 pub mod header;
 pub mod indices;

@@ -2,12 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::bounds::Check;
 use super::indices::TimeSlot;
+use crate::codec::{Decode, Encode};
 use crate::hash::Hash;
 
 /// `C` (GP work_packages_and_reports.tex, refinement context): the chain state a work package is refined against. Encoded
 /// `E(a, s, b, l, E_4(t), ↕p)` (GP C.2).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode, Check)]
 #[serde(deny_unknown_fields)]
 pub struct RefineContext {
     /// `a`: the anchor block's header hash.
@@ -25,12 +27,3 @@ pub struct RefineContext {
     /// reports transition (vector `too_many_dependencies`), not here.
     pub prerequisites: Vec<Hash>,
 }
-
-codec_struct!(RefineContext {
-    anchor,
-    state_root,
-    beefy_root,
-    lookup_anchor,
-    lookup_anchor_slot,
-    prerequisites
-});

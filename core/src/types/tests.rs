@@ -180,7 +180,7 @@ fn compact_fields_reject_values_their_type_cannot_hold() {
     crate::codec::encode_natural(1 << 16, &mut out);
     let spec = ChainSpec::tiny();
     let mut r = Reader::new(&spec, &out);
-    assert!(compact::decode::<u16>(&mut r, "core index").is_err());
+    assert!(crate::codec::decode_compact::<u16>(&mut r, "core index").is_err());
 }
 
 /// One block-import step `{pre_state, block, post_state}` (traces/schema.asn),

@@ -2,8 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::bounds::Check;
 use super::indices::{Gas, ServiceId};
 use crate::bytes::Bytes;
+use crate::codec::{Decode, Encode};
 use crate::hash::Hash;
 
 /// An imported-segment reference `(h, i)` of `w_i` (GP work_packages_and_reports.tex, work items), encoded
@@ -13,7 +15,7 @@ use crate::hash::Hash;
 /// marks the latter by adding `2^15` to the index in the encoding; the vectors'
 /// ASN.1 (`ImportSpec`) carries `index` as a plain `U16`, so both forms are this
 /// one record and the flag, when used, is bit 15 of `index`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode, Check)]
 #[serde(deny_unknown_fields)]
 pub struct ImportSpec {
     /// `h`: the segment tree root (or work-package hash) to import from.
@@ -22,11 +24,9 @@ pub struct ImportSpec {
     pub index: u16,
 }
 
-codec_struct!(ImportSpec { tree_root, index });
-
 /// An extrinsic reference `(h, l)` of `w_x` (GP work_packages_and_reports.tex, work items): the blob's hash and its
 /// length, encoded `(h, E_4(l))` (GP C.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode, Check)]
 #[serde(deny_unknown_fields)]
 pub struct ExtrinsicSpec {
     /// `h`: the hash of the extrinsic blob.
@@ -35,11 +35,9 @@ pub struct ExtrinsicSpec {
     pub len: u32,
 }
 
-codec_struct!(ExtrinsicSpec { hash, len });
-
 /// `W` (GP work_packages_and_reports.tex, work items): one item of a work package. Encoded
 /// `E(E_4(s), c, E_8(g), E_8(a), E_2(e), ↕y, ↕I#(i), ↕x)` (GP C.2).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode, Check)]
 #[serde(deny_unknown_fields)]
 pub struct WorkItem {
     /// `s`: the service whose refine code runs.
@@ -60,14 +58,3 @@ pub struct WorkItem {
     /// `x`: the extrinsic blobs introduced (limit `T` per package, likewise).
     pub extrinsic: Vec<ExtrinsicSpec>,
 }
-
-codec_struct!(WorkItem {
-    service,
-    code_hash,
-    refine_gas_limit,
-    accumulate_gas_limit,
-    export_count,
-    payload,
-    import_segments,
-    extrinsic,
-});

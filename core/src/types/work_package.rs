@@ -39,6 +39,8 @@ impl WorkPackage {
     }
 }
 
+// Written by hand: `w` has a lower bound too (`1..=I`), checked after the bounded
+// read with its own error, which the `seq, max` attribute does not express.
 impl Encode for WorkPackage {
     fn encode_to(&self, out: &mut Vec<u8>) {
         self.auth_code_host.encode_to(out);

@@ -3,21 +3,31 @@
 use serde::{Deserialize, Serialize};
 
 use super::availability::AvailabilitySpec;
-use super::bounds::{check_seq, Bound, Check, SpecViolation, ViolationKind};
-use super::compact;
+use super::bounds::{Bound, Check, SpecViolation, ViolationKind};
 use super::indices::{CoreIndex, Gas};
 use super::refine_context::RefineContext;
 use super::work_result::WorkResult;
 use crate::bytes::Bytes;
-use crate::codec::{
-    encode_natural, encode_seq, Decode, DecodeError, DecodeErrorKind, Encode, Reader,
-};
+use crate::codec::{encode_seq, Decode, DecodeError, DecodeErrorKind, Encode, Reader};
 use crate::hash::{blake2b_256, Hash};
 use crate::spec::ChainSpec;
 
 /// One entry `p ↦ e` of a report's segment-root lookup `l`: a work package's
 /// hash and its exported segments' root.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    Encode,
+    Decode,
+    Check,
+)]
 #[serde(deny_unknown_fields)]
 pub struct SegmentRootLookupItem {
     /// The work-package hash (the dictionary key).
@@ -25,11 +35,6 @@ pub struct SegmentRootLookupItem {
     /// Its segment-tree root.
     pub segment_tree_root: Hash,
 }
-
-codec_struct!(SegmentRootLookupItem {
-    work_package_hash,
-    segment_tree_root
-});
 
 /// `l ∈ ⟨H → H⟩`: the dictionary of segment roots a report relies on, encoded
 /// as its pairs ordered by key (GP C.1, dictionaries). Decoding rejects keys out of
@@ -56,6 +61,9 @@ impl SegmentRootLookup {
     }
 }
 
+// Written by hand: a dictionary ordered by one field of its items (not by the whole
+// item, as `seq, sorted` would compare), with each out-of-order key reported at its
+// own offset as the vectors' decoders expect.
 impl Encode for SegmentRootLookup {
     fn encode_to(&self, out: &mut Vec<u8>) {
         encode_seq(&self.0, out);
@@ -103,7 +111,7 @@ impl Check for SegmentRootLookup {
 /// segment-root lookup `l` and digests `d`. Encoded
 /// `E(s, c, c, a, g, ↕t, ↕l, ↕d)` (GP C.2), where the core index and the gas are
 /// compact naturals (the `.bin` vectors agree).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode, Check)]
 #[serde(deny_unknown_fields)]
 pub struct WorkReport {
     /// `s`: the availability specification.
@@ -113,10 +121,12 @@ pub struct WorkReport {
     /// `c`: the core the package was reported on. Not bounded by `C` here: the
     /// codec vector itself has core 3 on the 2-core tiny chain, and the reports
     /// transition has its own `bad_core_index` error.
+    #[codec(compact, name = "core index")]
     pub core_index: CoreIndex,
     /// `a`: the authorizer hash.
     pub authorizer_hash: Hash,
     /// `g`: gas used by Is-Authorized.
+    #[codec(compact, name = "authorizer gas used")]
     pub auth_gas_used: Gas,
     /// `t`: the authorizer trace (output).
     pub auth_output: Bytes,
@@ -125,6 +135,7 @@ pub struct WorkReport {
     /// `d`: the work digests, at most `I`. The GP's lower bound of one is left to
     /// the reports transition, whose vector `report_with_no_results-1` carries an
     /// empty list and expects the error `missing_work_results`.
+    #[codec(seq, max = spec.max_work_items as usize, name = "work digests")]
     pub results: Vec<WorkResult>,
 }
 
@@ -137,43 +148,5 @@ impl WorkReport {
     /// `H(E(r))`, the report hash that guarantees, assurances and disputes name.
     pub fn hash(&self) -> Hash {
         blake2b_256(&self.encode())
-    }
-}
-
-impl Encode for WorkReport {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.package_spec.encode_to(out);
-        self.context.encode_to(out);
-        compact::encode(self.core_index, out);
-        self.authorizer_hash.encode_to(out);
-        encode_natural(self.auth_gas_used, out);
-        self.auth_output.encode_to(out);
-        self.segment_root_lookup.encode_to(out);
-        encode_seq(&self.results, out);
-    }
-}
-
-impl Decode for WorkReport {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(WorkReport {
-            package_spec: Decode::decode(r)?,
-            context: Decode::decode(r)?,
-            core_index: compact::decode(r, "core index")?,
-            authorizer_hash: Decode::decode(r)?,
-            auth_gas_used: r.natural("authorizer gas used")?,
-            auth_output: Decode::decode(r)?,
-            segment_root_lookup: Decode::decode(r)?,
-            results: r.seq("work digests", Some(r.spec().max_work_items as usize))?,
-        })
-    }
-}
-
-impl Check for WorkReport {
-    fn check(&self, spec: &ChainSpec) -> Result<(), SpecViolation> {
-        self.context.check(spec).map_err(|e| e.within("context"))?;
-        self.segment_root_lookup
-            .check(spec)
-            .map_err(|e| e.within("segment_root_lookup"))?;
-        check_seq(&self.results, Self::results_bound(spec), spec).map_err(|e| e.within("results"))
     }
 }

@@ -7,13 +7,11 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::bounds::{Check, SpecViolation};
-use super::compact;
+use super::bounds::Check;
 use super::indices::{Gas, ServiceId};
 use crate::bytes::Bytes;
-use crate::codec::{Decode, DecodeError, DecodeErrorKind, Encode, Reader};
+use crate::codec::{Decode, Encode};
 use crate::hash::Hash;
-use crate::spec::ChainSpec;
 
 /// The result of refining one work item: `B ∪ E` with
 /// `E = {∞, ☇, ⊚, ⊖, BAD, BIG}`. Encoded by `O` (GP C.2): a tag octet, then for
@@ -21,7 +19,8 @@ use crate::spec::ChainSpec;
 /// `{"panic": null}` (the vectors' `WorkExecResult` CHOICE, its kebab-case names
 /// in snake_case like every vector name). The vectors exercise only `ok` and
 /// `panic`; the other names follow the ASN.1 choice names and the GP's tag order.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Check)]
+#[codec(tag_name = "work result tag", what = "work result (0..=6)")]
 pub enum WorkExecResult {
     /// Tag 0: the refine output.
     Ok(Bytes),
@@ -83,39 +82,6 @@ impl WorkExecResult {
     }
 }
 
-impl Encode for WorkExecResult {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        out.push(self.tag());
-        if let WorkExecResult::Ok(output) = self {
-            output.encode_to(out);
-        }
-    }
-}
-
-impl Decode for WorkExecResult {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let at = r.position();
-        match r.u8("work result tag")? {
-            0 => Bytes::decode(r).map(WorkExecResult::Ok),
-            tag => Self::error_of_tag(tag).ok_or_else(|| {
-                DecodeError::new(
-                    at,
-                    DecodeErrorKind::InvalidTag {
-                        what: "work result (0..=6)",
-                        tag,
-                    },
-                )
-            }),
-        }
-    }
-}
-
-impl Check for WorkExecResult {
-    fn check(&self, _: &ChainSpec) -> Result<(), SpecViolation> {
-        Ok(())
-    }
-}
-
 impl Serialize for WorkExecResult {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(1))?;
@@ -164,53 +130,32 @@ impl<'de> Deserialize<'de> for WorkExecResult {
 /// The refine load of a digest: gas used `u`, segments imported `i`, extrinsics
 /// used `x` and their total size `z`, segments exported `e`. The GP encodes all
 /// five as compact naturals, since the PVM never reads them (GP C.2).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Encode, Decode, Check,
+)]
 #[serde(deny_unknown_fields)]
 pub struct RefineLoad {
     /// `u`: the gas Refine used.
+    #[codec(compact, name = "refine gas used")]
     pub gas_used: Gas,
     /// `i`: the number of segments imported.
+    #[codec(compact, name = "imports count")]
     pub imports: u16,
     /// `x`: the number of extrinsics used.
+    #[codec(compact, name = "extrinsic count")]
     pub extrinsic_count: u16,
     /// `z`: their total size in octets.
+    #[codec(compact, name = "extrinsic size")]
     pub extrinsic_size: u32,
     /// `e`: the number of segments exported.
+    #[codec(compact, name = "exports count")]
     pub exports: u16,
-}
-
-impl Encode for RefineLoad {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        compact::encode(self.gas_used, out);
-        compact::encode(self.imports, out);
-        compact::encode(self.extrinsic_count, out);
-        compact::encode(self.extrinsic_size, out);
-        compact::encode(self.exports, out);
-    }
-}
-
-impl Decode for RefineLoad {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(RefineLoad {
-            gas_used: compact::decode(r, "refine gas used")?,
-            imports: compact::decode(r, "imports count")?,
-            extrinsic_count: compact::decode(r, "extrinsic count")?,
-            extrinsic_size: compact::decode(r, "extrinsic size")?,
-            exports: compact::decode(r, "exports count")?,
-        })
-    }
-}
-
-impl Check for RefineLoad {
-    fn check(&self, _: &ChainSpec) -> Result<(), SpecViolation> {
-        Ok(())
-    }
 }
 
 /// `D` (GP "work digest"; `WorkResult` in the vectors): what a work report says
 /// about one refined item. Encoded
 /// `E(E_4(s), c, y, E_8(g), O(l), u, i, x, z, e)` (GP C.2).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode, Check)]
 #[serde(deny_unknown_fields)]
 pub struct WorkResult {
     /// `s`: the service.
@@ -229,12 +174,3 @@ pub struct WorkResult {
 
 /// The GP v0.7.2 name of [`WorkResult`].
 pub type WorkDigest = WorkResult;
-
-codec_struct!(WorkResult {
-    service_id,
-    code_hash,
-    payload_hash,
-    accumulate_gas,
-    result,
-    refine_load
-});

@@ -58,6 +58,8 @@ impl Version {
     };
 }
 
+// Written by hand: the three octets are read as one, so a short input names the
+// version rather than one of its parts.
 impl Encode for Version {
     fn encode_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&[self.major, self.minor, self.patch]);
@@ -112,6 +114,7 @@ pub struct PeerInfo {
     pub app_name: String,
 }
 
+// Written by hand: `app_name` is a `String` whose octets must be UTF-8.
 impl Encode for PeerInfo {
     fn encode_to(&self, out: &mut Vec<u8>) {
         self.fuzz_version.encode_to(out);
@@ -135,7 +138,7 @@ impl Decode for PeerInfo {
 }
 
 /// `KeyValue`: one state-trie entry, a 31-octet key `C(…)` (GP D.1) and its value.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct KeyValue {
     /// The state key.
@@ -144,24 +147,8 @@ pub struct KeyValue {
     pub value: Bytes,
 }
 
-impl Encode for KeyValue {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.key.encode_to(out);
-        self.value.encode_to(out);
-    }
-}
-
-impl Decode for KeyValue {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(KeyValue {
-            key: Decode::decode(r)?,
-            value: Decode::decode(r)?,
-        })
-    }
-}
-
 /// `AncestryItem`: one ancestor's timeslot and header hash.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct AncestryItem {
     /// `slot`: the ancestor's `H_T`.
@@ -170,28 +157,12 @@ pub struct AncestryItem {
     pub header_hash: Hash,
 }
 
-impl Encode for AncestryItem {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.slot.encode_to(out);
-        self.header_hash.encode_to(out);
-    }
-}
-
-impl Decode for AncestryItem {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(AncestryItem {
-            slot: Decode::decode(r)?,
-            header_hash: Decode::decode(r)?,
-        })
-    }
-}
-
 /// `Initialize`: (re)set the target to `keyvals`, the state of the "genesis-like"
 /// `header`, and tell it that block's ancestry.
 ///
 /// The README: the state is to be taken exactly as given, whatever the header says;
 /// the header's hash only names that state (a later block's parent).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct Initialize {
     /// `header`: the header whose posterior state `keyvals` is.
@@ -200,28 +171,12 @@ pub struct Initialize {
     /// dictionary: the codec does not require it sorted). The ASN names it
     /// `keyvals`, the recordings' JSON `state`; the JSON wins for serde.
     #[serde(rename = "state")]
+    #[codec(seq, name = "state key-values")]
     pub keyvals: Vec<KeyValue>,
     /// `ancestry`: at most [`MAX_ANCESTRY`] items, including `header`'s own hash;
     /// empty unless [`FEATURE_ANCESTRY`] was negotiated.
+    #[codec(seq, max = MAX_ANCESTRY, name = "ancestry")]
     pub ancestry: Vec<AncestryItem>,
-}
-
-impl Encode for Initialize {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.header.encode_to(out);
-        self.keyvals.encode_to(out);
-        self.ancestry.encode_to(out);
-    }
-}
-
-impl Decode for Initialize {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Initialize {
-            header: Decode::decode(r)?,
-            keyvals: r.seq("state key-values", None)?,
-            ancestry: r.seq("ancestry", Some(MAX_ANCESTRY))?,
-        })
-    }
 }
 
 /// The kinds of [`Message`], for reporting which one arrived where another belonged.
@@ -345,6 +300,8 @@ impl Message {
     }
 }
 
+// Written by hand: the tags are `Kind`'s (255 for `Error`), which the JSON form
+// and the session share, and two bodies are text that must be UTF-8.
 impl Encode for Message {
     fn encode_to(&self, out: &mut Vec<u8>) {
         out.push(self.kind().tag());

@@ -3,12 +3,12 @@
 //! host call's `E(↕i)`).
 
 use tessera_core::bytes::Bytes;
-use tessera_core::codec::{encode_natural, Encode};
+use tessera_core::codec::Encode;
 use tessera_core::hash::Hash;
 use tessera_core::types::{Gas, ServiceId, WorkExecResult};
 
 /// `O`: one work digest as its service's accumulation sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode)]
 pub struct Operand {
     /// `p`: the work-package hash.
     pub package_hash: Hash,
@@ -19,24 +19,12 @@ pub struct Operand {
     /// `y`: the payload hash.
     pub payload_hash: Hash,
     /// `g`: the digest's accumulation gas.
+    #[codec(compact)]
     pub gas: Gas,
     /// `l`: the refinement result.
     pub result: WorkExecResult,
     /// `t`: the authorizer trace.
     pub trace: Bytes,
-}
-
-impl Encode for Operand {
-    /// `E(p, e, a, y, g, O(l), ↕t)` with `g` a compact natural.
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.package_hash.encode_to(out);
-        self.exports_root.encode_to(out);
-        self.authorizer_hash.encode_to(out);
-        self.payload_hash.encode_to(out);
-        encode_natural(self.gas, out);
-        self.result.encode_to(out);
-        self.trace.encode_to(out);
-    }
 }
 
 /// `T`: a deferred transfer (GP 12.14).
@@ -54,6 +42,8 @@ pub struct Transfer {
     pub gas: Gas,
 }
 
+// Written by hand: the memo is held as a `Vec` but encoded as its `W_T` octets with
+// no length prefix.
 impl Encode for Transfer {
     /// `E_4(s) ⌢ E_4(d) ⌢ E_8(a) ⌢ m ⌢ E_8(g)`.
     fn encode_to(&self, out: &mut Vec<u8>) {
@@ -66,25 +56,10 @@ impl Encode for Transfer {
 }
 
 /// `I = O ∪ T`, encoded with a discriminator: 0 for an operand, 1 for a transfer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode)]
 pub enum AccumulateInput {
     /// A work digest.
     Operand(Operand),
     /// A deferred transfer.
     Transfer(Transfer),
-}
-
-impl Encode for AccumulateInput {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        match self {
-            AccumulateInput::Operand(o) => {
-                out.push(0);
-                o.encode_to(out);
-            }
-            AccumulateInput::Transfer(t) => {
-                out.push(1);
-                t.encode_to(out);
-            }
-        }
-    }
 }

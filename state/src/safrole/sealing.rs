@@ -2,7 +2,7 @@
 //! the accumulator in outside-in order, or the fallback keys drawn by entropy.
 
 use serde::{Deserialize, Serialize};
-use tessera_core::codec::{encode_fixed_seq, Decode, DecodeError, DecodeErrorKind, Encode, Reader};
+use tessera_core::codec::{Decode, Encode};
 use tessera_core::hash::blake2b_256;
 use tessera_core::types::{BandersnatchPublic, TicketBody};
 use tessera_core::Hash;
@@ -12,13 +12,14 @@ use crate::validators::ValidatorSet;
 /// `γ_s ∈ ⟦T⟧_E ∪ ⟦H_B⟧_E`: tickets, or fallback Bandersnatch keys. Encoded with
 /// a tag octet (0 tickets, 1 keys) then `E` items without prefix (GP C.2). JSON
 /// is `{"tickets": […]}` or `{"keys": […]}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
+#[codec(tag_name = "seal-key tag", what = "seal keys (tickets or keys)")]
 #[serde(rename_all = "snake_case")]
 pub enum TicketsOrKeys {
     /// The winning tickets, outside-in.
-    Tickets(Vec<TicketBody>),
+    Tickets(#[codec(len = spec.epoch_length as usize)] Vec<TicketBody>),
     /// The fallback keys.
-    Keys(Vec<BandersnatchPublic>),
+    Keys(#[codec(len = spec.epoch_length as usize)] Vec<BandersnatchPublic>),
 }
 
 /// `Z(s)` (GP 6.25): outside-in order, `[s_0, s_{n−1}, s_1, s_{n−2}, …]`.
@@ -58,39 +59,6 @@ pub fn fallback_keys(
                 .unwrap_or_default()
         })
         .collect()
-}
-
-impl Encode for TicketsOrKeys {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        match self {
-            TicketsOrKeys::Tickets(t) => {
-                out.push(0);
-                encode_fixed_seq(t, out);
-            }
-            TicketsOrKeys::Keys(k) => {
-                out.push(1);
-                encode_fixed_seq(k, out);
-            }
-        }
-    }
-}
-
-impl Decode for TicketsOrKeys {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let at = r.position();
-        let n = r.spec().epoch_length as usize;
-        match r.u8("seal-key tag")? {
-            0 => r.fixed_seq(n).map(TicketsOrKeys::Tickets),
-            1 => r.fixed_seq(n).map(TicketsOrKeys::Keys),
-            tag => Err(DecodeError::new(
-                at,
-                DecodeErrorKind::InvalidTag {
-                    what: "seal keys (tickets or keys)",
-                    tag,
-                },
-            )),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -3,18 +3,18 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{encode_seq, Decode, DecodeError, Encode, Reader};
+use crate::codec::{Decode, Encode};
 use crate::hash::Hash;
 use crate::spec::ChainSpec;
 use crate::types::availability::AvailabilityBitfield;
-use crate::types::bounds::{check_seq, Bound, Check, SpecViolation};
+use crate::types::bounds::{Bound, Check};
 use crate::types::indices::ValidatorIndex;
 use crate::types::keys::Ed25519Signature;
 
 /// An assurance `(a, f, v, s)`: the parent hash it anchors to, one availability
 /// bit per core, the assurer's index and signature. Encoded
 /// `E(a, f, E_2(v), s)` (GP C.2).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode, Check)]
 #[serde(deny_unknown_fields)]
 pub struct Assurance {
     /// `a`: the anchor (the parent header hash).
@@ -27,41 +27,17 @@ pub struct Assurance {
     pub signature: Ed25519Signature,
 }
 
-codec_struct!(Assurance {
-    anchor,
-    bitfield,
-    validator_index,
-    signature
-});
-
 /// `E_A ∈ ⟦(a, f, v, s)⟧_{:V}`, encoded `E(↕E_A)`. Ordering by validator index is
 /// the assurances transition's check. JSON is the array.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Encode, Decode, Check)]
 #[serde(transparent)]
-pub struct AssurancesExtrinsic(pub Vec<Assurance>);
+pub struct AssurancesExtrinsic(
+    #[codec(seq, max = spec.validators(), name = "assurances extrinsic")] pub Vec<Assurance>,
+);
 
 impl AssurancesExtrinsic {
     /// The GP bound: at most one assurance per validator, `V`.
     pub fn bound(spec: &ChainSpec) -> Bound {
         Bound::AtMost(spec.validators())
-    }
-}
-
-impl Encode for AssurancesExtrinsic {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        encode_seq(&self.0, out);
-    }
-}
-
-impl Decode for AssurancesExtrinsic {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        r.seq("assurances extrinsic", Some(r.spec().validators()))
-            .map(AssurancesExtrinsic)
-    }
-}
-
-impl Check for AssurancesExtrinsic {
-    fn check(&self, spec: &ChainSpec) -> Result<(), SpecViolation> {
-        check_seq(&self.0, Self::bound(spec), spec)
     }
 }

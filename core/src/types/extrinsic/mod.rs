@@ -15,11 +15,12 @@ pub use tickets::{TicketEnvelope, TicketsExtrinsic};
 
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{encode_natural, Encode};
+use crate::codec::{encode_natural, Decode, Encode};
 use crate::hash::{blake2b_256, Hash};
+use crate::types::bounds::Check;
 
 /// The extrinsic, in its serialization order `E(E_T, E_P, E_G, E_A, E_D)` (GP C.2).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Encode, Decode, Check)]
 #[serde(deny_unknown_fields)]
 pub struct Extrinsic {
     /// `E_T`: ticket submissions.
@@ -33,14 +34,6 @@ pub struct Extrinsic {
     /// `E_D`: disputes.
     pub disputes: DisputesExtrinsic,
 }
-
-codec_struct!(Extrinsic {
-    tickets,
-    preimages,
-    guarantees,
-    assurances,
-    disputes
-});
 
 impl Extrinsic {
     /// `H_X` (GP header.tex, the extrinsic hash): `H(E(H#(a)))` with

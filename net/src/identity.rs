@@ -187,7 +187,12 @@ fn cat(parts: &[&[u8]]) -> Vec<u8> {
 /// A self-signed X.509 v3 certificate for `keypair`: Ed25519 signature and key,
 /// subject and issuer `CN=<N(k)>`, and one subjectAltName, the DNS name `N(k)`.
 pub fn self_signed_certificate(keypair: &Keypair) -> Vec<u8> {
-    let name = alt_name(&keypair.public());
+    certificate_with_alt_name(keypair, &alt_name(&keypair.public()))
+}
+
+/// A self-signed certificate for `keypair` whose one alternative name is `name`,
+/// whatever it is: for diagnostics and for tests of refusals.
+pub fn certificate_with_alt_name(keypair: &Keypair, name: &str) -> Vec<u8> {
     let ed25519 = der(0x30, &der(0x06, OID_ED25519));
     let dn = der(
         0x30,

@@ -217,7 +217,7 @@ pub enum BlockAnnouncementEvent {
     /// The peer's handshake: its finalized block and leaves.
     Handshake(Handshake),
     /// A new block.
-    Announcement(Announcement),
+    Announcement(Box<Announcement>),
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -229,11 +229,14 @@ enum ServeFailure {
     Refused(String),
 }
 
+type ErasedCall =
+    Box<dyn Fn(PeerId, Messages) -> BoxFuture<Result<Messages, ServeFailure>> + Send + Sync>;
+
 struct ErasedHandler {
     name: &'static str,
     max_messages: usize,
     max_size: fn(&ChainSpec, usize) -> u32,
-    call: Box<dyn Fn(PeerId, Messages) -> BoxFuture<Result<Messages, ServeFailure>> + Send + Sync>,
+    call: ErasedCall,
 }
 
 type AnnouncementHandler = Arc<dyn Fn(PeerId, BlockAnnouncementEvent) + Send + Sync>;
@@ -1145,7 +1148,7 @@ impl Inner {
                 let a: Announcement =
                     decode_exact(&spec, &m).map_err(|e| format!("bad announcement: {e}"))?;
                 if let Some(h) = &handler {
-                    h(peer, BlockAnnouncementEvent::Announcement(a));
+                    h(peer, BlockAnnouncementEvent::Announcement(Box::new(a)));
                 }
             }
         };

@@ -3,7 +3,6 @@
 //! maximum, so a decoder's allocations are bounded by that maximum.
 
 mod common;
-mod samples;
 
 use proptest::prelude::*;
 use tessera_core::ChainSpec;
@@ -62,7 +61,7 @@ fn checks() -> Vec<(&'static str, Check)> {
 
 /// Valid message lists to mutate, so the decoders get past their first field.
 fn seeds() -> Vec<Vec<Vec<u8>>> {
-    use samples::*;
+    use common::samples::*;
     vec![
         block_request().to_messages(),
         blocks().to_messages(),

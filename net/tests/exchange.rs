@@ -3,7 +3,6 @@
 //! UP 0 handshakes and announcements flow both ways.
 
 mod common;
-mod samples;
 
 use std::sync::{Arc, Mutex};
 
@@ -69,7 +68,7 @@ async fn three_endpoints_exchange_every_ce_kind() {
         .unwrap();
     assert!(eventually(3, || nets.iter().all(|n| n.connected_peers().len() == 2)).await);
 
-    use samples::*;
+    use common::samples::*;
     exchange::<BlockRequestProtocol>(&nets, block_request(), blocks()).await;
     exchange::<StateRequestProtocol>(&nets, state_request(), state_response()).await;
     exchange::<TicketToProxy>(&nets, ticket(), ()).await;
@@ -168,8 +167,8 @@ async fn block_announcements_flow_both_ways() {
         let s = seen_b.clone();
         b.on_block_announcement(move |p, e| s.lock().unwrap().push((p, e)));
     }
-    let hs_a = samples::handshake();
-    let mut hs_b = samples::handshake();
+    let hs_a = common::samples::handshake();
+    let mut hs_b = common::samples::handshake();
     hs_b.leaves.pop();
     a.set_chain_head(hs_a.clone());
     b.set_chain_head(hs_b.clone());
@@ -206,14 +205,14 @@ async fn block_announcements_flow_both_ways() {
     );
     assert_eq!(
         seen_b.lock().unwrap()[1].1,
-        BlockAnnouncementEvent::Announcement(ann(13))
+        BlockAnnouncementEvent::Announcement(Box::new(ann(13)))
     );
     assert_eq!(
         seen_a.lock().unwrap()[1].1,
-        BlockAnnouncementEvent::Announcement(ann(14))
+        BlockAnnouncementEvent::Announcement(Box::new(ann(14)))
     );
     assert_eq!(
         seen_a.lock().unwrap()[2].1,
-        BlockAnnouncementEvent::Announcement(ann(15))
+        BlockAnnouncementEvent::Announcement(Box::new(ann(15)))
     );
 }

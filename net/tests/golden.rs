@@ -4,12 +4,11 @@
 //! core codec's encodings. Tiny chain: `C = 2`, segment shard `2·W_P = 2052`.
 
 mod common;
-mod samples;
 
 use std::fmt::Debug;
 
+use common::samples::*;
 use common::*;
-use samples::*;
 use tessera_core::codec::Encode;
 use tessera_core::decode_exact;
 use tessera_net::messages::*;

@@ -135,3 +135,4 @@ pub fn gp_samples() -> Option<GpSamples> {
         guarantee: g.0.into_iter().next().expect("a guarantee"),
     })
 }
+pub mod samples;

@@ -1,12 +1,10 @@
 //! Sample values of every message, shared by the exchange and golden tests.
 
-#![allow(dead_code, unreachable_pub)]
-
 use tessera_core::types::AvailabilityBitfield;
 use tessera_core::{ByteArray, Bytes};
 use tessera_net::messages::*;
 
-use crate::common::{block, h, sig};
+use super::{block, h, sig};
 
 pub fn block_request() -> BlockRequest {
     BlockRequest {

@@ -39,6 +39,13 @@ pub enum Command {
     Trace(crate::trace_cmd::TraceArgs),
     /// Serve the JAM conformance fuzzer (protocol v1) on a Unix socket.
     FuzzTarget(FuzzTargetArgs),
+    /// Print a validator's Ed25519 and Bandersnatch public keys and its network
+    /// name N(k), from a JIP-5 seed.
+    Key(crate::key_cmd::KeyArgs),
+    /// Diagnostic: one JAMNP-S endpoint that serves, or dials a peer and makes one
+    /// request.
+    #[command(hide = true)]
+    NetPing(crate::net_cmd::NetPingArgs),
 }
 
 /// Arguments of `tessera fuzz-target`.
@@ -56,6 +63,8 @@ pub enum BenchCommand {
     Da(crate::bench_cmd::BenchDaArgs),
     /// Ed25519 verifications/s per backend and batch size, beside ed25519-dalek.
     Sigs(crate::bench_sigs::SigsArgs),
+    /// JAMNP-S request/response throughput on loopback beside plain TCP.
+    Net(crate::bench_net::NetArgs),
 }
 
 /// `tessera codec …`
@@ -127,5 +136,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(BenchCommand::Da(args)) => ok(crate::bench_cmd::da(&spec, &args)),
         Command::Bench(BenchCommand::Sigs(args)) => ok(crate::bench_sigs::run(&args)),
+        Command::Bench(BenchCommand::Net(args)) => ok(crate::bench_net::run(&spec, &args)),
+        Command::Key(args) => ok(crate::key_cmd::run(&args)),
+        Command::NetPing(args) => ok(crate::net_cmd::run(&spec, &args)),
     }
 }

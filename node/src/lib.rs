@@ -6,10 +6,13 @@
 //! arguments.
 
 pub mod bench_cmd;
+pub mod bench_net;
 pub mod bench_sigs;
 pub mod cli;
 pub mod codec_cmd;
 pub mod fuzz_target;
 pub mod import;
+pub mod key_cmd;
+pub mod net_cmd;
 pub mod store;
 pub mod trace_cmd;

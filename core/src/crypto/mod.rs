@@ -4,3 +4,4 @@
 pub mod bandersnatch;
 pub mod contexts;
 pub mod ed25519;
+pub mod jip5;

@@ -26,6 +26,7 @@
 //! | `seq, sorted` | the same, items strictly increasing (a set) | C.1.4 |
 //! | `seq, sorted_by = key` | a dictionary held as a `Vec` of entries: strictly increasing `item.key` | C.1.4, eq. C.10 |
 //! | `dict` (`max = EXPR`) | a `BTreeMap` dictionary: `↕[(k, v) ∣ k ∈ keys(d)]`, strictly increasing keys | C.1.4, eq. C.10 |
+//! | `len = EXPR, each(…)` | `EXPR` items without prefix, each serialized as `each`'s attributes say (`each(seq, max = …)`: `C` bounded sequences) | C.1.4 |
 //! | `optional` (with any of the above) | `¿x`: `0` for none, `1 ⌢ E(x)` for some | C.1.5 |
 //! | `name = "…"` | the name a decode error gives the field (default: the field's name) | — |
 //!
@@ -115,97 +116,127 @@ enum Order {
 
 struct FieldAttrs {
     shape: Shape,
+    /// With `len`: how each item is serialized, when not by its own impls.
+    each: Option<Box<FieldAttrs>>,
     optional: bool,
     name: Option<LitStr>,
 }
 
 fn field_attrs(attrs: &[syn::Attribute]) -> syn::Result<FieldAttrs> {
-    let mut shape: Option<Shape> = None;
-    let mut max: Option<Expr> = None;
-    let mut order: Option<(Span, Order)> = None;
-    let mut optional = false;
-    let mut name = None;
-    let set = |shape_slot: &mut Option<Shape>, span: Span, s: Shape| {
-        if shape_slot.is_some() {
+    let mut b = AttrBuilder::default();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("codec")) {
+        attr.parse_nested_meta(|meta| b.add(meta))?;
+    }
+    b.finish()
+}
+
+/// The attributes of one field (or of the items of a `len` sequence, in `each`)
+/// as they are read.
+#[derive(Default)]
+struct AttrBuilder {
+    shape: Option<Shape>,
+    max: Option<Expr>,
+    order: Option<(Span, Order)>,
+    each: Option<(Span, FieldAttrs)>,
+    optional: bool,
+    name: Option<LitStr>,
+}
+
+impl AttrBuilder {
+    fn set(&mut self, span: Span, shape: Shape) -> syn::Result<()> {
+        if self.shape.is_some() {
             return Err(syn::Error::new(
                 span,
                 "one of `compact`, `fixed`, `len`, `seq`, `dict` per field",
             ));
         }
-        *shape_slot = Some(s);
+        self.shape = Some(shape);
         Ok(())
-    };
-    for attr in attrs.iter().filter(|a| a.path().is_ident("codec")) {
-        attr.parse_nested_meta(|meta| {
-            let span = meta.path.span();
-            if meta.path.is_ident("compact") {
-                set(&mut shape, span, Shape::Compact)
-            } else if meta.path.is_ident("fixed") {
-                set(&mut shape, span, Shape::Fixed)
-            } else if meta.path.is_ident("len") {
-                set(&mut shape, span, Shape::Len(meta.value()?.parse()?))
-            } else if meta.path.is_ident("seq") {
-                set(
-                    &mut shape,
-                    span,
-                    Shape::Seq {
-                        max: None,
-                        order: Order::Any,
-                    },
-                )
-            } else if meta.path.is_ident("dict") {
-                set(&mut shape, span, Shape::Dict { max: None })
-            } else if meta.path.is_ident("max") {
-                max = Some(meta.value()?.parse()?);
-                Ok(())
-            } else if meta.path.is_ident("sorted") {
-                order = Some((span, Order::Sorted));
-                Ok(())
-            } else if meta.path.is_ident("sorted_by") {
-                order = Some((span, Order::By(meta.value()?.parse()?)));
-                Ok(())
-            } else if meta.path.is_ident("optional") {
-                optional = true;
-                Ok(())
-            } else if meta.path.is_ident("name") {
-                name = Some(meta.value()?.parse()?);
-                Ok(())
-            } else {
-                Err(meta.error(
-                    "unknown codec attribute; expected compact, fixed, len, seq, dict, max, \
-                     sorted, sorted_by, optional or name",
+    }
+
+    fn add(&mut self, meta: syn::meta::ParseNestedMeta<'_>) -> syn::Result<()> {
+        let span = meta.path.span();
+        let is = |name: &str| meta.path.is_ident(name);
+        if is("compact") {
+            self.set(span, Shape::Compact)
+        } else if is("fixed") {
+            self.set(span, Shape::Fixed)
+        } else if is("len") {
+            self.set(span, Shape::Len(meta.value()?.parse()?))
+        } else if is("seq") {
+            let order = Order::Any;
+            self.set(span, Shape::Seq { max: None, order })
+        } else if is("dict") {
+            self.set(span, Shape::Dict { max: None })
+        } else if is("max") {
+            self.max = Some(meta.value()?.parse()?);
+            Ok(())
+        } else if is("sorted") {
+            self.order = Some((span, Order::Sorted));
+            Ok(())
+        } else if is("sorted_by") {
+            self.order = Some((span, Order::By(meta.value()?.parse()?)));
+            Ok(())
+        } else if is("each") {
+            let mut inner = AttrBuilder::default();
+            meta.parse_nested_meta(|m| inner.add(m))?;
+            self.each = Some((span, inner.finish()?));
+            Ok(())
+        } else if is("optional") {
+            self.optional = true;
+            Ok(())
+        } else if is("name") {
+            self.name = Some(meta.value()?.parse()?);
+            Ok(())
+        } else {
+            Err(meta.error(
+                "unknown codec attribute; expected compact, fixed, len, seq, dict, max, \
+                 sorted, sorted_by, each, optional or name",
+            ))
+        }
+    }
+
+    fn finish(self) -> syn::Result<FieldAttrs> {
+        let mut shape = self.shape.unwrap_or(Shape::Plain);
+        match (&mut shape, self.max, self.order) {
+            (Shape::Seq { max: m, order: o }, max, order) => {
+                *m = max;
+                if let Some((_, order)) = order {
+                    *o = order;
+                }
+            }
+            (Shape::Dict { max: m }, max, None) => *m = max,
+            (_, Some(max), _) => {
+                return Err(syn::Error::new(
+                    max.span(),
+                    "`max` bounds a `seq` or a `dict`",
                 ))
             }
-        })?;
-    }
-    let mut shape = shape.unwrap_or(Shape::Plain);
-    match (&mut shape, max, order) {
-        (Shape::Seq { max: m, order: o }, max, order) => {
-            *m = max;
-            if let Some((_, order)) = order {
-                *o = order;
+            (_, None, Some((span, _))) => {
+                return Err(syn::Error::new(
+                    span,
+                    "`sorted` and `sorted_by` order a `seq`",
+                ))
             }
+            (_, None, None) => {}
         }
-        (Shape::Dict { max: m }, max, None) => *m = max,
-        (_, Some(max), _) => {
-            return Err(syn::Error::new(
-                max.span(),
-                "`max` bounds a `seq` or a `dict`",
-            ))
-        }
-        (_, None, Some((span, _))) => {
-            return Err(syn::Error::new(
-                span,
-                "`sorted` and `sorted_by` order a `seq`",
-            ))
-        }
-        (_, None, None) => {}
+        let each = match (&shape, self.each) {
+            (Shape::Len(_), each) => each.map(|(_, e)| Box::new(e)),
+            (_, Some((span, _))) => {
+                return Err(syn::Error::new(
+                    span,
+                    "`each(…)` describes the items of a `len` sequence",
+                ))
+            }
+            (_, None) => None,
+        };
+        Ok(FieldAttrs {
+            shape,
+            each,
+            optional: self.optional,
+            name: self.name,
+        })
     }
-    Ok(FieldAttrs {
-        shape,
-        optional,
-        name,
-    })
 }
 
 /// A field of a struct or variant, with how to reach it.
@@ -253,7 +284,8 @@ fn uses_spec(fields: &[FieldInfo<'_>]) -> bool {
     })
 }
 
-/// The item type `T` of a `Vec<T>` field, for the key closure of `sorted_by`.
+/// The item type `T` of a `Vec<T>` field, for the key closure of `sorted_by` and
+/// the items of `each`.
 fn vec_item(ty: &Type) -> syn::Result<&Type> {
     if let Type::Path(p) = ty {
         if let Some(last) = p.path.segments.last() {
@@ -268,7 +300,7 @@ fn vec_item(ty: &Type) -> syn::Result<&Type> {
     }
     Err(syn::Error::new(
         ty.span(),
-        "`sorted_by` needs a `Vec<T>` field (an optional one is not supported)",
+        "`sorted_by` and `each` need a `Vec<T>` field (not an optional one)",
     ))
 }
 
@@ -280,18 +312,22 @@ fn max_tokens(max: &Option<Expr>) -> Tokens {
 }
 
 /// Statements appending `E(value)` to `out`; `value` is a `&T`.
-fn encode_field(f: &FieldInfo<'_>, value: &Tokens) -> Tokens {
-    let inner = |v: &Tokens| match &f.attrs.shape {
-        Shape::Plain | Shape::Fixed | Shape::Dict { .. } => {
+fn encode_value(attrs: &FieldAttrs, value: &Tokens) -> Tokens {
+    let inner = |v: &Tokens| match (&attrs.shape, &attrs.each) {
+        (Shape::Plain | Shape::Fixed | Shape::Dict { .. }, _) => {
             quote!(::tessera_core::codec::Encode::encode_to(#v, out);)
         }
-        Shape::Compact => quote!(
+        (Shape::Compact, _) => quote!(
             ::tessera_core::codec::encode_natural(::core::convert::Into::<u64>::into(*#v), out);
         ),
-        Shape::Len(_) => quote!(::tessera_core::codec::encode_fixed_seq(#v, out);),
-        Shape::Seq { .. } => quote!(::tessera_core::codec::encode_seq(#v, out);),
+        (Shape::Len(_), None) => quote!(::tessera_core::codec::encode_fixed_seq(#v, out);),
+        (Shape::Len(_), Some(each)) => {
+            let item = encode_value(each, &quote!(item));
+            quote!(for item in #v.iter() { #item })
+        }
+        (Shape::Seq { .. }, _) => quote!(::tessera_core::codec::encode_seq(#v, out);),
     };
-    if f.attrs.optional {
+    if attrs.optional {
         let some = inner(&quote!(v));
         quote! {
             match #value {
@@ -307,21 +343,27 @@ fn encode_field(f: &FieldInfo<'_>, value: &Tokens) -> Tokens {
     }
 }
 
-/// An expression of type `Result<T, DecodeError>` reading the field from `r`.
-fn decode_field(f: &FieldInfo<'_>) -> syn::Result<Tokens> {
-    let what = &f.what;
-    let inner = match &f.attrs.shape {
+/// An expression of type `Result<T, DecodeError>` reading a `ty` from `r`.
+fn decode_value(attrs: &FieldAttrs, what: &LitStr, ty: &Type) -> syn::Result<Tokens> {
+    let inner = match &attrs.shape {
         Shape::Plain => quote!(::tessera_core::codec::Decode::decode(r)),
         Shape::Compact => quote!(::tessera_core::codec::decode_compact(r, #what)),
         Shape::Fixed => quote!(::tessera_core::codec::FixedWidth::decode_fixed(r, #what)),
-        Shape::Len(n) => quote!(r.fixed_seq(#n)),
+        Shape::Len(n) => match &attrs.each {
+            None => quote!(r.fixed_seq(#n)),
+            Some(each) => {
+                let item_what = each.name.as_ref().unwrap_or(what);
+                let item = decode_value(each, item_what, vec_item(ty)?)?;
+                quote!(r.fixed_seq_with(#n, |r| #item))
+            }
+        },
         Shape::Seq { max, order } => {
             let max = max_tokens(max);
             match order {
                 Order::Any => quote!(r.seq(#what, #max)),
                 Order::Sorted => quote!(r.sorted_seq(#what, #max)),
                 Order::By(key) => {
-                    let item = vec_item(&f.field.ty)?;
+                    let item = vec_item(ty)?;
                     quote!(r.seq_sorted_by(#what, #max, |item: &#item| item.#key))
                 }
             }
@@ -331,35 +373,43 @@ fn decode_field(f: &FieldInfo<'_>) -> syn::Result<Tokens> {
             quote!(r.dictionary(#what, #max))
         }
     };
-    Ok(if f.attrs.optional {
+    Ok(if attrs.optional {
         quote!(::tessera_core::codec::decode_option(r, |r| #inner))
     } else {
         inner
     })
 }
 
-/// Statements checking the field (a `&T` in `value`) against `spec`.
-fn check_field(f: &FieldInfo<'_>, value: &Tokens) -> Tokens {
+/// An expression of type `Result<(), SpecViolation>` checking `value` (a `&T`).
+fn check_value(attrs: &FieldAttrs, value: &Tokens) -> Tokens {
     let bounds = quote!(::tessera_core::types::bounds);
-    let inner = |v: &Tokens| match &f.attrs.shape {
-        Shape::Plain | Shape::Compact | Shape::Fixed => {
+    let inner = |v: &Tokens| match (&attrs.shape, &attrs.each) {
+        (Shape::Plain | Shape::Compact | Shape::Fixed, _) => {
             quote!(::tessera_core::types::Check::check(#v, spec))
         }
-        Shape::Len(n) => quote!(#bounds::check_seq(#v, #bounds::Bound::Exactly(#n), spec)),
-        Shape::Seq { max: Some(m), .. } => {
+        (Shape::Len(n), None) => {
+            quote!(#bounds::check_seq(#v, #bounds::Bound::Exactly(#n), spec))
+        }
+        (Shape::Len(n), Some(each)) => {
+            let item = check_value(each, &quote!(item));
+            quote!(#bounds::check_each(#v, #bounds::Bound::Exactly(#n), |item| #item))
+        }
+        (Shape::Seq { max: Some(m), .. }, _) => {
             quote!(#bounds::check_seq(#v, #bounds::Bound::AtMost(#m), spec))
         }
-        Shape::Seq { max: None, .. } => quote!(#bounds::check_items(#v, spec)),
+        (Shape::Seq { max: None, .. }, _) => quote!(#bounds::check_items(#v, spec)),
         // A `BTreeMap` is ordered by construction; only its size may be bounded.
-        Shape::Dict { max: Some(m) } => quote!(#bounds::Bound::AtMost(#m).check(#v.len())),
-        Shape::Dict { max: None } => {
+        (Shape::Dict { max: Some(m) }, _) => {
+            quote!(#bounds::Bound::AtMost(#m).check(#v.len()))
+        }
+        (Shape::Dict { max: None }, _) => {
             quote!(::core::result::Result::<
                 (),
                 ::tessera_core::types::SpecViolation,
             >::Ok(()))
         }
     };
-    let check = if f.attrs.optional {
+    if attrs.optional {
         let some = inner(&quote!(v));
         quote!(match #value {
             ::core::option::Option::None => ::core::result::Result::Ok(()),
@@ -367,7 +417,20 @@ fn check_field(f: &FieldInfo<'_>, value: &Tokens) -> Tokens {
         })
     } else {
         inner(value)
-    };
+    }
+}
+
+fn encode_field(f: &FieldInfo<'_>, value: &Tokens) -> Tokens {
+    encode_value(&f.attrs, value)
+}
+
+fn decode_field(f: &FieldInfo<'_>) -> syn::Result<Tokens> {
+    decode_value(&f.attrs, &f.what, &f.field.ty)
+}
+
+/// A statement checking the field (a `&T` in `value`), its violations under its name.
+fn check_field(f: &FieldInfo<'_>, value: &Tokens) -> Tokens {
+    let check = check_value(&f.attrs, value);
     if f.named {
         let what = LitStr::new(&f.binding.to_string(), f.binding.span());
         quote!(#check.map_err(|e| e.within(#what))?;)

@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use tessera_core::bytes::Bytes;
-use tessera_core::codec::{encode_seq, Decode, DecodeError, DecodeErrorKind, Encode, Reader};
+use tessera_core::codec::{Decode, DecodeError, DecodeErrorKind, Encode, Reader};
 use tessera_core::hash::{keccak_256, Hash};
 use tessera_core::merkle::balanced;
 use tessera_core::spec::ChainSpec;
@@ -115,7 +115,7 @@ pub struct AccountRecord {
 }
 
 /// The state part accumulation reads and writes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(deny_unknown_fields)]
 pub struct State {
     /// `τ`.
@@ -123,58 +123,19 @@ pub struct State {
     /// `η'_0`.
     pub entropy: Hash,
     /// ω: `E` slots of waiting reports.
+    #[codec(len = spec.epoch_length as usize, each(seq, name = "ready queue slot"))]
     pub ready_queue: Vec<Vec<ReadyRecord>>,
     /// ξ: `E` slots of accumulated package hashes.
+    #[codec(len = spec.epoch_length as usize, each(seq, name = "accumulated slot"))]
     pub accumulated: Vec<Vec<Hash>>,
     /// χ.
     pub privileges: PrivilegesRecord,
     /// `π_S` (accumulation parts), ordered by service.
+    #[codec(seq, name = "statistics")]
     pub statistics: Vec<ServiceStatisticsEntry>,
     /// δ, ordered by service.
+    #[codec(seq, name = "accounts")]
     pub accounts: Vec<AccountRecord>,
-}
-
-// Written by hand: `ω` and `ξ` are `E` sequences of length-prefixed sequences, a
-// nesting the field attributes do not express.
-impl Encode for State {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.slot.encode_to(out);
-        self.entropy.encode_to(out);
-        for slot in &self.ready_queue {
-            encode_seq(slot, out);
-        }
-        for slot in &self.accumulated {
-            encode_seq(slot, out);
-        }
-        self.privileges.encode_to(out);
-        encode_seq(&self.statistics, out);
-        encode_seq(&self.accounts, out);
-    }
-}
-
-impl Decode for State {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let e = usize::try_from(r.spec().epoch_length).unwrap_or(usize::MAX);
-        let slot = Decode::decode(r)?;
-        let entropy = Decode::decode(r)?;
-        let mut ready_queue = Vec::new();
-        for _ in 0..e {
-            ready_queue.push(r.seq("ready queue slot", None)?);
-        }
-        let mut accumulated = Vec::new();
-        for _ in 0..e {
-            accumulated.push(r.seq("accumulated slot", None)?);
-        }
-        Ok(State {
-            slot,
-            entropy,
-            ready_queue,
-            accumulated,
-            privileges: Decode::decode(r)?,
-            statistics: r.seq("statistics", None)?,
-            accounts: r.seq("accounts", None)?,
-        })
-    }
 }
 
 /// What the block gives accumulation: `τ'` and the newly available reports `W`.

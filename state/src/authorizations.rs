@@ -4,64 +4,30 @@
 //! the block's slot, keeping the newest `O` (GP 8.2–8.3).
 
 use serde::{Deserialize, Serialize};
-use tessera_core::codec::{encode_fixed_seq, encode_seq, Decode, DecodeError, Encode, Reader};
+use tessera_core::codec::{Decode, Encode};
 use tessera_core::hash::Hash;
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{CoreIndex, TimeSlot};
 
 /// `α ∈ ⟦⟦H⟧_{:O}⟧_C` (GP 8.1): per core, the authorizers currently allowed,
 /// oldest first. Encoded as `C` pools, each length-prefixed; JSON is the array.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(transparent)]
-pub struct AuthPools(pub Vec<Vec<Hash>>);
-
-// Written by hand: `C` pools, each a sequence bounded by `O` — a fixed-length
-// sequence of bounded sequences, which the field attributes do not nest.
-impl Encode for AuthPools {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        for pool in &self.0 {
-            encode_seq(pool, out);
-        }
-    }
-}
-
-impl Decode for AuthPools {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let spec = r.spec();
-        let pool_size = spec.auth_pool_size as usize;
-        let mut pools = Vec::with_capacity(spec.cores());
-        for _ in 0..spec.cores() {
-            pools.push(r.seq("authorizer pool", Some(pool_size))?);
-        }
-        Ok(AuthPools(pools))
-    }
-}
+pub struct AuthPools(
+    #[codec(
+        len = spec.cores(),
+        each(seq, max = spec.auth_pool_size as usize, name = "authorizer pool")
+    )]
+    pub Vec<Vec<Hash>>,
+);
 
 /// `φ ∈ ⟦⟦H⟧_Q⟧_C` (GP 8.1): per core, the `Q` authorizers the pool draws from,
 /// one per slot. Encoded as `C` queues of exactly `Q` hashes; JSON is the array.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
 #[serde(transparent)]
-pub struct AuthQueues(pub Vec<Vec<Hash>>);
-
-// Written by hand: `C` queues of exactly `Q` hashes each (nested fixed lengths).
-impl Encode for AuthQueues {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        for queue in &self.0 {
-            encode_fixed_seq(queue, out);
-        }
-    }
-}
-
-impl Decode for AuthQueues {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let spec = r.spec();
-        let mut queues = Vec::with_capacity(spec.cores());
-        for _ in 0..spec.cores() {
-            queues.push(r.fixed_seq(spec.auth_queue_size as usize)?);
-        }
-        Ok(AuthQueues(queues))
-    }
-}
+pub struct AuthQueues(
+    #[codec(len = spec.cores(), each(len = spec.auth_queue_size as usize))] pub Vec<Vec<Hash>>,
+);
 
 /// The state part this transition reads: `α` then `φ`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]

@@ -220,3 +220,27 @@ fn check_follows_the_length_attributes_and_names_the_path() {
         "corners: length 1, expected exactly 2"
     );
 }
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, Check)]
+struct Nested(#[codec(len = 2, each(seq, max = 2, name = "inner"))] Vec<Vec<u8>>);
+
+#[test]
+fn each_describes_the_items_of_a_fixed_length_sequence() {
+    let spec = ChainSpec::tiny();
+    let v = Nested(vec![vec![1], vec![2, 3]]);
+    assert_eq!(v.encode(), [1, 1, 2, 2, 3]);
+    assert_eq!(decode_exact::<Nested>(&spec, &[1, 1, 2, 2, 3]), Ok(v));
+    let e = decode_exact::<Nested>(&spec, &[0, 3, 1, 2, 3]).unwrap_err();
+    assert_eq!(e.offset, 1);
+    assert!(matches!(
+        e.kind,
+        DecodeErrorKind::LengthTooLarge { what: "inner", .. }
+    ));
+    assert_eq!(
+        Nested(vec![vec![], vec![0; 3]])
+            .check(&spec)
+            .unwrap_err()
+            .to_string(),
+        "[1]: length 3, expected at most 2"
+    );
+}

@@ -189,9 +189,19 @@ impl<'a> Reader<'a> {
     /// Exactly `n` items with no prefix (sequences whose length the type fixes, such
     /// as `V` validator keys or `C` cores).
     pub fn fixed_seq<T: Decode>(&mut self, n: usize) -> Result<Vec<T>, DecodeError> {
+        self.fixed_seq_with(n, T::decode)
+    }
+
+    /// Exactly `n` items with no prefix, each read by `read` (items that are
+    /// themselves sequences, like the `C` authorizer pools).
+    pub fn fixed_seq_with<T>(
+        &mut self,
+        n: usize,
+        mut read: impl FnMut(&mut Self) -> Result<T, DecodeError>,
+    ) -> Result<Vec<T>, DecodeError> {
         let mut v = Vec::with_capacity(n.min(self.remaining()).min(MAX_PREALLOC_ITEMS));
         for _ in 0..n {
-            v.push(T::decode(self)?);
+            v.push(read(self)?);
         }
         Ok(v)
     }

@@ -328,6 +328,8 @@ impl std::fmt::Display for Signature {
 
 // Both serialize as their plain octets (GP C.1.1: fixed-length octet sequences
 // have no prefix).
+// Written by hand (like `Signature`'s below): read as one run of octets, so a short
+// input names the key rather than the generic "fixed-length octets" of `ByteArray`.
 impl Encode for PublicKey {
     fn encode_to(&self, out: &mut Vec<u8>) {
         self.0.encode_to(out);

@@ -189,6 +189,19 @@ pub fn check_items<T: Check>(items: &[T], spec: &ChainSpec) -> Result<(), SpecVi
     Ok(())
 }
 
+/// Check a sequence's length against `bound`, then each item with `check`.
+pub fn check_each<T>(
+    items: &[T],
+    bound: Bound,
+    check: impl Fn(&T) -> Result<(), SpecViolation>,
+) -> Result<(), SpecViolation> {
+    bound.check(items.len())?;
+    for (i, item) in items.iter().enumerate() {
+        check(item).map_err(|e| e.at_index(i))?;
+    }
+    Ok(())
+}
+
 /// Check a sequence's length against `bound`, then each of its items.
 pub fn check_seq<T: Check>(
     items: &[T],

@@ -30,8 +30,11 @@ fn ed25519_shader_equals_its_generator() {
     let output = match command.output() {
         Ok(output) => output,
         Err(e) => {
-            let required = std::env::var("TESSERA_REQUIRE_PYTHON").is_ok_and(|v| v == "1");
-            assert!(!required, "TESSERA_REQUIRE_PYTHON=1 but python3 cannot run: {e}");
+            let required = tessera_test_support::required("TESSERA_REQUIRE_PYTHON");
+            assert!(
+                !required,
+                "TESSERA_REQUIRE_PYTHON=1 but python3 cannot run: {e}"
+            );
             eprintln!(
                 "\n!!!!!!!! SKIPPED: python3 cannot run ({e}), so {} was not checked \
                  (TESSERA_REQUIRE_PYTHON=1 fails instead) !!!!!!!!\n",

@@ -53,7 +53,7 @@ pub struct FuzzTargetArgs {
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Data availability: erasure coding, hashing and erasure roots of work packages.
-    Da(crate::bench_cmd::BenchDaArgs),
+    Da(crate::bench_da::BenchDaArgs),
     /// Ed25519 verifications/s per backend and batch size, beside ed25519-dalek.
     Sigs(crate::bench_sigs::SigsArgs),
 }
@@ -125,7 +125,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::codec_cmd::list_types();
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench(BenchCommand::Da(args)) => ok(crate::bench_cmd::da(&spec, &args)),
+        Command::Bench(BenchCommand::Da(args)) => ok(crate::bench_da::da(&spec, &args)),
         Command::Bench(BenchCommand::Sigs(args)) => ok(crate::bench_sigs::run(&args)),
     }
 }

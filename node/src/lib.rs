@@ -5,11 +5,12 @@
 //! thread pools and the database; the libraries it calls take everything as
 //! arguments.
 
-pub mod bench_cmd;
+pub mod bench_da;
 pub mod bench_sigs;
 pub mod cli;
 pub mod codec_cmd;
 pub mod fuzz_target;
 pub mod import;
 pub mod store;
+pub mod switches;
 pub mod trace_cmd;

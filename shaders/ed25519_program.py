@@ -9,9 +9,16 @@ one u32 per operation. This script is their single source:
 
     python3 shaders/ed25519_program.py          # print the WGSL block
     python3 shaders/ed25519_program.py --write  # splice it into the shader
-    python3 shaders/ed25519_program.py --check  # run the program, with the
-                                                # shader's state machine, on the
-                                                # ZIP-215 vectors and made-up cases
+    python3 shaders/ed25519_program.py --check  # the shader's block is this
+                                                # script's output, and the program,
+                                                # run with the shader's state
+                                                # machine, accepts the ZIP-215
+                                                # vectors and judges made-up cases
+    python3 shaders/ed25519_program.py --check-generated  # the first half only
+                                                # (no vectors needed)
+
+`cargo test -p tessera-kernels --test shader_program` runs `--check`, so the
+committed WGSL cannot drift from this generator.
 
 The block is everything after the shader's `BEGIN GENERATED` comment, up to its
 `// END GENERATED` line: the unrolled field functions and the program.
@@ -429,19 +436,43 @@ def scalar_mult(n):
     return (y | ((x & 1) << 255)).to_bytes(32, "little")
 
 
-def write():
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ed25519.wgsl")
-    with open(path) as f:
-        text = f.read()
+def shader_path():
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "ed25519.wgsl")
+
+
+def generated_span(text):
+    """Where the generated block of the shader's text starts and ends."""
     begin = text.index("\n", text.index("// BEGIN GENERATED"))
     begin = text.index("\n\n", begin) + 2
     end = text.index("// END GENERATED")
+    return begin, end
+
+
+def check_generated():
+    """The committed shader's generated block is exactly what this script prints."""
+    with open(shader_path()) as f:
+        text = f.read()
+    begin, end = generated_span(text)
+    if text[begin:end] != wgsl() + "\n\n":
+        sys.exit("shaders/ed25519.wgsl differs from its generator: run "
+                 "`python3 shaders/ed25519_program.py --write` and commit both")
+    print("ok: shaders/ed25519.wgsl's generated block equals the generator's output")
+
+
+def write():
+    path = shader_path()
+    with open(path) as f:
+        text = f.read()
+    begin, end = generated_span(text)
     with open(path, "w") as f:
         f.write(text[:begin] + wgsl() + "\n\n" + text[end:])
 
 
 if __name__ == "__main__":
-    if "--check" in sys.argv:
+    if "--check-generated" in sys.argv:
+        check_generated()
+    elif "--check" in sys.argv:
+        check_generated()
         check()
     elif "--write" in sys.argv:
         write()

@@ -84,17 +84,8 @@ fn lt(a: &[u8; 32], b: &[u8; 32]) -> bool {
     false
 }
 
-/// `a + b` for little-endian 256-bit integers (callers keep it below 2^256).
-fn add(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    let mut carry = 0u16;
-    for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
-        let t = u16::from(*x) + u16::from(*y) + carry;
-        *o = t as u8;
-        carry = t >> 8;
-    }
-    out
-}
+/// `a + b` for 256-bit little-endian integers (the shared test helper).
+use tessera_test_support::add256 as add;
 
 /// Whether a point encoding is canonical (RFC 8032 §5.1.3): `y < p`, and the sign
 /// bit is clear when `x = 0`, i.e. when `y = ±1`.

@@ -11,8 +11,8 @@ use tessera_conformance::{ensure_eq, fail, CaseCtx, CaseError, Outcome, Suite};
 use tessera_core::bytes::Bytes;
 use tessera_core::codec::{Decode, Reader};
 use tessera_core::spec::ChainSpec;
-use tessera_kernels::bench::SplitMix;
 use tessera_kernels::{encode, gpu, reconstruct, Backend, ErasureError};
+use tessera_test_support::SplitMix;
 
 /// The vectors' erasure case (`jam-types.asn`-style JSON).
 #[derive(Deserialize)]
@@ -24,7 +24,7 @@ struct ErasureCase {
 /// Every backend: `cpu`, `simd`, `auto`, and `gpu` when it can run (or is required).
 fn backends() -> Vec<Backend> {
     let mut backends = vec![Backend::Cpu, Backend::Simd, Backend::Auto];
-    let required = std::env::var("TESSERA_REQUIRE_GPU").is_ok_and(|v| v == "1");
+    let required = tessera_test_support::required("TESSERA_REQUIRE_GPU");
     match gpu::context() {
         Ok(_) => backends.push(Backend::Gpu),
         // Kept so that every case fails with the adapter error.

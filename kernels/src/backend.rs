@@ -6,8 +6,10 @@
 pub enum Backend {
     /// The portable reference, written from the GP for clarity (the oracle).
     Cpu,
-    /// The fast CPU path: reed-solomon-simd (which picks AVX2/SSSE3/NEON at run time
-    /// from the CPU's features), blake2b_simd's `many`, rayon across blobs.
+    /// The fast CPU path: this crate's AVX-512/GFNI erasure code and AVX-512 Blake2b
+    /// where the CPU has them, else reed-solomon-simd (AVX2/SSSE3/NEON) and
+    /// blake2b_simd's `many`, chosen at run time (see [`crate::simd`]); rayon across
+    /// blobs.
     Simd,
     /// WGSL compute shaders through wgpu (Vulkan, Metal, DX12): Reed–Solomon encoding,
     /// Blake2b batches and Ed25519 verification on the GPU (see [`crate::gpu`]).
@@ -24,10 +26,13 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// The concrete backend a call with `self` runs on.
-    pub fn resolve(self) -> Backend {
+    /// The concrete backend a call with `self` runs on, where `hardware_gpu` says
+    /// whether a hardware GPU adapter exists (asked only for `Auto`): `Auto` is `Gpu`
+    /// with one, else `Simd`. [`Backend::resolve`] (in `crate::dispatch`, which may
+    /// open the GPU) passes the process's probe.
+    pub fn resolve_with(self, hardware_gpu: impl FnOnce() -> bool) -> Backend {
         match self {
-            Backend::Auto if crate::gpu::auto_uses_gpu() => Backend::Gpu,
+            Backend::Auto if hardware_gpu() => Backend::Gpu,
             Backend::Auto => Backend::Simd,
             concrete => concrete,
         }

@@ -6,6 +6,7 @@ use tessera_core::bytes::ByteArray;
 use tessera_core::hash::{blake2b_256, Hash};
 
 use crate::backend::Backend;
+use crate::dispatch::or_simd;
 use crate::gpu::GpuError;
 use crate::simd::blake2b_x8;
 
@@ -21,13 +22,9 @@ const INPUTS_PER_BATCH: usize = 64;
 /// [`try_blake2b_many`]), falling back to `Simd` with a logged warning if the GPU
 /// cannot run (this function has no error to return; use [`try_blake2b_many`] for one).
 pub fn blake2b_many<I: AsRef<[u8]> + Sync>(backend: Backend, inputs: &[I]) -> Vec<Hash> {
-    match try_blake2b_many(backend, inputs) {
-        Ok(hashes) => hashes,
-        Err(e) => {
-            tracing::warn!("blake2b_many on gpu failed, hashing on simd instead: {e}");
-            blake2b_many(Backend::Simd, inputs)
-        }
-    }
+    or_simd("blake2b_many", try_blake2b_many(backend, inputs), || {
+        blake2b_many(Backend::Simd, inputs)
+    })
 }
 
 /// [`blake2b_many`], with the `Gpu` backend's failure (no adapter, a failed

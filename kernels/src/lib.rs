@@ -7,19 +7,30 @@
 //! - [`hashing`]: Blake2b-256 over many inputs;
 //! - [`availability`]: the erasure root of one or many work packages (bundle chunks,
 //!   segment shards with their proof pages, per-validator leaves);
-//! - [`bench`]: the `da` throughput measurements the CLI prints.
+//! - [`signatures`] and [`vrf`]: Ed25519 and Bandersnatch checks in batches.
 //!
 //! Backends: [`Backend::Cpu`] is a readable GF(2^16) additive-FFT reference written from
 //! the GP ([`cpu`]) and the oracle the others are tested against bit for bit;
-//! [`Backend::Simd`] drives reed-solomon-simd and blake2b_simd, whose SIMD paths are
-//! chosen at run time from the CPU's features, with rayon across blobs and segments
-//! ([`simd`]); [`Backend::Gpu`] runs WGSL compute shaders through wgpu ([`gpu`]);
+//! [`Backend::Simd`] ([`simd`]) runs this crate's AVX-512/GFNI erasure encoder and
+//! decoder and its eight-lane AVX-512 Blake2b where the CPU has those features, and
+//! reed-solomon-simd's engine (AVX2, SSSE3 or NEON) and blake2b_simd elsewhere — each
+//! chosen at run time from the CPU's features, never at compile time, and switchable
+//! off by the program ([`simd::configure`]) — with rayon across blobs, stripes and
+//! segments; [`Backend::Gpu`] runs WGSL compute shaders through wgpu ([`gpu`]);
 //! [`Backend::Auto`] picks `Gpu` on a hardware GPU adapter, else `Simd`.
+//!
+//! Layering (no module imports one that imports it back): `backend`, `shards` and the
+//! code's shape, errors and engine trait (`engine`) at the bottom; the engines (`cpu`,
+//! `simd`, `gpu`) on them; `dispatch` (resolving `Auto`, the engine of a backend, the
+//! GPU→SIMD fallback) above the engines; the public operations (`erasure`, `segment`,
+//! `hashing`, `signatures`, `availability`) on top. This crate reads no environment
+//! and carries no bench code (`tessera-benches` measures it).
 
 pub mod availability;
 pub mod backend;
-pub mod bench;
 pub mod cpu;
+mod dispatch;
+mod engine;
 pub mod erasure;
 pub mod gpu;
 pub mod hashing;

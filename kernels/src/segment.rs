@@ -16,7 +16,8 @@
 use tessera_core::spec::ChainSpec;
 
 use crate::backend::Backend;
-use crate::erasure::{with_engine, ErasureCode, ErasureEngine, ErasureError};
+use crate::dispatch::with_engine;
+use crate::engine::{ErasureCode, ErasureEngine, ErasureError};
 use crate::shards::Shards;
 
 /// The octets of one segment shard, `2 · W_P` (12 full, 2052 tiny).

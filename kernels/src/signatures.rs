@@ -37,7 +37,7 @@
 //! # Where `k = SHA-512(R ‖ A ‖ M)` is computed
 //!
 //! On the CPU, once per item, as the item is prepared (bisection re-batches the
-//! prepared items without hashing again). Measured with `cargo bench -p tessera-kernels --bench signatures`
+//! prepared items without hashing again). Measured with `cargo bench -p tessera-benches --bench signatures`
 //! (`prehash/sha512_r_a_m` vs `ed25519/simd/1023`, same run, loaded 2-core machine):
 //! hashing `R ‖ A ‖ M` for a JAM-sized message (assurances, guarantees and judgments
 //! sign 45–46 octets, so `R ‖ A ‖ M` fits one SHA-512 block; an announcement is
@@ -52,6 +52,7 @@ use rayon::prelude::*;
 use tessera_core::crypto::ed25519::{verify, verify_batch, Ed25519Error, PublicKey, Signature};
 
 use crate::backend::Backend;
+use crate::dispatch::or_simd;
 use crate::gpu::GpuError;
 
 /// The smallest chunk [`Backend::Simd`] gives one rayon task.
@@ -119,13 +120,11 @@ pub fn verify_ed25519_batch(
     backend: Backend,
     items: &[(PublicKey, &[u8], Signature)],
 ) -> Vec<Result<(), Ed25519Error>> {
-    match try_verify_ed25519_batch(backend, items) {
-        Ok(results) => results,
-        Err(e) => {
-            tracing::warn!("ed25519 verification on gpu failed, verifying on simd instead: {e}");
-            simd(items)
-        }
-    }
+    or_simd(
+        "ed25519 verification",
+        try_verify_ed25519_batch(backend, items),
+        || simd(items),
+    )
 }
 
 /// [`verify_ed25519_batch`], with the `Gpu` backend's failure (no adapter, a failed
@@ -209,77 +208,6 @@ pub fn verify_ed25519_raw(
     results
 }
 
-/// Batches of signed JAM-shaped messages for benches and tests.
-pub mod workload {
-    use rayon::prelude::*;
-    use tessera_core::crypto::ed25519::{Keypair, PublicKey, Signature};
-    use tessera_core::hash::blake2b_256;
-
-    /// `n` signatures by `keys` distinct validators (item `i` by validator `i mod keys`),
-    /// each on an assurance-shaped message, `X_A ‖ H(i)` (45 octets, GP 11.13).
-    #[derive(Clone, Debug)]
-    pub struct SignedBatch {
-        keys: Vec<PublicKey>,
-        messages: Vec<Vec<u8>>,
-        signatures: Vec<Signature>,
-    }
-
-    impl SignedBatch {
-        /// Make `n` signatures by `keys.max(1)` deterministic keys (signed in parallel).
-        pub fn new(n: usize, keys: usize) -> Self {
-            let pairs: Vec<Keypair> = (0..keys.max(1))
-                .into_par_iter()
-                .map(|k| {
-                    let mut seed = [0u8; 32];
-                    seed[..8].copy_from_slice(&(k as u64).to_le_bytes());
-                    seed[8] = 0x7e;
-                    Keypair::from_seed(seed)
-                })
-                .collect();
-            let (messages, signatures): (Vec<Vec<u8>>, Vec<Signature>) = (0..n)
-                .into_par_iter()
-                .map(|i| {
-                    let msg = [
-                        b"jam_available".as_slice(),
-                        &blake2b_256(&(i as u64).to_le_bytes())[..],
-                    ]
-                    .concat();
-                    let sig = pairs[i % pairs.len()].sign(&msg);
-                    (msg, sig)
-                })
-                .unzip();
-            let keys = (0..n).map(|i| pairs[i % pairs.len()].public()).collect();
-            SignedBatch {
-                keys,
-                messages,
-                signatures,
-            }
-        }
-
-        /// The number of signatures.
-        pub fn len(&self) -> usize {
-            self.signatures.len()
-        }
-
-        /// Whether there are none.
-        pub fn is_empty(&self) -> bool {
-            self.signatures.is_empty()
-        }
-
-        /// The first `n` items (all of them if `n` is larger), as the batch APIs take
-        /// them.
-        pub fn items(&self, n: usize) -> Vec<(PublicKey, &[u8], Signature)> {
-            self.keys
-                .iter()
-                .zip(&self.messages)
-                .zip(&self.signatures)
-                .take(n)
-                .map(|((k, m), s)| (*k, m.as_slice(), *s))
-                .collect()
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,8 +243,18 @@ mod tests {
 
     #[test]
     fn raw_lengths() {
-        let batch = workload::SignedBatch::new(3, 3);
-        let items = batch.items(3);
+        let signed: Vec<(PublicKey, Vec<u8>, Signature)> = (0..3u8)
+            .map(|i| {
+                let pair = tessera_core::crypto::ed25519::Keypair::from_seed([i + 1; 32]);
+                let msg = vec![i; 45];
+                let sig = pair.sign(&msg);
+                (pair.public(), msg, sig)
+            })
+            .collect();
+        let items: Vec<(PublicKey, &[u8], Signature)> = signed
+            .iter()
+            .map(|(k, m, s)| (*k, m.as_slice(), *s))
+            .collect();
         let (k0, m0, s0) = items[0];
         let (k1, m1, s1) = items[1];
         let (k2, m2, s2) = items[2];

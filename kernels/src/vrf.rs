@@ -53,7 +53,7 @@ pub fn verify_ring_many(
 /// The ring verifier of the current epoch's ring root (`γ_z`, GP 6.13), built once
 /// and reused for every ticket until the root changes.
 ///
-/// Measured (`cargo bench -p tessera-kernels --bench signatures`, tiny ring, loaded
+/// Measured (`cargo bench -p tessera-benches --bench signatures`, tiny ring, loaded
 /// 2-core machine): building a verifier takes 0.9 ms and checking one proof about
 /// 18 ms of one core (4 proofs in 36 ms on 2 threads), so rebuilding per ticket would
 /// add about 5 % to a tickets extrinsic; IETF signatures check at about 1.2 ms each

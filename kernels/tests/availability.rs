@@ -9,8 +9,8 @@ use tessera_core::spec::ChainSpec;
 use tessera_kernels::availability::{
     paged_proofs, paged_proofs_simd, reference, roots_many, AvailabilityEngine, PAGE_LOG,
 };
-use tessera_kernels::bench::SplitMix;
 use tessera_kernels::{Backend, ErasureError};
+use tessera_test_support::SplitMix;
 
 fn package(
     spec: &ChainSpec,

@@ -4,11 +4,11 @@
 
 use proptest::prelude::*;
 use tessera_core::spec::ChainSpec;
-use tessera_kernels::bench::SplitMix;
 use tessera_kernels::segment::segment_shard_bytes;
 use tessera_kernels::{
     blake2b_many, encode, encode_many, encode_segments, reconstruct, Backend, ErasureError,
 };
+use tessera_test_support::SplitMix;
 
 /// splitmix64: deterministic test data without a dependency.
 fn pick<'a>(shards: &'a [Vec<u8>], indices: &[usize]) -> Vec<(usize, &'a [u8])> {
@@ -246,42 +246,4 @@ proptest! {
             prop_assert!(reconstruct(&spec, backend, &pick(&cpu, &indices), blob.len()).unwrap() == blob);
         }
     }
-}
-
-#[test]
-fn bench_da_reports_every_operation() {
-    use tessera_kernels::bench::{bench_da, BenchConfig, Workload};
-    let mut steps = Vec::new();
-    let config = BenchConfig {
-        backends: vec![Backend::Auto, Backend::Simd],
-        baseline: true,
-        workloads: vec![Workload::Package],
-        repetitions: 1,
-    };
-    let records = bench_da(&ChainSpec::tiny(), &config, &mut |p| {
-        steps.push(p.step.clone())
-    })
-    .unwrap();
-    let names: Vec<(&str, &str)> = records
-        .iter()
-        .map(|r| (r.operation.as_str(), r.backend.as_str()))
-        .collect();
-    assert_eq!(
-        names,
-        [
-            ("encode", "simd"),
-            ("reconstruct", "simd"),
-            ("hash", "simd"),
-            ("erasure_root", "simd"),
-            ("encode", "reed-solomon-simd"),
-            ("reconstruct", "reed-solomon-simd")
-        ]
-    );
-    assert_eq!(steps.len(), records.len());
-    assert!(records
-        .iter()
-        .all(|r| r.workload == "package" && r.seconds > 0.0 && r.mb_per_s > 0.0));
-    // Bundle W_B, 3072 segments of W_G and their 48 proof pages.
-    assert_eq!(records[0].input_bytes, 13_791_360 + (3072 + 48) * 4104);
-    assert_eq!(records[3].input_bytes, 13_791_360 + 3072 * 4104);
 }

@@ -11,12 +11,12 @@ mod support;
 use support::gpu_or_skip;
 use tessera_core::spec::ChainSpec;
 use tessera_kernels::availability::{reference, AvailabilityEngine};
-use tessera_kernels::bench::SplitMix;
 use tessera_kernels::erasure::ErasureCode;
 use tessera_kernels::gpu::{self, GpuContext, GpuError};
 use tessera_kernels::{
     encode, encode_many, encode_segments, reconstruct, try_blake2b_many, Backend, ErasureError,
 };
+use tessera_test_support::SplitMix;
 
 fn check_blob(spec: &ChainSpec, blob: &[u8]) {
     let reference = encode(spec, Backend::Cpu, blob).unwrap();

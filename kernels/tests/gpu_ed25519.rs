@@ -15,10 +15,10 @@ use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
 use curve25519_dalek::scalar::Scalar;
 use sha2::{Digest, Sha512};
 use tessera_core::crypto::ed25519::{verify, Ed25519Error, Keypair, PublicKey, Signature};
-use tessera_kernels::bench::SplitMix;
 use tessera_kernels::gpu::GpuContext;
 use tessera_kernels::signatures::{try_verify_ed25519_batch, verify_ed25519_batch};
 use tessera_kernels::Backend;
+use tessera_test_support::SplitMix;
 
 mod support;
 
@@ -89,17 +89,8 @@ const P: [u8; 32] = [
     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
 ];
 
-/// `a + b` as 256-bit little-endian integers (wrapping).
-fn add(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    let mut carry = 0u16;
-    for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
-        let t = u16::from(*x) + u16::from(*y) + carry;
-        *o = t as u8;
-        carry = t >> 8;
-    }
-    out
-}
+/// `a + b` for 256-bit little-endian integers (the shared test helper).
+use tessera_test_support::add256 as add;
 
 /// `y` as a 32-octet little-endian value.
 fn small(y: u8) -> [u8; 32] {

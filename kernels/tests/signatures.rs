@@ -117,16 +117,8 @@ const ELL: [u8; 32] = [
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10,
 ];
 
-fn add(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    let mut carry = 0u16;
-    for ((o, x), y) in out.iter_mut().zip(a).zip(b) {
-        let t = u16::from(*x) + u16::from(*y) + carry;
-        *o = t as u8;
-        carry = t >> 8;
-    }
-    out
-}
+/// `a + b` for 256-bit little-endian integers (the shared test helper).
+use tessera_test_support::add256 as add;
 
 /// Small-order points (the 8-torsion), in canonical and non-canonical encodings:
 /// the identity (y = 1), y = −1, and (0, ±√−1) as y = 0; plus the non-canonical

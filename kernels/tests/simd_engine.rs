@@ -1,16 +1,21 @@
 //! The `simd` backend on reed-solomon-simd's engine, as on a CPU without AVX-512/GFNI:
-//! `TESSERA_NO_GFNI=1` is set before the first erasure call of this test binary (its
-//! own process), so both engines are checked against `cpu` on every machine — the
-//! AVX-512/GFNI one in `backends.rs` where the CPU has the features.
+//! the GFNI kernels are switched off (`simd::configure`, process-wide) before the
+//! first erasure call of this test binary (its own process), so both engines are
+//! checked against `cpu` on every machine — the AVX-512/GFNI one in `backends.rs`
+//! where the CPU has the features.
 
 use tessera_core::spec::ChainSpec;
-use tessera_kernels::bench::SplitMix;
+use tessera_kernels::simd::SimdConfig;
 use tessera_kernels::{encode, reconstruct, simd, Backend};
+use tessera_test_support::SplitMix;
 
 #[test]
 fn reed_solomon_simd_engine_equals_cpu() {
-    // The only test in this binary, so no other thread reads the environment meanwhile.
-    std::env::set_var("TESSERA_NO_GFNI", "1");
+    // The only test in this binary, so no other test runs on the GFNI kernels meanwhile.
+    simd::configure(SimdConfig {
+        gfni: false,
+        ..SimdConfig::default()
+    });
     assert_eq!(simd::encoder_transforms(), "reed-solomon-simd");
     let mut rng = SplitMix(21);
     for spec in [ChainSpec::tiny(), ChainSpec::full()] {

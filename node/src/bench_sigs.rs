@@ -1,35 +1,14 @@
-//! `tessera bench sigs`: Ed25519 verifications per second for batches of several
-//! sizes on each backend, in one run, beside ed25519-dalek's single verification as
-//! the baseline, with the measured crossover between `cpu` and `simd`. The `gpu`
-//! backend (the WGSL kernel, `shaders/ed25519.wgsl`) is measured when asked for by
-//! name, or by `all` when a GPU adapter exists; on a software adapter (lavapipe) its
-//! figures say nothing about a hardware GPU.
-//!
-//! Workload: JAM-shaped messages (`X_A ⌢ H(·)`, 45 octets) signed by 1023 distinct
-//! keys in turn (a full validator set), the shape of a block's assurances or of a
-//! tranche's announcements and judgments. Each figure is the fastest of several
-//! timed repetitions of verifying the whole batch (key decompression included, as the
-//! keys arrive as octets); speeds are only ever compared within one run.
+//! `tessera bench sigs`: the command line of the Ed25519 bench — arguments, progress
+//! bar and output. The workload, the measurements, the table, the JSON records and
+//! the plot are `tessera_benches::sigs`'s.
 
 use std::io::{IsTerminal as _, Write as _};
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context as _};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use tessera_core::crypto::ed25519::{PublicKey, Signature};
-use tessera_kernels::signatures::{try_verify_ed25519_batch, workload::SignedBatch};
-use tessera_kernels::Backend;
-
-/// JAM's full validator count: the workload cycles through this many keys.
-const VALIDATORS: usize = 1023;
-/// Repetitions continue until this much time has been spent on one figure.
-const MIN_TIME: Duration = Duration::from_millis(400);
-/// At most this many repetitions per figure.
-const MAX_REPS: usize = 2000;
-/// The baseline's name in the records.
-const DALEK: &str = "ed25519-dalek";
+use tessera_benches::sigs::{measure, parse_backends, plot, write_table, Progress, Record};
 
 /// Arguments of `tessera bench sigs`.
 #[derive(Debug, Args)]
@@ -49,176 +28,6 @@ pub struct SigsArgs {
     /// Batch sizes, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,64,1023,10000,100000")]
     pub batches: Vec<usize>,
-}
-
-/// One measurement, as `--json` prints it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Record {
-    /// Items in the batch.
-    pub batch: usize,
-    /// `cpu`, `simd`, `gpu`, `auto` or `ed25519-dalek`.
-    pub backend: String,
-    /// Signatures verified in the timed repetition (the batch size).
-    pub verifications: usize,
-    /// Seconds the fastest repetition took.
-    pub seconds: f64,
-    /// `verifications / seconds`.
-    pub per_second: f64,
-}
-
-impl Record {
-    fn json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "batch": self.batch,
-            "backend": self.backend,
-            "verifications": self.verifications,
-            "seconds": self.seconds,
-            "per_second": self.per_second,
-        })
-    }
-}
-
-/// The backends named by `--backend`.
-pub fn parse_backends(list: &str) -> anyhow::Result<Vec<Backend>> {
-    let mut out = Vec::new();
-    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let add: Vec<Backend> = match name {
-            "all" => match tessera_kernels::gpu::context() {
-                Ok(_) => vec![Backend::Cpu, Backend::Simd, Backend::Gpu],
-                Err(e) => {
-                    eprintln!("bench sigs: no gpu rows: {e}");
-                    vec![Backend::Cpu, Backend::Simd]
-                }
-            },
-            // Asked for by name, a missing adapter is an error: measuring the `simd`
-            // fallback under the name `gpu` would mislead.
-            "gpu" => {
-                tessera_kernels::gpu::context().context("--backend gpu")?;
-                vec![Backend::Gpu]
-            }
-            other => vec![other.parse().map_err(anyhow::Error::msg)?],
-        };
-        for b in add {
-            if !out.contains(&b) {
-                out.push(b);
-            }
-        }
-    }
-    if out.is_empty() {
-        bail!("--backend names no backend");
-    }
-    Ok(out)
-}
-
-/// Time `run` repeatedly; the fastest repetition, in seconds.
-fn fastest(mut run: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<f64> {
-    let started = Instant::now();
-    let mut best = f64::INFINITY;
-    for _ in 0..MAX_REPS {
-        let t = Instant::now();
-        run()?;
-        best = best.min(t.elapsed().as_secs_f64());
-        if started.elapsed() >= MIN_TIME {
-            break;
-        }
-    }
-    Ok(best)
-}
-
-/// ed25519-dalek 2, one signature at a time (RFC 8032 `verify`, not `verify_strict`:
-/// the closest to ZIP-215 it offers; the workload has no edge cases either treats
-/// differently).
-fn dalek_verify_all(items: &[(PublicKey, &[u8], Signature)]) -> anyhow::Result<()> {
-    for (pk, msg, sig) in items {
-        let key = ed25519_dalek::VerifyingKey::from_bytes(&pk.0 .0)
-            .context("ed25519-dalek rejected a workload key")?;
-        let sig = ed25519_dalek::Signature::from_bytes(&sig.0 .0);
-        ed25519_dalek::Verifier::verify(&key, msg, &sig)
-            .context("ed25519-dalek rejected a workload signature")?;
-    }
-    Ok(())
-}
-
-/// Measure every backend and the baseline at every batch size.
-pub fn measure(
-    backends: &[Backend],
-    batches: &[usize],
-    progress: &ProgressBar,
-) -> anyhow::Result<Vec<Record>> {
-    let largest = batches.iter().copied().max().unwrap_or(0);
-    progress.set_message(format!("signing {largest} messages"));
-    let workload = SignedBatch::new(largest, VALIDATORS);
-    if backends.contains(&Backend::Gpu) {
-        // The kernel is compiled on first use (seconds on lavapipe): not part of any
-        // figure.
-        progress.set_message("compiling the gpu kernel");
-        try_verify_ed25519_batch(Backend::Gpu, &workload.items(1)).context("gpu backend")?;
-    }
-    let mut records = Vec::new();
-    for &n in batches {
-        let items = workload.items(n);
-        for &backend in backends {
-            progress.set_message(format!("batch {n} {backend}"));
-            let seconds = fastest(|| {
-                let results = try_verify_ed25519_batch(backend, &items)
-                    .with_context(|| format!("{backend} backend"))?;
-                match results.iter().position(Result::is_err) {
-                    Some(i) => bail!("{backend}: workload item {i} did not verify"),
-                    None => Ok(()),
-                }
-            })?;
-            records.push(record(n, backend.name(), seconds));
-            progress.inc(1);
-        }
-        progress.set_message(format!("batch {n} {DALEK}"));
-        let seconds = fastest(|| dalek_verify_all(&items))?;
-        records.push(record(n, DALEK, seconds));
-        progress.inc(1);
-    }
-    Ok(records)
-}
-
-fn record(batch: usize, backend: &str, seconds: f64) -> Record {
-    Record {
-        batch,
-        backend: backend.to_string(),
-        verifications: batch,
-        seconds,
-        per_second: if seconds > 0.0 {
-            batch as f64 / seconds
-        } else {
-            0.0
-        },
-    }
-}
-
-fn per_second(records: &[Record], batch: usize, backend: &str) -> Option<f64> {
-    records
-        .iter()
-        .find(|r| r.batch == batch && r.backend == backend)
-        .map(|r| r.per_second)
-}
-
-/// The smallest measured batch size from which `simd` beats `cpu` at that size and
-/// every larger one measured; `None` if it never does (or either is missing).
-pub fn crossover(records: &[Record]) -> Option<usize> {
-    let mut batches: Vec<usize> = records.iter().map(|r| r.batch).collect();
-    batches.sort_unstable();
-    batches.dedup();
-    let wins: Vec<(usize, bool)> = batches
-        .iter()
-        .filter_map(|&b| {
-            let cpu = per_second(records, b, "cpu")?;
-            let simd = per_second(records, b, "simd")?;
-            Some((b, simd > cpu))
-        })
-        .collect();
-    let last_loss = wins.iter().rposition(|(_, win)| !win);
-    let first = match last_loss {
-        Some(i) => wins.get(i + 1),
-        None => wins.first(),
-    };
-    first.map(|(b, _)| *b)
 }
 
 /// Run `tessera bench sigs`.
@@ -241,7 +50,10 @@ pub fn run(args: &SigsArgs) -> anyhow::Result<()> {
     } else {
         ProgressBar::hidden()
     };
-    let records = measure(&backends, &batches, &progress)?;
+    let records = measure(&backends, &batches, &mut |p| match p {
+        Progress::Message(m) => progress.set_message(m.to_string()),
+        Progress::StepDone => progress.inc(1),
+    })?;
     progress.finish_and_clear();
 
     if let Some(path) = &args.plot {
@@ -253,147 +65,6 @@ pub fn run(args: &SigsArgs) -> anyhow::Result<()> {
         writeln!(out, "{}", serde_json::Value::Array(all))?;
         return Ok(());
     }
-    writeln!(
-        out,
-        "Ed25519 verification, {} rayon threads; {VALIDATORS} distinct keys; fastest repetition",
-        rayon::current_num_threads()
-    )?;
-    writeln!(
-        out,
-        "{:>8}  {:<14} {:>14} {:>12} {:>10}",
-        "batch", "backend", "verif/s", "seconds", "vs dalek"
-    )?;
-    for r in &records {
-        let ratio = per_second(&records, r.batch, DALEK)
-            .filter(|d| *d > 0.0)
-            .map_or_else(|| "-".to_string(), |d| format!("{:.2}x", r.per_second / d));
-        writeln!(
-            out,
-            "{:>8}  {:<14} {:>14.0} {:>12.6} {:>10}",
-            r.batch, r.backend, r.per_second, r.seconds, ratio
-        )?;
-    }
-    match crossover(&records) {
-        Some(b) => writeln!(
-            out,
-            "crossover: simd beats cpu from batch {b} (of those measured)"
-        )?,
-        None => writeln!(out, "crossover: none among the measured batches")?,
-    }
+    write_table(&mut out, &records)?;
     Ok(())
-}
-
-/// Verifications/s against batch size, both on log scales, one line per backend.
-fn plot(path: &Path, records: &[Record]) -> anyhow::Result<()> {
-    use plotters::prelude::*;
-
-    let max_batch = records.iter().map(|r| r.batch).max().unwrap_or(1).max(2) as f64;
-    let max_rate = records.iter().map(|r| r.per_second).fold(1.0, f64::max) * 2.0;
-    let min_rate = records
-        .iter()
-        .map(|r| r.per_second)
-        .filter(|r| *r > 0.0)
-        .fold(max_rate, f64::min)
-        / 2.0;
-    let root = SVGBackend::new(path, (800, 500)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption("Ed25519 verifications/s", ("sans-serif", 22))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d(
-            (1.0..max_batch * 1.5).log_scale(),
-            (min_rate..max_rate).log_scale(),
-        )
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    chart
-        .configure_mesh()
-        .x_desc("batch size")
-        .y_desc("verifications/s")
-        .draw()
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let mut names: Vec<&str> = Vec::new();
-    for r in records {
-        if !names.contains(&r.backend.as_str()) {
-            names.push(&r.backend);
-        }
-    }
-    for (i, name) in names.into_iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
-        let points: Vec<(f64, f64)> = records
-            .iter()
-            .filter(|r| r.backend == name && r.per_second > 0.0)
-            .map(|r| (r.batch as f64, r.per_second))
-            .collect();
-        chart
-            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?
-            .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-        chart
-            .draw_series(
-                points
-                    .into_iter()
-                    .map(|p| Circle::new(p, 3, color.filled())),
-            )
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    root.present().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn r(batch: usize, backend: &str, per_second: f64) -> Record {
-        Record {
-            batch,
-            backend: backend.into(),
-            verifications: batch,
-            seconds: 1.0,
-            per_second,
-        }
-    }
-
-    #[test]
-    fn crossover_is_first_batch_of_lasting_win() {
-        let recs = vec![
-            r(1, "cpu", 10.0),
-            r(1, "simd", 9.0),
-            r(2, "cpu", 10.0),
-            r(2, "simd", 11.0),
-            r(4, "cpu", 10.0),
-            r(4, "simd", 9.5),
-            r(8, "cpu", 10.0),
-            r(8, "simd", 20.0),
-        ];
-        assert_eq!(crossover(&recs), Some(8));
-        assert_eq!(crossover(&recs[..4]), Some(2));
-        assert_eq!(crossover(&recs[..2]), None);
-    }
-
-    #[test]
-    fn backend_lists() {
-        let gpu = tessera_kernels::gpu::context().is_ok();
-        let mut all = vec![Backend::Cpu, Backend::Simd];
-        if gpu {
-            all.push(Backend::Gpu);
-        }
-        assert_eq!(parse_backends("all").ok(), Some(all));
-        assert_eq!(
-            parse_backends("simd,cpu,simd").ok(),
-            Some(vec![Backend::Simd, Backend::Cpu])
-        );
-        assert_eq!(parse_backends("gpu").is_ok(), gpu);
-        assert!(parse_backends("tpu").is_err());
-        assert!(parse_backends(",").is_err());
-    }
 }

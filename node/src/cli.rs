@@ -60,7 +60,7 @@ pub struct FuzzTargetArgs {
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Data availability: erasure coding, hashing and erasure roots of work packages.
-    Da(crate::bench_cmd::BenchDaArgs),
+    Da(crate::bench_da::BenchDaArgs),
     /// Ed25519 verifications/s per backend and batch size, beside ed25519-dalek.
     Sigs(crate::bench_sigs::SigsArgs),
     /// JAMNP-S request/response throughput on loopback beside plain TCP.
@@ -134,7 +134,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::codec_cmd::list_types();
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench(BenchCommand::Da(args)) => ok(crate::bench_cmd::da(&spec, &args)),
+        Command::Bench(BenchCommand::Da(args)) => ok(crate::bench_da::da(&spec, &args)),
         Command::Bench(BenchCommand::Sigs(args)) => ok(crate::bench_sigs::run(&args)),
         Command::Bench(BenchCommand::Net(args)) => ok(crate::bench_net::run(&spec, &args)),
         Command::Key(args) => ok(crate::key_cmd::run(&args)),

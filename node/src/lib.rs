@@ -5,7 +5,7 @@
 //! thread pools and the database; the libraries it calls take everything as
 //! arguments.
 
-pub mod bench_cmd;
+pub mod bench_da;
 pub mod bench_net;
 pub mod bench_sigs;
 pub mod cli;
@@ -15,4 +15,5 @@ pub mod import;
 pub mod key_cmd;
 pub mod net_cmd;
 pub mod store;
+pub mod switches;
 pub mod trace_cmd;

@@ -13,6 +13,8 @@ fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
+    // The kernels' environment switches, read once, before any kernel runs.
+    tessera_node::switches::Switches::from_env().apply();
     let cli = tessera_node::cli::Cli::parse();
     match tessera_node::cli::run(cli) {
         Ok(code) => code,

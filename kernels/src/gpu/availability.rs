@@ -16,13 +16,14 @@
 //! the unfused path ([`DigestingEngine`] then encodes on [`super::GpuEngine`] and
 //! reports no digest).
 
-use tessera_core::bytes::ByteArray;
 use tessera_core::hash::Hash;
 
+use super::device::{context, GpuContext, READBACK, STORAGE_OUT, STORAGE_WORK, UNIFORM};
+use super::error::GpuError;
 use super::merkle::Tree;
+use super::reed_solomon::GpuEngine;
 use super::reed_solomon::{check_jobs, EncodeJob, Plan, GROUP};
-use super::{context, GpuContext, GpuEngine, GpuError};
-use crate::erasure::{ErasureCode, ErasureEngine, ErasureError};
+use crate::engine::{ErasureCode, ErasureEngine, ErasureError};
 
 /// What is computed over the `V` shards of a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,9 +113,7 @@ impl GpuContext {
         let (k, total, chunk, rows) = (code.originals, code.total(), code.chunk(), self.rows(code));
         let mut guard = self.buffers();
         let buffers = &mut *guard;
-        let storage = wgpu::BufferUsages::STORAGE
-            | wgpu::BufferUsages::COPY_DST
-            | wgpu::BufferUsages::COPY_SRC;
+        let storage = STORAGE_WORK;
         let work_size = (rows * row_bytes) as u64;
         let work = self.buffer(&mut buffers.work, work_size, storage, "reed_solomon work");
         // 1. The originals, one row each (a trailing odd column zero, so every shard's
@@ -134,12 +133,7 @@ impl GpuContext {
         let shards_size = (total * row_bytes) as u64;
         let shards = self.buffer(&mut buffers.shards, shards_size, storage, "shards");
         let readback_size = shards_size + total as u64 * 32;
-        let readback = self.buffer(
-            &mut buffers.readback,
-            readback_size,
-            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            "readback",
-        );
+        let readback = self.buffer(&mut buffers.readback, readback_size, READBACK, "readback");
         let mut encoder = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
@@ -183,13 +177,13 @@ impl GpuContext {
                 let output = self.buffer(
                     &mut buffers.hash_output,
                     output_size,
-                    wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                    STORAGE_OUT,
                     "blake2b output",
                 );
                 let params = self.buffer(
                     &mut buffers.digest_params,
                     HASH_PARAMS,
-                    wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                    UNIFORM,
                     "blake2b params",
                 );
                 self.record_hash(
@@ -222,11 +216,7 @@ impl GpuContext {
             {
                 out.copy_from_slice(&row[..shard_bytes]);
             }
-            hashes.extend(tail.chunks_exact(32).map(|h| {
-                let mut hash = [0u8; 32];
-                hash.copy_from_slice(h);
-                ByteArray(hash)
-            }));
+            hashes.extend(super::device::digests(tail));
         })?;
         Ok(hashes)
     }
@@ -257,17 +247,6 @@ impl DigestingEngine {
 }
 
 impl ErasureEngine for DigestingEngine {
-    fn encode(
-        &mut self,
-        code: ErasureCode,
-        shard_bytes: usize,
-        originals: &[u8],
-        recovery: &mut [u8],
-    ) -> Result<(), ErasureError> {
-        code.check_encode_buffers(shard_bytes, originals, recovery)?;
-        self.encode_from(code, shard_bytes, originals, None, recovery)
-    }
-
     fn encode_from(
         &mut self,
         code: ErasureCode,

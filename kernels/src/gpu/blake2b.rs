@@ -4,10 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use tessera_core::bytes::ByteArray;
 use tessera_core::hash::{blake2b_256, Hash};
 
-use super::{binding, GpuContext, GpuError};
+use super::device::{binding, digests, GpuContext, READBACK, STORAGE_IN, STORAGE_OUT, UNIFORM};
+use super::error::GpuError;
 
 /// Invocations per workgroup of the `hash` entry point.
 const GROUP: u64 = 64;
@@ -56,7 +56,7 @@ impl GpuContext {
     /// One submission: `count` inputs of `len` octets, `stride` words apart.
     fn hash_batch<'x, I: AsRef<[u8]> + 'x>(
         &self,
-        buffers: &mut super::Buffers,
+        buffers: &mut super::device::Buffers,
         len: usize,
         stride: usize,
         count: usize,
@@ -64,26 +64,16 @@ impl GpuContext {
     ) -> Result<Vec<Hash>, GpuError> {
         let input_size = ((count * stride * 4) as u64).max(4);
         let output_size = (count * 32) as u64;
-        let usage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
+        let usage = STORAGE_IN;
         let input = self.buffer(&mut buffers.hash_input, input_size, usage, "blake2b input");
         let output = self.buffer(
             &mut buffers.hash_output,
             output_size,
-            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            STORAGE_OUT,
             "blake2b output",
         );
-        let params = self.buffer(
-            &mut buffers.params,
-            PARAMS,
-            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            "params",
-        );
-        let readback = self.buffer(
-            &mut buffers.readback,
-            output_size,
-            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            "readback",
-        );
+        let params = self.buffer(&mut buffers.params, PARAMS, UNIFORM, "params");
+        let readback = self.buffer(&mut buffers.readback, output_size, READBACK, "readback");
         let upload_size = (count * stride * 4) as u64;
         let upload = if upload_size > 0 {
             let slot = stride * 4;
@@ -115,11 +105,7 @@ impl GpuContext {
         self.queue.submit([encoder.finish()]);
         let mut hashes = Vec::with_capacity(count);
         self.read_back(readback, output_size, |octets| {
-            hashes.extend(octets.chunks_exact(32).map(|h| {
-                let mut hash = [0u8; 32];
-                hash.copy_from_slice(h);
-                ByteArray(hash)
-            }));
+            hashes.extend(digests(octets));
         })?;
         Ok(hashes)
     }
@@ -141,24 +127,15 @@ impl GpuContext {
             bytes.extend_from_slice(&w.to_le_bytes());
         }
         self.queue.write_buffer(params, 0, &bytes);
-        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("blake2b"),
-            layout: &self.blake2b.layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: binding(input, input_size),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: binding(output, output_size),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: binding(params, PARAMS),
-                },
+        let bind_group = self.bind_group(
+            "blake2b",
+            &self.blake2b.layout,
+            &[
+                (0, binding(input, input_size)),
+                (1, binding(output, output_size)),
+                (2, binding(params, PARAMS)),
             ],
-        });
+        );
         let (x, y) = self.groups(count as u64, GROUP)?;
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
         pass.set_pipeline(

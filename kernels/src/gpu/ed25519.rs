@@ -24,10 +24,11 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha512};
 use tessera_core::crypto::ed25519::{Ed25519Error, PublicKey, Signature};
 
-use super::{
+use super::device::{
     bind_group_layout, binding, block_on, compute_pipeline, shader, storage_entry, uniform_entry,
-    GpuContext, GpuError, Pipeline,
+    GpuContext, Pipeline, READBACK, STORAGE_IN, STORAGE_OUT, UNIFORM,
 };
+use super::error::GpuError;
 
 /// Invocations per workgroup of the `verify` entry point.
 const GROUP: u64 = 64;
@@ -162,7 +163,7 @@ impl GpuContext {
     /// One submission: upload `chunk`'s packed items, verify, read the statuses back.
     fn verify_submission(
         &self,
-        buffers: &mut super::Buffers,
+        buffers: &mut super::device::Buffers,
         pipeline: &Pipeline,
         chunk: &[(usize, &[u8; ITEM_OCTETS])],
     ) -> Result<Vec<u32>, GpuError> {
@@ -172,27 +173,17 @@ impl GpuContext {
         let input = self.buffer(
             &mut buffers.sig_input,
             input_size,
-            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            STORAGE_IN,
             "ed25519 input",
         );
         let output = self.buffer(
             &mut buffers.sig_output,
             output_size,
-            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            STORAGE_OUT,
             "ed25519 output",
         );
-        let params = self.buffer(
-            &mut buffers.params,
-            PARAMS,
-            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            "params",
-        );
-        let readback = self.buffer(
-            &mut buffers.readback,
-            output_size,
-            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            "readback",
-        );
+        let params = self.buffer(&mut buffers.params, PARAMS, UNIFORM, "params");
+        let readback = self.buffer(&mut buffers.readback, output_size, READBACK, "readback");
         let upload = self.stage(&mut buffers.upload, input_size, |view| {
             for (n, (_, item)) in chunk.iter().enumerate() {
                 let at = n * ITEM_OCTETS;
@@ -204,24 +195,15 @@ impl GpuContext {
         let mut words = [0u8; PARAMS as usize];
         words[..4].copy_from_slice(&count_word.to_le_bytes());
         self.queue.write_buffer(params, 0, &words);
-        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("ed25519"),
-            layout: &pipeline.layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: binding(input, input_size),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: binding(output, output_size),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: binding(params, PARAMS),
-                },
+        let bind_group = self.bind_group(
+            "ed25519",
+            &pipeline.layout,
+            &[
+                (0, binding(input, input_size)),
+                (1, binding(output, output_size)),
+                (2, binding(params, PARAMS)),
             ],
-        });
+        );
         let (x, y) = self.groups(count as u64, GROUP)?;
         let mut encoder = self
             .device

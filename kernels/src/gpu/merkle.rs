@@ -3,11 +3,11 @@
 //! availability pipeline these are the `V` validators' segment-shard lists (`s♣`),
 //! thousands of 12-octet items each, so every node level is a wide batch.
 
-use tessera_core::bytes::ByteArray;
 use tessera_core::hash::{blake2b_256, Hash};
 use tessera_core::merkle::balanced;
 
-use super::{binding, GpuContext, GpuError};
+use super::device::{binding, digests, GpuContext, READBACK, STORAGE_IN, STORAGE_OUT, UNIFORM};
+use super::error::GpuError;
 
 /// Invocations per workgroup (lists) of `merkle_node`.
 const GROUP: u64 = 64;
@@ -133,16 +133,11 @@ impl GpuContext {
         let items = self.buffer(
             &mut buffers.hash_input,
             items_size,
-            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            STORAGE_IN,
             "merkle items",
         );
         let result_size = rows.len() as u64 * 32;
-        let readback = self.buffer(
-            &mut buffers.readback,
-            result_size,
-            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            "readback",
-        );
+        let readback = self.buffer(&mut buffers.readback, result_size, READBACK, "readback");
         let mut encoder = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
@@ -162,11 +157,7 @@ impl GpuContext {
         self.queue.submit([encoder.finish()]);
         let mut roots = Vec::with_capacity(rows.len());
         self.read_back(readback, result_size, |octets| {
-            roots.extend(octets.chunks_exact(32).map(|h| {
-                let mut hash = [0u8; 32];
-                hash.copy_from_slice(h);
-                ByteArray(hash)
-            }));
+            roots.extend(digests(octets));
         })?;
         Ok(roots)
     }
@@ -188,12 +179,7 @@ impl GpuContext {
         (lists, row_words, piece_words): (usize, usize, usize),
     ) -> Result<(&'b wgpu::Buffer, u64), GpuError> {
         let nodes_size = u64::from(tree.slots) * lists as u64 * 32;
-        let nodes = self.buffer(
-            nodes_slot,
-            nodes_size,
-            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            "merkle nodes",
-        );
+        let nodes = self.buffer(nodes_slot, nodes_size, STORAGE_OUT, "merkle nodes");
         let specs: Vec<[u32; 4]> = tree.levels.iter().flatten().copied().collect();
         let specs_bytes: Vec<u8> = specs
             .iter()
@@ -203,7 +189,7 @@ impl GpuContext {
         let specs_buffer = self.buffer(
             specs_slot,
             specs_bytes.len() as u64,
-            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            STORAGE_IN,
             "merkle specs",
         );
         self.queue.write_buffer(specs_buffer, 0, &specs_bytes);
@@ -211,7 +197,7 @@ impl GpuContext {
         let params = self.buffer(
             params_slot,
             tree.levels.len() as u64 * align,
-            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            UNIFORM,
             "merkle levels",
         );
         let mut bytes = vec![0u8; tree.levels.len() * align as usize];
@@ -224,28 +210,16 @@ impl GpuContext {
             first += level.len();
         }
         self.queue.write_buffer(params, 0, &bytes);
-        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("merkle"),
-            layout: &self.merkle.layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: binding(items, items_size),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: binding(nodes, nodes_size),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 3,
-                    resource: binding(params, LEVEL),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 4,
-                    resource: binding(specs_buffer, specs_bytes.len() as u64),
-                },
+        let bind_group = self.bind_group(
+            "merkle",
+            &self.merkle.layout,
+            &[
+                (0, binding(items, items_size)),
+                (1, binding(nodes, nodes_size)),
+                (3, binding(params, LEVEL)),
+                (4, binding(specs_buffer, specs_bytes.len() as u64)),
             ],
-        });
+        );
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
         pass.set_pipeline(&self.merkle.pipeline);
         let x = u32::try_from((lists as u64).div_ceil(GROUP))

@@ -30,11 +30,14 @@
 
 use crate::cpu::field::{field, GROUP_ORDER};
 use crate::cpu::novel_basis::novel_basis;
-use crate::erasure::{ErasureCode, ErasureEngine, ErasureError};
+use crate::engine::{ErasureCode, ErasureEngine, ErasureError};
 use crate::locator::locator_logs;
 use crate::shards::Shards;
 
-use super::{binding, context, Buffers, GpuContext, GpuError};
+use super::device::{
+    binding, context, Buffers, GpuContext, READBACK, STORAGE_IN, STORAGE_WORK, UNIFORM,
+};
+use super::error::GpuError;
 
 /// Invocations per workgroup of the `butterfly` and `broadcast` entry points.
 pub(super) const GROUP: u64 = 256;
@@ -216,22 +219,6 @@ impl Plan {
         }
         self
     }
-}
-
-/// u32s of the `tables` buffer: log, then exp (twice the group order).
-pub(super) fn table_words() -> usize {
-    (1 << 16) + 2 * GROUP_ORDER
-}
-
-/// The `tables` buffer's octets, in the layout `shaders/reed_solomon.wgsl` reads.
-pub(super) fn table_bytes() -> Vec<u8> {
-    let f = field();
-    let words = f.log_table().iter().chain(f.exp_table());
-    let mut out = Vec::with_capacity(table_words() * 4);
-    for &w in words {
-        out.extend_from_slice(&u32::from(w).to_le_bytes());
-    }
-    out
 }
 
 /// One code call in a batch: `k` original shards of `shard_bytes` read from `source`
@@ -424,9 +411,7 @@ impl GpuContext {
         let work = self.buffer(
             &mut buffers.work,
             work_size,
-            wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_DST
-                | wgpu::BufferUsages::COPY_SRC,
+            STORAGE_WORK,
             "reed_solomon work",
         );
         // 1. Originals into rows 0..k, each piece at its columns (a trailing odd column
@@ -453,12 +438,7 @@ impl GpuContext {
         })?;
         let plan = Plan::encode(code, rows);
         let recovery_size = (code.recovery * row_bytes) as u64;
-        let readback = self.buffer(
-            &mut buffers.readback,
-            recovery_size,
-            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            "readback",
-        );
+        let readback = self.buffer(&mut buffers.readback, recovery_size, READBACK, "readback");
         let mut encoder = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
@@ -497,12 +477,7 @@ impl GpuContext {
         width: usize,
     ) -> Result<(), GpuError> {
         let align = self.uniform_align;
-        let params = self.buffer(
-            params,
-            plan.layers.len() as u64 * align,
-            wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            "params",
-        );
+        let params = self.buffer(params, plan.layers.len() as u64 * align, UNIFORM, "params");
         let mut bytes = vec![0u8; plan.layers.len() * align as usize];
         for (slot, layer) in bytes.chunks_exact_mut(align as usize).zip(&plan.layers) {
             // Word 3 of every uniform is the submission's row width.
@@ -514,36 +489,19 @@ impl GpuContext {
         }
         self.queue.write_buffer(params, 0, &bytes);
         let skews_size = (plan.skews.len() * 4) as u64;
-        let skews = self.buffer(
-            skews,
-            skews_size,
-            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-            "skews",
-        );
+        let skews = self.buffer(skews, skews_size, STORAGE_IN, "skews");
         let skew_bytes: Vec<u8> = plan.skews.iter().flat_map(|s| s.to_le_bytes()).collect();
         self.queue.write_buffer(skews, 0, &skew_bytes);
-        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("reed_solomon"),
-            layout: &self.butterfly.layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: self.tables.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: binding(work, work_size),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: binding(params, LAYER),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 3,
-                    resource: binding(skews, skews_size),
-                },
+        let bind_group = self.bind_group(
+            "reed_solomon",
+            &self.butterfly.layout,
+            &[
+                (0, self.tables.as_entire_binding()),
+                (1, binding(work, work_size)),
+                (2, binding(params, LAYER)),
+                (3, binding(skews, skews_size)),
             ],
-        });
+        );
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
         let x = u32::try_from(width.div_ceil(GROUP as usize))
             .map_err(|_| GpuError::Operation(format!("{width} columns per row")))?;
@@ -664,9 +622,7 @@ impl GpuContext {
         let work = self.buffer(
             &mut buffers.work,
             work_size,
-            wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_DST
-                | wgpu::BufferUsages::COPY_SRC,
+            STORAGE_WORK,
             "reed_solomon work",
         );
         // 1. The given shards' columns, packed one per row (a trailing odd column zero).
@@ -680,12 +636,7 @@ impl GpuContext {
             }
         })?;
         let result_size = (k * row_bytes) as u64;
-        let readback = self.buffer(
-            &mut buffers.readback,
-            result_size,
-            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            "readback",
-        );
+        let readback = self.buffer(&mut buffers.readback, result_size, READBACK, "readback");
         let mut encoder = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
@@ -740,40 +691,17 @@ impl GpuEngine {
 /// more source than `k` shards.
 pub(super) fn check_jobs(code: ErasureCode, jobs: &[EncodeJob<'_>]) -> Result<(), ErasureError> {
     for job in jobs {
-        let fits = |count: usize, len: usize| count.checked_mul(job.shard_bytes) == Some(len);
-        if job.shard_bytes % 2 != 0
-            || !fits(code.recovery, job.recovery.len())
-            || job
-                .originals
-                .as_deref()
-                .is_some_and(|o| !fits(code.originals, o.len()))
-            || job.source.len() > code.originals.saturating_mul(job.shard_bytes)
-        {
-            return Err(ErasureError::BufferShape(format!(
-                "{} + {} shards of {} octets from {} octets into {}",
-                code.originals,
-                code.recovery,
-                job.shard_bytes,
-                job.source.len(),
-                job.recovery.len()
-            )));
-        }
+        code.check_encode_from(
+            job.shard_bytes,
+            job.source,
+            job.originals.as_deref(),
+            job.recovery,
+        )?;
     }
     Ok(())
 }
 
 impl ErasureEngine for GpuEngine {
-    fn encode(
-        &mut self,
-        code: ErasureCode,
-        shard_bytes: usize,
-        originals: &[u8],
-        recovery: &mut [u8],
-    ) -> Result<(), ErasureError> {
-        code.check_encode_buffers(shard_bytes, originals, recovery)?;
-        self.encode_from(code, shard_bytes, originals, None, recovery)
-    }
-
     fn encode_from(
         &mut self,
         code: ErasureCode,

@@ -12,29 +12,16 @@
 //! every length `0..=128` and on equal-length multi-block groups
 //! (`kernels/tests/backends.rs`).
 
-use std::sync::OnceLock;
+use super::features;
 
 /// The longest input this kernel hashes: one Blake2b block.
 pub const BLOCK: usize = 128;
 
-/// Whether this CPU runs the kernel (AVX-512F; `TESSERA_NO_AVX512_BLAKE2B=1` turns it
-/// off, for A/B measurements against blake2b_simd).
+/// Whether this CPU runs the kernel: it has AVX-512F and the program has not switched
+/// the kernel off ([`super::SimdConfig::avx512_blake2b`], for A/B measurements against
+/// blake2b_simd).
 pub fn available() -> bool {
-    static AVAILABLE: OnceLock<bool> = OnceLock::new();
-    *AVAILABLE.get_or_init(|| {
-        let off = std::env::var("TESSERA_NO_AVX512_BLAKE2B").is_ok_and(|v| v == "1");
-        !off && detect()
-    })
-}
-
-#[cfg(target_arch = "x86_64")]
-fn detect() -> bool {
-    std::arch::is_x86_feature_detected!("avx512f")
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn detect() -> bool {
-    false
+    features::avx512_blake2b()
 }
 
 /// `H(x)` of eight inputs that either all fit one block ([`BLOCK`] octets, lengths
@@ -53,7 +40,8 @@ pub fn hash8(inputs: [&[u8]; 8]) -> Option<[[u8; 32]; 8]> {
         } else {
             len.div_ceil(BLOCK).max(1)
         };
-        // SAFETY: `available` checked AVX-512F, the only feature `State` uses.
+        // SAFETY: `available` checked AVX-512F (`features::avx512f_cpu`), the only
+        // feature `State` uses.
         let mut state = unsafe { x86::State::new() };
         for b in 0..blocks {
             // m[i][lane]: message word i of each lane's block b, zero-padded.

@@ -21,8 +21,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::cpu::field::field;
 use crate::cpu::novel_basis::novel_basis;
-use crate::erasure::ErasureCode;
+use crate::engine::ErasureCode;
 
+use super::features;
 use super::layout::BLOCK;
 
 /// Multiplication by one constant: the 512-bit matrix operands of the two affine
@@ -195,8 +196,8 @@ impl DecodePlan {
 /// `blocks` times the constant of `factor` (zeros for `None`).
 pub(super) fn scale(blocks: &mut [[u8; BLOCK]], factor: Option<&Factor>) {
     #[cfg(target_arch = "x86_64")]
-    if available() {
-        // SAFETY: `available` checked AVX-512F, AVX-512VBMI and GFNI.
+    if features::gfni_cpu() {
+        // SAFETY: `gfni_cpu` checked AVX-512F, AVX-512VBMI and GFNI.
         unsafe { x86::scale(blocks, factor) };
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -208,7 +209,7 @@ pub(super) fn scale(blocks: &mut [[u8; BLOCK]], factor: Option<&Factor>) {
 /// when [`available`].
 pub(super) fn decode_stripe(plan: &DecodePlan, work: &mut [[u8; BLOCK]], w: usize) {
     #[cfg(target_arch = "x86_64")]
-    if available() {
+    if features::gfni_cpu() {
         // SAFETY: as in `encode_stripe`.
         unsafe { x86::decode_stripe(plan, work, w) };
     }
@@ -216,51 +217,13 @@ pub(super) fn decode_stripe(plan: &DecodePlan, work: &mut [[u8; BLOCK]], w: usiz
     let _ = (plan, work, w);
 }
 
-/// Whether this CPU runs the GFNI path (AVX-512F, AVX-512VBMI and GFNI; checked once; `TESSERA_NO_GFNI=1` turns it
-/// off, for A/B measurements against reed-solomon-simd's engine).
+/// Whether the GFNI path runs: the CPU has AVX-512F, AVX-512VBMI and GFNI and the
+/// program has not switched it off ([`super::SimdConfig::gfni`], for A/B measurements
+/// against reed-solomon-simd's engine). The dispatch decision; the kernels below check
+/// only the CPU ([`features::gfni_cpu`]), their safety condition, so a switch between
+/// two calls of one operation cannot leave it half done.
 pub(super) fn available() -> bool {
-    static AVAILABLE: OnceLock<bool> = OnceLock::new();
-    *AVAILABLE.get_or_init(|| {
-        let off = std::env::var("TESSERA_NO_GFNI").is_ok_and(|v| v == "1");
-        !off && detect()
-    })
-}
-
-#[cfg(target_arch = "x86_64")]
-fn detect() -> bool {
-    std::arch::is_x86_feature_detected!("avx512f")
-        && std::arch::is_x86_feature_detected!("avx512vbmi")
-        && std::arch::is_x86_feature_detected!("gfni")
-}
-
-/// Whole blocks of little-endian words into engine blocks (low octets, then high), one
-/// `vpermb` per block; `false` (nothing done) where the CPU lacks the features.
-pub(super) fn split_blocks(words: &[[u8; BLOCK]], blocks: &mut [[u8; BLOCK]]) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    if available() {
-        // SAFETY: `available` checked AVX-512F, AVX-512VBMI and GFNI.
-        unsafe { x86::permute_blocks(words, blocks, false) };
-        return true;
-    }
-    let _ = (words, blocks);
-    false
-}
-
-/// The inverse of [`split_blocks`].
-pub(super) fn join_blocks(blocks: &[[u8; BLOCK]], words: &mut [[u8; BLOCK]]) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    if available() {
-        // SAFETY: as in `split_blocks`.
-        unsafe { x86::permute_blocks(blocks, words, true) };
-        return true;
-    }
-    let _ = (blocks, words);
-    false
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn detect() -> bool {
-    false
+    features::gfni()
 }
 
 /// Steps 2–4 of the `cpu` encoder on one stripe: `work` holds `rows` rows of `w`
@@ -269,8 +232,8 @@ fn detect() -> bool {
 pub(super) fn encode_stripe(plan: &EncodePlan, chunk: usize, work: &mut [[u8; BLOCK]], w: usize) {
     #[cfg(target_arch = "x86_64")]
     {
-        if available() {
-            // SAFETY: `available` checked that the CPU has AVX-512F and GFNI, the only
+        if features::gfni_cpu() {
+            // SAFETY: `gfni_cpu` checked that the CPU has AVX-512F and GFNI, the only
             // features `x86::encode_stripe` is compiled for.
             unsafe { x86::encode_stripe(plan, chunk, work, w) }
         }
@@ -441,25 +404,6 @@ mod x86 {
         }
         for l in pairs.remainder() {
             layer(rows, w, l, inverse);
-        }
-    }
-
-    /// `to[i]` ← `from[i]` permuted: split (`join` false: octet `2j` to `j`, `2j + 1`
-    /// to `32 + j`) or its inverse.
-    #[target_feature(enable = "avx512f,avx512vbmi")]
-    pub(super) fn permute_blocks(from: &[[u8; BLOCK]], to: &mut [[u8; BLOCK]], join: bool) {
-        let index: [u8; BLOCK] = std::array::from_fn(|i| {
-            let i = i as u8;
-            match (join, i < 32) {
-                (false, true) => 2 * i,
-                (false, false) => 2 * (i - 32) + 1,
-                (true, _) if i.is_multiple_of(2) => i / 2,
-                (true, _) => 32 + i / 2,
-            }
-        });
-        let index = load(&index);
-        for (f, t) in from.iter().zip(to.iter_mut()) {
-            store(t, _mm512_permutexvar_epi8(index, load(f)));
         }
     }
 

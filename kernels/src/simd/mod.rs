@@ -2,7 +2,8 @@
 //! reed-solomon-simd's public [`Engine`] (its `DefaultEngine` picks AVX2, SSSE3 or NEON
 //! at run time from the CPU's features) — except the encoder's transforms, which run on
 //! this crate's AVX-512/GFNI kernel (`gfni.rs`) when the CPU has those features
-//! ([`encoder_transforms`] says which; `TESSERA_NO_GFNI=1` forces the engine).
+//! ([`encoder_transforms`] says which; [`configure`] with `gfni: false` forces the
+//! engine).
 //!
 //! The same transforms as reed-solomon-simd's `LowRateEncoder`/`LowRateDecoder`, but
 //! run over column stripes: every 64-octet block position of a shard is an independent
@@ -18,9 +19,13 @@
 // argument.
 #[allow(unsafe_code)]
 pub mod blake2b_x8;
+mod features;
 #[allow(unsafe_code)]
 mod gfni;
+#[allow(unsafe_code)]
 mod layout;
+
+pub use features::{config, configure, SimdConfig};
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -31,7 +36,7 @@ use reed_solomon_simd::engine::{
     DefaultEngine, Engine, GfElement, ShardsRefMut, GF_MODULUS, GF_ORDER,
 };
 
-use crate::erasure::{ErasureCode, ErasureEngine, ErasureError};
+use crate::engine::{ErasureCode, ErasureEngine, ErasureError};
 use layout::{from_blocks, to_blocks, BLOCK};
 
 /// What runs the `simd` encoder's transforms on this CPU: `"avx512-gfni"` (this
@@ -113,74 +118,6 @@ impl SimdEngine {
         if self.lanes.len() < lanes {
             self.lanes.resize_with(lanes, Vec::new);
         }
-    }
-
-    /// The recovery shards of the originals in `source` — `k` rows of `shard_bytes`
-    /// back to back, where octets past the end of `source` read as zero (so an
-    /// unpadded blob can be passed as it is) — into `recovery`; when `originals` is
-    /// given, the zero-padded originals are written there in the same pass.
-    pub fn encode_from(
-        &mut self,
-        code: ErasureCode,
-        shard_bytes: usize,
-        source: &[u8],
-        originals: Option<&mut [u8]>,
-        recovery: &mut [u8],
-    ) -> Result<(), ErasureError> {
-        let fits = |count: usize, len: usize| count.checked_mul(shard_bytes) == Some(len);
-        if !shard_bytes.is_multiple_of(2)
-            || !fits(code.recovery, recovery.len())
-            || originals
-                .as_deref()
-                .is_some_and(|o| !fits(code.originals, o.len()))
-            || source.len() > code.originals.saturating_mul(shard_bytes)
-        {
-            return Err(ErasureError::BufferShape(format!(
-                "{} + {} shards of {shard_bytes} octets from {} octets into {}",
-                code.originals,
-                code.recovery,
-                source.len(),
-                recovery.len()
-            )));
-        }
-        if shard_bytes == 0 {
-            return Ok(());
-        }
-        let ranges = self.lane_ranges(shard_bytes);
-        self.ensure_lanes(ranges.len());
-        let rec_pieces = split_rows(recovery, shard_bytes, &ranges);
-        let orig_pieces = match originals {
-            Some(o) => split_rows(o, shard_bytes, &ranges),
-            None => ranges.iter().map(|_| Vec::new()).collect(),
-        };
-        let engine = &self.engine;
-        let stripe = self.stripe_blocks;
-        let plan = gfni::available().then(|| gfni::EncodePlan::get(code));
-        let run = |(((work, range), orig), rec): (
-            ((&mut Work, &Range<usize>), Pieces<'_>),
-            Pieces<'_>,
-        )| {
-            let lane = Lane {
-                engine,
-                code,
-                shard_bytes,
-                stripe,
-                gfni: plan.clone(),
-            };
-            lane.encode(work, range.clone(), source, orig, rec);
-        };
-        let jobs = self
-            .lanes
-            .iter_mut()
-            .zip(&ranges)
-            .zip(orig_pieces)
-            .zip(rec_pieces);
-        if ranges.len() == 1 {
-            jobs.for_each(run);
-        } else {
-            jobs.collect::<Vec<_>>().into_par_iter().for_each(run);
-        }
-        Ok(())
     }
 }
 
@@ -492,15 +429,55 @@ fn formal_derivative(data: &mut ShardsRefMut<'_>) {
 }
 
 impl ErasureEngine for SimdEngine {
-    fn encode(
+    /// Fused: the padding is read as zeros while the originals are converted, and
+    /// the padded originals are written in the same pass.
+    fn encode_from(
         &mut self,
         code: ErasureCode,
         shard_bytes: usize,
-        originals: &[u8],
+        source: &[u8],
+        originals: Option<&mut [u8]>,
         recovery: &mut [u8],
     ) -> Result<(), ErasureError> {
-        code.check_encode_buffers(shard_bytes, originals, recovery)?;
-        self.encode_from(code, shard_bytes, originals, None, recovery)
+        code.check_encode_from(shard_bytes, source, originals.as_deref(), recovery)?;
+        if shard_bytes == 0 {
+            return Ok(());
+        }
+        let ranges = self.lane_ranges(shard_bytes);
+        self.ensure_lanes(ranges.len());
+        let rec_pieces = split_rows(recovery, shard_bytes, &ranges);
+        let orig_pieces = match originals {
+            Some(o) => split_rows(o, shard_bytes, &ranges),
+            None => ranges.iter().map(|_| Vec::new()).collect(),
+        };
+        let engine = &self.engine;
+        let stripe = self.stripe_blocks;
+        let plan = gfni::available().then(|| gfni::EncodePlan::get(code));
+        let run = |(((work, range), orig), rec): (
+            ((&mut Work, &Range<usize>), Pieces<'_>),
+            Pieces<'_>,
+        )| {
+            let lane = Lane {
+                engine,
+                code,
+                shard_bytes,
+                stripe,
+                gfni: plan.clone(),
+            };
+            lane.encode(work, range.clone(), source, orig, rec);
+        };
+        let jobs = self
+            .lanes
+            .iter_mut()
+            .zip(&ranges)
+            .zip(orig_pieces)
+            .zip(rec_pieces);
+        if ranges.len() == 1 {
+            jobs.for_each(run);
+        } else {
+            jobs.collect::<Vec<_>>().into_par_iter().for_each(run);
+        }
+        Ok(())
     }
 
     fn reconstruct(

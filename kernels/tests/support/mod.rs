@@ -13,18 +13,9 @@ pub(crate) type Item = (PublicKey, Vec<u8>, Signature);
 /// the GPU is not required: `TESSERA_REQUIRE_GPU=1` (CI sets it; there lavapipe,
 /// Mesa's software Vulkan, is the adapter) turns the skip into a failure.
 pub(crate) fn gpu_or_skip(test: &str) -> Option<&'static GpuContext> {
-    match gpu::context() {
-        Ok(ctx) => {
-            eprintln!("{test}: on GPU adapter `{}`", ctx.adapter_name());
-            Some(ctx)
-        }
-        Err(e) => {
-            let required = std::env::var("TESSERA_REQUIRE_GPU").is_ok_and(|v| v == "1");
-            assert!(!required, "{test}: TESSERA_REQUIRE_GPU=1 but {e}");
-            eprintln!("SKIPPED {test}: {e} (set TESSERA_REQUIRE_GPU=1 to fail instead)");
-            None
-        }
-    }
+    let ctx = tessera_test_support::present_or_skip(test, "TESSERA_REQUIRE_GPU", gpu::context())?;
+    eprintln!("{test}: on GPU adapter `{}`", ctx.adapter_name());
+    Some(ctx)
 }
 
 /// `items` as the `(key, message, signature)` triples the batch API takes.

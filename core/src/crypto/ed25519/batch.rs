@@ -17,6 +17,7 @@
 //! tests compare the two.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{OnceLock, PoisonError, RwLock};
 
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
@@ -40,11 +41,19 @@ fn key_table() -> &'static KeyTable {
     TABLE.get_or_init(Default::default)
 }
 
-/// Whether keys are remembered (`TESSERA_NO_KEY_TABLE=1` turns it off, to measure
-/// batches of keys never seen before).
+/// Whether keys are remembered (see [`set_key_table`]).
+static REMEMBER: AtomicBool = AtomicBool::new(true);
+
+/// Turn the table of decompressed keys on (the default) or off, for the whole process.
+/// Off, every key is decompressed in every batch: how `tessera bench sigs` measures
+/// batches of keys never seen before (its `TESSERA_NO_KEY_TABLE=1`; this library
+/// reads no environment). Verdicts are the same either way; only speed differs.
+pub fn set_key_table(enabled: bool) {
+    REMEMBER.store(enabled, Ordering::Relaxed);
+}
+
 fn remember_keys() -> bool {
-    static REMEMBER: OnceLock<bool> = OnceLock::new();
-    *REMEMBER.get_or_init(|| std::env::var("TESSERA_NO_KEY_TABLE").map_or(true, |v| v != "1"))
+    REMEMBER.load(Ordering::Relaxed)
 }
 
 /// `A` for each key: from the table, the others decompressed once per distinct key

@@ -8,8 +8,9 @@
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use sha2::{Digest, Sha512};
+use tessera_benches::sigs::SignedBatch;
 use tessera_core::crypto::bandersnatch::{self, RingContext, Secret};
-use tessera_kernels::signatures::{verify_ed25519_batch, workload::SignedBatch};
+use tessera_kernels::signatures::verify_ed25519_batch;
 use tessera_kernels::vrf::{verify_ietf_many, verify_ring_many};
 use tessera_kernels::Backend;
 

@@ -1,6 +1,8 @@
 //! The `da` throughput measurements behind `tessera bench da`: one table measured in one
 //! run, each backend beside raw reed-solomon-simd on the same shard shapes as the
-//! baseline. Speed is only ever compared within one run (figures move between machines).
+//! baseline, printed as a table ([`print_table`]), JSON records ([`json`]) or an SVG
+//! plot ([`plot`]). Speed is only ever compared within one run (figures move between
+//! machines).
 //!
 //! Workloads:
 //! - `package`: one maximum-size work package: a `W_B` = 13,791,360-octet bundle and
@@ -25,14 +27,16 @@
 //! The raw reed-solomon-simd baseline runs `encode` and `reconstruct` on the same shard
 //! shapes with a reused encoder and decoder, on its own layout (no conversion).
 
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Instant;
 
+use anyhow::{bail, Context as _};
 use reed_solomon_simd::{ReedSolomonDecoder, ReedSolomonEncoder};
 use tessera_core::spec::ChainSpec;
-
-use crate::availability::{paged_proofs_simd, AvailabilityEngine};
-use crate::backend::Backend;
-use crate::erasure::{ErasureCode, ErasureCoder, ErasureError};
+use tessera_kernels::availability::{paged_proofs_simd, AvailabilityEngine};
+use tessera_kernels::{Backend, ErasureCode, ErasureCoder, ErasureError};
+use tessera_test_support::SplitMix;
 
 /// The most packages a slot may have for the `cpu` backend to be measured on it.
 pub const CPU_SLOT_LIMIT: usize = 8;
@@ -196,48 +200,6 @@ impl RawReedSolomon {
         }
         let result = decoder.decode().map_err(simd_error)?;
         Ok(result.restored_original_iter().map(|(_, s)| s.len()).sum())
-    }
-}
-
-/// A small deterministic generator (splitmix64): bench inputs that are the same from
-/// run to run, and reproducible test data without a random-number dependency.
-#[derive(Clone, Debug)]
-pub struct SplitMix(pub u64);
-
-impl SplitMix {
-    /// The next 64 pseudo-random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// `len` pseudo-random octets.
-    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
-        let mut out = Vec::with_capacity(len + 8);
-        while out.len() < len {
-            out.extend_from_slice(&self.next_u64().to_le_bytes());
-        }
-        out.truncate(len);
-        out
-    }
-
-    /// `count` distinct items of `pool`, in random order (a partial Fisher–Yates).
-    pub fn pick(&mut self, pool: &[usize], count: usize) -> Vec<usize> {
-        let mut pool = pool.to_vec();
-        for i in (1..pool.len()).rev() {
-            let j = usize::try_from(self.next_u64() % (i as u64 + 1)).unwrap_or(0);
-            pool.swap(i, j);
-        }
-        pool.truncate(count);
-        pool
-    }
-
-    /// `count` distinct indices below `n`, in random order.
-    pub fn subset(&mut self, n: usize, count: usize) -> Vec<usize> {
-        self.pick(&(0..n).collect::<Vec<_>>(), count)
     }
 }
 
@@ -467,4 +429,167 @@ pub fn bench_da(
         }
     }
     Ok(records)
+}
+
+/// The backends named by `--backend` (`cpu`, `simd`, `gpu`, `auto`, or `all`: cpu,
+/// simd, and gpu when a GPU adapter exists), each concrete backend once.
+pub fn parse_backends(list: &str) -> anyhow::Result<Vec<Backend>> {
+    let mut out = Vec::new();
+    for name in list.split(',').map(str::trim) {
+        match name {
+            "all" => {
+                out.extend([Backend::Cpu, Backend::Simd]);
+                match tessera_kernels::gpu::context() {
+                    Ok(_) => out.push(Backend::Gpu),
+                    Err(e) => eprintln!("bench da: no gpu rows: {e}"),
+                }
+            }
+            other => out.push(other.parse().map_err(anyhow::Error::msg)?),
+        }
+    }
+    if out.contains(&Backend::Gpu) {
+        tessera_kernels::gpu::context().context("--backend gpu")?;
+    }
+    let mut seen = Vec::new();
+    out.retain(|b: &Backend| {
+        let keep = !seen.contains(&b.resolve());
+        seen.push(b.resolve());
+        keep
+    });
+    Ok(out)
+}
+
+/// The workloads named by `--workload`, each once.
+pub fn parse_workloads(list: &str) -> anyhow::Result<Vec<Workload>> {
+    let mut out: Vec<Workload> = Vec::new();
+    for name in list.split(',').map(str::trim) {
+        let w: Workload = name.parse().map_err(anyhow::Error::msg)?;
+        if !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    Ok(out)
+}
+
+/// The records as the JSON array `tessera bench da --json` prints.
+pub fn json(records: &[Record]) -> serde_json::Value {
+    records
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "workload": r.workload,
+                "operation": r.operation,
+                "backend": r.backend,
+                "input_bytes": r.input_bytes,
+                "seconds": r.seconds,
+                "mb_per_s": r.mb_per_s,
+            })
+        })
+        .collect()
+}
+
+/// The baseline's figure for the same workload and operation, if it was measured.
+fn baseline_of<'a>(records: &'a [Record], r: &Record) -> Option<&'a Record> {
+    records
+        .iter()
+        .find(|b| b.backend == BASELINE && b.workload == r.workload && b.operation == r.operation)
+}
+
+/// The table `tessera bench da` prints: every record beside the baseline's figure for
+/// the same workload and operation.
+pub fn print_table(spec: &ChainSpec, records: &[Record]) {
+    println!(
+        "tessera bench da: {} spec, {} rayon threads, simd encoder on {}; MB/s of input \
+         (10^6 octets); vs raw = throughput / reed-solomon-simd's in this run",
+        spec.name,
+        rayon::current_num_threads(),
+        tessera_kernels::simd::encoder_transforms()
+    );
+    println!(
+        "{:<9} {:<13} {:<18} {:>12} {:>10} {:>10} {:>7}",
+        "workload", "operation", "backend", "input MB", "seconds", "MB/s", "vs raw"
+    );
+    for r in records {
+        let ratio = baseline_of(records, r)
+            .map(|b| format!("{:.2}", r.mb_per_s / b.mb_per_s))
+            .unwrap_or_else(|| "-".into());
+        println!(
+            "{:<9} {:<13} {:<18} {:>12.1} {:>10.4} {:>10.1} {:>7}",
+            r.workload,
+            r.operation,
+            r.backend,
+            r.input_bytes as f64 / 1e6,
+            r.seconds,
+            r.mb_per_s,
+            ratio
+        );
+    }
+}
+
+/// Throughput (MB/s) against batch size (packages, log scale), one line per backend
+/// and operation.
+pub fn plot(spec: &ChainSpec, records: &[Record], path: &Path) -> anyhow::Result<()> {
+    use plotters::prelude::*;
+
+    let batch = |r: &Record| -> f64 {
+        let w: Workload = r.workload.parse().unwrap_or(Workload::Package);
+        w.packages(spec) as f64
+    };
+    let mut series: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for r in records {
+        series
+            .entry(format!("{} {}", r.backend, r.operation))
+            .or_default()
+            .push((batch(r).log10(), r.mb_per_s));
+    }
+    if series.is_empty() {
+        bail!("no records to plot");
+    }
+    let x_max = series
+        .values()
+        .flatten()
+        .map(|p| p.0)
+        .fold(0.0f64, f64::max)
+        .max(1.0);
+    let y_max = series
+        .values()
+        .flatten()
+        .map(|p| p.1)
+        .fold(0.0f64, f64::max)
+        * 1.1;
+    let root = SVGBackend::new(path, (960, 600)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("tessera bench da ({} spec): throughput by batch", spec.name),
+            ("sans-serif", 20),
+        )
+        .margin(16)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(-0.1..x_max + 0.1, 0.0..y_max.max(1.0))?;
+    chart
+        .configure_mesh()
+        .x_desc("work packages per batch")
+        .y_desc("MB/s of input")
+        .x_label_formatter(&|x| format!("{:.0}", 10f64.powf(*x)))
+        .draw()?;
+    for (i, (name, points)) in series.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                color.stroke_width(2),
+            ))?
+            .label(name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color));
+        chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
 }

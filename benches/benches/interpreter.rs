@@ -1,6 +1,6 @@
 //! Instructions per second on a compute-heavy loop: Tessera's interpreter against
 //! polkavm 0.30.0's interpreter (whose `JamV1` instruction set is GP v0.7.2's) on the
-//! very same code blob. Run: `cargo bench -p tessera-pvm --bench interpreter`.
+//! very same code blob. Run: `cargo bench -p tessera-benches --bench interpreter`.
 //!
 //! The loop body is 9 instructions of 64-bit arithmetic and a backward branch; the
 //! iteration count sits in ω7 and the program halts through `jump_ind ω0` with

@@ -1,0 +1,16 @@
+//! `tessera-benches`: every measurement of Tessera in one place, each backend beside
+//! its baseline in the same run.
+//! - [`da`]: the data-availability workloads of `tessera bench da` (a maximum-size work
+//!   package, a full-network slot) on every backend beside raw reed-solomon-simd;
+//! - [`sigs`]: the Ed25519 batches of `tessera bench sigs` beside ed25519-dalek;
+//! - `benches/`: the criterion benches (`cargo bench -p tessera-benches --bench …`):
+//!   `erasure`, `signatures` (with the VRF batches), `stf` and `interpreter`.
+//!
+//! The `tessera` binary is the command-line front end of [`da`] and [`sigs`]; this
+//! crate measures and reports, and reads no environment (the binary applies the
+//! kernels' switches before it calls in). The production crates carry no bench code
+//! and no bench-only dependency (ed25519-dalek, plotters, criterion): they are here.
+//! Speed is never asserted by a test; tests here check the records' shape only.
+
+pub mod da;
+pub mod sigs;

@@ -10,6 +10,12 @@
 //! peers, not what they mean: availability, auditing and block import register
 //! handlers and make requests through it. It starts no runtime of its own; the
 //! caller's tokio runtime runs its tasks.
+//!
+//! Not here yet: waiting for finality before applying an epoch's connectivity
+//! change (JAMNP-S "Epoch transitions": the caller decides when to call
+//! [`Network::set_validators`]), the 20 connection slots reserved for builders,
+//! and any meaning of the messages (ticket proxies, forwarding schedules, shard
+//! and justification checks belong to the crates that register handlers).
 
 pub mod connectivity;
 pub mod frame;

@@ -19,7 +19,7 @@ use tessera_core::merkle::trie;
 use tessera_core::spec::ChainSpec;
 use tessera_state::chain_state::ChainState;
 use tessera_state::serialization::KeyValues;
-use tessera_state::trace::{Genesis, RawState, TraceStep};
+use tessera_state::trace_file::{Genesis, RawState, TraceStep};
 use tessera_state::transition;
 
 struct Traces(&'static str);

@@ -15,7 +15,7 @@ use tessera_core::codec::{decode_exact, Encode};
 use tessera_core::hash::Hash;
 use tessera_core::spec::ChainSpec;
 use tessera_state::chain_state::ChainState;
-use tessera_state::trace::RawState;
+use tessera_state::trace_file::RawState;
 
 /// A state and its root `M_σ`.
 #[derive(Clone, Debug)]

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tessera_core::codec::decode_exact;
 use tessera_core::spec::ChainSpec;
 use tessera_state::chain_state::ChainState;
-use tessera_state::trace::{Genesis, TraceStep};
+use tessera_state::trace_file::{Genesis, TraceStep};
 
 use crate::import::Importer;
 use crate::store::StateStore;

@@ -14,7 +14,7 @@ use super::account::ServiceAccount;
 use super::host::{AccumulateHost, Implications};
 use super::operand::{AccumulateInput, Operand, Transfer};
 use super::partial::PartialState;
-use crate::recent::Recent;
+use crate::memo::Memo;
 
 /// The entry point of the accumulate code (GP B.7, Ψ_M at pc 5).
 const ACCUMULATE_PC: u32 = 5;
@@ -38,7 +38,7 @@ pub struct Env<'a> {
 /// exactly the program that deblobbing `code` would give. `None` when Y or
 /// deblobbing fails (not remembered; Ψ_M panics on it at once).
 fn program(code_hash: &Hash, code: &[u8]) -> Option<Arc<Program>> {
-    static PROGRAMS: Recent<(Hash, Vec<u8>), Arc<Program>> = Recent::new(32);
+    static PROGRAMS: Memo<(Hash, Vec<u8>), Arc<Program>> = Memo::new(32);
     PROGRAMS
         .get_or_try::<()>(
             |(h, c)| h == code_hash && c.as_slice() == code,

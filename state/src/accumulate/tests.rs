@@ -9,9 +9,10 @@ use tessera_core::spec::ChainSpec;
 use tessera_pvm::{Access, HostCalls, HostOutcome, Machine, Memory, Program};
 
 use super::account::ServiceAccount;
-use super::host::{code, id, AccumulateHost, Implications};
+use super::host::{AccumulateHost, Implications};
 use super::partial::PartialState;
 use crate::accounts::ServiceInfo;
+use crate::host::{code, id};
 
 const SCRATCH: u32 = 0x2_0000;
 const ME: u32 = 1000;

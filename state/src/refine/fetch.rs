@@ -7,7 +7,7 @@ use tessera_core::codec::{encode_natural, Encode};
 use tessera_core::types::WorkItem;
 
 use super::Refinement;
-use crate::accumulate::host::constants;
+use crate::host::constants;
 
 /// `S(w)` (GP Ω_Y): `E(E_4(w_s), w_c, E_8(w_g, w_a), E_2(w_e, |w_i|, |w_x|),
 /// E_4(|w_y|))`, a work item's summary.

@@ -16,7 +16,7 @@ use tessera_pvm::{ExitReason, HostCalls, HostOutcome, Machine, Program, REGISTER
 use super::fetch;
 use super::guest::{copy, inner, is_readable, is_writable, lowest_free, Guest};
 use super::Refinement;
-use crate::accumulate::host::{code, id, read_memory, writable, write_memory, HOST_CALL_GAS};
+use crate::host::{code, id, read_memory, writable, write_memory, HOST_CALL_GAS};
 
 /// Octets of Ω_K's argument block: `E_8(g) ⌢ E_8(w)` for 13 registers.
 const INVOKE_BLOCK: u64 = 8 + 8 * 13;

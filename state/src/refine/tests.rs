@@ -19,7 +19,7 @@ use tessera_pvm::{Access, HostCalls, HostOutcome, Machine, Memory, Opcode, Progr
 use super::guest::inner;
 use super::host::RefineHost;
 use super::{psi_r, refine_items, HistoricalLookup, RefineError, Refinement};
-use crate::accumulate::host::{code, id};
+use crate::host::{code, id};
 
 // ---------------------------------------------------------------------------
 // Fixture

@@ -6,15 +6,15 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 
 /// The last `capacity` `(key, value)` pairs made, oldest first.
-pub(crate) struct Recent<K, V> {
+pub(crate) struct Memo<K, V> {
     capacity: usize,
     entries: Mutex<VecDeque<(K, V)>>,
 }
 
-impl<K, V: Clone> Recent<K, V> {
+impl<K, V: Clone> Memo<K, V> {
     /// An empty memo keeping at most `capacity` entries (usable in a `static`).
     pub(crate) const fn new(capacity: usize) -> Self {
-        Recent {
+        Memo {
             capacity,
             entries: Mutex::new(VecDeque::new()),
         }

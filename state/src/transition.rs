@@ -13,21 +13,26 @@ use tessera_core::codec::{decode_exact, Encode};
 use tessera_core::crypto::bandersnatch;
 use tessera_core::hash::Hash;
 use tessera_core::spec::ChainSpec;
-use tessera_core::types::{Block, TimeSlot, ValidatorData, ValidatorIndex};
+use tessera_core::types::{
+    Block, Ed25519Public, ServiceId, TimeSlot, ValidatorData, ValidatorIndex, WorkReport,
+};
 
 use crate::accounts::{AccountEntry, ServiceAccount as ServiceInfoEntry};
 use crate::accumulate::partial::{PartialState, Privileges};
-use crate::accumulate::{self, AccumulationState, ReadyRecord};
+use crate::accumulate::{self, AccumulationOutcome, AccumulationState, ReadyRecord};
 use crate::accumulate::{AlwaysAccumulate, PrivilegesRecord};
 use crate::assurances::{self, AssurancesError, AssurancesInput, AssurancesState};
-use crate::authorizations::{self, CoreAuthorizer};
+use crate::authorizations::{self, AuthPools, CoreAuthorizer};
 use crate::chain_state::{ChainState, Gamma, Statistics};
 use crate::disputes::{self, DisputesError, DisputesInput, DisputesState};
+use crate::entropy::EntropyBuffer;
 use crate::history::{self, ReportedWorkPackage};
+use crate::judgments::DisputesRecords;
+use crate::pending::AvailabilityAssignments;
 use crate::preimages;
 use crate::reports::{self, ReportsError, ReportsInput, ReportsState};
 use crate::safrole::{self, SafroleError, SafroleInput, SafroleState};
-use crate::statistics::{self, service_record, CoresStatistics};
+use crate::statistics::{self, service_record, CoresStatistics, ServiceStatisticsEntry};
 use crate::validators::ValidatorSet;
 
 /// Why a header breaks its own rules (GP §5, §6.4–6.5).
@@ -137,54 +142,114 @@ pub enum BlockError {
 
 /// `Υ(σ, B)`: the posterior state, or the rule `B` breaks. `prior_root` is
 /// `M_σ(σ)`, which the caller knows from the import that made `σ`.
+///
+/// The steps run in the GP's dependency order (§4.2.1): each is a function below
+/// that hands one component the parts of the state it reads, prior or posterior
+/// as the GP says, and checks the header fields that component decides.
 pub fn import_block(
     spec: &ChainSpec,
     pre: &ChainState,
     prior_root: &Hash,
     block: &Block,
 ) -> Result<ChainState, BlockError> {
-    let h = &block.header;
-    let e = &block.extrinsic;
+    let tau = block.header.slot;
+    check_against_prior(spec, pre, prior_root, block)?;
+    let disputed = judge(spec, pre, block)?;
+    let safrole = advance_safrole(spec, pre, block, &disputed.psi)?;
+    let (assured, available) = assure(spec, pre, block, disputed.rho)?;
+    let (reported, reporters) = guarantee(spec, pre, block, assured, &safrole, &disputed.psi)?;
+    let accumulated = accumulate_available(spec, pre, tau, &safrole.eta, &available)?;
+    let beta = record_history(spec, pre, block, accumulated.root)?;
+    // δ' (GP 12.35–12.38): the preimages, checked against δ and written into δ‡.
+    let mut delta = accumulated.state.partial.accounts.clone();
+    let provided = preimages::integrate(&pre.delta, &mut delta, &block.extrinsic.preimages, tau)?;
+    let alpha = authorize(spec, pre, block, &accumulated.state.partial.auth_queues)?;
+    let validator_stats = validator_statistics(spec, pre, block, &safrole.kappa, &reporters)?;
+    let services = service_statistics(reported.services_statistics, &provided, &accumulated);
+    let cores = core_statistics(spec, reported.cores_statistics, &available, block);
 
-    // GP 5.2, 5.7, 5.8, 5.4: the parent, the slot, the parent state root, the
-    // extrinsic hash.
+    let AccumulationOutcome {
+        state: acc,
+        outputs,
+        ..
+    } = accumulated;
+    Ok(ChainState {
+        alpha,
+        phi: authorizations::AuthQueues(acc.partial.auth_queues),
+        beta,
+        gamma: Gamma {
+            pending: safrole.gamma_k,
+            ring_root: safrole.gamma_z,
+            seal_keys: safrole.gamma_s,
+            tickets: safrole.gamma_a,
+        },
+        psi: disputed.psi,
+        eta: safrole.eta,
+        iota: ValidatorSet(staged_keys(spec, &acc.partial.staging, &pre.iota)),
+        kappa: safrole.kappa,
+        lambda: safrole.lambda,
+        rho: reported.avail_assignments,
+        tau,
+        chi: privileges_record(&acc.partial.privileges),
+        pi: Statistics {
+            current: validator_stats.vals_curr_stats,
+            last: validator_stats.vals_last_stats,
+            cores,
+            services,
+        },
+        omega: acc.ready,
+        xi: acc.accumulated,
+        theta: outputs,
+        delta,
+    })
+}
+
+/// GP 5.2, 5.7, 5.8, 5.4, 5.9: the parent, the slot, the parent state root, the
+/// extrinsic hash and the author index, against the prior state.
+fn check_against_prior(
+    spec: &ChainSpec,
+    pre: &ChainState,
+    prior_root: &Hash,
+    block: &Block,
+) -> Result<(), HeaderError> {
+    let h = &block.header;
     if let Some(last) = pre.beta.history.last() {
         if h.parent != last.header_hash {
             return Err(HeaderError::BadParent {
                 expected: last.header_hash,
                 got: h.parent,
-            }
-            .into());
+            });
         }
     }
     if h.slot <= pre.tau {
         return Err(HeaderError::BadSlot {
             slot: h.slot,
             prior: pre.tau,
-        }
-        .into());
+        });
     }
     if h.parent_state_root != *prior_root {
         return Err(HeaderError::BadParentStateRoot {
             expected: *prior_root,
             got: h.parent_state_root,
-        }
-        .into());
+        });
     }
-    let x = header::extrinsic_hash(e);
+    let x = header::extrinsic_hash(&block.extrinsic);
     if h.extrinsic_hash != x {
         return Err(HeaderError::BadExtrinsicHash {
             expected: x,
             got: h.extrinsic_hash,
-        }
-        .into());
+        });
     }
     if usize::from(h.author_index) >= spec.validators() {
-        return Err(HeaderError::BadAuthorIndex(h.author_index).into());
+        return Err(HeaderError::BadAuthorIndex(h.author_index));
     }
+    Ok(())
+}
 
-    // ψ', ρ† (GP 10.x): disputes judge against the prior κ, λ and τ.
-    let (disputed, disputes_out) = disputes::apply(
+/// ψ', ρ† (GP §10): the disputes judge against the prior κ, λ and τ; `H_O` must
+/// name the offenders they found (GP 10.20).
+fn judge(spec: &ChainSpec, pre: &ChainState, block: &Block) -> Result<DisputesState, BlockError> {
+    let (disputed, out) = disputes::apply(
         spec,
         &DisputesState {
             psi: pre.psi.clone(),
@@ -194,19 +259,28 @@ pub fn import_block(
             lambda: pre.lambda.clone(),
         },
         &DisputesInput {
-            disputes: e.disputes.clone(),
+            disputes: block.extrinsic.disputes.clone(),
         },
     )?;
-    if h.offenders_mark != disputes_out.offenders_mark {
+    if block.header.offenders_mark != out.offenders_mark {
         return Err(HeaderError::BadOffendersMark.into());
     }
-    let psi = disputed.psi;
+    Ok(disputed)
+}
 
-    // γ', κ', λ', η' (GP §6): Safrole, fed `Y(H_V)`; the signature itself is
-    // checked below against κ' and η'_3, which Safrole produces.
+/// γ', κ', λ', η' (GP §6): Safrole, fed `Y(H_V)` and the posterior offenders ψ'_O
+/// (for Φ, GP 6.14); then the epoch and tickets markers (GP 6.27–6.28) and the
+/// seal and entropy signatures (GP 6.15–6.17) against κ', γ'_S and η'_3.
+fn advance_safrole(
+    spec: &ChainSpec,
+    pre: &ChainState,
+    block: &Block,
+    psi: &DisputesRecords,
+) -> Result<SafroleState, BlockError> {
+    let h = &block.header;
     let entropy = bandersnatch::vrf_output(&h.entropy_source)
         .map_err(|err| HeaderError::BadEntropySource(err.to_string()))?;
-    let (safrole_post, safrole_out) = safrole::apply(
+    let (post, out) = safrole::apply(
         spec,
         &SafroleState {
             tau: pre.tau,
@@ -223,64 +297,75 @@ pub fn import_block(
         &SafroleInput {
             slot: h.slot,
             entropy,
-            extrinsic: e.tickets.clone(),
+            extrinsic: block.extrinsic.tickets.clone(),
         },
     )?;
-    if h.epoch_mark != safrole_out.epoch_mark {
+    if h.epoch_mark != out.epoch_mark {
         return Err(HeaderError::BadEpochMark.into());
     }
-    if h.tickets_mark != safrole_out.tickets_mark {
+    if h.tickets_mark != out.tickets_mark {
         return Err(HeaderError::BadTicketsMark.into());
     }
     header::check_seal(
         h,
-        &safrole_post.kappa,
-        &safrole_post.gamma_s,
-        &safrole_post.eta.0[3],
+        &post.kappa,
+        &post.gamma_s,
+        &post.eta.0[3],
         spec.epoch_length,
     )?;
-    let kappa = safrole_post.kappa;
-    let lambda = safrole_post.lambda;
-    let eta = safrole_post.eta;
-    let tau = h.slot;
+    Ok(post)
+}
 
-    // ρ‡ and the newly available reports W (GP 11.10–11.17). GP 11.13 checks
-    // each assurance against the prior active set κ, not κ': an assurance is
-    // made, and signed, under the parent block's validator set, so on the first
-    // block of an epoch it is the set Safrole has just retired to λ'.
-    let (assured, assurances_out) = assurances::apply(
+/// ρ‡ and the newly available reports W (GP 11.10–11.17). GP 11.13 checks each
+/// assurance against the prior active set κ, not κ': an assurance is made, and
+/// signed, under the parent block's validator set, so on the first block of an
+/// epoch it is the set Safrole has just retired to λ'.
+fn assure(
+    spec: &ChainSpec,
+    pre: &ChainState,
+    block: &Block,
+    rho_dagger: AvailabilityAssignments,
+) -> Result<(AssurancesState, Vec<WorkReport>), AssurancesError> {
+    let (assured, out) = assurances::apply(
         spec,
         &AssurancesState {
-            avail_assignments: disputed.rho,
+            avail_assignments: rho_dagger,
             curr_validators: pre.kappa.clone(),
         },
         &AssurancesInput {
-            assurances: e.assurances.clone(),
-            slot: tau,
-            parent: h.parent,
+            assurances: block.extrinsic.assurances.clone(),
+            slot: block.header.slot,
+            parent: block.header.parent,
         },
     )?;
-    let available = assurances_out.reported;
+    Ok((assured, out.reported))
+}
 
-    // β† (GP 7.5): the newest entry learns its state root.
+/// ρ' (GP 11.18–11.42): the guarantees, checked against κ', λ', η', ψ'_O, β†
+/// (GP 7.5: the newest entry of β learns its state root), α and δ; π_C and π_S
+/// start afresh each block (GP 13.9–13.12) and the reports add their refine
+/// loads. Also `G`, the guarantors' keys (GP 11.27), for the statistics.
+fn guarantee(
+    spec: &ChainSpec,
+    pre: &ChainState,
+    block: &Block,
+    assured: AssurancesState,
+    safrole: &SafroleState,
+    psi: &DisputesRecords,
+) -> Result<(ReportsState, BTreeSet<Ed25519Public>), ReportsError> {
     let mut beta_dagger = pre.beta.clone();
     if let Some(newest) = beta_dagger.history.last_mut() {
-        newest.state_root = h.parent_state_root;
+        newest.state_root = block.header.parent_state_root;
     }
-
-    // ρ' (GP 11.18–11.42): the guarantees, checked against κ', λ', η', ψ'_O, β†,
-    // α and δ; π_C and π_S start afresh each block (GP 13.9–13.12) and the
-    // reports add their refine loads.
-    let cores = spec.cores();
-    let (reported, reports_out) = reports::apply(
+    let (reported, out) = reports::apply(
         spec,
         &ReportsState {
             avail_assignments: assured.avail_assignments,
-            curr_validators: kappa.clone(),
-            prev_validators: lambda.clone(),
-            entropy: eta,
+            curr_validators: safrole.kappa.clone(),
+            prev_validators: safrole.lambda.clone(),
+            entropy: safrole.eta,
             offenders: psi.offenders.clone(),
-            recent_blocks: beta_dagger.clone(),
+            recent_blocks: beta_dagger,
             auth_pools: pre.alpha.clone(),
             accounts: pre
                 .delta
@@ -290,17 +375,26 @@ pub fn import_block(
                     data: ServiceInfoEntry { service: a.info },
                 })
                 .collect(),
-            cores_statistics: CoresStatistics(vec![Default::default(); cores]),
+            cores_statistics: CoresStatistics(vec![Default::default(); spec.cores()]),
             services_statistics: Vec::new(),
         },
         &ReportsInput {
-            guarantees: e.guarantees.clone(),
-            slot: tau,
+            guarantees: block.extrinsic.guarantees.clone(),
+            slot: block.header.slot,
             known_packages: known_packages(pre),
         },
     )?;
+    Ok((reported, out.reporters.into_iter().collect()))
+}
 
-    // ω', ξ', δ‡, χ', ι', φ', θ' (GP §12): accumulate W.
+/// ω', ξ', δ‡, χ', ι', φ', θ' (GP §12): accumulate W at `τ'` with `η'_0`.
+fn accumulate_available(
+    spec: &ChainSpec,
+    pre: &ChainState,
+    tau: TimeSlot,
+    eta: &EntropyBuffer,
+    available: &[WorkReport],
+) -> Result<AccumulationOutcome, BlockError> {
     let accumulated = accumulate::accumulate_block(
         spec,
         &AccumulationState {
@@ -316,24 +410,33 @@ pub fn import_block(
         },
         tau,
         eta.0[0],
-        &available,
+        available,
     );
-    if let Some(id) = accumulated.duplicate_service {
-        return Err(BlockError::DuplicateService(id));
+    match accumulated.duplicate_service {
+        Some(id) => Err(BlockError::DuplicateService(id)),
+        None => Ok(accumulated),
     }
-    let acc = accumulated.state;
+}
 
-    // β' (GP 7.5–7.8).
-    let (history_post, ()) = history::apply(
+/// β' (GP 7.5–7.8): the block's header hash, the accumulation-output root and
+/// the packages it reported.
+fn record_history(
+    spec: &ChainSpec,
+    pre: &ChainState,
+    block: &Block,
+    accumulate_root: Hash,
+) -> Result<history::RecentBlocks, history::Error> {
+    let (post, ()) = history::apply(
         spec,
         &history::State {
             beta: pre.beta.clone(),
         },
         &history::Input {
-            header_hash: h.hash(),
-            parent_state_root: h.parent_state_root,
-            accumulate_root: accumulated.root,
-            work_packages: e
+            header_hash: block.header.hash(),
+            parent_state_root: block.header.parent_state_root,
+            accumulate_root,
+            work_packages: block
+                .extrinsic
                 .guarantees
                 .0
                 .iter()
@@ -344,21 +447,26 @@ pub fn import_block(
                 .collect(),
         },
     )?;
+    Ok(post.beta)
+}
 
-    // δ' (GP 12.35–12.38): the preimages, checked against δ and written into δ‡.
-    let mut delta = acc.partial.accounts.clone();
-    let provided = preimages::integrate(&pre.delta, &mut delta, &e.preimages, tau)?;
-
-    // α' (GP 8.2–8.3), with φ' from accumulation.
-    let (auth_post, ()) = authorizations::apply(
+/// α' (GP 8.2–8.3), with φ' from accumulation.
+fn authorize(
+    spec: &ChainSpec,
+    pre: &ChainState,
+    block: &Block,
+    phi: &[Vec<Hash>],
+) -> Result<AuthPools, authorizations::Error> {
+    let (post, ()) = authorizations::apply(
         spec,
         &authorizations::State {
             auth_pools: pre.alpha.clone(),
-            auth_queues: authorizations::AuthQueues(acc.partial.auth_queues.clone()),
+            auth_queues: authorizations::AuthQueues(phi.to_vec()),
         },
         &authorizations::Input {
-            slot: tau,
-            auths: e
+            slot: block.header.slot,
+            auths: block
+                .extrinsic
                 .guarantees
                 .0
                 .iter()
@@ -369,9 +477,20 @@ pub fn import_block(
                 .collect(),
         },
     )?;
+    Ok(post.auth_pools)
+}
 
-    // π' (GP 13.3–13.12).
-    let (validator_stats, ()) = statistics::apply_with_reporters(
+/// π'_V, π'_L (GP 13.3–13.5): rolled over on a new epoch, the author, tickets,
+/// preimages and assurances credited, and guarantees credited to the κ' keys in
+/// `G`.
+fn validator_statistics(
+    spec: &ChainSpec,
+    pre: &ChainState,
+    block: &Block,
+    kappa: &ValidatorSet,
+    reporters: &BTreeSet<Ed25519Public>,
+) -> Result<statistics::State, statistics::Error> {
+    let (post, ()) = statistics::apply_with_reporters(
         spec,
         &statistics::State {
             vals_curr_stats: pre.pi.current.clone(),
@@ -380,20 +499,26 @@ pub fn import_block(
             curr_validators: kappa.0.clone(),
         },
         &statistics::Input {
-            slot: tau,
-            author_index: h.author_index,
-            extrinsic: e.clone(),
+            slot: block.header.slot,
+            author_index: block.header.author_index,
+            extrinsic: block.extrinsic.clone(),
         },
-        &reports_out
-            .reporters
-            .iter()
-            .copied()
-            .collect::<BTreeSet<_>>(),
+        reporters,
     )?;
-    let mut core_stats = reported.cores_statistics;
-    for report in &available {
+    Ok(post)
+}
+
+/// π'_C (GP 13.9–13.10): the reports' refine loads (already in `cores`), then
+/// each newly available report's DA load and each assurance's popularity.
+fn core_statistics(
+    spec: &ChainSpec,
+    mut cores: CoresStatistics,
+    available: &[WorkReport],
+    block: &Block,
+) -> CoresStatistics {
+    for report in available {
         // GP 13.10: D(c) = l + W_G·⌈e·65/64⌉ for each newly available report.
-        if let Some(c) = core_stats.0.get_mut(usize::from(report.core_index)) {
+        if let Some(c) = cores.0.get_mut(usize::from(report.core_index)) {
             let ps = &report.package_spec;
             let segments = (u64::from(ps.exports_count) * 65).div_ceil(64);
             c.da_load = c
@@ -402,57 +527,37 @@ pub fn import_block(
                 .saturating_add(u64::from(spec.segment_size).saturating_mul(segments));
         }
     }
-    for a in &e.assurances.0 {
+    for a in &block.extrinsic.assurances.0 {
         // GP 13.9: the popularity counts each assurance's bit for the core.
-        for (core, c) in core_stats.0.iter_mut().enumerate() {
+        for (core, c) in cores.0.iter_mut().enumerate() {
             if a.bitfield.is_set(core) {
                 c.popularity = c.popularity.saturating_add(1);
             }
         }
     }
-    let mut service_stats = reported.services_statistics;
-    for (s, count, size) in &provided {
-        if let Some(r) = service_record(&mut service_stats, *s) {
+    cores
+}
+
+/// π'_S (GP 13.11–13.12): the reports' refine figures (already in `services`),
+/// then the preimages provided and the accumulation figures.
+fn service_statistics(
+    mut services: Vec<ServiceStatisticsEntry>,
+    provided: &[(ServiceId, u32, u64)],
+    accumulated: &AccumulationOutcome,
+) -> Vec<ServiceStatisticsEntry> {
+    for (s, count, size) in provided {
+        if let Some(r) = service_record(&mut services, *s) {
             r.provided_count = r.provided_count.saturating_add(u64::from(*count));
             r.provided_size = r.provided_size.saturating_add(*size);
         }
     }
     for (s, (gas, count)) in &accumulated.statistics {
-        if let Some(r) = service_record(&mut service_stats, *s) {
+        if let Some(r) = service_record(&mut services, *s) {
             r.accumulate_count = r.accumulate_count.saturating_add(u64::from(*count));
             r.accumulate_gas_used = r.accumulate_gas_used.saturating_add(*gas);
         }
     }
-
-    Ok(ChainState {
-        alpha: auth_post.auth_pools,
-        phi: authorizations::AuthQueues(acc.partial.auth_queues),
-        beta: history_post.beta,
-        gamma: Gamma {
-            pending: safrole_post.gamma_k,
-            ring_root: safrole_post.gamma_z,
-            seal_keys: safrole_post.gamma_s,
-            tickets: safrole_post.gamma_a,
-        },
-        psi,
-        eta,
-        iota: ValidatorSet(staged_keys(spec, &acc.partial.staging, &pre.iota)),
-        kappa,
-        lambda,
-        rho: reported.avail_assignments,
-        tau,
-        chi: privileges_record(&acc.partial.privileges),
-        pi: Statistics {
-            current: validator_stats.vals_curr_stats,
-            last: validator_stats.vals_last_stats,
-            cores: core_stats,
-            services: service_stats,
-        },
-        omega: acc.ready,
-        xi: acc.accumulated,
-        theta: accumulated.outputs,
-        delta,
-    })
+    services
 }
 
 /// The packages a new report may not repeat (GP 11.37–11.38): those in recent

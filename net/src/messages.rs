@@ -227,22 +227,6 @@ macro_rules! one_message {
     };
 }
 
-/// Implement `Encode` and `Decode` for a struct that is its fields in order.
-macro_rules! fields {
-    ($ty:ident { $($field:ident),+ $(,)? }) => {
-        impl Encode for $ty {
-            fn encode_to(&self, out: &mut Vec<u8>) {
-                $( self.$field.encode_to(out); )+
-            }
-        }
-        impl Decode for $ty {
-            fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-                Ok($ty { $( $field: Decode::decode(r)?, )+ })
-            }
-        }
-    };
-}
-
 /// Read items until the message ends (a `[X]` sequence without `len++`), at most
 /// `max` of them.
 fn read_to_end<T>(
@@ -270,6 +254,7 @@ fn read_to_end<T>(
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Raw(pub Vec<u8>);
 
+// Hand-written: the content is the rest of the message, with no length prefix.
 impl Encode for Raw {
     fn encode_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.0);
@@ -287,39 +272,23 @@ impl Decode for Raw {
 // UP 0: block announcement.
 
 /// `Final = Header Hash ++ Slot` (also the form of a `Leaf`), UP 0.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Encode, Decode)]
 pub struct BlockRef {
     /// The header hash.
     pub hash: Hash,
     /// Its slot.
     pub slot: u32,
 }
-fields!(BlockRef { hash, slot });
 
 /// `Handshake = Final ++ len++[Leaf]`, UP 0: the latest finalized block and every
 /// known leaf.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
 pub struct Handshake {
     /// The latest finalized block.
     pub finalized: BlockRef,
     /// The known leaves (descendants of the finalized block without children).
+    #[codec(seq, max = MAX_LEAVES, name = "handshake leaves")]
     pub leaves: Vec<BlockRef>,
-}
-
-impl Encode for Handshake {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.finalized.encode_to(out);
-        self.leaves.encode_to(out);
-    }
-}
-
-impl Decode for Handshake {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Handshake {
-            finalized: Decode::decode(r)?,
-            leaves: r.seq("handshake leaves", Some(MAX_LEAVES))?,
-        })
-    }
 }
 
 impl Handshake {
@@ -330,14 +299,13 @@ impl Handshake {
 }
 
 /// `Announcement = Header ++ Final`, UP 0.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct Announcement {
     /// The new block's header.
     pub header: Header,
     /// The latest finalized block.
     pub finalized: BlockRef,
 }
-fields!(Announcement { header, finalized });
 
 impl Announcement {
     /// The largest announcement.
@@ -350,7 +318,8 @@ impl Announcement {
 // CE 128: block request.
 
 /// `Direction`, CE 128.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+#[codec(tag_name = "direction", what = "direction (0 or 1)")]
 pub enum Direction {
     /// 0: children of the given block, then grandchildren, …
     AscendingExclusive,
@@ -358,34 +327,8 @@ pub enum Direction {
     DescendingInclusive,
 }
 
-impl Encode for Direction {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        out.push(match self {
-            Direction::AscendingExclusive => 0,
-            Direction::DescendingInclusive => 1,
-        });
-    }
-}
-
-impl Decode for Direction {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let at = r.position();
-        match r.u8("direction")? {
-            0 => Ok(Direction::AscendingExclusive),
-            1 => Ok(Direction::DescendingInclusive),
-            tag => Err(DecodeError::new(
-                at,
-                DecodeErrorKind::InvalidTag {
-                    what: "direction (0 or 1)",
-                    tag,
-                },
-            )),
-        }
-    }
-}
-
 /// CE 128 request: `Header Hash ++ Direction ++ Maximum Blocks`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct BlockRequest {
     /// Where to start.
     pub header_hash: Hash,
@@ -394,17 +337,13 @@ pub struct BlockRequest {
     /// At most this many blocks.
     pub max_blocks: u32,
 }
-fields!(BlockRequest {
-    header_hash,
-    direction,
-    max_blocks
-});
 one_message!(BlockRequest, |_spec| 37);
 
 /// CE 128 response: `[Block]`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Blocks(pub Vec<Block>);
 
+// Hand-written: `[Block]` without `len++` fills the rest of the message.
 impl Encode for Blocks {
     fn encode_to(&self, out: &mut Vec<u8>) {
         for b in &self.0 {
@@ -427,7 +366,7 @@ one_message!(Blocks, |spec| MAX_BLOCKS_RESPONSE.max(bounds::block(spec)));
 pub type StateKey = ByteArray<31>;
 
 /// CE 129 request: `Header Hash ++ Start Key ++ End Key ++ Maximum Size`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct StateRequest {
     /// The block whose posterior state is asked for.
     pub header_hash: Hash,
@@ -438,12 +377,6 @@ pub struct StateRequest {
     /// Response size bound in octets.
     pub max_size: u32,
 }
-fields!(StateRequest {
-    header_hash,
-    start_key,
-    end_key,
-    max_size
-});
 one_message!(StateRequest, |_spec| 32 + 31 + 31 + 4);
 
 /// CE 129 response: `[Boundary Node]` then `[Key ++ Value]`, two messages.
@@ -526,6 +459,7 @@ pub struct Ticket {
     pub proof: BandersnatchRingVrfSignature,
 }
 
+// Hand-written: decoding also refuses an attempt not below `N`, at its offset.
 impl Encode for Ticket {
     fn encode_to(&self, out: &mut Vec<u8>) {
         self.epoch_index.encode_to(out);
@@ -561,22 +495,12 @@ one_message!(Ticket, |_spec| 4 + 1 + 784);
 // CE 133 / 134 / 146: work packages and bundles.
 
 /// `Segment Root Mappings = len++[Work Package Hash ++ Segment Root]`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SegmentRootMappings(pub Vec<(Hash, Hash)>);
-
-impl Encode for SegmentRootMappings {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.0.encode_to(out);
-    }
-}
-
-impl Decode for SegmentRootMappings {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let max = r.spec().max_imports as usize;
-        r.seq("segment root mappings", Some(max))
-            .map(SegmentRootMappings)
-    }
-}
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct SegmentRootMappings(
+    /// The pairs, at most `W_M` (the import bound).
+    #[codec(seq, max = spec.max_imports as usize, name = "segment root mappings")]
+    pub Vec<(Hash, Hash)>,
+);
 
 /// CE 133: `Core Index ++ Work Package`, then `[Extrinsic]` (the extrinsic data
 /// the package references, concatenated).
@@ -676,17 +600,13 @@ impl Wire for BundleWithMappings {
 }
 
 /// CE 134 response: `Work Report Hash ++ Ed25519 Signature`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct WorkReportSignature {
     /// The hash of the report the guarantor computed.
     pub report_hash: Hash,
     /// Its guarantee signature.
     pub signature: Ed25519Signature,
 }
-fields!(WorkReportSignature {
-    report_hash,
-    signature
-});
 one_message!(WorkReportSignature, |_spec| 96);
 
 one_message!(Guarantee, |spec| bounds::guarantee(spec));
@@ -697,17 +617,13 @@ one_message!(Hash, |_spec| 32);
 // CE 137 / 138 / 139 / 140: shards and justifications.
 
 /// CE 137/138 request: `Erasure Root ++ Shard Index`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct ShardRequest {
     /// The erasure root of the package.
     pub erasure_root: Hash,
     /// The shard (validator) index.
     pub shard_index: u16,
 }
-fields!(ShardRequest {
-    erasure_root,
-    shard_index
-});
 one_message!(ShardRequest, |_spec| 34);
 
 /// One justification entry, with its one-octet discriminator: `0 ++ Hash`,
@@ -722,6 +638,7 @@ pub enum JustificationStep {
     SegmentShard(Vec<u8>),
 }
 
+// Hand-written: variant 2 is a raw run of `2·W_P` octets, refused whole when short.
 impl Encode for JustificationStep {
     fn encode_to(&self, out: &mut Vec<u8>) {
         match self {
@@ -772,6 +689,7 @@ impl Decode for JustificationStep {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Justification(pub Vec<JustificationStep>);
 
+// Hand-written: its steps fill the rest of the message, with no length prefix.
 impl Encode for Justification {
     fn encode_to(&self, out: &mut Vec<u8>) {
         for s in &self.0 {
@@ -796,6 +714,7 @@ impl Decode for Justification {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SegmentShards(pub Vec<Vec<u8>>);
 
+// Hand-written: raw `2·W_P`-octet shards fill the rest of the message.
 impl Encode for SegmentShards {
     fn encode_to(&self, out: &mut Vec<u8>) {
         for s in &self.0 {
@@ -886,33 +805,15 @@ impl Wire for AuditShardResponse {
 }
 
 /// One CE 139/140 request item: `Erasure Root ++ Shard Index ++ len++[Segment Index]`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct SegmentShardRequestItem {
     /// The erasure root.
     pub erasure_root: Hash,
     /// The shard index.
     pub shard_index: u16,
     /// The segments whose shards are wanted.
+    #[codec(seq, max = spec.max_imports as usize, name = "segment indices")]
     pub segment_indices: Vec<u16>,
-}
-
-impl Encode for SegmentShardRequestItem {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.erasure_root.encode_to(out);
-        self.shard_index.encode_to(out);
-        self.segment_indices.encode_to(out);
-    }
-}
-
-impl Decode for SegmentShardRequestItem {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let max = r.spec().max_imports as usize;
-        Ok(SegmentShardRequestItem {
-            erasure_root: Decode::decode(r)?,
-            shard_index: Decode::decode(r)?,
-            segment_indices: r.seq("segment indices", Some(max))?,
-        })
-    }
 }
 
 /// CE 139/140 request: `[Erasure Root ++ Shard Index ++ len++[Segment Index]]`.
@@ -920,6 +821,7 @@ impl Decode for SegmentShardRequestItem {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SegmentShardRequest(pub Vec<SegmentShardRequestItem>);
 
+// Hand-written: items fill the message and their segment indices are bounded in all.
 impl Encode for SegmentShardRequest {
     fn encode_to(&self, out: &mut Vec<u8>) {
         for i in &self.0 {
@@ -1019,7 +921,7 @@ impl Wire for JustifiedSegmentShards {
 
 /// CE 141: `Anchor Hash ++ Bitfield ++ Ed25519 Signature`; the bitfield has
 /// `⌈C/8⌉` octets (43 on the full chain).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct AssuranceMessage {
     /// The anchor (parent header hash).
     pub anchor: Hash,
@@ -1028,11 +930,6 @@ pub struct AssuranceMessage {
     /// The assurer's signature.
     pub signature: Ed25519Signature,
 }
-fields!(AssuranceMessage {
-    anchor,
-    bitfield,
-    signature
-});
 one_message!(AssuranceMessage, |spec| 32
     + spec.availability_bitfield_bytes()
     + 64);
@@ -1061,69 +958,33 @@ impl Wire for Raw {
 // CE 144: audit announcement.
 
 /// `Announcement = len++[Core Index ++ Work Report Hash] ++ Ed25519 Signature`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct AuditAnnouncementBody {
     /// The work reports to audit, by core.
+    #[codec(seq, max = spec.cores(), name = "announced reports")]
     pub reports: Vec<(u16, Hash)>,
     /// The auditor's signature.
     pub signature: Ed25519Signature,
 }
 
-impl Encode for AuditAnnouncementBody {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.reports.encode_to(out);
-        self.signature.encode_to(out);
-    }
-}
-
-impl Decode for AuditAnnouncementBody {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let max = r.spec().cores();
-        Ok(AuditAnnouncementBody {
-            reports: r.seq("announced reports", Some(max))?,
-            signature: Decode::decode(r)?,
-        })
-    }
-}
-
 /// `No-Show = Validator Index ++ Announcement` (from the previous tranche).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct NoShow {
     /// The auditor that did not show.
     pub validator_index: u16,
     /// Its announcement.
     pub announcement: AuditAnnouncementBody,
 }
-fields!(NoShow {
-    validator_index,
-    announcement
-});
 
 /// Evidence for one announced report in a tranche after the first:
 /// `Bandersnatch Signature ++ len++[No-Show]`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct SubsequentEvidence {
     /// `s_n(w)`.
     pub signature: BandersnatchVrfSignature,
     /// The no-shows it claims.
+    #[codec(seq, max = spec.validators(), name = "no-shows")]
     pub no_shows: Vec<NoShow>,
-}
-
-impl Encode for SubsequentEvidence {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.signature.encode_to(out);
-        self.no_shows.encode_to(out);
-    }
-}
-
-impl Decode for SubsequentEvidence {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let max = r.spec().validators();
-        Ok(SubsequentEvidence {
-            signature: Decode::decode(r)?,
-            no_shows: r.seq("no-shows", Some(max))?,
-        })
-    }
 }
 
 /// `Evidence`: tranche 0's `s_0`, or one [`SubsequentEvidence`] per announced report.
@@ -1198,7 +1059,7 @@ impl Wire for AuditAnnouncement {
 
 /// CE 145: `Epoch Index ++ Validator Index ++ Validity ++ Work Report Hash ++
 /// Ed25519 Signature`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct JudgmentMessage {
     /// The epoch of the judging validator set.
     pub epoch_index: u32,
@@ -1211,42 +1072,19 @@ pub struct JudgmentMessage {
     /// The judge's signature.
     pub signature: Ed25519Signature,
 }
-fields!(JudgmentMessage {
-    epoch_index,
-    validator_index,
-    valid,
-    report_hash,
-    signature
-});
 one_message!(JudgmentMessage, |_spec| 4 + 2 + 1 + 32 + 64);
 
 // ---------------------------------------------------------------------------
 // CE 148: segment request.
 
 /// One CE 148 request item: `Segments-Root ++ len++[Segment Index]`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct SegmentRequestItem {
     /// The segments root of the exporting package.
     pub segments_root: Hash,
     /// The segments wanted.
+    #[codec(seq, max = spec.max_imports as usize, name = "segment indices")]
     pub segment_indices: Vec<u16>,
-}
-
-impl Encode for SegmentRequestItem {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.segments_root.encode_to(out);
-        self.segment_indices.encode_to(out);
-    }
-}
-
-impl Decode for SegmentRequestItem {
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let max = r.spec().max_imports as usize;
-        Ok(SegmentRequestItem {
-            segments_root: Decode::decode(r)?,
-            segment_indices: r.seq("segment indices", Some(max))?,
-        })
-    }
 }
 
 /// CE 148 request: `[Segments-Root ++ len++[Segment Index]]`, at most `W_M`
@@ -1254,6 +1092,7 @@ impl Decode for SegmentRequestItem {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SegmentRequest(pub Vec<SegmentRequestItem>);
 
+// Hand-written: items fill the message and their segment indices are bounded in all.
 impl Encode for SegmentRequest {
     fn encode_to(&self, out: &mut Vec<u8>) {
         for i in &self.0 {

@@ -11,15 +11,21 @@ fn tessera(args: &[&str]) -> std::process::Output {
         .expect("the tessera binary runs")
 }
 
-#[test]
-fn key_prints_jip5_dev_keys_and_alt_name() {
-    let out = tessera(&["key", "--dev", "0"]);
+/// The standard output of a run that must have succeeded (its standard error
+/// otherwise, in the failure message).
+fn stdout_of_success(out: std::process::Output) -> String {
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8(out.stdout).unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn key_prints_jip5_dev_keys_and_alt_name() {
+    let out = tessera(&["key", "--dev", "0"]);
+    let text = stdout_of_success(out);
     assert!(
         text.contains("0x4418fb8c85bb3985394a8c2756d3643457ce614546202a2f50b093d762499ace"),
         "{text}"
@@ -81,12 +87,7 @@ fn two_processes_complete_a_handshake_and_a_request() {
     ]);
     let _ = server.kill();
     let _ = server.wait();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = stdout_of_success(out);
     assert!(
         text.contains("ok eecgwpgwq3noky4ijm4jmvjtmuzv44qvigciusxakq5epnrfj2utb"),
         "{text}"

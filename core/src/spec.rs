@@ -97,6 +97,12 @@ pub struct ChainSpec {
     /// `U`: the period in timeslots after which reported but unavailable work may be
     /// replaced.
     pub availability_timeout: u32,
+    /// How many timeslots an assurer keeps the segment shards it was given, and a
+    /// guarantor the segments it exported: GP 14.3 says 28 days ("672 complete
+    /// epochs" of the full spec). The GP states no tiny value: Tessera keeps the same
+    /// 28 days, 403,200 six-second slots, on both specs (the retention is a matter
+    /// of wall-clock time, for which an importer may come late).
+    pub segment_retention_slots: u32,
     /// `V`: the total number of validators.
     pub validator_count: u16,
     /// `W_A`: the maximum size of is-authorized code in octets.
@@ -163,6 +169,7 @@ impl ChainSpec {
             min_public_service_index: 1 << 16,
             max_package_extrinsics: 128,
             availability_timeout: 5,
+            segment_retention_slots: 672 * 600,
             validator_count: 1023,
             max_authorizer_code_size: 64_000,
             max_bundle_size: 13_791_360,

@@ -91,19 +91,13 @@ pub fn trace<T: AsRef<[u8]>>(
     Ok(out)
 }
 
-/// Recompute `N(v, H)` from item `index` of a `len`-item sequence and its trace
-/// `T(v, index, H)`: the check a holder of a justification makes.
-pub fn node_from_trace<'a>(
-    item: &'a [u8],
-    index: usize,
-    len: usize,
-    trace: &[impl AsRef<[u8]>],
-    hash: HashFn,
-) -> Result<Node<'a>, MerkleError> {
+/// The way from the root of a `len`-item tree down to item `index`, as `trace` walks
+/// it: at each level, whether the item lies in the left half. Its length is the
+/// number of entries of `T(v, index, H)`.
+pub fn path(len: usize, index: usize) -> Result<Vec<bool>, MerkleError> {
     if index >= len {
         return Err(MerkleError::IndexOutOfRange { index, len });
     }
-    // Walk down as `trace` did, remembering on which side item `index` lay.
     let (mut n, mut i) = (len, index);
     let mut went_left = Vec::new();
     while n > 1 {
@@ -116,6 +110,19 @@ pub fn node_from_trace<'a>(
             n -= mid;
         }
     }
+    Ok(went_left)
+}
+
+/// Recompute `N(v, H)` from item `index` of a `len`-item sequence and its trace
+/// `T(v, index, H)`: the check a holder of a justification makes.
+pub fn node_from_trace<'a>(
+    item: &'a [u8],
+    index: usize,
+    len: usize,
+    trace: &[impl AsRef<[u8]>],
+    hash: HashFn,
+) -> Result<Node<'a>, MerkleError> {
+    let went_left = path(len, index)?;
     if went_left.len() != trace.len() {
         return Err(MerkleError::JustificationLength {
             expected: went_left.len(),

@@ -1,0 +1,19 @@
+//! Availability, GP v0.7.2 §14 ("Work Packages and Work Reports", the availability
+//! specifier and erasure coding) as the network carries it (JAMNP-S CE 137–140).
+//!
+//! `kernels` computes the erasure-coded data fast; this crate gives it its protocol
+//! meaning:
+//!
+//! - [`assignment`]: which shard index each validator holds for each core.
+//! - [`justification`]: the co-paths `T(s, i, H)` (GP (E.2)) that prove a shard
+//!   belongs to an erasure root, in the three forms JAMNP-S sends (CE 137, CE 138,
+//!   CE 140), and their verification bottom-up against the root.
+//! - [`store`]: the shard store, column families of the node's one RocksDB
+//!   database, with one write batch per received shard set and the GP's retention.
+//!
+//! No vectors exist for justifications or the store: their tests are built from
+//! the GP's and JAMNP-S's definitions (see `da/tests/`).
+
+pub mod assignment;
+pub mod justification;
+pub mod store;

@@ -5,9 +5,13 @@
 //! meaning:
 //!
 //! - [`assignment`]: which shard index each validator holds for each core.
+//! - [`package`]: a guarantor's package coded once for distribution (GP (14.16)):
+//!   every validator's shard set and every exported segment's import proof.
 //! - [`justification`]: the co-paths `T(s, i, H)` (GP (E.2)) that prove a shard
 //!   belongs to an erasure root, in the three forms JAMNP-S sends (CE 137, CE 138,
 //!   CE 140), and their verification bottom-up against the root.
+//! - [`serve`] and [`fetch`]: the CE 137–140, 147 and 148 handlers that answer
+//!   from the store, and the requests that verify what they get before use.
 //! - [`store`]: the shard store, column families of the node's one RocksDB
 //!   database, with one write batch per received shard set and the GP's retention.
 //!
@@ -15,5 +19,8 @@
 //! the GP's and JAMNP-S's definitions (see `da/tests/`).
 
 pub mod assignment;
+pub mod fetch;
 pub mod justification;
+pub mod package;
+pub mod serve;
 pub mod store;

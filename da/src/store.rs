@@ -184,6 +184,11 @@ impl ShardStore {
         })
     }
 
+    /// The chain spec the store's shapes follow.
+    pub fn spec(&self) -> &ChainSpec {
+        &self.spec
+    }
+
     fn cf(&self, name: &'static str) -> &ColumnFamily {
         // Checked in `with_db`, and families are never dropped.
         self.db

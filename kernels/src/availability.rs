@@ -84,6 +84,11 @@ impl AvailabilityEngine {
         }
     }
 
+    /// The backend it runs on (`Auto` resolved).
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
     /// The bundle chunks of the last package: `C(P_{W_E}(b))`, `V` shards.
     pub fn chunks(&self) -> &Shards {
         &self.chunks

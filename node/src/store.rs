@@ -2,6 +2,10 @@
 //! made them, in RocksDB (the default, at a path of the operator's choosing) or in
 //! memory (tests, trace replays).
 //!
+//! A node has one RocksDB database: states live in its default column family, and
+//! the availability store (`tessera_da::store`) in its own families of the same
+//! database ([`StateStore::shard_store`]), so one directory holds a node's data.
+//!
 //! A state is stored whole, as its root and `T(σ)`, under its header hash in one
 //! write, so an import either lands completely or not at all: a failed or
 //! interrupted import leaves every stored state as it was. Recently used states
@@ -14,6 +18,7 @@ use std::sync::Arc;
 use tessera_core::codec::{decode_exact, Encode};
 use tessera_core::hash::Hash;
 use tessera_core::spec::ChainSpec;
+use tessera_da::store::{ShardStore, COLUMN_FAMILIES as DA_FAMILIES};
 use tessera_state::chain_state::ChainState;
 use tessera_state::trace_file::RawState;
 
@@ -32,6 +37,9 @@ pub enum StoreError {
     /// RocksDB reported an error.
     #[error("database: {0}")]
     Db(#[from] rocksdb::Error),
+    /// The availability store over the same database failed.
+    #[error("availability store: {0}")]
+    Da(#[from] tessera_da::store::StoreError),
     /// A stored value does not decode: the database is corrupt or foreign.
     #[error("stored state under header {header} is corrupt: {reason}")]
     Corrupt {
@@ -44,7 +52,7 @@ pub enum StoreError {
 
 enum Backend {
     Memory(BTreeMap<Hash, Stored>),
-    Rocks(rocksdb::DB),
+    Rocks(Arc<rocksdb::DB>),
 }
 
 /// States by header hash.
@@ -68,16 +76,27 @@ impl StateStore {
         }
     }
 
-    /// Open (or create) a RocksDB store at `path`.
+    /// Open (or create) the node's RocksDB database at `path`, with the
+    /// availability store's column families beside the states (created if the
+    /// database predates them).
     pub fn open(spec: &ChainSpec, path: &Path) -> Result<Self, StoreError> {
         let mut options = rocksdb::Options::default();
         options.create_if_missing(true);
-        let db = rocksdb::DB::open(&options, path)?;
+        options.create_missing_column_families(true);
+        let db = rocksdb::DB::open_cf(&options, path, DA_FAMILIES)?;
         Ok(StateStore {
             spec: spec.clone(),
-            backend: Backend::Rocks(db),
+            backend: Backend::Rocks(Arc::new(db)),
             cache: VecDeque::new(),
         })
+    }
+
+    /// The availability store in the same database; `None` for a store in memory.
+    pub fn shard_store(&self) -> Result<Option<ShardStore>, StoreError> {
+        match &self.backend {
+            Backend::Memory(_) => Ok(None),
+            Backend::Rocks(db) => Ok(Some(ShardStore::with_db(&self.spec, db.clone())?)),
+        }
     }
 
     /// The state made by header `header`, if stored.

@@ -141,3 +141,32 @@ fn corrupt_database_value_is_reported_not_panicked() {
     let err = store.get(&header).unwrap_err();
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
 }
+
+#[test]
+fn states_and_shards_share_one_database() {
+    use tessera_da::store::ShardSet;
+    use tessera_net::messages::Justification;
+    let spec = ChainSpec::tiny();
+    let db = TempDir::new("shared");
+    let root = tessera_core::hash::Hash::from([3u8; 32]);
+    let set = ShardSet {
+        bundle_shard: vec![1, 2, 3],
+        segment_shards: vec![vec![9; 2 * spec.segment_pieces as usize]],
+        justification: Justification::default(),
+    };
+    {
+        let store = StateStore::open(&spec, &db.0).unwrap();
+        let shards = store
+            .shard_store()
+            .unwrap()
+            .expect("a RocksDB store has shards");
+        shards.put_shard_set(&root, 1, &set, 0).unwrap();
+    }
+    let store = StateStore::open(&spec, &db.0).unwrap();
+    let shards = store.shard_store().unwrap().unwrap();
+    assert_eq!(shards.shard_set(&root, 1).unwrap(), Some(set));
+    assert!(StateStore::in_memory(&spec)
+        .shard_store()
+        .unwrap()
+        .is_none());
+}

@@ -90,6 +90,33 @@ pub fn justification<T: AsRef<[u8]>>(
     page_justification(v, index, 0, hash)
 }
 
+/// `J_0(v, i, H)` for every item `i` of `v` at once: the padded tree is hashed once,
+/// level by level, and each path read off it, where calling [`justification`] per
+/// item would hash the whole tree again for each (quadratic: a guarantor proves all
+/// of up to `W_M` = 3072 exported segments).
+pub fn justifications<T: AsRef<[u8]>>(v: &[T], hash: HashFn) -> Vec<Vec<Hash>> {
+    // levels[0]: C(v); levels[k + 1]: the parents of levels[k]; the last is the root.
+    let mut levels = vec![constancy(v, hash)];
+    while let Some(below) = levels.last().filter(|l| l.len() > 1) {
+        let above = below
+            .chunks(2)
+            .map(|pair| inner(pair[0].as_ref(), pair[1].as_ref(), hash))
+            .collect();
+        levels.push(above);
+    }
+    (0..v.len())
+        .map(|i| {
+            // The sibling at each level below the root, top first.
+            levels[..levels.len() - 1]
+                .iter()
+                .enumerate()
+                .rev()
+                .map(|(k, level)| level[(i >> k) ^ 1])
+                .collect()
+        })
+        .collect()
+}
+
 /// `L_x(v, i, H)`, GP (E.6): the leaves `H($leaf ⌢ l)` of the items in page `i`,
 /// `v_{2^x·i .. min(2^x·i + 2^x, |v|)}`, without padding (empty for a page that is
 /// all padding).
@@ -253,6 +280,15 @@ mod tests {
                 let j = justification(&v, i, H).unwrap();
                 prop_assert_eq!(j.len(), depth(v.len()) as usize);
                 prop_assert_eq!(root_from_justification(*l, i, &j, H).unwrap(), r);
+            }
+        }
+
+        #[test]
+        fn all_justifications_at_once_equal_each_alone(v in items()) {
+            let all = justifications(&v, H);
+            prop_assert_eq!(all.len(), v.len());
+            for (i, j) in all.iter().enumerate() {
+                prop_assert_eq!(j, &justification(&v, i, H).unwrap());
             }
         }
 

@@ -1,0 +1,158 @@
+//! Fetching availability data over JAMNP-S, each response verified before use:
+//!
+//! - [`fetch_shard_set`] (assurer, CE 137): a validator's shard set from the
+//!   report's guarantors, tried in turn until one proves to the erasure root; it
+//!   is then stored in one write.
+//! - [`fetch_audit_shard`] (auditor, CE 138): one bundle shard from an assurer.
+//!
+//! A peer whose response does not prove to the root is logged by name and passed
+//! over for the next; only a verified shard is ever stored or returned.
+
+use tessera_core::hash::Hash;
+use tessera_core::spec::ChainSpec;
+use tessera_net::messages::{AuditShardRequest, ShardDistribution, ShardRequest};
+use tessera_net::{Network, PeerId, RequestError};
+use tracing::warn;
+
+use crate::justification::{verify_audit_shard, verify_bundle_shard, JustificationError};
+use crate::store::{ShardSet, ShardStore, Slot, StoreError};
+
+/// Why a fetch failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The request failed (timeout, reset, refused, undecodable).
+    #[error("request to {peer}: {error}")]
+    Request {
+        /// The peer asked.
+        peer: PeerId,
+        /// What went wrong.
+        error: RequestError,
+    },
+    /// The response did not prove to the erasure root.
+    #[error("{peer} served a shard that does not prove to the erasure root: {error}")]
+    Invalid {
+        /// The peer that served it.
+        peer: PeerId,
+        /// Why it does not prove.
+        error: JustificationError,
+    },
+    /// Every peer was tried and none served a proven shard.
+    #[error("no peer of {tried} served a proven shard (last: {last})")]
+    Exhausted {
+        /// How many peers were tried.
+        tried: usize,
+        /// The last failure.
+        last: Box<FetchError>,
+    },
+    /// No peer to ask.
+    #[error("no peer to fetch from")]
+    NoPeers,
+    /// Storing the verified shard failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// CE 137 from one guarantor: shard `index` of `erasure_root`, verified.
+pub async fn fetch_shard_set_from(
+    network: &Network,
+    spec: &ChainSpec,
+    peer: &PeerId,
+    erasure_root: &Hash,
+    index: u16,
+) -> Result<ShardSet, FetchError> {
+    let request = ShardRequest {
+        erasure_root: *erasure_root,
+        shard_index: index,
+    };
+    let response = network
+        .request::<ShardDistribution>(peer, &request)
+        .await
+        .map_err(|error| FetchError::Request { peer: *peer, error })?;
+    let set = ShardSet {
+        bundle_shard: response.bundle_shard,
+        segment_shards: response.segment_shards.0,
+        justification: response.justification,
+    };
+    verify_bundle_shard(
+        spec,
+        erasure_root,
+        usize::from(index),
+        &set.bundle_shard,
+        &set.segment_shards,
+        &set.justification,
+    )
+    .map_err(|error| FetchError::Invalid { peer: *peer, error })?;
+    Ok(set)
+}
+
+/// The assurer's fetch: shard `index` of `erasure_root` from the first of
+/// `guarantors` that serves one that proves, stored at slot `now` (one write).
+pub async fn fetch_shard_set(
+    network: &Network,
+    store: &ShardStore,
+    guarantors: &[PeerId],
+    erasure_root: &Hash,
+    index: u16,
+    now: Slot,
+) -> Result<ShardSet, FetchError> {
+    let spec = store.spec();
+    let set = first_proven(guarantors, |peer| async move {
+        fetch_shard_set_from(network, spec, &peer, erasure_root, index).await
+    })
+    .await?;
+    store.put_shard_set(erasure_root, index, &set, now)?;
+    Ok(set)
+}
+
+/// CE 138 from one assurer: bundle shard `index` of `erasure_root`, verified.
+pub async fn fetch_audit_shard(
+    network: &Network,
+    spec: &ChainSpec,
+    peer: &PeerId,
+    erasure_root: &Hash,
+    index: u16,
+) -> Result<Vec<u8>, FetchError> {
+    let request = ShardRequest {
+        erasure_root: *erasure_root,
+        shard_index: index,
+    };
+    let response = network
+        .request::<AuditShardRequest>(peer, &request)
+        .await
+        .map_err(|error| FetchError::Request { peer: *peer, error })?;
+    verify_audit_shard(
+        spec,
+        erasure_root,
+        usize::from(index),
+        &response.bundle_shard,
+        &response.justification,
+    )
+    .map_err(|error| FetchError::Invalid { peer: *peer, error })?;
+    Ok(response.bundle_shard)
+}
+
+/// Try `peers` in order until `fetch` succeeds; each failure is logged naming the
+/// peer.
+async fn first_proven<T, F, Fut>(peers: &[PeerId], mut fetch: F) -> Result<T, FetchError>
+where
+    F: FnMut(PeerId) -> Fut,
+    Fut: std::future::Future<Output = Result<T, FetchError>>,
+{
+    let mut last = None;
+    for peer in peers {
+        match fetch(*peer).await {
+            Ok(t) => return Ok(t),
+            Err(e) => {
+                warn!(%peer, error = %e, "shard fetch failed; trying the next peer");
+                last = Some(e);
+            }
+        }
+    }
+    match last {
+        None => Err(FetchError::NoPeers),
+        Some(last) => Err(FetchError::Exhausted {
+            tried: peers.len(),
+            last: Box::new(last),
+        }),
+    }
+}

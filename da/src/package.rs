@@ -1,0 +1,116 @@
+//! A guarantor's package made distributable, GP (14.16): the bundle erasure-coded
+//! into `V` chunks, the exported segments and their proof pages into `V` segment
+//! shard lists, the leaves `b♣_i ⌢ s♣_i`, the erasure root `u` and the segments root
+//! `e` — computed once, on the chosen kernels backend, and then everything a
+//! guarantor serves is read off it: each validator's CE 137 shard set with its
+//! justification, and each exported segment's import proof `J₀` for CE 148.
+
+use tessera_core::hash::{blake2b_256, Hash};
+use tessera_core::merkle::constant_depth;
+use tessera_core::spec::ChainSpec;
+use tessera_kernels::availability::{chunk_hashes, segment_shard_roots, AvailabilityEngine};
+use tessera_kernels::segment::segment_shard_bytes;
+use tessera_kernels::ErasureError;
+
+use crate::justification::{self, erasure_leaf};
+use crate::store::{ShardSet, StoredSegment};
+
+/// Why a package could not be made distributable.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    /// Coding failed: a segment of the wrong size, too many, a bundle too large.
+    #[error("erasure coding: {0}")]
+    Erasure(#[from] ErasureError),
+    /// A shard index at or above `V`.
+    #[error("shard index {index} is outside 0..{validators}")]
+    IndexOutOfRange {
+        /// The index asked for.
+        index: usize,
+        /// `V`.
+        validators: usize,
+    },
+}
+
+/// A package erasure-coded for distribution.
+pub struct Distributable {
+    /// `u`: the erasure root.
+    pub erasure_root: Hash,
+    /// `e = M(s)`: the segments root.
+    pub segments_root: Hash,
+    bundle_shards: Vec<Vec<u8>>,
+    /// `segment_shards[i]`: validator `i`'s shards of `s ⌢ P(s)`.
+    segment_shards: Vec<Vec<Vec<u8>>>,
+    leaves: Vec<[u8; 64]>,
+}
+
+impl Distributable {
+    /// Code and hash `bundle` and its exported `segments` on `engine`'s backend.
+    pub fn new<S: AsRef<[u8]> + Sync>(
+        spec: &ChainSpec,
+        engine: &mut AvailabilityEngine,
+        bundle: &[u8],
+        segments: &[S],
+    ) -> Result<Self, PackageError> {
+        let roots = engine.roots(bundle, segments)?;
+        let backend = engine.backend();
+        let piece = segment_shard_bytes(spec);
+        let bundle_hashes = chunk_hashes(backend, engine.chunks());
+        let segment_roots = segment_shard_roots(backend, engine.segment_shards(), piece);
+        let leaves = bundle_hashes
+            .iter()
+            .zip(&segment_roots)
+            .map(|(b, s)| erasure_leaf(b, s))
+            .collect();
+        let segment_shards = engine
+            .segment_shards()
+            .iter()
+            .map(|row| row.chunks(piece).map(<[u8]>::to_vec).collect())
+            .collect();
+        Ok(Distributable {
+            erasure_root: roots.erasure_root,
+            segments_root: roots.segments_root,
+            bundle_shards: engine.chunks().to_vecs(),
+            segment_shards,
+            leaves,
+        })
+    }
+
+    /// `V`, the number of shards.
+    pub fn shard_count(&self) -> usize {
+        self.leaves.len()
+    }
+
+    /// What validator-shard `index` receives over CE 137: its bundle shard, its
+    /// segment shards and the justification to the erasure root.
+    pub fn shard_set(&self, index: usize) -> Result<ShardSet, PackageError> {
+        let out_of_range = || PackageError::IndexOutOfRange {
+            index,
+            validators: self.leaves.len(),
+        };
+        let justification =
+            justification::bundle_shard(&self.leaves, index).map_err(|_| out_of_range())?;
+        Ok(ShardSet {
+            bundle_shard: self.bundle_shards[index].clone(),
+            segment_shards: self.segment_shards[index].clone(),
+            justification,
+        })
+    }
+
+    /// `b♣_index`: the hash of bundle shard `index`, as CE 140's justification needs.
+    pub fn bundle_shard_hash(&self, index: usize) -> Option<Hash> {
+        self.bundle_shards.get(index).map(|s| blake2b_256(s))
+    }
+}
+
+/// The exported segments with their import proofs `J₀(s, i)` (GP (14.14)), as a
+/// guarantor stores them to serve CE 148: one pass over the segments tree.
+pub fn exported_segments<S: AsRef<[u8]>>(segments: &[S]) -> Vec<StoredSegment> {
+    constant_depth::justifications(segments, blake2b_256)
+        .into_iter()
+        .zip(segments)
+        .map(|(proof, s)| StoredSegment {
+            segment: s.as_ref().to_vec(),
+            proof,
+        })
+        .collect()
+}

@@ -1,0 +1,220 @@
+//! Serving availability data over JAMNP-S, from the [`ShardStore`]:
+//!
+//! - CE 137 (guarantor → assurer): the shard set of an index, with its
+//!   justification — a guarantor stores the shard sets of every index
+//!   ([`store_distributable`]).
+//! - CE 138 (assurer → auditor): the bundle shard with the CE 137 justification
+//!   and `s♣_i` appended.
+//! - CE 139 / 140 (assurer → guarantor): segment shards by index, without and with
+//!   per-shard justifications.
+//! - CE 147 (guarantor → auditor): the whole bundle.
+//! - CE 148 (guarantor → guarantor): exported segments with their import proofs.
+//!
+//! A request for data this node does not hold is refused, which resets the stream
+//! (JAMNP-S: the responder "should reset the stream" when it cannot answer); nothing
+//! is ever made up. Store reads run on tokio's blocking pool, off the I/O threads.
+
+use std::sync::Arc;
+
+use tessera_core::hash::{blake2b_256, Hash};
+use tessera_net::messages::{
+    AuditShardRequest, AuditShardResponse, BundleRequest, JustifiedSegmentShardRequest,
+    JustifiedSegmentShards, Raw, SegmentRequest, SegmentRequestProtocol, SegmentResponse,
+    SegmentShardRequest, SegmentShardRequestProtocol, SegmentShards, ShardDistribution,
+    ShardRequest, ShardResponse,
+};
+use tessera_net::{Network, Refusal};
+
+use crate::justification::{self, segment_shards_root};
+use crate::package::{exported_segments, Distributable, PackageError};
+use crate::store::{ShardStore, Slot, StoreError};
+
+/// Why a guarantor's package could not be stored for serving.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A shard set could not be made.
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A guarantor stores what it will serve of a package: every index's shard set
+/// (CE 137), the bundle (CE 147) and the exported segments with their import
+/// proofs (CE 148).
+pub fn store_distributable<S: AsRef<[u8]>>(
+    store: &ShardStore,
+    package: &Distributable,
+    bundle: &[u8],
+    segments: &[S],
+    now: Slot,
+) -> Result<(), ServeError> {
+    for index in 0..package.shard_count() {
+        let set = package.shard_set(index)?;
+        // index < V ≤ u16::MAX.
+        store.put_shard_set(&package.erasure_root, index as u16, &set, now)?;
+    }
+    store.put_package(
+        &package.erasure_root,
+        bundle,
+        &package.segments_root,
+        &exported_segments(segments),
+        now,
+    )?;
+    Ok(())
+}
+
+/// Register the CE 137, 138, 139, 140, 147 and 148 handlers on `network`, answering
+/// from `store`.
+pub fn register(network: &Network, store: Arc<ShardStore>) {
+    let s = store.clone();
+    network.register::<ShardDistribution, _, _>(move |_peer, req: ShardRequest| {
+        let s = s.clone();
+        blocking(move || {
+            let set = s
+                .shard_set(&req.erasure_root, req.shard_index)
+                .map_err(refuse)?
+                .ok_or_else(|| not_held("shard set", &req.erasure_root, req.shard_index))?;
+            Ok(ShardResponse {
+                bundle_shard: set.bundle_shard,
+                segment_shards: SegmentShards(set.segment_shards),
+                justification: set.justification,
+            })
+        })
+    });
+
+    let s = store.clone();
+    network.register::<AuditShardRequest, _, _>(move |_peer, req: ShardRequest| {
+        let s = s.clone();
+        blocking(move || {
+            let set = s
+                .shard_set(&req.erasure_root, req.shard_index)
+                .map_err(refuse)?
+                .ok_or_else(|| not_held("bundle shard", &req.erasure_root, req.shard_index))?;
+            let root = segment_shards_root(&set.segment_shards);
+            Ok(AuditShardResponse {
+                bundle_shard: set.bundle_shard,
+                justification: justification::audit_shard(&set.justification, root),
+            })
+        })
+    });
+
+    let s = store.clone();
+    network.register::<SegmentShardRequestProtocol, _, _>(
+        move |_peer, req: SegmentShardRequest| {
+            let s = s.clone();
+            blocking(move || segment_shards(&s, &req, false).map(|(shards, _)| shards))
+        },
+    );
+
+    let s = store.clone();
+    network.register::<JustifiedSegmentShardRequest, _, _>(
+        move |_peer, req: SegmentShardRequest| {
+            let s = s.clone();
+            blocking(move || {
+                segment_shards(&s, &req, true).map(|(shards, justifications)| {
+                    JustifiedSegmentShards {
+                        shards,
+                        justifications,
+                    }
+                })
+            })
+        },
+    );
+
+    let s = store.clone();
+    network.register::<BundleRequest, _, _>(move |_peer, erasure_root: Hash| {
+        let s = s.clone();
+        blocking(move || {
+            s.bundle(&erasure_root)
+                .map_err(refuse)?
+                .map(Raw)
+                .ok_or_else(|| Refusal(format!("no bundle held for erasure root {erasure_root}")))
+        })
+    });
+
+    let s = store;
+    network.register::<SegmentRequestProtocol, _, _>(move |_peer, req: SegmentRequest| {
+        let s = s.clone();
+        blocking(move || {
+            let mut out = SegmentResponse::default();
+            for item in &req.0 {
+                for &i in &item.segment_indices {
+                    let seg = s
+                        .segment(&item.segments_root, i)
+                        .map_err(refuse)?
+                        .ok_or_else(|| {
+                            Refusal(format!(
+                                "no segment {i} held for segments root {}",
+                                item.segments_root
+                            ))
+                        })?;
+                    out.segments.push(seg.segment);
+                    out.import_proofs.push(seg.proof);
+                }
+            }
+            Ok(out)
+        })
+    });
+}
+
+/// CE 139/140: the requested segment shards, and with `justify` their CE 140
+/// justifications (`j ⌢ [b♣_i] ⌢ T(s, k, H)`).
+fn segment_shards(
+    store: &ShardStore,
+    req: &SegmentShardRequest,
+    justify: bool,
+) -> Result<(SegmentShards, Vec<tessera_net::messages::Justification>), Refusal> {
+    let mut shards = Vec::new();
+    let mut justifications = Vec::new();
+    for item in &req.0 {
+        let (root, index) = (&item.erasure_root, item.shard_index);
+        let set = store
+            .shard_set(root, index)
+            .map_err(refuse)?
+            .ok_or_else(|| not_held("segment shards", root, index))?;
+        let bundle_hash = blake2b_256(&set.bundle_shard);
+        for &k in &item.segment_indices {
+            let k = usize::from(k);
+            let shard = set.segment_shards.get(k).ok_or_else(|| {
+                Refusal(format!(
+                    "segment {k} is outside the {} held for {root} shard {index}",
+                    set.segment_shards.len()
+                ))
+            })?;
+            shards.push(shard.clone());
+            if justify {
+                let j = justification::segment_shard(
+                    &set.justification,
+                    bundle_hash,
+                    &set.segment_shards,
+                    k,
+                )
+                .map_err(|e| Refusal(e.to_string()))?;
+                justifications.push(j);
+            }
+        }
+    }
+    Ok((SegmentShards(shards), justifications))
+}
+
+fn not_held(what: &str, root: &Hash, index: u16) -> Refusal {
+    Refusal(format!(
+        "no {what} held for erasure root {root} index {index}"
+    ))
+}
+
+fn refuse(e: StoreError) -> Refusal {
+    tracing::warn!(error = %e, "availability store read failed");
+    Refusal(format!("store: {e}"))
+}
+
+/// Run a store read on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Refusal> + Send + 'static,
+) -> Result<T, Refusal> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(Refusal(format!("store task failed: {e}"))))
+}

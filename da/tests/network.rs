@@ -1,0 +1,240 @@
+//! Availability over real JAMNP-S endpoints on loopback, each node with its own
+//! RocksDB in a temporary directory (tiny spec, V = 6): a guarantor stores a coded
+//! package with exports; every assurer fetches its shard over CE 137 from a corrupt
+//! guarantor (detected and passed over) and the honest one, and stores it; an
+//! auditor fetches bundle shards from two assurers over CE 138 and rebuilds the
+//! bundle, and the whole bundle over CE 147; a guarantor rebuilds an exported
+//! segment from two assurers' CE 139/140 segment shards, and fetches segments with
+//! import proofs over CE 148; requests for data not held are refused.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tessera_core::hash::{blake2b_256, Hash};
+use tessera_core::merkle::constant_depth::{leaf_hash, root_from_justification};
+use tessera_core::spec::ChainSpec;
+use tessera_core::ByteArray;
+use tessera_da::fetch::{fetch_audit_shard, fetch_shard_set, fetch_shard_set_from, FetchError};
+use tessera_da::justification::verify_segment_shard;
+use tessera_da::package::Distributable;
+use tessera_da::serve::{register, store_distributable};
+use tessera_da::store::ShardStore;
+use tessera_kernels::availability::AvailabilityEngine;
+use tessera_kernels::{erasure, Backend};
+use tessera_net::messages::{
+    BundleRequest, JustifiedSegmentShardRequest, SegmentRequest, SegmentRequestItem,
+    SegmentRequestProtocol, SegmentShardRequest, SegmentShardRequestItem,
+    SegmentShardRequestProtocol,
+};
+use tessera_net::{Identity, Network, NetworkConfig, RequestError};
+use tessera_test_support::SplitMix;
+
+fn config() -> NetworkConfig {
+    let mut c = NetworkConfig::new("127.0.0.1:0".parse().unwrap(), ByteArray([0xDA; 32]));
+    c.request_timeout = Duration::from_secs(5);
+    c.stream_timeout = Duration::from_millis(800);
+    c.handshake_timeout = Duration::from_secs(3);
+    c
+}
+
+struct Node {
+    net: Network,
+    store: Arc<ShardStore>,
+    _dir: tempfile::TempDir,
+}
+
+fn node(spec: &ChainSpec, seed: u8) -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(ShardStore::open(spec, dir.path()).unwrap());
+    let net = Network::start(
+        Identity::from_ed25519_seed([seed; 32]),
+        spec.clone(),
+        config(),
+    )
+    .expect("endpoint starts");
+    register(&net, store.clone());
+    Node {
+        net,
+        store,
+        _dir: dir,
+    }
+}
+
+async fn connect(a: &Node, b: &Node) {
+    a.net
+        .connect(b.net.peer_id(), b.net.local_addr().unwrap())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_travel_verified_and_rebuild_the_package() {
+    let spec = ChainSpec::tiny();
+    let v = spec.validators();
+    let mut rng = SplitMix(42);
+    let bundle = rng.bytes(9_000);
+    let segments: Vec<Vec<u8>> = (0..3)
+        .map(|_| rng.bytes(spec.segment_size as usize))
+        .collect();
+
+    // The honest guarantor codes and stores the package; a corrupt one serves the
+    // same sets with one octet of each bundle shard flipped.
+    let guarantor = node(&spec, 1);
+    let corrupt = node(&spec, 2);
+    let mut engine = AvailabilityEngine::new(&spec, Backend::Simd);
+    let package = Distributable::new(&spec, &mut engine, &bundle, &segments).unwrap();
+    let root = package.erasure_root;
+    store_distributable(&guarantor.store, &package, &bundle, &segments, 1).unwrap();
+    for i in 0..v {
+        let mut set = package.shard_set(i).unwrap();
+        set.bundle_shard[0] ^= 1;
+        corrupt
+            .store
+            .put_shard_set(&root, i as u16, &set, 1)
+            .unwrap();
+    }
+
+    // Every assurer fetches its shard, the corrupt guarantor first.
+    let assurers: Vec<Node> = (0..v).map(|i| node(&spec, 10 + i as u8)).collect();
+    let guarantors = [corrupt.net.peer_id(), guarantor.net.peer_id()];
+    for (i, a) in assurers.iter().enumerate() {
+        connect(a, &corrupt).await;
+        connect(a, &guarantor).await;
+        let index = i as u16;
+        let bad = fetch_shard_set_from(&a.net, &spec, &corrupt.net.peer_id(), &root, index).await;
+        assert!(matches!(bad, Err(FetchError::Invalid { .. })), "{bad:?}");
+        let set = fetch_shard_set(&a.net, &a.store, &guarantors, &root, index, 2)
+            .await
+            .unwrap();
+        assert_eq!(set, package.shard_set(i).unwrap());
+        assert_eq!(a.store.shard_set(&root, index).unwrap(), Some(set));
+    }
+    // Only a corrupt guarantor: nothing is stored.
+    let lone = node(&spec, 30);
+    connect(&lone, &corrupt).await;
+    let r = fetch_shard_set(
+        &lone.net,
+        &lone.store,
+        &[corrupt.net.peer_id()],
+        &root,
+        0,
+        2,
+    )
+    .await;
+    assert!(
+        matches!(r, Err(FetchError::Exhausted { tried: 1, .. })),
+        "{r:?}"
+    );
+    assert_eq!(lone.store.shard_set(&root, 0).unwrap(), None);
+
+    // An auditor rebuilds the bundle from two assurers' CE 138 shards (4 and 1:
+    // a recovery shard and an original), and fetches it whole over CE 147.
+    let auditor = node(&spec, 40);
+    let mut pieces: Vec<(usize, Vec<u8>)> = Vec::new();
+    for i in [4usize, 1] {
+        connect(&auditor, &assurers[i]).await;
+        let shard = fetch_audit_shard(
+            &auditor.net,
+            &spec,
+            &assurers[i].net.peer_id(),
+            &root,
+            i as u16,
+        )
+        .await
+        .unwrap();
+        pieces.push((i, shard));
+    }
+    let given: Vec<(usize, &[u8])> = pieces.iter().map(|(i, s)| (*i, s.as_slice())).collect();
+    let rebuilt = erasure::reconstruct(&spec, Backend::Simd, &given, bundle.len()).unwrap();
+    assert_eq!(rebuilt, bundle);
+    connect(&auditor, &guarantor).await;
+    let whole = auditor
+        .net
+        .request::<BundleRequest>(&guarantor.net.peer_id(), &root)
+        .await
+        .unwrap();
+    assert_eq!(whole.0, bundle);
+
+    // A guarantor rebuilds exported segment 2 from assurers 3 and 5 (CE 139), and
+    // checks each shard's CE 140 justification.
+    let importer = node(&spec, 50);
+    let k = 2u16;
+    let mut pieces = Vec::new();
+    for i in [3usize, 5] {
+        connect(&importer, &assurers[i]).await;
+        let peer = assurers[i].net.peer_id();
+        let request = SegmentShardRequest(vec![SegmentShardRequestItem {
+            erasure_root: root,
+            shard_index: i as u16,
+            segment_indices: vec![k],
+        }]);
+        let plain = importer
+            .net
+            .request::<SegmentShardRequestProtocol>(&peer, &request)
+            .await
+            .unwrap();
+        let justified = importer
+            .net
+            .request::<JustifiedSegmentShardRequest>(&peer, &request)
+            .await
+            .unwrap();
+        assert_eq!(plain, justified.shards);
+        let shard = &plain.0[0];
+        // 3 exports and 1 proof page.
+        verify_segment_shard(
+            &spec,
+            &root,
+            i,
+            4,
+            usize::from(k),
+            shard,
+            &justified.justifications[0],
+        )
+        .unwrap();
+        pieces.push((i, shard.clone()));
+    }
+    let given: Vec<(usize, &[u8])> = pieces.iter().map(|(i, s)| (*i, s.as_slice())).collect();
+    let segment =
+        erasure::reconstruct(&spec, Backend::Simd, &given, spec.segment_size as usize).unwrap();
+    assert_eq!(segment, segments[usize::from(k)]);
+
+    // CE 148 from the guarantor: segments with import proofs to the segments root.
+    connect(&importer, &guarantor).await;
+    let request = SegmentRequest(vec![SegmentRequestItem {
+        segments_root: package.segments_root,
+        segment_indices: vec![0, 2],
+    }]);
+    let got = importer
+        .net
+        .request::<SegmentRequestProtocol>(&guarantor.net.peer_id(), &request)
+        .await
+        .unwrap();
+    for (n, &i) in [0usize, 2].iter().enumerate() {
+        assert_eq!(got.segments[n], segments[i]);
+        let leaf = leaf_hash(&got.segments[n], blake2b_256);
+        let proven = root_from_justification(leaf, i, &got.import_proofs[n], blake2b_256).unwrap();
+        assert_eq!(proven, package.segments_root);
+    }
+
+    // Data not held is refused, never made up.
+    let unknown = Hash::from([9u8; 32]);
+    let r = fetch_audit_shard(&auditor.net, &spec, &assurers[4].net.peer_id(), &unknown, 4).await;
+    assert!(
+        matches!(
+            r,
+            Err(FetchError::Request {
+                error: RequestError::Refused | RequestError::Reset { .. },
+                ..
+            })
+        ),
+        "{r:?}"
+    );
+    let r = auditor
+        .net
+        .request::<BundleRequest>(&guarantor.net.peer_id(), &unknown)
+        .await;
+    assert!(r.is_err(), "{r:?}");
+    // An assurer holds only its own index.
+    let r = fetch_audit_shard(&auditor.net, &spec, &assurers[4].net.peer_id(), &root, 1).await;
+    assert!(r.is_err(), "{r:?}");
+}

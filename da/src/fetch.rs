@@ -11,7 +11,7 @@
 use tessera_core::hash::Hash;
 use tessera_core::spec::ChainSpec;
 use tessera_net::messages::{AuditShardRequest, ShardDistribution, ShardRequest};
-use tessera_net::{Network, PeerId, RequestError};
+use tessera_net::{Network, PeerId, Protocol, RequestError};
 use tracing::warn;
 
 use crate::justification::{verify_audit_shard, verify_bundle_shard, JustificationError};
@@ -60,14 +60,7 @@ pub async fn fetch_shard_set_from(
     erasure_root: &Hash,
     index: u16,
 ) -> Result<ShardSet, FetchError> {
-    let request = ShardRequest {
-        erasure_root: *erasure_root,
-        shard_index: index,
-    };
-    let response = network
-        .request::<ShardDistribution>(peer, &request)
-        .await
-        .map_err(|error| FetchError::Request { peer: *peer, error })?;
+    let response = shard_request::<ShardDistribution>(network, peer, erasure_root, index).await?;
     let set = ShardSet {
         bundle_shard: response.bundle_shard,
         segment_shards: response.segment_shards.0,
@@ -112,14 +105,7 @@ pub async fn fetch_audit_shard(
     erasure_root: &Hash,
     index: u16,
 ) -> Result<Vec<u8>, FetchError> {
-    let request = ShardRequest {
-        erasure_root: *erasure_root,
-        shard_index: index,
-    };
-    let response = network
-        .request::<AuditShardRequest>(peer, &request)
-        .await
-        .map_err(|error| FetchError::Request { peer: *peer, error })?;
+    let response = shard_request::<AuditShardRequest>(network, peer, erasure_root, index).await?;
     verify_audit_shard(
         spec,
         erasure_root,
@@ -129,6 +115,23 @@ pub async fn fetch_audit_shard(
     )
     .map_err(|error| FetchError::Invalid { peer: *peer, error })?;
     Ok(response.bundle_shard)
+}
+
+/// A CE 137 or 138 request, `Erasure Root ++ Shard Index`, to `peer`.
+async fn shard_request<P: Protocol<Request = ShardRequest>>(
+    network: &Network,
+    peer: &PeerId,
+    erasure_root: &Hash,
+    index: u16,
+) -> Result<P::Response, FetchError> {
+    let request = ShardRequest {
+        erasure_root: *erasure_root,
+        shard_index: index,
+    };
+    network
+        .request::<P>(peer, &request)
+        .await
+        .map_err(|error| FetchError::Request { peer: *peer, error })
 }
 
 /// Try `peers` in order until `fetch` succeeds; each failure is logged naming the

@@ -189,6 +189,10 @@ impl ShardStore {
         &self.spec
     }
 
+    fn get(&self, family: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.db.get_cf(self.cf(family), key)?)
+    }
+
     fn cf(&self, name: &'static str) -> &ColumnFamily {
         // Checked in `with_db`, and families are never dropped.
         self.db
@@ -242,7 +246,7 @@ impl ShardStore {
         index: u16,
     ) -> Result<Option<ShardSet>, StoreError> {
         let key = shard_key(erasure_root, index);
-        let Some(bundle_shard) = self.db.get_cf(self.cf(BUNDLE_SHARDS), key)? else {
+        let Some(bundle_shard) = self.get(BUNDLE_SHARDS, &key)? else {
             return Ok(None);
         };
         let Some(segment_shards) = self.segment_shards(erasure_root, index)? else {
@@ -264,9 +268,7 @@ impl ShardStore {
         erasure_root: &Hash,
         index: u16,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .db
-            .get_cf(self.cf(BUNDLE_SHARDS), shard_key(erasure_root, index))?)
+        self.get(BUNDLE_SHARDS, &shard_key(erasure_root, index))
     }
 
     /// The segment shards of `index` of `erasure_root` (CE 139/140), if held.
@@ -275,10 +277,7 @@ impl ShardStore {
         erasure_root: &Hash,
         index: u16,
     ) -> Result<Option<Vec<Vec<u8>>>, StoreError> {
-        let Some(octets) = self
-            .db
-            .get_cf(self.cf(SEGMENT_SHARDS), shard_key(erasure_root, index))?
-        else {
+        let Some(octets) = self.get(SEGMENT_SHARDS, &shard_key(erasure_root, index))? else {
             return Ok(None);
         };
         let n = segment_shard_len(&self.spec);
@@ -300,10 +299,7 @@ impl ShardStore {
         erasure_root: &Hash,
         index: u16,
     ) -> Result<Option<Justification>, StoreError> {
-        let Some(octets) = self
-            .db
-            .get_cf(self.cf(JUSTIFICATIONS), shard_key(erasure_root, index))?
-        else {
+        let Some(octets) = self.get(JUSTIFICATIONS, &shard_key(erasure_root, index))? else {
             return Ok(None);
         };
         decode_exact(&self.spec, &octets)
@@ -411,7 +407,7 @@ impl ShardStore {
 
     /// A guarantor's bundle by erasure root (CE 147), if held.
     pub fn bundle(&self, erasure_root: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.db.get_cf(self.cf(BUNDLES), erasure_root.as_ref())?)
+        self.get(BUNDLES, erasure_root.as_ref())
     }
 
     /// Exported segment `index` under `segments_root` with its import proof (CE 148),
@@ -421,10 +417,7 @@ impl ShardStore {
         segments_root: &Hash,
         index: u16,
     ) -> Result<Option<StoredSegment>, StoreError> {
-        let Some(value) = self
-            .db
-            .get_cf(self.cf(SEGMENTS), segment_key(segments_root, index))?
-        else {
+        let Some(value) = self.get(SEGMENTS, &segment_key(segments_root, index))? else {
             return Ok(None);
         };
         let corrupt = |reason: String| StoreError::Corrupt {
@@ -509,7 +502,7 @@ impl ShardStore {
         slot: Slot,
     ) -> Result<(), StoreError> {
         let of = class_key(class, key);
-        if let Some(old) = self.db.get_cf(self.cf(EXPIRY_OF), &of)? {
+        if let Some(old) = self.get(EXPIRY_OF, &of)? {
             let old: [u8; 4] = old.as_slice().try_into().map_err(|_| StoreError::Corrupt {
                 what: "expiry",
                 reason: format!("{} octets where a slot has 4", old.len()),

@@ -22,6 +22,15 @@ struct Package {
     leaves: Vec<[u8; 64]>,
 }
 
+/// `b♣_i ⌢ s♣_i` of every validator.
+fn leaves(bundle_shards: &[Vec<u8>], segment_shards: &[Vec<Vec<u8>>]) -> Vec<[u8; 64]> {
+    bundle_shards
+        .iter()
+        .zip(segment_shards)
+        .map(|(b, s)| erasure_leaf(&blake2b_256(b), &segment_shards_root(s)))
+        .collect()
+}
+
 fn package(spec: &ChainSpec, bundle_len: usize, segments: usize, seed: u64) -> Package {
     let mut rng = SplitMix(seed);
     let bundle = rng.bytes(bundle_len);
@@ -36,11 +45,7 @@ fn package(spec: &ChainSpec, bundle_len: usize, segments: usize, seed: u64) -> P
         .iter()
         .map(|row| row.chunks(shard).map(<[u8]>::to_vec).collect())
         .collect();
-    let leaves: Vec<[u8; 64]> = bundle_shards
-        .iter()
-        .zip(&segment_shards)
-        .map(|(b, s)| erasure_leaf(&blake2b_256(b), &segment_shards_root(s)))
-        .collect();
+    let leaves = leaves(&bundle_shards, &segment_shards);
     // The leaves rebuilt here give the root the kernels computed.
     assert_eq!(erasure_root(&leaves), reference.roots.erasure_root);
     Package {
@@ -217,11 +222,7 @@ fn random_package(spec: &ChainSpec, seed: u64, n: usize) -> Package {
                 .collect()
         })
         .collect();
-    let leaves: Vec<[u8; 64]> = bundle_shards
-        .iter()
-        .zip(&segment_shards)
-        .map(|(b, s)| erasure_leaf(&blake2b_256(b), &segment_shards_root(s)))
-        .collect();
+    let leaves = leaves(&bundle_shards, &segment_shards);
     Package {
         root: erasure_root(&leaves),
         bundle_shards,

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use criterion::{criterion_group, criterion_main, Criterion};
 use tessera_core::codec::{Decode, Reader};
 use tessera_core::ChainSpec;
-use tessera_state::{disputes, reports, safrole};
+use tessera_state::stf::{disputes, reports, safrole};
 
 fn vectors() -> PathBuf {
     std::env::var_os("JAM_VECTORS")

@@ -7,7 +7,7 @@ mod stf_support;
 
 use stf_support::{corrupted_case_fails, VectorResult};
 use tessera_core::hash::Hash;
-use tessera_state::accumulate::{self, Error, Input, ItemState, Output, State};
+use tessera_state::stf::accumulate::{self, Error, Input, ItemState, Output, State};
 
 stf_component! {
     name: Accumulate,

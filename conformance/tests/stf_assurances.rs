@@ -4,7 +4,7 @@
 mod stf_support;
 
 use stf_support::{corrupted_post_state_fails, VectorResult};
-use tessera_state::assurances::{
+use tessera_state::stf::assurances::{
     self, AssurancesError, AssurancesInput, AssurancesOutput, AssurancesState,
 };
 

@@ -4,7 +4,9 @@
 mod stf_support;
 
 use stf_support::{corrupted_post_state_fails, VectorResult};
-use tessera_state::disputes::{self, DisputesError, DisputesInput, DisputesOutput, DisputesState};
+use tessera_state::stf::disputes::{
+    self, DisputesError, DisputesInput, DisputesOutput, DisputesState,
+};
 
 stf_component! {
     name: Disputes,

@@ -7,7 +7,7 @@ mod stf_support;
 
 use stf_support::{corrupted_case_fails, Null};
 use tessera_core::hash::Hash;
-use tessera_state::history::{self, Error, Input, Output, State};
+use tessera_state::stf::history::{self, Error, Input, Output, State};
 
 stf_component! {
     name: History,

@@ -6,7 +6,7 @@
 mod stf_support;
 
 use stf_support::{corrupted_case_fails, Null, VectorResult};
-use tessera_state::preimages::{self, Error, Input, ItemState, Output, State};
+use tessera_state::stf::preimages::{self, Error, Input, ItemState, Output, State};
 
 stf_component! {
     name: Preimages,

@@ -4,7 +4,7 @@
 mod stf_support;
 
 use stf_support::{corrupted_post_state_fails, VectorResult};
-use tessera_state::reports::{self, ReportsError, ReportsInput, ReportsOutput, ReportsState};
+use tessera_state::stf::reports::{self, ReportsError, ReportsInput, ReportsOutput, ReportsState};
 
 stf_component! {
     name: Reports,

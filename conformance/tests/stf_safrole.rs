@@ -4,7 +4,7 @@
 mod stf_support;
 
 use stf_support::{corrupted_post_state_fails, VectorResult};
-use tessera_state::safrole::{self, SafroleError, SafroleInput, SafroleOutput, SafroleState};
+use tessera_state::stf::safrole::{self, SafroleError, SafroleInput, SafroleOutput, SafroleState};
 
 stf_component! {
     name: Safrole,

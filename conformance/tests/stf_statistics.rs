@@ -5,7 +5,7 @@
 mod stf_support;
 
 use stf_support::{corrupted_case_fails, Null};
-use tessera_state::statistics::{self, Error, Input, Output, State};
+use tessera_state::stf::statistics::{self, Error, Input, Output, State};
 
 stf_component! {
     name: Statistics,

@@ -24,7 +24,7 @@ use tessera_conformance::{CaseCtx, CaseError, Outcome, Suite};
 use tessera_core::codec::{decode_exact, Decode, DecodeError, DecodeErrorKind, Encode, Reader};
 use tessera_core::spec::SpecName;
 use tessera_core::ChainSpec;
-use tessera_state::error_code::ErrorCode;
+use tessera_state::stf::error_code::ErrorCode;
 
 /// Declare the [`Component`] `name` (the transition `apply` with its vectors'
 /// types) and its two suites, the tests `tiny` and `full`, over

@@ -19,8 +19,8 @@ use tessera_core::hash::Hash;
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{ServiceId, TimeSlot};
 
-use crate::accounts::{LookupEntry, PreimageEntry, ServiceInfo};
-use crate::state_key::{self, StateKey};
+use crate::serial::state_key::{self, StateKey};
+use crate::sigma::accounts::{LookupEntry, PreimageEntry, ServiceInfo};
 
 /// The most slots a lookup entry holds (GP accounts.tex, `⟦N_T⟧_{:3}`).
 pub const MAX_LOOKUP_SLOTS: usize = 3;
@@ -256,7 +256,7 @@ fn decode_natural(bytes: &[u8]) -> Option<(u64, &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::LookupKey;
+    use crate::sigma::accounts::LookupKey;
 
     proptest::proptest! {
         #[test]

@@ -4,8 +4,26 @@
 //!
 //! Pure: the prior state is never changed, so a rejected block leaves nothing
 //! behind; the caller keeps or drops the posterior state as a whole.
+//!
+//! The components are this module's children, one per GP section, each named
+//! for the state or extrinsic it transforms; [`header`] holds the rules on the
+//! header itself (§5), which are not a component with vectors of their own.
 
+// The vectors' error codes, declared first so that every component below can
+// use the `error_codes!` macro.
+#[macro_use]
+pub mod error_code;
+
+pub mod accumulate;
+pub mod assurances;
+pub mod authorizations;
+pub mod disputes;
 pub mod header;
+pub mod history;
+pub mod preimages;
+pub mod reports;
+pub mod safrole;
+pub mod statistics;
 
 use std::collections::BTreeSet;
 
@@ -17,23 +35,22 @@ use tessera_core::types::{
     Block, Ed25519Public, ServiceId, TimeSlot, ValidatorData, ValidatorIndex, WorkReport,
 };
 
-use crate::accounts::{AccountEntry, ServiceAccount as ServiceInfoEntry};
-use crate::accumulate::partial::{PartialState, Privileges};
-use crate::accumulate::{self, AccumulationOutcome, AccumulationState, ReadyRecord};
-use crate::accumulate::{AlwaysAccumulate, PrivilegesRecord};
-use crate::assurances::{self, AssurancesError, AssurancesInput, AssurancesState};
-use crate::authorizations::{self, AuthPools, CoreAuthorizer};
-use crate::chain_state::{ChainState, Gamma, Statistics};
-use crate::disputes::{self, DisputesError, DisputesInput, DisputesState};
-use crate::entropy::EntropyBuffer;
-use crate::history::{self, ReportedWorkPackage};
-use crate::judgments::DisputesRecords;
-use crate::pending::AvailabilityAssignments;
-use crate::preimages;
-use crate::reports::{self, ReportsError, ReportsInput, ReportsState};
-use crate::safrole::{self, SafroleError, SafroleInput, SafroleState};
-use crate::statistics::{self, service_record, CoresStatistics, ServiceStatisticsEntry};
-use crate::validators::ValidatorSet;
+use crate::sigma::accounts::{AccountEntry, ServiceAccount as ServiceInfoEntry};
+use crate::sigma::entropy::EntropyBuffer;
+use crate::sigma::judgments::DisputesRecords;
+use crate::sigma::pending::AvailabilityAssignments;
+use crate::sigma::validators::ValidatorSet;
+use crate::sigma::{ChainState, Gamma, Statistics};
+use crate::stf::accumulate::partial::{PartialState, Privileges};
+use crate::stf::accumulate::{AccumulationOutcome, AccumulationState, ReadyRecord};
+use crate::stf::accumulate::{AlwaysAccumulate, PrivilegesRecord};
+use crate::stf::assurances::{AssurancesError, AssurancesInput, AssurancesState};
+use crate::stf::authorizations::{AuthPools, CoreAuthorizer};
+use crate::stf::disputes::{DisputesError, DisputesInput, DisputesState};
+use crate::stf::history::ReportedWorkPackage;
+use crate::stf::reports::{ReportsError, ReportsInput, ReportsState};
+use crate::stf::safrole::{SafroleError, SafroleInput, SafroleState};
+use crate::stf::statistics::{service_record, CoresStatistics, ServiceStatisticsEntry};
 
 /// Why a header breaks its own rules (GP §5, §6.4–6.5).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

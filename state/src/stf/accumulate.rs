@@ -29,9 +29,9 @@ use tessera_core::merkle::balanced;
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{Gas, ServiceId, TimeSlot, WorkReport};
 
-use crate::accounts::ServiceInfo;
-use crate::accounts::{LookupEntry, PreimageEntry};
-use crate::statistics::{ServiceActivityRecord, ServiceStatisticsEntry};
+use crate::sigma::accounts::ServiceInfo;
+use crate::sigma::accounts::{LookupEntry, PreimageEntry};
+use crate::stf::statistics::{ServiceActivityRecord, ServiceStatisticsEntry};
 use account::ServiceAccount;
 use invocation::{delta_plus, Env};
 use partial::{PartialState, Privileges};
@@ -164,7 +164,7 @@ impl Encode for Error {
     }
 }
 
-impl crate::error_code::ErrorCode for Error {
+impl crate::stf::error_code::ErrorCode for Error {
     fn code(&self) -> u8 {
         match *self {}
     }

@@ -18,8 +18,8 @@ use tessera_core::types::{
 };
 use tessera_core::Hash;
 
-use crate::entropy::EntropyBuffer;
-use crate::validators::ValidatorSet;
+use crate::sigma::entropy::EntropyBuffer;
+use crate::sigma::validators::ValidatorSet;
 use sealing::{fallback_keys, outside_in, TicketsOrKeys};
 
 /// `X_T`: the context string of a ticket proof (GP 6.29).

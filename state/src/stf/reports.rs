@@ -17,13 +17,13 @@ use tessera_core::types::{
 };
 use tessera_core::Hash;
 
-use crate::accounts::{AccountEntry, ServiceAccount};
-use crate::authorizations::AuthPools;
-use crate::entropy::EntropyBuffer;
-use crate::history::RecentBlocks;
-use crate::pending::{AvailabilityAssignments, PendingReport};
-use crate::statistics::{service_record, CoresStatistics, ServiceStatisticsEntry};
-use crate::validators::ValidatorSet;
+use crate::sigma::accounts::{AccountEntry, ServiceAccount};
+use crate::sigma::entropy::EntropyBuffer;
+use crate::sigma::pending::{AvailabilityAssignments, PendingReport};
+use crate::sigma::validators::ValidatorSet;
+use crate::stf::authorizations::AuthPools;
+use crate::stf::history::RecentBlocks;
+use crate::stf::statistics::{service_record, CoresStatistics, ServiceStatisticsEntry};
 use assignment::core_assignments;
 
 /// `X_G`: the context string of a guarantee signature (GP 11.26).

@@ -25,9 +25,9 @@ use tessera_core::spec::ChainSpec;
 use tessera_core::types::ServiceId;
 
 use crate::serial::state_key::{KeyKind, StateKey};
+use crate::sigma::accounts::ServiceAccount;
 use crate::sigma::accounts::ServiceInfo;
 use crate::sigma::{ChainState, Gamma, Statistics};
-use crate::stf::accumulate::account::ServiceAccount;
 use crate::stf::statistics::decode_service_statistics;
 
 /// The serialized state: state key to value, ordered by key.

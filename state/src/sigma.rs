@@ -21,11 +21,11 @@ use tessera_core::crypto::bandersnatch::RingCommitment;
 use tessera_core::hash::Hash;
 use tessera_core::types::{ServiceId, TicketBody, TimeSlot};
 
+use crate::sigma::accounts::ServiceAccount;
 use crate::sigma::entropy::EntropyBuffer;
 use crate::sigma::judgments::DisputesRecords;
 use crate::sigma::pending::AvailabilityAssignments;
 use crate::sigma::validators::ValidatorSet;
-use crate::stf::accumulate::account::ServiceAccount;
 use crate::stf::accumulate::{PrivilegesRecord, ReadyRecord};
 use crate::stf::authorizations::{AuthPools, AuthQueues};
 use crate::stf::history::RecentBlocks;

@@ -35,7 +35,7 @@ use tessera_core::types::{
     Block, Ed25519Public, ServiceId, TimeSlot, ValidatorData, ValidatorIndex, WorkReport,
 };
 
-use crate::sigma::accounts::{AccountEntry, ServiceAccount as ServiceInfoEntry};
+use crate::sigma::accounts::AccountEntry;
 use crate::sigma::entropy::EntropyBuffer;
 use crate::sigma::judgments::DisputesRecords;
 use crate::sigma::pending::AvailabilityAssignments;
@@ -389,7 +389,7 @@ fn guarantee(
                 .iter()
                 .map(|(id, a)| AccountEntry {
                     id: *id,
-                    data: ServiceInfoEntry { service: a.info },
+                    data: a.info,
                 })
                 .collect(),
             cores_statistics: CoresStatistics(vec![Default::default(); spec.cores()]),

@@ -34,13 +34,13 @@ use tessera_core::types::{
     Header, Judgement, RefineContext, RefineLoad, SegmentRootLookup, TimeSlot, ValidatorData,
     ValidatorSignature, Verdict, WorkExecResult, WorkReport, WorkResult,
 };
+use tessera_state::sigma::accounts::ServiceAccount;
 use tessera_state::sigma::accounts::ServiceInfo;
 use tessera_state::sigma::entropy::EntropyBuffer;
 use tessera_state::sigma::judgments::DisputesRecords;
 use tessera_state::sigma::pending::{AvailabilityAssignments, PendingReport};
 use tessera_state::sigma::validators::ValidatorSet;
 use tessera_state::sigma::{ChainState, Gamma, Statistics};
-use tessera_state::stf::accumulate::account::ServiceAccount;
 use tessera_state::stf::accumulate::PrivilegesRecord;
 use tessera_state::stf::assurances::AssurancesError;
 use tessera_state::stf::authorizations::{AuthPools, AuthQueues};

@@ -17,8 +17,8 @@ use tessera_core::hash::{blake2b_256, Hash};
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{PreimagesExtrinsic, ServiceId, TimeSlot};
 
+use crate::sigma::accounts::ServiceAccount;
 use crate::sigma::accounts::{AccountEntry, AccountPreimages, ServiceInfo};
-use crate::stf::accumulate::account::ServiceAccount;
 use crate::stf::statistics::{service_record, ServiceStatisticsEntry};
 
 /// One account `s ↦ a` of `δ`, with only its preimage parts.

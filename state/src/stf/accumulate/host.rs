@@ -16,11 +16,11 @@ use tessera_core::spec::ChainSpec;
 use tessera_core::types::{ServiceId, TimeSlot};
 use tessera_pvm::{HostCalls, HostOutcome, Machine};
 
-use super::account::{lookup_octets, threshold, ServiceAccount};
 use super::operand::{AccumulateInput, Transfer};
 use super::partial::PartialState;
 use crate::host::{code, constants, id, read_memory, writable, write_memory, HOST_CALL_GAS};
 use crate::sigma::accounts::ServiceInfo;
+use crate::sigma::accounts::{lookup_octets, threshold, ServiceAccount};
 
 /// The accumulation context `L` (GP B.7): service `s`, partial state `e`, next
 /// free service id `i`, deferred transfers `t`, yielded hash `y` and provided

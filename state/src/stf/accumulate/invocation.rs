@@ -10,11 +10,11 @@ use tessera_core::spec::ChainSpec;
 use tessera_core::types::{Gas, ServiceId, TimeSlot, WorkReport};
 use tessera_pvm::{initialise, invoke_bounded_with, InvocationResult, Program, MAX_OUTPUT};
 
-use super::account::ServiceAccount;
 use super::host::{AccumulateHost, Implications};
 use super::operand::{AccumulateInput, Operand, Transfer};
 use super::partial::PartialState;
 use crate::memo::Memo;
+use crate::sigma::accounts::ServiceAccount;
 
 /// The entry point of the accumulate code (GP B.7, Ψ_M at pc 5).
 const ACCUMULATE_PC: u32 = 5;

@@ -23,7 +23,6 @@
 //! networking.
 
 pub mod host;
-mod memo;
 pub mod refine;
 pub mod serial;
 pub mod sigma;

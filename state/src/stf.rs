@@ -42,8 +42,8 @@ use crate::sigma::pending::AvailabilityAssignments;
 use crate::sigma::validators::ValidatorSet;
 use crate::sigma::{ChainState, Gamma, Statistics};
 use crate::stf::accumulate::partial::{PartialState, Privileges};
+use crate::stf::accumulate::PrivilegesRecord;
 use crate::stf::accumulate::{AccumulationOutcome, AccumulationState, ReadyRecord};
-use crate::stf::accumulate::{AlwaysAccumulate, PrivilegesRecord};
 use crate::stf::assurances::{AssurancesError, AssurancesInput, AssurancesState};
 use crate::stf::authorizations::{AuthPools, CoreAuthorizer};
 use crate::stf::disputes::{DisputesError, DisputesInput, DisputesState};
@@ -207,7 +207,7 @@ pub fn import_block(
         lambda: safrole.lambda,
         rho: reported.avail_assignments,
         tau,
-        chi: privileges_record(&acc.partial.privileges),
+        chi: PrivilegesRecord::from(&acc.partial.privileges),
         pi: Statistics {
             current: validator_stats.vals_curr_stats,
             last: validator_stats.vals_last_stats,
@@ -422,7 +422,7 @@ fn accumulate_available(
                 accounts: pre.delta.clone(),
                 staging: pre.iota.0.iter().map(|k| k.encode()).collect(),
                 auth_queues: pre.phi.0.clone(),
-                privileges: privileges_of(&pre.chi),
+                privileges: Privileges::from(&pre.chi),
             },
         },
         tau,
@@ -602,30 +602,6 @@ fn known_packages(pre: &ChainState) -> Vec<Hash> {
             .map(|p| p.report.package_spec.hash),
     );
     known.into_iter().collect()
-}
-
-fn privileges_of(chi: &PrivilegesRecord) -> Privileges {
-    Privileges {
-        manager: chi.bless,
-        assigners: chi.assign.clone(),
-        delegator: chi.designate,
-        registrar: chi.register,
-        always_accumulate: chi.always_acc.iter().map(|a| (a.id, a.gas)).collect(),
-    }
-}
-
-fn privileges_record(p: &Privileges) -> PrivilegesRecord {
-    PrivilegesRecord {
-        bless: p.manager,
-        assign: p.assigners.clone(),
-        designate: p.delegator,
-        register: p.registrar,
-        always_acc: p
-            .always_accumulate
-            .iter()
-            .map(|(id, gas)| AlwaysAccumulate { id: *id, gas: *gas })
-            .collect::<Vec<_>>(),
-    }
 }
 
 /// ι' from accumulation's staged keys (336 octets each, as `designate` wrote

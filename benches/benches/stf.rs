@@ -9,8 +9,9 @@ use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use tessera_core::codec::{Decode, Reader};
+use tessera_core::crypto::ring_cache;
 use tessera_core::ChainSpec;
-use tessera_state::{disputes, reports, safrole};
+use tessera_state::stf::{disputes, reports, safrole};
 
 fn vectors() -> PathBuf {
     std::env::var_os("JAM_VECTORS")
@@ -50,13 +51,13 @@ fn bench(c: &mut Criterion) {
         {
             // Build the ring context outside the timing; it is built once per process.
             // The epoch change's ring root is remembered after its first computation
-            // (`safrole::ring::root`), so `epoch_change` measures the rest of the
+            // (`ring_cache::root`), so `epoch_change` measures the rest of the
             // transition; `ring_root` below measures the commitment itself.
-            let _ = safrole::ring::context(spec.validators());
+            let _ = ring_cache::context(spec.validators());
             group.bench_function(name, |b| b.iter(|| safrole::apply(&spec, &pre, &input)));
             if name == "safrole/epoch_change" {
                 let keys: Vec<_> = pre.iota.0.iter().map(|k| k.bandersnatch).collect();
-                if let Ok(ctx) = safrole::ring::context(spec.validators()) {
+                if let Ok(ctx) = ring_cache::context(spec.validators()) {
                     group.bench_function("safrole/ring_root", |b| b.iter(|| ctx.commitment(&keys)));
                 }
             }

@@ -7,19 +7,12 @@ mod stf_support;
 
 use stf_support::{corrupted_case_fails, VectorResult};
 use tessera_core::hash::Hash;
-use tessera_state::accumulate::{self, Error, Input, ItemState, Output, State};
+use tessera_state::stf::accumulate;
 
 stf_component! {
-    name: Accumulate,
-    folder: "accumulate",
-    apply: accumulate::apply,
-    input: Input,
-    state: State,
+    Accumulate: accumulate::{Input, State, Output, Error},
     post: ItemState,
-    expected: ItemState::from,
-    output: Output,
-    error: Error,
-    vector_output: VectorResult<Hash, Error>,
+    vector_output: VectorResult<Hash, accumulate::Error>,
 }
 
 #[test]

@@ -4,19 +4,11 @@
 mod stf_support;
 
 use stf_support::{corrupted_post_state_fails, VectorResult};
-use tessera_state::assurances::{
-    self, AssurancesError, AssurancesInput, AssurancesOutput, AssurancesState,
-};
+use tessera_state::stf::assurances;
 
 stf_component! {
-    name: Assurances,
-    folder: "assurances",
-    apply: assurances::apply,
-    input: AssurancesInput,
-    state: AssurancesState,
-    output: AssurancesOutput,
-    error: AssurancesError,
-    vector_output: VectorResult<AssurancesOutput, AssurancesError>,
+    Assurances: assurances::{AssurancesInput, AssurancesState, AssurancesOutput, AssurancesError},
+    vector_output: VectorResult<assurances::AssurancesOutput, assurances::AssurancesError>,
 }
 
 #[test]

@@ -5,16 +5,10 @@
 mod stf_support;
 
 use stf_support::{corrupted_case_fails, Null};
-use tessera_state::authorizations::{self, Error, Input, Output, State};
+use tessera_state::stf::authorizations;
 
 stf_component! {
-    name: Authorizations,
-    folder: "authorizations",
-    apply: authorizations::apply,
-    input: Input,
-    state: State,
-    output: Output,
-    error: Error,
+    Authorizations: authorizations::{Input, State, Output, Error},
     vector_output: Null,
 }
 

@@ -4,17 +4,11 @@
 mod stf_support;
 
 use stf_support::{corrupted_post_state_fails, VectorResult};
-use tessera_state::disputes::{self, DisputesError, DisputesInput, DisputesOutput, DisputesState};
+use tessera_state::stf::disputes;
 
 stf_component! {
-    name: Disputes,
-    folder: "disputes",
-    apply: disputes::apply,
-    input: DisputesInput,
-    state: DisputesState,
-    output: DisputesOutput,
-    error: DisputesError,
-    vector_output: VectorResult<DisputesOutput, DisputesError>,
+    Disputes: disputes::{DisputesInput, DisputesState, DisputesOutput, DisputesError},
+    vector_output: VectorResult<disputes::DisputesOutput, disputes::DisputesError>,
 }
 
 #[test]

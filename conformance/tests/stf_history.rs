@@ -7,16 +7,10 @@ mod stf_support;
 
 use stf_support::{corrupted_case_fails, Null};
 use tessera_core::hash::Hash;
-use tessera_state::history::{self, Error, Input, Output, State};
+use tessera_state::stf::history;
 
 stf_component! {
-    name: History,
-    folder: "history",
-    apply: history::apply,
-    input: Input,
-    state: State,
-    output: Output,
-    error: Error,
+    History: history::{Input, State, Output, Error},
     vector_output: Null,
 }
 

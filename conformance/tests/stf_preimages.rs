@@ -6,19 +6,12 @@
 mod stf_support;
 
 use stf_support::{corrupted_case_fails, Null, VectorResult};
-use tessera_state::preimages::{self, Error, Input, ItemState, Output, State};
+use tessera_state::stf::preimages;
 
 stf_component! {
-    name: Preimages,
-    folder: "preimages",
-    apply: preimages::apply,
-    input: Input,
-    state: State,
+    Preimages: preimages::{Input, State, Output, Error},
     post: ItemState,
-    expected: ItemState::from,
-    output: Output,
-    error: Error,
-    vector_output: VectorResult<Null, Error>,
+    vector_output: VectorResult<Null, preimages::Error>,
 }
 
 #[test]
@@ -31,6 +24,6 @@ fn corruption_is_caught() {
     });
     // An error case whose expected code is changed must fail too.
     corrupted_case_fails::<Preimages>("preimage_not_needed-1.bin", |case| {
-        case.output = VectorResult::Err(Error::PreimagesNotSortedUnique);
+        case.output = VectorResult::Err(preimages::Error::PreimagesNotSortedUnique);
     });
 }

@@ -4,17 +4,11 @@
 mod stf_support;
 
 use stf_support::{corrupted_post_state_fails, VectorResult};
-use tessera_state::reports::{self, ReportsError, ReportsInput, ReportsOutput, ReportsState};
+use tessera_state::stf::reports;
 
 stf_component! {
-    name: Reports,
-    folder: "reports",
-    apply: reports::apply,
-    input: ReportsInput,
-    state: ReportsState,
-    output: ReportsOutput,
-    error: ReportsError,
-    vector_output: VectorResult<ReportsOutput, ReportsError>,
+    Reports: reports::{ReportsInput, ReportsState, ReportsOutput, ReportsError},
+    vector_output: VectorResult<reports::ReportsOutput, reports::ReportsError>,
 }
 
 #[test]

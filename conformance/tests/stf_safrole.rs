@@ -4,17 +4,11 @@
 mod stf_support;
 
 use stf_support::{corrupted_post_state_fails, VectorResult};
-use tessera_state::safrole::{self, SafroleError, SafroleInput, SafroleOutput, SafroleState};
+use tessera_state::stf::safrole;
 
 stf_component! {
-    name: Safrole,
-    folder: "safrole",
-    apply: safrole::apply,
-    input: SafroleInput,
-    state: SafroleState,
-    output: SafroleOutput,
-    error: SafroleError,
-    vector_output: VectorResult<SafroleOutput, SafroleError>,
+    Safrole: safrole::{SafroleInput, SafroleState, SafroleOutput, SafroleError},
+    vector_output: VectorResult<safrole::SafroleOutput, safrole::SafroleError>,
 }
 
 #[test]

@@ -5,16 +5,10 @@
 mod stf_support;
 
 use stf_support::{corrupted_case_fails, Null};
-use tessera_state::statistics::{self, Error, Input, Output, State};
+use tessera_state::stf::statistics;
 
 stf_component! {
-    name: Statistics,
-    folder: "statistics",
-    apply: statistics::apply,
-    input: Input,
-    state: State,
-    output: Output,
-    error: Error,
+    Statistics: statistics::{Input, State, Output, Error},
     vector_output: Null,
 }
 

@@ -17,10 +17,10 @@ use tessera_conformance::{ensure_eq, fail, CaseCtx, CaseError, Outcome, Suite};
 use tessera_core::codec::decode_exact;
 use tessera_core::merkle::trie;
 use tessera_core::spec::ChainSpec;
-use tessera_state::chain_state::ChainState;
-use tessera_state::serialization::KeyValues;
-use tessera_state::trace_file::{Genesis, RawState, TraceStep};
-use tessera_state::transition;
+use tessera_state::import_block;
+use tessera_state::serial::trace_file::{Genesis, RawState, TraceStep};
+use tessera_state::serial::KeyValues;
+use tessera_state::ChainState;
 
 struct Traces(&'static str);
 
@@ -88,7 +88,7 @@ impl Suite for Traces {
             "{file}: pre-state root vs the previous step's post-state root"
         );
 
-        let result = transition::import_block(&spec, &pre, &step.pre.root, &step.block);
+        let result = import_block(&spec, &pre, &step.pre.root, &step.block);
         let invalid = step.post.root == step.pre.root;
         match (result, invalid) {
             (Ok(post), false) => {
@@ -173,7 +173,7 @@ fn corrupted_trace_copy_fails_the_suite() {
 /// prior state's is refused.
 #[test]
 fn tampered_blocks_are_rejected_with_their_rule() {
-    use tessera_state::transition::{BlockError, HeaderError};
+    use tessera_state::stf::{BlockError, HeaderError};
     let Some(dir) = tessera_conformance::vectors_folder("traces/safrole") else {
         return;
     };
@@ -181,9 +181,8 @@ fn tampered_blocks_are_rejected_with_their_rule() {
     let step: TraceStep =
         decode_exact(&spec, &std::fs::read(dir.join("00000003.bin")).unwrap()).unwrap();
     let pre = ChainState::deserialize(&spec, &step.pre.keyvals).unwrap();
-    let import = |block: &tessera_core::types::Block| {
-        transition::import_block(&spec, &pre, &step.pre.root, block)
-    };
+    let import =
+        |block: &tessera_core::types::Block| import_block(&spec, &pre, &step.pre.root, block);
     assert!(import(&step.block).is_ok());
 
     let mut b = step.block.clone();

@@ -14,6 +14,7 @@ pub mod bytes;
 pub mod codec;
 pub mod crypto;
 pub mod hash;
+pub mod memo;
 pub mod merkle;
 pub mod shuffle;
 pub mod spec;

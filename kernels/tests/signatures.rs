@@ -9,6 +9,7 @@
 //! vector tests say so loudly and pass, unless `JAM_VECTORS_REQUIRED=1`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use proptest::prelude::*;
 use serde::de::DeserializeOwned;
@@ -17,13 +18,14 @@ use tessera_core::bytes::ByteArray;
 use tessera_core::crypto::bandersnatch::{RingCommitment, RingContext};
 use tessera_core::crypto::contexts;
 use tessera_core::crypto::ed25519::{verify, Ed25519Error, Keypair, PublicKey, Signature};
+use tessera_core::crypto::ring_cache::RingVerifiers;
 use tessera_core::hash::Hash;
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{
     Assurance, DisputesExtrinsic, Guarantee, TicketEnvelope, TimeSlot, ValidatorData,
 };
 use tessera_kernels::signatures::{verify_ed25519_batch, SIMD_MIN_CHUNK};
-use tessera_kernels::vrf::{verify_ring_many, EpochRingVerifier};
+use tessera_kernels::vrf::verify_ring_many;
 use tessera_kernels::Backend;
 
 const BACKENDS: [Backend; 3] = [Backend::Cpu, Backend::Simd, Backend::Auto];
@@ -493,7 +495,7 @@ fn ticket_proofs_match_vectors() {
     };
     let spec = ChainSpec::tiny();
     let context = RingContext::new(usize::from(spec.validator_count)).expect("ring context");
-    let mut verifiers = EpochRingVerifier::new(context);
+    let verifiers = RingVerifiers::new(Arc::new(context));
     let (mut proofs, mut all_valid_cases, mut roots) = (0, 0, Vec::new());
     for case in cases(&dir) {
         let c: Case<SafroleInput, SafrolePre> = read_json(&case);

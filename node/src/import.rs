@@ -1,5 +1,5 @@
 //! Block import with storage: find the parent's state, run `Υ` (the pure
-//! transition in `tessera_state::transition`), store the posterior state under the
+//! transition `tessera_state::import_block`), store the posterior state under the
 //! new header's hash. A rejected block stores nothing.
 
 use std::sync::Arc;
@@ -7,9 +7,9 @@ use std::sync::Arc;
 use tessera_core::hash::Hash;
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{Block, Header};
-use tessera_state::chain_state::ChainState;
-use tessera_state::serialization::{KeyValues, StateDecodeError};
-use tessera_state::transition::{self, BlockError};
+use tessera_state::serial::{KeyValues, StateDecodeError};
+use tessera_state::ChainState;
+use tessera_state::{import_block, BlockError};
 
 use crate::store::{StateStore, StoreError, Stored};
 
@@ -72,7 +72,7 @@ impl Importer {
             .store
             .get(&parent)?
             .ok_or(ImportError::UnknownParent(parent))?;
-        let post = transition::import_block(&self.spec, &prior.state, &prior.root, block)?;
+        let post = import_block(&self.spec, &prior.state, &prior.root, block)?;
         let root = post.root();
         self.store.put(block.header.hash(), root, Arc::new(post))?;
         Ok(root)

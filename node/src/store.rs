@@ -19,8 +19,8 @@ use tessera_core::codec::{decode_exact, Encode};
 use tessera_core::hash::Hash;
 use tessera_core::spec::ChainSpec;
 use tessera_da::store::{ShardStore, COLUMN_FAMILIES as DA_FAMILIES};
-use tessera_state::chain_state::ChainState;
-use tessera_state::trace_file::RawState;
+use tessera_state::serial::trace_file::RawState;
+use tessera_state::ChainState;
 
 /// A state and its root `M_σ`.
 #[derive(Clone, Debug)]

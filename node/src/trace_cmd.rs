@@ -10,8 +10,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tessera_core::codec::decode_exact;
 use tessera_core::spec::ChainSpec;
-use tessera_state::chain_state::ChainState;
-use tessera_state::trace_file::{Genesis, TraceStep};
+use tessera_state::serial::trace_file::{Genesis, TraceStep};
+use tessera_state::ChainState;
 
 use crate::import::Importer;
 use crate::store::StateStore;

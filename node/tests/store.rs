@@ -7,7 +7,7 @@ use tessera_core::codec::decode_exact;
 use tessera_core::spec::ChainSpec;
 use tessera_node::import::{ImportError, Importer};
 use tessera_node::store::{StateStore, StoreError};
-use tessera_state::trace_file::{Genesis, TraceStep};
+use tessera_state::serial::trace_file::{Genesis, TraceStep};
 
 /// A fresh, empty folder under the system's temporary folder, removed on drop.
 struct TempDir(PathBuf);

@@ -2,7 +2,7 @@
 //! the host-call identifiers, the result codes placed in `ω7`, the base gas of a
 //! call, reading and writing guest memory within the 32-bit address space, and the
 //! constants blob that `fetch` returns (B.6). Accumulate's host functions
-//! ([`crate::accumulate::host`]) and refine's ([`crate::refine::host`]) both build
+//! ([`crate::stf::accumulate::host`]) and refine's ([`crate::refine::host`]) both build
 //! on these, so neither imports from the other.
 
 use tessera_core::spec::ChainSpec;

@@ -34,22 +34,22 @@ use tessera_core::types::{
     Header, Judgement, RefineContext, RefineLoad, SegmentRootLookup, TimeSlot, ValidatorData,
     ValidatorSignature, Verdict, WorkExecResult, WorkReport, WorkResult,
 };
-use tessera_state::accounts::ServiceInfo;
-use tessera_state::accumulate::account::ServiceAccount;
-use tessera_state::accumulate::PrivilegesRecord;
-use tessera_state::assurances::AssurancesError;
-use tessera_state::authorizations::{AuthPools, AuthQueues};
-use tessera_state::chain_state::{ChainState, Gamma, Statistics};
-use tessera_state::disputes::DisputesError;
-use tessera_state::entropy::EntropyBuffer;
-use tessera_state::history::{BlockInfo, RecentBlocks};
-use tessera_state::judgments::DisputesRecords;
-use tessera_state::pending::{AvailabilityAssignments, PendingReport};
-use tessera_state::reports::ReportsError;
-use tessera_state::safrole::sealing::TicketsOrKeys;
-use tessera_state::statistics::{CoresStatistics, ValidatorActivityRecord};
-use tessera_state::transition::{import_block, BlockError};
-use tessera_state::validators::ValidatorSet;
+use tessera_state::sigma::accounts::ServiceAccount;
+use tessera_state::sigma::accounts::ServiceInfo;
+use tessera_state::sigma::entropy::EntropyBuffer;
+use tessera_state::sigma::judgments::DisputesRecords;
+use tessera_state::sigma::pending::{AvailabilityAssignments, PendingReport};
+use tessera_state::sigma::validators::ValidatorSet;
+use tessera_state::sigma::{ChainState, Gamma, Statistics};
+use tessera_state::stf::accumulate::PrivilegesRecord;
+use tessera_state::stf::assurances::AssurancesError;
+use tessera_state::stf::authorizations::{AuthPools, AuthQueues};
+use tessera_state::stf::disputes::DisputesError;
+use tessera_state::stf::history::{BlockInfo, RecentBlocks};
+use tessera_state::stf::reports::ReportsError;
+use tessera_state::stf::safrole::sealing::TicketsOrKeys;
+use tessera_state::stf::statistics::{CoresStatistics, ValidatorActivityRecord};
+use tessera_state::{import_block, BlockError};
 
 /// One JIP-5 validator: its keys and secrets.
 struct Validator {
@@ -323,7 +323,7 @@ fn seal(
     let mut header = Header {
         parent: PARENT,
         parent_state_root: pre.root(),
-        extrinsic_hash: tessera_state::transition::header::extrinsic_hash(&extrinsic),
+        extrinsic_hash: tessera_state::stf::header::extrinsic_hash(&extrinsic),
         slot,
         // GP 6.27: H_E = (η_0, η_1, [(k_b, k_e) | k ← γ'_P]).
         epoch_mark: Some(EpochMark {

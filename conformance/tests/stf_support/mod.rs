@@ -24,70 +24,64 @@ use tessera_conformance::{CaseCtx, CaseError, Outcome, Suite};
 use tessera_core::codec::{decode_exact, Decode, DecodeError, DecodeErrorKind, Encode, Reader};
 use tessera_core::spec::SpecName;
 use tessera_core::ChainSpec;
-use tessera_state::error_code::ErrorCode;
+use tessera_state::stf::error_code::ErrorCode;
 
-/// Declare the [`Component`] `name` (the transition `apply` with its vectors'
-/// types) and its two suites, the tests `tiny` and `full`, over
-/// `stf/<folder>/{tiny,full}`. A component whose transition yields its
-/// posterior state in another form (`post`) names the conversion `expected`
-/// from the vectors' state to that form; by default the post-state is compared
-/// as the vectors' state itself.
+/// Declare the [`Component`] `Name` and its two suites, the tests `tiny` and
+/// `full`, from the one line that names the component's module in
+/// `tessera_state::stf` and its vectors' types there:
+///
+/// ```ignore
+/// stf_component! {
+///     History: history::{Input, State, Output, Error},
+///     vector_output: Null,
+/// }
+/// ```
+///
+/// The vectors are `stf/<module>/{tiny,full}` (every folder is named as its
+/// module) and the transition is `<module>::apply`. A component whose
+/// transition yields its posterior state in another form names that type of
+/// its module, `post: ItemState`, converted `From` the vectors' state; by
+/// default the post-state is compared as the vectors' state itself.
 macro_rules! stf_component {
     (
-        name: $name:ident,
-        folder: $folder:literal,
-        apply: $apply:path,
-        input: $input:ty,
-        state: $state:ty,
-        output: $output:ty,
-        error: $error:ty,
+        $name:ident: $module:ident::{$input:ident, $state:ident, $output:ident, $error:ident},
         vector_output: $vector_output:ty $(,)?
     ) => {
-        stf_component! {
-            name: $name,
-            folder: $folder,
-            apply: $apply,
-            input: $input,
-            state: $state,
-            post: $state,
-            expected: <$state as ::std::clone::Clone>::clone,
-            output: $output,
-            error: $error,
-            vector_output: $vector_output,
-        }
+        stf_component!(@impl $name, $module, $input, $state, $state,
+            <$module::$state as ::std::clone::Clone>::clone, $output, $error, $vector_output);
     };
     (
-        name: $name:ident,
-        folder: $folder:literal,
-        apply: $apply:path,
-        input: $input:ty,
-        state: $state:ty,
-        post: $post:ty,
-        expected: $expected:expr,
-        output: $output:ty,
-        error: $error:ty,
+        $name:ident: $module:ident::{$input:ident, $state:ident, $output:ident, $error:ident},
+        post: $post:ident,
         vector_output: $vector_output:ty $(,)?
+    ) => {
+        stf_component!(@impl $name, $module, $input, $state, $post,
+            <$module::$post>::from, $output, $error, $vector_output);
+    };
+    (
+        @impl $name:ident, $module:ident, $input:ident, $state:ident, $post:ident,
+        $expected:expr, $output:ident, $error:ident, $vector_output:ty
     ) => {
         struct $name;
 
         impl crate::stf_support::Component for $name {
-            const FOLDER: &'static str = $folder;
-            type Input = $input;
-            type State = $state;
-            type Post = $post;
-            type Output = $output;
-            type Error = $error;
+            const FOLDER: &'static str = stringify!($module);
+            type Input = $module::$input;
+            type State = $module::$state;
+            type Post = $module::$post;
+            type Output = $module::$output;
+            type Error = $module::$error;
             type VectorOutput = $vector_output;
 
             fn apply(
                 spec: &tessera_core::ChainSpec,
-                pre: &$state,
-                input: &$input,
-            ) -> Result<($post, $output), $error> {
-                $apply(spec, pre, input)
+                pre: &$module::$state,
+                input: &$module::$input,
+            ) -> Result<($module::$post, $module::$output), $module::$error> {
+                $module::apply(spec, pre, input)
             }
 
-            fn expected_post(state: &$state) -> $post {
+            fn expected_post(state: &$module::$state) -> $module::$post {
                 ($expected)(state)
             }
         }

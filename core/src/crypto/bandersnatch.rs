@@ -22,7 +22,8 @@
 //! # Costs
 //!
 //! Ring operations need a [`RingContext`], built once per ring size (the validator count
-//! `V`: 6 in tiny, 1023 in full) and held by the caller. Building it reads the embedded
+//! `V`: 6 in tiny, 1023 in full) and held for the process by
+//! [`ring_cache`](super::ring_cache), with the ring roots and verifiers made from it. Building it reads the embedded
 //! SRS without per-point checks (the file is pinned by the `ark-vrf` package checksum in
 //! `Cargo.lock`; see `core/build.rs`) and sets up the PIOP domain, the next power of two
 //! above `V + 257` (512 points for tiny, 2048 for full; 1791 keys is the most the 2^11

@@ -5,3 +5,4 @@ pub mod bandersnatch;
 pub mod contexts;
 pub mod ed25519;
 pub mod jip5;
+pub mod ring_cache;

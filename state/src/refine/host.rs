@@ -186,35 +186,44 @@ impl RefineHost<'_> {
         reply(m, n)
     }
 
-    /// Ω_P (GP B.8): `μ[ω8..+ω11] = m[ω7]_u[ω9..+ω11]`.
+    /// Ω_P (GP B.8): `μ[ω8..+ω10] = m[ω7]_u[ω9..+ω10]`.
     fn peek(&mut self, m: &mut Machine<'_>) -> HostOutcome {
-        let (n, o, s, z) = (m.reg(7), m.reg(8), m.reg(9), m.reg(10));
-        if !is_writable(&m.memory, o, z) {
-            return HostOutcome::Panic;
-        }
-        let Some(guest) = self.machines.get(&n) else {
-            return reply(m, code::WHO);
-        };
-        if !is_readable(&guest.memory, s, z) {
-            return reply(m, code::OOB);
-        }
-        copy(&guest.memory, s, &mut m.memory, o, z);
-        reply(m, code::OK)
+        self.copy_guest(m, false)
     }
 
     /// Ω_O (GP B.8): `m[ω7]_u[ω9..+ω10] = μ[ω8..+ω10]`.
     fn poke(&mut self, m: &mut Machine<'_>) -> HostOutcome {
-        let (n, s, o, z) = (m.reg(7), m.reg(8), m.reg(9), m.reg(10));
-        if !is_readable(&m.memory, s, z) {
+        self.copy_guest(m, true)
+    }
+
+    /// Ω_P and Ω_O are one case analysis in opposite directions: `ω10` octets
+    /// between the caller's `ω8` and machine `ω7`'s `ω9`. A caller range it
+    /// cannot access panics, an unknown machine is WHO, and only then is an
+    /// inaccessible guest range OOB.
+    fn copy_guest(&mut self, m: &mut Machine<'_>, into_guest: bool) -> HostOutcome {
+        let (n, outer, inner, z) = (m.reg(7), m.reg(8), m.reg(9), m.reg(10));
+        let outer_ok = if into_guest {
+            is_readable(&m.memory, outer, z)
+        } else {
+            is_writable(&m.memory, outer, z)
+        };
+        if !outer_ok {
             return HostOutcome::Panic;
         }
         let Some(guest) = self.machines.get_mut(&n) else {
             return reply(m, code::WHO);
         };
-        if !is_writable(&guest.memory, o, z) {
-            return reply(m, code::OOB);
+        if into_guest {
+            if !is_writable(&guest.memory, inner, z) {
+                return reply(m, code::OOB);
+            }
+            copy(&m.memory, outer, &mut guest.memory, inner, z);
+        } else {
+            if !is_readable(&guest.memory, inner, z) {
+                return reply(m, code::OOB);
+            }
+            copy(&guest.memory, inner, &mut m.memory, outer, z);
         }
-        copy(&m.memory, s, &mut guest.memory, o, z);
         reply(m, code::OK)
     }
 

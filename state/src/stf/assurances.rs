@@ -10,8 +10,8 @@ use tessera_core::spec::ChainSpec;
 use tessera_core::types::{AssurancesExtrinsic, Ed25519Public, TimeSlot, WorkReport};
 use tessera_core::Hash;
 
-use crate::pending::AvailabilityAssignments;
-use crate::validators::ValidatorSet;
+use crate::sigma::pending::AvailabilityAssignments;
+use crate::sigma::validators::ValidatorSet;
 
 /// `X_A`: the context string of an assurance signature (GP 11.13).
 pub const X_AVAILABLE: &[u8] = b"jam_available";

@@ -6,15 +6,15 @@ use std::sync::Arc;
 
 use tessera_core::codec::encode_natural;
 use tessera_core::hash::{blake2b_256, Hash};
+use tessera_core::memo::Memo;
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{Gas, ServiceId, TimeSlot, WorkReport};
 use tessera_pvm::{initialise, invoke_bounded_with, InvocationResult, Program, MAX_OUTPUT};
 
-use super::account::ServiceAccount;
 use super::host::{AccumulateHost, Implications};
 use super::operand::{AccumulateInput, Operand, Transfer};
 use super::partial::PartialState;
-use crate::memo::Memo;
+use crate::sigma::accounts::ServiceAccount;
 
 /// The entry point of the accumulate code (GP B.7, Ψ_M at pc 5).
 const ACCUMULATE_PC: u32 = 5;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tessera_core::hash::Hash;
 use tessera_core::types::{Gas, ServiceId};
 
-use super::account::ServiceAccount;
+use crate::sigma::accounts::ServiceAccount;
 
 /// χ without its accumulation form: manager `m`, assigners `a` (one per core),
 /// delegator `v`, registrar `r` and always-accumulate services `z` with their gas.

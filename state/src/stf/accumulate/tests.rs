@@ -8,11 +8,11 @@ use tessera_core::hash::{blake2b_256, Hash};
 use tessera_core::spec::ChainSpec;
 use tessera_pvm::{Access, HostCalls, HostOutcome, Machine, Memory, Program};
 
-use super::account::ServiceAccount;
 use super::host::{AccumulateHost, Implications};
 use super::partial::PartialState;
-use crate::accounts::ServiceInfo;
 use crate::host::{code, id};
+use crate::sigma::accounts::ServiceAccount;
+use crate::sigma::accounts::ServiceInfo;
 
 const SCRATCH: u32 = 0x2_0000;
 const ME: u32 = 1000;

@@ -1,6 +1,18 @@
 //! The whole state σ (GP v0.7.2 §4.2, eq. 4.4): every component the block-import
 //! transition Υ reads and writes, each as the type its STF module already uses.
-//! Its serialization `T(σ)` and the inverse are in [`crate::serialization`].
+//! Its serialization `T(σ)` and the inverse are in [`crate::serial`].
+//!
+//! The parts that are plain state with no transition of their own live here as
+//! children: δ's accounts ([`accounts`], §9), the validator key sets
+//! ([`validators`], §6.3), η ([`entropy`], §6.4), ρ ([`pending`], §11.1) and ψ
+//! ([`judgments`], §10.1). The parts one STF component owns (α, φ, β, γ_S, π, χ,
+//! ω, ξ) are defined beside the transition that writes them, in [`crate::stf`].
+
+pub mod accounts;
+pub mod entropy;
+pub mod judgments;
+pub mod pending;
+pub mod validators;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,16 +21,16 @@ use tessera_core::crypto::bandersnatch::RingCommitment;
 use tessera_core::hash::Hash;
 use tessera_core::types::{ServiceId, TicketBody, TimeSlot};
 
-use crate::accumulate::account::ServiceAccount;
-use crate::accumulate::{PrivilegesRecord, ReadyRecord};
-use crate::authorizations::{AuthPools, AuthQueues};
-use crate::entropy::EntropyBuffer;
-use crate::history::RecentBlocks;
-use crate::judgments::DisputesRecords;
-use crate::pending::AvailabilityAssignments;
-use crate::safrole::sealing::TicketsOrKeys;
-use crate::statistics::{CoresStatistics, ServiceStatisticsEntry, ValidatorActivityRecord};
-use crate::validators::ValidatorSet;
+use crate::sigma::accounts::ServiceAccount;
+use crate::sigma::entropy::EntropyBuffer;
+use crate::sigma::judgments::DisputesRecords;
+use crate::sigma::pending::AvailabilityAssignments;
+use crate::sigma::validators::ValidatorSet;
+use crate::stf::accumulate::{PrivilegesRecord, ReadyRecord};
+use crate::stf::authorizations::{AuthPools, AuthQueues};
+use crate::stf::history::RecentBlocks;
+use crate::stf::safrole::sealing::TicketsOrKeys;
+use crate::stf::statistics::{CoresStatistics, ServiceStatisticsEntry, ValidatorActivityRecord};
 
 /// `γ = (γ_P, γ_Z, γ_S, γ_A)` (GP 6.3): Safrole's own state.
 #[derive(Clone, Debug, PartialEq, Eq)]

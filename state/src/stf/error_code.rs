@@ -15,7 +15,7 @@ pub trait ErrorCode: Sized {
 /// Implement [`ErrorCode`] for a field-less enum from `Variant = code` pairs.
 macro_rules! error_codes {
     ($ty:ident { $($variant:ident = $code:literal),+ $(,)? }) => {
-        impl $crate::error_code::ErrorCode for $ty {
+        impl $crate::stf::error_code::ErrorCode for $ty {
             fn code(&self) -> u8 {
                 match self { $($ty::$variant => $code,)+ }
             }

@@ -3,9 +3,15 @@
 //!
 //! Each component is encoded with the codec of the type that holds it (those are
 //! the encodings the STF vectors use, which agree with D.2 field by field); the
-//! service dictionaries are kept by state key already (see [`crate::state_key`]),
+//! service dictionaries are kept by state key already (see [`crate::serial::state_key`]),
 //! so they pass through unchanged. Decoding is strict: every key must be one the
 //! GP defines, every component must be present once and decode exactly.
+//!
+//! [`state_key`] places each part in the trie's key space (D.1); [`trace_file`]
+//! is the vectors' form of a state as that key/value list with its root.
+
+pub mod state_key;
+pub mod trace_file;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,11 +24,11 @@ use tessera_core::merkle::trie;
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::ServiceId;
 
-use crate::accounts::ServiceInfo;
-use crate::accumulate::account::ServiceAccount;
-use crate::chain_state::{ChainState, Gamma, Statistics};
-use crate::state_key::{self, KeyKind, StateKey};
-use crate::statistics::decode_service_statistics;
+use crate::serial::state_key::{KeyKind, StateKey};
+use crate::sigma::accounts::ServiceAccount;
+use crate::sigma::accounts::ServiceInfo;
+use crate::sigma::{ChainState, Gamma, Statistics};
+use crate::stf::statistics::decode_service_statistics;
 
 /// The serialized state: state key to value, ordered by key.
 pub type KeyValues = BTreeMap<StateKey, Vec<u8>>;

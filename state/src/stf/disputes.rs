@@ -10,9 +10,9 @@ use tessera_core::spec::ChainSpec;
 use tessera_core::types::{DisputesExtrinsic, Ed25519Public, TimeSlot};
 use tessera_core::Hash;
 
-use crate::judgments::{insert_sorted, DisputesRecords};
-use crate::pending::AvailabilityAssignments;
-use crate::validators::ValidatorSet;
+use crate::sigma::judgments::{insert_sorted, DisputesRecords};
+use crate::sigma::pending::AvailabilityAssignments;
+use crate::sigma::validators::ValidatorSet;
 
 /// `X_⊤`: the context string of a judgement that the report is valid (GP 10.3).
 pub const X_VALID: &[u8] = b"jam_valid";

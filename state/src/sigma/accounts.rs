@@ -1,29 +1,128 @@
-//! A service account `a ∈ A` as accumulation sees it (GP accounts.tex): the
-//! metadata of `C(255, s)` plus the items of its dictionaries — storage `a_s`,
-//! preimages `a_p` and lookups `a_l` — keyed by state key exactly as `T(σ)`
-//! serializes them (GP merklization.tex D.2), with the footprint `a_i`, `a_o`
-//! and threshold `a_t` (GP 9.8).
+//! Service accounts `δ`, GP v0.7.2 accounts.tex (§9): the account `a ∈ A`
+//! ([`ServiceAccount`]) with its metadata ([`ServiceInfo`]: `a_c`, `a_b`, `a_g`,
+//! `a_m`, `a_o`, `a_f`, `a_i`, `a_r`, `a_a`, `a_p`) and the items of its
+//! dictionaries — storage `a_s`, preimages `a_p` and lookups `a_l` — keyed by
+//! state key exactly as `T(σ)` serializes them (GP merklization.tex D.2), with the
+//! footprint `a_i`, `a_o` and threshold `a_t` (GP 9.8).
 //!
 //! The dictionaries share one map because the state trie addresses them only
 //! by `C(s, E_4(2^32 − 1) ⌢ k)`, `C(s, E_4(2^32 − 2) ⌢ h)` and `C(s, E_4(l) ⌢ h)`,
 //! all hashed: a storage key cannot be recovered from its state key, and the GP
 //! lets an implementation not keep it (D.2). Each key depends on the service id,
 //! so every accessor that computes one takes it.
+//!
+//! One account type serves σ, accumulation, preimage integration and
+//! guarantees. The component vectors list a projection of each account instead,
+//! by original key: the reports vectors its metadata ([`ServiceInfo`]), the
+//! preimages vectors its preimage dictionaries ([`AccountPreimages`]); each is an
+//! entry [`AccountEntry<T>`] of `δ`, strictly ordered by service id, and
+//! [`ServiceAccount::from_dictionaries`] puts the listed items at their state keys.
 
 use std::collections::BTreeMap;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use tessera_core::bytes::Bytes;
-use tessera_core::codec::encode_natural;
-use tessera_core::hash::Hash;
+use tessera_core::codec::{encode_natural, Decode, Encode};
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{ServiceId, TimeSlot};
+use tessera_core::Hash;
 
-use crate::accounts::{LookupEntry, PreimageEntry, ServiceInfo};
-use crate::state_key::{self, StateKey};
+use crate::serial::state_key::{self, StateKey};
+
+/// A service's metadata as serialized in state (GP D.2, `C(255, s)`): a version
+/// octet, then code hash `a_c`, balance `a_b`, minimum item gas `a_g`, minimum
+/// memo gas `a_m`, octets `a_o`, deposit offset `a_f`, items `a_i`, creation slot
+/// `a_r`, last accumulation slot `a_a` and parent service `a_p`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceInfo {
+    /// The encoding version (0).
+    pub version: u8,
+    /// `a_c`: the code hash.
+    pub code_hash: Hash,
+    /// `a_b`: the balance.
+    pub balance: u64,
+    /// `a_g`: the minimum gas per accumulated item.
+    pub min_item_gas: u64,
+    /// `a_m`: the minimum gas per transfer memo.
+    pub min_memo_gas: u64,
+    /// `a_o`: the octets of storage used.
+    pub bytes: u64,
+    /// `a_f`: the deposit offset.
+    pub deposit_offset: u64,
+    /// `a_i`: the storage items.
+    pub items: u32,
+    /// `a_r`: the creation slot.
+    pub creation_slot: u32,
+    /// `a_a`: the most recent accumulation slot.
+    pub last_accumulation_slot: u32,
+    /// `a_p`: the parent service.
+    pub parent_service: u32,
+}
+
+/// One entry `h ↦ d` of a service's preimage dictionary `a_p` (GP accounts.tex,
+/// the account tuple).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
+#[serde(deny_unknown_fields)]
+pub struct PreimageEntry {
+    /// `h = H(d)`.
+    pub hash: Hash,
+    /// `d`: the preimage.
+    pub blob: Bytes,
+}
+
+/// The key `(h, l)` of a lookup entry: a preimage's hash and length.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Encode, Decode,
+)]
+#[serde(deny_unknown_fields)]
+pub struct LookupKey {
+    /// `h`: the requested preimage's hash.
+    pub hash: Hash,
+    /// `l`: its length in octets.
+    pub length: u32,
+}
+
+/// One entry `(h, l) ↦ t` of a service's lookup dictionary `a_l ∈ D⟨(H, N_L) →
+/// ⟦N_T⟧_{:3}⟩` (GP accounts.tex, the account tuple): the slots at which the
+/// preimage became available and was forgotten. `[]` means requested and not yet
+/// provided.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
+#[serde(deny_unknown_fields)]
+pub struct LookupEntry {
+    /// `(h, l)`.
+    pub key: LookupKey,
+    /// `t`: at most three slots.
+    #[codec(seq, max = MAX_LOOKUP_SLOTS, name = "lookup slots")]
+    pub value: Vec<TimeSlot>,
+}
 
 /// The most slots a lookup entry holds (GP accounts.tex, `⟦N_T⟧_{:3}`).
 pub const MAX_LOOKUP_SLOTS: usize = 3;
+
+/// A service account's preimage parts: `a_p` and `a_l`, each strictly ordered by
+/// key (the preimages vectors' `Account`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
+#[serde(deny_unknown_fields)]
+pub struct AccountPreimages {
+    /// `a_p`: the preimages held, by hash.
+    #[codec(seq, sorted_by = hash, name = "preimage dictionary")]
+    pub preimage_blobs: Vec<PreimageEntry>,
+    /// `a_l`: the preimage requests and their availability history.
+    #[codec(seq, sorted_by = key, name = "lookup dictionary")]
+    pub preimage_requests: Vec<LookupEntry>,
+}
+
+/// One entry `s ↦ a` of `δ`, with the projection `T` of the account a component
+/// reads. Encoded `E_4(s) ⌢ E(a)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Encode, Decode)]
+#[serde(deny_unknown_fields)]
+pub struct AccountEntry<T> {
+    /// `s`: the service id.
+    pub id: ServiceId,
+    /// The account's parts.
+    pub data: T,
+}
 
 /// One service account: its metadata and every item of its dictionaries.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -256,7 +355,6 @@ fn decode_natural(bytes: &[u8]) -> Option<(u64, &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::LookupKey;
 
     proptest::proptest! {
         #[test]

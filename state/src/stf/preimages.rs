@@ -17,9 +17,9 @@ use tessera_core::hash::{blake2b_256, Hash};
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{PreimagesExtrinsic, ServiceId, TimeSlot};
 
-use crate::accounts::{AccountEntry, AccountPreimages, ServiceInfo};
-use crate::accumulate::account::ServiceAccount;
-use crate::statistics::{service_record, ServiceStatisticsEntry};
+use crate::sigma::accounts::ServiceAccount;
+use crate::sigma::accounts::{AccountEntry, AccountPreimages, ServiceInfo};
+use crate::stf::statistics::{service_record, ServiceStatisticsEntry};
 
 /// One account `s ↦ a` of `δ`, with only its preimage parts.
 pub type Account = AccountEntry<AccountPreimages>;
@@ -204,7 +204,7 @@ pub fn apply(_spec: &ChainSpec, pre: &State, input: &Input) -> Result<(ItemState
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::{LookupEntry, LookupKey};
+    use crate::sigma::accounts::{LookupEntry, LookupKey};
     use proptest::prelude::*;
     use tessera_core::codec::decode_exact;
     use tessera_core::types::Preimage;

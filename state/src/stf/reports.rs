@@ -17,13 +17,13 @@ use tessera_core::types::{
 };
 use tessera_core::Hash;
 
-use crate::accounts::{AccountEntry, ServiceAccount};
-use crate::authorizations::AuthPools;
-use crate::entropy::EntropyBuffer;
-use crate::history::RecentBlocks;
-use crate::pending::{AvailabilityAssignments, PendingReport};
-use crate::statistics::{service_record, CoresStatistics, ServiceStatisticsEntry};
-use crate::validators::ValidatorSet;
+use crate::sigma::accounts::{AccountEntry, ServiceInfo};
+use crate::sigma::entropy::EntropyBuffer;
+use crate::sigma::pending::{AvailabilityAssignments, PendingReport};
+use crate::sigma::validators::ValidatorSet;
+use crate::stf::authorizations::AuthPools;
+use crate::stf::history::RecentBlocks;
+use crate::stf::statistics::{service_record, CoresStatistics, ServiceStatisticsEntry};
 use assignment::core_assignments;
 
 /// `X_G`: the context string of a guarantee signature (GP 11.26).
@@ -50,12 +50,53 @@ pub struct ReportsState {
     pub auth_pools: AuthPools,
     /// `δ`: the services' metadata, ordered by service id.
     #[codec(seq, sorted_by = id, name = "accounts")]
-    pub accounts: Vec<AccountEntry<ServiceAccount>>,
+    #[serde(with = "metadata_entries")]
+    pub accounts: Vec<AccountEntry<ServiceInfo>>,
     /// `π_C`: core statistics.
     pub cores_statistics: CoresStatistics,
     /// `π_S`: service statistics, ordered by service id.
     #[codec(seq, sorted_by = id, name = "service statistics")]
     pub services_statistics: Vec<ServiceStatisticsEntry>,
+}
+
+/// The JSON vectors list each account of [`ReportsState::accounts`] as
+/// `{"id", "data": {"service": …}}`: the metadata under a `service` key, where
+/// the binary form is `E_4(s) ⌢ E(a_info)` with nothing around it. Both read
+/// into the same [`ServiceInfo`], so the transition sees one account type.
+mod metadata_entries {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::sigma::accounts::{AccountEntry, ServiceInfo};
+
+    /// The vectors' `Account` of the reports schema.
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Metadata {
+        service: ServiceInfo,
+    }
+
+    pub(super) fn serialize<S: Serializer>(
+        accounts: &[AccountEntry<ServiceInfo>],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(accounts.iter().map(|a| AccountEntry {
+            id: a.id,
+            data: Metadata { service: a.data },
+        }))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<AccountEntry<ServiceInfo>>, D::Error> {
+        let accounts = Vec::<AccountEntry<Metadata>>::deserialize(d)?;
+        Ok(accounts
+            .into_iter()
+            .map(|a| AccountEntry {
+                id: a.id,
+                data: a.data.service,
+            })
+            .collect())
+    }
 }
 
 /// The block data the transition consumes.
@@ -388,10 +429,10 @@ pub fn apply(
                 .iter()
                 .find(|a| a.id == digest.service_id)
                 .ok_or(ReportsError::BadServiceId)?;
-            if account.data.service.code_hash != digest.code_hash {
+            if account.data.code_hash != digest.code_hash {
                 return Err(ReportsError::BadCodeHash);
             }
-            if digest.accumulate_gas < account.data.service.min_item_gas {
+            if digest.accumulate_gas < account.data.min_item_gas {
                 return Err(ReportsError::ServiceItemGasTooLow);
             }
         }

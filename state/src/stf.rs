@@ -4,8 +4,26 @@
 //!
 //! Pure: the prior state is never changed, so a rejected block leaves nothing
 //! behind; the caller keeps or drops the posterior state as a whole.
+//!
+//! The components are this module's children, one per GP section, each named
+//! for the state or extrinsic it transforms; [`header`] holds the rules on the
+//! header itself (§5), which are not a component with vectors of their own.
 
+// The vectors' error codes, declared first so that every component below can
+// use the `error_codes!` macro.
+#[macro_use]
+pub mod error_code;
+
+pub mod accumulate;
+pub mod assurances;
+pub mod authorizations;
+pub mod disputes;
 pub mod header;
+pub mod history;
+pub mod preimages;
+pub mod reports;
+pub mod safrole;
+pub mod statistics;
 
 use std::collections::BTreeSet;
 
@@ -17,23 +35,22 @@ use tessera_core::types::{
     Block, Ed25519Public, ServiceId, TimeSlot, ValidatorData, ValidatorIndex, WorkReport,
 };
 
-use crate::accounts::{AccountEntry, ServiceAccount as ServiceInfoEntry};
-use crate::accumulate::partial::{PartialState, Privileges};
-use crate::accumulate::{self, AccumulationOutcome, AccumulationState, ReadyRecord};
-use crate::accumulate::{AlwaysAccumulate, PrivilegesRecord};
-use crate::assurances::{self, AssurancesError, AssurancesInput, AssurancesState};
-use crate::authorizations::{self, AuthPools, CoreAuthorizer};
-use crate::chain_state::{ChainState, Gamma, Statistics};
-use crate::disputes::{self, DisputesError, DisputesInput, DisputesState};
-use crate::entropy::EntropyBuffer;
-use crate::history::{self, ReportedWorkPackage};
-use crate::judgments::DisputesRecords;
-use crate::pending::AvailabilityAssignments;
-use crate::preimages;
-use crate::reports::{self, ReportsError, ReportsInput, ReportsState};
-use crate::safrole::{self, SafroleError, SafroleInput, SafroleState};
-use crate::statistics::{self, service_record, CoresStatistics, ServiceStatisticsEntry};
-use crate::validators::ValidatorSet;
+use crate::sigma::accounts::AccountEntry;
+use crate::sigma::entropy::EntropyBuffer;
+use crate::sigma::judgments::DisputesRecords;
+use crate::sigma::pending::AvailabilityAssignments;
+use crate::sigma::validators::ValidatorSet;
+use crate::sigma::{ChainState, Gamma, Statistics};
+use crate::stf::accumulate::partial::{PartialState, Privileges};
+use crate::stf::accumulate::PrivilegesRecord;
+use crate::stf::accumulate::{AccumulationOutcome, AccumulationState, ReadyRecord};
+use crate::stf::assurances::{AssurancesError, AssurancesInput, AssurancesState};
+use crate::stf::authorizations::{AuthPools, CoreAuthorizer};
+use crate::stf::disputes::{DisputesError, DisputesInput, DisputesState};
+use crate::stf::history::ReportedWorkPackage;
+use crate::stf::reports::{ReportsError, ReportsInput, ReportsState};
+use crate::stf::safrole::{SafroleError, SafroleInput, SafroleState};
+use crate::stf::statistics::{service_record, CoresStatistics, ServiceStatisticsEntry};
 
 /// Why a header breaks its own rules (GP §5, §6.4–6.5).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -190,7 +207,7 @@ pub fn import_block(
         lambda: safrole.lambda,
         rho: reported.avail_assignments,
         tau,
-        chi: privileges_record(&acc.partial.privileges),
+        chi: PrivilegesRecord::from(&acc.partial.privileges),
         pi: Statistics {
             current: validator_stats.vals_curr_stats,
             last: validator_stats.vals_last_stats,
@@ -372,7 +389,7 @@ fn guarantee(
                 .iter()
                 .map(|(id, a)| AccountEntry {
                     id: *id,
-                    data: ServiceInfoEntry { service: a.info },
+                    data: a.info,
                 })
                 .collect(),
             cores_statistics: CoresStatistics(vec![Default::default(); spec.cores()]),
@@ -405,7 +422,7 @@ fn accumulate_available(
                 accounts: pre.delta.clone(),
                 staging: pre.iota.0.iter().map(|k| k.encode()).collect(),
                 auth_queues: pre.phi.0.clone(),
-                privileges: privileges_of(&pre.chi),
+                privileges: Privileges::from(&pre.chi),
             },
         },
         tau,
@@ -585,30 +602,6 @@ fn known_packages(pre: &ChainState) -> Vec<Hash> {
             .map(|p| p.report.package_spec.hash),
     );
     known.into_iter().collect()
-}
-
-fn privileges_of(chi: &PrivilegesRecord) -> Privileges {
-    Privileges {
-        manager: chi.bless,
-        assigners: chi.assign.clone(),
-        delegator: chi.designate,
-        registrar: chi.register,
-        always_accumulate: chi.always_acc.iter().map(|a| (a.id, a.gas)).collect(),
-    }
-}
-
-fn privileges_record(p: &Privileges) -> PrivilegesRecord {
-    PrivilegesRecord {
-        bless: p.manager,
-        assign: p.assigners.clone(),
-        designate: p.delegator,
-        register: p.registrar,
-        always_acc: p
-            .always_accumulate
-            .iter()
-            .map(|(id, gas)| AlwaysAccumulate { id: *id, gas: *gas })
-            .collect::<Vec<_>>(),
-    }
 }
 
 /// ι' from accumulation's staged keys (336 octets each, as `designate` wrote

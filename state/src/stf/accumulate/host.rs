@@ -16,11 +16,11 @@ use tessera_core::spec::ChainSpec;
 use tessera_core::types::{ServiceId, TimeSlot};
 use tessera_pvm::{HostCalls, HostOutcome, Machine};
 
-use super::account::{lookup_octets, threshold, ServiceAccount};
 use super::operand::{AccumulateInput, Transfer};
 use super::partial::PartialState;
-use crate::accounts::ServiceInfo;
 use crate::host::{code, constants, id, read_memory, writable, write_memory, HOST_CALL_GAS};
+use crate::sigma::accounts::ServiceInfo;
+use crate::sigma::accounts::{lookup_octets, threshold, ServiceAccount};
 
 /// The accumulation context `L` (GP B.7): service `s`, partial state `e`, next
 /// free service id `i`, deferred transfers `t`, yielded hash `y` and provided
@@ -257,11 +257,7 @@ impl AccumulateHost<'_> {
         let Some(h) = hash_at(m, m.reg(8)) else {
             return HostOutcome::Panic;
         };
-        let v = self
-            .target(m.reg(7))
-            .and_then(|(s, a)| a.preimage(s, &h))
-            .map(<[u8]>::to_vec);
-        write_slice(m, v.as_deref(), m.reg(9), m.reg(10), m.reg(11))
+        self.reply_item(m, 9, |s, a| a.preimage(s, &h).map(<[u8]>::to_vec))
     }
 
     /// Ω_R (GP B.6): a storage item of `d[ω7]`.
@@ -269,11 +265,26 @@ impl AccumulateHost<'_> {
         let Some(key) = read_memory(m, m.reg(8), m.reg(9)) else {
             return HostOutcome::Panic;
         };
-        let v = self
-            .target(m.reg(7))
-            .and_then(|(s, a)| a.storage(s, &key))
-            .map(<[u8]>::to_vec);
-        write_slice(m, v.as_deref(), m.reg(10), m.reg(11), m.reg(12))
+        self.reply_item(m, 10, |s, a| a.storage(s, &key).map(<[u8]>::to_vec))
+    }
+
+    /// What Ω_L and Ω_R share once the key is read: the item `get` finds in the
+    /// account `d[ω7]` (NONE without one), written by the slice rule with the
+    /// output address and the offset and length limits in registers `first..+3`.
+    fn reply_item(
+        &self,
+        m: &mut Machine<'_>,
+        first: usize,
+        get: impl FnOnce(ServiceId, &ServiceAccount) -> Option<Vec<u8>>,
+    ) -> HostOutcome {
+        let v = self.target(m.reg(7)).and_then(|(s, a)| get(s, a));
+        write_slice(
+            m,
+            v.as_deref(),
+            m.reg(first),
+            m.reg(first + 1),
+            m.reg(first + 2),
+        )
     }
 
     /// Ω_W (GP B.6): set or (with `vz = 0`) remove the caller's storage item;

@@ -3,13 +3,13 @@
 //! entropy accumulation `η`, the seal-key sequence `γ_s`, the epoch and
 //! winning-tickets markers, and ticket accumulation `γ_A` from `E_T`.
 
-pub mod ring;
 pub mod sealing;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use tessera_core::codec::{Decode, Encode};
 use tessera_core::crypto::bandersnatch::RingCommitment;
+use tessera_core::crypto::ring_cache;
 use tessera_core::hash::blake2b_256_concat;
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{
@@ -18,8 +18,8 @@ use tessera_core::types::{
 };
 use tessera_core::Hash;
 
-use crate::entropy::EntropyBuffer;
-use crate::validators::ValidatorSet;
+use crate::sigma::entropy::EntropyBuffer;
+use crate::sigma::validators::ValidatorSet;
 use sealing::{fallback_keys, outside_in, TicketsOrKeys};
 
 /// `X_T`: the context string of a ticket proof (GP 6.29).
@@ -168,8 +168,8 @@ pub fn apply(
         post.kappa = pre.gamma_k.clone();
         post.lambda = pre.kappa.clone();
         let keys: Vec<_> = post.gamma_k.0.iter().map(|k| k.bandersnatch).collect();
-        post.gamma_z =
-            ring::root(spec.validators(), &keys).map_err(|_| SafroleError::RingUnavailable)?;
+        post.gamma_z = ring_cache::root(spec.validators(), &keys)
+            .map_err(|_| SafroleError::RingUnavailable)?;
         // GP 6.24: the tickets if the previous epoch ran its full submission
         // period and filled the accumulator, else the fallback keys.
         post.gamma_s = if e2 == e + 1 && m >= y && full_accumulator {
@@ -220,9 +220,11 @@ fn accumulate_tickets(
     post: &mut SafroleState,
     input: &SafroleInput,
 ) -> Result<(), SafroleError> {
-    let ctx = ring::context(spec.validators()).map_err(|_| SafroleError::RingUnavailable)?;
-    let verifier = ctx
-        .verifier(&post.gamma_z)
+    // One verifier per ring root for the process: every ticket of an epoch is
+    // checked under the same γ'_z, and block import meets it again each block.
+    let verifier = ring_cache::verifiers(spec.validators())
+        .map_err(|_| SafroleError::RingUnavailable)?
+        .for_root(&post.gamma_z)
         .map_err(|_| SafroleError::BadTicketProof)?;
     let eta2 = post.eta.0[2];
     // GP 6.29: p ∈ F̄_{γ'_z}⟨X_T ⌢ η'_2 ⌢ r⟩([]); GP 6.31: the id is Y(p). Each

@@ -10,7 +10,7 @@ use tessera_core::codec::{encode_seq, Decode, DecodeError, Encode, Reader};
 use tessera_core::hash::Hash;
 use tessera_core::types::{Block, Header};
 
-use crate::serialization::KeyValues;
+use crate::serial::KeyValues;
 
 /// `RawState ::= { state-root, keyvals }`: a serialized state and its claimed root.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,8 +7,8 @@ use tessera_core::crypto::contexts;
 use tessera_core::hash::{blake2b_256, Hash};
 use tessera_core::types::{Extrinsic, Header};
 
-use crate::safrole::sealing::TicketsOrKeys;
-use crate::validators::ValidatorSet;
+use crate::sigma::validators::ValidatorSet;
+use crate::stf::safrole::sealing::TicketsOrKeys;
 
 use super::HeaderError;
 

@@ -7,7 +7,7 @@ use tessera_core::hash::blake2b_256;
 use tessera_core::types::{BandersnatchPublic, TicketBody};
 use tessera_core::Hash;
 
-use crate::validators::ValidatorSet;
+use crate::sigma::validators::ValidatorSet;
 
 /// `γ_s ∈ ⟦T⟧_E ∪ ⟦H_B⟧_E`: tickets, or fallback Bandersnatch keys. Encoded with
 /// a tag octet (0 tickets, 1 keys) then `E` items without prefix (GP C.2). JSON

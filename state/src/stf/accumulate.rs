@@ -11,7 +11,6 @@
 //! [`ItemState`], the form the vectors' post-state is compared in. ι and φ are
 //! not in the vectors and start empty there.
 
-pub mod account;
 pub mod host;
 pub mod invocation;
 pub mod operand;
@@ -29,10 +28,10 @@ use tessera_core::merkle::balanced;
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{Gas, ServiceId, TimeSlot, WorkReport};
 
-use crate::accounts::ServiceInfo;
-use crate::accounts::{LookupEntry, PreimageEntry};
-use crate::statistics::{ServiceActivityRecord, ServiceStatisticsEntry};
-use account::ServiceAccount;
+use crate::sigma::accounts::ServiceAccount;
+use crate::sigma::accounts::ServiceInfo;
+use crate::sigma::accounts::{LookupEntry, PreimageEntry};
+use crate::stf::statistics::{ServiceActivityRecord, ServiceStatisticsEntry};
 use invocation::{delta_plus, Env};
 use partial::{PartialState, Privileges};
 use queue::{accumulatable, edit, packages, with_dependencies, Waiting};
@@ -164,7 +163,7 @@ impl Encode for Error {
     }
 }
 
-impl crate::error_code::ErrorCode for Error {
+impl crate::stf::error_code::ErrorCode for Error {
     fn code(&self) -> u8 {
         match *self {}
     }

@@ -4,6 +4,8 @@
 //! `kernels` computes the erasure-coded data fast; this crate gives it its protocol
 //! meaning:
 //!
+//! - [`assurance`]: bitfields from the store, signed assurances, their CE 141
+//!   distribution and the block author's pool checked in signature batches.
 //! - [`assignment`]: which shard index each validator holds for each core.
 //! - [`package`]: a guarantor's package coded once for distribution (GP (14.16)):
 //!   every validator's shard set and every exported segment's import proof.
@@ -19,6 +21,7 @@
 //! the GP's and JAMNP-S's definitions (see `da/tests/`).
 
 pub mod assignment;
+pub mod assurance;
 pub mod fetch;
 pub mod justification;
 pub mod package;

@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use tessera_core::{ByteArray, ChainSpec};
+use tessera_core::{ByteArray, ChainSpec, Hash};
 use tessera_net::messages::{
     bounds, Justification, JustificationStep, PreimageRequest, Raw, SegmentShards,
     ShardDistribution, ShardRequest, ShardResponse,
@@ -39,7 +39,7 @@ use tessera_net::{Identity, Network, NetworkConfig, Protocol, Refusal, Wire};
 use tessera_test_support::SplitMix;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 
 /// One of the three measurements.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -318,19 +318,12 @@ async fn fanout(spec: &ChainSpec, config: &NetConfig) -> anyhow::Result<(Record,
     }
     guarantor.close();
 
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let tcp_addr = listener.local_addr()?;
-    let serving = tokio::spawn(serve_tcp::<ShardDistribution>(
-        Arc::new(spec.clone()),
-        listener,
-        peers,
-        Arc::new(move |request: ShardRequest| {
-            responses
-                .get(usize::from(request.shard_index))
-                .cloned()
-                .unwrap_or_default()
-        }),
-    ));
+    let answer = move |request: ShardRequest| {
+        let shard = responses.get(usize::from(request.shard_index));
+        shard.cloned().unwrap_or_default()
+    };
+    let (tcp_addr, serving) =
+        tcp_server::<ShardDistribution>(spec, peers, Arc::new(answer)).await?;
     let started = Instant::now();
     let mut sockets = Vec::with_capacity(peers);
     for _ in 0..peers {
@@ -393,14 +386,8 @@ async fn one_connection(
     client.close();
     server.close();
 
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let serving = tokio::spawn(serve_tcp::<PreimageRequest>(
-        Arc::new(spec.clone()),
-        listener,
-        1,
-        Arc::new(move |_| payload.clone()),
-    ));
+    let answer = move |_: Hash| payload.clone();
+    let (addr, serving) = tcp_server::<PreimageRequest>(spec, 1, Arc::new(answer)).await?;
     let started = Instant::now();
     let mut socket = tcp_connect(addr).await?;
     let setup = started.elapsed();
@@ -421,6 +408,20 @@ async fn tcp_connect(addr: SocketAddr) -> anyhow::Result<TcpStream> {
     let socket = TcpStream::connect(addr).await?;
     socket.set_nodelay(true)?;
     Ok(socket)
+}
+
+/// A loopback TCP listener serving `connections` connections ([`serve_tcp`]), and
+/// its address.
+async fn tcp_server<P: Protocol>(
+    spec: &ChainSpec,
+    connections: usize,
+    answer: Answer<P>,
+) -> anyhow::Result<(SocketAddr, JoinHandle<anyhow::Result<()>>)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let spec = Arc::new(spec.clone());
+    let serving = tokio::spawn(serve_tcp::<P>(spec, listener, connections, answer));
+    Ok((addr, serving))
 }
 
 /// Serve `connections` TCP connections, each until its peer closes: every request is

@@ -3,14 +3,17 @@
 //! - [`da`]: the data-availability workloads of `tessera bench da` (a maximum-size work
 //!   package, a full-network slot) on every backend beside raw reed-solomon-simd;
 //! - [`sigs`]: the Ed25519 batches of `tessera bench sigs` beside ed25519-dalek;
+//! - [`net`]: the JAMNP-S workloads of `tessera bench net` (one guarantor serving a
+//!   whole shard set, single-stream transfer, small round trips) beside plain TCP;
 //! - `benches/`: the criterion benches (`cargo bench -p tessera-benches --bench …`):
 //!   `erasure`, `signatures` (with the VRF batches), `stf` and `interpreter`.
 //!
-//! The `tessera` binary is the command-line front end of [`da`] and [`sigs`]; this
+//! The `tessera` binary is the command-line front end of [`da`], [`sigs`] and [`net`]; this
 //! crate measures and reports, and reads no environment (the binary applies the
 //! kernels' switches before it calls in). The production crates carry no bench code
 //! and no bench-only dependency (ed25519-dalek, plotters, criterion): they are here.
 //! Speed is never asserted by a test; tests here check the records' shape only.
 
 pub mod da;
+pub mod net;
 pub mod sigs;

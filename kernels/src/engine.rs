@@ -219,52 +219,96 @@ impl ErasureCode {
     }
 }
 
+/// One encode call: the recovery shards of the originals in `source` — `k` shards of
+/// `shard_bytes` back to back, where octets past the end of `source` read as zero (so
+/// an unpadded blob can be passed as it is) — into `recovery` (`V − k` shards, back to
+/// back); when `originals` is given (`k` shards), the zero-padded originals are
+/// written there too.
+pub struct EncodeJob<'a> {
+    /// The code's shape.
+    pub code: ErasureCode,
+    /// Octets per shard (even).
+    pub shard_bytes: usize,
+    /// The originals, unpadded.
+    pub source: &'a [u8],
+    /// Where the padded originals go, if anywhere.
+    pub originals: Option<&'a mut [u8]>,
+    /// Where the recovery shards go.
+    pub recovery: &'a mut [u8],
+}
+
+impl EncodeJob<'_> {
+    /// The buffers fit the code: `V − k` recovery shards and (when given) `k`
+    /// originals of an even `shard_bytes`, and no more source than `k` shards.
+    pub fn check(&self) -> Result<(), ErasureError> {
+        self.code.check_encode_from(
+            self.shard_bytes,
+            self.source,
+            self.originals.as_deref(),
+            self.recovery,
+        )
+    }
+}
+
+/// One reconstruction call: all `k` original shards into `originals` from any `k` or
+/// more distinct `(index, shard)` pairs (index `< k`: an original, else recovery
+/// `index − k`).
+pub struct ReconstructJob<'a> {
+    /// The code's shape.
+    pub code: ErasureCode,
+    /// Octets per shard (even).
+    pub shard_bytes: usize,
+    /// The shards given.
+    pub shards: &'a [(usize, &'a [u8])],
+    /// Where the `k` originals go, back to back.
+    pub originals: &'a mut [u8],
+}
+
+impl ReconstructJob<'_> {
+    /// Indices below `V`, no duplicates, every shard `shard_bytes` long, at least `k`
+    /// of them, and an output buffer of `k` shards of an even size.
+    pub fn check(&self) -> Result<(), ErasureError> {
+        self.code
+            .check_reconstruct_input(self.shard_bytes, self.shards, self.originals)
+    }
+}
+
 /// One implementation of the code, in the style of reed-solomon-simd's engines: it
 /// works on whole shards (every word position at once), takes the originals as one
 /// contiguous buffer of `k` shards — which is exactly the zero-padded blob — and may
 /// keep buffers between calls. Shards are in the vectors' layout (little-endian words).
 ///
-/// An engine writes one encoder, [`Self::encode_from`] (the general form: unpadded
-/// input, padded originals written on request), and one decoder,
-/// [`Self::reconstruct`]; [`Self::encode`] is provided on top of `encode_from`.
+/// An engine writes one encoder, [`Self::encode_checked`], and one decoder,
+/// [`Self::reconstruct_checked`]; callers use [`Self::encode_from`] and
+/// [`Self::reconstruct`], which check the job's buffers and answer a call of empty
+/// shards (nothing to compute) once for every engine, before the engine's own code.
 pub trait ErasureEngine {
-    /// The recovery shards of the originals in `source` — `k` shards of `shard_bytes`
-    /// back to back, where octets past the end of `source` read as zero (so an
-    /// unpadded blob can be passed as it is) — into `recovery` (`V − k` shards, back
-    /// to back); when `originals` is given (`k` shards), the zero-padded originals are
-    /// written there too. The only encoder an engine implements.
-    fn encode_from(
-        &mut self,
-        code: ErasureCode,
-        shard_bytes: usize,
-        source: &[u8],
-        originals: Option<&mut [u8]>,
-        recovery: &mut [u8],
-    ) -> Result<(), ErasureError>;
+    /// [`Self::encode_from`] of a job whose buffers fit ([`EncodeJob::check`]) and
+    /// whose shards are not empty. The only encoder an engine implements.
+    fn encode_checked(&mut self, job: EncodeJob<'_>) -> Result<(), ErasureError>;
 
-    /// Restore all `k` original shards into `originals` from any `k` or more distinct
-    /// `(index, shard)` pairs (index `< k`: an original, else recovery `index − k`).
-    fn reconstruct(
-        &mut self,
-        code: ErasureCode,
-        shard_bytes: usize,
-        shards: &[(usize, &[u8])],
-        originals: &mut [u8],
-    ) -> Result<(), ErasureError>;
+    /// [`Self::reconstruct`] of a job whose input fits ([`ReconstructJob::check`]) and
+    /// whose shards are not empty. The only decoder an engine implements.
+    fn reconstruct_checked(&mut self, job: ReconstructJob<'_>) -> Result<(), ErasureError>;
 
-    /// Compute the `V − k` recovery shards of `originals` (exactly `k` shards of
-    /// `shard_bytes`, back to back) into `recovery` (`V − k` shards, back to back):
-    /// [`Self::encode_from`] of input that needs no padding, after checking the
-    /// buffers' shapes.
-    fn encode(
-        &mut self,
-        code: ErasureCode,
-        shard_bytes: usize,
-        originals: &[u8],
-        recovery: &mut [u8],
-    ) -> Result<(), ErasureError> {
-        code.check_encode_buffers(shard_bytes, originals, recovery)?;
-        self.encode_from(code, shard_bytes, originals, None, recovery)
+    /// Run an encode job (see [`EncodeJob`]) after checking its buffers' shapes.
+    fn encode_from(&mut self, job: EncodeJob<'_>) -> Result<(), ErasureError> {
+        job.check()?;
+        // Empty shards: no recovery octets to compute and no originals to pad.
+        if job.shard_bytes == 0 {
+            return Ok(());
+        }
+        self.encode_checked(job)
+    }
+
+    /// Run a reconstruction job (see [`ReconstructJob`]) after checking its input.
+    fn reconstruct(&mut self, job: ReconstructJob<'_>) -> Result<(), ErasureError> {
+        job.check()?;
+        // Empty shards: the `k` originals are empty too.
+        if job.shard_bytes == 0 {
+            return Ok(());
+        }
+        self.reconstruct_checked(job)
     }
 }
 

@@ -32,7 +32,7 @@ use crate::gpu::GpuEngine;
 use crate::shards::Shards;
 use crate::simd::SimdEngine;
 
-pub use crate::engine::{ErasureCode, ErasureEngine, ErasureError};
+pub use crate::engine::{EncodeJob, ErasureCode, ErasureEngine, ErasureError, ReconstructJob};
 
 /// `C_k(d)` (GP Appendix H, eq. `erasurecoding`, with the vectors' layout) into
 /// `out`: its `V` shards of `2 · ⌈|blob| / W_E⌉` octets, shards `0..k` the zero-padded
@@ -49,7 +49,13 @@ pub(crate) fn encode_blob(
     out.reshape(code.total(), shard_bytes)
         .ok_or(ErasureError::LengthTooLarge(blob.len()))?;
     let (originals, recovery) = out.bytes_mut().split_at_mut(code.originals * shard_bytes);
-    engine.encode_from(code, shard_bytes, blob, Some(originals), recovery)
+    engine.encode_from(EncodeJob {
+        code,
+        shard_bytes,
+        source: blob,
+        originals: Some(originals),
+        recovery,
+    })
 }
 
 /// `R_k` into `out`: the blob of `original_len` octets from `shards`.
@@ -67,7 +73,12 @@ pub(crate) fn reconstruct_blob(
     code.check_shards(shard_bytes, shards)?;
     out.clear();
     out.resize(code.originals * shard_bytes, 0);
-    engine.reconstruct(code, shard_bytes, shards, out)?;
+    engine.reconstruct(ReconstructJob {
+        code,
+        shard_bytes,
+        shards,
+        originals: out.as_mut_slice(),
+    })?;
     out.truncate(original_len);
     Ok(())
 }

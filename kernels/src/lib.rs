@@ -43,7 +43,8 @@ pub mod vrf;
 
 pub use backend::Backend;
 pub use erasure::{
-    encode, encode_many, reconstruct, ErasureCode, ErasureCoder, ErasureEngine, ErasureError,
+    encode, encode_many, reconstruct, EncodeJob, ErasureCode, ErasureCoder, ErasureEngine,
+    ErasureError, ReconstructJob,
 };
 pub use hashing::{blake2b_many, try_blake2b_many};
 pub use segment::encode_segments;

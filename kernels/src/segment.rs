@@ -17,7 +17,7 @@ use tessera_core::spec::ChainSpec;
 
 use crate::backend::Backend;
 use crate::dispatch::with_engine;
-use crate::engine::{ErasureCode, ErasureEngine, ErasureError};
+use crate::engine::{EncodeJob, ErasureCode, ErasureEngine, ErasureError};
 use crate::shards::Shards;
 
 /// The octets of one segment shard, `2 · W_P` (12 full, 2052 tiny).
@@ -80,7 +80,13 @@ pub(crate) fn encode_segment_rows<S: AsRef<[u8]> + Sync>(
                 }
             }
         });
-    engine.encode_from(code, shard_bytes, originals, None, recovery)
+    engine.encode_from(EncodeJob {
+        code,
+        shard_bytes,
+        source: originals,
+        originals: None,
+        recovery,
+    })
 }
 
 /// The full spec's segment-shard size, `2 · W_P` = 12 octets.

@@ -13,8 +13,7 @@
 //!
 //! Not here yet: waiting for finality before applying an epoch's connectivity
 //! change (JAMNP-S "Epoch transitions": the caller decides when to call
-//! [`Network::set_validators`]), the 20 connection slots reserved for builders,
-//! and any meaning of the messages (ticket proxies, forwarding schedules, shard
+//! [`Network::set_validators`]) and any meaning of the messages (ticket proxies, forwarding schedules, shard
 //! and justification checks belong to the crates that register handlers).
 
 pub mod connectivity;

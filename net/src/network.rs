@@ -63,6 +63,8 @@ pub mod codes {
     pub const CLOSE_ALPN: u32 = 3;
     /// Connection close: the endpoint shuts down.
     pub const CLOSE_SHUTDOWN: u32 = 0;
+    /// Connection close: every builder slot is taken.
+    pub const CLOSE_BUILDER_SLOTS: u32 = 4;
 }
 
 /// Messages above this many octets are decoded on the blocking pool, off the
@@ -102,6 +104,11 @@ pub struct NetworkConfig {
     pub max_streams_per_connection: u32,
     /// Concurrent inbound streams of one CE kind per connection.
     pub max_inflight_per_kind: usize,
+    /// Connections accepted with the builder ALPN (`jamnp-s/0/H/builder`) kept at
+    /// once; one more is closed at the handshake. JAMNP-S (`simple.md`, on the
+    /// builder ALPN: "~20 slots kept for builders") sets the default; validators'
+    /// connections (the plain ALPN) are never counted or refused by it.
+    pub max_builder_connections: usize,
 }
 
 impl NetworkConfig {
@@ -120,6 +127,7 @@ impl NetworkConfig {
             reconnect_backoff_max: Duration::from_secs(30),
             max_streams_per_connection: 256,
             max_inflight_per_kind: 32,
+            max_builder_connections: 20,
         }
     }
 }
@@ -758,9 +766,7 @@ impl Inner {
             kind_limits: Mutex::new(HashMap::new()),
             up0: Mutex::new(None),
         });
-        if !self.register(state.clone()) {
-            return Err(format!("duplicate connection with {peer} dropped"));
-        }
+        self.register(state.clone())?;
         self.metrics
             .connections_established
             .fetch_add(1, Ordering::Relaxed);
@@ -776,8 +782,28 @@ impl Inner {
 
     /// Keep at most one connection per peer: both sides keep the one opened by the
     /// preferred initiator `P(a, b)`; between two opened by the same side, the newer.
-    fn register(&self, state: Arc<ConnState>) -> bool {
+    /// An accepted builder connection needs a free builder slot (a builder's own
+    /// earlier connection, which it replaces, does not hold one against it). Counted
+    /// and inserted under one lock, so simultaneous handshakes cannot overfill them.
+    fn register(&self, state: Arc<ConnState>) -> Result<(), String> {
         let mut peers = self.peers.lock().unwrap_or_else(|e| e.into_inner());
+        if state.builder && !state.we_initiated {
+            let limit = self.config.max_builder_connections;
+            let taken = peers
+                .values()
+                .filter(|s| s.builder && !s.we_initiated && s.peer != state.peer)
+                .filter(|s| s.conn.close_reason().is_none())
+                .count();
+            if taken >= limit {
+                state
+                    .conn
+                    .close(code(codes::CLOSE_BUILDER_SLOTS), b"builder slots full");
+                return Err(format!(
+                    "builder {}: all {limit} builder slots are taken",
+                    state.peer
+                ));
+            }
+        }
         if let Some(old) = peers.get(&state.peer) {
             if old.conn.close_reason().is_none() {
                 let me_preferred = we_initiate(&self.me, &state.peer);
@@ -787,14 +813,14 @@ impl Inner {
                     state
                         .conn
                         .close(code(codes::CLOSE_DUPLICATE), b"duplicate connection");
-                    return false;
+                    return Err(format!("duplicate connection with {} dropped", state.peer));
                 }
                 old.conn
                     .close(code(codes::CLOSE_DUPLICATE), b"duplicate connection");
             }
         }
         peers.insert(state.peer, state);
-        true
+        Ok(())
     }
 
     fn up0_wanted(&self, peer: &PeerId) -> bool {

@@ -190,6 +190,38 @@ async fn builder_alpn_is_accepted_and_reported() {
     assert_eq!(a.is_builder(&b.peer_id()), Some(true));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn builder_connections_beyond_the_slots_are_refused_validators_are_not() {
+    let mut cfg = config();
+    cfg.max_builder_connections = 2;
+    let v = start_with(63, cfg);
+    let mut builder = config();
+    builder.builder = true;
+    let builders: Vec<Network> = (64..67).map(|s| start_with(s, builder.clone())).collect();
+    for b in &builders[..2] {
+        b.connect(v.peer_id(), addr(&v)).await.unwrap();
+    }
+    assert!(eventually(5, || v.connected_peers().len() == 2).await);
+    // The third builder's handshake completes, then the acceptor closes it: either
+    // side may notice first, so the dial may succeed or fail, but it never stays.
+    let _ = builders[2].connect(v.peer_id(), addr(&v)).await;
+    assert!(eventually(5, || !builders[2].is_connected(&v.peer_id())).await);
+    assert_eq!(v.is_builder(&builders[2].peer_id()), None);
+    assert!(v.metrics().handshake_failures.load(Ordering::Relaxed) >= 1);
+    // Validators (the plain ALPN) are not held to the builder slots.
+    let others: Vec<Network> = (67..70).map(start).collect();
+    for o in &others {
+        o.connect(v.peer_id(), addr(&v)).await.unwrap();
+        assert!(eventually(5, || v.is_builder(&o.peer_id()) == Some(false)).await);
+    }
+    // A slot freed by a builder that leaves is free again.
+    builders[0].close();
+    assert!(eventually(5, || v.is_builder(&builders[0].peer_id()).is_none()).await);
+    builders[2].connect(v.peer_id(), addr(&v)).await.unwrap();
+    assert!(eventually(5, || v.is_builder(&builders[2].peer_id()) == Some(true)).await);
+    assert_eq!(v.connected_peers().len(), 5);
+}
+
 fn sets(nets: &[&Network]) -> ValidatorSets {
     let current: Vec<(PeerId, SocketAddr)> = nets
         .iter()

@@ -63,7 +63,8 @@ pub enum BenchCommand {
     Da(crate::bench_da::BenchDaArgs),
     /// Ed25519 verifications/s per backend and batch size, beside ed25519-dalek.
     Sigs(crate::bench_sigs::SigsArgs),
-    /// JAMNP-S request/response throughput on loopback beside plain TCP.
+    /// JAMNP-S on loopback (a guarantor serving a whole shard set, single-stream
+    /// transfer, small round trips), each beside plain TCP.
     Net(crate::bench_net::NetArgs),
 }
 

@@ -11,7 +11,7 @@
 
 use super::field::field;
 use super::novel_basis::{fft, formal_derivative, ifft, Rows};
-use crate::engine::{padded_originals, ErasureCode, ErasureEngine, ErasureError};
+use crate::engine::{padded_originals, EncodeJob, ErasureEngine, ErasureError, ReconstructJob};
 
 /// The reference engine. It holds no state: tables are shared and built on first use.
 #[derive(Debug, Default, Clone, Copy)]
@@ -32,31 +32,41 @@ fn write_words(shard: &mut [u8], row: &[u16]) {
 }
 
 impl ErasureEngine for CpuEngine {
-    fn encode_from(
-        &mut self,
-        code: ErasureCode,
-        shard_bytes: usize,
-        source: &[u8],
-        originals: Option<&mut [u8]>,
-        recovery: &mut [u8],
-    ) -> Result<(), ErasureError> {
+    fn encode_checked(&mut self, job: EncodeJob<'_>) -> Result<(), ErasureError> {
+        let (code, shard_bytes, source, recovery) =
+            (job.code, job.shard_bytes, job.source, job.recovery);
         // The reference reads whole original shards: pad first, plainly.
         let mut scratch = Vec::new();
-        let originals = padded_originals(code, shard_bytes, source, originals, &mut scratch)?;
-        self.encode_padded(code, shard_bytes, originals, recovery)
+        let originals = padded_originals(code, shard_bytes, source, job.originals, &mut scratch)?;
+        let width = shard_bytes / 2;
+        let chunk = code.chunk();
+        // P's values on positions 0..chunk: the originals, then zeros.
+        let mut coefficients = Rows::zeros(chunk, width);
+        for (i, shard) in originals.chunks_exact(shard_bytes).enumerate() {
+            read_words(coefficients.row_mut(i), shard);
+        }
+        ifft(&mut coefficients, chunk, 0, code.originals);
+        // Evaluate P on each further coset of V_log2(chunk) in turn.
+        let mut done = 0;
+        while done < code.recovery {
+            let wanted = chunk.min(code.recovery - done);
+            let mut values = Rows::zeros(chunk, width);
+            for u in 0..chunk {
+                values.row_mut(u).copy_from_slice(coefficients.row(u));
+            }
+            fft(&mut values, chunk, chunk + done, wanted);
+            for u in 0..wanted {
+                let shard = &mut recovery[(done + u) * shard_bytes..(done + u + 1) * shard_bytes];
+                write_words(shard, values.row(u));
+            }
+            done += wanted;
+        }
+        Ok(())
     }
 
-    fn reconstruct(
-        &mut self,
-        code: ErasureCode,
-        shard_bytes: usize,
-        shards: &[(usize, &[u8])],
-        originals: &mut [u8],
-    ) -> Result<(), ErasureError> {
-        code.check_reconstruct_input(shard_bytes, shards, originals)?;
-        if shard_bytes == 0 {
-            return Ok(());
-        }
+    fn reconstruct_checked(&mut self, job: ReconstructJob<'_>) -> Result<(), ErasureError> {
+        let (code, shard_bytes, shards, originals) =
+            (job.code, job.shard_bytes, job.shards, job.originals);
         let f = field();
         let width = shard_bytes / 2;
         let chunk = code.chunk();
@@ -104,46 +114,6 @@ impl ErasureEngine for CpuEngine {
                 &mut originals[e * shard_bytes..(e + 1) * shard_bytes],
                 rows.row(e),
             );
-        }
-        Ok(())
-    }
-}
-
-impl CpuEngine {
-    /// The recovery shards of `originals` (exactly `k` shards).
-    fn encode_padded(
-        &self,
-        code: ErasureCode,
-        shard_bytes: usize,
-        originals: &[u8],
-        recovery: &mut [u8],
-    ) -> Result<(), ErasureError> {
-        code.check_encode_buffers(shard_bytes, originals, recovery)?;
-        if shard_bytes == 0 {
-            return Ok(());
-        }
-        let width = shard_bytes / 2;
-        let chunk = code.chunk();
-        // P's values on positions 0..chunk: the originals, then zeros.
-        let mut coefficients = Rows::zeros(chunk, width);
-        for (i, shard) in originals.chunks_exact(shard_bytes).enumerate() {
-            read_words(coefficients.row_mut(i), shard);
-        }
-        ifft(&mut coefficients, chunk, 0, code.originals);
-        // Evaluate P on each further coset of V_log2(chunk) in turn.
-        let mut done = 0;
-        while done < code.recovery {
-            let wanted = chunk.min(code.recovery - done);
-            let mut values = Rows::zeros(chunk, width);
-            for u in 0..chunk {
-                values.row_mut(u).copy_from_slice(coefficients.row(u));
-            }
-            fft(&mut values, chunk, chunk + done, wanted);
-            for u in 0..wanted {
-                let shard = &mut recovery[(done + u) * shard_bytes..(done + u + 1) * shard_bytes];
-                write_words(shard, values.row(u));
-            }
-            done += wanted;
         }
         Ok(())
     }

@@ -22,8 +22,8 @@ use super::device::{context, GpuContext, READBACK, STORAGE_OUT, STORAGE_WORK, UN
 use super::error::GpuError;
 use super::merkle::Tree;
 use super::reed_solomon::GpuEngine;
-use super::reed_solomon::{check_jobs, EncodeJob, Plan, GROUP};
-use crate::engine::{ErasureCode, ErasureEngine, ErasureError};
+use super::reed_solomon::{Plan, GROUP};
+use crate::engine::{EncodeJob, ErasureCode, ErasureEngine, ErasureError, ReconstructJob};
 
 /// What is computed over the `V` shards of a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,58 +240,31 @@ impl DigestingEngine {
         }
     }
 
-    /// The digests of the last encode call, if it ran fused.
+    /// The digests of the last encode call, if it ran fused. (A call of empty shards
+    /// runs no engine code and computes no digest, so take them after each call.)
     pub fn take(&mut self) -> Option<Vec<Hash>> {
         self.digests.take()
     }
 }
 
 impl ErasureEngine for DigestingEngine {
-    fn encode_from(
-        &mut self,
-        code: ErasureCode,
-        shard_bytes: usize,
-        source: &[u8],
-        originals: Option<&mut [u8]>,
-        recovery: &mut [u8],
-    ) -> Result<(), ErasureError> {
+    fn encode_checked(&mut self, mut job: EncodeJob<'_>) -> Result<(), ErasureError> {
         self.digests = None;
-        let job = EncodeJob {
-            source,
-            originals,
-            recovery,
-            shard_bytes,
-        };
-        check_jobs(code, std::slice::from_ref(&job))?;
-        let EncodeJob {
-            mut originals,
-            recovery,
-            ..
-        } = job;
-        let digested = context()?.encode_digest(
-            code,
-            shard_bytes,
-            source,
-            originals.as_deref_mut(),
-            recovery,
+        self.digests = context()?.encode_digest(
+            job.code,
+            job.shard_bytes,
+            job.source,
+            job.originals.as_deref_mut(),
+            &mut *job.recovery,
             self.digest,
         )?;
-        match digested {
-            Some(digests) => {
-                self.digests = Some(digests);
-                Ok(())
-            }
-            None => GpuEngine.encode_from(code, shard_bytes, source, originals, recovery),
+        match self.digests {
+            Some(_) => Ok(()),
+            None => GpuEngine.encode_checked(job),
         }
     }
 
-    fn reconstruct(
-        &mut self,
-        code: ErasureCode,
-        shard_bytes: usize,
-        shards: &[(usize, &[u8])],
-        originals: &mut [u8],
-    ) -> Result<(), ErasureError> {
-        GpuEngine.reconstruct(code, shard_bytes, shards, originals)
+    fn reconstruct_checked(&mut self, job: ReconstructJob<'_>) -> Result<(), ErasureError> {
+        GpuEngine.reconstruct_checked(job)
     }
 }

@@ -30,7 +30,7 @@
 
 use crate::cpu::field::{field, GROUP_ORDER};
 use crate::cpu::novel_basis::novel_basis;
-use crate::engine::{ErasureCode, ErasureEngine, ErasureError};
+use crate::engine::{EncodeJob, ErasureCode, ErasureEngine, ErasureError, ReconstructJob};
 use crate::locator::locator_logs;
 use crate::shards::Shards;
 
@@ -221,20 +221,6 @@ impl Plan {
     }
 }
 
-/// One code call in a batch: `k` original shards of `shard_bytes` read from `source`
-/// (octets past its end are zero), `V − k` recovery shards written to `recovery`, and
-/// the zero-padded originals to `originals` when given.
-pub(crate) struct EncodeJob<'a> {
-    /// The originals, unpadded.
-    pub(crate) source: &'a [u8],
-    /// Where the padded originals go, if anywhere.
-    pub(crate) originals: Option<&'a mut [u8]>,
-    /// Where the recovery shards go.
-    pub(crate) recovery: &'a mut [u8],
-    /// Octets per shard (even).
-    pub(crate) shard_bytes: usize,
-}
-
 /// A run of one job's columns placed in a submission.
 struct Piece {
     job: usize,
@@ -272,14 +258,15 @@ impl GpuContext {
                     .bytes_mut()
                     .split_at_mut(code.originals.saturating_mul(*shard_bytes));
                 EncodeJob {
+                    code,
+                    shard_bytes: *shard_bytes,
                     source: blob,
                     originals: Some(originals),
                     recovery,
-                    shard_bytes: *shard_bytes,
                 }
             })
             .collect();
-        check_jobs(code, &jobs)?;
+        jobs.iter().try_for_each(EncodeJob::check)?;
         self.encode_jobs(code, &mut jobs)?;
         drop(jobs);
         Ok(outs.into_iter().map(|(_, out)| out).collect())
@@ -675,60 +662,13 @@ impl GpuContext {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct GpuEngine;
 
-impl GpuEngine {
-    /// Encode many calls of `code` in as few submissions as the binding limit allows.
-    pub(crate) fn encode_jobs(
-        &mut self,
-        code: ErasureCode,
-        jobs: &mut [EncodeJob<'_>],
-    ) -> Result<(), ErasureError> {
-        check_jobs(code, jobs)?;
-        Ok(context()?.encode_jobs(code, jobs)?)
-    }
-}
-
-/// Every job's buffers fit the code: `k` and `V − k` shards of an even size, and no
-/// more source than `k` shards.
-pub(super) fn check_jobs(code: ErasureCode, jobs: &[EncodeJob<'_>]) -> Result<(), ErasureError> {
-    for job in jobs {
-        code.check_encode_from(
-            job.shard_bytes,
-            job.source,
-            job.originals.as_deref(),
-            job.recovery,
-        )?;
-    }
-    Ok(())
-}
-
 impl ErasureEngine for GpuEngine {
-    fn encode_from(
-        &mut self,
-        code: ErasureCode,
-        shard_bytes: usize,
-        source: &[u8],
-        originals: Option<&mut [u8]>,
-        recovery: &mut [u8],
-    ) -> Result<(), ErasureError> {
-        self.encode_jobs(
-            code,
-            &mut [EncodeJob {
-                source,
-                originals,
-                recovery,
-                shard_bytes,
-            }],
-        )
+    fn encode_checked(&mut self, job: EncodeJob<'_>) -> Result<(), ErasureError> {
+        let code = job.code;
+        Ok(context()?.encode_jobs(code, &mut [job])?)
     }
 
-    fn reconstruct(
-        &mut self,
-        code: ErasureCode,
-        shard_bytes: usize,
-        shards: &[(usize, &[u8])],
-        originals: &mut [u8],
-    ) -> Result<(), ErasureError> {
-        code.check_reconstruct_input(shard_bytes, shards, originals)?;
-        Ok(context()?.reconstruct_into(code, shard_bytes, shards, originals)?)
+    fn reconstruct_checked(&mut self, job: ReconstructJob<'_>) -> Result<(), ErasureError> {
+        Ok(context()?.reconstruct_into(job.code, job.shard_bytes, job.shards, job.originals)?)
     }
 }

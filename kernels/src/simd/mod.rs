@@ -36,7 +36,7 @@ use reed_solomon_simd::engine::{
     DefaultEngine, Engine, GfElement, ShardsRefMut, GF_MODULUS, GF_ORDER,
 };
 
-use crate::engine::{ErasureCode, ErasureEngine, ErasureError};
+use crate::engine::{EncodeJob, ErasureCode, ErasureEngine, ErasureError, ReconstructJob};
 use layout::{from_blocks, to_blocks, BLOCK};
 
 /// What runs the `simd` encoder's transforms on this CPU: `"avx512-gfni"` (this
@@ -173,16 +173,7 @@ impl SimdEngine {
         let stripe = self.stripe_blocks;
         let (weights, unweights) = (weights.as_slice(), unweights.as_slice());
         let run = |((work, range), mut out): ((&mut Work, &Range<usize>), Pieces<'_>)| {
-            let lane_start = range.start;
-            let step = stripe * BLOCK;
-            for start in range.clone().step_by(step) {
-                let cols = start..(start + step).min(range.end);
-                let w = cols.len().div_ceil(BLOCK);
-                if work.len() < size * w {
-                    work.resize(size * w, [0; BLOCK]);
-                }
-                let work = &mut work[..size * w];
-                let local = cols.start - lane_start..cols.end - lane_start;
+            for_each_stripe(work, range.clone(), stripe, size, |work, w, cols, local| {
                 for (u, blocks) in work.chunks_exact_mut(w).enumerate() {
                     let c = if u < k {
                         Some(u)
@@ -219,14 +210,10 @@ impl SimdEngine {
                         from_blocks(blocks, o);
                     }
                 }
-            }
+            });
         };
         let jobs = self.lanes.iter_mut().zip(&ranges).zip(pieces);
-        if ranges.len() == 1 {
-            jobs.for_each(run);
-        } else {
-            jobs.collect::<Vec<_>>().into_par_iter().for_each(run);
-        }
+        run_lanes(jobs, ranges.len(), run);
         Ok(())
     }
 }
@@ -255,6 +242,40 @@ fn split_rows<'a>(
     out
 }
 
+/// Run `f` on each column stripe of a lane's `range` (at most `stripe` blocks wide):
+/// `f(work, w, cols, local)`, with `work` the lane's working space cut to `rows` rows
+/// of `w` blocks (grown when needed, kept across calls), `cols` the stripe's octets
+/// within a shard and `local` the same octets within the lane's pieces.
+fn for_each_stripe(
+    work: &mut Work,
+    range: Range<usize>,
+    stripe: usize,
+    rows: usize,
+    mut f: impl FnMut(&mut [[u8; BLOCK]], usize, Range<usize>, Range<usize>),
+) {
+    let lane_start = range.start;
+    let step = stripe * BLOCK;
+    for start in range.clone().step_by(step) {
+        let cols = start..(start + step).min(range.end);
+        let w = cols.len().div_ceil(BLOCK);
+        if work.len() < rows * w {
+            work.resize(rows * w, [0; BLOCK]);
+        }
+        let local = cols.start - lane_start..cols.end - lane_start;
+        f(&mut work[..rows * w], w, cols, local);
+    }
+}
+
+/// Run every lane's job: on the calling thread when there is one lane (a rayon task
+/// would only add its cost), else one rayon task per lane.
+fn run_lanes<J: Send>(jobs: impl Iterator<Item = J>, lanes: usize, run: impl Fn(J) + Send + Sync) {
+    if lanes == 1 {
+        jobs.for_each(run);
+    } else {
+        jobs.collect::<Vec<_>>().into_par_iter().for_each(run);
+    }
+}
+
 /// One lane's view of a call: the shape and the engine.
 struct Lane<'e> {
     engine: &'e DefaultEngine,
@@ -266,15 +287,6 @@ struct Lane<'e> {
 }
 
 impl Lane<'_> {
-    /// The stripes of `range`: `(start, end)` octet offsets within a shard.
-    fn stripes(&self, range: Range<usize>) -> impl Iterator<Item = Range<usize>> {
-        let step = self.stripe * BLOCK;
-        let end = range.end;
-        range
-            .step_by(step)
-            .map(move |start| start..(start + step).min(end))
-    }
-
     /// Low-rate encode of one lane, as reed-solomon-simd's `LowRateEncoder::encode`.
     fn encode(
         &self,
@@ -290,14 +302,8 @@ impl Lane<'_> {
         } = self.code;
         let chunk = self.code.chunk();
         let work_count = r.next_multiple_of(chunk);
-        let lane_start = range.start;
-        for cols in self.stripes(range) {
-            let w = cols.len().div_ceil(BLOCK);
-            if work.len() < work_count * w {
-                work.resize(work_count * w, [0; BLOCK]);
-            }
-            let work = &mut work[..work_count * w];
-            let local = cols.start - lane_start..cols.end - lane_start;
+        let stripe = self.stripe;
+        for_each_stripe(work, range, stripe, work_count, |work, w, cols, local| {
             for (i, blocks) in work.chunks_exact_mut(w).take(k).enumerate() {
                 let row = i * self.shard_bytes;
                 let lo = (row + cols.start).min(source.len());
@@ -318,7 +324,7 @@ impl Lane<'_> {
                         from_blocks(blocks, out);
                     }
                 }
-                continue;
+                return;
             }
             self.engine
                 .ifft(&mut ShardsRefMut::new(work_count, w, work), 0, chunk, k, 0);
@@ -344,7 +350,7 @@ impl Lane<'_> {
                     from_blocks(blocks, out);
                 }
             }
-        }
+        });
     }
 
     /// Low-rate decode of one lane, as reed-solomon-simd's `LowRateDecoder::decode`,
@@ -361,14 +367,8 @@ impl Lane<'_> {
         let chunk = self.code.chunk();
         let recovery_end = chunk + self.code.recovery;
         let work_count = recovery_end.next_power_of_two();
-        let lane_start = range.start;
-        for cols in self.stripes(range) {
-            let w = cols.len().div_ceil(BLOCK);
-            if work.len() < work_count * w {
-                work.resize(work_count * w, [0; BLOCK]);
-            }
-            let work = &mut work[..work_count * w];
-            let local = cols.start - lane_start..cols.end - lane_start;
+        let stripe = self.stripe;
+        for_each_stripe(work, range, stripe, work_count, |work, w, cols, local| {
             // Received originals are copied as they are; only the missing ones are
             // computed.
             for (out, shard) in originals.iter_mut().zip(given) {
@@ -415,7 +415,7 @@ impl Lane<'_> {
                     from_blocks(blocks, out);
                 }
             }
-        }
+        });
     }
 }
 
@@ -431,22 +431,13 @@ fn formal_derivative(data: &mut ShardsRefMut<'_>) {
 impl ErasureEngine for SimdEngine {
     /// Fused: the padding is read as zeros while the originals are converted, and
     /// the padded originals are written in the same pass.
-    fn encode_from(
-        &mut self,
-        code: ErasureCode,
-        shard_bytes: usize,
-        source: &[u8],
-        originals: Option<&mut [u8]>,
-        recovery: &mut [u8],
-    ) -> Result<(), ErasureError> {
-        code.check_encode_from(shard_bytes, source, originals.as_deref(), recovery)?;
-        if shard_bytes == 0 {
-            return Ok(());
-        }
+    fn encode_checked(&mut self, job: EncodeJob<'_>) -> Result<(), ErasureError> {
+        let (code, shard_bytes, source, recovery) =
+            (job.code, job.shard_bytes, job.source, job.recovery);
         let ranges = self.lane_ranges(shard_bytes);
         self.ensure_lanes(ranges.len());
         let rec_pieces = split_rows(recovery, shard_bytes, &ranges);
-        let orig_pieces = match originals {
+        let orig_pieces = match job.originals {
             Some(o) => split_rows(o, shard_bytes, &ranges),
             None => ranges.iter().map(|_| Vec::new()).collect(),
         };
@@ -472,25 +463,13 @@ impl ErasureEngine for SimdEngine {
             .zip(&ranges)
             .zip(orig_pieces)
             .zip(rec_pieces);
-        if ranges.len() == 1 {
-            jobs.for_each(run);
-        } else {
-            jobs.collect::<Vec<_>>().into_par_iter().for_each(run);
-        }
+        run_lanes(jobs, ranges.len(), run);
         Ok(())
     }
 
-    fn reconstruct(
-        &mut self,
-        code: ErasureCode,
-        shard_bytes: usize,
-        shards: &[(usize, &[u8])],
-        originals: &mut [u8],
-    ) -> Result<(), ErasureError> {
-        code.check_reconstruct_input(shard_bytes, shards, originals)?;
-        if shard_bytes == 0 {
-            return Ok(());
-        }
+    fn reconstruct_checked(&mut self, job: ReconstructJob<'_>) -> Result<(), ErasureError> {
+        let (code, shard_bytes, shards, originals) =
+            (job.code, job.shard_bytes, job.shards, job.originals);
         // given[i]: shard i (original i < k, recovery i − k), if it was received.
         let mut given: Vec<Option<&[u8]>> = vec![None; code.total()];
         for &(index, shard) in shards {
@@ -546,11 +525,7 @@ impl ErasureEngine for SimdEngine {
             lane.reconstruct(work, range.clone(), given, erasures, out);
         };
         let jobs = self.lanes.iter_mut().zip(&ranges).zip(pieces);
-        if ranges.len() == 1 {
-            jobs.for_each(run);
-        } else {
-            jobs.collect::<Vec<_>>().into_par_iter().for_each(run);
-        }
+        run_lanes(jobs, ranges.len(), run);
         Ok(())
     }
 }

@@ -14,6 +14,8 @@
 //!   CE 140), and their verification bottom-up against the root.
 //! - [`serve`] and [`fetch`]: the CE 137–140, 147 and 148 handlers that answer
 //!   from the store, and the requests that verify what they get before use.
+//! - [`reconstruct`]: bundles (many in one kernel call) and segments rebuilt from
+//!   shards and checked: the codeword for bundles, the import proof for segments.
 //! - [`store`]: the shard store, column families of the node's one RocksDB
 //!   database, with one write batch per received shard set and the GP's retention.
 //!
@@ -25,5 +27,6 @@ pub mod assurance;
 pub mod fetch;
 pub mod justification;
 pub mod package;
+pub mod reconstruct;
 pub mod serve;
 pub mod store;

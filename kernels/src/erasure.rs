@@ -58,6 +58,39 @@ pub(crate) fn encode_blob(
     })
 }
 
+/// One blob to rebuild for [`reconstruct_many`]: any `k` (or more) distinct
+/// `(index, shard)` pairs and the blob's length.
+#[derive(Clone, Copy, Debug)]
+pub struct Rebuild<'a> {
+    /// The shards received.
+    pub shards: &'a [(usize, &'a [u8])],
+    /// `|d|`: the length of the blob they code.
+    pub original_len: usize,
+}
+
+/// [`reconstruct`] of many blobs in one call — an auditor's or a guarantor's whole
+/// batch of reports or segments: on `simd` (and `cpu`) the blobs are decoded in
+/// parallel across rayon's threads, one engine per thread; on `gpu`, one after
+/// another on the GPU context (each blob has its own erasure pattern, so its own
+/// decoding matrix), with the usual fall-back to `simd` when the GPU cannot run. Each
+/// blob's result stands alone: one bad shard set fails only its own entry.
+pub fn reconstruct_many(
+    spec: &ChainSpec,
+    backend: Backend,
+    jobs: &[Rebuild<'_>],
+) -> Vec<Result<Vec<u8>, ErasureError>> {
+    let backend = backend.resolve();
+    if backend == Backend::Gpu {
+        return jobs
+            .iter()
+            .map(|j| reconstruct(spec, backend, j.shards, j.original_len))
+            .collect();
+    }
+    jobs.par_iter()
+        .map(|j| reconstruct(spec, backend, j.shards, j.original_len))
+        .collect()
+}
+
 /// `R_k` into `out`: the blob of `original_len` octets from `shards`.
 pub(crate) fn reconstruct_blob(
     engine: &mut dyn ErasureEngine,

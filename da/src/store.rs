@@ -518,6 +518,35 @@ impl ShardStore {
     }
 }
 
+/// Prune `store` every `period` in the background, at the slot `now()` gives, until
+/// the returned handle is aborted or the runtime stops. Each prune runs on tokio's
+/// blocking pool; a failed one is logged and retried at the next period.
+pub fn spawn_pruner(
+    store: Arc<ShardStore>,
+    period: std::time::Duration,
+    now: impl Fn() -> Slot + Send + Sync + 'static,
+) -> tokio::task::JoinHandle<()> {
+    let now = Arc::new(now);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        loop {
+            ticks.tick().await;
+            let (store, now) = (store.clone(), now.clone());
+            let slot = now();
+            match tokio::task::spawn_blocking(move || store.prune(slot)).await {
+                Ok(Ok(p)) if p != Pruned::default() => {
+                    tracing::debug!(slot, ?p, "availability store pruned");
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(slot, error = %e, "availability store pruning failed"),
+                Err(e) => {
+                    tracing::warn!(slot, error = %e, "availability store pruning task failed")
+                }
+            }
+        }
+    })
+}
+
 /// `2·W_P`: the octets of one segment shard (12 full, 2052 tiny).
 fn segment_shard_len(spec: &ChainSpec) -> usize {
     2 * spec.segment_pieces as usize

@@ -319,3 +319,40 @@ fn no_acknowledged_shard_is_lost_when_killed() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_background_pruner_removes_what_expired() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec();
+    let store = Arc::new(ShardStore::open(&spec, dir.path()).unwrap());
+    store
+        .put_shard_set(&root(1), 0, &shard_set(&spec, 1, 1), 10)
+        .unwrap();
+    let slot = Arc::new(AtomicU32::new(10));
+    let clock = slot.clone();
+    let pruner = tessera_da::store::spawn_pruner(
+        store.clone(),
+        std::time::Duration::from_millis(10),
+        move || clock.load(Ordering::SeqCst),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(
+        store.bundle_shard(&root(1), 0).unwrap().is_some(),
+        "nothing expired yet"
+    );
+    // The clock passes 10 + U: the bundle shard goes, the segment shards stay.
+    slot.store(15, Ordering::SeqCst);
+    let mut gone = false;
+    for _ in 0..200 {
+        if store.bundle_shard(&root(1), 0).unwrap().is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    pruner.abort();
+    assert!(gone, "the pruner did not remove the expired bundle shard");
+    assert!(store.segment_shards(&root(1), 0).unwrap().is_some());
+}

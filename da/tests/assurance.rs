@@ -86,9 +86,7 @@ async fn assurances_from_fetched_shards_make_the_report_available() {
     // Validator 0 guarantees a package with two exports on core 0.
     let mut rng = SplitMix(7);
     let bundle = rng.bytes(9_000);
-    let segments: Vec<Vec<u8>> = (0..2)
-        .map(|_| rng.bytes(spec.segment_size as usize))
-        .collect();
+    let segments = rng.blobs(2, spec.segment_size as usize);
     let mut engine = AvailabilityEngine::new(&spec, Backend::Simd);
     let package = Distributable::new(&spec, &mut engine, &bundle, &segments).unwrap();
     store_distributable(&nodes[0].1, &package, &bundle, &segments, 1).unwrap();

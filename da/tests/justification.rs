@@ -34,9 +34,7 @@ fn leaves(bundle_shards: &[Vec<u8>], segment_shards: &[Vec<Vec<u8>>]) -> Vec<[u8
 fn package(spec: &ChainSpec, bundle_len: usize, segments: usize, seed: u64) -> Package {
     let mut rng = SplitMix(seed);
     let bundle = rng.bytes(bundle_len);
-    let segments: Vec<Vec<u8>> = (0..segments)
-        .map(|_| rng.bytes(spec.segment_size as usize))
-        .collect();
+    let segments = rng.blobs(segments, spec.segment_size as usize);
     let reference = availability::reference(spec, &bundle, &segments).unwrap();
     let shard = 2 * spec.segment_pieces as usize;
     let bundle_shards = reference.chunks.to_vecs();

@@ -73,9 +73,7 @@ async fn shards_travel_verified_and_rebuild_the_package() {
     let v = spec.validators();
     let mut rng = SplitMix(42);
     let bundle = rng.bytes(9_000);
-    let segments: Vec<Vec<u8>> = (0..3)
-        .map(|_| rng.bytes(spec.segment_size as usize))
-        .collect();
+    let segments = rng.blobs(3, spec.segment_size as usize);
 
     // The honest guarantor codes and stores the package; a corrupt one serves the
     // same sets with one octet of each bundle shard flipped.

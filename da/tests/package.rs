@@ -19,9 +19,7 @@ fn inputs(
 ) -> (Vec<u8>, Vec<Vec<u8>>) {
     let mut rng = SplitMix(seed);
     let bundle = rng.bytes(bundle_len);
-    let segments = (0..exports)
-        .map(|_| rng.bytes(spec.segment_size as usize))
-        .collect();
+    let segments = rng.blobs(exports, spec.segment_size as usize);
     (bundle, segments)
 }
 

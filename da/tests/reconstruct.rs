@@ -19,9 +19,7 @@ struct Coded {
 fn coded(spec: &ChainSpec, bundle_len: usize, exports: usize, seed: u64) -> Coded {
     let mut rng = SplitMix(seed);
     let bundle = rng.bytes(bundle_len);
-    let segments: Vec<Vec<u8>> = (0..exports)
-        .map(|_| rng.bytes(spec.segment_size as usize))
-        .collect();
+    let segments = rng.blobs(exports, spec.segment_size as usize);
     let mut engine = AvailabilityEngine::new(spec, Backend::Simd);
     let package = Distributable::new(spec, &mut engine, &bundle, &segments).unwrap();
     Coded {

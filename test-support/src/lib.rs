@@ -38,6 +38,11 @@ impl SplitMix {
         out
     }
 
+    /// `count` blobs of `len` pseudo-random octets each (segments, shards).
+    pub fn blobs(&mut self, count: usize, len: usize) -> Vec<Vec<u8>> {
+        (0..count).map(|_| self.bytes(len)).collect()
+    }
+
     /// `count` distinct items of `pool`, in random order (a partial Fisher–Yates).
     pub fn pick(&mut self, pool: &[usize], count: usize) -> Vec<usize> {
         let mut pool = pool.to_vec();

@@ -6,31 +6,15 @@ use std::process::Command;
 
 #[test]
 fn bench_net_json_records_have_the_documented_shape() {
+    let small = "--spec tiny --stream-bytes 65536 --volume 131072 --round-trips 3 --threads 2";
     let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args([
-            "bench",
-            "net",
-            "--spec",
-            "tiny",
-            "--stream-bytes",
-            "65536",
-            "--volume",
-            "131072",
-            "--round-trips",
-            "3",
-            "--threads",
-            "2",
-            "--json",
-        ])
+        .args(["bench", "net", "--json"])
+        .args(small.split(' '))
         .output()
         .expect("the tessera binary runs");
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
-    let records = value.as_array().expect("a JSON array");
+    assert!(out.status.success(), "{out:?}");
+    let records: Vec<serde_json::Value> =
+        serde_json::from_slice(&out.stdout).expect("stdout is one JSON array");
     let mut keys = [
         "workload",
         "transport",
@@ -45,7 +29,7 @@ fn bench_net_json_records_have_the_documented_shape() {
     ];
     keys.sort_unstable();
     let mut seen = Vec::new();
-    for record in records {
+    for record in &records {
         let object = record.as_object().expect("each record is an object");
         let mut got: Vec<&str> = object.keys().map(String::as_str).collect();
         got.sort_unstable();

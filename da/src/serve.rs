@@ -16,7 +16,7 @@
 
 use std::sync::Arc;
 
-use tessera_core::hash::{blake2b_256, Hash};
+use tessera_core::hash::Hash;
 use tessera_net::messages::{
     AuditShardRequest, AuditShardResponse, BundleRequest, JustifiedSegmentShardRequest,
     JustifiedSegmentShards, Raw, SegmentRequest, SegmentRequestProtocol, SegmentResponse,
@@ -170,28 +170,34 @@ fn segment_shards(
     let mut justifications = Vec::new();
     for item in &req.0 {
         let (root, index) = (&item.erasure_root, item.shard_index);
-        let set = store
-            .shard_set(root, index)
+        // Segment shards outlive the bundle shard (GP 14.3): read them, and for
+        // CE 140 the stored b♣_i and justification, not the whole shard set.
+        let held = store
+            .segment_shards(root, index)
             .map_err(refuse)?
             .ok_or_else(|| not_held("segment shards", root, index))?;
-        let bundle_hash = blake2b_256(&set.bundle_shard);
+        let proof = if justify {
+            let hash = store.bundle_shard_hash(root, index).map_err(refuse)?;
+            let j = store.justification(root, index).map_err(refuse)?;
+            Some(
+                hash.zip(j)
+                    .ok_or_else(|| not_held("justification", root, index))?,
+            )
+        } else {
+            None
+        };
         for &k in &item.segment_indices {
             let k = usize::from(k);
-            let shard = set.segment_shards.get(k).ok_or_else(|| {
+            let shard = held.get(k).ok_or_else(|| {
                 Refusal(format!(
                     "segment {k} is outside the {} held for {root} shard {index}",
-                    set.segment_shards.len()
+                    held.len()
                 ))
             })?;
             shards.push(shard.clone());
-            if justify {
-                let j = justification::segment_shard(
-                    &set.justification,
-                    bundle_hash,
-                    &set.segment_shards,
-                    k,
-                )
-                .map_err(|e| Refusal(e.to_string()))?;
+            if let Some((bundle_hash, j137)) = &proof {
+                let j = justification::segment_shard(j137, *bundle_hash, &held, k)
+                    .map_err(|e| Refusal(e.to_string()))?;
                 justifications.push(j);
             }
         }

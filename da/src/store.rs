@@ -6,7 +6,7 @@
 //! |---|---|---|---|
 //! | `da_bundle_shards` | erasure root ⌢ shard index | the bundle shard | until released, see below |
 //! | `da_segment_shards` | erasure root ⌢ shard index | that index's segment shards | `segment_retention_slots` |
-//! | `da_justifications` | erasure root ⌢ shard index | the CE 137 justification | with the segment shards |
+//! | `da_justifications` | erasure root ⌢ shard index | `b♣_i` (the bundle shard's hash) ⌢ the CE 137 justification | with the segment shards (CE 139/140 are served after the bundle shard is gone, and CE 140 needs `b♣_i`) |
 //! | `da_bundles` | erasure root | a guarantor's whole bundle (CE 147) | until released |
 //! | `da_segments` | segments root ⌢ segment index | an exported segment and its import proof (CE 148) | `segment_retention_slots` |
 //! | `da_expiry`, `da_expiry_of` | slot ⌢ class ⌢ key, class ⌢ key | the retention index | — |
@@ -31,7 +31,7 @@ use std::sync::Arc;
 
 use rocksdb::{ColumnFamily, IteratorMode, WriteBatch, DB};
 use tessera_core::codec::{decode_exact, Encode};
-use tessera_core::hash::Hash;
+use tessera_core::hash::{blake2b_256, Hash};
 use tessera_core::spec::ChainSpec;
 use tessera_net::messages::Justification;
 
@@ -222,7 +222,9 @@ impl ShardStore {
         let mut batch = WriteBatch::default();
         batch.put_cf(self.cf(BUNDLE_SHARDS), key, &set.bundle_shard);
         batch.put_cf(self.cf(SEGMENT_SHARDS), key, set.segment_shards.concat());
-        batch.put_cf(self.cf(JUSTIFICATIONS), key, set.justification.encode());
+        let mut proof = blake2b_256(&set.bundle_shard).as_ref().to_vec();
+        set.justification.encode_to(&mut proof);
+        batch.put_cf(self.cf(JUSTIFICATIONS), key, proof);
         self.set_expiry(
             &mut batch,
             Class::BundleShard,
@@ -299,15 +301,38 @@ impl ShardStore {
         erasure_root: &Hash,
         index: u16,
     ) -> Result<Option<Justification>, StoreError> {
+        Ok(self.proof(erasure_root, index)?.map(|(_, j)| j))
+    }
+
+    /// `b♣_index` of `erasure_root`, the bundle shard's hash, kept with the
+    /// justification after the bundle shard itself is pruned (CE 140 needs it).
+    pub fn bundle_shard_hash(
+        &self,
+        erasure_root: &Hash,
+        index: u16,
+    ) -> Result<Option<Hash>, StoreError> {
+        Ok(self.proof(erasure_root, index)?.map(|(h, _)| h))
+    }
+
+    /// `(b♣_i, justification)` as stored.
+    fn proof(
+        &self,
+        erasure_root: &Hash,
+        index: u16,
+    ) -> Result<Option<(Hash, Justification)>, StoreError> {
         let Some(octets) = self.get(JUSTIFICATIONS, &shard_key(erasure_root, index))? else {
             return Ok(None);
         };
-        decode_exact(&self.spec, &octets)
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt {
-                what: "justification",
-                reason: e.to_string(),
-            })
+        let corrupt = |reason: String| StoreError::Corrupt {
+            what: "justification",
+            reason,
+        };
+        let (hash, rest) = octets
+            .split_at_checked(32)
+            .ok_or_else(|| corrupt(format!("{} octets", octets.len())))?;
+        let hash = Hash::from_slice(hash).unwrap_or_default();
+        let justification = decode_exact(&self.spec, rest).map_err(|e| corrupt(e.to_string()))?;
+        Ok(Some((hash, justification)))
     }
 
     /// The report of `erasure_root` became available: keep its bundle shards (and a

@@ -153,6 +153,20 @@ async fn shards_travel_verified_and_rebuild_the_package() {
         .unwrap();
     assert_eq!(whole.0, bundle);
 
+    // Assurers 3 and 5 saw the report audited: their bundle shards are pruned, their
+    // segment shards kept (GP 14.3), so CE 138 is refused and CE 139/140 still served.
+    for i in [3usize, 5] {
+        assurers[i].store.release_bundle(&root, 3).unwrap();
+        assurers[i].store.prune(3).unwrap();
+        assert_eq!(
+            assurers[i].store.bundle_shard(&root, i as u16).unwrap(),
+            None
+        );
+        connect(&auditor, &assurers[i]).await;
+        let peer = assurers[i].net.peer_id();
+        let r = fetch_audit_shard(&auditor.net, &spec, &peer, &root, i as u16).await;
+        assert!(r.is_err(), "{r:?}");
+    }
     // A guarantor rebuilds exported segment 2 from assurers 3 and 5 (CE 139), and
     // checks each shard's CE 140 justification.
     let importer = node(&spec, 50);

@@ -115,6 +115,12 @@ fn pruning_follows_the_retention_rules() {
     assert_eq!(store.bundle_shard(&root(1), 0).unwrap(), None);
     assert!(store.segment_shards(&root(1), 0).unwrap().is_some());
     assert!(store.justification(&root(1), 0).unwrap().is_some());
+    // b♣ outlives its bundle shard: CE 140 needs it.
+    let b = shard_set(&spec, 1, 2).bundle_shard;
+    assert_eq!(
+        store.bundle_shard_hash(&root(1), 0).unwrap(),
+        Some(tessera_core::hash::blake2b_256(&b))
+    );
     // Root 2's bundle shards are kept past U.
     assert_eq!(store.prune(11 + u).unwrap(), Pruned::default());
     assert!(store.bundle_shard(&root(2), 3).unwrap().is_some());

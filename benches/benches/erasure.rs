@@ -9,7 +9,7 @@
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use tessera_benches::da::{filler, reconstruct_indices, RawReedSolomon};
 use tessera_core::spec::ChainSpec;
-use tessera_kernels::availability::AvailabilityEngine;
+use tessera_da::availability::AvailabilityEngine;
 use tessera_kernels::{Backend, ErasureCode, ErasureCoder, Shards};
 
 fn bundle_erasure(c: &mut Criterion) {

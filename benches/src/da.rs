@@ -34,7 +34,7 @@ use std::time::Instant;
 use anyhow::{bail, Context as _};
 use reed_solomon_simd::{ReedSolomonDecoder, ReedSolomonEncoder};
 use tessera_core::spec::ChainSpec;
-use tessera_kernels::availability::{paged_proofs_simd, AvailabilityEngine};
+use tessera_da::availability::{paged_proofs_simd, AvailabilityEngine};
 use tessera_kernels::{Backend, ErasureCode, ErasureCoder, ErasureError};
 use tessera_test_support::SplitMix;
 

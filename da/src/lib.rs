@@ -4,6 +4,9 @@
 //! `kernels` computes the erasure-coded data fast; this crate gives it its protocol
 //! meaning:
 //!
+//! - [`availability`]: the availability specifier's erasure root and segments root
+//!   (GP (14.16)): paged proofs, coding, the leaves `b♣_i ⌢ s♣_i`, on any kernels
+//!   backend, with the `cpu` reference written out as the GP states it.
 //! - [`assurance`]: bitfields from the store, signed assurances, their CE 141
 //!   distribution and the block author's pool checked in signature batches.
 //! - [`assignment`]: which shard index each validator holds for each core.
@@ -24,6 +27,7 @@
 
 pub mod assignment;
 pub mod assurance;
+pub mod availability;
 pub mod fetch;
 pub mod justification;
 pub mod package;

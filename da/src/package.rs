@@ -8,11 +8,11 @@
 use tessera_core::hash::{blake2b_256, Hash};
 use tessera_core::merkle::constant_depth;
 use tessera_core::spec::ChainSpec;
-use tessera_kernels::availability::{chunk_hashes, segment_shard_roots, AvailabilityEngine};
 use tessera_kernels::segment::segment_shard_bytes;
 use tessera_kernels::ErasureError;
 
-use crate::justification::{self, erasure_leaf};
+use crate::availability::AvailabilityEngine;
+use crate::justification;
 use crate::store::{ShardSet, StoredSegment};
 
 /// Why a package could not be made distributable.
@@ -52,15 +52,9 @@ impl Distributable {
         segments: &[S],
     ) -> Result<Self, PackageError> {
         let roots = engine.roots(bundle, segments)?;
-        let backend = engine.backend();
+        // The leaves come from the engine's own hashing: nothing is hashed twice.
+        let leaves = engine.leaves();
         let piece = segment_shard_bytes(spec);
-        let bundle_hashes = chunk_hashes(backend, engine.chunks());
-        let segment_roots = segment_shard_roots(backend, engine.segment_shards(), piece);
-        let leaves = bundle_hashes
-            .iter()
-            .zip(&segment_roots)
-            .map(|(b, s)| erasure_leaf(b, s))
-            .collect();
         let segment_shards = engine
             .segment_shards()
             .iter()

@@ -17,11 +17,11 @@ use tessera_core::types::{
 use tessera_core::{ByteArray, Bytes, Hash};
 use tessera_da::assignment::shard_index;
 use tessera_da::assurance::{self, bitfield, distribute, sign, AssuranceError, AssurancePool};
+use tessera_da::availability::AvailabilityEngine;
 use tessera_da::fetch::fetch_shard_set;
 use tessera_da::package::Distributable;
 use tessera_da::serve::{self, store_distributable};
 use tessera_da::store::ShardStore;
-use tessera_kernels::availability::AvailabilityEngine;
 use tessera_kernels::Backend;
 use tessera_net::messages::AssuranceDistribution;
 use tessera_net::{Identity, Network, NetworkConfig, RequestError};

@@ -6,11 +6,11 @@
 use proptest::prelude::*;
 use tessera_core::hash::{blake2b_256, Hash};
 use tessera_core::spec::ChainSpec;
+use tessera_da::availability;
 use tessera_da::justification::{
     audit_shard, bundle_shard, erasure_leaf, erasure_root, segment_shard, segment_shards_root,
     verify_audit_shard, verify_bundle_shard, verify_segment_shard, JustificationError,
 };
-use tessera_kernels::availability;
 use tessera_net::messages::{Justification, JustificationStep};
 use tessera_test_support::SplitMix;
 

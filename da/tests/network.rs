@@ -14,12 +14,12 @@ use tessera_core::hash::{blake2b_256, Hash};
 use tessera_core::merkle::constant_depth::{leaf_hash, root_from_justification};
 use tessera_core::spec::ChainSpec;
 use tessera_core::ByteArray;
+use tessera_da::availability::AvailabilityEngine;
 use tessera_da::fetch::{fetch_audit_shard, fetch_shard_set, fetch_shard_set_from, FetchError};
 use tessera_da::justification::verify_segment_shard;
 use tessera_da::package::Distributable;
 use tessera_da::serve::{register, store_distributable};
 use tessera_da::store::ShardStore;
-use tessera_kernels::availability::AvailabilityEngine;
 use tessera_kernels::{erasure, Backend};
 use tessera_net::messages::{
     BundleRequest, JustifiedSegmentShardRequest, SegmentRequest, SegmentRequestItem,

@@ -5,9 +5,9 @@
 use tessera_core::hash::blake2b_256;
 use tessera_core::merkle::constant_depth::{leaf_hash, root_from_justification};
 use tessera_core::spec::ChainSpec;
+use tessera_da::availability::{reference, AvailabilityEngine};
 use tessera_da::justification::verify_bundle_shard;
 use tessera_da::package::{exported_segments, Distributable, PackageError};
-use tessera_kernels::availability::{reference, AvailabilityEngine};
 use tessera_kernels::Backend;
 use tessera_test_support::SplitMix;
 

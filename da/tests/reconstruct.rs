@@ -4,9 +4,9 @@
 //! segments root with their import proofs.
 
 use tessera_core::spec::ChainSpec;
+use tessera_da::availability::AvailabilityEngine;
 use tessera_da::package::{exported_segments, Distributable};
 use tessera_da::reconstruct::{bundles, segment, BundleShards, ReconstructError};
-use tessera_kernels::availability::AvailabilityEngine;
 use tessera_kernels::Backend;
 use tessera_test_support::SplitMix;
 

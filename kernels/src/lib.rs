@@ -5,8 +5,9 @@
 //!   in the layout the official vectors fix (see that module);
 //! - [`segment`]: the same code over batches of exported segments (Import DA);
 //! - [`hashing`]: Blake2b-256 over many inputs;
-//! - [`availability`]: the erasure root of one or many work packages (bundle chunks,
-//!   segment shards with their proof pages, per-validator leaves);
+//! - [`merkle`]: `M_B` of many lists of one length at once;
+//! - [`digest`]: coding and digesting in one step (each shard's hash, or each row's
+//!   `M_B`), fused on the GPU — what the availability pipeline of `tessera-da` runs on;
 //! - [`signatures`] and [`vrf`]: Ed25519 and Bandersnatch checks in batches.
 //!
 //! Backends: [`Backend::Cpu`] is a readable GF(2^16) additive-FFT reference written from
@@ -23,18 +24,20 @@
 //! code's shape, errors and engine trait (`engine`) at the bottom; the engines (`cpu`,
 //! `simd`, `gpu`) on them; `dispatch` (resolving `Auto`, the engine of a backend, the
 //! GPU→SIMD fallback) above the engines; the public operations (`erasure`, `segment`,
-//! `hashing`, `signatures`, `availability`) on top. This crate reads no environment
-//! and carries no bench code (`tessera-benches` measures it).
+//! `hashing`, `merkle`, `signatures`, `digest`) on top. What an erasure root is for,
+//! and the paged proofs and leaves it is made of, belong to `tessera-da`. This crate
+//! reads no environment and carries no bench code (`tessera-benches` measures it).
 
-pub mod availability;
 pub mod backend;
 pub mod cpu;
+pub mod digest;
 mod dispatch;
 mod engine;
 pub mod erasure;
 pub mod gpu;
 pub mod hashing;
 mod locator;
+pub mod merkle;
 pub mod segment;
 pub mod shards;
 pub mod signatures;

@@ -10,7 +10,6 @@ mod support;
 
 use support::gpu_or_skip;
 use tessera_core::spec::ChainSpec;
-use tessera_kernels::availability::{reference, AvailabilityEngine};
 use tessera_kernels::erasure::ErasureCode;
 use tessera_kernels::gpu::{self, GpuContext, GpuError};
 use tessera_kernels::{
@@ -200,32 +199,6 @@ fn gpu_reconstructs_a_large_blob() {
         .map(|i| (i, shards[i].as_slice()))
         .collect();
     assert!(reconstruct(&spec, Backend::Gpu, &chosen, blob.len()).unwrap() == blob);
-}
-
-#[test]
-fn gpu_availability_pipeline_equals_cpu() {
-    if gpu_or_skip("gpu_availability_pipeline_equals_cpu").is_none() {
-        return;
-    }
-    let mut rng = SplitMix(11);
-    let cases = [
-        (ChainSpec::tiny(), 0usize, 0usize),
-        (ChainSpec::tiny(), 1000, 3),
-        (ChainSpec::tiny(), 4104, 65),
-        (ChainSpec::full(), 1, 1),
-        (ChainSpec::full(), 20_000, 70),
-    ];
-    for (spec, bundle_len, count) in cases {
-        let bundle = rng.bytes(bundle_len);
-        let segments: Vec<Vec<u8>> = (0..count)
-            .map(|_| rng.bytes(spec.segment_size as usize))
-            .collect();
-        let cpu = reference(&spec, &bundle, &segments).unwrap();
-        let mut engine = AvailabilityEngine::new(&spec, Backend::Gpu);
-        assert_eq!(engine.roots(&bundle, &segments).unwrap(), cpu.roots);
-        assert!(*engine.chunks() == cpu.chunks);
-        assert!(*engine.segment_shards() == cpu.segment_shards);
-    }
 }
 
 /// `M_B` of many lists on the GPU equals core's `balanced::root` for list lengths that

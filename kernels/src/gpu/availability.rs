@@ -1,5 +1,5 @@
 //! The availability pipeline's coding and hashing fused on the GPU (GP §14,
-//! "Availability Specifier"; the pipeline is laid out in `crate::availability`).
+//! "Availability Specifier"; the pipeline is laid out in `tessera_da::availability`).
 //!
 //! The unfused `gpu` path uploads a blob, encodes it, reads the `V` shards back, and
 //! then uploads them again to hash them: three crossings of the bus for data that the

@@ -19,15 +19,13 @@
 //! transpose of zero rows implicit.
 //!
 //! [`Backend::Cpu`] is the reference, built readably from `tessera_core::merkle`'s
-//! `M_B`, `M`, `J_x` and `L_x` and one `C` call per segment; [`Backend::Simd`] is the
-//! same math with all segments and proof pages coded in one column-parallel call,
-//! the Merkle trees hashed level by level in blake2b_simd `many` batches, and the
-//! `V` segment-shard trees walked together so each of their nodes is one batch.
-//! [`Backend::Gpu`] runs the same pipeline with the coding (bundle and all segments),
-//! the bundle-chunk hashes `b♣` and the segment-shard trees `s♣` (one dispatch per tree
-//! level across all validators) on the GPU, each call's coding and hashing fused in one
-//! submission so shards cross the bus once ([`crate::gpu::availability`]); the paged
-//! proofs and the final `V`-leaf tree stay on the CPU.
+//! `M_B`, `M`, `J_x` and `L_x` and one `C` call per segment. The other backends run
+//! the kernels' primitives: all segments and proof pages coded in one column-parallel
+//! call, with `b♣` (a hash per chunk) and `s♣` (`M_B` of many lists) computed by the
+//! kernels' coding-with-digests step (`tessera_kernels::digest`, fused in one GPU
+//! submission on `gpu`), and the segments tree hashed level by level in `many`
+//! batches on the CPU. The engine keeps `b♣` and `s♣` of its last package, so a
+//! guarantor's justifications ([`crate::package`]) need no second hashing pass.
 //! No official vector covers this pipeline (the codec vectors' `package_spec` come
 //! without their bundles and segments), so `simd` and `gpu` are checked against `cpu`.
 
@@ -37,21 +35,19 @@ use tessera_core::hash::{blake2b_256, Hash};
 use tessera_core::merkle::{balanced, constant_depth};
 use tessera_core::spec::ChainSpec;
 
-use crate::backend::Backend;
-use crate::erasure::{encode, encode_blob, ErasureCoder, ErasureError};
-use crate::gpu::availability::{Digest, DigestingEngine};
-use crate::hashing::{blake2b_many, hash_batch};
-use crate::segment::{encode_segment_rows, segment_shard_bytes};
-use crate::shards::Shards;
+use tessera_kernels::digest::shard_hashes;
+use tessera_kernels::erasure::{encode, ErasureCoder, ErasureError};
+use tessera_kernels::merkle::balanced_roots;
+use tessera_kernels::segment::segment_shard_bytes;
+use tessera_kernels::{blake2b_many, Backend, Shards};
+
+use crate::justification::erasure_leaf;
 
 /// `x` of `J_x` and `L_x` in the paged proofs: pages of `2^6 = 64` segments.
 pub const PAGE_LOG: u32 = 6;
 
 /// Segments per proof page, `2^PAGE_LOG`.
 pub const PAGE_SEGMENTS: usize = 1 << PAGE_LOG;
-
-/// Validators whose segment-shard trees are walked together in one `many` batch.
-const VALIDATORS_PER_BATCH: usize = 32;
 
 /// The roots of a package's availability specifier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,13 +59,15 @@ pub struct Roots {
 }
 
 /// A reusable pipeline for one chain spec and backend: it keeps its erasure coder and
-/// its shard buffers across packages.
+/// its shard buffers across packages, and the leaf halves `b♣`, `s♣` of the last one.
 pub struct AvailabilityEngine {
     spec: ChainSpec,
     backend: Backend,
     coder: ErasureCoder,
     chunks: Shards,
     segment_shards: Shards,
+    bundle_hashes: Vec<Hash>,
+    segment_roots: Vec<Hash>,
 }
 
 impl AvailabilityEngine {
@@ -81,6 +79,8 @@ impl AvailabilityEngine {
             coder: ErasureCoder::new(spec, backend),
             chunks: Shards::new(),
             segment_shards: Shards::new(),
+            bundle_hashes: Vec::new(),
+            segment_roots: Vec::new(),
         }
     }
 
@@ -100,6 +100,16 @@ impl AvailabilityEngine {
         &self.segment_shards
     }
 
+    /// The leaves `b♣_i ⌢ s♣_i` of the last [`Self::roots`] (empty before one, and
+    /// after [`Self::encode`] alone).
+    pub fn leaves(&self) -> Vec<[u8; 64]> {
+        self.bundle_hashes
+            .iter()
+            .zip(&self.segment_roots)
+            .map(|(b, s)| erasure_leaf(b, s))
+            .collect()
+    }
+
     /// The bundle chunks and segment shards of a package whose proof pages are already
     /// appended to its segments (`segments_and_pages = s ⌢ P(s)`): the coding step
     /// alone.
@@ -108,6 +118,8 @@ impl AvailabilityEngine {
         bundle: &[u8],
         segments_and_pages: &[S],
     ) -> Result<(), ErasureError> {
+        self.bundle_hashes.clear();
+        self.segment_roots.clear();
         self.coder.encode_into(bundle, &mut self.chunks)?;
         self.coder
             .encode_segments_into(&self.spec, segments_and_pages, &mut self.segment_shards)
@@ -116,8 +128,8 @@ impl AvailabilityEngine {
     /// `u` of the last [`Self::encode`]: the hashing step alone (`b♣`, `s♣`, `M_B`).
     pub fn erasure_root_of_shards(&self) -> Hash {
         let piece = segment_shard_bytes(&self.spec);
-        let bundle = chunk_hashes(self.backend, &self.chunks);
-        let segments = segment_shard_roots(self.backend, &self.segment_shards, piece);
+        let bundle = shard_hashes(self.backend, &self.chunks);
+        let segments = balanced_roots(self.backend, &self.segment_shards, piece);
         erasure_root(&bundle, &segments)
     }
 
@@ -128,10 +140,14 @@ impl AvailabilityEngine {
         segments: &[S],
     ) -> Result<Roots, ErasureError> {
         check_segments(&self.spec, segments)?;
+        self.bundle_hashes.clear();
+        self.segment_roots.clear();
         if self.backend == Backend::Cpu {
             let reference = reference(&self.spec, bundle, segments)?;
             self.chunks = reference.chunks;
             self.segment_shards = reference.segment_shards;
+            self.bundle_hashes = reference.bundle_hashes;
+            self.segment_roots = reference.segment_roots;
             return Ok(reference.roots);
         }
         let (pages, segments_root) = paged_proofs_simd(&self.spec, segments)?;
@@ -140,48 +156,18 @@ impl AvailabilityEngine {
             .map(AsRef::as_ref)
             .chain(pages.iter().map(Vec::as_slice))
             .collect();
-        if self.backend == Backend::Gpu {
-            return Ok(Roots {
-                erasure_root: self.gpu_fused(bundle, &all)?,
-                segments_root,
-            });
-        }
-        self.encode(bundle, &all)?;
+        // b♣ and s♣ come out of the coding step (fused on the GPU).
+        let bundle_hashes = self.coder.encode_hashed(bundle, &mut self.chunks)?;
+        let segment_roots =
+            self.coder
+                .encode_segments_rooted(&self.spec, &all, &mut self.segment_shards)?;
+        let erasure_root = erasure_root(&bundle_hashes, &segment_roots);
+        self.bundle_hashes = bundle_hashes;
+        self.segment_roots = segment_roots;
         Ok(Roots {
-            erasure_root: self.erasure_root_of_shards(),
+            erasure_root,
             segments_root,
         })
-    }
-}
-
-impl AvailabilityEngine {
-    /// `u` on the GPU with coding and hashing fused per call
-    /// ([`crate::gpu::availability`]); a call too large for one submission is digested
-    /// separately, as [`Self::erasure_root_of_shards`] does.
-    fn gpu_fused(
-        &mut self,
-        bundle: &[u8],
-        segments_and_pages: &[&[u8]],
-    ) -> Result<Hash, ErasureError> {
-        let code = self.coder.code();
-        let piece = segment_shard_bytes(&self.spec);
-        let mut engine = DigestingEngine::new(Digest::ChunkHashes);
-        encode_blob(&mut engine, code, bundle, &mut self.chunks)?;
-        let bundle_hashes = engine
-            .take()
-            .unwrap_or_else(|| chunk_hashes(self.backend, &self.chunks));
-        let mut engine = DigestingEngine::new(Digest::BalancedRoots { piece });
-        encode_segment_rows(
-            &mut engine,
-            code,
-            &self.spec,
-            segments_and_pages,
-            &mut self.segment_shards,
-        )?;
-        let segment_roots = engine
-            .take()
-            .unwrap_or_else(|| segment_shard_roots(self.backend, &self.segment_shards, piece));
-        Ok(erasure_root(&bundle_hashes, &segment_roots))
     }
 }
 
@@ -207,6 +193,10 @@ pub struct Reference {
     pub chunks: Shards,
     /// Validator `i`'s segment shards of `s ⌢ P(s)`, back to back.
     pub segment_shards: Shards,
+    /// `b♣`.
+    pub bundle_hashes: Vec<Hash>,
+    /// `s♣`.
+    pub segment_roots: Vec<Hash>,
 }
 
 /// The availability specifier's roots written out as the GP states them, from
@@ -258,6 +248,8 @@ pub fn reference<S: AsRef<[u8]>>(
         },
         chunks,
         segment_shards,
+        bundle_hashes,
+        segment_roots,
     })
 }
 
@@ -266,12 +258,7 @@ pub fn erasure_root(bundle_hashes: &[Hash], segment_roots: &[Hash]) -> Hash {
     let leaves: Vec<[u8; 64]> = bundle_hashes
         .iter()
         .zip(segment_roots)
-        .map(|(b, s)| {
-            let mut leaf = [0u8; 64];
-            leaf[..32].copy_from_slice(b.as_ref());
-            leaf[32..].copy_from_slice(s.as_ref());
-            leaf
-        })
+        .map(|(b, s)| erasure_leaf(b, s))
         .collect();
     balanced::root(&leaves, blake2b_256)
 }
@@ -351,7 +338,7 @@ pub fn paged_proofs_simd<S: AsRef<[u8]> + Sync>(
                 .iter()
                 .map(|s| [constant_depth::LEAF_PREFIX, s.as_ref()].concat())
                 .collect();
-            hash_batch(&inputs)
+            blake2b_many(Backend::Simd, &inputs)
         })
         .collect();
     leaves.resize(width, Hash::ZERO);
@@ -400,112 +387,4 @@ pub fn paged_proofs_simd<S: AsRef<[u8]> + Sync>(
         })
         .collect::<Result<_, _>>()?;
     Ok((pages, root))
-}
-
-/// `b♣`: the hash of every bundle chunk.
-pub fn chunk_hashes(backend: Backend, chunks: &Shards) -> Vec<Hash> {
-    let rows: Vec<&[u8]> = chunks.iter().collect();
-    blake2b_many(backend, &rows)
-}
-
-/// `s♣`: for each validator, `M_B` over its segment shards (`rows` shard `i` cut into
-/// `piece`-octet items).
-pub fn segment_shard_roots(backend: Backend, rows: &Shards, piece: usize) -> Vec<Hash> {
-    let items = rows.shard_len().checked_div(piece).unwrap_or(0);
-    match backend.resolve() {
-        Backend::Cpu => rows
-            .iter()
-            .map(|row| {
-                let list: Vec<&[u8]> = row.chunks_exact(piece.max(1)).collect();
-                balanced::root(&list, blake2b_256)
-            })
-            .collect(),
-        Backend::Gpu => {
-            let list: Vec<&[u8]> = rows.iter().collect();
-            match crate::gpu::context().and_then(|ctx| ctx.balanced_roots(&list, piece)) {
-                Ok(roots) => roots,
-                Err(e) => {
-                    tracing::warn!("segment-shard roots on gpu failed, using simd instead: {e}");
-                    segment_shard_roots(Backend::Simd, rows, piece)
-                }
-            }
-        }
-        _ => {
-            let rows: Vec<&[u8]> = rows.iter().collect();
-            rows.par_chunks(VALIDATORS_PER_BATCH)
-                .flat_map_iter(|group| {
-                    let walk = Walk { rows: group, piece };
-                    match walk.node(0, items) {
-                        // M_B of a single item hashes it.
-                        Value::Item(j) => {
-                            let inputs: Vec<&[u8]> =
-                                group.iter().map(|row| walk.item(row, j)).collect();
-                            hash_batch(&inputs)
-                        }
-                        Value::Hashes(hashes) => hashes,
-                    }
-                })
-                .collect()
-        }
-    }
-}
-
-/// The value of `N` (GP (E.1)) at one subtree, for every validator of a group at once.
-enum Value {
-    /// A one-item subtree: item `j` of each validator's list, unhashed.
-    Item(usize),
-    /// One hash per validator.
-    Hashes(Vec<Hash>),
-}
-
-/// `N` over a group of validators' lists, which all have the same length and so the
-/// same tree shape: each inner node is one `many` batch across the group.
-struct Walk<'a> {
-    rows: &'a [&'a [u8]],
-    piece: usize,
-}
-
-impl Walk<'_> {
-    fn item<'r>(&self, row: &'r [u8], j: usize) -> &'r [u8] {
-        row.get(j * self.piece..(j + 1) * self.piece).unwrap_or(&[])
-    }
-
-    /// `N(v_{lo..hi})`, splitting at `⌈n/2⌉` as (E.1) does.
-    fn node(&self, lo: usize, hi: usize) -> Value {
-        match hi - lo {
-            0 => Value::Hashes(vec![Hash::ZERO; self.rows.len()]),
-            1 => Value::Item(lo),
-            n => {
-                let mid = lo + n.div_ceil(2);
-                let left = self.node(lo, mid);
-                let right = self.node(mid, hi);
-                // One flat buffer of `$node ⌢ l ⌢ r` per validator, hashed as a batch.
-                let side = |value: &Value, g: usize, row: &[u8], out: &mut Vec<u8>| match value {
-                    Value::Item(j) => out.extend_from_slice(self.item(row, *j)),
-                    Value::Hashes(h) => {
-                        out.extend_from_slice(h.get(g).map_or(&[][..], |h| h.as_ref()))
-                    }
-                };
-                // A node's preimage is at most `$node` and two 32-octet hashes or items.
-                let side_max = self.piece.max(32);
-                let mut buffer = Vec::with_capacity(self.rows.len() * (4 + 2 * side_max));
-                let mut ends = Vec::with_capacity(self.rows.len());
-                for (g, row) in self.rows.iter().enumerate() {
-                    buffer.extend_from_slice(b"node");
-                    side(&left, g, row, &mut buffer);
-                    side(&right, g, row, &mut buffer);
-                    ends.push(buffer.len());
-                }
-                let inputs: Vec<&[u8]> = ends
-                    .iter()
-                    .scan(0, |start, &end| {
-                        let input = buffer.get(*start..end).unwrap_or(&[]);
-                        *start = end;
-                        Some(input)
-                    })
-                    .collect();
-                Value::Hashes(hash_batch(&inputs))
-            }
-        }
-    }
 }

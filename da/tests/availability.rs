@@ -6,10 +6,10 @@ use tessera_core::codec::{Decode, Reader};
 use tessera_core::hash::{blake2b_256, Hash};
 use tessera_core::merkle::constant_depth;
 use tessera_core::spec::ChainSpec;
-use tessera_kernels::availability::{
+use tessera_da::availability::{
     paged_proofs, paged_proofs_simd, reference, roots_many, AvailabilityEngine, PAGE_LOG,
 };
-use tessera_kernels::{Backend, ErasureError};
+use tessera_kernels::{gpu, Backend, ErasureError};
 use tessera_test_support::SplitMix;
 
 fn package(
@@ -25,6 +25,15 @@ fn package(
     (bundle, segments)
 }
 
+/// The reference's leaves `b♣_i ⌢ s♣_i`, from its own hashes.
+fn leaves_of(r: &tessera_da::availability::Reference) -> Vec<[u8; 64]> {
+    r.bundle_hashes
+        .iter()
+        .zip(&r.segment_roots)
+        .map(|(b, s)| tessera_da::justification::erasure_leaf(b, s))
+        .collect()
+}
+
 fn check(spec: &ChainSpec, bundle: &[u8], segments: &[Vec<u8>]) {
     let cpu = reference(spec, bundle, segments).unwrap();
     let mut simd = AvailabilityEngine::new(spec, Backend::Simd);
@@ -32,6 +41,7 @@ fn check(spec: &ChainSpec, bundle: &[u8], segments: &[Vec<u8>]) {
     assert_eq!(roots, cpu.roots, "{} segments", segments.len());
     assert!(*simd.chunks() == cpu.chunks);
     assert!(*simd.segment_shards() == cpu.segment_shards);
+    assert!(simd.leaves() == leaves_of(&cpu));
     assert_eq!(cpu.chunks.count(), spec.validators());
     // The cpu engine value gives the reference's result too.
     let mut engine = AvailabilityEngine::new(spec, Backend::Cpu);
@@ -140,5 +150,39 @@ fn many_packages_equal_one_by_one_and_bad_segments_are_refused() {
                 got: 4103
             })
         );
+    }
+}
+
+/// The `gpu` pipeline (coding and digests fused per call) equals the reference; CI
+/// runs it on lavapipe.
+#[test]
+fn gpu_availability_pipeline_equals_cpu() {
+    let present = tessera_test_support::present_or_skip(
+        "gpu_availability_pipeline_equals_cpu",
+        "TESSERA_REQUIRE_GPU",
+        gpu::context(),
+    );
+    if present.is_none() {
+        return;
+    }
+    let mut rng = SplitMix(11);
+    let cases = [
+        (ChainSpec::tiny(), 0usize, 0usize),
+        (ChainSpec::tiny(), 1000, 3),
+        (ChainSpec::tiny(), 4104, 65),
+        (ChainSpec::full(), 1, 1),
+        (ChainSpec::full(), 20_000, 70),
+    ];
+    for (spec, bundle_len, count) in cases {
+        let bundle = rng.bytes(bundle_len);
+        let segments: Vec<Vec<u8>> = (0..count)
+            .map(|_| rng.bytes(spec.segment_size as usize))
+            .collect();
+        let cpu = reference(&spec, &bundle, &segments).unwrap();
+        let mut engine = AvailabilityEngine::new(&spec, Backend::Gpu);
+        assert_eq!(engine.roots(&bundle, &segments).unwrap(), cpu.roots);
+        assert!(*engine.chunks() == cpu.chunks);
+        assert!(*engine.segment_shards() == cpu.segment_shards);
+        assert!(engine.leaves() == leaves_of(&cpu));
     }
 }

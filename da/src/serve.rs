@@ -25,7 +25,7 @@ use tessera_net::messages::{
 };
 use tessera_net::{Network, Refusal};
 
-use crate::justification::{self, segment_shards_root};
+use crate::justification;
 use crate::package::{exported_segments, Distributable, PackageError};
 use crate::store::{ShardStore, Slot, StoreError};
 
@@ -88,14 +88,25 @@ pub fn register(network: &Network, store: Arc<ShardStore>) {
     network.register::<AuditShardRequest, _, _>(move |_peer, req: ShardRequest| {
         let s = s.clone();
         blocking(move || {
-            let set = s
-                .shard_set(&req.erasure_root, req.shard_index)
+            let (root, index) = (&req.erasure_root, req.shard_index);
+            let missing = || not_held("bundle shard", root, index);
+            // b♣_i, s♣_i and the CE 137 justification are stored together: no
+            // segment shard is read or hashed to answer.
+            let bundle_shard = s
+                .bundle_shard(root, index)
                 .map_err(refuse)?
-                .ok_or_else(|| not_held("bundle shard", &req.erasure_root, req.shard_index))?;
-            let root = segment_shards_root(&set.segment_shards);
+                .ok_or_else(missing)?;
+            let j137 = s
+                .justification(root, index)
+                .map_err(refuse)?
+                .ok_or_else(missing)?;
+            let s_root = s
+                .segment_shards_root(root, index)
+                .map_err(refuse)?
+                .ok_or_else(missing)?;
             Ok(AuditShardResponse {
-                bundle_shard: set.bundle_shard,
-                justification: justification::audit_shard(&set.justification, root),
+                bundle_shard,
+                justification: justification::audit_shard(&j137, s_root),
             })
         })
     });
@@ -177,12 +188,8 @@ fn segment_shards(
             .map_err(refuse)?
             .ok_or_else(|| not_held("segment shards", root, index))?;
         let proof = if justify {
-            let hash = store.bundle_shard_hash(root, index).map_err(refuse)?;
-            let j = store.justification(root, index).map_err(refuse)?;
-            Some(
-                hash.zip(j)
-                    .ok_or_else(|| not_held("justification", root, index))?,
-            )
+            let proof = store.proof(root, index).map_err(refuse)?;
+            Some(proof.ok_or_else(|| not_held("justification", root, index))?)
         } else {
             None
         };
@@ -195,9 +202,14 @@ fn segment_shards(
                 ))
             })?;
             shards.push(shard.clone());
-            if let Some((bundle_hash, j137)) = &proof {
-                let j = justification::segment_shard(j137, *bundle_hash, &held, k)
-                    .map_err(|e| Refusal(e.to_string()))?;
+            if let Some(proof) = &proof {
+                let j = justification::segment_shard(
+                    &proof.justification,
+                    proof.bundle_shard_hash,
+                    &held,
+                    k,
+                )
+                .map_err(|e| Refusal(e.to_string()))?;
                 justifications.push(j);
             }
         }

@@ -6,7 +6,7 @@
 //! |---|---|---|---|
 //! | `da_bundle_shards` | erasure root ⌢ shard index | the bundle shard | until released, see below |
 //! | `da_segment_shards` | erasure root ⌢ shard index | that index's segment shards | `segment_retention_slots` |
-//! | `da_justifications` | erasure root ⌢ shard index | `b♣_i` (the bundle shard's hash) ⌢ the CE 137 justification | with the segment shards (CE 139/140 are served after the bundle shard is gone, and CE 140 needs `b♣_i`) |
+//! | `da_justifications` | erasure root ⌢ shard index | `b♣_i` (the bundle shard's hash) ⌢ `s♣_i` (the segment shards' root) ⌢ the CE 137 justification | with the segment shards (CE 139/140 are served after the bundle shard is gone, and CE 140 needs `b♣_i`; CE 138 appends `s♣_i`, computed once here rather than per request) |
 //! | `da_bundles` | erasure root | a guarantor's whole bundle (CE 147) | until released |
 //! | `da_segments` | segments root ⌢ segment index | an exported segment and its import proof (CE 148) | `segment_retention_slots` |
 //! | `da_expiry`, `da_expiry_of` | slot ⌢ class ⌢ key, class ⌢ key | the retention index | — |
@@ -35,8 +35,22 @@ use tessera_core::hash::{blake2b_256, Hash};
 use tessera_core::spec::ChainSpec;
 use tessera_net::messages::Justification;
 
+use crate::justification::segment_shards_root;
+
 /// A timeslot index.
 pub type Slot = u32;
+
+/// What `da_justifications` holds for one shard index: everything needed to prove
+/// its shards to the erasure root (CE 138, 140) without reading the shards.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShardProof {
+    /// `b♣_i`: the bundle shard's hash.
+    pub bundle_shard_hash: Hash,
+    /// `s♣_i`: the root of the index's segment shards.
+    pub segment_shards_root: Hash,
+    /// The CE 137 justification.
+    pub justification: Justification,
+}
 
 const BUNDLE_SHARDS: &str = "da_bundle_shards";
 const SEGMENT_SHARDS: &str = "da_segment_shards";
@@ -223,6 +237,7 @@ impl ShardStore {
         batch.put_cf(self.cf(BUNDLE_SHARDS), key, &set.bundle_shard);
         batch.put_cf(self.cf(SEGMENT_SHARDS), key, set.segment_shards.concat());
         let mut proof = blake2b_256(&set.bundle_shard).as_ref().to_vec();
+        proof.extend_from_slice(segment_shards_root(&set.segment_shards).as_ref());
         set.justification.encode_to(&mut proof);
         batch.put_cf(self.cf(JUSTIFICATIONS), key, proof);
         self.set_expiry(
@@ -301,7 +316,7 @@ impl ShardStore {
         erasure_root: &Hash,
         index: u16,
     ) -> Result<Option<Justification>, StoreError> {
-        Ok(self.proof(erasure_root, index)?.map(|(_, j)| j))
+        Ok(self.proof(erasure_root, index)?.map(|p| p.justification))
     }
 
     /// `b♣_index` of `erasure_root`, the bundle shard's hash, kept with the
@@ -311,15 +326,26 @@ impl ShardStore {
         erasure_root: &Hash,
         index: u16,
     ) -> Result<Option<Hash>, StoreError> {
-        Ok(self.proof(erasure_root, index)?.map(|(h, _)| h))
+        Ok(self
+            .proof(erasure_root, index)?
+            .map(|p| p.bundle_shard_hash))
     }
 
-    /// `(b♣_i, justification)` as stored.
-    fn proof(
+    /// `s♣_index` of `erasure_root`, the root of its segment shards, which CE 138
+    /// appends to the justification.
+    pub fn segment_shards_root(
         &self,
         erasure_root: &Hash,
         index: u16,
-    ) -> Result<Option<(Hash, Justification)>, StoreError> {
+    ) -> Result<Option<Hash>, StoreError> {
+        Ok(self
+            .proof(erasure_root, index)?
+            .map(|p| p.segment_shards_root))
+    }
+
+    /// `b♣_i`, `s♣_i` and the CE 137 justification of `index` of `erasure_root`, kept
+    /// as long as the segment shards.
+    pub fn proof(&self, erasure_root: &Hash, index: u16) -> Result<Option<ShardProof>, StoreError> {
         let Some(octets) = self.get(JUSTIFICATIONS, &shard_key(erasure_root, index))? else {
             return Ok(None);
         };
@@ -327,12 +353,16 @@ impl ShardStore {
             what: "justification",
             reason,
         };
-        let (hash, rest) = octets
-            .split_at_checked(32)
+        let (hashes, rest) = octets
+            .split_at_checked(64)
             .ok_or_else(|| corrupt(format!("{} octets", octets.len())))?;
-        let hash = Hash::from_slice(hash).unwrap_or_default();
+        let (bundle, segments) = hashes.split_at(32);
         let justification = decode_exact(&self.spec, rest).map_err(|e| corrupt(e.to_string()))?;
-        Ok(Some((hash, justification)))
+        Ok(Some(ShardProof {
+            bundle_shard_hash: Hash::from_slice(bundle).unwrap_or_default(),
+            segment_shards_root: Hash::from_slice(segments).unwrap_or_default(),
+            justification,
+        }))
     }
 
     /// The report of `erasure_root` became available: keep its bundle shards (and a

@@ -116,10 +116,19 @@ fn pruning_follows_the_retention_rules() {
     assert!(store.segment_shards(&root(1), 0).unwrap().is_some());
     assert!(store.justification(&root(1), 0).unwrap().is_some());
     // b♣ outlives its bundle shard: CE 140 needs it.
-    let b = shard_set(&spec, 1, 2).bundle_shard;
+    let set = shard_set(&spec, 1, 2);
     assert_eq!(
         store.bundle_shard_hash(&root(1), 0).unwrap(),
-        Some(tessera_core::hash::blake2b_256(&b))
+        Some(tessera_core::hash::blake2b_256(&set.bundle_shard))
+    );
+    // So does s♣, which CE 138 appends: M_B of the segment shards, stored once.
+    let items: Vec<&[u8]> = set.segment_shards.iter().map(Vec::as_slice).collect();
+    assert_eq!(
+        store.segment_shards_root(&root(1), 0).unwrap(),
+        Some(tessera_core::merkle::balanced::root(
+            &items,
+            tessera_core::hash::blake2b_256
+        ))
     );
     // Root 2's bundle shards are kept past U.
     assert_eq!(store.prune(11 + u).unwrap(), Pruned::default());

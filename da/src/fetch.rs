@@ -36,6 +36,14 @@ pub enum FetchError {
         /// Why it does not prove.
         error: JustificationError,
     },
+    /// The response has the wrong shape (counts or sizes not as asked).
+    #[error("{peer} sent a malformed response: {reason}")]
+    Malformed {
+        /// The peer that sent it.
+        peer: PeerId,
+        /// What was wrong.
+        reason: String,
+    },
     /// Every peer was tried and none served a proven shard.
     #[error("no peer of {tried} served a proven shard (last: {last})")]
     Exhausted {

@@ -17,6 +17,10 @@
 //!   CE 140), and their verification bottom-up against the root.
 //! - [`serve`] and [`fetch`]: the CE 137–140, 147 and 148 handlers that answer
 //!   from the store, and the requests that verify what they get before use.
+//! - [`import`]: a guarantor's import of segments (GP 14.3): CE 139 from `R`
+//!   assurers at once, segments and proof pages rebuilt in one kernel call and
+//!   checked against the segments root, CE 140 with every shard proven on an
+//!   inconsistency, and an invalid erasure root named as such.
 //! - [`reconstruct`]: bundles (many in one kernel call) and segments rebuilt from
 //!   shards and checked: the codeword for bundles, the import proof for segments.
 //! - [`store`]: the shard store, column families of the node's one RocksDB
@@ -29,6 +33,7 @@ pub mod assignment;
 pub mod assurance;
 pub mod availability;
 pub mod fetch;
+pub mod import;
 pub mod justification;
 pub mod package;
 pub mod reconstruct;

@@ -95,23 +95,39 @@ pub fn justification<T: AsRef<[u8]>>(
 /// item would hash the whole tree again for each (quadratic: a guarantor proves all
 /// of up to `W_M` = 3072 exported segments).
 pub fn justifications<T: AsRef<[u8]>>(v: &[T], hash: HashFn) -> Vec<Vec<Hash>> {
-    // levels[0]: C(v); levels[k + 1]: the parents of levels[k]; the last is the root.
-    let mut levels = vec![constancy(v, hash)];
+    let mut paths = leaf_paths(constancy(v, hash), hash);
+    paths.truncate(v.len());
+    paths
+}
+
+/// For a full tree over `leaves` (already hashed and padded, `2^d` of them), the path
+/// of every leaf to the root: the sibling at each level below the root, top first.
+/// Used for whole trees ([`justifications`]) and for the subtree of one proof page,
+/// whose leaves `L_x` a paged proof carries.
+pub fn leaf_paths(leaves: Vec<Hash>, hash: HashFn) -> Vec<Vec<Hash>> {
+    let count = leaves.len();
+    // levels[0]: the leaves; levels[k + 1]: the parents of levels[k]; the last is the root.
+    let mut levels = vec![leaves];
     while let Some(below) = levels.last().filter(|l| l.len() > 1) {
         let above = below
             .chunks(2)
-            .map(|pair| inner(pair[0].as_ref(), pair[1].as_ref(), hash))
+            .map(|pair| match pair {
+                [l, r] => inner(l.as_ref(), r.as_ref(), hash),
+                // An odd level only arises from a count that is no power of two;
+                // pad it as C does.
+                [l] => inner(l.as_ref(), Hash::ZERO.as_ref(), hash),
+                _ => Hash::ZERO,
+            })
             .collect();
         levels.push(above);
     }
-    (0..v.len())
+    (0..count)
         .map(|i| {
-            // The sibling at each level below the root, top first.
             levels[..levels.len() - 1]
                 .iter()
                 .enumerate()
                 .rev()
-                .map(|(k, level)| level[(i >> k) ^ 1])
+                .map(|(k, level)| level.get((i >> k) ^ 1).copied().unwrap_or(Hash::ZERO))
                 .collect()
         })
         .collect()

@@ -2,6 +2,9 @@
 //! its baseline in the same run.
 //! - [`da`]: the data-availability workloads of `tessera bench da` (a maximum-size work
 //!   package, a full-network slot) on every backend beside raw reed-solomon-simd;
+//! - [`validator`]: `tessera bench da --workload validator`, one validator's
+//!   availability load per slot (guarantor, assurer, auditor) through `tessera-da`
+//!   over JAMNP-S on loopback, beside the same work without the network;
 //! - [`sigs`]: the Ed25519 batches of `tessera bench sigs` beside ed25519-dalek;
 //! - [`net`]: the JAMNP-S workloads of `tessera bench net` (one guarantor serving a
 //!   whole shard set, single-stream transfer, small round trips) beside plain TCP;
@@ -17,3 +20,4 @@
 pub mod da;
 pub mod net;
 pub mod sigs;
+pub mod validator;

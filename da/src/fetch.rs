@@ -15,7 +15,7 @@ use tessera_net::{Network, PeerId, Protocol, RequestError};
 use tracing::warn;
 
 use crate::justification::{verify_audit_shard, verify_bundle_shard, JustificationError};
-use crate::store::{ShardSet, ShardStore, Slot, StoreError};
+use crate::store::{ShardRow, ShardSet, ShardStore, Slot, StoreError};
 
 /// Why a fetch failed.
 #[derive(Debug, thiserror::Error)]
@@ -68,13 +68,26 @@ pub async fn fetch_shard_set_from(
     erasure_root: &Hash,
     index: u16,
 ) -> Result<ShardSet, FetchError> {
+    fetch_proven_shard_set(network, spec, peer, erasure_root, index)
+        .await
+        .map(|(set, _)| set)
+}
+
+/// [`fetch_shard_set_from`], with the `s♣_index` the set proved.
+async fn fetch_proven_shard_set(
+    network: &Network,
+    spec: &ChainSpec,
+    peer: &PeerId,
+    erasure_root: &Hash,
+    index: u16,
+) -> Result<(ShardSet, Hash), FetchError> {
     let response = shard_request::<ShardDistribution>(network, peer, erasure_root, index).await?;
     let set = ShardSet {
         bundle_shard: response.bundle_shard,
         segment_shards: response.segment_shards.0,
         justification: response.justification,
     };
-    verify_bundle_shard(
+    let segment_shards_root = verify_bundle_shard(
         spec,
         erasure_root,
         usize::from(index),
@@ -83,7 +96,7 @@ pub async fn fetch_shard_set_from(
         &set.justification,
     )
     .map_err(|error| FetchError::Invalid { peer: *peer, error })?;
-    Ok(set)
+    Ok((set, segment_shards_root))
 }
 
 /// The assurer's fetch: shard `index` of `erasure_root` from the first of
@@ -97,11 +110,19 @@ pub async fn fetch_shard_set(
     now: Slot,
 ) -> Result<ShardSet, FetchError> {
     let spec = store.spec();
-    let set = first_proven(guarantors, |peer| async move {
-        fetch_shard_set_from(network, spec, &peer, erasure_root, index).await
+    let (set, segment_shards_root) = first_proven(guarantors, |peer| async move {
+        fetch_proven_shard_set(network, spec, &peer, erasure_root, index).await
     })
     .await?;
-    store.put_shard_set(erasure_root, index, &set, now)?;
+    let segment_shards = set.segment_shards.concat();
+    let row = ShardRow {
+        index,
+        bundle_shard: &set.bundle_shard,
+        segment_shards: &segment_shards,
+        segment_shards_root,
+        justification: &set.justification,
+    };
+    store.put_shard_rows(erasure_root, [row], now)?;
     Ok(set)
 }
 

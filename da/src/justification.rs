@@ -91,6 +91,15 @@ pub fn bundle_shard(leaves: &[[u8; 64]], index: usize) -> Result<Justification, 
     ))
 }
 
+/// [`bundle_shard`] of every index at once (a guarantor's whole package), each node
+/// of the `V`-leaf tree hashed once.
+pub fn bundle_shards(leaves: &[[u8; 64]]) -> Vec<Justification> {
+    balanced::justifications(leaves, blake2b_256)
+        .into_iter()
+        .map(|trace| Justification(trace.into_iter().map(erasure_tree_step).collect()))
+        .collect()
+}
+
 /// CE 138's justification: CE 137's with `s♣_i` appended, so that an auditor holding
 /// only the bundle shard can rebuild its leaf.
 pub fn audit_shard(bundle_shard: &Justification, segment_shards_root: Hash) -> Justification {
@@ -118,7 +127,8 @@ pub fn segment_shard<S: AsRef<[u8]>>(
 }
 
 /// Check a CE 137 response: `bundle_shard` and `segment_shards` are shard `index` of
-/// the package whose erasure root is `erasure_root`.
+/// the package whose erasure root is `erasure_root`. Gives `s♣_index`, the segment
+/// shards' root it proved (the store keeps it for CE 138).
 pub fn verify_bundle_shard<S: AsRef<[u8]>>(
     spec: &ChainSpec,
     erasure_root: &Hash,
@@ -126,12 +136,11 @@ pub fn verify_bundle_shard<S: AsRef<[u8]>>(
     bundle_shard: &[u8],
     segment_shards: &[S],
     justification: &Justification,
-) -> Result<(), JustificationError> {
-    let leaf = erasure_leaf(
-        &blake2b_256(bundle_shard),
-        &segment_shards_root(segment_shards),
-    );
-    check_erasure_path(spec, erasure_root, index, &leaf, &justification.0)
+) -> Result<Hash, JustificationError> {
+    let segments = segment_shards_root(segment_shards);
+    let leaf = erasure_leaf(&blake2b_256(bundle_shard), &segments);
+    check_erasure_path(spec, erasure_root, index, &leaf, &justification.0)?;
+    Ok(segments)
 }
 
 /// Check a CE 138 response: `bundle_shard` is shard `index` of the package whose

@@ -11,9 +11,11 @@ use tessera_core::spec::ChainSpec;
 use tessera_kernels::segment::segment_shard_bytes;
 use tessera_kernels::ErasureError;
 
+use tessera_net::messages::Justification;
+
 use crate::availability::AvailabilityEngine;
 use crate::justification;
-use crate::store::{ShardSet, StoredSegment};
+use crate::store::{ShardRow, ShardSet, StoredSegment};
 
 /// Why a package could not be made distributable.
 #[derive(Debug, thiserror::Error)]
@@ -38,9 +40,13 @@ pub struct Distributable {
     /// `e = M(s)`: the segments root.
     pub segments_root: Hash,
     bundle_shards: Vec<Vec<u8>>,
-    /// `segment_shards[i]`: validator `i`'s shards of `s ⌢ P(s)`.
-    segment_shards: Vec<Vec<Vec<u8>>>,
+    /// `segment_shards[i]`: validator `i`'s shards of `s ⌢ P(s)`, back to back.
+    segment_shards: Vec<Vec<u8>>,
+    /// `2·W_P`: the octets of one segment shard.
+    piece: usize,
     leaves: Vec<[u8; 64]>,
+    /// Every index's CE 137 justification, from one pass over the tree.
+    justifications: Vec<Justification>,
 }
 
 impl Distributable {
@@ -54,18 +60,15 @@ impl Distributable {
         let roots = engine.roots(bundle, segments)?;
         // The leaves come from the engine's own hashing: nothing is hashed twice.
         let leaves = engine.leaves();
-        let piece = segment_shard_bytes(spec);
-        let segment_shards = engine
-            .segment_shards()
-            .iter()
-            .map(|row| row.chunks(piece).map(<[u8]>::to_vec).collect())
-            .collect();
+        let justifications = justification::bundle_shards(&leaves);
         Ok(Distributable {
             erasure_root: roots.erasure_root,
             segments_root: roots.segments_root,
             bundle_shards: engine.chunks().to_vecs(),
-            segment_shards,
+            segment_shards: engine.segment_shards().to_vecs(),
+            piece: segment_shard_bytes(spec),
             leaves,
+            justifications,
         })
     }
 
@@ -81,13 +84,34 @@ impl Distributable {
             index,
             validators: self.leaves.len(),
         };
-        let justification =
-            justification::bundle_shard(&self.leaves, index).map_err(|_| out_of_range())?;
+        let row = self.row(index).ok_or_else(out_of_range)?;
         Ok(ShardSet {
-            bundle_shard: self.bundle_shards[index].clone(),
-            segment_shards: self.segment_shards[index].clone(),
-            justification,
+            bundle_shard: row.bundle_shard.to_vec(),
+            segment_shards: row
+                .segment_shards
+                .chunks(self.piece.max(1))
+                .map(<[u8]>::to_vec)
+                .collect(),
+            justification: row.justification.clone(),
         })
+    }
+
+    /// Index `index`'s shards as the store writes them, borrowed.
+    pub fn row(&self, index: usize) -> Option<ShardRow<'_>> {
+        let leaf = self.leaves.get(index)?;
+        Some(ShardRow {
+            // index < V ≤ u16::MAX.
+            index: u16::try_from(index).ok()?,
+            bundle_shard: self.bundle_shards.get(index)?,
+            segment_shards: self.segment_shards.get(index)?,
+            segment_shards_root: Hash::from_slice(&leaf[32..]).unwrap_or_default(),
+            justification: self.justifications.get(index)?,
+        })
+    }
+
+    /// Every index's row, in order.
+    pub fn rows(&self) -> impl Iterator<Item = ShardRow<'_>> {
+        (0..self.leaves.len()).filter_map(|i| self.row(i))
     }
 
     /// `b♣_index`: the hash of bundle shard `index`, as CE 140's justification needs.

@@ -50,11 +50,8 @@ pub fn store_distributable<S: AsRef<[u8]>>(
     segments: &[S],
     now: Slot,
 ) -> Result<(), ServeError> {
-    for index in 0..package.shard_count() {
-        let set = package.shard_set(index)?;
-        // index < V ≤ u16::MAX.
-        store.put_shard_set(&package.erasure_root, index as u16, &set, now)?;
-    }
+    // Every index in one write: the package is served whole or not at all.
+    store.put_shard_rows(&package.erasure_root, package.rows(), now)?;
     store.put_package(
         &package.erasure_root,
         bundle,

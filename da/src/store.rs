@@ -117,6 +117,22 @@ pub struct ShardSet {
     pub justification: Justification,
 }
 
+/// One shard index's data as it is written, borrowed: what a guarantor stores for
+/// every index of its package, or an assurer for its own after verifying it.
+#[derive(Clone, Copy, Debug)]
+pub struct ShardRow<'a> {
+    /// The shard index.
+    pub index: u16,
+    /// The bundle shard.
+    pub bundle_shard: &'a [u8],
+    /// The index's segment shards back to back (`2·W_P` octets each).
+    pub segment_shards: &'a [u8],
+    /// `s♣_index`: their root.
+    pub segment_shards_root: Hash,
+    /// The CE 137 justification.
+    pub justification: &'a Justification,
+}
+
 /// An exported segment as a guarantor keeps it for CE 148.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredSegment {
@@ -217,7 +233,8 @@ impl ShardStore {
     /// Store shard `index` of the package with `erasure_root`, received at slot
     /// `now`, in one write: the bundle shard to expire after `U` slots unless
     /// [`Self::keep_bundle`] is called, the segment shards and justification after
-    /// `segment_retention_slots`.
+    /// `segment_retention_slots`. `s♣_index` is computed here; a caller that has it
+    /// (a verified fetch) uses [`Self::put_shard_rows`].
     pub fn put_shard_set(
         &self,
         erasure_root: &Hash,
@@ -232,26 +249,59 @@ impl ShardStore {
                 reason: format!("{} octets where the spec has {shard_len}", bad.len()),
             });
         }
-        let key = shard_key(erasure_root, index);
+        let segment_shards = set.segment_shards.concat();
+        let row = ShardRow {
+            index,
+            bundle_shard: &set.bundle_shard,
+            segment_shards: &segment_shards,
+            segment_shards_root: segment_shards_root(&set.segment_shards),
+            justification: &set.justification,
+        };
+        self.put_shard_rows(erasure_root, [row], now)
+    }
+
+    /// Store shard rows of the package with `erasure_root` at slot `now`, all in one
+    /// write (a guarantor's whole package lands at once, or not at all); retention
+    /// as [`Self::put_shard_set`].
+    pub fn put_shard_rows<'a>(
+        &self,
+        erasure_root: &Hash,
+        rows: impl IntoIterator<Item = ShardRow<'a>>,
+        now: Slot,
+    ) -> Result<(), StoreError> {
+        let shard_len = segment_shard_len(&self.spec);
         let mut batch = WriteBatch::default();
-        batch.put_cf(self.cf(BUNDLE_SHARDS), key, &set.bundle_shard);
-        batch.put_cf(self.cf(SEGMENT_SHARDS), key, set.segment_shards.concat());
-        let mut proof = blake2b_256(&set.bundle_shard).as_ref().to_vec();
-        proof.extend_from_slice(segment_shards_root(&set.segment_shards).as_ref());
-        set.justification.encode_to(&mut proof);
-        batch.put_cf(self.cf(JUSTIFICATIONS), key, proof);
-        self.set_expiry(
-            &mut batch,
-            Class::BundleShard,
-            &key,
-            now.saturating_add(self.spec.availability_timeout),
-        )?;
-        self.set_expiry(
-            &mut batch,
-            Class::SegmentShards,
-            &key,
-            now.saturating_add(self.spec.segment_retention_slots),
-        )?;
+        for row in rows {
+            if row.segment_shards.len() % shard_len != 0 {
+                return Err(StoreError::Invalid {
+                    what: "segment shard",
+                    reason: format!(
+                        "{} octets of segment shards is not a whole number of {shard_len}-octet shards",
+                        row.segment_shards.len()
+                    ),
+                });
+            }
+            let key = shard_key(erasure_root, row.index);
+            batch.put_cf(self.cf(BUNDLE_SHARDS), key, row.bundle_shard);
+            batch.put_cf(self.cf(SEGMENT_SHARDS), key, row.segment_shards);
+            let mut proof = Vec::with_capacity(64 + 33 * row.justification.0.len());
+            proof.extend_from_slice(blake2b_256(row.bundle_shard).as_ref());
+            proof.extend_from_slice(row.segment_shards_root.as_ref());
+            row.justification.encode_to(&mut proof);
+            batch.put_cf(self.cf(JUSTIFICATIONS), key, proof);
+            self.set_expiry(
+                &mut batch,
+                Class::BundleShard,
+                &key,
+                now.saturating_add(self.spec.availability_timeout),
+            )?;
+            self.set_expiry(
+                &mut batch,
+                Class::SegmentShards,
+                &key,
+                now.saturating_add(self.spec.segment_retention_slots),
+            )?;
+        }
         self.db.write(batch)?;
         Ok(())
     }

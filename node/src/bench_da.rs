@@ -1,6 +1,8 @@
 //! `tessera bench da`: the command line of the data-availability throughput bench —
 //! arguments, thread pool, progress bar and output. The measurements, the table, the
-//! JSON records and the plot are `tessera_benches::da`'s.
+//! JSON records and the plot are `tessera_benches::da`'s, and for the `validator`
+//! workload (one validator's load per slot over JAMNP-S, on a tokio runtime)
+//! `tessera_benches::validator`'s.
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
@@ -11,6 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tessera_benches::da::{
     bench_da, json, parse_backends, parse_workloads, plot, print_table, BenchConfig,
 };
+use tessera_benches::validator::{self, ValidatorConfig};
 use tessera_core::spec::ChainSpec;
 
 /// Arguments of `tessera bench da`.
@@ -21,10 +24,15 @@ pub struct BenchDaArgs {
     /// them.
     #[arg(long, default_value = "all")]
     pub backend: String,
-    /// Workloads, comma-separated: `package` (one maximum-size work package) and
-    /// `slot` (one per core: 341 packages at full spec, streamed).
+    /// Workloads, comma-separated: `package` (one maximum-size work package),
+    /// `slot` (one per core: 341 packages at full spec, streamed) and `validator` (one
+    /// validator's availability load per slot — guarantor, assurer, auditor — through
+    /// the store and JAMNP-S on loopback, beside the same work without the network).
     #[arg(long, default_value = "package,slot")]
     pub workload: String,
+    /// Reports the `validator` workload audits (tranche 0: up to 10).
+    #[arg(long, default_value_t = 10)]
+    pub reports: usize,
     /// Runs of the `package` workload; the fastest counts (a slot runs once).
     #[arg(long, default_value_t = 3)]
     pub repetitions: usize,
@@ -41,18 +49,76 @@ pub struct BenchDaArgs {
 
 /// Run `tessera bench da`.
 pub fn da(spec: &ChainSpec, args: &BenchDaArgs) -> anyhow::Result<()> {
-    let config = BenchConfig {
-        backends: parse_backends(&args.backend)?,
-        baseline: true,
-        workloads: parse_workloads(&args.workload)?,
-        repetitions: args.repetitions.max(1),
-    };
+    let (validator, kernels): (Vec<&str>, Vec<&str>) = args
+        .workload
+        .split(',')
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .partition(|&w| w == "validator");
+    let backends = parse_backends(&args.backend)?;
     if args.threads > 0 {
         rayon::ThreadPoolBuilder::new()
             .num_threads(args.threads)
             .build_global()
             .context("cannot set up the rayon thread pool")?;
     }
+    let mut json_out = Vec::new();
+    if !kernels.is_empty() {
+        let config = BenchConfig {
+            backends: backends.clone(),
+            baseline: true,
+            workloads: parse_workloads(&kernels.join(","))?,
+            repetitions: args.repetitions.max(1),
+        };
+        kernel_workloads(spec, args, &config, &mut json_out)?;
+    }
+    if !validator.is_empty() {
+        let config = ValidatorConfig {
+            backends,
+            reports: args.reports.max(1),
+        };
+        let mut runtime = tokio::runtime::Builder::new_multi_thread();
+        if args.threads > 0 {
+            runtime.worker_threads(args.threads);
+        }
+        let runtime = runtime
+            .enable_all()
+            .build()
+            .context("starting the tokio runtime")?;
+        if !args.json {
+            eprintln!(
+                "validator workload: starting {} endpoints and coding {} reports…",
+                spec.validators() + 2,
+                config.reports
+            );
+        }
+        let records = runtime
+            .block_on(validator::measure(spec, &config))
+            .context("bench da --workload validator failed")?;
+        if args.json {
+            json_out.extend(
+                records
+                    .iter()
+                    .map(serde_json::to_value)
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
+        } else {
+            validator::print_table(&records);
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&json_out)?);
+    }
+    Ok(())
+}
+
+/// The `package` and `slot` workloads: the kernels alone.
+fn kernel_workloads(
+    spec: &ChainSpec,
+    args: &BenchDaArgs,
+    config: &BenchConfig,
+    json_out: &mut Vec<serde_json::Value>,
+) -> anyhow::Result<()> {
     let bar = if args.json || !std::io::stderr().is_terminal() {
         ProgressBar::hidden()
     } else {
@@ -64,7 +130,7 @@ pub fn da(spec: &ChainSpec, args: &BenchDaArgs) -> anyhow::Result<()> {
         }
         bar
     };
-    let records = bench_da(spec, &config, &mut |p| {
+    let records = bench_da(spec, config, &mut |p| {
         bar.set_length(p.total as u64);
         bar.set_position(p.done as u64);
         bar.set_message(p.step.clone());
@@ -73,7 +139,10 @@ pub fn da(spec: &ChainSpec, args: &BenchDaArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
 
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&json(&records))?);
+        match json(&records) {
+            serde_json::Value::Array(items) => json_out.extend(items),
+            other => json_out.push(other),
+        }
     } else {
         print_table(spec, &records);
     }

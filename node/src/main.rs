@@ -4,18 +4,23 @@
 use clap::Parser as _;
 
 fn main() -> std::process::ExitCode {
+    let cli = tessera_node::cli::Cli::parse();
     // Logs go to stderr so that `--json` output on stdout stays clean;
-    // `RUST_LOG` overrides the default level (`info`).
+    // `RUST_LOG` overrides the default level: `info`, and `warn` for benches, whose
+    // thousand loopback endpoints would otherwise log every connection.
+    let default = match cli.command {
+        tessera_node::cli::Command::Bench(_) => "warn",
+        _ => "info",
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default)),
         )
         .init();
     // The kernels' environment switches, read once, before any kernel runs.
     tessera_node::switches::Switches::from_env().apply();
-    let cli = tessera_node::cli::Cli::parse();
     match tessera_node::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {

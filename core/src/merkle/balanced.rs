@@ -33,6 +33,41 @@ pub fn justification<T: AsRef<[u8]>>(
     trace(leaves, index, hash)
 }
 
+/// [`justification`] of every item at once: each node of the tree is hashed once
+/// and handed to the paths below its sibling, where calling [`justification`] per
+/// item hashes about the whole tree for each (a guarantor proves all `V` = 1023
+/// shards of a package).
+pub fn justifications<T: AsRef<[u8]>>(leaves: &[T], hash: HashFn) -> Vec<Vec<Node<'_>>> {
+    let mut paths = vec![Vec::new(); leaves.len()];
+    walk(leaves, &mut paths, hash);
+    // Siblings were pushed from the bottom up; T lists them from the top down.
+    for path in &mut paths {
+        path.reverse();
+    }
+    paths
+}
+
+/// `N(v, H)` (E.1), pushing each subtree's sibling onto the paths of its items.
+fn walk<'a, T: AsRef<[u8]>>(v: &'a [T], paths: &mut [Vec<Node<'a>>], hash: HashFn) -> Node<'a> {
+    match v {
+        [] => Node::Hash(Hash::ZERO),
+        [item] => Node::Item(item.as_ref()),
+        _ => {
+            let mid = v.len().div_ceil(2);
+            let (left_paths, right_paths) = paths.split_at_mut(mid);
+            let left = walk(&v[..mid], left_paths, hash);
+            let right = walk(&v[mid..], right_paths, hash);
+            for path in left_paths.iter_mut() {
+                path.push(right);
+            }
+            for path in right_paths.iter_mut() {
+                path.push(left);
+            }
+            Node::Hash(super::node::inner(left.as_ref(), right.as_ref(), hash))
+        }
+    }
+}
+
 /// Recompute `M_B` of a `len`-item sequence from item `index` and its
 /// [`justification`].
 pub fn root_from_trace(
@@ -57,6 +92,19 @@ mod tests {
 
     fn cat(parts: &[&[u8]]) -> Vec<u8> {
         parts.concat()
+    }
+
+    proptest! {
+        /// All paths at once equal each path alone, for every tree shape up to 70.
+        #[test]
+        fn justifications_equal_each_justification(n in 0usize..70, seed in any::<u8>()) {
+            let items: Vec<[u8; 32]> = (0..n).map(|i| [seed ^ i as u8; 32]).collect();
+            let all = justifications(&items, blake2b_256);
+            prop_assert_eq!(all.len(), n);
+            for (i, path) in all.iter().enumerate() {
+                prop_assert_eq!(path, &justification(&items, i, blake2b_256).unwrap());
+            }
+        }
     }
 
     #[test]

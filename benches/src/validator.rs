@@ -78,6 +78,9 @@ pub struct Record {
     pub bytes: usize,
     /// Wall time.
     pub seconds: f64,
+    /// CPU time of the whole process (user and system, every thread) over the
+    /// phase: below `seconds × cores` when the phase waits rather than computes.
+    pub cpu_seconds: f64,
     /// `bytes / seconds / 10^6`.
     pub mb_per_s: f64,
     /// This path's seconds over the local path's (1 for `local`).
@@ -98,33 +101,26 @@ pub async fn measure(spec: &ChainSpec, config: &ValidatorConfig) -> anyhow::Resu
         phases.push(setup.guarantor().await?);
         phases.push(setup.assurer().await?);
         phases.push(setup.auditor().await?);
-        let sum = |path: usize| -> (usize, usize, f64) {
-            phases
-                .iter()
-                .fold((0, 0, 0.0), |(r, b, s), p: &[Measured; 2]| {
-                    (r + p[path].requests, b + p[path].bytes, s + p[path].seconds)
-                })
+        let sum = |path: usize| -> Measured {
+            let zero = Measured {
+                requests: 0,
+                bytes: 0,
+                seconds: 0.0,
+                cpu_seconds: 0.0,
+            };
+            phases.iter().fold(zero, |t, p: &[Measured; 2]| Measured {
+                requests: t.requests + p[path].requests,
+                bytes: t.bytes + p[path].bytes,
+                seconds: t.seconds + p[path].seconds,
+                cpu_seconds: t.cpu_seconds + p[path].cpu_seconds,
+            })
         };
         let (network, local) = (sum(0), sum(1));
         let mut all: Vec<(&'static str, [Measured; 2])> = ["guarantor", "assurer", "auditor"]
             .into_iter()
             .zip(phases.iter().cloned())
             .collect();
-        all.push((
-            "slot",
-            [
-                Measured {
-                    requests: network.0,
-                    bytes: network.1,
-                    seconds: network.2,
-                },
-                Measured {
-                    requests: local.0,
-                    bytes: local.1,
-                    seconds: local.2,
-                },
-            ],
-        ));
+        all.push(("slot", [network, local]));
         for (phase, [net, loc]) in all {
             for (path, m) in [("network", net), ("local", loc)] {
                 let seconds = m.seconds.max(f64::MIN_POSITIVE);
@@ -136,6 +132,7 @@ pub async fn measure(spec: &ChainSpec, config: &ValidatorConfig) -> anyhow::Resu
                     requests: m.requests,
                     bytes: m.bytes,
                     seconds,
+                    cpu_seconds: m.cpu_seconds,
                     mb_per_s: m.bytes as f64 / seconds / 1e6,
                     over_local: seconds / loc.seconds.max(f64::MIN_POSITIVE),
                 });
@@ -148,13 +145,21 @@ pub async fn measure(spec: &ChainSpec, config: &ValidatorConfig) -> anyhow::Resu
 /// The table of `records`.
 pub fn print_table(records: &[Record]) {
     println!(
-        "{:>9} {:>7} {:>7} {:>8} {:>13} {:>9} {:>9} {:>9}",
-        "phase", "path", "backend", "requests", "bytes", "seconds", "MB/s", "÷ local"
+        "{:>9} {:>7} {:>7} {:>8} {:>13} {:>9} {:>9} {:>9} {:>9}",
+        "phase", "path", "backend", "requests", "bytes", "seconds", "cpu s", "MB/s", "÷ local"
     );
     for r in records {
         println!(
-            "{:>9} {:>7} {:>7} {:>8} {:>13} {:>9.3} {:>9.1} {:>8.2}x",
-            r.phase, r.path, r.backend, r.requests, r.bytes, r.seconds, r.mb_per_s, r.over_local
+            "{:>9} {:>7} {:>7} {:>8} {:>13} {:>9.3} {:>9.3} {:>9.1} {:>8.2}x",
+            r.phase,
+            r.path,
+            r.backend,
+            r.requests,
+            r.bytes,
+            r.seconds,
+            r.cpu_seconds,
+            r.mb_per_s,
+            r.over_local
         );
     }
 }
@@ -165,6 +170,53 @@ struct Measured {
     requests: usize,
     bytes: usize,
     seconds: f64,
+    cpu_seconds: f64,
+}
+
+/// Wall and process CPU time since it started.
+struct Stopwatch {
+    wall: Instant,
+    cpu: f64,
+}
+
+impl Stopwatch {
+    fn start() -> Stopwatch {
+        Stopwatch {
+            wall: Instant::now(),
+            cpu: process_cpu_seconds(),
+        }
+    }
+
+    /// `(wall seconds, CPU seconds)` so far.
+    fn read(&self) -> (f64, f64) {
+        (
+            self.wall.elapsed().as_secs_f64(),
+            process_cpu_seconds() - self.cpu,
+        )
+    }
+}
+
+/// User and system CPU seconds of this process so far, all threads, from
+/// `/proc/self/stat` (fields 14 and 15, in clock ticks of `USER_HZ`, which Linux
+/// fixes at 100 for user space); 0 where that file is absent (not Linux).
+fn process_cpu_seconds() -> f64 {
+    const USER_HZ: f64 = 100.0;
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // The command name (field 2) may hold spaces; fields resume after its ')'.
+    let Some(rest) = stat.rfind(')').and_then(|at| stat.get(at + 1..)) else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3, so utime (14) and stime (15) are its 12th and 13th.
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / USER_HZ
 }
 
 /// The endpoints, stores and inputs of one backend's run.
@@ -260,7 +312,7 @@ impl Setup {
         let v = self.spec.validators();
         let mut out = [None, None];
         for (path, slot) in out.iter_mut().enumerate() {
-            let start = Instant::now();
+            let clock = Stopwatch::start();
             let package =
                 Distributable::new(&self.spec, &mut self.engine, &self.bundle, &self.segments)?;
             store_distributable(&self.served, &package, &self.bundle, &self.segments, 1)?;
@@ -301,10 +353,12 @@ impl Setup {
                     })
                     .sum::<anyhow::Result<usize>>()?
             };
+            let (seconds, cpu_seconds) = clock.read();
             *slot = Some(Measured {
                 requests: v,
                 bytes,
-                seconds: start.elapsed().as_secs_f64(),
+                seconds,
+                cpu_seconds,
             });
             self.package_root = Some(root);
         }
@@ -323,7 +377,7 @@ impl Setup {
         let mut out = [None, None];
         for (path, slot) in out.iter_mut().enumerate() {
             // Both paths write the same sets (the second overwrites the first's).
-            let start = Instant::now();
+            let clock = Stopwatch::start();
             let bytes = if path == 0 {
                 let mut fetches = JoinSet::new();
                 for (c, &index) in indices.iter().enumerate() {
@@ -368,6 +422,7 @@ impl Setup {
                     })
                     .sum::<anyhow::Result<usize>>()?
             };
+            let (seconds, cpu_seconds) = clock.read();
             for &index in &indices {
                 ensure!(
                     self.own.shard_set(&root, index)?.is_some(),
@@ -377,7 +432,8 @@ impl Setup {
             *slot = Some(Measured {
                 requests: indices.len(),
                 bytes,
-                seconds: start.elapsed().as_secs_f64(),
+                seconds,
+                cpu_seconds,
             });
         }
         Ok([out[0].context("measured")?, out[1].context("measured")?])
@@ -389,7 +445,7 @@ impl Setup {
         let indices = reconstruct_indices(ErasureCode::for_spec(&self.spec));
         let mut out = [None, None];
         for (path, slot) in out.iter_mut().enumerate() {
-            let start = Instant::now();
+            let clock = Stopwatch::start();
             // shards[r]: (index, shard) pairs of report r.
             let mut shards: Vec<Vec<(usize, Vec<u8>)>> = vec![Vec::new(); self.reports.len()];
             if path == 0 {
@@ -448,7 +504,7 @@ impl Setup {
                 })
                 .collect();
             let rebuilt = bundles(&self.spec, self.backend, &jobs);
-            let seconds = start.elapsed().as_secs_f64();
+            let (seconds, cpu_seconds) = clock.read();
             for (result, (root, bundle)) in rebuilt.into_iter().zip(&self.reports) {
                 let got = result.with_context(|| format!("rebuilding report {root}"))?;
                 if got != *bundle {
@@ -459,6 +515,7 @@ impl Setup {
                 requests: shards.iter().map(Vec::len).sum(),
                 bytes: fetched_bytes,
                 seconds,
+                cpu_seconds,
             });
         }
         Ok([out[0].context("measured")?, out[1].context("measured")?])

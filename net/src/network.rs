@@ -109,6 +109,13 @@ pub struct NetworkConfig {
     /// builder ALPN: "~20 slots kept for builders") sets the default; validators'
     /// connections (the plain ALPN) are never counted or refused by it.
     pub max_builder_connections: usize,
+    /// The UDP socket's receive and send buffer sizes asked of the kernel (which
+    /// caps them at `net.core.rmem_max` / `wmem_max`). The kernel's usual default
+    /// (~208 KiB) overflows when hundreds of peers send shards at once — the
+    /// datagrams dropped are then resent after QUIC's loss timers, and the transfer
+    /// waits instead of running (`tessera bench da --workload validator` measured
+    /// one datagram in ten dropped at the default).
+    pub socket_buffer_bytes: usize,
 }
 
 impl NetworkConfig {
@@ -128,8 +135,56 @@ impl NetworkConfig {
             max_streams_per_connection: 256,
             max_inflight_per_kind: 32,
             max_builder_connections: 20,
+            socket_buffer_bytes: 4 << 20,
         }
     }
+}
+
+/// The endpoint's UDP socket on `addr`, with buffers of `buffer` octets asked for; a
+/// kernel that grants less is logged once with the sysctl to raise.
+fn bind_udp(addr: SocketAddr, buffer: usize) -> std::io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        // As `std::net::UdpSocket::bind` leaves it: the platform's default.
+        let _ = socket.set_only_v6(false);
+    }
+    for (what, set, get) in [
+        (
+            "receive",
+            Socket::set_recv_buffer_size as fn(&Socket, usize) -> std::io::Result<()>,
+            Socket::recv_buffer_size as fn(&Socket) -> std::io::Result<usize>,
+        ),
+        (
+            "send",
+            Socket::set_send_buffer_size,
+            Socket::send_buffer_size,
+        ),
+    ] {
+        if let Err(e) = set(&socket, buffer) {
+            tracing::warn!(error = %e, "cannot set the UDP {what} buffer to {buffer} octets");
+        }
+        // Linux reports twice the size it grants (bookkeeping included). Said once
+        // per process: a bench or a farm opens many endpoints.
+        static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        match get(&socket) {
+            Ok(granted)
+                if granted < buffer && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) =>
+            {
+                tracing::warn!(
+                    granted,
+                    asked = buffer,
+                    "the kernel grants a smaller UDP {what} buffer than asked; raise \
+                 net.core.{}mem_max to avoid dropped datagrams under load",
+                    if what == "receive" { "r" } else { "w" }
+                )
+            }
+            _ => {}
+        }
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
 }
 
 /// Why the endpoint could not start or a dial failed.
@@ -329,12 +384,23 @@ impl Network {
         let mut builder_client_config =
             tls::quic_client_config(tls::client_config(&identity, alpn_builder.clone())?)?;
         builder_client_config.transport_config(transport);
-        let endpoint = quinn::Endpoint::server(server, config.listen).map_err(|source| {
-            NetworkError::Bind {
-                addr: config.listen,
-                source,
-            }
+        let bind_error = |source| NetworkError::Bind {
+            addr: config.listen,
+            source,
+        };
+        let socket = bind_udp(config.listen, config.socket_buffer_bytes).map_err(bind_error)?;
+        let runtime = quinn::default_runtime().ok_or_else(|| {
+            bind_error(std::io::Error::other(
+                "no async runtime found (start within tokio)",
+            ))
         })?;
+        let endpoint = quinn::Endpoint::new(
+            quinn::EndpointConfig::default(),
+            Some(server),
+            socket,
+            runtime,
+        )
+        .map_err(bind_error)?;
         let me = identity.peer_id();
         let inner = Arc::new(Inner {
             identity,

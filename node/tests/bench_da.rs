@@ -73,3 +73,51 @@ fn bench_da_json_records_have_the_documented_shape() {
     }
     assert_eq!(records.len(), 4 * backends.len() + 2);
 }
+
+/// `--workload validator` on the tiny spec (V = 6, C = 2, R = 2): one record per phase
+/// and path, counting what each phase must do; the run itself fails unless every
+/// shard proved, every set was stored and every rebuilt bundle equals its original.
+#[test]
+fn bench_da_validator_records_count_every_phase() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "bench",
+            "da",
+            "--spec",
+            "tiny",
+            "--workload",
+            "validator",
+            "--backend",
+            "simd",
+            "--reports",
+            "2",
+            "--json",
+        ])
+        .output()
+        .expect("the tessera binary runs");
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    let records = value.as_array().expect("a JSON array");
+    // V CE 137 answers; one shard per core (C = 2); R = 2 shards of each of 2 reports.
+    let expected = [("guarantor", 6), ("assurer", 2), ("auditor", 4), ("slot", 12)];
+    assert_eq!(records.len(), 2 * expected.len());
+    for (phase, requests) in expected {
+        for path in ["network", "local"] {
+            let r = records
+                .iter()
+                .find(|r| r["phase"] == phase && r["path"] == path)
+                .unwrap_or_else(|| panic!("{phase} {path} missing"));
+            assert_eq!(r["workload"], "validator");
+            assert_eq!(r["backend"], "simd");
+            assert_eq!(r["requests"], requests, "{phase} {path}");
+            assert!(r["bytes"].as_u64().is_some_and(|b| b > 0), "{r}");
+            for key in ["seconds", "cpu_seconds", "mb_per_s", "over_local"] {
+                assert!(r[key].as_f64().is_some(), "{key} in {r}");
+            }
+        }
+    }
+}

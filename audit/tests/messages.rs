@@ -376,17 +376,16 @@ fn judgments_round_trip_and_bad_ones_are_refused() {
         good.clone(),
         good.clone(),
     ]);
-    for i in 0..3 {
+    for (i, r) in results.iter().take(3).enumerate() {
         assert!(
             matches!(
-                results[i],
+                r,
                 Err(RejectError::BadSignature {
                     which: Signed::Judgment,
                     ..
                 })
             ),
-            "{i}: {:?}",
-            results[i]
+            "{i}: {r:?}"
         );
     }
     assert!(matches!(

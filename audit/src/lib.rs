@@ -8,15 +8,20 @@
 //! `J_⊥(w)`, no-shows, `U(w)` and the block's audited condition), with received
 //! announcements and judgments checked in batches and refused with a typed
 //! [`RejectError`] when they are forged, for unknown reports, from non-auditors or
-//! repeated.
+//! repeated; and the audit itself as a pure function ([`execute`]: a fetched
+//! bundle decoded strictly and checked, Ξ recomputed through `tessera-state`'s
+//! refine and compared with the report, any failure a reason for a negative
+//! judgment).
 //!
-//! What is deliberately not here (yet): fetching and reconstructing bundles, the
-//! re-execution of Ψ_I and Ψ_R, the audit farm, and any networking: this crate
-//! builds and checks messages; `node` will register the CE 144/145 handlers and
-//! decide what runs when. No I/O, no threads, no clock: the caller passes the time.
+//! What is deliberately not here (yet): fetching and reconstructing bundles, Ψ_I
+//! (which `tessera-state` does not have; the caller supplies it), the audit farm,
+//! and any networking: this crate builds and checks messages; `node` will register
+//! the CE 144/145 handlers and decide what runs when. No I/O, no threads, no
+//! clock: the caller passes the time.
 
 pub mod announcement;
 pub mod error;
+pub mod execute;
 pub mod judgment;
 pub mod selection;
 pub mod tracker;

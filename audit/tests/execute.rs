@@ -360,3 +360,50 @@ fn damaged_bundles_are_invalid_never_a_panic() {
         );
     }
 }
+
+mod common;
+
+/// Auditors of a tiny block re-execute what they announced and judge by the result:
+/// the honest report becomes audited; the lying one draws only negative judgments,
+/// each a valid `$jam_invalid` signature (the material of a dispute verdict).
+#[test]
+fn auditors_judge_what_they_re_execute() {
+    let c = case();
+    let mut lie = c.report.clone();
+    lie.results[0].result = WorkExecResult::Ok(Bytes(b"forged".to_vec()));
+    for (report, honest_report) in [(&c.report, true), (&lie, false)] {
+        let us = common::auditors(c.spec.validators());
+        let w = report.hash();
+        let mut block = tessera_audit::BlockAudit::from_parts(
+            &c.spec,
+            blake2b_256(b"block"),
+            common::entropy(1, 0),
+            7,
+            common::kappa(&us),
+            vec![None, Some(w)],
+        )
+        .unwrap();
+        let mut judges = Vec::new();
+        for a in &us {
+            if block.announce(a, 0).unwrap().is_some() {
+                let valid = run(&c, report, &c.bytes, &honest()).is_ok();
+                let j = block.judge(a, w, valid).unwrap();
+                judges.push((a.secrets.ed25519.public(), j));
+            }
+        }
+        assert!(!judges.is_empty(), "someone audits core 1");
+        let r = block.report(&w).unwrap();
+        assert_eq!(block.is_audited(), honest_report);
+        if honest_report {
+            assert!(r.negative().is_empty());
+        } else {
+            assert!(r.positive().is_empty());
+            assert_eq!(r.negative().len(), judges.len());
+            let msg = [b"jam_invalid".as_slice(), &w.0].concat();
+            for (key, j) in &judges {
+                assert!(!j.valid);
+                assert!(key.verify(&msg, &j.signature).is_ok());
+            }
+        }
+    }
+}

@@ -426,6 +426,10 @@ impl BlockAudit {
                     let y =
                         selection::verify_later(&key, &self.entropy, hash, a.tranche, &e.signature)
                             .map_err(vrf_error)?;
+                    // m_n is the announcer's claim: each listed no-show is a signed
+                    // announcement of w in tranche n − 1, but that no judgment of it
+                    // arrived "cannot be proven and so must simply be accepted"
+                    // (JAMNP-S CE 144).
                     let drawn = selection::later_draw(&self.spec, &y, e.no_shows.len());
                     let negative = self
                         .reports

@@ -45,8 +45,20 @@ impl std::str::FromStr for SpecName {
 pub struct ChainSpec {
     /// Which built-in spec this is.
     pub name: SpecName,
-    /// `A`: the period, in seconds, between audit tranches.
+    /// `A`: the period, in seconds, between audit tranches (GP §17.3, the tranche
+    /// index `n = ⌊(T − P·H_T)/A⌋`). Full: 8. Tiny: 8 as well (the GP gives no tiny
+    /// value; the tiny chain keeps the full slot period `P = 6`, so the same
+    /// tranche period keeps the same tranches per slot).
     pub audit_tranche_period: u64,
+    /// The number of cores each auditor draws in tranche 0: the `10` of
+    /// eq:initialaudit (`a_0` is taken from `p_{…10}`, the first ten entries of the
+    /// shuffled cores). The GP names no symbol and gives no tiny value. Full: 10.
+    /// Tiny: 1 (Tessera's choice): full draws 10 of 341 cores, about 30 of 1023
+    /// auditors a report; with 2 cores, 10 would make every one of the 6 validators
+    /// audit every report, so the shuffle would decide nothing and no later tranche
+    /// could ever be needed. One core of two gives about 3 auditors a report and
+    /// keeps selection and escalation observable.
+    pub audit_tranche0_cores: u16,
     /// `B_I`: the additional minimum balance required per item of elective service state.
     pub balance_per_item: u64,
     /// `B_L`: the additional minimum balance required per octet of elective service state.
@@ -60,7 +72,10 @@ pub struct ChainSpec {
     /// `E`: the length of an epoch in timeslots.
     pub epoch_length: u32,
     /// `F`: the audit bias factor, the expected number of additional validators who
-    /// will audit a report that has a no-show.
+    /// will audit a report that has a no-show (eq:latertranches). Full: 2. Tiny: 2
+    /// as well (the GP gives no tiny value): a validator is drawn for `m` no-shows
+    /// with probability `256·F·m / (256·V)`, so the expected number drawn is `F·m`
+    /// whatever `V` is; the factor means the same on 6 validators as on 1023.
     pub audit_bias_factor: u32,
     /// `G_A`: the gas allocated to invoke a work-report's Accumulation logic.
     pub gas_accumulate_report: u64,
@@ -145,6 +160,7 @@ impl ChainSpec {
         ChainSpec {
             name: SpecName::Full,
             audit_tranche_period: 8,
+            audit_tranche0_cores: 10,
             balance_per_item: 10,
             balance_per_octet: 1,
             balance_per_service: 100,
@@ -190,7 +206,11 @@ impl ChainSpec {
     }
 
     /// The `tiny` chain of the official test vectors: 6 validators, 2 cores,
-    /// 12-slot epochs; every constant not listed in `shared/README.md` equals `full`.
+    /// 12-slot epochs; every constant not listed in `shared/README.md` equals `full`,
+    /// except the auditing constants, for which the GP and the vectors give no tiny
+    /// values: Tessera's choice is `audit_tranche0_cores = 1` (one core of two per
+    /// auditor in tranche 0, not 10), with `A = 8` s and `F = 2` as in full (see
+    /// those fields for why).
     pub fn tiny() -> Self {
         ChainSpec {
             name: SpecName::Tiny,
@@ -207,6 +227,7 @@ impl ChainSpec {
             erasure_piece_size: 4,
             segment_pieces: 1026,
             ticket_submission_end: 10,
+            audit_tranche0_cores: 1,
             ..ChainSpec::full()
         }
     }
@@ -274,5 +295,28 @@ mod tests {
         assert_eq!(f.supermajority(), 683);
         assert_eq!(f.availability_bitfield_bytes(), 43);
         assert_eq!(f.validators(), 3 * f.cores());
+        assert_eq!(
+            (
+                f.audit_tranche_period,
+                f.audit_tranche0_cores,
+                f.audit_bias_factor
+            ),
+            (8, 10, 2)
+        );
+    }
+
+    #[test]
+    fn tiny_audit_constants_are_tesseras_choice() {
+        let t = ChainSpec::tiny();
+        assert_eq!(
+            (
+                t.audit_tranche_period,
+                t.audit_tranche0_cores,
+                t.audit_bias_factor
+            ),
+            (8, 1, 2)
+        );
+        // Tranche 0 must leave some cores undrawn, or the shuffle decides nothing.
+        assert!(usize::from(t.audit_tranche0_cores) < t.cores());
     }
 }

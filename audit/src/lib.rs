@@ -1,0 +1,31 @@
+//! `tessera-audit`: auditing, GP v0.7.2 §17 ("Auditing and Judging").
+//!
+//! What is here: which reports a validator audits and when ([`selection`]: the
+//! candidates `q`, the tranche clock, tranche 0's `s_0` and Fisher–Yates draw of
+//! `a_0`, later tranches' `s_n(w)` draw against the no-shows), the CE 144
+//! announcements and CE 145 judgments it signs ([`announcement`], [`judgment`]), and
+//! one block's audit as one validator sees it ([`tracker`]: `A_n(w)`, `J_⊤(w)`,
+//! `J_⊥(w)`, no-shows, `U(w)` and the block's audited condition), with received
+//! announcements and judgments checked in batches and refused with a typed
+//! [`RejectError`] when they are forged, for unknown reports, from non-auditors or
+//! repeated; and the audit itself as a pure function ([`execute`]: a fetched
+//! bundle decoded strictly and checked, Ξ recomputed through `tessera-state`'s
+//! refine and compared with the report, any failure a reason for a negative
+//! judgment).
+//!
+//! What is deliberately not here (yet): fetching and reconstructing bundles, Ψ_I
+//! (which `tessera-state` does not have; the caller supplies it), the audit farm,
+//! and any networking: this crate builds and checks messages; `node` will register
+//! the CE 144/145 handlers and decide what runs when. No I/O, no threads, no
+//! clock: the caller passes the time.
+
+pub mod announcement;
+pub mod error;
+pub mod execute;
+pub mod judgment;
+pub mod selection;
+pub mod tracker;
+
+pub use error::{RejectError, SelectionError, Signed};
+pub use selection::{Tranche, JAM_COMMON_ERA_UNIX};
+pub use tracker::{audited, Accepted, Auditor, BlockAudit, JudgmentAccepted, ReportAudit};

@@ -16,8 +16,9 @@
 //! lookup `l` ("Auditors are not expected to populate this but rather to reuse the
 //! value in the work-report they are auditing", §14.4).
 //!
-//! Not here: fetching the bundle, and Ψ_I itself, which `tessera-state` does not
-//! have yet; the caller supplies it.
+//! Not here: fetching the bundle ([`crate::fetch`]), and Ψ_I itself, which
+//! `tessera-state` does not have yet; the caller supplies it. `da`'s availability
+//! pipeline is an [`ErasureRoot`] (behind a mutex, as it keeps buffers).
 
 use tessera_core::codec::{Decode, DecodeError, Encode, Reader};
 use tessera_core::hash::{blake2b_256, blake2b_256_concat};
@@ -246,8 +247,9 @@ pub fn digest(
 const PACKAGE_HASH_FLAG: u16 = 1 << 15;
 
 /// Check the bundle's data against the report (§17.2): package hash, extrinsic
-/// hashes, import justifications.
-fn check_data(report: &WorkReport, bundle: &Bundle) -> Result<(), Invalid> {
+/// hashes, import justifications. A bundle that passes is the report's bundle (what
+/// [`crate::fetch`] needs of one a guarantor serves).
+pub fn check_data(report: &WorkReport, bundle: &Bundle) -> Result<(), Invalid> {
     let got = blake2b_256(&bundle.package.encode());
     if got != report.package_spec.hash {
         return Err(Invalid::PackageHash {
@@ -380,4 +382,20 @@ pub fn audit(
         });
     }
     Ok(())
+}
+
+/// `u` through `da`'s availability pipeline on its backend. (A bundle or exports the
+/// pipeline refuses — a segment of the wrong size — cannot be the report's, and
+/// gets the zero hash, which no erasure root equals but by a Blake2b preimage.)
+impl ErasureRoot for std::sync::Mutex<tessera_da::availability::AvailabilityEngine> {
+    fn erasure_root(&self, bundle: &[u8], exports: &[Vec<u8>]) -> Hash {
+        let mut engine = match self.lock() {
+            Ok(engine) => engine,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        engine
+            .roots(bundle, exports)
+            .map(|r| r.erasure_root)
+            .unwrap_or(Hash::ZERO)
+    }
 }

@@ -13,15 +13,19 @@
 //! refine and compared with the report, any failure a reason for a negative
 //! judgment).
 //!
-//! What is deliberately not here (yet): fetching and reconstructing bundles, Ψ_I
-//! (which `tessera-state` does not have; the caller supplies it), the audit farm,
-//! and any networking: this crate builds and checks messages; `node` will register
-//! the CE 144/145 handlers and decide what runs when. No I/O, no threads, no
-//! clock: the caller passes the time.
+//! Getting the bundles ([`fetch`]): CE 147 from a guarantor, checked against the
+//! report, else `R` proven CE 138 shards rebuilt — many reports' rebuilds in one
+//! kernel call.
+//!
+//! What is deliberately not here (yet): Ψ_I (which `tessera-state` does not have;
+//! the caller supplies it), the audit farm, and the CE 144/145 handlers: `node`
+//! will register them and decide what runs when. Apart from [`fetch`]'s requests,
+//! no I/O, no threads, no clock: the caller passes the time.
 
 pub mod announcement;
 pub mod error;
 pub mod execute;
+pub mod fetch;
 pub mod judgment;
 pub mod selection;
 pub mod tracker;

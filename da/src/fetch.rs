@@ -3,15 +3,20 @@
 //! - [`fetch_shard_set`] (assurer, CE 137): a validator's shard set from the
 //!   report's guarantors, tried in turn until one proves to the erasure root; it
 //!   is then stored in one write.
-//! - [`fetch_audit_shard`] (auditor, CE 138): one bundle shard from an assurer.
+//! - [`fetch_audit_shard`] (auditor, CE 138): one bundle shard from an assurer;
+//!   [`fetch_audit_shards`]: `R` of them from as many assurers at once, for a
+//!   reconstruction.
 //!
 //! A peer whose response does not prove to the root is logged by name and passed
 //! over for the next; only a verified shard is ever stored or returned.
+
+use std::future::Future;
 
 use tessera_core::hash::Hash;
 use tessera_core::spec::ChainSpec;
 use tessera_net::messages::{AuditShardRequest, ShardDistribution, ShardRequest};
 use tessera_net::{Network, PeerId, Protocol, RequestError};
+use tokio::task::JoinSet;
 use tracing::warn;
 
 use crate::justification::{verify_audit_shard, verify_bundle_shard, JustificationError};
@@ -146,6 +151,39 @@ pub async fn fetch_audit_shard(
     Ok(response.bundle_shard)
 }
 
+/// An assurer to ask, and the shard index it holds of the package's core
+/// ([`crate::assignment::shard_index`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Holder {
+    /// The assurer's endpoint.
+    pub peer: PeerId,
+    /// The shard index it holds.
+    pub shard_index: u16,
+}
+
+/// CE 138 from `holders`, `R` at a time: `R` bundle shards of `erasure_root`, each
+/// proven to it, from distinct shard indices (a holder that fails or serves a shard
+/// that does not prove is logged and replaced by the next). Fewer come back when too
+/// few holders serve.
+pub async fn fetch_audit_shards(
+    network: &Network,
+    spec: &ChainSpec,
+    erasure_root: &Hash,
+    holders: &[Holder],
+) -> Vec<(Holder, Vec<u8>)> {
+    let mut seen = std::collections::BTreeSet::new();
+    let distinct: Vec<Holder> = holders
+        .iter()
+        .filter(|h| seen.insert(h.shard_index))
+        .copied()
+        .collect();
+    gather(&distinct, spec.erasure_originals(), |h| {
+        let (network, spec, root) = (network.clone(), spec.clone(), *erasure_root);
+        async move { fetch_audit_shard(&network, &spec, &h.peer, &root, h.shard_index).await }
+    })
+    .await
+}
+
 /// A CE 137 or 138 request, `Erasure Root ++ Shard Index`, to `peer`.
 async fn shard_request<P: Protocol<Request = ShardRequest>>(
     network: &Network,
@@ -186,5 +224,43 @@ where
             tried: peers.len(),
             last: Box::new(last),
         }),
+    }
+}
+
+/// Ask holders, `needed` at a time, until `needed` have answered well or none is
+/// left; each failure is logged naming the peer and replaced by the next holder.
+pub(crate) async fn gather<T, F, Fut>(
+    holders: &[Holder],
+    needed: usize,
+    mut fetch: F,
+) -> Vec<(Holder, T)>
+where
+    T: Send + 'static,
+    F: FnMut(Holder) -> Fut,
+    Fut: Future<Output = Result<T, FetchError>> + Send + 'static,
+{
+    let mut pending = JoinSet::new();
+    let mut next = holders.iter();
+    let mut got = Vec::new();
+    loop {
+        while got.len() + pending.len() < needed {
+            let Some(&h) = next.next() else { break };
+            let fut = fetch(h);
+            pending.spawn(async move { (h, fut.await) });
+        }
+        let Some(joined) = pending.join_next().await else {
+            return got;
+        };
+        match joined {
+            Ok((h, Ok(t))) => got.push((h, t)),
+            Ok((h, Err(error))) => {
+                warn!(peer = %h.peer, shard = h.shard_index, %error, "assurer's response refused; asking the next");
+            }
+            Err(error) => warn!(%error, "fetch task failed"),
+        }
+        if got.len() >= needed {
+            pending.abort_all();
+            return got;
+        }
     }
 }

@@ -22,7 +22,6 @@
 //! (`reconstruct_many`: one job per segment, in parallel).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
 
 use tessera_core::codec::{Decode, Reader};
 use tessera_core::hash::{blake2b_256, Hash};
@@ -36,12 +35,12 @@ use tessera_net::messages::{
     JustifiedSegmentShardRequest, SegmentShardRequest, SegmentShardRequestItem,
     SegmentShardRequestProtocol,
 };
-use tessera_net::{Network, PeerId};
-use tokio::task::JoinSet;
+use tessera_net::Network;
 use tracing::warn;
 
 use crate::availability::{PAGE_LOG, PAGE_SEGMENTS};
-use crate::fetch::FetchError;
+pub use crate::fetch::Holder;
+use crate::fetch::{gather, FetchError};
 use crate::justification::verify_segment_shard;
 
 /// The package whose exports are imported, as its availability specifier gives it.
@@ -53,16 +52,6 @@ pub struct ExportedBy {
     pub segments_root: Hash,
     /// `n`: the number of segments it exported.
     pub export_count: u16,
-}
-
-/// An assurer to ask, and the shard index it holds of the package's core
-/// ([`crate::assignment::shard_index`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Holder {
-    /// The assurer's endpoint.
-    pub peer: PeerId,
-    /// The shard index it holds.
-    pub shard_index: u16,
 }
 
 /// A segment imported and proven: with its import proof `J₀` to the segments root
@@ -429,42 +418,4 @@ fn distinct(holders: &[Holder]) -> Vec<Holder> {
         .filter(|h| seen.insert(h.shard_index))
         .copied()
         .collect()
-}
-
-/// Ask holders, `needed` at a time, until `needed` have answered well or none is
-/// left; each failure is logged naming the peer and replaced by the next holder.
-pub(crate) async fn gather<T, F, Fut>(
-    holders: &[Holder],
-    needed: usize,
-    mut fetch: F,
-) -> Vec<(Holder, T)>
-where
-    T: Send + 'static,
-    F: FnMut(Holder) -> Fut,
-    Fut: Future<Output = Result<T, FetchError>> + Send + 'static,
-{
-    let mut pending = JoinSet::new();
-    let mut next = holders.iter();
-    let mut got = Vec::new();
-    loop {
-        while got.len() + pending.len() < needed {
-            let Some(&h) = next.next() else { break };
-            let fut = fetch(h);
-            pending.spawn(async move { (h, fut.await) });
-        }
-        let Some(joined) = pending.join_next().await else {
-            return got;
-        };
-        match joined {
-            Ok((h, Ok(t))) => got.push((h, t)),
-            Ok((h, Err(error))) => {
-                warn!(peer = %h.peer, shard = h.shard_index, %error, "assurer's response refused; asking the next");
-            }
-            Err(error) => warn!(%error, "fetch task failed"),
-        }
-        if got.len() >= needed {
-            pending.abort_all();
-            return got;
-        }
-    }
 }

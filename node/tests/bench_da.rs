@@ -103,7 +103,12 @@ fn bench_da_validator_records_count_every_phase() {
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
     let records = value.as_array().expect("a JSON array");
     // V CE 137 answers; one shard per core (C = 2); R = 2 shards of each of 2 reports.
-    let expected = [("guarantor", 6), ("assurer", 2), ("auditor", 4), ("slot", 12)];
+    let expected = [
+        ("guarantor", 6),
+        ("assurer", 2),
+        ("auditor", 4),
+        ("slot", 12),
+    ];
     assert_eq!(records.len(), 2 * expected.len());
     for (phase, requests) in expected {
         for path in ["network", "local"] {

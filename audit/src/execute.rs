@@ -124,15 +124,16 @@ pub trait ErasureRoot {
     fn erasure_root(&self, bundle: &[u8], exports: &[Vec<u8>]) -> Hash;
 }
 
-/// What an audit needs besides the report and the bundle.
+/// What an audit needs besides the report and the bundle. Shared between threads:
+/// an audit farm re-executes several reports at once.
 #[derive(Clone, Copy)]
 pub struct Context<'a> {
     /// δ at the report's lookup anchor, through `Λ`.
-    pub lookup: &'a dyn HistoricalLookup,
+    pub lookup: &'a (dyn HistoricalLookup + Sync),
     /// Ψ_I.
-    pub is_authorized: &'a dyn IsAuthorized,
+    pub is_authorized: &'a (dyn IsAuthorized + Sync),
     /// The erasure root of `A`.
-    pub erasure_root: &'a dyn ErasureRoot,
+    pub erasure_root: &'a (dyn ErasureRoot + Sync),
 }
 
 impl std::fmt::Debug for Context<'_> {
@@ -145,6 +146,14 @@ impl std::fmt::Debug for Context<'_> {
 /// it differs from the report.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Invalid {
+    /// The bundle's shards, each proven to the report's erasure root, do not lie on
+    /// one codeword: the guarantors' erasure root is invalid (JAMNP-S), so no bundle
+    /// is available under it.
+    #[error("shard {index} is not on the codeword the others decode to: invalid erasure root")]
+    InconsistentShards {
+        /// A shard that disagrees.
+        index: usize,
+    },
     /// The bundle does not decode ("a failure to decode implies an invalid
     /// work-report", §17.3).
     #[error("the bundle does not decode: {0}")]

@@ -17,14 +17,19 @@
 //! report, else `R` proven CE 138 shards rebuilt — many reports' rebuilds in one
 //! kernel call.
 //!
+//! The audit farm ([`farm`]): one scheduler for every hosted identity — each
+//! selected report fetched and re-executed once, judged by every identity that
+//! announced it, late tranches logged and counted.
+//!
 //! What is deliberately not here (yet): Ψ_I (which `tessera-state` does not have;
-//! the caller supplies it), the audit farm, and the CE 144/145 handlers: `node`
+//! the caller supplies it) and the CE 144/145 handlers: `node`
 //! will register them and decide what runs when. Apart from [`fetch`]'s requests,
 //! no I/O, no threads, no clock: the caller passes the time.
 
 pub mod announcement;
 pub mod error;
 pub mod execute;
+pub mod farm;
 pub mod fetch;
 pub mod judgment;
 pub mod selection;

@@ -4,6 +4,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod case;
+
 use tessera_audit::{Auditor, BlockAudit};
 use tessera_core::crypto::bandersnatch;
 use tessera_core::crypto::contexts;

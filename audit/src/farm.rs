@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use rayon::prelude::*;
+use tessera_core::types::ValidatorIndex;
 use tessera_core::{ChainSpec, Hash};
 use tessera_da::reconstruct::ReconstructError;
 use tessera_kernels::Backend;
@@ -57,8 +58,10 @@ pub struct Counters {
 /// What one tranche produced, to be published (CE 144, CE 145).
 #[derive(Clone, Debug, Default)]
 pub struct TrancheWork {
-    /// Our identities' announcements.
-    pub announcements: Vec<AuditAnnouncement>,
+    /// Our identities' announcements, each with the announcing validator: CE 144
+    /// names no validator, the receiver knows it by the connection's key, so each
+    /// goes out on its identity's own endpoint.
+    pub announcements: Vec<(ValidatorIndex, AuditAnnouncement)>,
     /// Our identities' judgments.
     pub judgments: Vec<JudgmentMessage>,
     /// The verdict per report re-executed: `Ok` valid, `Err` why not.
@@ -118,7 +121,7 @@ impl Farm {
                 for item in &a.announcement.reports {
                     selected_by.entry(item.1).or_default().push(i);
                 }
-                work.announcements.push(a);
+                work.announcements.push((identity.index, a));
             }
         }
         // 2. One fetch per report, all at once.

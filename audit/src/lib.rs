@@ -21,16 +21,21 @@
 //! selected report fetched and re-executed once, judged by every identity that
 //! announced it, late tranches logged and counted.
 //!
+//! CE 144 and CE 145 ([`gossip`]): handlers that queue into a bounded inbox, drained
+//! into the trackers' batch checks, and sending a tranche's messages to the other
+//! validators (and forwarding negative judgments).
+//!
 //! What is deliberately not here (yet): Ψ_I (which `tessera-state` does not have;
-//! the caller supplies it) and the CE 144/145 handlers: `node`
-//! will register them and decide what runs when. Apart from [`fetch`]'s requests,
-//! no I/O, no threads, no clock: the caller passes the time.
+//! the caller supplies it), and deciding what runs when: `node` owns the clock and
+//! the chain. Apart from the network requests, no I/O, no threads, no clock: the
+//! caller passes the time.
 
 pub mod announcement;
 pub mod error;
 pub mod execute;
 pub mod farm;
 pub mod fetch;
+pub mod gossip;
 pub mod judgment;
 pub mod selection;
 pub mod tracker;

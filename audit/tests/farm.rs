@@ -157,7 +157,7 @@ async fn one_fetch_and_one_execution_per_report_whoever_selected_it() {
     // Each identity announced exactly one report (one core of two, both occupied).
     assert_eq!(work.announcements.len(), 6);
     let mut selections: BTreeMap<_, usize> = BTreeMap::new();
-    for a in &work.announcements {
+    for (_, a) in &work.announcements {
         assert_eq!(a.announcement.reports.len(), 1);
         *selections.entry(a.announcement.reports[0].1).or_default() += 1;
     }

@@ -1,0 +1,269 @@
+//! Announcements and judgments over the network (JAMNP-S CE 144 "Audit announcement"
+//! and CE 145 "Judgment publication"; both are sent by an auditor to the other
+//! validators).
+//!
+//! Received messages are not checked one by one as they arrive: the handlers queue
+//! them in an [`Inbox`] (bounded: a full inbox refuses, which resets the stream, and
+//! says so in the log), and [`Inbox::drain_into`] hands each block's
+//! announcements, and each judgment to the block whose report it names, to
+//! [`BlockAudit`]'s batch checks (Ed25519 in one batch, then the VRFs). What fails
+//! is logged with its reason and never counted; what is for a block or report this
+//! node does not track is dropped with a debug line. Accepted negative judgments are
+//! returned, for the caller to forward to its grid neighbours (§17.3: a negative
+//! judgment obliges every auditor to audit).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use tessera_core::types::{Ed25519Public, ValidatorIndex};
+use tessera_core::Hash;
+use tessera_net::messages::{
+    AuditAnnouncement, AuditAnnouncementProtocol, JudgmentMessage, JudgmentPublication,
+};
+use tessera_net::{Network, PeerId, Refusal};
+use tracing::{debug, warn};
+
+use crate::farm::TrancheWork;
+use crate::tracker::BlockAudit;
+
+/// Messages queued between batch checks, at most this many of each kind.
+pub const INBOX_LIMIT: usize = 16_384;
+
+/// What arrived since the last drain.
+#[derive(Debug, Default)]
+pub struct Inbox {
+    announcements: Vec<(Ed25519Public, AuditAnnouncement)>,
+    judgments: Vec<JudgmentMessage>,
+}
+
+/// What a drain counted and refused.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Drained {
+    /// Announcements counted.
+    pub announcements: usize,
+    /// Judgments counted.
+    pub judgments: usize,
+    /// Messages refused (bad signature or VRF, non-auditor, duplicate, …).
+    pub refused: usize,
+    /// Messages for blocks or reports not tracked here.
+    pub unknown: usize,
+    /// The negative judgments counted, to forward.
+    pub negative: Vec<JudgmentMessage>,
+}
+
+impl Inbox {
+    /// Queue a received announcement from `sender` (the peer's certificate key).
+    pub fn push_announcement(
+        &mut self,
+        sender: Ed25519Public,
+        a: AuditAnnouncement,
+    ) -> Result<(), Refusal> {
+        if self.announcements.len() >= INBOX_LIMIT {
+            warn!(%sender, "audit inbox full: announcement refused");
+            return Err(Refusal("audit announcements inbox full".into()));
+        }
+        self.announcements.push((sender, a));
+        Ok(())
+    }
+
+    /// Queue a received judgment.
+    pub fn push_judgment(&mut self, j: JudgmentMessage) -> Result<(), Refusal> {
+        if self.judgments.len() >= INBOX_LIMIT {
+            warn!(
+                validator = j.validator_index,
+                "audit inbox full: judgment refused"
+            );
+            return Err(Refusal("judgments inbox full".into()));
+        }
+        self.judgments.push(j);
+        Ok(())
+    }
+
+    /// Check everything queued against the blocks tracked in `blocks` (by header
+    /// hash), in batches, and count what passes.
+    pub fn drain_into(&mut self, blocks: &mut BTreeMap<Hash, BlockAudit>) -> Drained {
+        let mut out = Drained::default();
+        let mut by_block: BTreeMap<Hash, Vec<(Ed25519Public, AuditAnnouncement)>> = BTreeMap::new();
+        for (sender, a) in self.announcements.drain(..) {
+            if blocks.contains_key(&a.header_hash) {
+                by_block.entry(a.header_hash).or_default().push((sender, a));
+            } else {
+                debug!(header = %a.header_hash, %sender, "announcement for a block not tracked");
+                out.unknown += 1;
+            }
+        }
+        for (header, batch) in by_block {
+            let Some(block) = blocks.get_mut(&header) else {
+                continue;
+            };
+            for (result, (sender, _)) in block.receive_announcements(&batch).into_iter().zip(&batch)
+            {
+                match result {
+                    Ok(_) => out.announcements += 1,
+                    Err(reason) => {
+                        warn!(%sender, header = %header, %reason, "audit announcement refused");
+                        out.refused += 1;
+                    }
+                }
+            }
+        }
+        let mut by_report: BTreeMap<Hash, Vec<JudgmentMessage>> = BTreeMap::new();
+        for j in self.judgments.drain(..) {
+            match blocks
+                .iter()
+                .find(|(_, b)| b.report(&j.report_hash).is_some())
+            {
+                Some((header, _)) => by_report.entry(*header).or_default().push(j),
+                None => {
+                    debug!(report = %j.report_hash, "judgment on a report not tracked");
+                    out.unknown += 1;
+                }
+            }
+        }
+        for (header, batch) in by_report {
+            let Some(block) = blocks.get_mut(&header) else {
+                continue;
+            };
+            for (result, j) in block.receive_judgments(&batch).into_iter().zip(batch) {
+                match result {
+                    Ok(_) => {
+                        out.judgments += 1;
+                        if !j.valid {
+                            out.negative.push(j);
+                        }
+                    }
+                    Err(reason) => {
+                        warn!(validator = j.validator_index, report = %j.report_hash, %reason, "judgment refused");
+                        out.refused += 1;
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Register the CE 144 and CE 145 handlers on `network`, queueing into `inbox`.
+pub fn register(network: &Network, inbox: Arc<Mutex<Inbox>>) {
+    let queue = inbox.clone();
+    network.register::<AuditAnnouncementProtocol, _, _>(
+        move |peer: PeerId, a: AuditAnnouncement| {
+            let queue = queue.clone();
+            async move { lock(&queue).push_announcement(*peer.key(), a) }
+        },
+    );
+    network.register::<JudgmentPublication, _, _>(move |_peer: PeerId, j: JudgmentMessage| {
+        let queue = inbox.clone();
+        async move { lock(&queue).push_judgment(j) }
+    });
+}
+
+/// Send a tranche's announcements (CE 144) and judgments (CE 145) to each of
+/// `peers`, all at once, each from its identity's own endpoint in `endpoints` (the
+/// receiver knows an announcer by its connection); gives the number of messages
+/// that failed or had no endpoint (each logged).
+pub async fn publish(
+    endpoints: &BTreeMap<ValidatorIndex, Network>,
+    peers: &[PeerId],
+    work: &TrancheWork,
+) -> usize {
+    let mut failed = 0;
+    for (v, network) in endpoints {
+        let announcements: Vec<AuditAnnouncement> = work
+            .announcements
+            .iter()
+            .filter(|(by, _)| by == v)
+            .map(|(_, a)| a.clone())
+            .collect();
+        let judgments: Vec<JudgmentMessage> = work
+            .judgments
+            .iter()
+            .filter(|j| j.validator_index == *v)
+            .cloned()
+            .collect();
+        let to: Vec<PeerId> = peers
+            .iter()
+            .filter(|p| *p != &network.peer_id())
+            .copied()
+            .collect();
+        failed += forward(network, &to, &announcements, &judgments).await;
+    }
+    let orphans = work
+        .announcements
+        .iter()
+        .filter(|(v, _)| !endpoints.contains_key(v))
+        .count()
+        + work
+            .judgments
+            .iter()
+            .filter(|j| !endpoints.contains_key(&j.validator_index))
+            .count();
+    if orphans > 0 {
+        warn!(
+            orphans,
+            "audit messages of identities without an endpoint were not sent"
+        );
+    }
+    failed + orphans
+}
+
+/// Send `announcements` and `judgments` to each of `peers` (publishing our own, or
+/// forwarding received negative judgments); gives the number that failed.
+pub async fn forward(
+    network: &Network,
+    peers: &[PeerId],
+    announcements: &[AuditAnnouncement],
+    judgments: &[JudgmentMessage],
+) -> usize {
+    let mut sends = tokio::task::JoinSet::new();
+    for peer in peers {
+        for a in announcements {
+            let (network, peer, a) = (network.clone(), *peer, a.clone());
+            sends.spawn(async move {
+                (
+                    peer,
+                    network
+                        .request::<AuditAnnouncementProtocol>(&peer, &a)
+                        .await
+                        .err(),
+                )
+            });
+        }
+        for j in judgments {
+            let (network, peer, j) = (network.clone(), *peer, j.clone());
+            sends.spawn(async move {
+                (
+                    peer,
+                    network
+                        .request::<JudgmentPublication>(&peer, &j)
+                        .await
+                        .err(),
+                )
+            });
+        }
+    }
+    let mut failed = 0;
+    while let Some(joined) = sends.join_next().await {
+        match joined {
+            Ok((_, None)) => {}
+            Ok((peer, Some(error))) => {
+                warn!(%peer, %error, "CE 144/145 send failed");
+                failed += 1;
+            }
+            Err(error) => {
+                warn!(%error, "CE 144/145 send task failed");
+                failed += 1;
+            }
+        }
+    }
+    failed
+}
+
+/// The inbox, even if a panicking holder poisoned its lock (the queue stays valid:
+/// pushes and drains leave it whole).
+fn lock(inbox: &Mutex<Inbox>) -> std::sync::MutexGuard<'_, Inbox> {
+    match inbox.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}

@@ -1,0 +1,105 @@
+//! CE 144 and CE 145 over real JAMNP-S endpoints on loopback (tiny spec): the six
+//! development validators, each on its own endpoint, publish their tranche-0
+//! announcements and some judgments to an observer, whose inbox is drained into its
+//! tracker in batches. Counted: every honest announcement and judgment; refused
+//! and not counted: an announcement sent from another validator's connection, a
+//! judgment with a damaged signature, a repeated judgment. No vectors exist for
+//! this; the messages are JAMNP-S's and the checks GP §17.3's.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{auditors, block, q_from_mask};
+use tessera_audit::farm::TrancheWork;
+use tessera_audit::gossip::{forward, publish, register, Inbox};
+use tessera_core::{ByteArray, ChainSpec};
+use tessera_net::{Identity, Network, NetworkConfig};
+
+fn endpoint(spec: &ChainSpec, identity: Identity) -> Network {
+    let mut c = NetworkConfig::new("127.0.0.1:0".parse().unwrap(), ByteArray([0xC4; 32]));
+    c.request_timeout = Duration::from_secs(5);
+    c.handshake_timeout = Duration::from_secs(3);
+    Network::start(identity, spec.clone(), c).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn announcements_and_judgments_travel_and_only_good_ones_count() {
+    let spec = ChainSpec::tiny();
+    let us = auditors(spec.validators());
+    let q = q_from_mask(&spec, 5, |_| true);
+    let mut scratch = block(&spec, 5, &us, q.clone());
+    let observer_block = block(&spec, 5, &us, q);
+    let header = observer_block.header_hash();
+
+    // The observer, with its inbox.
+    let observer = endpoint(&spec, Identity::from_ed25519_seed([0xEE; 32]));
+    let inbox = Arc::new(Mutex::new(Inbox::default()));
+    register(&observer, inbox.clone());
+
+    // Each validator on its own endpoint, connected to the observer.
+    let mut endpoints = BTreeMap::new();
+    for a in &us {
+        let net = endpoint(&spec, Identity::new(a.secrets.ed25519.clone()));
+        net.connect(observer.peer_id(), observer.local_addr().unwrap())
+            .await
+            .unwrap();
+        endpoints.insert(a.index, net);
+    }
+
+    // Tranche 0: every validator announces; 0 and 1 judge valid, 2 invalid.
+    let mut work = TrancheWork::default();
+    for a in &us {
+        let ann = scratch
+            .announce(a, 0)
+            .unwrap()
+            .expect("one core of two is drawn");
+        work.announcements.push((a.index, ann));
+    }
+    for (i, valid) in [(0usize, true), (1, true), (2, false)] {
+        let w = work.announcements[i].1.announcement.reports[0].1;
+        work.judgments
+            .push(scratch.judge(&us[i], w, valid).unwrap());
+    }
+    let observer_id = observer.peer_id();
+    assert_eq!(publish(&endpoints, &[observer_id], &work).await, 0);
+
+    // From validator 0's connection: validator 1's announcement, a judgment with a
+    // damaged signature, and validator 1's judgment again.
+    let mut forged = work.judgments[0].clone();
+    forged.signature.0[0] ^= 1;
+    let sent = forward(
+        &endpoints[&0],
+        &[observer_id],
+        &[work.announcements[1].1.clone()],
+        &[forged, work.judgments[1].clone()],
+    )
+    .await;
+    assert_eq!(sent, 0);
+
+    let mut blocks = BTreeMap::from([(header, observer_block)]);
+    let drained = inbox.lock().unwrap().drain_into(&mut blocks);
+    assert_eq!(drained.announcements, 6);
+    assert_eq!(drained.judgments, 3);
+    assert_eq!(drained.refused, 3);
+    assert_eq!(drained.unknown, 0);
+    assert_eq!(drained.negative.len(), 1);
+    assert_eq!(drained.negative[0], work.judgments[2]);
+
+    // The observer's tracker now holds what the announcers' own does.
+    let tracked = &blocks[&header];
+    for (v, ann) in &work.announcements {
+        let w = ann.announcement.reports[0].1;
+        assert!(tracked.report(&w).unwrap().announced(0).contains(v));
+    }
+    for j in &work.judgments {
+        let r = tracked.report(&j.report_hash).unwrap();
+        let set = if j.valid { r.positive() } else { r.negative() };
+        assert!(set.contains(&j.validator_index));
+    }
+    // A second drain has nothing left.
+    let again = inbox.lock().unwrap().drain_into(&mut blocks);
+    assert_eq!(again.announcements + again.judgments + again.refused, 0);
+}

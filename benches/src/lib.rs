@@ -5,6 +5,8 @@
 //! - [`validator`]: `tessera bench da --workload validator`, one validator's
 //!   availability load per slot (guarantor, assurer, auditor) through `tessera-da`
 //!   over JAMNP-S on loopback, beside the same work without the network;
+//! - [`audit`]: `tessera bench audit`, reports audited end to end (fetch, rebuild,
+//!   re-execute) as a farm beside one at a time;
 //! - [`sigs`]: the Ed25519 batches of `tessera bench sigs` beside ed25519-dalek;
 //! - [`net`]: the JAMNP-S workloads of `tessera bench net` (one guarantor serving a
 //!   whole shard set, single-stream transfer, small round trips) beside plain TCP;
@@ -17,6 +19,7 @@
 //! and no bench-only dependency (ed25519-dalek, plotters, criterion): they are here.
 //! Speed is never asserted by a test; tests here check the records' shape only.
 
+pub mod audit;
 pub mod da;
 pub mod net;
 pub mod sigs;

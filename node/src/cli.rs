@@ -66,6 +66,9 @@ pub enum BenchCommand {
     /// JAMNP-S on loopback (a guarantor serving a whole shard set, single-stream
     /// transfer, small round trips), each beside plain TCP.
     Net(crate::bench_net::NetArgs),
+    /// Auditing: reports fetched over CE 138, rebuilt and re-executed end to end, as
+    /// an audit farm beside one report at a time.
+    Audit(crate::bench_audit::AuditArgs),
 }
 
 /// `tessera codec …`
@@ -138,6 +141,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Da(args)) => ok(crate::bench_da::da(&spec, &args)),
         Command::Bench(BenchCommand::Sigs(args)) => ok(crate::bench_sigs::run(&args)),
         Command::Bench(BenchCommand::Net(args)) => ok(crate::bench_net::run(&spec, &args)),
+        Command::Bench(BenchCommand::Audit(args)) => ok(crate::bench_audit::run(&spec, &args)),
         Command::Key(args) => ok(crate::key_cmd::run(&args)),
         Command::NetPing(args) => ok(crate::net_cmd::run(&spec, &args)),
     }

@@ -126,3 +126,45 @@ fn bench_da_validator_records_count_every_phase() {
         }
     }
 }
+
+/// `tessera bench audit` on the tiny spec: every phase of both modes, the farm's
+/// speed-up computed against one at a time; the run itself fails unless every
+/// report's refine loop ran to its end and every audit came out valid.
+#[test]
+fn bench_audit_records_cover_both_modes_and_every_phase() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "bench",
+            "audit",
+            "--spec",
+            "tiny",
+            "--reports",
+            "2",
+            "--refine-instructions",
+            "20000",
+            "--json",
+        ])
+        .output()
+        .expect("the tessera binary runs");
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    let records = value.as_array().expect("a JSON array");
+    assert_eq!(records.len(), 10);
+    for mode in ["farm", "one-at-a-time"] {
+        for phase in ["fetch", "reconstruct", "execute", "refine", "total"] {
+            let r = records
+                .iter()
+                .find(|r| r["mode"] == mode && r["phase"] == phase)
+                .unwrap_or_else(|| panic!("{mode} {phase} missing"));
+            assert_eq!(r["backend"], "simd");
+            assert_eq!(r["reports"], 2);
+            for key in ["seconds", "reports_per_s", "speedup"] {
+                assert!(r[key].as_f64().is_some_and(|x| x > 0.0), "{key} in {r}");
+            }
+        }
+    }
+}

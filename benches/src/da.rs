@@ -528,7 +528,13 @@ pub fn print_table(spec: &ChainSpec, records: &[Record]) {
 
 /// Throughput (MB/s) against batch size (packages, log scale), one line per backend
 /// and operation.
-pub fn plot(spec: &ChainSpec, records: &[Record], path: &Path) -> anyhow::Result<()> {
+/// The plot's caption names the machine (`machine`, a [`crate::machine::Machine::line`]).
+pub fn plot(
+    spec: &ChainSpec,
+    records: &[Record],
+    path: &Path,
+    machine: &str,
+) -> anyhow::Result<()> {
     use plotters::prelude::*;
 
     let batch = |r: &Record| -> f64 {
@@ -561,8 +567,11 @@ pub fn plot(spec: &ChainSpec, records: &[Record], path: &Path) -> anyhow::Result
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
-            format!("tessera bench da ({} spec): throughput by batch", spec.name),
-            ("sans-serif", 20),
+            format!(
+                "tessera bench da ({} spec): throughput by batch — {machine}",
+                spec.name
+            ),
+            ("sans-serif", 14),
         )
         .margin(16)
         .x_label_area_size(40)

@@ -21,6 +21,7 @@
 
 pub mod audit;
 pub mod da;
+pub mod machine;
 pub mod net;
 pub mod sigs;
 pub mod validator;

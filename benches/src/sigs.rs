@@ -311,7 +311,8 @@ pub fn crossover(records: &[Record]) -> Option<usize> {
 }
 
 /// Verifications/s against batch size, both on log scales, one line per backend.
-pub fn plot(path: &Path, records: &[Record]) -> anyhow::Result<()> {
+/// The plot's caption names the machine (`machine`, a [`crate::machine::Machine::line`]).
+pub fn plot(path: &Path, records: &[Record], machine: &str) -> anyhow::Result<()> {
     use plotters::prelude::*;
 
     let max_batch = records.iter().map(|r| r.batch).max().unwrap_or(1).max(2) as f64;
@@ -325,7 +326,10 @@ pub fn plot(path: &Path, records: &[Record]) -> anyhow::Result<()> {
     let root = SVGBackend::new(path, (800, 500)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let mut chart = ChartBuilder::on(&root)
-        .caption("Ed25519 verifications/s", ("sans-serif", 22))
+        .caption(
+            format!("Ed25519 verifications/s — {machine}"),
+            ("sans-serif", 14),
+        )
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)

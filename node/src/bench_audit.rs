@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use clap::Args;
 use tessera_benches::audit::{measure, print_table, AuditConfig};
 use tessera_benches::da::parse_backends;
+use tessera_benches::machine::Machine;
 use tessera_core::ChainSpec;
 
 /// Arguments of `tessera bench audit`.
@@ -61,9 +62,15 @@ pub fn run(spec: &ChainSpec, args: &AuditArgs) -> anyhow::Result<()> {
     let records = runtime
         .block_on(measure(spec, &config))
         .context("bench audit failed")?;
+    let machine = Machine::probe(config.backends.contains(&tessera_kernels::Backend::Gpu));
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&records)?);
+        let all = records
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<Vec<_>, _>>()?;
+        println!("{}", serde_json::to_string_pretty(&machine.annotate(all))?);
     } else {
+        println!("{}", machine.line());
         print_table(&records);
     }
     Ok(())

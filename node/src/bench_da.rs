@@ -13,8 +13,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tessera_benches::da::{
     bench_da, json, parse_backends, parse_workloads, plot, print_table, BenchConfig,
 };
+use tessera_benches::machine::Machine;
 use tessera_benches::validator::{self, ValidatorConfig};
 use tessera_core::spec::ChainSpec;
+use tessera_kernels::Backend;
 
 /// Arguments of `tessera bench da`.
 #[derive(Debug, Args)]
@@ -55,6 +57,12 @@ pub fn da(spec: &ChainSpec, args: &BenchDaArgs) -> anyhow::Result<()> {
         .map(str::trim)
         .filter(|w| !w.is_empty())
         .partition(|&w| w == "validator");
+    // Every argument is checked before anything is probed or run.
+    let kernel_workloads = if kernels.is_empty() {
+        Vec::new()
+    } else {
+        parse_workloads(&kernels.join(","))?
+    };
     let backends = parse_backends(&args.backend)?;
     if args.threads > 0 {
         rayon::ThreadPoolBuilder::new()
@@ -62,15 +70,19 @@ pub fn da(spec: &ChainSpec, args: &BenchDaArgs) -> anyhow::Result<()> {
             .build_global()
             .context("cannot set up the rayon thread pool")?;
     }
+    let machine = Machine::probe(backends.contains(&Backend::Gpu));
+    if !args.json {
+        println!("{}", machine.line());
+    }
     let mut json_out = Vec::new();
-    if !kernels.is_empty() {
+    if !kernel_workloads.is_empty() {
         let config = BenchConfig {
             backends: backends.clone(),
             baseline: true,
-            workloads: parse_workloads(&kernels.join(","))?,
+            workloads: kernel_workloads,
             repetitions: args.repetitions.max(1),
         };
-        kernel_workloads(spec, args, &config, &mut json_out)?;
+        run_kernel_workloads(spec, args, &config, &machine, &mut json_out)?;
     }
     if !validator.is_empty() {
         let config = ValidatorConfig {
@@ -107,16 +119,18 @@ pub fn da(spec: &ChainSpec, args: &BenchDaArgs) -> anyhow::Result<()> {
         }
     }
     if args.json {
+        let json_out = machine.annotate(json_out);
         println!("{}", serde_json::to_string_pretty(&json_out)?);
     }
     Ok(())
 }
 
 /// The `package` and `slot` workloads: the kernels alone.
-fn kernel_workloads(
+fn run_kernel_workloads(
     spec: &ChainSpec,
     args: &BenchDaArgs,
     config: &BenchConfig,
+    machine: &Machine,
     json_out: &mut Vec<serde_json::Value>,
 ) -> anyhow::Result<()> {
     let bar = if args.json || !std::io::stderr().is_terminal() {
@@ -147,7 +161,8 @@ fn kernel_workloads(
         print_table(spec, &records);
     }
     if let Some(path) = &args.plot {
-        plot(spec, &records, path).with_context(|| format!("cannot draw {}", path.display()))?;
+        plot(spec, &records, path, &machine.line())
+            .with_context(|| format!("cannot draw {}", path.display()))?;
     }
     Ok(())
 }

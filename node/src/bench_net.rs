@@ -4,6 +4,7 @@
 
 use anyhow::Context as _;
 use clap::Args;
+use tessera_benches::machine::Machine;
 use tessera_benches::net::{measure, print_table, NetConfig, Workload};
 use tessera_core::ChainSpec;
 
@@ -60,9 +61,15 @@ pub fn run(spec: &ChainSpec, args: &NetArgs) -> anyhow::Result<()> {
     let records = runtime
         .block_on(measure(spec, &config))
         .context("bench net failed")?;
+    let machine = Machine::probe(false);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&records)?);
+        let all = records
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<Vec<_>, _>>()?;
+        println!("{}", serde_json::to_string_pretty(&machine.annotate(all))?);
     } else {
+        println!("{}", machine.line());
         print_table(&records);
     }
     Ok(())

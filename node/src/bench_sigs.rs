@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context as _};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use tessera_benches::machine::Machine;
 use tessera_benches::sigs::{measure, parse_backends, plot, write_table, Progress, Record};
 
 /// Arguments of `tessera bench sigs`.
@@ -33,6 +34,7 @@ pub struct SigsArgs {
 /// Run `tessera bench sigs`.
 pub fn run(args: &SigsArgs) -> anyhow::Result<()> {
     let backends = parse_backends(&args.backend)?;
+    let machine = Machine::probe(backends.contains(&tessera_kernels::Backend::Gpu));
     let mut batches = args.batches.clone();
     batches.retain(|&b| b > 0);
     batches.dedup();
@@ -57,14 +59,16 @@ pub fn run(args: &SigsArgs) -> anyhow::Result<()> {
     progress.finish_and_clear();
 
     if let Some(path) = &args.plot {
-        plot(path, &records).with_context(|| format!("writing {}", path.display()))?;
+        plot(path, &records, &machine.line())
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     let mut out = std::io::stdout().lock();
     if args.json {
         let all: Vec<serde_json::Value> = records.iter().map(Record::json).collect();
-        writeln!(out, "{}", serde_json::Value::Array(all))?;
+        writeln!(out, "{}", serde_json::Value::Array(machine.annotate(all)))?;
         return Ok(());
     }
+    writeln!(out, "{}", machine.line())?;
     write_table(&mut out, &records)?;
     Ok(())
 }

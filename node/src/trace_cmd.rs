@@ -10,6 +10,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tessera_core::codec::decode_exact;
 use tessera_core::spec::ChainSpec;
+use tessera_core::spec::SpecName;
 use tessera_state::serial::trace_file::{Genesis, TraceStep};
 use tessera_state::ChainState;
 
@@ -102,7 +103,7 @@ pub fn run(spec: &ChainSpec, args: &TraceArgs) -> anyhow::Result<bool> {
         let name = dir.display().to_string();
         let genesis = dir.join("genesis.bin");
         if genesis.is_file() {
-            let g: Genesis = read_decoded(spec, &genesis)?;
+            let g: Genesis = read_genesis(spec, &genesis)?;
             importer
                 .initialize(&g.header, &g.state.keyvals)
                 .with_context(|| format!("{}: genesis state", genesis.display()))?;
@@ -220,6 +221,35 @@ fn run_step(
         (Err(_), false) => Ok(ms),
         (Ok(_), false) => Err((Some(ms), "invalid block accepted".into())),
         (Err(e), true) => Err((Some(ms), format!("rejected: {e}"))),
+    }
+}
+
+/// The genesis file, decoded under `spec`; when it does not decode but does under
+/// the other built-in spec, the error says which spec the trace is for.
+fn read_genesis(spec: &ChainSpec, path: &Path) -> anyhow::Result<Genesis> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    match decode_exact::<Genesis>(spec, &bytes) {
+        Ok(g) => Ok(g),
+        Err(e) => {
+            let other = match spec.name {
+                SpecName::Full => ChainSpec::tiny(),
+                SpecName::Tiny => ChainSpec::full(),
+            };
+            let hint = if decode_exact::<Genesis>(&other, &bytes).is_ok() {
+                format!(
+                    "; it decodes as a {other}-spec genesis: this looks like a {other}-spec \
+                     trace, run with `--spec {other}`",
+                    other = other.name
+                )
+            } else {
+                String::new()
+            };
+            Err(anyhow::anyhow!(
+                "{}: does not decode as a {}-spec genesis: {e}{hint}",
+                path.display(),
+                spec.name
+            ))
+        }
     }
 }
 

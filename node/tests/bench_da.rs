@@ -33,6 +33,7 @@ fn bench_da_json_records_have_the_documented_shape() {
         "input_bytes",
         "seconds",
         "mb_per_s",
+        "machine",
     ];
     let mut seen = Vec::new();
     for record in records {
@@ -43,6 +44,9 @@ fn bench_da_json_records_have_the_documented_shape() {
         want.sort_unstable();
         assert_eq!(got, want, "{record}");
         assert_eq!(record["workload"], "package");
+        for key in ["cpu", "simd", "gpu"] {
+            assert!(record["machine"][key].as_str().is_some(), "{record}");
+        }
         let operation = record["operation"].as_str().expect("operation is a string");
         assert!(["encode", "reconstruct", "hash", "erasure_root"].contains(&operation));
         let backend = record["backend"].as_str().expect("backend is a string");
@@ -117,6 +121,7 @@ fn bench_da_validator_records_count_every_phase() {
                 .find(|r| r["phase"] == phase && r["path"] == path)
                 .unwrap_or_else(|| panic!("{phase} {path} missing"));
             assert_eq!(r["workload"], "validator");
+            assert!(r["machine"]["cpu"].as_str().is_some(), "{r}");
             assert_eq!(r["backend"], "simd");
             assert_eq!(r["requests"], requests, "{phase} {path}");
             assert!(r["bytes"].as_u64().is_some_and(|b| b > 0), "{r}");
@@ -162,6 +167,7 @@ fn bench_audit_records_cover_both_modes_and_every_phase() {
                 .unwrap_or_else(|| panic!("{mode} {phase} missing"));
             assert_eq!(r["backend"], "simd");
             assert_eq!(r["reports"], 2);
+            assert!(r["machine"]["simd"].as_str().is_some(), "{r}");
             for key in ["seconds", "reports_per_s", "speedup"] {
                 assert!(r[key].as_f64().is_some_and(|x| x > 0.0), "{key} in {r}");
             }

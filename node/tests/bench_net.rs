@@ -26,6 +26,7 @@ fn bench_net_json_records_have_the_documented_shape() {
         "requests_per_s",
         "mb_per_s",
         "vs_tcp",
+        "machine",
     ];
     keys.sort_unstable();
     let mut seen = Vec::new();
@@ -34,6 +35,7 @@ fn bench_net_json_records_have_the_documented_shape() {
         let mut got: Vec<&str> = object.keys().map(String::as_str).collect();
         got.sort_unstable();
         assert_eq!(got, keys, "{record}");
+        assert!(record["machine"]["cpu"].as_str().is_some(), "{record}");
         for number in [
             "setup_seconds",
             "seconds",

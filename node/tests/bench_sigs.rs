@@ -39,8 +39,16 @@ fn json_records_have_the_promised_shape() {
         keys.sort_unstable();
         assert_eq!(
             keys,
-            ["backend", "batch", "per_second", "seconds", "verifications"]
+            [
+                "backend",
+                "batch",
+                "machine",
+                "per_second",
+                "seconds",
+                "verifications"
+            ]
         );
+        common_machine(&obj["machine"]);
         let batch = obj["batch"].as_u64().expect("batch is an integer");
         let backend = obj["backend"].as_str().expect("backend is a string");
         assert!(backends.contains(&backend), "{backend}");
@@ -115,4 +123,16 @@ fn gpu_backend_runs_or_says_why_not() {
         assert!(!out.status.success());
         assert!(stderr.contains("no GPU adapter"), "{stderr}");
     }
+}
+
+/// A record's `machine`: the CPU model, the threads, the SIMD engine and the GPU
+/// adapter (or why none), all named.
+fn common_machine(m: &serde_json::Value) {
+    for key in ["cpu", "simd", "gpu"] {
+        assert!(
+            m[key].as_str().is_some_and(|s| !s.is_empty()),
+            "{key} in {m}"
+        );
+    }
+    assert!(m["threads"].as_u64().is_some_and(|t| t > 0), "{m}");
 }

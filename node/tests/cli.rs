@@ -166,6 +166,22 @@ fn trace_imports_a_folder_and_ends_with_the_tally() {
     );
 }
 
+/// A tiny-spec trace run under the default (full) spec fails, and the error says
+/// which spec the trace is for instead of only a byte offset.
+#[test]
+fn trace_under_the_wrong_spec_names_the_right_one() {
+    let Some(dir) = tessera_conformance::vectors_folder("traces/fallback") else {
+        return;
+    };
+    let out = tessera(&["trace", dir.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("this looks like a tiny-spec trace, run with `--spec tiny`"),
+        "{stderr}"
+    );
+}
+
 /// A fresh folder `<tmp>/tessera-cli-trace-<tag>-<pid>/trace` holding copies of
 /// `files` from the trace folder `src`; remove its parent when done.
 fn trace_copy(tag: &str, src: &std::path::Path, files: &[&str]) -> PathBuf {

@@ -300,6 +300,18 @@ impl GpuContext {
         &self.info.name
     }
 
+    /// The adapter's API and driver, e.g. `Vulkan, llvmpipe Mesa 24.0`.
+    pub fn driver(&self) -> String {
+        let mut d = format!("{:?}", self.info.backend);
+        for part in [&self.info.driver, &self.info.driver_info] {
+            if !part.is_empty() {
+                d.push_str(", ");
+                d.push_str(part);
+            }
+        }
+        d
+    }
+
     /// Whether the adapter is a software rasteriser (lavapipe, WARP, SwiftShader).
     pub fn is_software(&self) -> bool {
         self.info.device_type == wgpu::DeviceType::Cpu

@@ -35,6 +35,7 @@ use anyhow::{bail, Context as _};
 use reed_solomon_simd::{ReedSolomonDecoder, ReedSolomonEncoder};
 use tessera_core::spec::ChainSpec;
 use tessera_da::availability::{paged_proofs_simd, AvailabilityEngine};
+use tessera_kernels::gpu::profile::SpanTotal;
 use tessera_kernels::{Backend, ErasureCode, ErasureCoder, ErasureError};
 use tessera_test_support::SplitMix;
 
@@ -59,6 +60,11 @@ pub struct Record {
     pub seconds: f64,
     /// `input_bytes / seconds / 10^6`.
     pub mb_per_s: f64,
+    /// With `--profile`, the `gpu` backend's host-side spans over all repetitions of
+    /// the operation (empty otherwise).
+    pub profile: Vec<SpanTotal>,
+    /// The repetitions the profile sums over.
+    pub repetitions: usize,
 }
 
 /// Where a bench run is, for a progress bar: `done` of `total` steps, `step` naming
@@ -124,6 +130,9 @@ pub struct BenchConfig {
     pub workloads: Vec<Workload>,
     /// Repetitions of the `package` workload (the fastest counts).
     pub repetitions: usize,
+    /// Record the `gpu` backend's host profile per operation
+    /// (`tessera_kernels::gpu::profile`; the caller enables it).
+    pub profile: bool,
 }
 
 /// Raw reed-solomon-simd with a reused encoder and decoder: the baseline. Its shards
@@ -330,6 +339,8 @@ pub fn bench_da(
          -> Result<(), ErasureError> {
             let step = format!("{name} {operation} {backend}");
             let mut best = f64::INFINITY;
+            // Spans of earlier work (setup, other operations) are not this one's.
+            let _ = tessera_kernels::gpu::profile::take();
             for _ in 0..repetitions {
                 let start = Instant::now();
                 for p in 0..packages {
@@ -354,6 +365,12 @@ pub fn bench_da(
                 input_bytes: input_bytes as u64,
                 seconds: best,
                 mb_per_s: input_bytes as f64 / best / 1e6,
+                profile: if config.profile {
+                    tessera_kernels::gpu::profile::take()
+                } else {
+                    Vec::new()
+                },
+                repetitions,
             });
             Ok(())
         };
@@ -476,14 +493,28 @@ pub fn json(records: &[Record]) -> serde_json::Value {
     records
         .iter()
         .map(|r| {
-            serde_json::json!({
+            let mut record = serde_json::json!({
                 "workload": r.workload,
                 "operation": r.operation,
                 "backend": r.backend,
                 "input_bytes": r.input_bytes,
                 "seconds": r.seconds,
                 "mb_per_s": r.mb_per_s,
-            })
+            });
+            if !r.profile.is_empty() {
+                record["profile"] = r
+                    .profile
+                    .iter()
+                    .map(|s| {
+                        serde_json::json!({
+                            "span": s.span,
+                            "count": s.count,
+                            "seconds_per_run": s.seconds / r.repetitions.max(1) as f64,
+                        })
+                    })
+                    .collect();
+            }
+            record
         })
         .collect()
 }
@@ -522,6 +553,27 @@ pub fn print_table(spec: &ChainSpec, records: &[Record]) {
             r.seconds,
             r.mb_per_s,
             ratio
+        );
+    }
+    for r in records.iter().filter(|r| !r.profile.is_empty()) {
+        println!(
+            "host profile, {} {} on {} (per run, mean of {}; the run took {:.4} s at best):",
+            r.workload, r.operation, r.backend, r.repetitions, r.seconds
+        );
+        let per_run = |x: f64| x / r.repetitions.max(1) as f64;
+        for s in &r.profile {
+            println!(
+                "  {:<40} {:>7} × {:>10.4} s",
+                s.span,
+                s.count / r.repetitions.max(1) as u64,
+                per_run(s.seconds)
+            );
+        }
+        let spans: f64 = r.profile.iter().map(|s| per_run(s.seconds)).sum();
+        println!(
+            "  {:<40} {:>17.4} s",
+            "rest (host work outside these spans)",
+            (r.seconds - spans).max(0.0)
         );
     }
 }

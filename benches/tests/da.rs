@@ -14,6 +14,7 @@ fn bench_da_reports_every_operation() {
         baseline: true,
         workloads: vec![Workload::Package],
         repetitions: 1,
+        profile: false,
     };
     let records = bench_da(&ChainSpec::tiny(), &config, &mut |p| {
         steps.push(p.step.clone())

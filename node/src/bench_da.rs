@@ -44,6 +44,11 @@ pub struct BenchDaArgs {
     /// Print one JSON array of records instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Time the `gpu` backend's host side per operation — staging copies, waits for
+    /// the GPU, read-back copies, submissions — printed after the table and as each
+    /// record's `profile` in the JSON.
+    #[arg(long)]
+    pub profile: bool,
     /// Also draw throughput by backend and batch size into this SVG file.
     #[arg(long)]
     pub plot: Option<PathBuf>,
@@ -74,6 +79,20 @@ pub fn da(spec: &ChainSpec, args: &BenchDaArgs) -> anyhow::Result<()> {
     if !args.json {
         println!("{}", machine.line());
     }
+    if args.profile {
+        tessera_kernels::gpu::profile::enable();
+        let timestamps = backends.contains(&Backend::Gpu)
+            && tessera_kernels::gpu::context().is_ok_and(|c| c.timestamp_queries());
+        eprintln!(
+            "profile: host timers around staging, waits, read-backs and submissions of the \
+             gpu backend; GPU timestamp queries {} (passes not yet timed on the GPU)",
+            if timestamps {
+                "available"
+            } else {
+                "not available or no GPU backend"
+            }
+        );
+    }
     let mut json_out = Vec::new();
     if !kernel_workloads.is_empty() {
         let config = BenchConfig {
@@ -81,6 +100,7 @@ pub fn da(spec: &ChainSpec, args: &BenchDaArgs) -> anyhow::Result<()> {
             baseline: true,
             workloads: kernel_workloads,
             repetitions: args.repetitions.max(1),
+            profile: args.profile,
         };
         run_kernel_workloads(spec, args, &config, &machine, &mut json_out)?;
     }

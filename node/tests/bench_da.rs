@@ -174,3 +174,61 @@ fn bench_audit_records_cover_both_modes_and_every_phase() {
         }
     }
 }
+
+/// `--profile` on the `gpu` backend (lavapipe in CI): each gpu record carries its
+/// host-side spans — the staging copy, the wait for the GPU, the read-back copy and
+/// the submission each timed at least once — and the other backends' records none.
+#[test]
+fn bench_da_profile_names_the_gpu_spans() {
+    if tessera_kernels::gpu::context().is_err() {
+        assert!(
+            std::env::var("TESSERA_REQUIRE_GPU").as_deref() != Ok("1"),
+            "TESSERA_REQUIRE_GPU=1 but no GPU adapter"
+        );
+        eprintln!("bench_da_profile_names_the_gpu_spans: no GPU adapter, skipped");
+        return;
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "bench",
+            "da",
+            "--spec",
+            "tiny",
+            "--workload",
+            "package",
+            "--backend",
+            "gpu",
+            "--repetitions",
+            "1",
+            "--profile",
+            "--json",
+        ])
+        .output()
+        .expect("the tessera binary runs");
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    for r in value.as_array().expect("a JSON array") {
+        if r["backend"] != "gpu" {
+            assert!(r.get("profile").is_none(), "{r}");
+            continue;
+        }
+        let spans: Vec<&str> = r["profile"]
+            .as_array()
+            .unwrap_or_else(|| panic!("a gpu record without a profile: {r}"))
+            .iter()
+            .map(|s| s["span"].as_str().expect("a span name"))
+            .collect();
+        for want in [
+            "submit",
+            "upload: host copy into staging",
+            "read back: wait for the GPU and map",
+            "read back: host copy out",
+        ] {
+            assert!(spans.contains(&want), "{want} missing in {r}");
+        }
+    }
+}

@@ -205,7 +205,7 @@ impl GpuContext {
             shards_size,
             total as u64 * 32,
         );
-        self.queue.submit([encoder.finish()]);
+        self.submit(encoder.finish());
         let mut hashes = Vec::with_capacity(total);
         self.read_back(readback, readback_size, |octets| {
             let (rows, tail) = octets.split_at(shards_size as usize);

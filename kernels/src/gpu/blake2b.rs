@@ -102,7 +102,7 @@ impl GpuContext {
             (len, stride, count),
         )?;
         encoder.copy_buffer_to_buffer(output, 0, readback, 0, output_size);
-        self.queue.submit([encoder.finish()]);
+        self.submit(encoder.finish());
         let mut hashes = Vec::with_capacity(count);
         self.read_back(readback, output_size, |octets| {
             hashes.extend(digests(octets));

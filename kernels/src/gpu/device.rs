@@ -10,6 +10,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Waker};
 
 use super::error::GpuError;
+use super::profile::timed;
 use super::tables;
 
 /// The largest storage binding (and so working buffer) the backend uses: 128 MiB, the
@@ -98,6 +99,8 @@ pub struct GpuContext {
     pub(super) device: wgpu::Device,
     pub(super) queue: wgpu::Queue,
     pub(super) info: wgpu::AdapterInfo,
+    /// Whether the adapter offers timestamp queries (not requested yet).
+    pub(super) timestamps: bool,
     /// The largest storage binding used (≤ [`MAX_BINDING`]).
     pub(super) binding_limit: u64,
     /// The device's dynamic uniform offset alignment.
@@ -161,6 +164,7 @@ impl GpuContext {
         // 64-bit integers in shaders, where the adapter has them, for the native-u64
         // Blake2b variant; everything else needs no optional feature.
         let features = adapter.features() & wgpu::Features::SHADER_INT64;
+        let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
         let (device, queue) = block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("tessera-kernels"),
             required_features: features,
@@ -263,6 +267,7 @@ impl GpuContext {
             device,
             queue,
             info,
+            timestamps,
             butterfly,
             broadcast,
             scale,
@@ -310,6 +315,16 @@ impl GpuContext {
             }
         }
         d
+    }
+
+    /// Submit `commands`, timed as a span of the host profile.
+    pub(super) fn submit(&self, commands: wgpu::CommandBuffer) -> wgpu::SubmissionIndex {
+        timed("submit", || self.queue.submit([commands]))
+    }
+
+    /// Whether the adapter offers timestamp queries (GPU-side timing of passes).
+    pub fn timestamp_queries(&self) -> bool {
+        self.timestamps
     }
 
     /// Whether the adapter is a software rasteriser (lavapipe, WARP, SwiftShader).
@@ -446,14 +461,18 @@ impl GpuContext {
         let upload = self.buffer(slot, size, usage, "upload");
         // An upload buffer is only reused once the submission that read it has been
         // read back, so it is idle here and maps without waiting for the queue.
-        self.map_after(upload, wgpu::MapMode::Write, size, None)?;
-        let outcome = match upload.get_mapped_range_mut(..size) {
-            Ok(mut view) => {
-                fill(&mut view);
-                Ok(())
+        timed("upload: map staging buffer", || {
+            self.map_after(upload, wgpu::MapMode::Write, size, None)
+        })?;
+        let outcome = timed("upload: host copy into staging", || {
+            match upload.get_mapped_range_mut(..size) {
+                Ok(mut view) => {
+                    fill(&mut view);
+                    Ok(())
+                }
+                Err(e) => Err(GpuError::Operation(format!("writing inputs: {e}"))),
             }
-            Err(e) => Err(GpuError::Operation(format!("writing inputs: {e}"))),
-        };
+        });
         upload.unmap();
         outcome.map(|()| upload)
     }
@@ -476,14 +495,18 @@ impl GpuContext {
         after: Option<wgpu::SubmissionIndex>,
         read: impl FnOnce(&[u8]),
     ) -> Result<(), GpuError> {
-        self.map_after(buffer, wgpu::MapMode::Read, size, after)?;
-        let outcome = match buffer.get_mapped_range(..size) {
-            Ok(view) => {
-                read(&view);
-                Ok(())
+        timed("read back: wait for the GPU and map", || {
+            self.map_after(buffer, wgpu::MapMode::Read, size, after)
+        })?;
+        let outcome = timed("read back: host copy out", || {
+            match buffer.get_mapped_range(..size) {
+                Ok(view) => {
+                    read(&view);
+                    Ok(())
+                }
+                Err(e) => Err(GpuError::Operation(format!("reading results: {e}"))),
             }
-            Err(e) => Err(GpuError::Operation(format!("reading results: {e}"))),
-        };
+        });
         buffer.unmap();
         outcome
     }

@@ -216,7 +216,7 @@ impl GpuContext {
             pass.dispatch_workgroups(x, y, 1);
         }
         encoder.copy_buffer_to_buffer(output, 0, readback, 0, output_size);
-        self.queue.submit([encoder.finish()]);
+        self.submit(encoder.finish());
         let mut statuses = Vec::with_capacity(count);
         self.read_back(readback, output_size, |octets| {
             statuses.extend(

@@ -154,7 +154,7 @@ impl GpuContext {
             (rows.len(), row_bytes / 4, piece / 4),
         )?;
         encoder.copy_buffer_to_buffer(nodes, root_at, readback, 0, result_size);
-        self.queue.submit([encoder.finish()]);
+        self.submit(encoder.finish());
         let mut roots = Vec::with_capacity(rows.len());
         self.read_back(readback, result_size, |octets| {
             roots.extend(digests(octets));

@@ -13,6 +13,8 @@
 //!   emulated with pairs of u32s;
 //! - [`merkle`]: `M_B` of many equally shaped lists (the validators' segment-shard
 //!   lists), one tree level per dispatch, with the same Blake2b code.
+//! - [`profile`]: host-side timers over staging copies, waits, read-backs and
+//!   submissions, summed by span while a process has profiling on;
 //! - [`ed25519`]: Ed25519 verification under ZIP-215 (`shaders/ed25519.wgsl`), one
 //!   invocation per signature, field elements as 16 limbs of 16 bits; the host checks
 //!   `s < ℓ` and computes `k = SHA-512(R ‖ A ‖ M) mod ℓ`, the shader decodes `A` and
@@ -32,6 +34,7 @@ mod device;
 pub mod ed25519;
 mod error;
 pub mod merkle;
+pub mod profile;
 pub mod reed_solomon;
 mod tables;
 

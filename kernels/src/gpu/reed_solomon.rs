@@ -446,7 +446,7 @@ impl GpuContext {
             width,
         )?;
         encoder.copy_buffer_to_buffer(work, 0, readback, 0, recovery_size);
-        Ok(self.queue.submit([encoder.finish()]))
+        Ok(self.submit(encoder.finish()))
     }
 }
 
@@ -638,7 +638,7 @@ impl GpuContext {
             width,
         )?;
         encoder.copy_buffer_to_buffer(work, packed_at, readback, 0, result_size);
-        self.queue.submit([encoder.finish()]);
+        self.submit(encoder.finish());
         // 5. Row e of the result is erased original e's columns.
         self.read_back(readback, result_size, |octets| {
             for (e, row) in octets.chunks_exact(row_bytes).enumerate().take(k) {

@@ -21,6 +21,9 @@
 //! selected report fetched and re-executed once, judged by every identity that
 //! announced it, late tranches logged and counted.
 //!
+//! The verdict material ([`verdict`]): a verdict of `⌊2V/3⌋ + 1` counted judgments,
+//! its faults, and a bad report's culprits, as the disputes extrinsic takes them.
+//!
 //! CE 144 and CE 145 ([`gossip`]): handlers that queue into a bounded inbox, drained
 //! into the trackers' batch checks, and sending a tranche's messages to the other
 //! validators (and forwarding negative judgments).
@@ -39,6 +42,7 @@ pub mod gossip;
 pub mod judgment;
 pub mod selection;
 pub mod tracker;
+pub mod verdict;
 
 pub use error::{RejectError, SelectionError, Signed};
 pub use selection::{Tranche, JAM_COMMON_ERA_UNIX};

@@ -270,6 +270,12 @@ impl BlockAudit {
         })
     }
 
+    /// The epoch index of the judging validator set (what CE 145 judgments and a
+    /// verdict's age name).
+    pub fn epoch(&self) -> u32 {
+        self.epoch
+    }
+
     /// `H(H)`.
     pub fn header_hash(&self) -> Hash {
         self.header_hash
@@ -298,6 +304,11 @@ impl BlockAudit {
         }
         let i = self.validators.iter().position(|v| v.ed25519 == *key)?;
         ValidatorIndex::try_from(i).ok()
+    }
+
+    /// The Ed25519 key of validator `index` of the auditors' set.
+    pub fn validator_key(&self, index: ValidatorIndex) -> Option<Ed25519Public> {
+        self.validators.get(usize::from(index)).map(|v| v.ed25519)
     }
 
     /// `U` of the block: every report that became available is audited (`U(w)`

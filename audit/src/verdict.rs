@@ -73,7 +73,7 @@ pub fn verdict(spec: &ChainSpec, block: &BlockAudit, report: &Hash) -> Option<Ma
                 })
             })
             .collect();
-        f.sort_by(|a, b| a.key.cmp(&b.key));
+        f.sort_by_key(|x| x.key);
         f
     };
     let (kind, mut votes, faults) = if positive.len() >= need {
@@ -116,7 +116,7 @@ pub fn culprits(report: &Hash, guarantors: &[(Ed25519Public, Ed25519Signature)])
             signature: *signature,
         })
         .collect();
-    out.sort_by(|a, b| a.key.cmp(&b.key));
+    out.sort_by_key(|c| c.key);
     out.dedup_by(|a, b| a.key == b.key);
     out
 }

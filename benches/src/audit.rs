@@ -27,7 +27,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{bail, Context as _};
 use rayon::prelude::*;
@@ -48,12 +48,13 @@ use tessera_da::reconstruct::{bundles, BundleShards};
 use tessera_da::serve::{register, store_distributable};
 use tessera_da::store::ShardStore;
 use tessera_kernels::Backend;
-use tessera_net::{Identity, Network, NetworkConfig};
+use tessera_net::Network;
 use tessera_pvm::{Opcode, Program};
 use tessera_state::refine::{refine_items, HistoricalLookup, Refinement};
 use tokio::task::JoinSet;
 
 use crate::da::filler;
+use crate::net::{endpoint, endpoint_config};
 
 /// What a run measures.
 #[derive(Clone, Debug)]
@@ -480,26 +481,4 @@ pub fn print_table(records: &[Record]) {
             r.mode, r.phase, r.backend, r.reports, r.seconds, r.reports_per_s, r.speedup
         );
     }
-}
-
-fn endpoint_config(inflight: usize) -> anyhow::Result<NetworkConfig> {
-    let mut config = NetworkConfig::new("127.0.0.1:0".parse()?, ByteArray([0; 32]));
-    config.request_timeout = Duration::from_secs(120);
-    config.stream_timeout = Duration::from_secs(120);
-    config.handshake_timeout = Duration::from_secs(120);
-    config.idle_timeout = Duration::from_secs(300);
-    config.max_inflight_per_kind = config.max_inflight_per_kind.max(inflight);
-    Ok(config)
-}
-
-fn endpoint(spec: &ChainSpec, n: u32, config: &NetworkConfig) -> anyhow::Result<Network> {
-    let mut seed = [0u8; 32];
-    seed[..4].copy_from_slice(&n.to_le_bytes());
-    seed[31] = 0xa7;
-    Network::start(
-        Identity::from_ed25519_seed(seed),
-        spec.clone(),
-        config.clone(),
-    )
-    .context("starting a JAMNP-S endpoint")
 }

@@ -195,9 +195,10 @@ fn record(
     }
 }
 
-/// Settings for the bench's endpoints: timeouts long enough for a loaded 2-core
-/// machine opening a thousand handshakes, and room for every request in flight.
-fn endpoint_config(peers: usize) -> anyhow::Result<NetworkConfig> {
+/// Settings for the bench's endpoints (every bench that runs JAMNP-S on loopback):
+/// timeouts long enough for a loaded 2-core machine opening a thousand handshakes,
+/// and room for `peers` requests of one kind in flight.
+pub(crate) fn endpoint_config(peers: usize) -> anyhow::Result<NetworkConfig> {
     let mut config = NetworkConfig::new("127.0.0.1:0".parse()?, ByteArray([0; 32]));
     config.request_timeout = Duration::from_secs(120);
     config.stream_timeout = Duration::from_secs(120);
@@ -208,7 +209,11 @@ fn endpoint_config(peers: usize) -> anyhow::Result<NetworkConfig> {
 }
 
 /// An endpoint whose Ed25519 key is seeded by `n`.
-fn endpoint(spec: &ChainSpec, n: u32, config: &NetworkConfig) -> anyhow::Result<Network> {
+pub(crate) fn endpoint(
+    spec: &ChainSpec,
+    n: u32,
+    config: &NetworkConfig,
+) -> anyhow::Result<Network> {
     let mut seed = [0u8; 32];
     seed[..4].copy_from_slice(&n.to_le_bytes());
     seed[31] = 0xbe;

@@ -31,12 +31,12 @@
 //! network figures are an upper bound on what one validator's machine spends.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{bail, ensure, Context as _};
 use rayon::prelude::*;
 use serde::Serialize;
-use tessera_core::{ByteArray, ChainSpec, Hash};
+use tessera_core::{ChainSpec, Hash};
 use tessera_da::assignment::shard_index;
 use tessera_da::availability::AvailabilityEngine;
 use tessera_da::fetch::{fetch_audit_shard, fetch_shard_set};
@@ -47,10 +47,11 @@ use tessera_da::serve::{register, store_distributable};
 use tessera_da::store::{ShardRow, ShardSet, ShardStore};
 use tessera_kernels::{Backend, ErasureCode};
 use tessera_net::messages::{ShardDistribution, ShardRequest};
-use tessera_net::{Identity, Network, NetworkConfig};
+use tessera_net::Network;
 use tokio::task::JoinSet;
 
 use crate::da::{filler, reconstruct_indices};
+use crate::net::{endpoint, endpoint_config};
 
 /// What a run measures.
 #[derive(Clone, Debug)]
@@ -525,29 +526,4 @@ impl Setup {
 /// Octets of a shard set's shards.
 fn set_bytes(set: &ShardSet) -> usize {
     set.bundle_shard.len() + set.segment_shards.iter().map(Vec::len).sum::<usize>()
-}
-
-/// Timeouts long enough for a loaded 2-core machine with a thousand endpoints, and
-/// room for every request in flight.
-fn endpoint_config(inflight: usize) -> anyhow::Result<NetworkConfig> {
-    let mut config = NetworkConfig::new("127.0.0.1:0".parse()?, ByteArray([0; 32]));
-    config.request_timeout = Duration::from_secs(120);
-    config.stream_timeout = Duration::from_secs(120);
-    config.handshake_timeout = Duration::from_secs(120);
-    config.idle_timeout = Duration::from_secs(300);
-    config.max_inflight_per_kind = config.max_inflight_per_kind.max(inflight);
-    Ok(config)
-}
-
-/// An endpoint whose Ed25519 key is seeded by `n`.
-fn endpoint(spec: &ChainSpec, n: u32, config: &NetworkConfig) -> anyhow::Result<Network> {
-    let mut seed = [0u8; 32];
-    seed[..4].copy_from_slice(&n.to_le_bytes());
-    seed[31] = 0xda;
-    Network::start(
-        Identity::from_ed25519_seed(seed),
-        spec.clone(),
-        config.clone(),
-    )
-    .context("starting a JAMNP-S endpoint")
 }

@@ -11,52 +11,18 @@
 //!   prove to the claimed segments root are an invalid erasure root;
 //! - an index not exported, and too few assurers, are typed errors.
 
-use std::sync::Arc;
-use std::time::Duration;
+mod common;
+
+use common::{node, Node};
 
 use tessera_core::hash::blake2b_256;
 use tessera_core::merkle::constant_depth::{leaf_hash, root, root_from_justification};
 use tessera_core::spec::ChainSpec;
-use tessera_core::ByteArray;
 use tessera_da::availability::AvailabilityEngine;
 use tessera_da::import::{import_segments, ExportedBy, Holder, ImportError};
 use tessera_da::package::Distributable;
-use tessera_da::serve::register;
-use tessera_da::store::ShardStore;
 use tessera_kernels::Backend;
-use tessera_net::{Identity, Network, NetworkConfig};
 use tessera_test_support::SplitMix;
-
-fn config() -> NetworkConfig {
-    let mut c = NetworkConfig::new("127.0.0.1:0".parse().unwrap(), ByteArray([0xDA; 32]));
-    c.request_timeout = Duration::from_secs(5);
-    c.stream_timeout = Duration::from_millis(800);
-    c.handshake_timeout = Duration::from_secs(3);
-    c
-}
-
-struct Node {
-    net: Network,
-    store: Arc<ShardStore>,
-    _dir: tempfile::TempDir,
-}
-
-fn node(spec: &ChainSpec, seed: u8) -> Node {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(ShardStore::open(spec, dir.path()).unwrap());
-    let net = Network::start(
-        Identity::from_ed25519_seed([seed; 32]),
-        spec.clone(),
-        config(),
-    )
-    .expect("endpoint starts");
-    register(&net, store.clone());
-    Node {
-        net,
-        store,
-        _dir: dir,
-    }
-}
 
 /// Assurers holding shard `i` each of `package`; `corrupt` has its segment shards
 /// flipped (its stored justification still proves the honest ones).

@@ -7,65 +7,26 @@
 //! segment from two assurers' CE 139/140 segment shards, and fetches segments with
 //! import proofs over CE 148; requests for data not held are refused.
 
-use std::sync::Arc;
-use std::time::Duration;
+mod common;
+
+use common::{connect, node, Node};
 
 use tessera_core::hash::{blake2b_256, Hash};
 use tessera_core::merkle::constant_depth::{leaf_hash, root_from_justification};
 use tessera_core::spec::ChainSpec;
-use tessera_core::ByteArray;
 use tessera_da::availability::AvailabilityEngine;
 use tessera_da::fetch::{fetch_audit_shard, fetch_shard_set, fetch_shard_set_from, FetchError};
 use tessera_da::justification::verify_segment_shard;
 use tessera_da::package::Distributable;
-use tessera_da::serve::{register, store_distributable};
-use tessera_da::store::ShardStore;
+use tessera_da::serve::store_distributable;
 use tessera_kernels::{erasure, Backend};
 use tessera_net::messages::{
     BundleRequest, JustifiedSegmentShardRequest, SegmentRequest, SegmentRequestItem,
     SegmentRequestProtocol, SegmentShardRequest, SegmentShardRequestItem,
     SegmentShardRequestProtocol,
 };
-use tessera_net::{Identity, Network, NetworkConfig, RequestError};
+use tessera_net::RequestError;
 use tessera_test_support::SplitMix;
-
-fn config() -> NetworkConfig {
-    let mut c = NetworkConfig::new("127.0.0.1:0".parse().unwrap(), ByteArray([0xDA; 32]));
-    c.request_timeout = Duration::from_secs(5);
-    c.stream_timeout = Duration::from_millis(800);
-    c.handshake_timeout = Duration::from_secs(3);
-    c
-}
-
-struct Node {
-    net: Network,
-    store: Arc<ShardStore>,
-    _dir: tempfile::TempDir,
-}
-
-fn node(spec: &ChainSpec, seed: u8) -> Node {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(ShardStore::open(spec, dir.path()).unwrap());
-    let net = Network::start(
-        Identity::from_ed25519_seed([seed; 32]),
-        spec.clone(),
-        config(),
-    )
-    .expect("endpoint starts");
-    register(&net, store.clone());
-    Node {
-        net,
-        store,
-        _dir: dir,
-    }
-}
-
-async fn connect(a: &Node, b: &Node) {
-    a.net
-        .connect(b.net.peer_id(), b.net.local_addr().unwrap())
-        .await
-        .unwrap();
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shards_travel_verified_and_rebuild_the_package() {

@@ -131,7 +131,8 @@ pub struct SlotClaim {
     pub seal_input: Vec<u8>,
     /// `Y(H_S)`: the seal's VRF output, known before the seal is made.
     pub seal_output: VrfOutputHash,
-    /// Whether the slot is sealed by a ticket (`H_T`'s `isticketed` = 1, GP 6.15).
+    /// Whether the slot is sealed by a ticket (the GP's `isticketed` marker: 1 under
+    /// eq:ticketconditiontrue, 0 under eq:ticketconditionfalse).
     pub ticketed: bool,
 }
 

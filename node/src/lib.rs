@@ -5,6 +5,7 @@
 //! thread pools and the database; the libraries it calls take everything as
 //! arguments.
 
+pub mod author;
 pub mod bench_audit;
 pub mod bench_da;
 pub mod bench_net;

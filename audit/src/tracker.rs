@@ -9,7 +9,7 @@
 //! each is checked for shape first (right block and epoch, a known auditor, reports
 //! of this block, evidence of the right form), then every Ed25519 signature of the
 //! batch (announcements and the no-show announcements inside their evidence, or
-//! judgments) is checked in one [`ed25519::verify_batch`], then the VRF evidence, and
+//! judgments) is checked in one [`ed25519::verify_batch`], then the VRF evidence (in parallel), and
 //! only then is anything counted. A refused item gets a [`RejectError`] and a `debug`
 //! log line, and changes nothing.
 //!
@@ -27,6 +27,8 @@ use tessera_core::types::{
 };
 use tessera_core::{ByteArray, ChainSpec, Hash};
 use tessera_net::messages::{AuditAnnouncement, AuditAnnouncementBody, AuditEvidence, NoShow};
+
+use rayon::prelude::*;
 
 use crate::announcement::{self, LaterItem};
 use crate::error::{RejectError, SelectionError, Signed};
@@ -507,14 +509,18 @@ impl BlockAudit {
             }
         }
         verify_sigs(&sigs, &mut results);
-        for (i, (_, a)) in batch.iter().enumerate() {
-            if results[i].is_some() {
-                continue;
-            }
+        // The VRF evidence (a Bandersnatch verification per report) in parallel,
+        // then the counting in order.
+        let evidence: Vec<Option<Result<(), RejectError>>> = batch
+            .par_iter()
+            .zip(&results)
+            .zip(&validators)
+            .map(|(((_, a), done), &v)| done.is_none().then(|| self.check_evidence(v, a)))
+            .collect();
+        for (i, ((_, a), checked)) in batch.iter().zip(evidence).enumerate() {
+            let Some(checked) = checked else { continue };
             let v = validators[i];
-            let r = self
-                .check_evidence(v, a)
-                .and_then(|()| self.record_announcement(v, a.tranche, &a.announcement));
+            let r = checked.and_then(|()| self.record_announcement(v, a.tranche, &a.announcement));
             results[i] = Some(r);
         }
         results

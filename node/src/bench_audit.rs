@@ -43,14 +43,7 @@ pub fn run(spec: &ChainSpec, args: &AuditArgs) -> anyhow::Result<()> {
             .build_global()
             .context("cannot set up the rayon thread pool")?;
     }
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if args.threads > 0 {
-        runtime.worker_threads(args.threads);
-    }
-    let runtime = runtime
-        .enable_all()
-        .build()
-        .context("starting the tokio runtime")?;
+    let runtime = crate::bench_net::runtime(args.threads)?;
     if !args.json {
         eprintln!(
             "bench audit: {} reports, {} validators' shards, refine of {} instructions each…",

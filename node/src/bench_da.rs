@@ -109,14 +109,7 @@ pub fn da(spec: &ChainSpec, args: &BenchDaArgs) -> anyhow::Result<()> {
             backends,
             reports: args.reports.max(1),
         };
-        let mut runtime = tokio::runtime::Builder::new_multi_thread();
-        if args.threads > 0 {
-            runtime.worker_threads(args.threads);
-        }
-        let runtime = runtime
-            .enable_all()
-            .build()
-            .context("starting the tokio runtime")?;
+        let runtime = crate::bench_net::runtime(args.threads)?;
         if !args.json {
             eprintln!(
                 "validator workload: starting {} endpoints and coding {} reports…",

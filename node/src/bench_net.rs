@@ -50,14 +50,7 @@ pub fn run(spec: &ChainSpec, args: &NetArgs) -> anyhow::Result<()> {
         volume: args.volume,
         round_trips: args.round_trips,
     };
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if args.threads > 0 {
-        runtime.worker_threads(args.threads);
-    }
-    let runtime = runtime
-        .enable_all()
-        .build()
-        .context("starting the tokio runtime")?;
+    let runtime = crate::bench_net::runtime(args.threads)?;
     let records = runtime
         .block_on(measure(spec, &config))
         .context("bench net failed")?;
@@ -73,4 +66,17 @@ pub fn run(spec: &ChainSpec, args: &NetArgs) -> anyhow::Result<()> {
         print_table(&records);
     }
     Ok(())
+}
+
+/// The multi-threaded tokio runtime the bench commands run their endpoints on:
+/// `threads` workers (0: one per core).
+pub(crate) fn runtime(threads: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if threads > 0 {
+        builder.worker_threads(threads);
+    }
+    builder
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")
 }

@@ -26,19 +26,8 @@ use tessera_net::messages::{
 use tessera_net::{Network, Refusal};
 
 use crate::justification;
-use crate::package::{exported_segments, Distributable, PackageError};
+use crate::package::{exported_segments, Distributable};
 use crate::store::{ShardStore, Slot, StoreError};
-
-/// Why a guarantor's package could not be stored for serving.
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    /// A shard set could not be made.
-    #[error(transparent)]
-    Package(#[from] PackageError),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
 
 /// A guarantor stores what it will serve of a package: every index's shard set
 /// (CE 137), the bundle (CE 147) and the exported segments with their import
@@ -49,7 +38,7 @@ pub fn store_distributable<S: AsRef<[u8]>>(
     bundle: &[u8],
     segments: &[S],
     now: Slot,
-) -> Result<(), ServeError> {
+) -> Result<(), StoreError> {
     // Every index in one write: the package is served whole or not at all.
     store.put_shard_rows(&package.erasure_root, package.rows(), now)?;
     store.put_package(

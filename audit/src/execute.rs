@@ -8,7 +8,7 @@
 //! availability specifier, each extrinsic against its hash and each imported segment
 //! against its justification to the segment root `L(r)` (§17.2, "Data Fetching");
 //! then Ξ (§14.4, eq:workdigestfunction) is recomputed: the authorizer hash, Ψ_I
-//! (through [`IsAuthorized`]), Ψ_R for every item through `tessera-state`'s refine
+//! (through [`IsAuthorized`], normally [`StateAuthorizer`]), Ψ_R for every item through `tessera-state`'s refine
 //! (`I(p, j)`, [`refine_items`]), the digests `C(w, r, u)`, and the availability
 //! specifier `A(H(p), E(p, x̄, ī, j̄), e)` (§14.4.1) — the erasure root through
 //! [`ErasureRoot`], since the coding lives in `da`/`kernels`. The first difference
@@ -16,8 +16,8 @@
 //! lookup `l` ("Auditors are not expected to populate this but rather to reuse the
 //! value in the work-report they are auditing", §14.4).
 //!
-//! Not here: fetching the bundle ([`crate::fetch`]), and Ψ_I itself, which
-//! `tessera-state` does not have yet; the caller supplies it. `da`'s availability
+//! Not here: fetching the bundle ([`crate::fetch`]). Ψ_I comes through
+//! [`IsAuthorized`]; [`StateAuthorizer`] is `tessera-state`'s. `da`'s availability
 //! pipeline is an [`ErasureRoot`] (behind a mutex, as it keeps buffers).
 
 use tessera_core::codec::{Decode, DecodeError, Encode, Reader};
@@ -105,9 +105,9 @@ impl Bundle {
     }
 }
 
-/// Ψ_I (GP B.3, the Is-Authorized invocation): the authorizer trace and gas used,
-/// or the error that makes the package unauthorized. `tessera-state` has no Ψ_I
-/// yet; the caller provides it.
+/// Ψ_I (GP B.2, the Is-Authorized invocation): the authorizer trace and gas used,
+/// or the error that makes the package unauthorized. [`StateAuthorizer`] is
+/// `tessera-state`'s; tests may stand in their own.
 pub trait IsAuthorized {
     /// `Ψ_I(p, c)`.
     fn is_authorized(
@@ -115,6 +115,25 @@ pub trait IsAuthorized {
         package: &WorkPackage,
         core: CoreIndex,
     ) -> (Result<Vec<u8>, WorkExecResult>, Gas);
+}
+
+/// Ψ_I as `tessera-state` computes it (GP B.2), with δ as `lookup`.
+#[derive(Clone, Copy)]
+pub struct StateAuthorizer<'a> {
+    /// The chain constants.
+    pub spec: &'a ChainSpec,
+    /// δ, through `Λ`.
+    pub lookup: &'a (dyn HistoricalLookup + Sync),
+}
+
+impl IsAuthorized for StateAuthorizer<'_> {
+    fn is_authorized(
+        &self,
+        package: &WorkPackage,
+        core: CoreIndex,
+    ) -> (Result<Vec<u8>, WorkExecResult>, Gas) {
+        tessera_state::authorize::psi_i(self.spec, package, core, self.lookup)
+    }
 }
 
 /// The erasure root `u` of the availability specifier (§14.4.1): of the bundle's

@@ -8,8 +8,9 @@
 //! arithmetic, `--refine-instructions` long (default 50 million; GP v0.7.2 charges
 //! one gas per instruction), written here (the traces' services refine little). Its
 //! output is its argument (the loop leaves `ω_7`, `ω_8` alone), so the report is
-//! the guarantor's own run of `tessera-state`'s refine. Ψ_I is a fixed stand-in
-//! (`tessera-state` has none yet), the same for guarantor and auditor.
+//! the guarantor's own run of `tessera-state`'s refine. The authorizer is a program
+//! that halts at once, run through `tessera-state`'s Ψ_I by guarantor and auditor
+//! (its trace is `E_2(c)`).
 //!
 //! Setup (untimed): the packages are refined and coded by a guarantor, their shard
 //! sets stored in one RocksDB store served by `V` assurer endpoints (full spec: 1023),
@@ -32,12 +33,12 @@ use std::time::Instant;
 use anyhow::{bail, Context as _};
 use rayon::prelude::*;
 use serde::Serialize;
-use tessera_audit::execute::{audit, digest, Bundle, Context, IsAuthorized};
+use tessera_audit::execute::{audit, digest, Bundle, Context, StateAuthorizer};
 use tessera_core::codec::Encode;
 use tessera_core::hash::{blake2b_256, blake2b_256_concat};
 use tessera_core::merkle::constant_depth;
 use tessera_core::types::{
-    AvailabilitySpec, CoreIndex, ExtrinsicSpec, Gas, RefineContext, SegmentRootLookup, ServiceId,
+    AvailabilitySpec, CoreIndex, ExtrinsicSpec, RefineContext, SegmentRootLookup, ServiceId,
     TimeSlot, WorkExecResult, WorkItem, WorkPackage, WorkReport,
 };
 use tessera_core::{ByteArray, Bytes, ChainSpec, Hash};
@@ -88,23 +89,14 @@ pub struct Record {
 
 const SERVICE: ServiceId = 1;
 const ANCHOR_SLOT: TimeSlot = 1;
-const AUTH_TRACE: &[u8] = b"bench authorizer";
-const AUTH_GAS: Gas = 1_000;
-
-/// Ψ_I stand-in: authorizes everything with a fixed trace.
-struct FixedAuth;
-
-impl IsAuthorized for FixedAuth {
-    fn is_authorized(
-        &self,
-        _: &WorkPackage,
-        _: CoreIndex,
-    ) -> (Result<Vec<u8>, WorkExecResult>, Gas) {
-        (Ok(AUTH_TRACE.to_vec()), AUTH_GAS)
-    }
+/// The authorizer: a program that halts at once, so Ψ_I authorizes every package
+/// with its argument `E_2(c)` as the trace (GP B.2), for one gas.
+fn authorizer() -> Vec<u8> {
+    let blob = Program::encode_blob(&[], &[Opcode::JumpInd.code(), 0], &[true, false]);
+    standard_preimage(&blob)
 }
 
-/// Λ: the refine code, by hash, at any slot.
+/// Λ: the refine and authorizer code, by hash, at any slot.
 struct Code(BTreeMap<Hash, Vec<u8>>);
 
 impl HistoricalLookup for Code {
@@ -154,11 +146,15 @@ fn loop_program(iterations: u32) -> Vec<u8> {
         starts.extend(std::iter::repeat_n(false, i.len() - 1));
         code.extend(i);
     }
-    let blob = Program::encode_blob(&[], &code, &starts);
-    // E(o-len₃, w-len₃, z₂, s₃) then E₄(|c|) ⌢ c: no data, a 4 KiB stack.
+    standard_preimage(&Program::encode_blob(&[], &code, &starts))
+}
+
+/// A standard program (GP A.7) of `blob` with no data and a 4 KiB stack —
+/// `E(o-len₃, w-len₃, z₂, s₃) ⌢ E₄(|c|) ⌢ c` — as a preimage with metadata `"b"`.
+fn standard_preimage(blob: &[u8]) -> Vec<u8> {
     let mut p = vec![0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10, 0];
     p.extend_from_slice(&(blob.len() as u32).to_le_bytes());
-    p.extend_from_slice(&blob);
+    p.extend_from_slice(blob);
     let mut preimage = vec![1, b'b'];
     preimage.extend_from_slice(&p);
     preimage
@@ -175,7 +171,7 @@ fn guarantee(
     spec: &ChainSpec,
     engine: &mut AvailabilityEngine,
     code: &Code,
-    code_hash: Hash,
+    (code_hash, auth_hash): (Hash, Hash),
     iterations: u32,
     n: usize,
 ) -> anyhow::Result<(Case, Distributable)> {
@@ -199,7 +195,7 @@ fn guarantee(
     };
     let package_of = |item: &WorkItem| WorkPackage {
         auth_code_host: SERVICE,
-        auth_code_hash: ByteArray([7; 32]),
+        auth_code_hash: auth_hash,
         context: context.clone(),
         authorization: Bytes(b"token".to_vec()),
         authorizer_config: Bytes(b"config".to_vec()),
@@ -225,11 +221,14 @@ fn guarantee(
         imports: vec![Vec::new()],
         justifications: vec![Vec::new()],
     };
+    let core = n as CoreIndex % spec.core_count.max(1);
+    let (trace, auth_gas) = tessera_state::authorize::psi_i(spec, &package, core, code);
+    let trace = trace.map_err(|e| anyhow::anyhow!("the authorizer refused: {e:?}"))?;
     let outcomes = refine_items(&Refinement {
         spec,
-        core: n as CoreIndex % spec.core_count.max(1),
+        core,
         package: &package,
-        auth_trace: AUTH_TRACE,
+        auth_trace: &trace,
         imports: &bundle.imports,
         extrinsics: &bundle.extrinsics,
         lookup: code,
@@ -256,10 +255,10 @@ fn guarantee(
             exports_count: outcome.exports.len() as u16,
         },
         context,
-        core_index: n as CoreIndex % spec.core_count.max(1),
-        authorizer_hash: blake2b_256_concat(&[&[7; 32], b"config"]),
-        auth_gas_used: AUTH_GAS,
-        auth_output: Bytes(AUTH_TRACE.to_vec()),
+        core_index: core,
+        authorizer_hash: blake2b_256_concat(&[&auth_hash.0, b"config"]),
+        auth_gas_used: auth_gas,
+        auth_output: Bytes(trace),
         segment_root_lookup: SegmentRootLookup(Vec::new()),
         results: vec![digest(&item, outcome.result.clone(), outcome.gas_used)],
     };
@@ -289,7 +288,9 @@ pub async fn measure(spec: &ChainSpec, config: &AuditConfig) -> anyhow::Result<V
         .max(1);
     let program = loop_program(iterations);
     let code_hash = blake2b_256(&program);
-    let code = Code(BTreeMap::from([(code_hash, program)]));
+    let auth = authorizer();
+    let auth_hash = blake2b_256(&auth);
+    let code = Code(BTreeMap::from([(code_hash, program), (auth_hash, auth)]));
 
     // Assurers: V endpoints serving one store; the auditor connected to them.
     let dir = tempfile::tempdir().context("a temporary directory for the store")?;
@@ -328,14 +329,25 @@ pub async fn measure(spec: &ChainSpec, config: &AuditConfig) -> anyhow::Result<V
         let mut engine = AvailabilityEngine::new(spec, backend);
         let mut cases = Vec::with_capacity(reports);
         for n in 0..reports {
-            let (case, coded) = guarantee(spec, &mut engine, &code, code_hash, iterations, n)?;
+            let (case, coded) = guarantee(
+                spec,
+                &mut engine,
+                &code,
+                (code_hash, auth_hash),
+                iterations,
+                n,
+            )?;
             store_distributable(&store, &coded, &case.bundle, &[] as &[Vec<u8>], 1)?;
             cases.push(case);
         }
         let root = Mutex::new(AvailabilityEngine::new(spec, backend));
+        let authorize = StateAuthorizer {
+            spec,
+            lookup: &code,
+        };
         let ctx = Context {
             lookup: &code,
-            is_authorized: &FixedAuth,
+            is_authorized: &authorize,
             erasure_root: &root,
         };
         let farm = audit_all(&auditor, spec, backend, &cases, &holders, &ctx).await?;
@@ -447,7 +459,7 @@ async fn audit_all(
             spec,
             core: c.report.core_index,
             package: &b.package,
-            auth_trace: AUTH_TRACE,
+            auth_trace: &c.report.auth_output.0,
             imports: &b.imports,
             extrinsics: &b.extrinsics,
             lookup: ctx.lookup,

@@ -22,6 +22,7 @@
 //! the official vectors' ASN.1 schemas. This crate knows nothing of storage or of
 //! networking.
 
+pub mod authorize;
 pub mod host;
 pub mod refine;
 pub mod serial;

@@ -164,7 +164,7 @@ pub fn psi_r(
 }
 
 /// `c` of `E(↕z, c)`: the code after the length-prefixed metadata.
-fn strip_metadata<'b>(spec: &ChainSpec, preimage: &'b [u8]) -> Option<&'b [u8]> {
+pub(crate) fn strip_metadata<'b>(spec: &ChainSpec, preimage: &'b [u8]) -> Option<&'b [u8]> {
     let mut r = Reader::new(spec, preimage);
     let len = usize::try_from(r.natural("code metadata length").ok()?).ok()?;
     preimage.get(r.position().checked_add(len)?..)

@@ -4,7 +4,8 @@
 //! extrinsics `x̄`; the accumulation inputs (kinds 14 and 15) are absent.
 
 use tessera_core::codec::{encode_natural, Encode};
-use tessera_core::types::WorkItem;
+use tessera_core::spec::ChainSpec;
+use tessera_core::types::{WorkItem, WorkPackage};
 
 use super::Refinement;
 use crate::host::constants;
@@ -36,7 +37,6 @@ pub fn value(refine: &Refinement<'_>, item: usize, kind: u64, a: u64, b: u64) ->
         seqs.get(at(i)?)?.get(at(j)?).cloned()
     };
     match kind {
-        0 => Some(constants(refine.spec)),
         // n = H_0 in refine.
         1 => Some(vec![0u8; 32]),
         2 => Some(refine.auth_trace.to_vec()),
@@ -44,6 +44,17 @@ pub fn value(refine: &Refinement<'_>, item: usize, kind: u64, a: u64, b: u64) ->
         4 => nested(refine.extrinsics, u64::try_from(item).ok()?, a),
         5 => nested(refine.imports, a, b),
         6 => nested(refine.imports, u64::try_from(item).ok()?, a),
+        _ => package_value(refine.spec, p, kind, a),
+    }
+}
+
+/// `v` for the kinds that need only the package `p` (and the constants): what
+/// Ω_Y gives in Ψ_I, `Ω_Y(ϱ, ω, μ, p, ∅, ∅, ∅, ∅, ∅, ∅)` (GP B.2); `None` (∅) for
+/// every other kind.
+pub fn package_value(spec: &ChainSpec, p: &WorkPackage, kind: u64, a: u64) -> Option<Vec<u8>> {
+    let at = |x: u64| usize::try_from(x).ok();
+    match kind {
+        0 => Some(constants(spec)),
         7 => Some(p.encode()),
         8 => Some(p.authorizer_config.0.clone()),
         9 => Some(p.authorization.0.clone()),

@@ -94,7 +94,7 @@ impl HostCalls for RefineHost<'_> {
 }
 
 /// Set `ω7` and resume.
-fn reply(m: &mut Machine<'_>, value: u64) -> HostOutcome {
+pub(crate) fn reply(m: &mut Machine<'_>, value: u64) -> HostOutcome {
     m.set_reg(7, value);
     HostOutcome::Continue
 }
@@ -102,7 +102,13 @@ fn reply(m: &mut Machine<'_>, value: u64) -> HostOutcome {
 /// The common tail of fetch and historical_lookup: `f = min(ω_from, |v|)`,
 /// `l = min(ω_len, |v| − f)`; ☇ if `μ[o..+l]` is not writable, else NONE for ∅ or
 /// `|v|` with `μ[o..+l] = v[f..+l]`.
-fn reply_slice(m: &mut Machine<'_>, v: Option<&[u8]>, o: u64, from: u64, len: u64) -> HostOutcome {
+pub(crate) fn reply_slice(
+    m: &mut Machine<'_>,
+    v: Option<&[u8]>,
+    o: u64,
+    from: u64,
+    len: u64,
+) -> HostOutcome {
     let size = v.map_or(0, |v| u64::try_from(v.len()).unwrap_or(u64::MAX));
     let f = from.min(size);
     let l = len.min(size - f);

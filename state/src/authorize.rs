@@ -7,10 +7,11 @@
 //!             (r, u)     where (u, r, ∅) = Ψ_M(p_authcode, 0, G_I, E_2(c), F, ∅)
 //! ```
 //!
-//! `p_authcode` is the authorizer preimage `Λ(δ[p_h], (p_x)_t, p_u)` — the code
-//! hash `p_u` looked up in the host service `p_h` at the lookup anchor's slot —
-//! with its metadata split off as for service code (`E(↕m, c)`); the size check
-//! reads the preimage, as Ψ_R's does (see `refine`). The host functions `F` are
+//! `p_authcode` is defined in §14.3 by `E(↕p_m, p_authcode) = Λ(δ[p_h], (p_x)_t,
+//! p_u)`: the code hash `p_u` looked up in the host service `p_h` at the lookup
+//! anchor's slot, its metadata split off. The size check is on that code (Ψ_R's, by
+//! contrast, is on the whole preimage). A preimage that does not split has no
+//! `p_authcode`: BAD. The host functions `F` are
 //! `gas` and `fetch` (Ω_Y with the package alone: kinds 0 and 7–13), JIP-1's `log`,
 //! and `WHAT` for every other identifier; each costs 10 gas. The invocation is
 //! stateless: no context.
@@ -46,13 +47,13 @@ pub fn psi_i(
     ) else {
         return (Err(WorkExecResult::BadCode), 0);
     };
-    let limit = usize::try_from(spec.max_authorizer_code_size).unwrap_or(usize::MAX);
-    if preimage.len() > limit {
-        return (Err(WorkExecResult::CodeOversize), 0);
-    }
     let Some(code) = strip_metadata(spec, &preimage) else {
         return (Err(WorkExecResult::BadCode), 0);
     };
+    let limit = usize::try_from(spec.max_authorizer_code_size).unwrap_or(usize::MAX);
+    if code.len() > limit {
+        return (Err(WorkExecResult::CodeOversize), 0);
+    }
     let mut host = AuthorizeHost { spec, package };
     let (gas_used, result) = invoke_bounded(
         code,
@@ -197,9 +198,20 @@ mod tests {
             psi_i(&spec, &package(&code), 0, &other),
             (Err(WorkExecResult::BadCode), 0)
         );
+        // The metadata ("a", two octets with its length) is not counted: W_A
+        // octets of code pass the size check, W_A + 1 do not.
+        let limit = spec.max_authorizer_code_size as usize;
+        let mut at_limit = code.clone();
+        at_limit.resize(limit + 2, 0);
+        assert_ne!(
+            run(&spec, &at_limit, 0).0,
+            Err(WorkExecResult::CodeOversize)
+        );
         let mut big = code.clone();
-        big.resize(spec.max_authorizer_code_size as usize + 1, 0);
+        big.resize(limit + 3, 0);
         assert_eq!(run(&spec, &big, 0), (Err(WorkExecResult::CodeOversize), 0));
+        // A preimage whose metadata length runs past its end has no code.
+        assert_eq!(run(&spec, &[0x7F], 0), (Err(WorkExecResult::BadCode), 0));
     }
 
     #[test]

@@ -12,55 +12,23 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::case::{case, honest};
+use common::loopback::node;
 use tessera_audit::execute::Context;
 use tessera_audit::farm::Farm;
 use tessera_audit::fetch::BundleFetch;
 use tessera_audit::BlockAudit;
 use tessera_core::hash::blake2b_256;
 use tessera_core::types::WorkExecResult;
-use tessera_core::{ByteArray, Bytes, ChainSpec};
+use tessera_core::Bytes;
 use tessera_da::availability::AvailabilityEngine;
 use tessera_da::fetch::Holder;
 use tessera_da::package::Distributable;
-use tessera_da::serve::{register, store_distributable};
-use tessera_da::store::ShardStore;
+use tessera_da::serve::store_distributable;
 use tessera_kernels::Backend;
-use tessera_net::{Identity, Network, NetworkConfig};
-
-fn config() -> NetworkConfig {
-    let mut c = NetworkConfig::new("127.0.0.1:0".parse().unwrap(), ByteArray([0xF4; 32]));
-    c.request_timeout = Duration::from_secs(5);
-    c.stream_timeout = Duration::from_millis(800);
-    c.handshake_timeout = Duration::from_secs(3);
-    c
-}
-
-struct Node {
-    net: Network,
-    store: Arc<ShardStore>,
-    _dir: tempfile::TempDir,
-}
-
-fn node(spec: &ChainSpec, seed: u8) -> Node {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(ShardStore::open(spec, dir.path()).unwrap());
-    let net = Network::start(
-        Identity::from_ed25519_seed([seed; 32]),
-        spec.clone(),
-        config(),
-    )
-    .unwrap();
-    register(&net, store.clone());
-    Node {
-        net,
-        store,
-        _dir: dir,
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_fetch_and_one_execution_per_report_whoever_selected_it() {

@@ -8,8 +8,9 @@
 //!   their bundles;
 //! - with one assurer of the two needed, the fetch is a typed error.
 
-use std::sync::Arc;
-use std::time::Duration;
+mod common;
+
+use common::loopback::{node, Node};
 
 use tessera_audit::execute::Bundle;
 use tessera_audit::fetch::{fetch_bundles, BundleFetch, BundleFetchError, Source};
@@ -23,41 +24,8 @@ use tessera_core::{ByteArray, Bytes, ChainSpec};
 use tessera_da::availability::AvailabilityEngine;
 use tessera_da::fetch::Holder;
 use tessera_da::package::Distributable;
-use tessera_da::serve::{register, store_distributable};
-use tessera_da::store::ShardStore;
+use tessera_da::serve::store_distributable;
 use tessera_kernels::Backend;
-use tessera_net::{Identity, Network, NetworkConfig};
-
-fn config() -> NetworkConfig {
-    let mut c = NetworkConfig::new("127.0.0.1:0".parse().unwrap(), ByteArray([0xA1; 32]));
-    c.request_timeout = Duration::from_secs(5);
-    c.stream_timeout = Duration::from_millis(800);
-    c.handshake_timeout = Duration::from_secs(3);
-    c
-}
-
-struct Node {
-    net: Network,
-    store: Arc<ShardStore>,
-    _dir: tempfile::TempDir,
-}
-
-fn node(spec: &ChainSpec, seed: u8) -> Node {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(ShardStore::open(spec, dir.path()).unwrap());
-    let net = Network::start(
-        Identity::from_ed25519_seed([seed; 32]),
-        spec.clone(),
-        config(),
-    )
-    .unwrap();
-    register(&net, store.clone());
-    Node {
-        net,
-        store,
-        _dir: dir,
-    }
-}
 
 /// A one-item package with `payload`, as its bundle, and a report naming it (only the
 /// fields a fetch checks are meaningful).

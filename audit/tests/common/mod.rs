@@ -5,6 +5,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod case;
+pub mod loopback;
 
 use tessera_audit::{Auditor, BlockAudit};
 use tessera_core::crypto::bandersnatch;

@@ -42,7 +42,8 @@ use tessera_core::types::{
 use tessera_state::stf::disputes::{self, DisputesError, DisputesInput, DisputesState};
 use tessera_state::stf::header::extrinsic_hash;
 use tessera_state::stf::safrole::sealing::TicketsOrKeys;
-use tessera_state::stf::safrole::{self, SafroleError, SafroleInput, SafroleState};
+use tessera_state::stf::safrole::{self, SafroleError, SafroleInput};
+use tessera_state::stf::safrole_state;
 use tessera_state::ChainState;
 
 /// Why a block could not be authored.
@@ -184,18 +185,7 @@ impl SlotContext {
         // expensive part.
         let (post, out) = safrole::apply(
             spec,
-            &SafroleState {
-                tau: pre.tau,
-                eta: pre.eta,
-                lambda: pre.lambda.clone(),
-                kappa: pre.kappa.clone(),
-                gamma_k: pre.gamma.pending.clone(),
-                iota: pre.iota.clone(),
-                gamma_a: pre.gamma.tickets.clone(),
-                gamma_s: pre.gamma.seal_keys.clone(),
-                gamma_z: pre.gamma.ring_root,
-                post_offenders: disputed.psi.offenders.clone(),
-            },
+            &safrole_state(pre, &disputed.psi),
             &SafroleInput {
                 slot,
                 entropy: Hash::default(),

@@ -285,6 +285,23 @@ fn judge(spec: &ChainSpec, pre: &ChainState, block: &Block) -> Result<DisputesSt
     Ok(disputed)
 }
 
+/// Safrole's part of the prior state `pre`, with the posterior offenders ψ'_O of
+/// `psi` (for Φ, GP 6.14): what the importer and a block author both feed Safrole.
+pub fn safrole_state(pre: &ChainState, psi: &DisputesRecords) -> SafroleState {
+    SafroleState {
+        tau: pre.tau,
+        eta: pre.eta,
+        lambda: pre.lambda.clone(),
+        kappa: pre.kappa.clone(),
+        gamma_k: pre.gamma.pending.clone(),
+        iota: pre.iota.clone(),
+        gamma_a: pre.gamma.tickets.clone(),
+        gamma_s: pre.gamma.seal_keys.clone(),
+        gamma_z: pre.gamma.ring_root,
+        post_offenders: psi.offenders.clone(),
+    }
+}
+
 /// γ', κ', λ', η' (GP §6): Safrole, fed `Y(H_V)` and the posterior offenders ψ'_O
 /// (for Φ, GP 6.14); then the epoch and tickets markers (GP 6.27–6.28) and the
 /// seal and entropy signatures (GP 6.15–6.17) against κ', γ'_S and η'_3.
@@ -299,18 +316,7 @@ fn advance_safrole(
         .map_err(|err| HeaderError::BadEntropySource(err.to_string()))?;
     let (post, out) = safrole::apply(
         spec,
-        &SafroleState {
-            tau: pre.tau,
-            eta: pre.eta,
-            lambda: pre.lambda.clone(),
-            kappa: pre.kappa.clone(),
-            gamma_k: pre.gamma.pending.clone(),
-            iota: pre.iota.clone(),
-            gamma_a: pre.gamma.tickets.clone(),
-            gamma_s: pre.gamma.seal_keys.clone(),
-            gamma_z: pre.gamma.ring_root,
-            post_offenders: psi.offenders.clone(),
-        },
+        &safrole_state(pre, psi),
         &SafroleInput {
             slot: h.slot,
             entropy,

@@ -39,11 +39,11 @@ use tessera_core::types::{
     BandersnatchPublic, BandersnatchVrfSignature, Block, Ed25519Public, EpochMark, Extrinsic,
     Header, TicketsExtrinsic, TicketsMark, TimeSlot, ValidatorIndex,
 };
-use tessera_state::stf::disputes::{self, DisputesError, DisputesInput, DisputesState};
+use tessera_state::stf::disputes::{self, DisputesError, DisputesInput};
 use tessera_state::stf::header::extrinsic_hash;
 use tessera_state::stf::safrole::sealing::TicketsOrKeys;
 use tessera_state::stf::safrole::{self, SafroleError, SafroleInput};
-use tessera_state::stf::safrole_state;
+use tessera_state::stf::{disputes_state, safrole_state};
 use tessera_state::ChainState;
 
 /// Why a block could not be authored.
@@ -167,13 +167,7 @@ impl SlotContext {
         // ψ' and H_O (GP 10.20), as block import computes them.
         let (disputed, disputes_out) = disputes::apply(
             spec,
-            &DisputesState {
-                psi: pre.psi.clone(),
-                rho: pre.rho.clone(),
-                tau: pre.tau,
-                kappa: pre.kappa.clone(),
-                lambda: pre.lambda.clone(),
-            },
+            &disputes_state(pre),
             &DisputesInput {
                 disputes: disputes_extrinsic.clone(),
             },

@@ -263,18 +263,23 @@ fn check_against_prior(
     Ok(())
 }
 
+/// The disputes transition's part of the prior state `pre`: ψ, ρ, τ, κ, λ.
+pub fn disputes_state(pre: &ChainState) -> DisputesState {
+    DisputesState {
+        psi: pre.psi.clone(),
+        rho: pre.rho.clone(),
+        tau: pre.tau,
+        kappa: pre.kappa.clone(),
+        lambda: pre.lambda.clone(),
+    }
+}
+
 /// ψ', ρ† (GP §10): the disputes judge against the prior κ, λ and τ; `H_O` must
 /// name the offenders they found (GP 10.20).
 fn judge(spec: &ChainSpec, pre: &ChainState, block: &Block) -> Result<DisputesState, BlockError> {
     let (disputed, out) = disputes::apply(
         spec,
-        &DisputesState {
-            psi: pre.psi.clone(),
-            rho: pre.rho.clone(),
-            tau: pre.tau,
-            kappa: pre.kappa.clone(),
-            lambda: pre.lambda.clone(),
-        },
+        &disputes_state(pre),
         &DisputesInput {
             disputes: block.extrinsic.disputes.clone(),
         },

@@ -56,6 +56,15 @@ impl Machine {
         )
     }
 
+    /// `records` as the pretty JSON array a bench prints, each with this machine.
+    pub fn json<T: Serialize>(&self, records: &[T]) -> serde_json::Result<String> {
+        let all = records
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<Vec<_>, _>>()?;
+        serde_json::to_string_pretty(&self.annotate(all))
+    }
+
     /// `records` with this machine added to each object as `"machine"`.
     pub fn annotate(&self, records: Vec<serde_json::Value>) -> Vec<serde_json::Value> {
         let me = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);

@@ -57,11 +57,7 @@ pub fn run(spec: &ChainSpec, args: &AuditArgs) -> anyhow::Result<()> {
         .context("bench audit failed")?;
     let machine = Machine::probe(config.backends.contains(&tessera_kernels::Backend::Gpu));
     if args.json {
-        let all = records
-            .iter()
-            .map(serde_json::to_value)
-            .collect::<Result<Vec<_>, _>>()?;
-        println!("{}", serde_json::to_string_pretty(&machine.annotate(all))?);
+        println!("{}", machine.json(&records)?);
     } else {
         println!("{}", machine.line());
         print_table(&records);

@@ -56,11 +56,7 @@ pub fn run(spec: &ChainSpec, args: &NetArgs) -> anyhow::Result<()> {
         .context("bench net failed")?;
     let machine = Machine::probe(false);
     if args.json {
-        let all = records
-            .iter()
-            .map(serde_json::to_value)
-            .collect::<Result<Vec<_>, _>>()?;
-        println!("{}", serde_json::to_string_pretty(&machine.annotate(all))?);
+        println!("{}", machine.json(&records)?);
     } else {
         println!("{}", machine.line());
         print_table(&records);

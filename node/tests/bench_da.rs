@@ -3,20 +3,11 @@
 
 use std::process::Command;
 
-#[test]
-fn bench_da_json_records_have_the_documented_shape() {
+/// Run `tessera` with `args` (which end in `--json`), require success, and parse
+/// what it printed.
+fn tessera_json(args: &[&str]) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args([
-            "bench",
-            "da",
-            "--spec",
-            "tiny",
-            "--workload",
-            "package",
-            "--repetitions",
-            "1",
-            "--json",
-        ])
+        .args(args)
         .output()
         .expect("the tessera binary runs");
     assert!(
@@ -24,7 +15,22 @@ fn bench_da_json_records_have_the_documented_shape() {
         "stderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+}
+
+#[test]
+fn bench_da_json_records_have_the_documented_shape() {
+    let value = tessera_json(&[
+        "bench",
+        "da",
+        "--spec",
+        "tiny",
+        "--workload",
+        "package",
+        "--repetitions",
+        "1",
+        "--json",
+    ]);
     let records = value.as_array().expect("a JSON array");
     let keys = [
         "workload",
@@ -83,28 +89,19 @@ fn bench_da_json_records_have_the_documented_shape() {
 /// shard proved, every set was stored and every rebuilt bundle equals its original.
 #[test]
 fn bench_da_validator_records_count_every_phase() {
-    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args([
-            "bench",
-            "da",
-            "--spec",
-            "tiny",
-            "--workload",
-            "validator",
-            "--backend",
-            "simd",
-            "--reports",
-            "2",
-            "--json",
-        ])
-        .output()
-        .expect("the tessera binary runs");
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    let value = tessera_json(&[
+        "bench",
+        "da",
+        "--spec",
+        "tiny",
+        "--workload",
+        "validator",
+        "--backend",
+        "simd",
+        "--reports",
+        "2",
+        "--json",
+    ]);
     let records = value.as_array().expect("a JSON array");
     // V CE 137 answers; one shard per core (C = 2); R = 2 shards of each of 2 reports.
     let expected = [
@@ -137,26 +134,17 @@ fn bench_da_validator_records_count_every_phase() {
 /// report's refine loop ran to its end and every audit came out valid.
 #[test]
 fn bench_audit_records_cover_both_modes_and_every_phase() {
-    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args([
-            "bench",
-            "audit",
-            "--spec",
-            "tiny",
-            "--reports",
-            "2",
-            "--refine-instructions",
-            "20000",
-            "--json",
-        ])
-        .output()
-        .expect("the tessera binary runs");
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    let value = tessera_json(&[
+        "bench",
+        "audit",
+        "--spec",
+        "tiny",
+        "--reports",
+        "2",
+        "--refine-instructions",
+        "20000",
+        "--json",
+    ]);
     let records = value.as_array().expect("a JSON array");
     assert_eq!(records.len(), 10);
     for mode in ["farm", "one-at-a-time"] {
@@ -188,29 +176,20 @@ fn bench_da_profile_names_the_gpu_spans() {
         eprintln!("bench_da_profile_names_the_gpu_spans: no GPU adapter, skipped");
         return;
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args([
-            "bench",
-            "da",
-            "--spec",
-            "tiny",
-            "--workload",
-            "package",
-            "--backend",
-            "gpu",
-            "--repetitions",
-            "1",
-            "--profile",
-            "--json",
-        ])
-        .output()
-        .expect("the tessera binary runs");
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let value: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    let value = tessera_json(&[
+        "bench",
+        "da",
+        "--spec",
+        "tiny",
+        "--workload",
+        "package",
+        "--backend",
+        "gpu",
+        "--repetitions",
+        "1",
+        "--profile",
+        "--json",
+    ]);
     for r in value.as_array().expect("a JSON array") {
         if r["backend"] != "gpu" {
             assert!(r.get("profile").is_none(), "{r}");

@@ -40,6 +40,9 @@ pub enum StoreError {
     /// The availability store over the same database failed.
     #[error("availability store: {0}")]
     Da(#[from] tessera_da::store::StoreError),
+    /// The database lacks a column family [`StateStore::open`] creates.
+    #[error("the database has no column family {0}")]
+    MissingFamily(&'static str),
     /// A stored value does not decode: the database is corrupt or foreign.
     #[error("stored state under header {header} is corrupt: {reason}")]
     Corrupt {
@@ -51,9 +54,18 @@ pub enum StoreError {
 }
 
 enum Backend {
-    Memory(BTreeMap<Hash, Stored>),
+    Memory {
+        states: BTreeMap<Hash, Stored>,
+        blocks: BTreeMap<Hash, Vec<u8>>,
+        meta: BTreeMap<String, Vec<u8>>,
+    },
     Rocks(Arc<rocksdb::DB>),
 }
+
+/// The column family of imported blocks: `E(B)` under the header hash.
+const BLOCKS: &str = "blocks";
+/// The column family of the node's small records (the finalized block, …).
+const META: &str = "meta";
 
 /// States by header hash.
 pub struct StateStore {
@@ -71,7 +83,11 @@ impl StateStore {
     pub fn in_memory(spec: &ChainSpec) -> Self {
         StateStore {
             spec: spec.clone(),
-            backend: Backend::Memory(BTreeMap::new()),
+            backend: Backend::Memory {
+                states: BTreeMap::new(),
+                blocks: BTreeMap::new(),
+                meta: BTreeMap::new(),
+            },
             cache: VecDeque::new(),
         }
     }
@@ -83,7 +99,8 @@ impl StateStore {
         let mut options = rocksdb::Options::default();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
-        let db = rocksdb::DB::open_cf(&options, path, DA_FAMILIES)?;
+        let families = DA_FAMILIES.iter().copied().chain([BLOCKS, META]);
+        let db = rocksdb::DB::open_cf(&options, path, families)?;
         Ok(StateStore {
             spec: spec.clone(),
             backend: Backend::Rocks(Arc::new(db)),
@@ -94,7 +111,7 @@ impl StateStore {
     /// The availability store in the same database; `None` for a store in memory.
     pub fn shard_store(&self) -> Result<Option<ShardStore>, StoreError> {
         match &self.backend {
-            Backend::Memory(_) => Ok(None),
+            Backend::Memory { .. } => Ok(None),
             Backend::Rocks(db) => Ok(Some(ShardStore::with_db(&self.spec, db.clone())?)),
         }
     }
@@ -105,7 +122,7 @@ impl StateStore {
             return Ok(Some(s.clone()));
         }
         let stored = match &self.backend {
-            Backend::Memory(m) => m.get(header).cloned(),
+            Backend::Memory { states, .. } => states.get(header).cloned(),
             Backend::Rocks(db) => match db.get(header.0)? {
                 None => None,
                 Some(bytes) => Some(self.decode(header, &bytes)?),
@@ -124,21 +141,92 @@ impl StateStore {
         root: Hash,
         state: Arc<ChainState>,
     ) -> Result<(), StoreError> {
+        self.put_with_block(header, root, state, None)
+    }
+
+    /// Store the state made by `header` together with the block `E(B)` that made
+    /// it, in one atomic write: after a crash either both are there or neither.
+    pub fn put_with_block(
+        &mut self,
+        header: Hash,
+        root: Hash,
+        state: Arc<ChainState>,
+        block: Option<&[u8]>,
+    ) -> Result<(), StoreError> {
         let stored = Stored { root, state };
         match &mut self.backend {
-            Backend::Memory(m) => {
-                m.insert(header, stored.clone());
+            Backend::Memory { states, blocks, .. } => {
+                states.insert(header, stored.clone());
+                if let Some(b) = block {
+                    blocks.insert(header, b.to_vec());
+                }
             }
             Backend::Rocks(db) => {
                 let raw = RawState {
                     root,
                     keyvals: stored.state.serialize(),
                 };
-                db.put(header.0, raw.encode())?;
+                let mut batch = rocksdb::WriteBatch::default();
+                batch.put(header.0, raw.encode());
+                if let Some(b) = block {
+                    batch.put_cf(family(db, BLOCKS)?, header.0, b);
+                }
+                db.write(batch)?;
             }
         }
         self.remember(header, stored);
         Ok(())
+    }
+
+    /// Every stored block, `(header hash, E(B))`, in no particular order.
+    pub fn blocks(&self) -> Result<Vec<(Hash, Vec<u8>)>, StoreError> {
+        match &self.backend {
+            Backend::Memory { blocks, .. } => {
+                Ok(blocks.iter().map(|(h, b)| (*h, b.clone())).collect())
+            }
+            Backend::Rocks(db) => {
+                let mut out = Vec::new();
+                for item in db.iterator_cf(family(db, BLOCKS)?, rocksdb::IteratorMode::Start) {
+                    let (k, v) = item?;
+                    let hash = <[u8; 32]>::try_from(&k[..]).map_err(|_| StoreError::Corrupt {
+                        header: Hash::default(),
+                        reason: format!("a block key of {} octets", k.len()),
+                    })?;
+                    out.push((tessera_core::ByteArray(hash), v.to_vec()));
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// The record `key` of the node's small records, if written.
+    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match &self.backend {
+            Backend::Memory { meta, .. } => Ok(meta.get(key).cloned()),
+            Backend::Rocks(db) => Ok(db.get_cf(family(db, META)?, key.as_bytes())?),
+        }
+    }
+
+    /// Write the record `key`.
+    pub fn set_meta(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        match &mut self.backend {
+            Backend::Memory { meta, .. } => {
+                meta.insert(key.to_owned(), value.to_vec());
+                Ok(())
+            }
+            Backend::Rocks(db) => Ok(db.put_cf(family(db, META)?, key.as_bytes(), value)?),
+        }
+    }
+
+    /// Whether a state is stored under `header` (without decoding it).
+    pub fn contains(&mut self, header: &Hash) -> Result<bool, StoreError> {
+        if self.cache.iter().any(|(h, _)| h == header) {
+            return Ok(true);
+        }
+        match &self.backend {
+            Backend::Memory { states, .. } => Ok(states.contains_key(header)),
+            Backend::Rocks(db) => Ok(db.get_pinned(header.0)?.is_some()),
+        }
     }
 
     fn remember(&mut self, header: Hash, stored: Stored) {
@@ -162,4 +250,12 @@ impl StateStore {
             state: Arc::new(state),
         })
     }
+}
+
+/// Column family `name` of the node's database (opened with it by [`StateStore::open`]).
+fn family<'a>(
+    db: &'a rocksdb::DB,
+    name: &'static str,
+) -> Result<&'a rocksdb::ColumnFamily, StoreError> {
+    db.cf_handle(name).ok_or(StoreError::MissingFamily(name))
 }

@@ -1,0 +1,511 @@
+//! The block tree a node keeps: every imported block since genesis, the best
+//! block (GP v0.7.2 §19, eq. 19.1), the finalized block, and the posterior state
+//! of each block in the [`StateStore`].
+//!
+//! Best chain (GP 19.1): among the blocks that descend from the finalized block and
+//! whose every unfinalized ancestor (itself included) is *audited* — all the
+//! reports it made available were judged valid (GP §17) — the best block
+//! maximises the number of ticket-sealed blocks on its chain (`m`, the GP's count
+//! of ancestors with `isticketed`); ties go to the greater height, then the lower
+//! header hash, so that every node picks the same block. Equivocations (two blocks
+//! of one author in one slot) are left out of the rule for now (they need the
+//! seal-key bookkeeping of §19's "equivocation" check).
+//!
+//! A block is stored with its posterior state in one write
+//! ([`StateStore::put_with_block`]) so that a node killed mid-import restarts on
+//! a consistent tree: [`Chain::open`] rebuilds the tree from the stored blocks.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use tessera_core::codec::{decode_exact, Encode};
+use tessera_core::hash::Hash;
+use tessera_core::spec::ChainSpec;
+use tessera_core::types::{Block, Header, TimeSlot, WorkReport};
+use tessera_state::stf::safrole::sealing::TicketsOrKeys;
+use tessera_state::{import_block, BlockError, ChainState};
+
+use crate::store::{StateStore, StoreError, Stored};
+
+/// Why a block was not added to the tree.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// The block's parent is not in the tree (fetch it first).
+    #[error("unknown parent {0}")]
+    UnknownParent(Hash),
+    /// The block is not after the finalized block.
+    #[error("block at slot {slot} does not descend from the finalized block")]
+    BelowFinalized {
+        /// The block's slot.
+        slot: TimeSlot,
+    },
+    /// The block breaks a rule of the GP.
+    #[error("invalid block: {0}")]
+    Block(#[from] BlockError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored block or record does not decode.
+    #[error("stored block {hash} is corrupt: {reason}")]
+    Corrupt {
+        /// Its header hash.
+        hash: Hash,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// What the tree knows of one block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockInfo {
+    /// The header hash.
+    pub hash: Hash,
+    /// `H_P`.
+    pub parent: Hash,
+    /// `H_T`.
+    pub slot: TimeSlot,
+    /// Its height: genesis is 0, each block one more than its parent.
+    pub height: u32,
+    /// Ticket-sealed blocks from genesis to this one (GP 19.1's `m`).
+    pub ticketed: u32,
+    /// The posterior state root `M_σ(σ')`.
+    pub state_root: Hash,
+}
+
+/// What an import did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Imported {
+    /// The block was already in the tree.
+    Known,
+    /// The block was added; `best_changed` if it (or a block it made eligible)
+    /// is now the best block.
+    New {
+        /// Its tree entry.
+        info: BlockInfo,
+        /// `W` (GP 11.16): the reports this block made available, which must be
+        /// audited before the block counts as audited (none: audited at once).
+        available: Vec<WorkReport>,
+        /// Whether the best block changed.
+        best_changed: bool,
+    },
+}
+
+/// The record key of the finalized block's hash.
+const FINALIZED: &str = "finalized";
+
+/// The block tree over a [`StateStore`].
+pub struct Chain {
+    spec: ChainSpec,
+    store: StateStore,
+    infos: HashMap<Hash, BlockInfo>,
+    blocks: HashMap<Hash, Arc<Block>>,
+    children: HashMap<Hash, Vec<Hash>>,
+    /// Blocks known to be audited (and genesis); see the module docs.
+    audited: BTreeSet<Hash>,
+    genesis: Hash,
+    finalized: Hash,
+    best: Hash,
+}
+
+impl Chain {
+    /// The tree over `store`, whose genesis is `genesis` with state
+    /// `genesis_state`. A store that already holds blocks (a restart) gives them
+    /// back, with the finalized block it recorded; blocks up to the finalized one
+    /// and blocks that made nothing available are audited, the rest wait for
+    /// their audits again.
+    pub fn open(
+        spec: &ChainSpec,
+        mut store: StateStore,
+        genesis: &Header,
+        genesis_state: ChainState,
+    ) -> Result<Chain, ChainError> {
+        let genesis_hash = genesis.hash();
+        let root = if store.contains(&genesis_hash)? {
+            store
+                .get(&genesis_hash)?
+                .map(|s| s.root)
+                .unwrap_or_default()
+        } else {
+            let root = genesis_state.root();
+            store.put(genesis_hash, root, Arc::new(genesis_state))?;
+            root
+        };
+        let genesis_info = BlockInfo {
+            hash: genesis_hash,
+            parent: genesis.parent,
+            slot: genesis.slot,
+            height: 0,
+            ticketed: 0,
+            state_root: root,
+        };
+        let mut chain = Chain {
+            spec: spec.clone(),
+            store,
+            infos: HashMap::from([(genesis_hash, genesis_info)]),
+            blocks: HashMap::new(),
+            children: HashMap::new(),
+            audited: BTreeSet::from([genesis_hash]),
+            genesis: genesis_hash,
+            finalized: genesis_hash,
+            best: genesis_hash,
+        };
+        chain.reload()?;
+        Ok(chain)
+    }
+
+    /// Rebuild the tree from the stored blocks (parents before children: a
+    /// child's slot is after its parent's, GP 5.7).
+    fn reload(&mut self) -> Result<(), ChainError> {
+        let mut stored = Vec::new();
+        for (hash, bytes) in self.store.blocks()? {
+            let corrupt = |reason: String| ChainError::Corrupt { hash, reason };
+            let (&flag, body) = bytes
+                .split_first()
+                .ok_or_else(|| corrupt("empty record".into()))?;
+            let block: Block =
+                decode_exact(&self.spec, body).map_err(|e| corrupt(e.to_string()))?;
+            stored.push((block, flag == 1));
+        }
+        stored.sort_by_key(|(b, _)| b.header.slot);
+        for (block, ticketed) in stored {
+            let hash = block.header.hash();
+            let Some(parent) = self.infos.get(&block.header.parent).cloned() else {
+                continue;
+            };
+            let Some(state) = self.store.get(&hash)? else {
+                continue;
+            };
+            let unaudited = match self.store.get(&parent.hash)? {
+                Some(prior) => !available_reports(&self.spec, &prior.state, &block).is_empty(),
+                None => true,
+            };
+            self.insert(&parent, block, ticketed, state.root);
+            if !unaudited {
+                self.audited.insert(hash);
+            }
+        }
+        if let Some(bytes) = self.store.meta(FINALIZED)? {
+            let hash = <[u8; 32]>::try_from(bytes.as_slice())
+                .map(tessera_core::ByteArray)
+                .map_err(|_| ChainError::Corrupt {
+                    hash: Hash::default(),
+                    reason: "finalized record is not a hash".into(),
+                })?;
+            if self.infos.contains_key(&hash) {
+                self.finalized = hash;
+                let mut at = hash;
+                while let Some(info) = self.infos.get(&at) {
+                    self.audited.insert(at);
+                    if at == self.genesis {
+                        break;
+                    }
+                    at = info.parent;
+                }
+            }
+        }
+        self.best = self.choose_best();
+        Ok(())
+    }
+
+    fn insert(
+        &mut self,
+        parent: &BlockInfo,
+        block: Block,
+        ticketed: bool,
+        state_root: Hash,
+    ) -> BlockInfo {
+        let hash = block.header.hash();
+        let info = BlockInfo {
+            hash,
+            parent: parent.hash,
+            slot: block.header.slot,
+            height: parent.height + 1,
+            ticketed: parent.ticketed + u32::from(ticketed),
+            state_root,
+        };
+        self.infos.insert(hash, info.clone());
+        self.blocks.insert(hash, Arc::new(block));
+        self.children.entry(parent.hash).or_default().push(hash);
+        info
+    }
+
+    /// The chain spec.
+    pub fn spec(&self) -> &ChainSpec {
+        &self.spec
+    }
+
+    /// Import `block` onto its parent's state (`Υ`, GP 4.1) and add it to the
+    /// tree. A rejected block changes nothing.
+    pub fn import(&mut self, block: &Block) -> Result<Imported, ChainError> {
+        let hash = block.header.hash();
+        if self.infos.contains_key(&hash) {
+            return Ok(Imported::Known);
+        }
+        let parent = self
+            .infos
+            .get(&block.header.parent)
+            .cloned()
+            .ok_or(ChainError::UnknownParent(block.header.parent))?;
+        if !self.descends_from_finalized(&parent.hash) {
+            return Err(ChainError::BelowFinalized {
+                slot: block.header.slot,
+            });
+        }
+        let prior = self
+            .store
+            .get(&parent.hash)?
+            .ok_or(ChainError::UnknownParent(parent.hash))?;
+        let post = import_block(&self.spec, &prior.state, &prior.root, block)?;
+        // `isticketed` (GP 6.15): the slot's seal key was a ticket.
+        let ticketed = matches!(post.gamma.seal_keys, TicketsOrKeys::Tickets(_));
+        let root = post.root();
+        let mut record = vec![u8::from(ticketed)];
+        block.encode_to(&mut record);
+        self.store
+            .put_with_block(hash, root, Arc::new(post), Some(&record))?;
+        let available = available_reports(&self.spec, &prior.state, block);
+        let info = self.insert(&parent, block.clone(), ticketed, root);
+        if available.is_empty() {
+            self.audited.insert(hash);
+        }
+        let before = self.best;
+        self.best = self.choose_best();
+        Ok(Imported::New {
+            info,
+            available,
+            best_changed: before != self.best,
+        })
+    }
+
+    /// Mark `hash` audited (GP §17: every report it made available was judged
+    /// valid), which may make it or its descendants the best block.
+    pub fn set_audited(&mut self, hash: Hash) -> bool {
+        if !self.infos.contains_key(&hash) || !self.audited.insert(hash) {
+            return false;
+        }
+        let before = self.best;
+        self.best = self.choose_best();
+        before != self.best
+    }
+
+    /// Whether `hash` is audited.
+    pub fn is_audited(&self, hash: &Hash) -> bool {
+        self.audited.contains(hash)
+    }
+
+    /// Finalize `hash` (a descendant of the finalized block), recording it.
+    pub fn finalize(&mut self, hash: Hash) -> Result<bool, ChainError> {
+        if hash == self.finalized || !self.infos.contains_key(&hash) {
+            return Ok(false);
+        }
+        if !self.is_ancestor(&self.finalized, &hash) {
+            return Ok(false);
+        }
+        self.store.set_meta(FINALIZED, &hash.0)?;
+        self.finalized = hash;
+        self.best = self.choose_best();
+        Ok(true)
+    }
+
+    /// Whether `ancestor` is `block` or one of its ancestors.
+    pub fn is_ancestor(&self, ancestor: &Hash, block: &Hash) -> bool {
+        let Some(target) = self.infos.get(ancestor) else {
+            return false;
+        };
+        let mut at = *block;
+        while let Some(info) = self.infos.get(&at) {
+            if at == *ancestor {
+                return true;
+            }
+            if info.height <= target.height {
+                return false;
+            }
+            at = info.parent;
+        }
+        false
+    }
+
+    fn descends_from_finalized(&self, hash: &Hash) -> bool {
+        self.is_ancestor(&self.finalized, hash)
+    }
+
+    /// Whether every block from `hash` back to the finalized block is audited.
+    fn chain_audited(&self, hash: &Hash) -> bool {
+        let mut at = *hash;
+        loop {
+            if at == self.finalized {
+                return true;
+            }
+            if !self.audited.contains(&at) {
+                return false;
+            }
+            match self.infos.get(&at) {
+                Some(info) => at = info.parent,
+                None => return false,
+            }
+        }
+    }
+
+    /// GP 19.1 over the tree (see the module docs).
+    fn choose_best(&self) -> Hash {
+        let mut best = self.infos[&self.finalized].clone();
+        let mut stack = vec![self.finalized];
+        while let Some(at) = stack.pop() {
+            for child in self.children.get(&at).into_iter().flatten() {
+                if !self.audited.contains(child) {
+                    continue;
+                }
+                let info = &self.infos[child];
+                let key = |i: &BlockInfo| (i.ticketed, i.height, std::cmp::Reverse(i.hash));
+                if key(info) > key(&best) {
+                    best = info.clone();
+                }
+                stack.push(*child);
+            }
+        }
+        debug_assert!(self.chain_audited(&best.hash));
+        best.hash
+    }
+
+    /// The best block (GP 19.1).
+    pub fn best(&self) -> &BlockInfo {
+        &self.infos[&self.best]
+    }
+
+    /// The head to author on: the best block.
+    pub fn head(&self) -> &BlockInfo {
+        self.best()
+    }
+
+    /// The most recent finalized block.
+    pub fn finalized(&self) -> &BlockInfo {
+        &self.infos[&self.finalized]
+    }
+
+    /// The genesis header's hash.
+    pub fn genesis_hash(&self) -> Hash {
+        self.genesis
+    }
+
+    /// The tree entry of `hash`.
+    pub fn info(&self, hash: &Hash) -> Option<&BlockInfo> {
+        self.infos.get(hash)
+    }
+
+    /// The block `hash` (not genesis, whose body is not kept).
+    pub fn block(&self, hash: &Hash) -> Option<Arc<Block>> {
+        self.blocks.get(hash).cloned()
+    }
+
+    /// Blocks in the tree, genesis included.
+    pub fn len(&self) -> usize {
+        self.infos.len()
+    }
+
+    /// Never: genesis is always there.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// The posterior state of `hash`.
+    pub fn state(&mut self, hash: &Hash) -> Result<Option<Stored>, ChainError> {
+        Ok(self.store.get(hash)?)
+    }
+
+    /// The hashes from `block` back to, but not including, `base`; `None` if
+    /// `base` is not an ancestor of `block`.
+    pub fn ancestry(&self, base: &Hash, block: &Hash) -> Option<Vec<Hash>> {
+        let floor = self.infos.get(base)?.height;
+        let mut out = Vec::new();
+        let mut at = *block;
+        loop {
+            if at == *base {
+                return Some(out);
+            }
+            let info = self.infos.get(&at)?;
+            if info.height <= floor {
+                return None;
+            }
+            out.push(at);
+            at = info.parent;
+        }
+    }
+
+    /// CE 128's answer: up to `max` blocks from `hash` — its descendants breadth
+    /// first (`ascending`), or it and its ancestors (descending).
+    pub fn walk(&self, hash: &Hash, ascending: bool, max: usize) -> Vec<Arc<Block>> {
+        let mut out = Vec::new();
+        if ascending {
+            let mut frontier = vec![*hash];
+            while !frontier.is_empty() && out.len() < max {
+                let mut next = Vec::new();
+                for h in frontier {
+                    for c in self.children.get(&h).into_iter().flatten() {
+                        if out.len() < max {
+                            if let Some(b) = self.blocks.get(c) {
+                                out.push(b.clone());
+                            }
+                            next.push(*c);
+                        }
+                    }
+                }
+                frontier = next;
+            }
+        } else {
+            let mut at = *hash;
+            while out.len() < max {
+                let Some(b) = self.blocks.get(&at) else { break };
+                out.push(b.clone());
+                at = b.header.parent;
+            }
+        }
+        out
+    }
+
+    /// The blocks without children that descend from the finalized block
+    /// (UP 0 handshake leaves).
+    pub fn leaves(&self) -> Vec<&BlockInfo> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.finalized];
+        while let Some(at) = stack.pop() {
+            match self.children.get(&at) {
+                Some(c) if !c.is_empty() => stack.extend(c.iter().copied()),
+                _ => out.push(&self.infos[&at]),
+            }
+        }
+        out
+    }
+}
+
+/// `W` (GP 11.16) of `block` on `prior`: the reports pending on cores that more
+/// than two thirds of the validators assure. The block has been imported, so its
+/// assurances are valid; only the counting is repeated here. (A report cleared by
+/// the same block's disputes, GP 10.15, is left out as `ρ‡` does.)
+pub fn available_reports(spec: &ChainSpec, prior: &ChainState, block: &Block) -> Vec<WorkReport> {
+    let disputed: BTreeSet<Hash> = block
+        .extrinsic
+        .disputes
+        .verdicts
+        .iter()
+        .map(|v| v.target)
+        .collect();
+    let threshold = spec.supermajority();
+    prior
+        .rho
+        .0
+        .iter()
+        .enumerate()
+        .filter_map(|(core, pending)| {
+            let pending = pending.as_ref()?;
+            let count = block
+                .extrinsic
+                .assurances
+                .0
+                .iter()
+                .filter(|a| a.bitfield.is_set(core))
+                .count();
+            (count >= threshold && !disputed.contains(&pending.report.hash()))
+                .then(|| pending.report.clone())
+        })
+        .collect()
+}

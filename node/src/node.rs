@@ -1,0 +1,419 @@
+//! A validator node: one identity's block production and sync over JAMNP-S.
+//!
+//! - **Time** (GP 4.4, 6.1): slot `s` begins `s · slot_duration` after the
+//!   configured start of slot 0; the testnet shortens the GP's 6 s slot.
+//! - **Production** (GP §6.4–6.6): at each slot the node asks whether its
+//!   Bandersnatch key holds the slot's seal key on the best block
+//!   ([`crate::author`]); if so it takes the block's extrinsic from its pools,
+//!   authors and imports the block, and announces it over UP 0.
+//! - **Sync** (JAMNP-S UP 0, CE 128): an announced or handshake-advertised block
+//!   that is not in the tree is requested with its ancestors (CE 128,
+//!   descending) from the announcing peer until a known block is reached, then
+//!   imported parent first. A block that fails import is dropped and its
+//!   announcer logged; the node goes on.
+//! - **Fork choice and finality**: [`crate::chain::Chain`].
+//!
+//! CPU work (sealing, import with its signature and ring-proof checks) runs on
+//! the blocking pool, never on the runtime's I/O threads.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use tessera_core::crypto::jip5::ValidatorSecrets;
+use tessera_core::spec::ChainSpec;
+use tessera_core::types::{Block, Extrinsic, TimeSlot};
+use tessera_net::connectivity::ValidatorSets;
+use tessera_net::messages::{
+    Announcement, BlockRef, BlockRequest, BlockRequestProtocol, Blocks, Direction, Handshake,
+};
+use tessera_net::network::{BlockAnnouncementEvent, Refusal};
+use tessera_net::{Identity, Network, NetworkConfig, PeerId};
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+
+use crate::author::{author_block, Parent};
+use crate::chain::{BlockInfo, Chain, ChainError, Imported};
+
+/// Blocks asked for in one CE 128 request while catching up.
+const SYNC_BATCH: u32 = 64;
+
+/// What a node is told at start.
+pub struct NodeConfig {
+    /// The chain spec.
+    pub spec: ChainSpec,
+    /// The validator's keys.
+    pub keys: ValidatorSecrets,
+    /// The UDP address to listen on.
+    pub listen: SocketAddr,
+    /// The peers to keep connected (the validators, by key and address).
+    pub peers: Vec<(PeerId, SocketAddr)>,
+    /// When slot 0 began.
+    pub slot_zero: SystemTime,
+    /// The length of a slot (GP: `P` = 6 s).
+    pub slot_duration: Duration,
+    /// Network timeouts and limits.
+    pub network: NetworkConfig,
+}
+
+/// What a node tells its watchers.
+#[derive(Clone, Debug)]
+pub enum NodeEvent {
+    /// This node authored a block (and imported it).
+    Authored(BlockInfo),
+    /// A block from a peer was imported.
+    Imported(BlockInfo),
+    /// The best block changed.
+    Best(BlockInfo),
+    /// A block was finalized.
+    Finalized(BlockInfo),
+}
+
+/// The parts of a node its tasks share.
+pub struct Shared {
+    /// The chain spec.
+    pub spec: ChainSpec,
+    /// The validator's keys.
+    pub keys: ValidatorSecrets,
+    /// The endpoint.
+    pub network: Network,
+    /// The block tree.
+    pub chain: Mutex<Chain>,
+    /// Events for watchers (status line, RPC, tests).
+    pub events: broadcast::Sender<NodeEvent>,
+    slot_zero: SystemTime,
+    slot_duration: Duration,
+    authored: AtomicU64,
+}
+
+impl Shared {
+    /// The chain, locked (a poisoned lock is taken over: the tree is only
+    /// changed by whole imports).
+    pub fn chain(&self) -> std::sync::MutexGuard<'_, Chain> {
+        self.chain.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The slot current at `now` (GP 6.1's `τ` of wall-clock time).
+    pub fn slot_at(&self, now: SystemTime) -> TimeSlot {
+        let since = now.duration_since(self.slot_zero).unwrap_or_default();
+        let n = since.as_nanos() / self.slot_duration.as_nanos().max(1);
+        TimeSlot::try_from(n).unwrap_or(TimeSlot::MAX)
+    }
+
+    /// When `slot` begins.
+    pub fn slot_start(&self, slot: TimeSlot) -> SystemTime {
+        self.slot_zero + self.slot_duration * slot
+    }
+
+    fn handshake(&self) -> Handshake {
+        let chain = self.chain();
+        let f = chain.finalized();
+        Handshake {
+            finalized: BlockRef {
+                hash: f.hash,
+                slot: f.slot,
+            },
+            leaves: chain
+                .leaves()
+                .into_iter()
+                .take(tessera_net::messages::MAX_LEAVES)
+                .map(|l| BlockRef {
+                    hash: l.hash,
+                    slot: l.slot,
+                })
+                .collect(),
+        }
+    }
+
+    /// Announce `header` on UP 0 with our finalized block.
+    fn announce(&self, header: &tessera_core::types::Header) {
+        let finalized = self.chain().finalized().clone();
+        self.network.announce(&Announcement {
+            header: header.clone(),
+            finalized: BlockRef {
+                hash: finalized.hash,
+                slot: finalized.slot,
+            },
+        });
+    }
+
+    fn emit(&self, event: NodeEvent) {
+        let _ = self.events.send(event);
+    }
+}
+
+/// A running validator node. Dropping it stops its tasks and closes its endpoint.
+pub struct Node {
+    shared: Arc<Shared>,
+    tasks: JoinSet<()>,
+}
+
+impl Node {
+    /// Start the node on the current tokio runtime over `chain`.
+    pub fn start(config: NodeConfig, chain: Chain) -> anyhow::Result<Node> {
+        let identity = Identity::new(config.keys.ed25519.clone());
+        let mut net_config = config.network.clone();
+        net_config.listen = config.listen;
+        net_config.genesis_hash = chain.genesis_hash();
+        let network = Network::start(identity, config.spec.clone(), net_config)?;
+        let (events, _) = broadcast::channel(1024);
+        let shared = Arc::new(Shared {
+            spec: config.spec.clone(),
+            keys: config.keys,
+            network: network.clone(),
+            chain: Mutex::new(chain),
+            events,
+            slot_zero: config.slot_zero,
+            slot_duration: config.slot_duration,
+            authored: AtomicU64::new(0),
+        });
+        network.set_chain_head(shared.handshake());
+        // CE 128: serve blocks from the tree.
+        let serving = shared.clone();
+        network.register::<BlockRequestProtocol, _, _>(move |_peer, req: BlockRequest| {
+            let shared = serving.clone();
+            async move {
+                let max = usize::try_from(req.max_blocks.min(SYNC_BATCH * 4)).unwrap_or(0);
+                let ascending = req.direction == Direction::AscendingExclusive;
+                let blocks = shared.chain().walk(&req.header_hash, ascending, max);
+                if blocks.is_empty() && shared.chain().info(&req.header_hash).is_none() {
+                    return Err(Refusal(format!("unknown block {}", req.header_hash)));
+                }
+                Ok(Blocks(blocks.iter().map(|b| (**b).clone()).collect()))
+            }
+        });
+        // UP 0: announcements and handshakes go to the sync task.
+        let (announced, wanted) = mpsc::channel::<(PeerId, BlockRef)>(1024);
+        network.on_block_announcement(move |peer, event| {
+            let refs = match event {
+                BlockAnnouncementEvent::Handshake(h) => h.leaves,
+                BlockAnnouncementEvent::Announcement(a) => vec![BlockRef {
+                    hash: a.header.hash(),
+                    slot: a.header.slot,
+                }],
+            };
+            for r in refs {
+                if announced.try_send((peer, r)).is_err() {
+                    debug!(peer = %peer, "sync queue full; announcement dropped");
+                }
+            }
+        });
+        let mut tasks = JoinSet::new();
+        tasks.spawn(produce(shared.clone()));
+        tasks.spawn(sync(shared.clone(), wanted));
+        let node = Node { shared, tasks };
+        if !config.peers.is_empty() {
+            node.connect_to(config.peers);
+        }
+        Ok(node)
+    }
+
+    /// The shared parts (chain, network, events).
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Keep `peers` connected (the validators of the current epoch, by key and
+    /// address; JAMNP-S "Required connectivity").
+    pub fn connect_to(&self, peers: Vec<(PeerId, SocketAddr)>) {
+        self.shared.network.set_validators(ValidatorSets {
+            previous: Vec::new(),
+            current: peers,
+            next: Vec::new(),
+        });
+    }
+
+    /// Blocks this node has authored.
+    pub fn authored(&self) -> u64 {
+        self.shared.authored.load(Ordering::Relaxed)
+    }
+
+    /// Watch the node's events.
+    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// Stop the node's tasks and close its endpoint.
+    pub fn stop(&mut self) {
+        self.tasks.abort_all();
+        self.shared.network.close();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Sleep until `when` (at once if it has passed).
+async fn sleep_until(when: SystemTime) {
+    if let Ok(d) = when.duration_since(SystemTime::now()) {
+        tokio::time::sleep(d).await;
+    }
+}
+
+/// The production loop: at each slot, author if this node holds the seal key.
+async fn produce(shared: Arc<Shared>) {
+    let mut slot = shared.slot_at(SystemTime::now()) + 1;
+    loop {
+        sleep_until(shared.slot_start(slot)).await;
+        let s = shared.clone();
+        let made = tokio::task::spawn_blocking(move || author_slot(&s, slot)).await;
+        match made {
+            Ok(Ok(Some(info))) => {
+                info!(slot, hash = %info.hash, height = info.height, "authored block");
+                shared.authored.fetch_add(1, Ordering::Relaxed);
+                shared.emit(NodeEvent::Authored(info.clone()));
+                shared.emit(NodeEvent::Best(info));
+            }
+            Ok(Ok(None)) => {}
+            Ok(Err(e)) => warn!(slot, error = %e, "could not author"),
+            Err(e) => warn!(slot, error = %e, "authoring task failed"),
+        }
+        // Skip slots that passed while authoring.
+        slot = (slot + 1).max(shared.slot_at(SystemTime::now()) + 1);
+    }
+}
+
+/// Author, import and announce the block of `slot` if this node holds its seal
+/// key on the best block.
+fn author_slot(shared: &Shared, slot: TimeSlot) -> anyhow::Result<Option<BlockInfo>> {
+    let mut chain = shared.chain();
+    let head = chain.head().clone();
+    if head.slot >= slot {
+        return Ok(None);
+    }
+    let parent_state = chain
+        .state(&head.hash)?
+        .ok_or_else(|| anyhow::anyhow!("no state for the best block {}", head.hash))?;
+    let context = crate::author::SlotContext::new(
+        &shared.spec,
+        &parent_state.state,
+        slot,
+        &Default::default(),
+    )?;
+    if !context.is_author(&shared.keys.bandersnatch) {
+        return Ok(None);
+    }
+    let extrinsic = Extrinsic::default();
+    let block = author_block(
+        &shared.spec,
+        Parent {
+            state: &parent_state.state,
+            header_hash: head.hash,
+            state_root: head.state_root,
+        },
+        slot,
+        &shared.keys,
+        extrinsic,
+    )?;
+    let info = match chain.import(&block)? {
+        Imported::New { info, .. } => info,
+        Imported::Known => return Ok(None),
+    };
+    drop(chain);
+    shared.announce(&block.header);
+    shared.network.set_chain_head(shared.handshake());
+    Ok(Some(info))
+}
+
+/// The sync loop: fetch and import every announced block not yet in the tree.
+async fn sync(shared: Arc<Shared>, mut wanted: mpsc::Receiver<(PeerId, BlockRef)>) {
+    while let Some((peer, want)) = wanted.recv().await {
+        if shared.chain().info(&want.hash).is_some() {
+            continue;
+        }
+        if let Err(e) = fetch_and_import(&shared, peer, want).await {
+            warn!(peer = %peer, block = %want.hash, error = %e, "block from peer not imported");
+        }
+    }
+}
+
+/// Fetch `want` and its unknown ancestors from `peer` (CE 128, descending) and
+/// import them parent first.
+async fn fetch_and_import(
+    shared: &Arc<Shared>,
+    peer: PeerId,
+    want: BlockRef,
+) -> anyhow::Result<()> {
+    let mut pending: Vec<Block> = Vec::new();
+    let mut next = want.hash;
+    // Walk back until a block whose parent is known; bounded by the slots since
+    // our best block.
+    let budget = want.slot.saturating_sub(shared.chain().best().slot) + SYNC_BATCH;
+    loop {
+        let response = shared
+            .network
+            .request::<BlockRequestProtocol>(
+                &peer,
+                &BlockRequest {
+                    header_hash: next,
+                    direction: Direction::DescendingInclusive,
+                    max_blocks: SYNC_BATCH,
+                },
+            )
+            .await?;
+        if response.0.is_empty() {
+            anyhow::bail!("peer sent no blocks for {next}");
+        }
+        let mut reached = false;
+        let mut expected = next;
+        for block in response.0 {
+            if block.header.hash() != expected {
+                anyhow::bail!(
+                    "peer sent block {} where {expected} was asked for",
+                    block.header.hash()
+                );
+            }
+            expected = block.header.parent;
+            let known = shared.chain().info(&block.header.parent).is_some();
+            pending.push(block);
+            if known {
+                reached = true;
+                break;
+            }
+        }
+        if reached {
+            break;
+        }
+        if pending.len() as u32 > budget {
+            anyhow::bail!("no known ancestor within {budget} blocks");
+        }
+        next = expected;
+    }
+    while let Some(block) = pending.pop() {
+        let s = shared.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let mut chain = s.chain();
+            let before = chain.best().hash;
+            let r = chain.import(&block);
+            (r, before, chain.best().clone())
+        })
+        .await?;
+        match result {
+            (Ok(Imported::New { info, .. }), before, best) => {
+                debug!(slot = info.slot, hash = %info.hash, "imported block");
+                // JAMNP-S UP 0: announcements reach the grid neighbours only, so
+                // a node announces what it imports to its own neighbours.
+                let block = shared.chain().block(&info.hash);
+                if let Some(block) = block {
+                    shared.announce(&block.header);
+                }
+                shared.emit(NodeEvent::Imported(info));
+                if best.hash != before {
+                    shared.emit(NodeEvent::Best(best));
+                }
+            }
+            (Ok(Imported::Known), ..) => {}
+            (Err(e @ ChainError::Block(_)), ..) => {
+                return Err(anyhow::anyhow!(e).context("invalid block"));
+            }
+            (Err(e), ..) => return Err(e.into()),
+        }
+    }
+    shared.network.set_chain_head(shared.handshake());
+    Ok(())
+}

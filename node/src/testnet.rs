@@ -1,0 +1,336 @@
+//! `tessera testnet`: a live local JAM network — every validator of the chain spec
+//! (tiny: 6) as a full node in this process, talking real JAMNP-S over QUIC on
+//! loopback, each with its own RocksDB under one base path.
+//!
+//! A status line per slot shows what the network does; the run stops after
+//! `--slots` slots (or on Ctrl-C) with a summary, and exits 0 only if the network
+//! did what a JAM network must (see [`Summary::passed`]).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context as _;
+use clap::Args;
+use tessera_core::crypto::jip5::ValidatorSecrets;
+use tessera_core::spec::ChainSpec;
+use tessera_core::types::{Header, TimeSlot};
+use tessera_net::{NetworkConfig, PeerId};
+use tessera_state::ChainState;
+use tracing::info;
+
+use crate::chain::Chain;
+use crate::node::{Node, NodeConfig};
+use crate::store::StateStore;
+
+/// Arguments of `tessera testnet`.
+#[derive(Clone, Debug, Args)]
+pub struct TestnetArgs {
+    /// Stop after this many slots (default: run until Ctrl-C).
+    #[arg(long)]
+    pub slots: Option<u32>,
+    /// The length of a slot in seconds (the GP's is 6; shorter makes a faster local
+    /// chain).
+    #[arg(long, default_value_t = 6.0)]
+    pub slot_seconds: f64,
+    /// Keep the nodes' databases here (default: a temporary directory, removed at
+    /// the end).
+    #[arg(long)]
+    pub base_path: Option<PathBuf>,
+    /// The first UDP port; validator `i` listens on `port + i` (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+}
+
+/// What a run did, from the first validator's view of its chain.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    /// Slots the run lasted.
+    pub slots: u32,
+    /// Blocks authored, all validators together.
+    pub authored: u64,
+    /// The best block's height and slot at the end.
+    pub best_height: u32,
+    /// The best block's slot.
+    pub best_slot: TimeSlot,
+    /// The finalized block's height.
+    pub finalized_height: u32,
+    /// Whether every validator ended on the same best block.
+    pub agreed: bool,
+}
+
+impl Summary {
+    /// Whether the run passed: blocks were made and every validator agrees on
+    /// the best block (within the last slot, whose block may still be in flight).
+    pub fn passed(&self) -> bool {
+        self.authored > 0 && self.best_height > 0 && self.agreed
+    }
+}
+
+/// A testnet: `V` nodes in this process.
+pub struct Testnet {
+    /// The nodes, by validator index.
+    pub nodes: Vec<Node>,
+    spec: ChainSpec,
+    slot_zero: SystemTime,
+    slot_duration: Duration,
+    _temp: Option<TempDir>,
+}
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// How to start a testnet.
+#[derive(Clone, Debug)]
+pub struct TestnetConfig {
+    /// The chain spec.
+    pub spec: ChainSpec,
+    /// The genesis header and state (its validators must be `validators`).
+    pub genesis: (Header, ChainState),
+    /// The validators' keys, in genesis order.
+    pub validators: Vec<ValidatorSecrets>,
+    /// Slot length.
+    pub slot_duration: Duration,
+    /// Where the databases go (`None`: a temporary directory).
+    pub base_path: Option<PathBuf>,
+    /// The first UDP port (0: any).
+    pub port: u16,
+}
+
+impl Testnet {
+    /// Start every validator on the current tokio runtime. Slot 1 begins one slot
+    /// from now (so that every node is listening by then).
+    pub fn start(config: TestnetConfig) -> anyhow::Result<Testnet> {
+        let (base, temp) = match &config.base_path {
+            Some(p) => (p.clone(), None),
+            None => {
+                let p = std::env::temp_dir().join(format!(
+                    "tessera-testnet-{}-{}",
+                    std::process::id(),
+                    SystemTime::now()
+                        .duration_since(SystemTime::UNIX_EPOCH)
+                        .unwrap_or_default()
+                        .as_nanos()
+                ));
+                (p.clone(), Some(TempDir(p)))
+            }
+        };
+        let slot_zero = SystemTime::now() + config.slot_duration / 2 - config.slot_duration;
+        let mut nodes = Vec::new();
+        for (i, keys) in config.validators.iter().enumerate() {
+            let dir = base.join(format!("validator-{i}"));
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let store = StateStore::open(&config.spec, &dir.join("db"))
+                .with_context(|| format!("opening the database in {}", dir.display()))?;
+            let chain = Chain::open(
+                &config.spec,
+                store,
+                &config.genesis.0,
+                config.genesis.1.clone(),
+            )?;
+            let port = if config.port == 0 {
+                0
+            } else {
+                config.port + u16::try_from(i)?
+            };
+            let listen: SocketAddr = SocketAddr::from(([127, 0, 0, 1], port));
+            let node = Node::start(
+                NodeConfig {
+                    spec: config.spec.clone(),
+                    keys: keys.clone(),
+                    listen,
+                    peers: Vec::new(),
+                    slot_zero,
+                    slot_duration: config.slot_duration,
+                    network: network_config(listen),
+                },
+                chain,
+            )?;
+            nodes.push(node);
+        }
+        let peers: Vec<(PeerId, SocketAddr)> = nodes
+            .iter()
+            .map(|n| {
+                let net = &n.shared().network;
+                Ok((net.peer_id(), net.local_addr()?))
+            })
+            .collect::<std::io::Result<_>>()?;
+        for n in &nodes {
+            n.connect_to(peers.clone());
+        }
+        Ok(Testnet {
+            nodes,
+            spec: config.spec,
+            slot_zero,
+            slot_duration: config.slot_duration,
+            _temp: temp,
+        })
+    }
+
+    /// The slot current now.
+    pub fn slot_now(&self) -> TimeSlot {
+        self.nodes[0].shared().slot_at(SystemTime::now())
+    }
+
+    /// When `slot` begins.
+    pub fn slot_start(&self, slot: TimeSlot) -> SystemTime {
+        self.slot_zero + self.slot_duration * slot
+    }
+
+    /// The chain spec.
+    pub fn spec(&self) -> &ChainSpec {
+        &self.spec
+    }
+
+    /// One status line: the first validator's chain, and the others' agreement.
+    pub fn status_line(&self) -> String {
+        let s = self.summary(self.slot_now());
+        let peers = self.nodes[0].shared().network.connected_peers().len();
+        format!(
+            "slot {:>4} | best #{} (slot {}) | finalized #{} | authored {} | peers {} | {}",
+            self.slot_now(),
+            s.best_height,
+            s.best_slot,
+            s.finalized_height,
+            s.authored,
+            peers,
+            if s.agreed {
+                "in agreement"
+            } else {
+                "forks in flight"
+            }
+        )
+    }
+
+    /// The run's summary so far.
+    pub fn summary(&self, slots: u32) -> Summary {
+        let chain = self.nodes[0].shared().chain();
+        let best = chain.best().clone();
+        let finalized = chain.finalized().clone();
+        drop(chain);
+        let agreed = self
+            .nodes
+            .iter()
+            .all(|n| n.shared().chain().best().hash == best.hash);
+        Summary {
+            slots,
+            authored: self.nodes.iter().map(|n| n.authored()).sum(),
+            best_height: best.height,
+            best_slot: best.slot,
+            finalized_height: finalized.height,
+            agreed,
+        }
+    }
+
+    /// Run for `slots` slots (until Ctrl-C if `None`), printing a status line each
+    /// slot; returns the summary.
+    pub async fn run(&self, slots: Option<u32>, mut print: impl FnMut(&str)) -> Summary {
+        let first = self.slot_now() + 1;
+        let last = slots.map(|n| first + n);
+        let mut slot = first;
+        loop {
+            let at = self.slot_start(slot) + self.slot_duration * 9 / 10;
+            let wait = at.duration_since(SystemTime::now()).unwrap_or_default();
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = tokio::signal::ctrl_c() => {
+                    print("interrupted");
+                    break;
+                }
+            }
+            print(&self.status_line());
+            if last.is_some_and(|l| slot + 1 >= l) {
+                break;
+            }
+            slot += 1;
+        }
+        // Let the last slot's block reach everyone.
+        tokio::time::sleep(self.slot_duration / 4).await;
+        self.summary(slot + 1 - first)
+    }
+}
+
+/// Loopback timeouts: short enough that a stopped node is noticed within a slot
+/// or two, long enough for a loaded 2-core machine.
+fn network_config(listen: SocketAddr) -> NetworkConfig {
+    let mut config = NetworkConfig::new(listen, Default::default());
+    config.request_timeout = Duration::from_secs(5);
+    config.fallback_dial_delay = Duration::from_millis(200);
+    config.reconnect_backoff_min = Duration::from_millis(100);
+    config.reconnect_backoff_max = Duration::from_secs(2);
+    config
+}
+
+/// `tessera testnet`.
+pub fn run(
+    spec: &ChainSpec,
+    args: &TestnetArgs,
+    genesis: (Header, ChainState),
+    validators: Vec<ValidatorSecrets>,
+) -> anyhow::Result<bool> {
+    if !(args.slot_seconds > 0.05 && args.slot_seconds <= 600.0) {
+        anyhow::bail!(
+            "--slot-seconds {} is out of range (0.05 < s ≤ 600)",
+            args.slot_seconds
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(async {
+        let started = Instant::now();
+        let net = Testnet::start(TestnetConfig {
+            spec: spec.clone(),
+            genesis,
+            validators,
+            slot_duration: Duration::from_secs_f64(args.slot_seconds),
+            base_path: args.base_path.clone(),
+            port: args.port,
+        })?;
+        info!(
+            validators = net.nodes.len(),
+            slot_seconds = args.slot_seconds,
+            base_path = ?args.base_path,
+            "testnet started"
+        );
+        println!(
+            "tessera testnet: {} validators ({} spec), {} s slots{}",
+            net.nodes.len(),
+            if spec.validators() == 6 { "tiny" } else { "full" },
+            args.slot_seconds,
+            args.slots
+                .map(|n| format!(", {n} slots"))
+                .unwrap_or_else(|| ", until Ctrl-C".into())
+        );
+        let summary = net.run(args.slots, |line| println!("{line}")).await;
+        println!(
+            "summary: {} slots in {:.1} s; {} blocks authored; best #{} at slot {}; finalized #{}; {}",
+            summary.slots,
+            started.elapsed().as_secs_f64(),
+            summary.authored,
+            summary.best_height,
+            summary.best_slot,
+            summary.finalized_height,
+            if summary.agreed {
+                "every validator on the same best block"
+            } else {
+                "validators DISAGREE on the best block"
+            }
+        );
+        let passed = summary.passed();
+        println!("{}", if passed { "testnet: PASSED" } else { "testnet: FAILED" });
+        Ok(passed)
+    })
+}
+
+/// The databases' directory of validator `i` under `base`.
+pub fn validator_dir(base: &Path, i: usize) -> PathBuf {
+    base.join(format!("validator-{i}"))
+}

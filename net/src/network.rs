@@ -1247,6 +1247,11 @@ impl Inner {
         tokio::select! {
             r = reader => match r {
                 Ok(()) => debug!(%peer, "UP 0 finished by the peer"),
+                // The connection closing (either end shutting down) ends the
+                // stream too; that is no protocol failure.
+                Err(reason) if state.conn.close_reason().is_some() => {
+                    debug!(%peer, %reason, "UP 0 ended with its connection");
+                }
                 Err(reason) => {
                     metrics.error(kind);
                     warn!(%peer, %reason, "UP 0 failed; closing the connection");

@@ -229,6 +229,12 @@ impl Chain {
         info
     }
 
+    /// The availability store in the same database (`None` for an in-memory
+    /// store).
+    pub fn shard_store(&self) -> Result<Option<tessera_da::store::ShardStore>, ChainError> {
+        Ok(self.store.shard_store()?)
+    }
+
     /// The chain spec.
     pub fn spec(&self) -> &ChainSpec {
         &self.spec

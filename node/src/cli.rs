@@ -12,8 +12,9 @@ use tessera_core::types::named::NamedType;
 #[command(name = "tessera", version, about, long_about = None)]
 pub struct Cli {
     /// Chain spec: `tiny` (the test vectors' 6-validator chain) or `full` (GP v0.7.2).
-    #[arg(long, global = true, visible_alias = "chain", default_value = "full", value_parser = parse_spec)]
-    pub spec: SpecName,
+    /// Default: `tiny` for `testnet` and `node`, `full` otherwise.
+    #[arg(long, global = true, visible_alias = "chain", value_parser = parse_spec)]
+    pub spec: Option<SpecName>,
 
     /// The command to run.
     #[command(subcommand)]
@@ -42,6 +43,13 @@ pub enum Command {
     /// Print a validator's Ed25519 and Bandersnatch public keys and its network
     /// name N(k), from a JIP-5 seed.
     Key(crate::key_cmd::KeyArgs),
+    /// Run a live local JAM network: every validator of the chain spec as a full
+    /// node in this process, over QUIC on loopback (the main job; try
+    /// `--slot-seconds 1 --slots 30`).
+    Testnet(crate::testnet::TestnetArgs),
+    /// Run one validator node: its database under `--base-path`, its keys from
+    /// `--dev I` or `--key-file`, its peers from `--bootnode N(k)@ip:port`.
+    Node(crate::node_cmd::NodeArgs),
     /// Diagnostic: one JAMNP-S endpoint that serves, or dials a peer and makes one
     /// request.
     #[command(hide = true)]
@@ -111,7 +119,11 @@ fn parse_type(s: &str) -> Result<NamedType, String> {
 /// Run a parsed command line; the exit status says whether it succeeded (a trace
 /// with failed steps fails).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let spec = ChainSpec::by_name(cli.spec);
+    let default = match cli.command {
+        Command::Testnet(_) | Command::Node(_) => SpecName::Tiny,
+        _ => SpecName::Full,
+    };
+    let spec = ChainSpec::by_name(cli.spec.unwrap_or(default));
     let ok = |r: anyhow::Result<()>| r.map(|()| ExitCode::SUCCESS);
     match cli.command {
         Command::FuzzTarget(args) => {
@@ -144,5 +156,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Audit(args)) => ok(crate::bench_audit::run(&spec, &args)),
         Command::Key(args) => ok(crate::key_cmd::run(&args)),
         Command::NetPing(args) => ok(crate::net_cmd::run(&spec, &args)),
+        Command::Node(args) => ok(crate::node_cmd::run(&spec, &args)),
+        Command::Testnet(args) => crate::testnet::command(&spec, &args).map(|passed| {
+            if passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }),
     }
 }

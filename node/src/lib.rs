@@ -5,6 +5,7 @@
 //! thread pools and the database; the libraries it calls take everything as
 //! arguments.
 
+pub mod auditor;
 pub mod author;
 pub mod bench_audit;
 pub mod bench_da;
@@ -14,11 +15,15 @@ pub mod chain;
 pub mod cli;
 pub mod codec_cmd;
 pub mod fuzz_target;
+pub mod genesis;
 pub mod import;
 pub mod key_cmd;
 pub mod net_cmd;
 pub mod node;
+pub mod node_cmd;
+pub mod pool;
 pub mod store;
 pub mod switches;
 pub mod testnet;
+pub mod testnet_service;
 pub mod trace_cmd;

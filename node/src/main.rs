@@ -7,9 +7,10 @@ fn main() -> std::process::ExitCode {
     let cli = tessera_node::cli::Cli::parse();
     // Logs go to stderr so that `--json` output on stdout stays clean;
     // `RUST_LOG` overrides the default level: `info`, and `warn` for benches, whose
-    // thousand loopback endpoints would otherwise log every connection.
+    // thousand loopback endpoints would otherwise log every connection, and for the
+    // testnet, whose status line per slot says what its validators do.
     let default = match cli.command {
-        tessera_node::cli::Command::Bench(_) => "warn",
+        tessera_node::cli::Command::Bench(_) | tessera_node::cli::Command::Testnet(_) => "warn",
         _ => "info",
     };
     tracing_subscriber::fmt()

@@ -34,8 +34,13 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
+use crate::auditor::AuditDuty;
 use crate::author::{author_block, Parent};
 use crate::chain::{BlockInfo, Chain, ChainError, Imported};
+use crate::pool::Pools;
+use tessera_core::types::ValidatorIndex;
+use tessera_da::store::ShardStore;
+use tessera_kernels::Backend;
 
 /// Blocks asked for in one CE 128 request while catching up.
 const SYNC_BATCH: u32 = 64;
@@ -56,6 +61,8 @@ pub struct NodeConfig {
     pub slot_duration: Duration,
     /// Network timeouts and limits.
     pub network: NetworkConfig,
+    /// Where the DA kernels run.
+    pub backend: Backend,
 }
 
 /// What a node tells its watchers.
@@ -69,6 +76,9 @@ pub enum NodeEvent {
     Best(BlockInfo),
     /// A block was finalized.
     Finalized(BlockInfo),
+    /// A block was imported (authored or not) and made these reports available
+    /// (`W`, GP 11.16; often none).
+    Available(BlockInfo, Vec<tessera_core::types::WorkReport>),
 }
 
 /// The parts of a node its tasks share.
@@ -83,6 +93,16 @@ pub struct Shared {
     pub chain: Mutex<Chain>,
     /// Events for watchers (status line, RPC, tests).
     pub events: broadcast::Sender<NodeEvent>,
+    /// The extrinsic pools.
+    pub pools: Arc<Mutex<Pools>>,
+    /// The availability store (shards this node holds as assurer or guarantor).
+    pub shards: Arc<ShardStore>,
+    /// Where the DA kernels run.
+    pub backend: Backend,
+    /// This node's index in `κ` (the testnet's validator set does not change).
+    pub index: ValidatorIndex,
+    /// The validators' peer ids, by index in `κ`.
+    pub validators: Vec<PeerId>,
     slot_zero: SystemTime,
     slot_duration: Duration,
     authored: AtomicU64,
@@ -127,6 +147,11 @@ impl Shared {
         }
     }
 
+    /// The pools, locked.
+    pub fn pools(&self) -> std::sync::MutexGuard<'_, Pools> {
+        self.pools.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Announce `header` on UP 0 with our finalized block.
     fn announce(&self, header: &tessera_core::types::Header) {
         let finalized = self.chain().finalized().clone();
@@ -139,7 +164,7 @@ impl Shared {
         });
     }
 
-    fn emit(&self, event: NodeEvent) {
+    pub(crate) fn emit(&self, event: NodeEvent) {
         let _ = self.events.send(event);
     }
 }
@@ -148,6 +173,7 @@ impl Shared {
 pub struct Node {
     shared: Arc<Shared>,
     tasks: JoinSet<()>,
+    audits: Arc<AuditDuty>,
 }
 
 impl Node {
@@ -159,17 +185,50 @@ impl Node {
         net_config.genesis_hash = chain.genesis_hash();
         let network = Network::start(identity, config.spec.clone(), net_config)?;
         let (events, _) = broadcast::channel(1024);
+        let shards = Arc::new(chain.shard_store()?.ok_or_else(|| {
+            anyhow::anyhow!("a node needs a RocksDB store (its shards live beside its states)")
+        })?);
+        // κ at the best block: the testnet's validator set is fixed (ι is constant).
+        let kappa = {
+            let mut c = chain;
+            let best = c.best().hash;
+            let state = c
+                .state(&best)?
+                .ok_or_else(|| anyhow::anyhow!("no state for the best block"))?;
+            let keys: Vec<_> = state.state.kappa.0.iter().map(|v| v.ed25519).collect();
+            (c, keys)
+        };
+        let (chain, keys) = kappa;
+        let me = config.keys.ed25519.public();
+        let index = keys
+            .iter()
+            .position(|k| *k == me)
+            .and_then(|i| ValidatorIndex::try_from(i).ok())
+            .ok_or_else(|| {
+                anyhow::anyhow!("this node's key {me} is not among the active validators")
+            })?;
+        let validators = keys.iter().map(|k| PeerId::from(*k)).collect();
+        let pools = Arc::new(Mutex::new(Pools::new(&config.spec, config.backend, keys)));
         let shared = Arc::new(Shared {
             spec: config.spec.clone(),
             keys: config.keys,
             network: network.clone(),
             chain: Mutex::new(chain),
             events,
+            pools: pools.clone(),
+            shards: shards.clone(),
+            backend: config.backend,
+            index,
+            validators,
             slot_zero: config.slot_zero,
             slot_duration: config.slot_duration,
             authored: AtomicU64::new(0),
         });
         network.set_chain_head(shared.handshake());
+        // CE 137/138 (and the segment kinds): serve the shards we hold.
+        tessera_da::serve::register(&network, shards);
+        // CE 141 and CE 135 into the pools.
+        crate::pool::register(&network, pools);
         // CE 128: serve blocks from the tree.
         let serving = shared.clone();
         network.register::<BlockRequestProtocol, _, _>(move |_peer, req: BlockRequest| {
@@ -203,7 +262,18 @@ impl Node {
         let mut tasks = JoinSet::new();
         tasks.spawn(produce(shared.clone()));
         tasks.spawn(sync(shared.clone(), wanted));
-        let node = Node { shared, tasks };
+        tasks.spawn(assure(shared.clone(), shared.events.subscribe()));
+        let audits = Arc::new(AuditDuty::new(&shared, config.slot_duration));
+        tasks.spawn(crate::auditor::run(
+            shared.clone(),
+            audits.clone(),
+            shared.events.subscribe(),
+        ));
+        let node = Node {
+            shared,
+            tasks,
+            audits,
+        };
         if !config.peers.is_empty() {
             node.connect_to(config.peers);
         }
@@ -223,6 +293,11 @@ impl Node {
             current: peers,
             next: Vec::new(),
         });
+    }
+
+    /// What this node's audits have done.
+    pub fn audit_counts(&self) -> crate::auditor::AuditCounts {
+        self.audits.counts()
     }
 
     /// Blocks this node has authored.
@@ -298,20 +373,39 @@ fn author_slot(shared: &Shared, slot: TimeSlot) -> anyhow::Result<Option<BlockIn
     if !context.is_author(&shared.keys.bandersnatch) {
         return Ok(None);
     }
-    let extrinsic = Extrinsic::default();
-    let block = author_block(
-        &shared.spec,
-        Parent {
-            state: &parent_state.state,
-            header_hash: head.hash,
-            state_root: head.state_root,
-        },
-        slot,
-        &shared.keys,
-        extrinsic,
-    )?;
-    let info = match chain.import(&block)? {
-        Imported::New { info, .. } => info,
+    let parent = Parent {
+        state: &parent_state.state,
+        header_hash: head.hash,
+        state_root: head.state_root,
+    };
+    let extrinsic = shared
+        .pools()
+        .extrinsic(&parent_state.state, &head.hash, slot);
+    let pooled = extrinsic != Extrinsic::default();
+    let mut block = author_block(&shared.spec, parent, slot, &shared.keys, extrinsic)?;
+    let imported = match chain.import(&block) {
+        // The pools' picks failed on the state (a stale guarantee, a report
+        // already judged, …): an empty block still keeps the chain going.
+        Err(ChainError::Block(e)) if pooled => {
+            warn!(slot, error = %e, "pooled extrinsic invalid on the best block; authoring without it");
+            block = author_block(
+                &shared.spec,
+                parent,
+                slot,
+                &shared.keys,
+                Extrinsic::default(),
+            )?;
+            chain.import(&block)?
+        }
+        other => other?,
+    };
+    let info = match imported {
+        Imported::New {
+            info, available, ..
+        } => {
+            shared.emit(NodeEvent::Available(info.clone(), available));
+            info
+        }
         Imported::Known => return Ok(None),
     };
     drop(chain);
@@ -394,7 +488,14 @@ async fn fetch_and_import(
         })
         .await?;
         match result {
-            (Ok(Imported::New { info, .. }), before, best) => {
+            (
+                Ok(Imported::New {
+                    info, available, ..
+                }),
+                before,
+                best,
+            ) => {
+                shared.emit(NodeEvent::Available(info.clone(), available));
                 debug!(slot = info.slot, hash = %info.hash, "imported block");
                 // JAMNP-S UP 0: announcements reach the grid neighbours only, so
                 // a node announces what it imports to its own neighbours.
@@ -415,5 +516,86 @@ async fn fetch_and_import(
         }
     }
     shared.network.set_chain_head(shared.handshake());
+    Ok(())
+}
+
+/// The assurer's duty (GP §11.2, JAMNP-S CE 137/141): on each new best block,
+/// fetch this validator's shard of every report pending availability from the
+/// guarantors, store it, and send an assurance anchored on the block to the
+/// validators (any of whom may author the next block).
+async fn assure(shared: Arc<Shared>, mut events: broadcast::Receiver<NodeEvent>) {
+    loop {
+        let best = match events.recv().await {
+            Ok(NodeEvent::Best(info)) => info,
+            Ok(_) => continue,
+            Err(broadcast::error::RecvError::Lagged(_)) => shared.chain().best().clone(),
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        if let Err(e) = assure_block(&shared, &best).await {
+            warn!(block = %best.hash, error = %e, "assurance not made");
+        }
+    }
+}
+
+async fn assure_block(shared: &Arc<Shared>, best: &BlockInfo) -> anyhow::Result<()> {
+    let state = shared
+        .chain()
+        .state(&best.hash)?
+        .ok_or_else(|| anyhow::anyhow!("no state for {}", best.hash))?;
+    shared.pools().prune(&state.state);
+    let pending: Vec<Option<tessera_core::hash::Hash>> = state
+        .state
+        .rho
+        .0
+        .iter()
+        .map(|p| p.as_ref().map(|p| p.report.package_spec.erasure_root))
+        .collect();
+    if pending.iter().all(Option::is_none) {
+        return Ok(());
+    }
+    let others: Vec<PeerId> = shared
+        .validators
+        .iter()
+        .copied()
+        .filter(|p| *p != shared.network.peer_id())
+        .collect();
+    for (core, root) in pending.iter().enumerate() {
+        let Some(root) = root else { continue };
+        let Some(index) = u16::try_from(core)
+            .ok()
+            .and_then(|c| tessera_da::assignment::shard_index(&shared.spec, c, shared.index))
+        else {
+            continue;
+        };
+        if shared.shards.shard_set(root, index)?.is_some() {
+            continue;
+        }
+        if let Err(e) = tessera_da::fetch::fetch_shard_set(
+            &shared.network,
+            &shared.shards,
+            &others,
+            root,
+            index,
+            best.slot,
+        )
+        .await
+        {
+            warn!(core, erasure_root = %root, error = %e, "shard not fetched");
+        }
+    }
+    let bits =
+        tessera_da::assurance::bitfield(&shared.spec, &shared.shards, &pending, shared.index)?;
+    if (0..shared.spec.cores()).all(|c| !bits.is_set(c)) {
+        return Ok(());
+    }
+    let assurance =
+        tessera_da::assurance::sign(shared.keys.ed25519.secret(), shared.index, best.hash, bits);
+    let _ = shared.pools().assurances.receive(
+        &shared.network.peer_id(),
+        tessera_da::assurance::to_message(&assurance),
+    );
+    for (peer, e) in tessera_da::assurance::distribute(&shared.network, &others, &assurance).await {
+        debug!(%peer, error = %e, "assurance not delivered");
+    }
     Ok(())
 }

@@ -149,6 +149,7 @@ impl Testnet {
                     slot_zero,
                     slot_duration: config.slot_duration,
                     network: network_config(listen),
+                    backend: tessera_kernels::Backend::Auto,
                 },
                 chain,
             )?;
@@ -267,7 +268,17 @@ fn network_config(listen: SocketAddr) -> NetworkConfig {
     config
 }
 
-/// `tessera testnet`.
+/// `tessera testnet`: the JIP-5 development validators on the testnet genesis
+/// ([`crate::genesis::testnet_genesis`]).
+pub fn command(spec: &ChainSpec, args: &TestnetArgs) -> anyhow::Result<bool> {
+    let validators: Vec<ValidatorSecrets> = (0..spec.validators())
+        .map(|i| ValidatorSecrets::dev(u32::try_from(i).unwrap_or(u32::MAX)))
+        .collect();
+    let genesis = crate::genesis::testnet_genesis(spec, &validators)?;
+    run(spec, args, genesis, validators)
+}
+
+/// Run a testnet of `validators` from `genesis` as `args` say; whether it passed.
 pub fn run(
     spec: &ChainSpec,
     args: &TestnetArgs,

@@ -1,0 +1,371 @@
+//! The auditor's duty (GP v0.7.2 §17, JAMNP-S CE 144/145/138/147), through
+//! `tessera-audit`'s farm with this node's one identity.
+//!
+//! For each imported block that made reports available (`W`, GP 11.16) the node
+//! tracks a [`BlockAudit`] and runs tranche `n` once its time comes — tranche 0 at
+//! once, tranche `n` `n` tranche periods later: announce (CE 144), fetch the
+//! bundle (CE 147 from a guarantor, else CE 138 shards), re-execute, judge
+//! (CE 145) — and publishes to every validator. Between tranches it counts what
+//! the others published. A block whose every report is audited (`U(w)`,
+//! §17.3) is marked audited in the chain, which may make it the best block
+//! (GP 19.1). A report with a verdict of *bad* or *wonky* (GP 10.2) goes into the
+//! disputes pool with its culprits (the guarantors' credentials from the block
+//! that carried the guarantee) and faults, for the next block authored here.
+//!
+//! The tranche period is the GP's `A = 8 s` scaled by the slot length (`P = 6 s`
+//! on the GP's chain), so a testnet with short slots audits at the same pace in
+//! slots.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tessera_audit::execute::{Context, StateAuthorizer};
+use tessera_audit::fetch::BundleFetch;
+use tessera_audit::gossip::{publish, Inbox};
+use tessera_audit::verdict::{culprits, verdict, Kind};
+use tessera_audit::{Auditor, BlockAudit};
+use tessera_core::hash::Hash;
+use tessera_core::types::{Ed25519Public, Ed25519Signature, WorkReport};
+use tessera_da::availability::AvailabilityEngine;
+use tessera_da::fetch::Holder;
+use tokio::sync::broadcast;
+use tracing::{info, warn};
+
+use crate::chain::BlockInfo;
+use crate::genesis::StateLookup;
+use crate::node::{NodeEvent, Shared};
+
+/// Tranches after which a block still not audited is given up on (logged).
+const MAX_TRANCHES: u32 = 12;
+
+/// What the node's audits have done.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AuditCounts {
+    /// Blocks that made reports available and were audited.
+    pub blocks_audited: u64,
+    /// Reports this node re-executed.
+    pub executed: u64,
+    /// Of those, judged invalid.
+    pub invalid: u64,
+    /// Verdicts of bad or wonky put into the disputes pool.
+    pub disputes: u64,
+}
+
+/// One block under audit.
+struct Tracked {
+    started: Instant,
+    /// The next tranche to run.
+    next: u32,
+    sources: BTreeMap<Hash, BundleFetch>,
+    state: Arc<tessera_state::ChainState>,
+    disputed: bool,
+}
+
+/// The auditor: its identity, the farm and the blocks it tracks.
+pub struct AuditDuty {
+    farm: tokio::sync::Mutex<tessera_audit::farm::Farm>,
+    blocks: Mutex<BTreeMap<Hash, Tracked>>,
+    /// The trackers, by header hash (the inbox drains into them).
+    audits: Mutex<BTreeMap<Hash, BlockAudit>>,
+    inbox: Arc<Mutex<Inbox>>,
+    engine: Mutex<AvailabilityEngine>,
+    /// Guarantor credentials by report hash (from imported blocks' `E_G`).
+    credentials: Mutex<BTreeMap<Hash, Vec<(Ed25519Public, Ed25519Signature)>>>,
+    counts: Mutex<AuditCounts>,
+    tranche: Duration,
+}
+
+impl AuditDuty {
+    /// The duty of the node `shared`, whose slots last `slot`.
+    pub fn new(shared: &Shared, slot: Duration) -> AuditDuty {
+        let me = Auditor {
+            index: shared.index,
+            secrets: shared.keys.clone(),
+        };
+        let inbox = Arc::new(Mutex::new(Inbox::default()));
+        tessera_audit::gossip::register(&shared.network, inbox.clone());
+        AuditDuty {
+            farm: tokio::sync::Mutex::new(tessera_audit::farm::Farm::new(
+                &shared.spec,
+                shared.backend,
+                vec![me],
+            )),
+            blocks: Mutex::new(BTreeMap::new()),
+            audits: Mutex::new(BTreeMap::new()),
+            inbox,
+            engine: Mutex::new(AvailabilityEngine::new(&shared.spec, shared.backend)),
+            credentials: Mutex::new(BTreeMap::new()),
+            counts: Mutex::new(AuditCounts::default()),
+            tranche: slot * 8 / 6,
+        }
+    }
+
+    /// What the audits have done so far.
+    pub fn counts(&self) -> AuditCounts {
+        *lock(&self.counts)
+    }
+
+    /// Start tracking the block `info` that made `available` available.
+    fn track(
+        &self,
+        shared: &Shared,
+        info: &BlockInfo,
+        available: &[WorkReport],
+    ) -> anyhow::Result<()> {
+        let mut chain = shared.chain();
+        let block = chain
+            .block(&info.hash)
+            .ok_or_else(|| anyhow::anyhow!("block {} not in the tree", info.hash))?;
+        // Remember who guaranteed what (culprits of a bad verdict, GP 10.5).
+        let parent = chain
+            .state(&info.parent)?
+            .ok_or_else(|| anyhow::anyhow!("no state for the parent of {}", info.hash))?;
+        {
+            let mut creds = lock(&self.credentials);
+            for g in &block.extrinsic.guarantees.0 {
+                let list = g
+                    .signatures
+                    .iter()
+                    .filter_map(|s| {
+                        let key = parent.state.kappa.ed25519(s.validator_index)?;
+                        Some((*key, s.signature))
+                    })
+                    .collect();
+                creds.insert(g.report.hash(), list);
+            }
+        }
+        if available.is_empty() {
+            return Ok(());
+        }
+        let state = chain
+            .state(&info.hash)?
+            .ok_or_else(|| anyhow::anyhow!("no state for {}", info.hash))?
+            .state;
+        drop(chain);
+        let epoch = info.slot / shared.spec.epoch_length.max(1);
+        let audit = BlockAudit::new(
+            &shared.spec,
+            &block.header,
+            epoch,
+            parent.state.kappa.0.clone(),
+            available,
+        )?;
+        let me = shared.network.peer_id();
+        let sources = available
+            .iter()
+            .map(|report| {
+                let core = report.core_index;
+                let assurers = shared
+                    .validators
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| **p != me)
+                    .filter_map(|(v, peer)| {
+                        let v = u16::try_from(v).ok()?;
+                        Some(Holder {
+                            peer: *peer,
+                            shard_index: tessera_da::assignment::shard_index(
+                                &shared.spec,
+                                core,
+                                v,
+                            )?,
+                        })
+                    })
+                    .collect();
+                let guarantors = shared
+                    .validators
+                    .iter()
+                    .copied()
+                    .filter(|p| *p != me)
+                    .collect();
+                (
+                    report.hash(),
+                    BundleFetch {
+                        report: report.clone(),
+                        guarantors,
+                        assurers,
+                    },
+                )
+            })
+            .collect();
+        lock(&self.audits).insert(info.hash, audit);
+        lock(&self.blocks).insert(
+            info.hash,
+            Tracked {
+                started: Instant::now(),
+                next: 0,
+                sources,
+                state,
+                disputed: false,
+            },
+        );
+        Ok(())
+    }
+
+    /// Run what is due: count received messages, run due tranches, mark audited
+    /// blocks, pool verdicts.
+    async fn tick(&self, shared: &Arc<Shared>) {
+        {
+            let mut audits = lock(&self.audits);
+            lock(&self.inbox).drain_into(&mut audits);
+        }
+        let due: Vec<(Hash, u32)> = {
+            let blocks = lock(&self.blocks);
+            blocks
+                .iter()
+                .filter_map(|(h, t)| {
+                    let tranche = u32::try_from(
+                        t.started.elapsed().as_nanos() / self.tranche.as_nanos().max(1),
+                    )
+                    .unwrap_or(u32::MAX);
+                    (tranche >= t.next).then_some((*h, tranche))
+                })
+                .collect()
+        };
+        for (hash, tranche) in due {
+            self.run_tranche(shared, hash, tranche).await;
+        }
+        self.conclude(shared);
+    }
+
+    async fn run_tranche(&self, shared: &Arc<Shared>, hash: Hash, tranche: u32) {
+        let Some(mut tracked) = lock(&self.blocks).remove(&hash) else {
+            return;
+        };
+        let Some(mut audit) = lock(&self.audits).remove(&hash) else {
+            return;
+        };
+        tracked.next = tranche + 1;
+        let lookup = StateLookup(&tracked.state);
+        let authorizer = StateAuthorizer {
+            spec: &shared.spec,
+            lookup: &lookup,
+        };
+        let ctx = Context {
+            lookup: &lookup,
+            is_authorized: &authorizer,
+            erasure_root: &self.engine,
+        };
+        let deadline = tracked.started + self.tranche * (tranche + 1);
+        let result = self
+            .farm
+            .lock()
+            .await
+            .tranche(
+                &shared.network,
+                &mut audit,
+                u8::try_from(tranche).unwrap_or(u8::MAX),
+                &tracked.sources,
+                &ctx,
+                deadline,
+            )
+            .await;
+        match result {
+            Ok(work) => {
+                {
+                    let mut counts = lock(&self.counts);
+                    counts.executed += work.verdicts.len() as u64;
+                    counts.invalid += work.verdicts.values().filter(|v| v.is_err()).count() as u64;
+                }
+                let endpoints = BTreeMap::from([(shared.index, shared.network.clone())]);
+                let failed = publish(&endpoints, &shared.validators, &work).await;
+                if failed > 0 {
+                    warn!(block = %hash, tranche, failed, "audit messages not delivered");
+                }
+            }
+            Err(e) => warn!(block = %hash, tranche, error = %e, "audit tranche failed"),
+        }
+        // Messages that arrived meanwhile for this block were left in the inbox
+        // as unknown; the next drain counts them again only if still queued.
+        lock(&self.audits).insert(hash, audit);
+        lock(&self.blocks).insert(hash, tracked);
+    }
+
+    /// Mark audited blocks, pool verdicts, give up on blocks past the last tranche.
+    fn conclude(&self, shared: &Arc<Shared>) {
+        let mut blocks = lock(&self.blocks);
+        let audits = lock(&self.audits);
+        let mut done = Vec::new();
+        for (hash, t) in blocks.iter_mut() {
+            let Some(audit) = audits.get(hash) else {
+                continue;
+            };
+            if !t.disputed {
+                for w in t.sources.keys() {
+                    let Some(material) = verdict(&shared.spec, audit, w) else {
+                        continue;
+                    };
+                    if material.kind == Kind::Good {
+                        continue;
+                    }
+                    let guarantors = lock(&self.credentials).get(w).cloned().unwrap_or_default();
+                    let culprits = if material.kind == Kind::Bad {
+                        culprits(w, &guarantors)
+                    } else {
+                        Vec::new()
+                    };
+                    warn!(report = %w, kind = ?material.kind, culprits = culprits.len(), "verdict: report disputed");
+                    shared
+                        .pools()
+                        .add_dispute(material.verdict, culprits, material.faults);
+                    lock(&self.counts).disputes += 1;
+                    t.disputed = true;
+                }
+            }
+            if audit.is_audited() {
+                done.push(*hash);
+                let changed = shared.chain().set_audited(*hash);
+                lock(&self.counts).blocks_audited += 1;
+                info!(block = %hash, "block audited");
+                if changed {
+                    let best = shared.chain().best().clone();
+                    shared.emit(NodeEvent::Best(best));
+                }
+            } else if t.next > MAX_TRANCHES && !t.disputed {
+                warn!(block = %hash, "block not audited after {MAX_TRANCHES} tranches; given up");
+                done.push(*hash);
+            } else if t.next > MAX_TRANCHES * 4 {
+                done.push(*hash);
+            }
+        }
+        drop(audits);
+        for h in done {
+            blocks.remove(&h);
+            lock(&self.audits).remove(&h);
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The auditor task: track blocks as they are imported, tick four times a
+/// tranche.
+pub async fn run(
+    shared: Arc<Shared>,
+    duty: Arc<AuditDuty>,
+    mut events: broadcast::Receiver<NodeEvent>,
+) {
+    let mut tick = tokio::time::interval(duty.tranche / 4);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Ok(NodeEvent::Available(info, available)) => {
+                    if let Err(e) = duty.track(&shared, &info, &available) {
+                        warn!(block = %info.hash, error = %e, "block not tracked for audit");
+                    }
+                    if !available.is_empty() {
+                        duty.tick(&shared).await;
+                    }
+                }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(n)) => warn!(missed = n, "auditor lagged behind the node's events"),
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            _ = tick.tick() => duty.tick(&shared).await,
+        }
+    }
+}

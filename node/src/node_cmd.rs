@@ -1,0 +1,197 @@
+//! `tessera node`: one validator node for a real deployment (or a local network
+//! of separate processes): its keys, its database under `--base-path`, its
+//! endpoint, its peers, and the slot clock of the JAM Common Era (GP 4.4).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context as _;
+use clap::Args;
+use tessera_core::crypto::jip5::ValidatorSecrets;
+use tessera_core::spec::ChainSpec;
+use tessera_kernels::Backend;
+use tessera_net::identity::key_of_alt_name;
+use tessera_net::PeerId;
+use tracing::info;
+
+use crate::chain::Chain;
+use crate::node::{Node, NodeConfig, NodeEvent};
+use crate::store::StateStore;
+
+/// Arguments of `tessera node`.
+#[derive(Clone, Debug, Args)]
+pub struct NodeArgs {
+    /// Where the node keeps its database.
+    #[arg(long, default_value = "tessera-data")]
+    pub base_path: PathBuf,
+    /// Run as JIP-5 development validator `I` (seed `trivial_seed(I)`).
+    #[arg(long, conflicts_with = "key_file")]
+    pub dev: Option<u32>,
+    /// A file holding the validator's JIP-5 seed: 32 octets as 64 hex digits.
+    #[arg(long)]
+    pub key_file: Option<PathBuf>,
+    /// The UDP address to listen on.
+    #[arg(long, default_value = "0.0.0.0:40000")]
+    pub listen: SocketAddr,
+    /// A peer to keep connected, `N(k)@ip:port` (repeat for more).
+    #[arg(long)]
+    pub bootnode: Vec<String>,
+    /// Slot length in seconds (the GP's is 6; every node of a network must agree).
+    #[arg(long, default_value_t = 6.0)]
+    pub slot_seconds: f64,
+    /// When slot 0 began, in Unix seconds (default: the JAM Common Era,
+    /// 2025-01-01 12:00 UTC, GP 4.4).
+    #[arg(long)]
+    pub genesis_time: Option<u64>,
+    /// Where data-availability kernels run: auto, gpu, simd or cpu.
+    #[arg(long, default_value = "auto")]
+    pub da_backend: String,
+    /// Stop after this many slots (default: run until Ctrl-C).
+    #[arg(long)]
+    pub slots: Option<u32>,
+}
+
+/// `--bootnode N(k)@ip:port`.
+pub fn parse_bootnode(s: &str) -> anyhow::Result<(PeerId, SocketAddr)> {
+    let (name, addr) = s
+        .split_once('@')
+        .with_context(|| format!("bootnode {s:?}: expected N(k)@ip:port"))?;
+    let key = key_of_alt_name(name)
+        .with_context(|| format!("bootnode {s:?}: {name:?} is not a JAMNP-S name N(k)"))?;
+    let addr: SocketAddr = addr
+        .parse()
+        .with_context(|| format!("bootnode {s:?}: {addr:?} is not ip:port"))?;
+    Ok((PeerId::from(key), addr))
+}
+
+/// The validator's keys from `--dev` or `--key-file`.
+fn keys(args: &NodeArgs) -> anyhow::Result<ValidatorSecrets> {
+    match (&args.dev, &args.key_file) {
+        (Some(i), _) => Ok(ValidatorSecrets::dev(*i)),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the key file {}", path.display()))?;
+            let hex_seed = text.trim().trim_start_matches("0x");
+            let bytes = hex::decode(hex_seed)
+                .with_context(|| format!("key file {}: the seed is not hex", path.display()))?;
+            let seed: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+                anyhow::anyhow!(
+                    "key file {}: the seed is {} octets; a JIP-5 seed is 32",
+                    path.display(),
+                    b.len()
+                )
+            })?;
+            Ok(ValidatorSecrets::from_seed(&seed))
+        }
+        (None, None) => anyhow::bail!("give the validator's keys: --dev I or --key-file FILE"),
+    }
+}
+
+/// `tessera node`.
+pub fn run(spec: &ChainSpec, args: &NodeArgs) -> anyhow::Result<()> {
+    if !(args.slot_seconds > 0.05 && args.slot_seconds <= 600.0) {
+        anyhow::bail!(
+            "--slot-seconds {} is out of range (0.05 < s ≤ 600)",
+            args.slot_seconds
+        );
+    }
+    let backend: Backend = args
+        .da_backend
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--da-backend: {e}"))?;
+    let keys = keys(args)?;
+    let peers = args
+        .bootnode
+        .iter()
+        .map(|b| parse_bootnode(b))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let validators: Vec<ValidatorSecrets> = (0..spec.validators())
+        .map(|i| ValidatorSecrets::dev(u32::try_from(i).unwrap_or(u32::MAX)))
+        .collect();
+    let (header, state) = crate::genesis::testnet_genesis(spec, &validators)?;
+    std::fs::create_dir_all(&args.base_path)
+        .with_context(|| format!("creating {}", args.base_path.display()))?;
+    let store = StateStore::open(spec, &args.base_path.join("db"))
+        .with_context(|| format!("opening the database in {}", args.base_path.display()))?;
+    let chain = Chain::open(spec, store, &header, state)?;
+    let genesis_hash = chain.genesis_hash();
+    let era = args
+        .genesis_time
+        .unwrap_or(tessera_audit::JAM_COMMON_ERA_UNIX);
+    let slot_zero = SystemTime::UNIX_EPOCH + Duration::from_secs(era);
+    let machine = tessera_benches::machine::Machine::probe(
+        backend != Backend::Cpu && backend != Backend::Simd,
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(async {
+        let mut config = tessera_net::NetworkConfig::new(args.listen, genesis_hash);
+        config.fallback_dial_delay = Duration::from_millis(500);
+        config.reconnect_backoff_max = Duration::from_secs(5);
+        let node = Node::start(
+            NodeConfig {
+                spec: spec.clone(),
+                keys: keys.clone(),
+                listen: args.listen,
+                peers,
+                slot_zero,
+                slot_duration: Duration::from_secs_f64(args.slot_seconds),
+                network: config,
+                backend,
+            },
+            chain,
+        )?;
+        let shared = node.shared().clone();
+        info!(
+            version = env!("CARGO_PKG_VERSION"),
+            chain = if spec.validators() == 6 { "tiny" } else { "full" },
+            genesis = %genesis_hash,
+            validator = shared.index,
+            name = %shared.network.peer_id(),
+            listen = %shared.network.local_addr()?,
+            simd = %machine.simd,
+            gpu = %machine.gpu,
+            cpu = %machine.cpu,
+            "tessera node started"
+        );
+        let mut events = node.subscribe();
+        let stop_at = args.slots.map(|n| shared.slot_at(SystemTime::now()) + n);
+        loop {
+            tokio::select! {
+                e = events.recv() => match e {
+                    Ok(NodeEvent::Best(b)) => {
+                        info!(slot = b.slot, height = b.height, hash = %b.hash, "best block");
+                        if stop_at.is_some_and(|s| b.slot >= s) {
+                            break;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                },
+                _ = tokio::signal::ctrl_c() => {
+                    info!("interrupted; stopping");
+                    break;
+                }
+                _ = tokio::time::sleep(Duration::from_secs_f64(args.slot_seconds)) => {
+                    if stop_at.is_some_and(|s| shared.slot_at(SystemTime::now()) > s) {
+                        break;
+                    }
+                }
+            }
+        }
+        let best = shared.chain().best().clone();
+        println!(
+            "node stopped: best #{} at slot {} ({}); finalized #{}",
+            best.height,
+            best.slot,
+            best.hash,
+            shared.chain().finalized().height
+        );
+        drop(node);
+        Ok(())
+    })
+}

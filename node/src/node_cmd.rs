@@ -145,6 +145,7 @@ pub fn run(spec: &ChainSpec, args: &NodeArgs) -> anyhow::Result<()> {
             chain,
         )?;
         let shared = node.shared().clone();
+        let resumed = shared.chain().best().clone();
         info!(
             version = env!("CARGO_PKG_VERSION"),
             chain = if spec.validators() == 6 { "tiny" } else { "full" },
@@ -155,6 +156,8 @@ pub fn run(spec: &ChainSpec, args: &NodeArgs) -> anyhow::Result<()> {
             simd = %machine.simd,
             gpu = %machine.gpu,
             cpu = %machine.cpu,
+            best_height = resumed.height,
+            best_slot = resumed.slot,
             "tessera node started"
         );
         let mut events = node.subscribe();
@@ -183,13 +186,13 @@ pub fn run(spec: &ChainSpec, args: &NodeArgs) -> anyhow::Result<()> {
                 }
             }
         }
-        let best = shared.chain().best().clone();
+        let (best, finalized) = {
+            let chain = shared.chain();
+            (chain.best().clone(), chain.finalized().clone())
+        };
         println!(
             "node stopped: best #{} at slot {} ({}); finalized #{}",
-            best.height,
-            best.slot,
-            best.hash,
-            shared.chain().finalized().height
+            best.height, best.slot, best.hash, finalized.height
         );
         drop(node);
         Ok(())

@@ -1,0 +1,199 @@
+//! `tessera node` as processes on loopback (tiny spec, 1-second slots): two
+//! validators make a chain and a third, started late, syncs it over CE 128; a
+//! validator killed with SIGKILL and restarted on its base path resumes from
+//! what it had stored and catches up.
+
+use std::io::{BufRead, BufReader};
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime};
+
+use tessera_core::crypto::jip5::ValidatorSecrets;
+
+/// A free loopback UDP port (bound, then released).
+fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("a free UDP port")
+}
+
+/// `N(dev i)@127.0.0.1:port`.
+fn bootnode(i: u32, port: u16) -> String {
+    let key = ValidatorSecrets::dev(i).ed25519.public();
+    format!("{}@127.0.0.1:{port}", tessera_net::alt_name(&key))
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tessera-node-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A running `tessera node` whose log lines arrive on a channel.
+struct NodeProc {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl NodeProc {
+    fn start(dev: u32, base: &Path, port: u16, peers: &[String], genesis: u64, slots: u32) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+        cmd.args(["node", "--chain", "tiny", "--dev", &dev.to_string()])
+            .arg("--base-path")
+            .arg(base)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args([
+                "--slot-seconds",
+                "1",
+                "--genesis-time",
+                &genesis.to_string(),
+            ])
+            .args(["--slots", &slots.to_string(), "--da-backend", "simd"])
+            .env("RUST_LOG", "info,tessera_net=warn")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for p in peers {
+            cmd.args(["--bootnode", p]);
+        }
+        let mut child = cmd.spawn().expect("tessera node starts");
+        let (tx, lines) = mpsc::channel();
+        for out in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        NodeProc { child, lines }
+    }
+
+    /// Every best-block height logged until `deadline` or the process ends.
+    fn heights_until(&self, deadline: Instant, log: &mut Vec<String>) -> Vec<u32> {
+        let mut heights = Vec::new();
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    if line.contains("best block") {
+                        if let Some(h) = field(&line, "height=") {
+                            heights.push(h);
+                        }
+                    }
+                    log.push(line);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => break,
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        heights
+    }
+}
+
+impl Drop for NodeProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The number after `key` in a log line.
+fn field(line: &str, key: &str) -> Option<u32> {
+    let rest = &line[line.find(key)? + key.len()..];
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+#[test]
+fn a_late_node_syncs_the_chain_over_ce128() {
+    let dir = temp_dir("sync");
+    let ports = [free_port(), free_port(), free_port()];
+    let peers: Vec<String> = (0..3).map(|i| bootnode(i, ports[i as usize])).collect();
+    let others = |me: usize| -> Vec<String> {
+        peers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != me)
+            .map(|(_, p)| p.clone())
+            .collect()
+    };
+    let genesis = now_unix();
+    let a = NodeProc::start(0, &dir.join("a"), ports[0], &others(0), genesis, 24);
+    let b = NodeProc::start(1, &dir.join("b"), ports[1], &others(1), genesis, 24);
+    // Two of six validators author about a third of the slots.
+    let mut log = Vec::new();
+    let early = a.heights_until(Instant::now() + Duration::from_secs(10), &mut log);
+    let before = early.iter().copied().max().unwrap_or(0);
+    assert!(
+        before >= 1,
+        "validators 0 and 1 made no chain in 10 slots:\n{}",
+        log.join("\n")
+    );
+    let c = NodeProc::start(2, &dir.join("c"), ports[2], &others(2), genesis, 10);
+    let mut c_log = Vec::new();
+    let synced = c.heights_until(Instant::now() + Duration::from_secs(12), &mut c_log);
+    let _ = b.heights_until(Instant::now(), &mut log);
+    assert!(
+        synced.iter().any(|h| *h >= before),
+        "the late node never reached height {before}, the chain made before it started; its bests: {synced:?}\n{}",
+        c_log.join("\n")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_killed_node_resumes_from_its_base_path() {
+    let dir = temp_dir("restart");
+    let ports = [free_port(), free_port()];
+    let genesis = now_unix();
+    let a_peer = vec![bootnode(1, ports[1])];
+    let b_peer = vec![bootnode(0, ports[0])];
+    let a = NodeProc::start(0, &dir.join("a"), ports[0], &a_peer, genesis, 40);
+    let mut log = Vec::new();
+    let mut b = NodeProc::start(1, &dir.join("b"), ports[1], &b_peer, genesis, 40);
+    let heights = b.heights_until(Instant::now() + Duration::from_secs(9), &mut log);
+    let before = heights.iter().copied().max().unwrap_or(0);
+    assert!(before >= 1, "no chain in 9 slots:\n{}", log.join("\n"));
+    // SIGKILL: no chance to flush anything but what each import wrote atomically.
+    b.child.kill().unwrap();
+    b.child.wait().unwrap();
+    drop(b);
+    let b = NodeProc::start(1, &dir.join("b"), ports[1], &b_peer, genesis, 10);
+    let mut b_log = Vec::new();
+    let after = b.heights_until(Instant::now() + Duration::from_secs(10), &mut b_log);
+    let resumed = b_log
+        .iter()
+        .find_map(|l| {
+            l.contains("tessera node started")
+                .then(|| field(l, "best_height="))
+        })
+        .flatten();
+    assert!(
+        resumed.is_some_and(|h| h >= before),
+        "restarted at height {resumed:?}, below the {before} it had stored:\n{}",
+        b_log.join("\n")
+    );
+    assert!(
+        after.iter().any(|h| *h > before),
+        "the restarted node did not catch up past {before}: {after:?}\n{}",
+        b_log.join("\n")
+    );
+    drop(a);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -105,6 +105,10 @@ pub struct Chain {
     genesis: Hash,
     finalized: Hash,
     best: Hash,
+    /// Keep every state (`--archive`) instead of pruning at finality.
+    archive: bool,
+    /// Blocks whose states were pruned.
+    pruned: BTreeSet<Hash>,
 }
 
 impl Chain {
@@ -148,6 +152,8 @@ impl Chain {
             genesis: genesis_hash,
             finalized: genesis_hash,
             best: genesis_hash,
+            archive: false,
+            pruned: BTreeSet::new(),
         };
         chain.reload()?;
         Ok(chain)
@@ -159,27 +165,32 @@ impl Chain {
         let mut stored = Vec::new();
         for (hash, bytes) in self.store.blocks()? {
             let corrupt = |reason: String| ChainError::Corrupt { hash, reason };
-            let (&flag, body) = bytes
-                .split_first()
-                .ok_or_else(|| corrupt("empty record".into()))?;
+            if bytes.len() < 33 {
+                return Err(corrupt(format!("a record of {} octets", bytes.len())));
+            }
+            let (head, body) = bytes.split_at(33);
             let block: Block =
                 decode_exact(&self.spec, body).map_err(|e| corrupt(e.to_string()))?;
-            stored.push((block, flag == 1));
+            let mut root = [0u8; 32];
+            root.copy_from_slice(&head[1..]);
+            stored.push((block, head[0] == 1, tessera_core::ByteArray(root)));
         }
-        stored.sort_by_key(|(b, _)| b.header.slot);
-        for (block, ticketed) in stored {
+        stored.sort_by_key(|(b, _, _)| b.header.slot);
+        for (block, ticketed, root) in stored {
             let hash = block.header.hash();
             let Some(parent) = self.infos.get(&block.header.parent).cloned() else {
                 continue;
             };
-            let Some(state) = self.store.get(&hash)? else {
-                continue;
-            };
+            if !self.store.contains(&hash)? {
+                self.pruned.insert(hash);
+            }
+            // Audited unless it made reports available (checked when the parent's
+            // state is still there; a pruned one is below the finalized block).
             let unaudited = match self.store.get(&parent.hash)? {
                 Some(prior) => !available_reports(&self.spec, &prior.state, &block).is_empty(),
-                None => true,
+                None => false,
             };
-            self.insert(&parent, block, ticketed, state.root);
+            self.insert(&parent, block, ticketed, root);
             if !unaudited {
                 self.audited.insert(hash);
             }
@@ -265,7 +276,9 @@ impl Chain {
         // `isticketed` (GP 6.15): the slot's seal key was a ticket.
         let ticketed = matches!(post.gamma.seal_keys, TicketsOrKeys::Tickets(_));
         let root = post.root();
+        // The record: `isticketed`, the posterior root, `E(B)`.
         let mut record = vec![u8::from(ticketed)];
+        record.extend_from_slice(&root.0);
         block.encode_to(&mut record);
         self.store
             .put_with_block(hash, root, Arc::new(post), Some(&record))?;
@@ -299,18 +312,50 @@ impl Chain {
         self.audited.contains(hash)
     }
 
-    /// Finalize `hash` (a descendant of the finalized block), recording it.
-    pub fn finalize(&mut self, hash: Hash) -> Result<bool, ChainError> {
+    /// Keep every state (an archive node) instead of pruning at finality.
+    pub fn set_archive(&mut self, archive: bool) {
+        self.archive = archive;
+    }
+
+    /// Finalize `hash` (a descendant of the finalized block), recording it, and
+    /// (unless an archive) prune the states no longer needed: those of the
+    /// finalized block's ancestors and of every fork that does not descend from
+    /// it. What stays is the finalized state and every unfinalized state after
+    /// it; blocks themselves all stay (peers sync from them). Returns the number
+    /// of states pruned, or `None` if `hash` was not a new finalized block.
+    pub fn finalize(&mut self, hash: Hash) -> Result<Option<usize>, ChainError> {
         if hash == self.finalized || !self.infos.contains_key(&hash) {
-            return Ok(false);
+            return Ok(None);
         }
         if !self.is_ancestor(&self.finalized, &hash) {
-            return Ok(false);
+            return Ok(None);
         }
         self.store.set_meta(FINALIZED, &hash.0)?;
         self.finalized = hash;
         self.best = self.choose_best();
-        Ok(true)
+        if self.archive {
+            return Ok(Some(0));
+        }
+        let keep: BTreeSet<Hash> = {
+            let mut keep = BTreeSet::from([hash]);
+            let mut stack = vec![hash];
+            while let Some(at) = stack.pop() {
+                for c in self.children.get(&at).into_iter().flatten() {
+                    keep.insert(*c);
+                    stack.push(*c);
+                }
+            }
+            keep
+        };
+        let doomed: Vec<Hash> = self
+            .infos
+            .keys()
+            .filter(|h| !keep.contains(h) && !self.pruned.contains(*h))
+            .copied()
+            .collect();
+        self.store.delete_states(&doomed)?;
+        self.pruned.extend(doomed.iter().copied());
+        Ok(Some(doomed.len()))
     }
 
     /// Whether `ancestor` is `block` or one of its ancestors.

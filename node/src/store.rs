@@ -218,6 +218,26 @@ impl StateStore {
         }
     }
 
+    /// Remove the states stored under `headers` (their blocks stay), in one write.
+    pub fn delete_states(&mut self, headers: &[Hash]) -> Result<(), StoreError> {
+        self.cache.retain(|(h, _)| !headers.contains(h));
+        match &mut self.backend {
+            Backend::Memory { states, .. } => {
+                for h in headers {
+                    states.remove(h);
+                }
+            }
+            Backend::Rocks(db) => {
+                let mut batch = rocksdb::WriteBatch::default();
+                for h in headers {
+                    batch.delete(h.0);
+                }
+                db.write(batch)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Whether a state is stored under `header` (without decoding it).
     pub fn contains(&mut self, header: &Hash) -> Result<bool, StoreError> {
         if self.cache.iter().any(|(h, _)| h == header) {

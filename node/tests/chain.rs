@@ -1,0 +1,115 @@
+//! The block tree: fork choice over authored blocks, finality and state pruning,
+//! and a restart from the database (tiny spec, the testnet genesis).
+
+use tessera_core::crypto::jip5::ValidatorSecrets;
+use tessera_core::hash::Hash;
+use tessera_core::spec::ChainSpec;
+use tessera_core::types::{Block, Extrinsic};
+use tessera_node::author::{author_block, slot_author, Parent};
+use tessera_node::chain::{Chain, Imported};
+use tessera_node::genesis::testnet_genesis;
+use tessera_node::store::StateStore;
+
+fn devs(spec: &ChainSpec) -> Vec<ValidatorSecrets> {
+    (0..spec.validators())
+        .map(|i| ValidatorSecrets::dev(i as u32))
+        .collect()
+}
+
+/// Author the block of the first slot after `slot` that some dev validator holds,
+/// on `parent`.
+fn child(spec: &ChainSpec, chain: &mut Chain, parent: Hash, slot: u32) -> Block {
+    let devs = devs(spec);
+    let stored = chain.state(&parent).unwrap().unwrap();
+    let mut s = slot + 1;
+    loop {
+        if let Some((keys, _)) = slot_author(spec, &stored.state, s, &devs).unwrap() {
+            let p = Parent {
+                state: &stored.state,
+                header_hash: parent,
+                state_root: stored.root,
+            };
+            return author_block(spec, p, s, keys, Extrinsic::default()).unwrap();
+        }
+        s += 1;
+    }
+}
+
+fn import(chain: &mut Chain, block: &Block) -> Hash {
+    match chain.import(block).unwrap() {
+        Imported::New { info, .. } => info.hash,
+        Imported::Known => panic!("block already known"),
+    }
+}
+
+#[test]
+fn fork_choice_finality_and_pruning() {
+    let spec = ChainSpec::tiny();
+    let (header, state) = testnet_genesis(&spec, &devs(&spec)).unwrap();
+    let dir = std::env::temp_dir().join(format!("tessera-chain-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut chain = Chain::open(
+        &spec,
+        StateStore::open(&spec, &dir).unwrap(),
+        &header,
+        state.clone(),
+    )
+    .unwrap();
+    let genesis = chain.genesis_hash();
+    // A main chain of four blocks and a fork of one off the first.
+    let mut main = vec![genesis];
+    let mut slot = 0;
+    for _ in 0..4 {
+        let b = child(&spec, &mut chain, *main.last().unwrap(), slot);
+        slot = b.header.slot;
+        main.push(import(&mut chain, &b));
+    }
+    let top = chain.info(&main[4]).unwrap().slot;
+    let fork_block = child(&spec, &mut chain, main[1], top);
+    let fork = import(&mut chain, &fork_block);
+    // GP 19.1 with no tickets: the longest chain.
+    assert_eq!(chain.best().hash, main[4]);
+    assert_eq!(
+        chain.ancestry(&main[1], &main[4]),
+        Some(vec![main[4], main[3], main[2]])
+    );
+    assert_eq!(chain.ancestry(&fork, &main[4]), None);
+    let roots: Vec<Hash> = main
+        .iter()
+        .map(|h| chain.info(h).unwrap().state_root)
+        .collect();
+
+    // Finalize main[2]: genesis, main[1] and the fork lose their states.
+    let pruned = chain.finalize(main[2]).unwrap();
+    assert_eq!(pruned, Some(3));
+    for gone in [genesis, main[1], fork] {
+        assert!(
+            chain.state(&gone).unwrap().is_none(),
+            "state of {gone} kept"
+        );
+    }
+    for (h, root) in main.iter().zip(&roots).skip(2) {
+        let kept = chain.state(h).unwrap().expect("a kept state");
+        assert_eq!(kept.state.root(), *root, "state of {h} changed");
+    }
+    let late = child(&spec, &mut chain, main[2], top + 1);
+    assert!(
+        chain.import(&late).is_ok(),
+        "a child of the finalized block imports"
+    );
+    drop(chain);
+
+    // Reopen: the tree, the finalized block and the best block come back.
+    let chain = Chain::open(
+        &spec,
+        StateStore::open(&spec, &dir).unwrap(),
+        &header,
+        state,
+    )
+    .unwrap();
+    assert_eq!(chain.finalized().hash, main[2]);
+    assert_eq!(chain.best().hash, main[4]);
+    assert_eq!(chain.info(&main[4]).unwrap().state_root, roots[4]);
+    drop(chain);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -106,6 +106,37 @@ pub struct Shared {
     slot_zero: SystemTime,
     slot_duration: Duration,
     authored: AtomicU64,
+    /// What the node's duties have done.
+    pub stats: Stats,
+}
+
+/// Counters of a node's work, for status lines, metrics and summaries.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Reports made available by blocks this node imported (`|W|`, summed).
+    pub available: AtomicU64,
+    /// Assurances this node signed and sent.
+    pub assurances: AtomicU64,
+    /// Shard sets fetched as assurer (CE 137).
+    pub shards_fetched: AtomicU64,
+    /// Their bundle and segment shard octets.
+    pub shard_bytes: AtomicU64,
+    /// Work reports this node guaranteed (as any of the 2–3 guarantors).
+    pub guaranteed: AtomicU64,
+    /// Octets of bundles and segments this node erasure-coded as guarantor.
+    pub coded_bytes: AtomicU64,
+}
+
+impl Stats {
+    /// Add `n` to `counter`.
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Read `counter`.
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
 }
 
 impl Shared {
@@ -165,6 +196,9 @@ impl Shared {
     }
 
     pub(crate) fn emit(&self, event: NodeEvent) {
+        if let NodeEvent::Available(_, w) = &event {
+            Stats::add(&self.stats.available, w.len() as u64);
+        }
         let _ = self.events.send(event);
     }
 }
@@ -223,6 +257,7 @@ impl Node {
             slot_zero: config.slot_zero,
             slot_duration: config.slot_duration,
             authored: AtomicU64::new(0),
+            stats: Stats::default(),
         });
         network.set_chain_head(shared.handshake());
         // CE 137/138 (and the segment kinds): serve the shards we hold.
@@ -570,7 +605,7 @@ async fn assure_block(shared: &Arc<Shared>, best: &BlockInfo) -> anyhow::Result<
         if shared.shards.shard_set(root, index)?.is_some() {
             continue;
         }
-        if let Err(e) = tessera_da::fetch::fetch_shard_set(
+        match tessera_da::fetch::fetch_shard_set(
             &shared.network,
             &shared.shards,
             &others,
@@ -580,7 +615,13 @@ async fn assure_block(shared: &Arc<Shared>, best: &BlockInfo) -> anyhow::Result<
         )
         .await
         {
-            warn!(core, erasure_root = %root, error = %e, "shard not fetched");
+            Ok(set) => {
+                Stats::add(&shared.stats.shards_fetched, 1);
+                let octets =
+                    set.bundle_shard.len() + set.segment_shards.iter().map(Vec::len).sum::<usize>();
+                Stats::add(&shared.stats.shard_bytes, octets as u64);
+            }
+            Err(e) => warn!(core, erasure_root = %root, error = %e, "shard not fetched"),
         }
     }
     let bits =
@@ -594,6 +635,7 @@ async fn assure_block(shared: &Arc<Shared>, best: &BlockInfo) -> anyhow::Result<
         &shared.network.peer_id(),
         tessera_da::assurance::to_message(&assurance),
     );
+    Stats::add(&shared.stats.assurances, 1);
     for (peer, e) in tessera_da::assurance::distribute(&shared.network, &others, &assurance).await {
         debug!(%peer, error = %e, "assurance not delivered");
     }

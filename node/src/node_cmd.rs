@@ -50,6 +50,9 @@ pub struct NodeArgs {
     /// Stop after this many slots (default: run until Ctrl-C).
     #[arg(long)]
     pub slots: Option<u32>,
+    /// Keep every state (default: prune states behind the finalized block).
+    #[arg(long)]
+    pub archive: bool,
 }
 
 /// `--bootnode N(k)@ip:port`.
@@ -114,7 +117,8 @@ pub fn run(spec: &ChainSpec, args: &NodeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("creating {}", args.base_path.display()))?;
     let store = StateStore::open(spec, &args.base_path.join("db"))
         .with_context(|| format!("opening the database in {}", args.base_path.display()))?;
-    let chain = Chain::open(spec, store, &header, state)?;
+    let mut chain = Chain::open(spec, store, &header, state)?;
+    chain.set_archive(args.archive);
     let genesis_hash = chain.genesis_hash();
     let era = args
         .genesis_time

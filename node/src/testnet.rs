@@ -20,7 +20,7 @@ use tessera_state::ChainState;
 use tracing::info;
 
 use crate::chain::Chain;
-use crate::node::{Node, NodeConfig};
+use crate::node::{Node, NodeConfig, Stats};
 use crate::store::StateStore;
 
 /// Arguments of `tessera testnet`.
@@ -40,6 +40,12 @@ pub struct TestnetArgs {
     /// The first UDP port; validator `i` listens on `port + i` (0: any free port).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
+    /// Where data-availability kernels run: auto, gpu, simd or cpu.
+    #[arg(long, default_value = "auto")]
+    pub da_backend: String,
+    /// Keep every state (default: prune states behind the finalized block).
+    #[arg(long)]
+    pub archive: bool,
 }
 
 /// What a run did, from the first validator's view of its chain.
@@ -57,6 +63,20 @@ pub struct Summary {
     pub finalized_height: u32,
     /// Whether every validator ended on the same best block.
     pub agreed: bool,
+    /// Reports made available (`W`), in the first validator's view.
+    pub available: u64,
+    /// Blocks with available reports that the first validator saw audited.
+    pub blocks_audited: u64,
+    /// Reports re-executed by audits, all validators together.
+    pub audits: u64,
+    /// Of those, judged invalid.
+    pub invalid: u64,
+    /// Verdicts of bad or wonky pooled for the chain, all validators together.
+    pub disputes: u64,
+    /// Assurances sent, all validators together.
+    pub assurances: u64,
+    /// Shard octets fetched by assurers, all validators together.
+    pub shard_bytes: u64,
 }
 
 impl Summary {
@@ -101,6 +121,10 @@ pub struct TestnetConfig {
     pub base_path: Option<PathBuf>,
     /// The first UDP port (0: any).
     pub port: u16,
+    /// Where the DA kernels run.
+    pub backend: tessera_kernels::Backend,
+    /// Keep every state.
+    pub archive: bool,
 }
 
 impl Testnet {
@@ -128,12 +152,13 @@ impl Testnet {
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             let store = StateStore::open(&config.spec, &dir.join("db"))
                 .with_context(|| format!("opening the database in {}", dir.display()))?;
-            let chain = Chain::open(
+            let mut chain = Chain::open(
                 &config.spec,
                 store,
                 &config.genesis.0,
                 config.genesis.1.clone(),
             )?;
+            chain.set_archive(config.archive);
             let port = if config.port == 0 {
                 0
             } else {
@@ -149,7 +174,7 @@ impl Testnet {
                     slot_zero,
                     slot_duration: config.slot_duration,
                     network: network_config(listen),
-                    backend: tessera_kernels::Backend::Auto,
+                    backend: config.backend,
                 },
                 chain,
             )?;
@@ -189,24 +214,30 @@ impl Testnet {
         &self.spec
     }
 
-    /// One status line: the first validator's chain, and the others' agreement.
-    pub fn status_line(&self) -> String {
+    /// One status line: the first validator's chain, the network's DA and audit
+    /// work since the previous line (`last`), and the others' agreement.
+    pub fn status_line(&self, last: &mut (Summary, Instant)) -> String {
         let s = self.summary(self.slot_now());
+        let secs = last.1.elapsed().as_secs_f64().max(1e-3);
+        let mb_s = s.shard_bytes.saturating_sub(last.0.shard_bytes) as f64 / 1e6 / secs;
+        let audits_s = s.audits.saturating_sub(last.0.audits) as f64 / secs;
         let peers = self.nodes[0].shared().network.connected_peers().len();
-        format!(
-            "slot {:>4} | best #{} (slot {}) | finalized #{} | authored {} | peers {} | {}",
+        let line = format!(
+            "slot {:>4} | best #{} (slot {}) | finalized #{} | reports available {}, audited blocks {} | DA {:.2} MB/s ({}) | audits {:.1}/s | peers {} | {}",
             self.slot_now(),
             s.best_height,
             s.best_slot,
             s.finalized_height,
-            s.authored,
+            s.available,
+            s.blocks_audited,
+            mb_s,
+            self.nodes[0].shared().backend,
+            audits_s,
             peers,
-            if s.agreed {
-                "in agreement"
-            } else {
-                "forks in flight"
-            }
-        )
+            if s.agreed { "in agreement" } else { "forks in flight" }
+        );
+        *last = (s, Instant::now());
+        line
     }
 
     /// The run's summary so far.
@@ -219,6 +250,13 @@ impl Testnet {
             .nodes
             .iter()
             .all(|n| n.shared().chain().best().hash == best.hash);
+        let audits: Vec<_> = self.nodes.iter().map(|n| n.audit_counts()).collect();
+        let stat = |f: fn(&Stats) -> &std::sync::atomic::AtomicU64| -> u64 {
+            self.nodes
+                .iter()
+                .map(|n| Stats::get(f(&n.shared().stats)))
+                .sum()
+        };
         Summary {
             slots,
             authored: self.nodes.iter().map(|n| n.authored()).sum(),
@@ -226,6 +264,13 @@ impl Testnet {
             best_slot: best.slot,
             finalized_height: finalized.height,
             agreed,
+            available: Stats::get(&self.nodes[0].shared().stats.available),
+            blocks_audited: audits[0].blocks_audited,
+            audits: audits.iter().map(|a| a.executed).sum(),
+            invalid: audits.iter().map(|a| a.invalid).sum(),
+            disputes: audits.iter().map(|a| a.disputes).sum(),
+            assurances: stat(|s| &s.assurances),
+            shard_bytes: stat(|s| &s.shard_bytes),
         }
     }
 
@@ -234,6 +279,7 @@ impl Testnet {
     pub async fn run(&self, slots: Option<u32>, mut print: impl FnMut(&str)) -> Summary {
         let first = self.slot_now() + 1;
         let last = slots.map(|n| first + n);
+        let mut previous = (Summary::default(), Instant::now());
         let mut slot = first;
         loop {
             let at = self.slot_start(slot) + self.slot_duration * 9 / 10;
@@ -245,7 +291,7 @@ impl Testnet {
                     break;
                 }
             }
-            print(&self.status_line());
+            print(&self.status_line(&mut previous));
             if last.is_some_and(|l| slot + 1 >= l) {
                 break;
             }
@@ -291,6 +337,10 @@ pub fn run(
             args.slot_seconds
         );
     }
+    let backend: tessera_kernels::Backend = args
+        .da_backend
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--da-backend: {e}"))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -304,6 +354,8 @@ pub fn run(
             slot_duration: Duration::from_secs_f64(args.slot_seconds),
             base_path: args.base_path.clone(),
             port: args.port,
+            backend,
+            archive: args.archive,
         })?;
         info!(
             validators = net.nodes.len(),

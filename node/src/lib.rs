@@ -26,4 +26,5 @@ pub mod store;
 pub mod switches;
 pub mod testnet;
 pub mod testnet_service;
+pub mod tickets;
 pub mod trace_cmd;

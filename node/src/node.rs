@@ -27,6 +27,7 @@ use tessera_core::types::{Block, Extrinsic, TimeSlot};
 use tessera_net::connectivity::ValidatorSets;
 use tessera_net::messages::{
     Announcement, BlockRef, BlockRequest, BlockRequestProtocol, Blocks, Direction, Handshake,
+    Ticket, TicketDistribution,
 };
 use tessera_net::network::{BlockAnnouncementEvent, Refusal};
 use tessera_net::{Identity, Network, NetworkConfig, PeerId};
@@ -298,6 +299,7 @@ impl Node {
         tasks.spawn(produce(shared.clone()));
         tasks.spawn(sync(shared.clone(), wanted));
         tasks.spawn(assure(shared.clone(), shared.events.subscribe()));
+        tasks.spawn(tickets_duty(shared.clone(), shared.events.subscribe()));
         let audits = Arc::new(AuditDuty::new(&shared, config.slot_duration));
         tasks.spawn(crate::auditor::run(
             shared.clone(),
@@ -640,4 +642,94 @@ async fn assure_block(shared: &Arc<Shared>, best: &BlockInfo) -> anyhow::Result<
         debug!(%peer, error = %e, "assurance not delivered");
     }
     Ok(())
+}
+
+/// The ticket duty (GP §6.7): once per epoch, during its contest, make this
+/// validator's `N` tickets and send them to every validator (CE 132); pool the
+/// tickets that arrive (verified first).
+async fn tickets_duty(shared: Arc<Shared>, mut events: broadcast::Receiver<NodeEvent>) {
+    let received = shared.clone();
+    shared
+        .network
+        .register::<TicketDistribution, _, _>(move |peer, ticket: Ticket| {
+            let shared = received.clone();
+            async move {
+                let result = tokio::task::spawn_blocking(move || {
+                    let best = shared.chain().best().hash;
+                    let state = shared
+                        .chain()
+                        .state(&best)
+                        .map_err(|e| e.to_string())?
+                        .ok_or("no best state")?;
+                    shared
+                        .pools()
+                        .tickets
+                        .add(&shared.spec, &state.state, ticket)
+                        .map_err(|e| e.to_string())
+                })
+                .await
+                .map_err(|e| Refusal(e.to_string()))?;
+                match result {
+                    Ok(id) => {
+                        debug!(%peer, %id, "ticket pooled");
+                        Ok(())
+                    }
+                    Err(e) => {
+                        debug!(%peer, error = %e, "ticket refused");
+                        Err(Refusal(e))
+                    }
+                }
+            }
+        });
+    let mut made_for: Option<u32> = None;
+    loop {
+        let best = match events.recv().await {
+            Ok(NodeEvent::Best(info)) => info,
+            Ok(_) => continue,
+            Err(broadcast::error::RecvError::Lagged(_)) => shared.chain().best().clone(),
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let epoch = crate::tickets::epoch_of(&shared.spec, best.slot);
+        let in_contest =
+            best.slot % shared.spec.epoch_length.max(1) < shared.spec.ticket_submission_end;
+        if made_for == Some(epoch) || !in_contest || best.height == 0 {
+            continue;
+        }
+        made_for = Some(epoch);
+        let s = shared.clone();
+        let made = tokio::task::spawn_blocking(move || {
+            let state = s
+                .chain()
+                .state(&best.hash)?
+                .ok_or_else(|| anyhow::anyhow!("no state for {}", best.hash))?;
+            debug!(epoch, "making tickets");
+            let tickets = crate::tickets::make(&s.spec, &state.state, &s.keys.bandersnatch)?;
+            debug!(epoch, "tickets proven");
+            for t in &tickets {
+                s.pools().tickets.add(&s.spec, &state.state, t.clone())?;
+            }
+            Ok::<_, anyhow::Error>(tickets)
+        })
+        .await;
+        let tickets = match made {
+            Ok(Ok(t)) => t,
+            Ok(Err(e)) => {
+                warn!(epoch, error = %e, "tickets not made");
+                continue;
+            }
+            Err(e) => {
+                warn!(epoch, error = %e, "ticket task failed");
+                continue;
+            }
+        };
+        debug!(epoch, tickets = tickets.len(), "tickets made");
+        let me = shared.network.peer_id();
+        for peer in shared.validators.iter().filter(|p| **p != me) {
+            for t in &tickets {
+                if let Err(e) = shared.network.request::<TicketDistribution>(peer, t).await {
+                    debug!(%peer, error = %e, "ticket not delivered");
+                }
+            }
+        }
+    }
 }

@@ -27,6 +27,8 @@ use tessera_net::{Network, Refusal};
 use tessera_state::ChainState;
 use tracing::{debug, warn};
 
+use crate::tickets::TicketPool;
+
 /// Guarantees kept per core (the newest few; older ones are superseded).
 const GUARANTEES_PER_CORE: usize = 4;
 
@@ -39,6 +41,8 @@ pub struct Pools {
     pub assurances: AssurancePool,
     /// Verdicts to put on chain, by report hash, with their culprits and faults.
     disputes: BTreeMap<Hash, (Verdict, Vec<Culprit>, Vec<Fault>)>,
+    /// Safrole tickets (CE 132).
+    pub tickets: TicketPool,
 }
 
 impl Pools {
@@ -50,6 +54,7 @@ impl Pools {
             guarantees: BTreeMap::new(),
             assurances: AssurancePool::new(spec, backend, keys),
             disputes: BTreeMap::new(),
+            tickets: TicketPool::default(),
         }
     }
 
@@ -152,6 +157,7 @@ impl Pools {
         disputes.faults.sort_by_key(|f| f.key);
         disputes.faults.dedup_by_key(|f| f.key);
         Extrinsic {
+            tickets: self.tickets.extrinsic(&self.spec, prior, slot),
             assurances,
             guarantees: GuaranteesExtrinsic(guarantees),
             disputes,

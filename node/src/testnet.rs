@@ -59,6 +59,8 @@ pub struct Summary {
     pub best_height: u32,
     /// The best block's slot.
     pub best_slot: TimeSlot,
+    /// Ticket-sealed blocks on the best chain (GP 19.1's `m`).
+    pub ticketed: u32,
     /// The finalized block's height.
     pub finalized_height: u32,
     /// Whether every validator ended on the same best block.
@@ -223,10 +225,11 @@ impl Testnet {
         let audits_s = s.audits.saturating_sub(last.0.audits) as f64 / secs;
         let peers = self.nodes[0].shared().network.connected_peers().len();
         let line = format!(
-            "slot {:>4} | best #{} (slot {}) | finalized #{} | reports available {}, audited blocks {} | DA {:.2} MB/s ({}) | audits {:.1}/s | peers {} | {}",
+            "slot {:>4} | best #{} (slot {}, {} ticketed) | finalized #{} | reports available {}, audited blocks {} | DA {:.2} MB/s ({}) | audits {:.1}/s | peers {} | {}",
             self.slot_now(),
             s.best_height,
             s.best_slot,
+            s.ticketed,
             s.finalized_height,
             s.available,
             s.blocks_audited,
@@ -262,6 +265,7 @@ impl Testnet {
             authored: self.nodes.iter().map(|n| n.authored()).sum(),
             best_height: best.height,
             best_slot: best.slot,
+            ticketed: best.ticketed,
             finalized_height: finalized.height,
             agreed,
             available: Stats::get(&self.nodes[0].shared().stats.available),

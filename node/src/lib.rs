@@ -11,6 +11,7 @@ pub mod bench_audit;
 pub mod bench_da;
 pub mod bench_net;
 pub mod bench_sigs;
+pub mod builder;
 pub mod chain;
 pub mod cli;
 pub mod codec_cmd;

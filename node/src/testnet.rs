@@ -46,6 +46,10 @@ pub struct TestnetArgs {
     /// Keep every state (default: prune states behind the finalized block).
     #[arg(long)]
     pub archive: bool,
+    /// The payload of each work package the builder submits (one per core per
+    /// slot); 0: no builder.
+    #[arg(long, default_value_t = 16 * 1024)]
+    pub payload_bytes: usize,
 }
 
 /// What a run did, from the first validator's view of its chain.
@@ -79,13 +83,25 @@ pub struct Summary {
     pub assurances: u64,
     /// Shard octets fetched by assurers, all validators together.
     pub shard_bytes: u64,
+    /// Work packages the builder submitted (and a guarantor took).
+    pub submitted: u64,
+    /// Of those, accumulated.
+    pub accumulated: u64,
+    /// Submissions no guarantor took.
+    pub refused: u64,
 }
 
 impl Summary {
     /// Whether the run passed: blocks were made and every validator agrees on
     /// the best block (within the last slot, whose block may still be in flight).
     pub fn passed(&self) -> bool {
-        self.authored > 0 && self.best_height > 0 && self.agreed
+        self.authored > 0
+            && self.best_height > 0
+            && self.agreed
+            && self.accumulated == self.submitted
+            && self.refused == 0
+            && self.invalid == 0
+            && self.disputes == 0
     }
 }
 
@@ -275,17 +291,31 @@ impl Testnet {
             disputes: audits.iter().map(|a| a.disputes).sum(),
             assurances: stat(|s| &s.assurances),
             shard_bytes: stat(|s| &s.shard_bytes),
+            ..Summary::default()
         }
     }
 
     /// Run for `slots` slots (until Ctrl-C if `None`), printing a status line each
     /// slot; returns the summary.
-    pub async fn run(&self, slots: Option<u32>, mut print: impl FnMut(&str)) -> Summary {
+    pub async fn run(
+        &self,
+        slots: Option<u32>,
+        mut builder: Option<&mut Builder>,
+        mut print: impl FnMut(&str),
+    ) -> Summary {
         let first = self.slot_now() + 1;
         let last = slots.map(|n| first + n);
         let mut previous = (Summary::default(), Instant::now());
         let mut slot = first;
         loop {
+            // A package per core each slot, until the last few slots (whose
+            // packages could not be accumulated before the end).
+            if let Some(b) = builder.as_deref_mut() {
+                b.observe(self);
+                if last.is_none_or(|l| slot + SETTLE_SLOTS < l) {
+                    b.submit(self, slot).await;
+                }
+            }
             let at = self.slot_start(slot) + self.slot_duration * 9 / 10;
             let wait = at.duration_since(SystemTime::now()).unwrap_or_default();
             tokio::select! {
@@ -303,7 +333,143 @@ impl Testnet {
         }
         // Let the last slot's block reach everyone.
         tokio::time::sleep(self.slot_duration / 4).await;
-        self.summary(slot + 1 - first)
+        let mut summary = self.summary(slot + 1 - first);
+        if let Some(b) = builder {
+            b.observe(self);
+            summary.submitted = b.submitted.len() as u64;
+            summary.accumulated = b.accumulated.len() as u64;
+            summary.refused = b.refused;
+        }
+        summary
+    }
+}
+
+/// Slots at the end of a run in which the builder submits nothing: a package
+/// needs about three (guarantee, assurances, accumulation) to be accumulated.
+const SETTLE_SLOTS: u32 = 5;
+
+/// The testnet's work-package builder: a JAMNP-S endpoint with the builder ALPN
+/// that submits one testnet-service package per core each slot (CE 133) to the
+/// core's guarantors, and watches `ξ` for their accumulation.
+pub struct Builder {
+    network: tessera_net::Network,
+    validators: Vec<(PeerId, SocketAddr)>,
+    payload_bytes: usize,
+    /// Packages submitted (by hash) with their slot.
+    pub submitted: std::collections::BTreeMap<tessera_core::hash::Hash, TimeSlot>,
+    /// Of those, seen accumulated (in `ξ` of the first validator's best state).
+    pub accumulated: std::collections::BTreeSet<tessera_core::hash::Hash>,
+    /// Submissions no guarantor took.
+    pub refused: u64,
+}
+
+impl Builder {
+    /// A builder endpoint connected to the testnet's validators, submitting
+    /// payloads of `payload_bytes`.
+    pub async fn connect(net: &Testnet, payload_bytes: usize) -> anyhow::Result<Builder> {
+        let genesis = net.nodes[0].shared().chain().genesis_hash();
+        let mut config = network_config(SocketAddr::from(([127, 0, 0, 1], 0)));
+        config.genesis_hash = genesis;
+        config.builder = true;
+        let mut seed = [0u8; 32];
+        seed[..7].copy_from_slice(b"builder");
+        let network = tessera_net::Network::start(
+            tessera_net::Identity::from_ed25519_seed(seed),
+            net.spec.clone(),
+            config,
+        )?;
+        let mut validators = Vec::new();
+        for n in &net.nodes {
+            let v = &n.shared().network;
+            let (peer, addr) = (v.peer_id(), v.local_addr()?);
+            network.connect(peer, addr).await?;
+            validators.push((peer, addr));
+        }
+        Ok(Builder {
+            network,
+            validators,
+            payload_bytes,
+            submitted: Default::default(),
+            accumulated: Default::default(),
+            refused: 0,
+        })
+    }
+
+    /// Submit one package per core for `slot`, anchored on the first validator's
+    /// best block; each goes to the validators in turn until one takes it (a
+    /// validator not assigned to the core refuses).
+    pub async fn submit(&mut self, net: &Testnet, slot: TimeSlot) {
+        let shared = net.nodes[0].shared();
+        let (anchor, state) = {
+            let mut chain = shared.chain();
+            let best = chain.best().clone();
+            match chain.state(&best.hash) {
+                Ok(Some(s)) => (
+                    crate::builder::Anchor {
+                        header_hash: best.hash,
+                        state_root: best.state_root,
+                    },
+                    s.state,
+                ),
+                _ => return,
+            }
+        };
+        for core in 0..net.spec.cores() {
+            let payload: Vec<u8> = (0..self.payload_bytes)
+                .map(|i| (i as u64 ^ u64::from(slot) << 8 ^ (core as u64) << 40) as u8)
+                .collect();
+            let package = crate::builder::testnet_package(&net.spec, &state, &anchor, payload);
+            let hash =
+                tessera_core::hash::blake2b_256(&tessera_core::codec::Encode::encode(&package));
+            let submission = tessera_net::messages::WorkPackageSubmission {
+                core_index: u16::try_from(core).unwrap_or(u16::MAX),
+                package,
+                extrinsics: Vec::new(),
+            };
+            let mut taken = false;
+            let n = self.validators.len();
+            for k in 0..n {
+                let (peer, _) = self.validators[(core * 3 + k + slot as usize) % n];
+                match self
+                    .network
+                    .request::<tessera_net::messages::WorkPackageSubmissionProtocol>(
+                        &peer,
+                        &submission,
+                    )
+                    .await
+                {
+                    Ok(()) => {
+                        taken = true;
+                        break;
+                    }
+                    Err(e) => tracing::debug!(%peer, core, error = %e, "package refused"),
+                }
+            }
+            if taken {
+                self.submitted.insert(hash, slot);
+            } else {
+                self.refused += 1;
+                tracing::warn!(core, slot, "no guarantor took the package");
+            }
+        }
+    }
+
+    /// Record the submitted packages `ξ` of the first validator's best state
+    /// shows accumulated.
+    pub fn observe(&mut self, net: &Testnet) {
+        let shared = net.nodes[0].shared();
+        let state = {
+            let mut chain = shared.chain();
+            let best = chain.best().hash;
+            chain.state(&best).ok().flatten()
+        };
+        if let Some(s) = state {
+            for h in s.state.xi.iter().flatten() {
+                if self.submitted.contains_key(h) {
+                    self.accumulated.insert(*h);
+                }
+            }
+        }
     }
 }
 
@@ -376,7 +542,14 @@ pub fn run(
                 .map(|n| format!(", {n} slots"))
                 .unwrap_or_else(|| ", until Ctrl-C".into())
         );
-        let summary = net.run(args.slots, |line| println!("{line}")).await;
+        let mut builder = if args.payload_bytes > 0 {
+            Some(Builder::connect(&net, args.payload_bytes).await?)
+        } else {
+            None
+        };
+        let summary = net
+            .run(args.slots, builder.as_mut(), |line| println!("{line}"))
+            .await;
         println!(
             "summary: {} slots in {:.1} s; {} blocks authored; best #{} at slot {}; finalized #{}; {}",
             summary.slots,
@@ -390,6 +563,19 @@ pub fn run(
             } else {
                 "validators DISAGREE on the best block"
             }
+        );
+        println!(
+            "summary: work packages submitted {}, accumulated {}, refused {}; reports available {}; blocks audited {} (first validator); audits {} ({} invalid); disputes {}; assurances {}; shards fetched {:.1} MB",
+            summary.submitted,
+            summary.accumulated,
+            summary.refused,
+            summary.available,
+            summary.blocks_audited,
+            summary.audits,
+            summary.invalid,
+            summary.disputes,
+            summary.assurances,
+            summary.shard_bytes as f64 / 1e6
         );
         let passed = summary.passed();
         println!("{}", if passed { "testnet: PASSED" } else { "testnet: FAILED" });

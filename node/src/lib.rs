@@ -12,6 +12,7 @@ pub mod bench_net;
 pub mod bench_sigs;
 pub mod cli;
 pub mod codec_cmd;
+pub mod finality;
 pub mod fuzz_target;
 pub mod import;
 pub mod key_cmd;

@@ -1191,9 +1191,9 @@ impl Wire for SegmentResponse {
 // CE 250: GRANDPA messages — Tessera's own stream kind, NOT part of JAMNP-S.
 //
 // JAMNP-S (`simple.md`) defines no GRANDPA streams yet, so Tessera carries its
-// finality votes on a kind of its own, far from JAMNP-S's ranges (UP 0–127 in use
-// from 0, CE from 128): a peer that does not know it resets the stream ("no
-// handler"), which costs it nothing. One message per stream, empty response.
+// finality votes on a kind of its own, far above the kinds JAMNP-S uses (UP 0, CE
+// 128–148): a peer that does not know it resets the stream ("no handler"), which
+// costs it nothing. One message per stream, empty response.
 // Block numbers are heights from genesis (genesis is 0); the encoding is the GP
 // codec (Appendix C): integers `E_4`/`E_8` little-endian, sequences `↕x`.
 

@@ -43,15 +43,17 @@ use std::time::Duration;
 use finality_grandpa as grandpa;
 use futures::channel::mpsc;
 use futures::{FutureExt, Sink};
-use grandpa::voter::{Callback, CommitProcessingOutcome, CommunicationIn, CommunicationOut};
+use grandpa::voter::{
+    CatchUpProcessingOutcome, Callback, CommitProcessingOutcome, CommunicationIn, CommunicationOut,
+};
 use grandpa::voter::{RoundData, Voter};
-use grandpa::{Chain, Equivocation, HistoricalVotes, Message, SignedMessage, VoterSet};
+use grandpa::voter_set::VoterSet;
+use grandpa::{Chain, Equivocation, HistoricalVotes, Message, SignedMessage};
 use tessera_core::codec::Encode;
 use tessera_core::crypto::ed25519::{self, Keypair, PublicKey, Signature};
 use tessera_core::{decode_exact, ChainSpec, DecodeError, Hash};
 use tessera_net::messages::{
     GrandpaMessage, GrandpaProtocol, GrandpaTarget, GrandpaVote, SignedGrandpaVote,
-    MAX_GRANDPA_VOTES,
 };
 use tessera_net::{Network, PeerId, Refusal};
 use tokio::sync::watch;
@@ -609,7 +611,7 @@ impl Shared {
                 return;
             }
         }
-        let callback = Callback::Work(Box::new(move |outcome| {
+        let callback = Callback::Work(Box::new(move |outcome: CommitProcessingOutcome| {
             if let CommitProcessingOutcome::Bad(bad) = outcome {
                 warn!(peer = %from, round, invalid_voters = bad.num_invalid_voters(),
                     precommits = bad.num_precommits(), "GRANDPA commit does not justify its target");
@@ -646,8 +648,8 @@ impl Shared {
             }
         }
         let round = catch_up.round_number;
-        let callback = Callback::Work(Box::new(move |outcome| {
-            if let grandpa::voter::CatchUpProcessingOutcome::Bad(_) = outcome {
+        let callback = Callback::Work(Box::new(move |outcome: CatchUpProcessingOutcome| {
+            if let CatchUpProcessingOutcome::Bad(_) = outcome {
                 warn!(peer = %from, round, "GRANDPA catch-up does not complete its round");
             }
         }));
@@ -887,10 +889,10 @@ impl Shared {
     }
 }
 
-type Timer = Pin<Box<dyn std::future::Future<Output = Result<(), FinalityError>> + Send>>;
+type VoteTimer = Pin<Box<dyn std::future::Future<Output = Result<(), FinalityError>> + Send>>;
 
-fn timer(after: Duration) -> Timer {
-    Box::pin(tokio::time::sleep(after).map(Ok))
+fn timer(after: Duration) -> VoteTimer {
+    Box::pin(tokio::time::sleep(after).map(Ok::<(), FinalityError>))
 }
 
 /// The voter's environment: the tree, the router and the key.
@@ -953,7 +955,7 @@ impl Sink<GOut> for OutgoingCommits {
 }
 
 impl grandpa::voter::Environment<Hash, Number> for Env {
-    type Timer = Timer;
+    type Timer = VoteTimer;
     type BestChain = futures::future::Ready<Result<Option<(Hash, Number)>, FinalityError>>;
     type Id = PublicKey;
     type Signature = Signature;
@@ -965,7 +967,7 @@ impl grandpa::voter::Environment<Hash, Number> for Env {
         futures::future::ready(Ok(self.shared.best_containing(base)))
     }
 
-    fn round_data(&self, round: u64) -> RoundData<PublicKey, Timer, Self::In, OutgoingVotes> {
+    fn round_data(&self, round: u64) -> RoundData<PublicKey, VoteTimer, Self::In, OutgoingVotes> {
         let (tx, rx) = mpsc::unbounded();
         {
             let mut router = self.shared.router();
@@ -974,7 +976,10 @@ impl grandpa::voter::Environment<Hash, Number> for Env {
                 // Forget rounds the voter dropped, and old ones it never opened.
                 router
                     .rounds
-                    .retain(|r, slot| !slot.closed && (slot.tx.is_some() || *r >= round));
+                    .retain(|r, slot| {
+                        let open = slot.tx.as_ref().is_some_and(|t| !t.is_closed());
+                        !slot.closed && (open || *r >= round)
+                    });
             }
             let slot = router.rounds.entry(round).or_default();
             slot.closed = false;
@@ -996,7 +1001,7 @@ impl grandpa::voter::Environment<Hash, Number> for Env {
         }
     }
 
-    fn round_commit_timer(&self) -> Timer {
+    fn round_commit_timer(&self) -> VoteTimer {
         timer(self.shared.commit_delay())
     }
 
@@ -1222,7 +1227,7 @@ pub fn start(
             let Some(shared) = weak.upgrade() else { break };
             shared.retry_pending();
             tick += 1;
-            if tick % 4 == 0 {
+            if tick.is_multiple_of(4) {
                 shared.resend_own();
             }
         }

@@ -1,4 +1,5 @@
-//! Every stream kind of JAMNP-S as typed messages on the GP codec.
+//! Every stream kind of JAMNP-S as typed messages on the GP codec, and one of
+//! Tessera's own (CE 250, GRANDPA, not JAMNP-S: see [`GrandpaProtocol`]).
 //!
 //! Each side of a stream sends a fixed pattern of messages ("`-->`" and "`<--`"
 //! lines of the spec). A [`Wire`] value is what one side sends, as a list of
@@ -15,7 +16,7 @@
 use tessera_core::codec::{encode_natural, Decode, DecodeError, DecodeErrorKind, Encode, Reader};
 use tessera_core::types::{
     AvailabilityBitfield, BandersnatchRingVrfSignature, BandersnatchVrfSignature, Block,
-    Ed25519Signature, Guarantee, Header, WorkPackage, WorkReport,
+    Ed25519Public, Ed25519Signature, Guarantee, Header, WorkPackage, WorkReport,
 };
 use tessera_core::{decode_exact, ByteArray, ChainSpec, Hash};
 
@@ -1187,6 +1188,102 @@ impl Wire for SegmentResponse {
 }
 
 // ---------------------------------------------------------------------------
+// CE 250: GRANDPA messages — Tessera's own stream kind, NOT part of JAMNP-S.
+//
+// JAMNP-S (`simple.md`) defines no GRANDPA streams yet, so Tessera carries its
+// finality votes on a kind of its own, far above the kinds JAMNP-S uses (UP 0, CE
+// 128–148): a peer that does not know it resets the stream ("no handler"), which
+// costs it nothing. One message per stream, empty response.
+// Block numbers are heights from genesis (genesis is 0); the encoding is the GP
+// codec (Appendix C): integers `E_4`/`E_8` little-endian, sequences `↕x`.
+
+/// The most precommits of one GRANDPA commit or catch-up side: one per voter of the
+/// largest validator set (`V = 1023`, GP I.4.4), twice over for equivocations.
+pub const MAX_GRANDPA_VOTES: usize = 2 * 1023;
+
+/// A vote's target block: `Header Hash ++ E_4(height)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct GrandpaTarget {
+    /// The block's header hash.
+    pub hash: Hash,
+    /// The block's height from genesis (its number; genesis is 0).
+    pub number: u32,
+}
+
+/// One GRANDPA vote: `0 ++ Target` prevote, `1 ++ Target` precommit,
+/// `2 ++ Target` primary proposal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+#[codec(tag_name = "grandpa vote kind", what = "grandpa vote kind (0, 1 or 2)")]
+pub enum GrandpaVote {
+    /// 0: a prevote.
+    Prevote(GrandpaTarget),
+    /// 1: a precommit.
+    Precommit(GrandpaTarget),
+    /// 2: the round's primary proposal.
+    PrimaryPropose(GrandpaTarget),
+}
+
+/// A signed vote: `Vote ++ Ed25519 Signature ++ Ed25519 Key` (the voter's key
+/// last). What the signature covers is the finality module's business
+/// (`tessera_node::finality`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct SignedGrandpaVote {
+    /// The vote.
+    pub vote: GrandpaVote,
+    /// The voter's signature.
+    pub signature: Ed25519Signature,
+    /// The voter's Ed25519 key.
+    pub voter: Ed25519Public,
+}
+
+/// The CE 250 message: one of a vote, a commit or a catch-up, each with its round
+/// and voter-set id.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[codec(tag_name = "grandpa message kind", what = "grandpa message kind (0, 1 or 2)")]
+pub enum GrandpaMessage {
+    /// 0: `E_8(round) ++ E_8(set id) ++ SignedVote`.
+    Vote {
+        /// The round.
+        round: u64,
+        /// The voter-set id.
+        set_id: u64,
+        /// The signed vote.
+        vote: SignedGrandpaVote,
+    },
+    /// 1: `E_8(round) ++ E_8(set id) ++ Target ++ len++[SignedVote]`: a commit,
+    /// the precommits that finalize `target` (each a `Precommit` vote).
+    Commit {
+        /// The round.
+        round: u64,
+        /// The voter-set id.
+        set_id: u64,
+        /// The finalized block.
+        target: GrandpaTarget,
+        /// The precommits justifying it.
+        #[codec(seq, max = MAX_GRANDPA_VOTES, name = "grandpa commit precommits")]
+        precommits: Vec<SignedGrandpaVote>,
+    },
+    /// 2: `E_8(round) ++ E_8(set id) ++ Target ++ len++[SignedVote] ++
+    /// len++[SignedVote]`: a catch-up, the prevotes and precommits that complete
+    /// `round`, all descending from `base`.
+    CatchUp {
+        /// The completed round.
+        round: u64,
+        /// The voter-set id.
+        set_id: u64,
+        /// A block every vote target descends from.
+        base: GrandpaTarget,
+        /// The round's prevotes.
+        #[codec(seq, max = MAX_GRANDPA_VOTES, name = "grandpa catch-up prevotes")]
+        prevotes: Vec<SignedGrandpaVote>,
+        /// The round's precommits.
+        #[codec(seq, max = MAX_GRANDPA_VOTES, name = "grandpa catch-up precommits")]
+        precommits: Vec<SignedGrandpaVote>,
+    },
+}
+one_message!(GrandpaMessage, |_spec| 1 + 8 + 8 + 36 + 2 * (9 + MAX_GRANDPA_VOTES * 133));
+
+// ---------------------------------------------------------------------------
 // The CE protocols.
 
 /// One CE stream kind: its number, its request and its response.
@@ -1260,6 +1357,9 @@ protocols! {
     BundleRequest = 147, "bundle request": Hash => Raw;
     /// CE 148: segment request (`Guarantor -> Guarantor`).
     SegmentRequestProtocol = 148, "segment request": SegmentRequest => SegmentResponse;
+    /// CE 250: GRANDPA vote, commit or catch-up (`Validator -> Validator`).
+    /// **Tessera's own, not JAMNP-S** (which defines no GRANDPA streams yet).
+    GrandpaProtocol = 250, "tessera grandpa message": GrandpaMessage => ();
 }
 
 /// The name of a stream kind, for logs.

@@ -15,6 +15,7 @@ pub mod builder;
 pub mod chain;
 pub mod cli;
 pub mod codec_cmd;
+pub mod finality;
 pub mod fuzz_target;
 pub mod genesis;
 pub mod import;

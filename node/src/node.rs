@@ -209,6 +209,62 @@ pub struct Node {
     shared: Arc<Shared>,
     tasks: JoinSet<()>,
     audits: Arc<AuditDuty>,
+    _finality: crate::finality::FinalityHandle,
+}
+
+/// The node's tree as GRANDPA sees it ([`crate::finality::BlockTree`]): heights
+/// from genesis, the best (audited) block to vote for, finalization into the
+/// chain (which prunes states behind it).
+struct FinalityTree(std::sync::Weak<Shared>);
+
+impl crate::finality::BlockTree for FinalityTree {
+    fn block(&self, hash: &tessera_core::hash::Hash) -> Option<crate::finality::BlockInfo> {
+        let shared = self.0.upgrade()?;
+        let chain = shared.chain();
+        chain.info(hash).map(|i| crate::finality::BlockInfo {
+            parent: i.parent,
+            number: i.height,
+        })
+    }
+
+    fn best_votable(&self) -> (tessera_core::hash::Hash, u32) {
+        match self.0.upgrade() {
+            Some(shared) => {
+                let best = shared.chain().best().clone();
+                (best.hash, best.height)
+            }
+            None => (Default::default(), 0),
+        }
+    }
+
+    fn finalized(&self) -> (tessera_core::hash::Hash, u32) {
+        match self.0.upgrade() {
+            Some(shared) => {
+                let f = shared.chain().finalized().clone();
+                (f.hash, f.height)
+            }
+            None => (Default::default(), 0),
+        }
+    }
+
+    fn finalize(&self, hash: tessera_core::hash::Hash, number: u32, _justification: Vec<u8>) {
+        let Some(shared) = self.0.upgrade() else {
+            return;
+        };
+        let result = shared.chain().finalize(hash);
+        match result {
+            Ok(Some(pruned)) => {
+                debug!(%hash, height = number, pruned, "finalized");
+                let info = shared.chain().info(&hash).cloned();
+                if let Some(info) = info {
+                    shared.emit(NodeEvent::Finalized(info));
+                }
+                shared.network.set_chain_head(shared.handshake());
+            }
+            Ok(None) => {}
+            Err(e) => warn!(%hash, error = %e, "finalization not recorded"),
+        }
+    }
 }
 
 impl Node {
@@ -243,6 +299,7 @@ impl Node {
                 anyhow::anyhow!("this node's key {me} is not among the active validators")
             })?;
         let validators = keys.iter().map(|k| PeerId::from(*k)).collect();
+        let keys_for_finality = keys.clone();
         let pools = Arc::new(Mutex::new(Pools::new(&config.spec, config.backend, keys)));
         let shared = Arc::new(Shared {
             spec: config.spec.clone(),
@@ -306,10 +363,28 @@ impl Node {
             audits.clone(),
             shared.events.subscribe(),
         ));
+        // GRANDPA (GP §19) over the node's tree: votes only for audited blocks.
+        let finality = crate::finality::start(
+            crate::finality::FinalityConfig {
+                voters: keys_for_finality,
+                set_id: 0,
+                local: Some(shared.keys.ed25519.clone()),
+                gossip_duration: (config.slot_duration / 6).max(Duration::from_millis(50)),
+            },
+            network.clone(),
+            shared
+                .validators
+                .iter()
+                .copied()
+                .filter(|p| *p != network.peer_id())
+                .collect(),
+            Arc::new(FinalityTree(Arc::downgrade(&shared))),
+        )?;
         let node = Node {
             shared,
             tasks,
             audits,
+            _finality: finality,
         };
         if !config.peers.is_empty() {
             node.connect_to(config.peers);

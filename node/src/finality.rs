@@ -1,0 +1,1241 @@
+//! GRANDPA finality (GP v0.7.2 §19, "Grandpa and the Best Chain") on the
+//! `finality-grandpa` crate's voter, over Tessera's own CE 250 stream kind.
+//!
+//! GP §19 has validators finalize with GRANDPA and requires that the best chain
+//! (eq. 19.1) descend from the latest finalized block and contain only audited
+//! blocks. This module runs the voter of one validator:
+//!
+//! - **The chain** comes from a [`BlockTree`] the node implements: parents and
+//!   heights of known blocks, the best block whose ancestors are all audited (the
+//!   only block we prevote for, or a descendant of the round's base), the
+//!   finalized block, and a callback that receives each finalized block with its
+//!   justification.
+//! - **The network** is [`tessera_net::Network`] with one stream kind of
+//!   Tessera's own, CE 250 ([`tessera_net::messages::GrandpaProtocol`]; JAMNP-S
+//!   defines no GRANDPA streams yet): one [`GrandpaMessage`] per stream — a vote,
+//!   a commit or a catch-up — sent to every peer given to [`start`].
+//! - **Signatures** are Ed25519 with the validators' keys (`κ_e`; JIP-5 dev keys in
+//!   tests) over [`vote_payload`]: the context `"tessera_grandpa"`, then the GP
+//!   codec encoding of the vote, the round (`E_8`) and the voter-set id (`E_8`).
+//!
+//! Incoming messages are checked before the voter sees them: a set id that is not
+//! ours, a key outside the voter set or a bad signature drops the message and
+//! names the peer in a log line; votes for blocks the tree does not know yet wait
+//! (bounded) until it does; votes too far ahead of our round are dropped. A voter
+//! that falls behind is sent a catch-up by the peers it sends old-round votes to.
+//!
+//! The voter set is fixed per set id: Tessera's testnet keeps its validators (ι is
+//! constant), so the set is `κ` at start. An epoch change of `κ` (GP 6.13) would
+//! need a new set id and a hand-off: the old set finalizes up to the last block of
+//! its epoch (vote no higher than the first block of the new epoch), then the node
+//! calls [`start`] again with the new keys and `set_id + 1`; a justification names
+//! its set id so either can be checked. Not here: persisting the voter's rounds
+//! (a restarted voter starts at round 1 and relies on catch-ups), and GRANDPA's
+//! BFT threshold means a set of `V` tolerates `⌊(V−1)/3⌋` silent voters (one of
+//! six in the tiny spec).
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use finality_grandpa as grandpa;
+use futures::channel::mpsc;
+use futures::{FutureExt, Sink};
+use grandpa::voter::{
+    CatchUpProcessingOutcome, Callback, CommitProcessingOutcome, CommunicationIn, CommunicationOut,
+};
+use grandpa::voter::{RoundData, Voter};
+use grandpa::voter_set::VoterSet;
+use grandpa::{Chain, Equivocation, HistoricalVotes, Message, SignedMessage};
+use tessera_core::codec::Encode;
+use tessera_core::crypto::ed25519::{self, Keypair, PublicKey, Signature};
+use tessera_core::{decode_exact, ChainSpec, DecodeError, Hash};
+use tessera_net::messages::{
+    GrandpaMessage, GrandpaProtocol, GrandpaTarget, GrandpaVote, SignedGrandpaVote,
+};
+use tessera_net::{Network, PeerId, Refusal};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+/// The signing context of GRANDPA votes: Tessera's own (the GP defines no GRANDPA
+/// context), in the style of GP I.4.5's `$jam_…` strings.
+pub const GRANDPA_CONTEXT: &[u8] = b"tessera_grandpa";
+
+/// How many rounds ahead of ours a vote may be and still be kept for later.
+const ROUND_WINDOW: u64 = 4;
+/// The most ancestors walked for one ancestry query (a local, trusted tree; the
+/// bound only keeps a corrupted one from exhausting memory).
+const MAX_ANCESTRY: u32 = 1 << 20;
+/// Votes and commits waiting for their blocks, at most this many per voter.
+const PENDING_PER_VOTER: usize = 16;
+
+/// A block as finality sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockInfo {
+    /// The parent's header hash (`H_P`); never asked of genesis.
+    pub parent: Hash,
+    /// The block's height from genesis: genesis is 0, a child is its parent plus 1
+    /// (not its timeslot).
+    pub number: u32,
+}
+
+/// The node's block tree, as GRANDPA needs it. Implemented by the node (its store
+/// and fork choice); called from the voter's task, so every method should return
+/// at once (hand heavy work off).
+pub trait BlockTree: Send + Sync + 'static {
+    /// The parent and height of a known block (imported, and not pruned), `None`
+    /// if unknown. Genesis must be known (height 0).
+    fn block(&self, hash: &Hash) -> Option<BlockInfo>;
+    /// The best block whose ancestors (and itself) are all audited, and its height:
+    /// GP §19's best chain (eq. 19.1) cut at the first unaudited block. The voter
+    /// prevotes for it (when it descends from the round's base), never beyond.
+    fn best_votable(&self) -> (Hash, u32);
+    /// The latest finalized block and its height (genesis at first).
+    fn finalized(&self) -> (Hash, u32);
+    /// `hash` (at height `number`) is final. `justification` is the commit that
+    /// proves it, encoded as a CE 250 commit message ([`verify_justification`]
+    /// checks one). Called once per finalized block the voter learns, in increasing
+    /// height (blocks between two calls are final too).
+    fn finalize(&self, hash: Hash, number: u32, justification: Vec<u8>);
+}
+
+/// What [`start`] needs.
+#[derive(Clone, Debug)]
+pub struct FinalityConfig {
+    /// The voters: the validators' Ed25519 keys (`κ_e`), each of weight 1.
+    pub voters: Vec<PublicKey>,
+    /// The voter-set id (0 for the genesis set; signed into every vote).
+    pub set_id: u64,
+    /// Our validator key; `None` (or a key outside `voters`) observes without voting.
+    pub local: Option<Keypair>,
+    /// GRANDPA's gossip-time estimate `T`: prevotes go out `2T` after a round
+    /// starts, precommits at `4T` at the earliest.
+    pub gossip_duration: Duration,
+}
+
+/// Why finality could not start or stopped.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FinalityError {
+    /// The voter list is empty, or its total weight overflows.
+    #[error("the voter set is empty")]
+    EmptyVoterSet,
+    /// A voter is listed twice.
+    #[error("voter {0:?} is listed twice")]
+    DuplicateVoter(PublicKey),
+    /// The gossip duration is zero.
+    #[error("the gossip duration must be positive")]
+    ZeroGossipDuration,
+    /// The GRANDPA state machine failed (a block it relied on disappeared).
+    #[error("grandpa: {0}")]
+    Grandpa(String),
+}
+
+impl From<grandpa::Error> for FinalityError {
+    fn from(e: grandpa::Error) -> Self {
+        FinalityError::Grandpa(e.to_string())
+    }
+}
+
+/// Why a justification (or a commit) does not prove finality.
+#[derive(Debug, thiserror::Error)]
+pub enum JustificationError {
+    /// The octets are not a CE 250 message.
+    #[error("undecodable justification: {0}")]
+    Decode(#[from] DecodeError),
+    /// A CE 250 vote or catch-up, not a commit.
+    #[error("not a commit")]
+    NotACommit,
+    /// Signed for another voter set.
+    #[error("commit of set {got}, expected set {expected}")]
+    WrongSet {
+        /// The set id the commit names.
+        got: u64,
+        /// Ours.
+        expected: u64,
+    },
+    /// An entry is not a precommit.
+    #[error("entry {0} is not a precommit")]
+    NotAPrecommit(usize),
+    /// An entry's key is not a voter.
+    #[error("entry {index}: key {key:?} is not a voter")]
+    UnknownVoter {
+        /// The entry's index.
+        index: usize,
+        /// Its key.
+        key: PublicKey,
+    },
+    /// An entry's signature does not verify.
+    #[error("entry {index}: bad signature by {key:?}")]
+    BadSignature {
+        /// The entry's index.
+        index: usize,
+        /// Its key.
+        key: PublicKey,
+    },
+    /// An entry's target is unknown or not a descendant of (or equal to) the
+    /// commit's target.
+    #[error("entry {0}: target does not descend from the commit's target")]
+    NotDescendant(usize),
+    /// The commit's target is not a known block at its stated height.
+    #[error("the commit's target is not a known block at its height")]
+    UnknownTarget,
+    /// Fewer distinct voters than the threshold signed.
+    #[error("{got} distinct voters signed; {need} needed")]
+    NotEnoughVoters {
+        /// Distinct voters with a valid precommit.
+        got: usize,
+        /// The threshold `V − ⌊(V−1)/3⌋`.
+        need: usize,
+    },
+}
+
+/// The octets a voter signs for `vote` in `round` of set `set_id`:
+/// `"tessera_grandpa" ⌢ E(vote) ⌢ E_8(round) ⌢ E_8(set_id)`, where `E(vote)` is the
+/// CE 250 encoding of [`GrandpaVote`] (kind octet, header hash, `E_4` height).
+pub fn vote_payload(vote: &GrandpaVote, round: u64, set_id: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(GRANDPA_CONTEXT.len() + 37 + 16);
+    out.extend_from_slice(GRANDPA_CONTEXT);
+    vote.encode_to(&mut out);
+    round.encode_to(&mut out);
+    set_id.encode_to(&mut out);
+    out
+}
+
+/// The threshold of a set of `n` voters of weight 1: `n − ⌊(n−1)/3⌋` (the
+/// `finality-grandpa` crate's supermajority).
+pub fn threshold(n: usize) -> usize {
+    n - n.saturating_sub(1) / 3
+}
+
+/// Check a justification given to [`BlockTree::finalize`] (or received with a
+/// block): a CE 250 commit of set `set_id` whose precommits, signed by at least
+/// [`threshold`] distinct `voters`, all target the commit's target or its
+/// descendants in `tree`. Returns the finalized block.
+pub fn verify_justification(
+    spec: &ChainSpec,
+    bytes: &[u8],
+    voters: &[PublicKey],
+    set_id: u64,
+    tree: &dyn BlockTree,
+) -> Result<GrandpaTarget, JustificationError> {
+    let GrandpaMessage::Commit {
+        round,
+        set_id: got,
+        target,
+        precommits,
+    } = decode_exact::<GrandpaMessage>(spec, bytes)?
+    else {
+        return Err(JustificationError::NotACommit);
+    };
+    if got != set_id {
+        return Err(JustificationError::WrongSet {
+            got,
+            expected: set_id,
+        });
+    }
+    if tree.block(&target.hash).map(|b| b.number) != Some(target.number) {
+        return Err(JustificationError::UnknownTarget);
+    }
+    let mut signers = HashSet::new();
+    for (index, p) in precommits.iter().enumerate() {
+        let GrandpaVote::Precommit(t) = p.vote else {
+            return Err(JustificationError::NotAPrecommit(index));
+        };
+        if !voters.contains(&p.voter) {
+            return Err(JustificationError::UnknownVoter {
+                index,
+                key: p.voter,
+            });
+        }
+        if ed25519::verify(&p.voter, &vote_payload(&p.vote, round, set_id), &p.signature).is_err()
+        {
+            return Err(JustificationError::BadSignature {
+                index,
+                key: p.voter,
+            });
+        }
+        let known = tree.block(&t.hash).map(|b| b.number) == Some(t.number);
+        if !known || !descends(tree, target.hash, t.hash) {
+            return Err(JustificationError::NotDescendant(index));
+        }
+        signers.insert(p.voter);
+    }
+    let need = threshold(voters.len());
+    if signers.len() < need {
+        return Err(JustificationError::NotEnoughVoters {
+            got: signers.len(),
+            need,
+        });
+    }
+    Ok(target)
+}
+
+/// The blocks strictly between `base` and `block`, from `block`'s parent down, or
+/// `None` if `block` does not descend from `base` (or either is unknown).
+fn ancestry(tree: &dyn BlockTree, base: Hash, block: Hash) -> Option<Vec<Hash>> {
+    let base_number = tree.block(&base)?.number;
+    let mut info = tree.block(&block)?;
+    if info.number <= base_number || info.number - base_number > MAX_ANCESTRY {
+        return None;
+    }
+    let mut out = Vec::new();
+    while info.number > base_number + 1 {
+        out.push(info.parent);
+        let parent = tree.block(&info.parent)?;
+        if parent.number + 1 != info.number {
+            return None;
+        }
+        info = parent;
+    }
+    (info.parent == base).then_some(out)
+}
+
+/// Whether `block` is `base` or descends from it.
+fn descends(tree: &dyn BlockTree, base: Hash, block: Hash) -> bool {
+    base == block || ancestry(tree, base, block).is_some()
+}
+
+type Number = u32;
+type GSigned = SignedMessage<Hash, Number, Signature, PublicKey>;
+type GCommit = grandpa::Commit<Hash, Number, Signature, PublicKey>;
+type GCatchUp = grandpa::CatchUp<Hash, Number, Signature, PublicKey>;
+type GIn = CommunicationIn<Hash, Number, Signature, PublicKey>;
+type GOut = CommunicationOut<Hash, Number, Signature, PublicKey>;
+type RoundTx = mpsc::UnboundedSender<Result<GSigned, FinalityError>>;
+type GlobalTx = mpsc::UnboundedSender<Result<GIn, FinalityError>>;
+
+fn to_target(hash: &Hash, number: Number) -> GrandpaTarget {
+    GrandpaTarget {
+        hash: *hash,
+        number,
+    }
+}
+
+fn to_wire(message: &Message<Hash, Number>) -> GrandpaVote {
+    match message {
+        Message::Prevote(v) => GrandpaVote::Prevote(to_target(&v.target_hash, v.target_number)),
+        Message::Precommit(v) => {
+            GrandpaVote::Precommit(to_target(&v.target_hash, v.target_number))
+        }
+        Message::PrimaryPropose(v) => {
+            GrandpaVote::PrimaryPropose(to_target(&v.target_hash, v.target_number))
+        }
+    }
+}
+
+fn from_wire(vote: &GrandpaVote) -> Message<Hash, Number> {
+    match *vote {
+        GrandpaVote::Prevote(t) => Message::Prevote(grandpa::Prevote::new(t.hash, t.number)),
+        GrandpaVote::Precommit(t) => {
+            Message::Precommit(grandpa::Precommit::new(t.hash, t.number))
+        }
+        GrandpaVote::PrimaryPropose(t) => {
+            Message::PrimaryPropose(grandpa::PrimaryPropose::new(t.hash, t.number))
+        }
+    }
+}
+
+fn target_of(vote: &GrandpaVote) -> GrandpaTarget {
+    match *vote {
+        GrandpaVote::Prevote(t) | GrandpaVote::Precommit(t) | GrandpaVote::PrimaryPropose(t) => t,
+    }
+}
+
+fn kind_of(vote: &GrandpaVote) -> u8 {
+    match vote {
+        GrandpaVote::Prevote(_) => 0,
+        GrandpaVote::Precommit(_) => 1,
+        GrandpaVote::PrimaryPropose(_) => 2,
+    }
+}
+
+fn signed_to_wire(m: &GSigned) -> SignedGrandpaVote {
+    SignedGrandpaVote {
+        vote: to_wire(&m.message),
+        signature: m.signature,
+        voter: m.id,
+    }
+}
+
+fn signed_from_wire(v: &SignedGrandpaVote) -> GSigned {
+    SignedMessage {
+        message: from_wire(&v.vote),
+        signature: v.signature,
+        id: v.voter,
+    }
+}
+
+/// The CE 250 commit message of `commit` (also the justification's encoding).
+fn commit_message(round: u64, set_id: u64, commit: &GCommit) -> GrandpaMessage {
+    GrandpaMessage::Commit {
+        round,
+        set_id,
+        target: to_target(&commit.target_hash, commit.target_number),
+        precommits: commit
+            .precommits
+            .iter()
+            .map(|p| SignedGrandpaVote {
+                vote: GrandpaVote::Precommit(to_target(
+                    &p.precommit.target_hash,
+                    p.precommit.target_number,
+                )),
+                signature: p.signature,
+                voter: p.id,
+            })
+            .collect(),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The running voter: routing between the network and the voter's rounds.
+
+/// One round's incoming votes.
+#[derive(Default)]
+struct RoundSlot {
+    /// The round's input to the voter, once `round_data` opened it.
+    tx: Option<RoundTx>,
+    /// Whether the voter dropped that input (the round is over).
+    closed: bool,
+    /// Every vote accepted for the round, replayed to a newly opened input.
+    log: Vec<GSigned>,
+    /// Targets accepted per (voter, vote kind): a duplicate is dropped, and more
+    /// than two (one equivocation proves the fault) too.
+    by_voter: HashMap<(PublicKey, u8), Vec<Hash>>,
+}
+
+/// A verified message waiting for blocks the tree does not know yet.
+enum Pending {
+    Vote {
+        round: u64,
+        vote: SignedGrandpaVote,
+        from: Option<PeerId>,
+    },
+    Commit {
+        round: u64,
+        commit: GCommit,
+        from: PeerId,
+    },
+    CatchUp {
+        catch_up: GCatchUp,
+        from: PeerId,
+    },
+}
+
+/// The latest round the voter completed: what a catch-up carries.
+struct CompletedRound {
+    round: u64,
+    base: (Hash, Number),
+    votes: Vec<GSigned>,
+}
+
+#[derive(Default)]
+struct Router {
+    /// The voter's best round (the highest `round_data` was asked for).
+    round: u64,
+    rounds: BTreeMap<u64, RoundSlot>,
+    /// The voter's commit and catch-up input.
+    global: Option<GlobalTx>,
+    pending: VecDeque<Pending>,
+    /// Our own votes of recent rounds, resent every few gossip periods.
+    own: Vec<(u64, SignedGrandpaVote)>,
+    completed: Option<CompletedRound>,
+    /// The completed round of the last catch-up sent to each peer.
+    caught_up: HashMap<PeerId, u64>,
+}
+
+/// What a target is to the tree.
+enum Known {
+    Yes,
+    /// Not (yet) imported.
+    Unknown,
+    /// Known, at another height than the message says: the message is bad.
+    WrongHeight,
+}
+
+struct Shared {
+    voters: VoterSet<PublicKey>,
+    voter_count: usize,
+    set_id: u64,
+    local: Option<Keypair>,
+    gossip: Duration,
+    tree: Arc<dyn BlockTree>,
+    network: Network,
+    peers: Vec<PeerId>,
+    router: Mutex<Router>,
+    finalized: watch::Sender<(Hash, Number)>,
+}
+
+impl Shared {
+    fn router(&self) -> MutexGuard<'_, Router> {
+        self.router.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn known(&self, t: &GrandpaTarget) -> Known {
+        match self.tree.block(&t.hash) {
+            None => Known::Unknown,
+            Some(b) if b.number == t.number => Known::Yes,
+            Some(_) => Known::WrongHeight,
+        }
+    }
+
+    /// The worst of `targets`.
+    fn all_known(&self, targets: impl IntoIterator<Item = GrandpaTarget>) -> Known {
+        let mut out = Known::Yes;
+        for t in targets {
+            match self.known(&t) {
+                Known::WrongHeight => return Known::WrongHeight,
+                Known::Unknown => out = Known::Unknown,
+                Known::Yes => {}
+            }
+        }
+        out
+    }
+
+    fn send_to(&self, peer: PeerId, message: Arc<GrandpaMessage>) {
+        let network = self.network.clone();
+        tokio::spawn(async move {
+            if let Err(e) = network.request::<GrandpaProtocol>(&peer, &message).await {
+                debug!(%peer, error = %e, "GRANDPA message not delivered");
+            }
+        });
+    }
+
+    fn broadcast(&self, message: GrandpaMessage) {
+        let message = Arc::new(message);
+        for peer in &self.peers {
+            self.send_to(*peer, message.clone());
+        }
+    }
+
+    fn park(&self, router: &mut Router, pending: Pending) {
+        if router.pending.len() >= PENDING_PER_VOTER * self.voter_count {
+            router.pending.pop_front();
+        }
+        router.pending.push_back(pending);
+    }
+
+    /// Route a verified vote to its round (or park it until its block is known).
+    fn deliver_vote(
+        &self,
+        router: &mut Router,
+        round: u64,
+        vote: SignedGrandpaVote,
+        from: Option<PeerId>,
+    ) {
+        if round > router.round.saturating_add(ROUND_WINDOW) {
+            debug!(round, ours = router.round, "GRANDPA vote too far ahead; dropped");
+            return;
+        }
+        if let Some(peer) = from {
+            self.maybe_catch_up(router, peer, round);
+        }
+        let target = target_of(&vote.vote);
+        match self.known(&target) {
+            Known::Yes => {}
+            Known::Unknown => {
+                self.park(router, Pending::Vote { round, vote, from });
+                return;
+            }
+            Known::WrongHeight => {
+                warn!(peer = ?from, round, "GRANDPA vote names a block at the wrong height; dropped");
+                return;
+            }
+        }
+        if round < router.round && !router.rounds.contains_key(&round) {
+            return; // a round the voter no longer runs
+        }
+        let slot = router.rounds.entry(round).or_default();
+        if slot.closed {
+            return;
+        }
+        let targets = slot
+            .by_voter
+            .entry((vote.voter, kind_of(&vote.vote)))
+            .or_default();
+        if targets.contains(&target.hash) || targets.len() >= 2 {
+            return;
+        }
+        targets.push(target.hash);
+        let message = signed_from_wire(&vote);
+        slot.log.push(message.clone());
+        if let Some(tx) = &slot.tx {
+            if tx.unbounded_send(Ok(message)).is_err() {
+                slot.tx = None;
+                slot.closed = true;
+            }
+        }
+    }
+
+    /// Send `peer`, whose vote is for `round`, our last completed round if that is
+    /// later: the crate only imports a catch-up for a round beyond the receiver's.
+    fn maybe_catch_up(&self, router: &mut Router, peer: PeerId, round: u64) {
+        let Some(c) = &router.completed else { return };
+        if round >= c.round || router.caught_up.get(&peer) == Some(&c.round) {
+            return;
+        }
+        let pick = |precommit: bool| {
+            c.votes
+                .iter()
+                .filter(|m| matches!(m.message, Message::Precommit(_)) == precommit)
+                .filter(|m| !matches!(m.message, Message::PrimaryPropose(_)))
+                .map(signed_to_wire)
+                .collect::<Vec<_>>()
+        };
+        let message = GrandpaMessage::CatchUp {
+            round: c.round,
+            set_id: self.set_id,
+            base: to_target(&c.base.0, c.base.1),
+            prevotes: pick(false),
+            precommits: pick(true),
+        };
+        router.caught_up.insert(peer, c.round);
+        debug!(%peer, their_round = round, round = c.round, "sending a GRANDPA catch-up");
+        self.send_to(peer, Arc::new(message));
+    }
+
+    fn deliver_commit(&self, router: &mut Router, round: u64, commit: GCommit, from: PeerId) {
+        let targets = std::iter::once(to_target(&commit.target_hash, commit.target_number)).chain(
+            commit
+                .precommits
+                .iter()
+                .map(|p| to_target(&p.precommit.target_hash, p.precommit.target_number)),
+        );
+        match self.all_known(targets) {
+            Known::Yes => {}
+            Known::Unknown => return self.park(router, Pending::Commit { round, commit, from }),
+            Known::WrongHeight => {
+                warn!(peer = %from, round, "GRANDPA commit names a block at the wrong height; dropped");
+                return;
+            }
+        }
+        let callback = Callback::Work(Box::new(move |outcome: CommitProcessingOutcome| {
+            if let CommitProcessingOutcome::Bad(bad) = outcome {
+                warn!(peer = %from, round, invalid_voters = bad.num_invalid_voters(),
+                    precommits = bad.num_precommits(), "GRANDPA commit does not justify its target");
+            }
+        }));
+        if let Some(tx) = &router.global {
+            let _ = tx.unbounded_send(Ok(CommunicationIn::Commit(round, commit.into(), callback)));
+        }
+    }
+
+    fn deliver_catch_up(&self, router: &mut Router, catch_up: GCatchUp, from: PeerId) {
+        if catch_up.round_number <= router.round {
+            return; // useless: we are there already
+        }
+        let targets = std::iter::once(to_target(&catch_up.base_hash, catch_up.base_number))
+            .chain(
+                catch_up
+                    .prevotes
+                    .iter()
+                    .map(|p| to_target(&p.prevote.target_hash, p.prevote.target_number)),
+            )
+            .chain(
+                catch_up
+                    .precommits
+                    .iter()
+                    .map(|p| to_target(&p.precommit.target_hash, p.precommit.target_number)),
+            );
+        match self.all_known(targets) {
+            Known::Yes => {}
+            Known::Unknown => return self.park(router, Pending::CatchUp { catch_up, from }),
+            Known::WrongHeight => {
+                warn!(peer = %from, "GRANDPA catch-up names a block at the wrong height; dropped");
+                return;
+            }
+        }
+        let round = catch_up.round_number;
+        let callback = Callback::Work(Box::new(move |outcome: CatchUpProcessingOutcome| {
+            if let CatchUpProcessingOutcome::Bad(_) = outcome {
+                warn!(peer = %from, round, "GRANDPA catch-up does not complete its round");
+            }
+        }));
+        if let Some(tx) = &router.global {
+            let _ = tx.unbounded_send(Ok(CommunicationIn::CatchUp(catch_up, callback)));
+        }
+    }
+
+    /// Re-route every parked message once (those still waiting park again).
+    fn retry_pending(&self) {
+        let mut router = self.router();
+        let parked = std::mem::take(&mut router.pending);
+        for p in parked {
+            match p {
+                Pending::Vote { round, vote, from } => {
+                    self.deliver_vote(&mut router, round, vote, from)
+                }
+                Pending::Commit {
+                    round,
+                    commit,
+                    from,
+                } => self.deliver_commit(&mut router, round, commit, from),
+                Pending::CatchUp { catch_up, from } => {
+                    self.deliver_catch_up(&mut router, catch_up, from)
+                }
+            }
+        }
+    }
+
+    /// Resend our votes of the current round (peers that were not connected when
+    /// we first sent them, or that lost them, get them now; duplicates are
+    /// dropped on arrival).
+    fn resend_own(&self) {
+        let votes: Vec<(u64, SignedGrandpaVote)> = {
+            let router = self.router();
+            let current = router.round;
+            router
+                .own
+                .iter()
+                .filter(|(r, _)| *r == current)
+                .copied()
+                .collect()
+        };
+        for (round, vote) in votes {
+            self.broadcast(GrandpaMessage::Vote {
+                round,
+                set_id: self.set_id,
+                vote,
+            });
+        }
+    }
+
+    /// Sign, route locally and broadcast one of our votes.
+    fn cast(&self, round: u64, message: &Message<Hash, Number>) {
+        let Some(key) = &self.local else { return };
+        let vote = to_wire(message);
+        let signed = SignedGrandpaVote {
+            vote,
+            signature: key.sign(&vote_payload(&vote, round, self.set_id)),
+            voter: key.public(),
+        };
+        {
+            let mut router = self.router();
+            router.own.retain(|(r, _)| r.saturating_add(1) >= round);
+            router.own.push((round, signed));
+            self.deliver_vote(&mut router, round, signed, None);
+        }
+        self.broadcast(GrandpaMessage::Vote {
+            round,
+            set_id: self.set_id,
+            vote: signed,
+        });
+    }
+
+    /// Check the voters and signatures of an incoming message (CPU work: run off
+    /// the runtime). Returns why it is bad.
+    fn check(&self, message: &GrandpaMessage) -> Result<(), String> {
+        let limit = 2 * self.voter_count;
+        let (round, votes, kinds): (u64, Vec<&SignedGrandpaVote>, Vec<u8>) = match message {
+            GrandpaMessage::Vote { round, vote, .. } => (*round, vec![vote], vec![kind_of(&vote.vote)]),
+            GrandpaMessage::Commit {
+                round, precommits, ..
+            } => {
+                if precommits.len() > limit {
+                    return Err(format!("{} precommits for {} voters", precommits.len(), self.voter_count));
+                }
+                (*round, precommits.iter().collect(), vec![1; precommits.len()])
+            }
+            GrandpaMessage::CatchUp {
+                round,
+                prevotes,
+                precommits,
+                ..
+            } => {
+                if prevotes.len() > limit || precommits.len() > limit {
+                    return Err("more votes than voters".into());
+                }
+                let kinds = std::iter::repeat_n(0, prevotes.len())
+                    .chain(std::iter::repeat_n(1, precommits.len()))
+                    .collect();
+                (*round, prevotes.iter().chain(precommits).collect(), kinds)
+            }
+        };
+        let mut payloads = Vec::with_capacity(votes.len());
+        for (i, (v, kind)) in votes.iter().zip(&kinds).enumerate() {
+            if self.voters.get(&v.voter).is_none() {
+                return Err(format!("vote {i} by {:?}, not a voter", v.voter));
+            }
+            let expected = kind_of(&v.vote);
+            // A vote message may carry any kind; commits and catch-ups say which.
+            if !matches!(message, GrandpaMessage::Vote { .. }) && expected != *kind {
+                return Err(format!("vote {i} is of the wrong kind"));
+            }
+            payloads.push(vote_payload(&v.vote, round, self.set_id));
+        }
+        let items: Vec<(PublicKey, &[u8], Signature)> = votes
+            .iter()
+            .zip(&payloads)
+            .map(|(v, p)| (v.voter, p.as_slice(), v.signature))
+            .collect();
+        let result = ed25519::verify_batch(&items);
+        match result.invalid_indices().first() {
+            Some(i) => Err(format!("vote {i}: bad signature")),
+            None => Ok(()),
+        }
+    }
+
+    /// Handle one CE 250 message from `peer`.
+    async fn on_message(self: Arc<Self>, peer: PeerId, message: GrandpaMessage) {
+        let set_id = match &message {
+            GrandpaMessage::Vote { set_id, .. }
+            | GrandpaMessage::Commit { set_id, .. }
+            | GrandpaMessage::CatchUp { set_id, .. } => *set_id,
+        };
+        if set_id != self.set_id {
+            debug!(%peer, set_id, ours = self.set_id, "GRANDPA message of another voter set; dropped");
+            return;
+        }
+        let me = self.clone();
+        let checked = tokio::task::spawn_blocking(move || me.check(&message).map(|()| message))
+            .await
+            .unwrap_or_else(|e| Err(format!("check failed: {e}")));
+        let message = match checked {
+            Ok(m) => m,
+            Err(reason) => {
+                warn!(%peer, %reason, "GRANDPA message dropped");
+                return;
+            }
+        };
+        let mut router = self.router();
+        match message {
+            GrandpaMessage::Vote { round, vote, .. } => {
+                self.deliver_vote(&mut router, round, vote, Some(peer))
+            }
+            GrandpaMessage::Commit {
+                round,
+                target,
+                precommits,
+                ..
+            } => {
+                let commit = GCommit {
+                    target_hash: target.hash,
+                    target_number: target.number,
+                    precommits: precommits
+                        .iter()
+                        .map(|p| {
+                            let t = target_of(&p.vote);
+                            grandpa::SignedPrecommit {
+                                precommit: grandpa::Precommit::new(t.hash, t.number),
+                                signature: p.signature,
+                                id: p.voter,
+                            }
+                        })
+                        .collect(),
+                };
+                self.deliver_commit(&mut router, round, commit, peer)
+            }
+            GrandpaMessage::CatchUp {
+                round,
+                base,
+                prevotes,
+                precommits,
+                ..
+            } => {
+                let catch_up = GCatchUp {
+                    round_number: round,
+                    prevotes: prevotes
+                        .iter()
+                        .map(|p| {
+                            let t = target_of(&p.vote);
+                            grandpa::SignedPrevote {
+                                prevote: grandpa::Prevote::new(t.hash, t.number),
+                                signature: p.signature,
+                                id: p.voter,
+                            }
+                        })
+                        .collect(),
+                    precommits: precommits
+                        .iter()
+                        .map(|p| {
+                            let t = target_of(&p.vote);
+                            grandpa::SignedPrecommit {
+                                precommit: grandpa::Precommit::new(t.hash, t.number),
+                                signature: p.signature,
+                                id: p.voter,
+                            }
+                        })
+                        .collect(),
+                    base_hash: base.hash,
+                    base_number: base.number,
+                };
+                self.deliver_catch_up(&mut router, catch_up, peer)
+            }
+        }
+    }
+
+    /// The block to prevote for given the round's `base`: our best audited block
+    /// if it is `base` or descends from it; otherwise `base` itself, the least a
+    /// vote in this round may name (a vote must contain the base). The crate stops
+    /// a voter that casts no prevote until a catch-up, so abstaining would cost
+    /// more than voting for a block a supermajority already prevoted.
+    fn best_containing(&self, base: Hash) -> Option<(Hash, Number)> {
+        let (best, number) = self.tree.best_votable();
+        if descends(&*self.tree, base, best) {
+            return Some((best, number));
+        }
+        let base_number = self.tree.block(&base)?.number;
+        Some((base, base_number))
+    }
+
+    fn commit_delay(&self) -> Duration {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        self.gossip * (nanos % 1000) / 1000
+    }
+}
+
+type VoteTimer = Pin<Box<dyn std::future::Future<Output = Result<(), FinalityError>> + Send>>;
+
+fn timer(after: Duration) -> VoteTimer {
+    Box::pin(tokio::time::sleep(after).map(Ok::<(), FinalityError>))
+}
+
+/// The voter's environment: the tree, the router and the key.
+struct Env {
+    shared: Arc<Shared>,
+}
+
+impl Chain<Hash, Number> for Env {
+    fn ancestry(&self, base: Hash, block: Hash) -> Result<Vec<Hash>, grandpa::Error> {
+        ancestry(&*self.shared.tree, base, block).ok_or(grandpa::Error::NotDescendent)
+    }
+}
+
+/// A round's outgoing votes: signed, routed back to the round, broadcast.
+struct OutgoingVotes {
+    shared: Arc<Shared>,
+    round: u64,
+}
+
+impl Sink<Message<Hash, Number>> for OutgoingVotes {
+    type Error = FinalityError;
+    fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+    fn start_send(self: Pin<&mut Self>, item: Message<Hash, Number>) -> Result<(), Self::Error> {
+        self.shared.cast(self.round, &item);
+        Ok(())
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The voter's outgoing commits: broadcast.
+struct OutgoingCommits {
+    shared: Arc<Shared>,
+}
+
+impl Sink<GOut> for OutgoingCommits {
+    type Error = FinalityError;
+    fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+    fn start_send(self: Pin<&mut Self>, item: GOut) -> Result<(), Self::Error> {
+        let CommunicationOut::Commit(round, commit) = item;
+        debug!(round, number = commit.target_number, "broadcasting a GRANDPA commit");
+        self.shared
+            .broadcast(commit_message(round, self.shared.set_id, &commit));
+        Ok(())
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl grandpa::voter::Environment<Hash, Number> for Env {
+    type Timer = VoteTimer;
+    type BestChain = futures::future::Ready<Result<Option<(Hash, Number)>, FinalityError>>;
+    type Id = PublicKey;
+    type Signature = Signature;
+    type In = mpsc::UnboundedReceiver<Result<GSigned, FinalityError>>;
+    type Out = OutgoingVotes;
+    type Error = FinalityError;
+
+    fn best_chain_containing(&self, base: Hash) -> Self::BestChain {
+        futures::future::ready(Ok(self.shared.best_containing(base)))
+    }
+
+    fn round_data(&self, round: u64) -> RoundData<PublicKey, VoteTimer, Self::In, OutgoingVotes> {
+        let (tx, rx) = mpsc::unbounded();
+        {
+            let mut router = self.shared.router();
+            if round > router.round {
+                router.round = round;
+                // Forget rounds the voter dropped, and old ones it never opened.
+                router
+                    .rounds
+                    .retain(|r, slot| {
+                        let open = slot.tx.as_ref().is_some_and(|t| !t.is_closed());
+                        !slot.closed && (open || *r >= round)
+                    });
+            }
+            let slot = router.rounds.entry(round).or_default();
+            slot.closed = false;
+            for m in &slot.log {
+                let _ = tx.unbounded_send(Ok(m.clone()));
+            }
+            slot.tx = Some(tx);
+        }
+        let gossip = self.shared.gossip;
+        RoundData {
+            voter_id: self.shared.local.as_ref().map(Keypair::public),
+            prevote_timer: timer(gossip * 2),
+            precommit_timer: timer(gossip * 4),
+            incoming: rx,
+            outgoing: OutgoingVotes {
+                shared: self.shared.clone(),
+                round,
+            },
+        }
+    }
+
+    fn round_commit_timer(&self) -> VoteTimer {
+        timer(self.shared.commit_delay())
+    }
+
+    fn proposed(
+        &self,
+        _round: u64,
+        _propose: grandpa::PrimaryPropose<Hash, Number>,
+    ) -> Result<(), FinalityError> {
+        Ok(())
+    }
+
+    fn prevoted(
+        &self,
+        _round: u64,
+        _prevote: grandpa::Prevote<Hash, Number>,
+    ) -> Result<(), FinalityError> {
+        Ok(())
+    }
+
+    fn precommitted(
+        &self,
+        _round: u64,
+        _precommit: grandpa::Precommit<Hash, Number>,
+    ) -> Result<(), FinalityError> {
+        Ok(())
+    }
+
+    fn completed(
+        &self,
+        round: u64,
+        state: grandpa::round::State<Hash, Number>,
+        base: (Hash, Number),
+        votes: &HistoricalVotes<Hash, Number, Signature, PublicKey>,
+    ) -> Result<(), FinalityError> {
+        debug!(round, estimate = ?state.estimate.map(|e| e.1), "GRANDPA round completed");
+        self.shared.router().completed = Some(CompletedRound {
+            round,
+            base,
+            votes: votes.seen().to_vec(),
+        });
+        Ok(())
+    }
+
+    fn concluded(
+        &self,
+        _round: u64,
+        _state: grandpa::round::State<Hash, Number>,
+        _base: (Hash, Number),
+        _votes: &HistoricalVotes<Hash, Number, Signature, PublicKey>,
+    ) -> Result<(), FinalityError> {
+        Ok(())
+    }
+
+    fn finalize_block(
+        &self,
+        hash: Hash,
+        number: Number,
+        round: u64,
+        commit: GCommit,
+    ) -> Result<(), FinalityError> {
+        let justification = commit_message(round, self.shared.set_id, &commit).encode();
+        info!(number, hash = %hex::encode(hash.0), round, "finalized");
+        self.shared.tree.finalize(hash, number, justification);
+        self.shared.finalized.send_replace((hash, number));
+        Ok(())
+    }
+
+    fn prevote_equivocation(
+        &self,
+        round: u64,
+        e: Equivocation<PublicKey, grandpa::Prevote<Hash, Number>, Signature>,
+    ) {
+        warn!(round, voter = ?e.identity, first = e.first.0.target_number,
+            second = e.second.0.target_number, "GRANDPA prevote equivocation");
+    }
+
+    fn precommit_equivocation(
+        &self,
+        round: u64,
+        e: Equivocation<PublicKey, grandpa::Precommit<Hash, Number>, Signature>,
+    ) {
+        warn!(round, voter = ?e.identity, first = e.first.0.target_number,
+            second = e.second.0.target_number, "GRANDPA precommit equivocation");
+    }
+}
+
+/// A running voter. Dropping it (or [`FinalityHandle::stop`]) stops the voter;
+/// the CE 250 handler it registered then drops what arrives.
+pub struct FinalityHandle {
+    voter: JoinHandle<()>,
+    ticker: JoinHandle<()>,
+    finalized: watch::Receiver<(Hash, u32)>,
+    shared: Weak<Shared>,
+}
+
+impl std::fmt::Debug for FinalityHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FinalityHandle")
+            .field("finalized", &self.finalized())
+            .field("running", &self.is_running())
+            .finish()
+    }
+}
+
+impl FinalityHandle {
+    /// The latest block this voter finalized (the tree's finalized block at start
+    /// until then) and its height.
+    pub fn finalized(&self) -> (Hash, u32) {
+        *self.finalized.borrow()
+    }
+
+    /// A receiver that sees every change of [`FinalityHandle::finalized`].
+    pub fn subscribe(&self) -> watch::Receiver<(Hash, u32)> {
+        self.finalized.clone()
+    }
+
+    /// The voter's current round (0 before the first).
+    pub fn round(&self) -> u64 {
+        self.shared.upgrade().map_or(0, |s| s.router().round)
+    }
+
+    /// Whether the voter is still running (it stops on [`FinalityHandle::stop`],
+    /// or on an error it logs).
+    pub fn is_running(&self) -> bool {
+        !self.voter.is_finished()
+    }
+
+    /// Stop the voter.
+    pub fn stop(self) {}
+}
+
+impl Drop for FinalityHandle {
+    fn drop(&mut self) {
+        self.voter.abort();
+        self.ticker.abort();
+    }
+}
+
+/// Start the GRANDPA voter of `config` on the current tokio runtime: register the
+/// CE 250 handler on `network`, send our votes and commits to `peers` (the other
+/// voters' peer ids, which are their Ed25519 keys; ours is skipped), and finalize
+/// through `tree`. The voter starts at round 1 from `tree.finalized()`.
+pub fn start(
+    config: FinalityConfig,
+    network: Network,
+    peers: Vec<PeerId>,
+    tree: Arc<dyn BlockTree>,
+) -> Result<FinalityHandle, FinalityError> {
+    if config.gossip_duration.is_zero() {
+        return Err(FinalityError::ZeroGossipDuration);
+    }
+    let mut unique = HashSet::new();
+    for v in &config.voters {
+        if !unique.insert(*v) {
+            return Err(FinalityError::DuplicateVoter(*v));
+        }
+    }
+    let voters = VoterSet::new(config.voters.iter().map(|k| (*k, 1)))
+        .ok_or(FinalityError::EmptyVoterSet)?;
+    let local = config.local.filter(|k| voters.get(&k.public()).is_some());
+    if local.is_none() {
+        info!("GRANDPA: no voter key of this set here; observing only");
+    }
+    let me = network.peer_id();
+    let peers: Vec<PeerId> = peers.into_iter().filter(|p| *p != me).collect();
+    let finalized = tree.finalized();
+    let (finalized_tx, finalized_rx) = watch::channel(finalized);
+    let (global_tx, global_rx) = mpsc::unbounded();
+    let shared = Arc::new(Shared {
+        voters: voters.clone(),
+        voter_count: config.voters.len(),
+        set_id: config.set_id,
+        local,
+        gossip: config.gossip_duration,
+        tree,
+        network: network.clone(),
+        peers,
+        router: Mutex::new(Router {
+            global: Some(global_tx),
+            ..Router::default()
+        }),
+        finalized: finalized_tx,
+    });
+    let weak = Arc::downgrade(&shared);
+    let handler_weak = weak.clone();
+    let handle_weak = weak.clone();
+    network.register::<GrandpaProtocol, _, _>(move |peer, message| {
+        let shared = handler_weak.upgrade();
+        async move {
+            if let Some(shared) = shared {
+                shared.on_message(peer, message).await;
+            }
+            Ok::<(), Refusal>(())
+        }
+    });
+    let env = Arc::new(Env {
+        shared: shared.clone(),
+    });
+    let commits = OutgoingCommits {
+        shared: shared.clone(),
+    };
+    let voter = Voter::new(
+        env,
+        voters,
+        (global_rx, commits),
+        0,
+        Vec::new(),
+        finalized,
+        finalized,
+    );
+    drop(shared);
+    let voter = tokio::spawn(async move {
+        match voter.await {
+            Ok(()) => info!("GRANDPA voter ended"),
+            Err(e) => warn!(error = %e, "GRANDPA voter stopped"),
+        }
+    });
+    let gossip = config.gossip_duration;
+    let ticker = tokio::spawn(async move {
+        let mut tick = 0u64;
+        loop {
+            tokio::time::sleep(gossip).await;
+            let Some(shared) = weak.upgrade() else { break };
+            shared.retry_pending();
+            tick += 1;
+            if tick.is_multiple_of(4) {
+                shared.resend_own();
+            }
+        }
+    });
+    Ok(FinalityHandle {
+        voter,
+        ticker,
+        finalized: finalized_rx,
+        shared: handle_weak,
+    })
+}

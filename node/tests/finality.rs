@@ -1,0 +1,594 @@
+//! GRANDPA finality (`tessera_node::finality`) on loopback JAMNP-S endpoints: six
+//! JIP-5 dev validators vote over CE 250 on a shared in-memory block tree that
+//! grows (with a fork) while they run.
+//!
+//! GRANDPA's threshold for six voters is `6 − ⌊5/3⌋ = 5`: one silent voter is
+//! tolerated, two are not. The tests check both sides of that line, a voter whose
+//! audited tip lags capping finality, forged commits refused, and the CE 250
+//! codec.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use proptest::prelude::*;
+use tessera_core::crypto::ed25519::{Keypair, PublicKey};
+use tessera_core::crypto::jip5::ValidatorSecrets;
+use tessera_core::{decode_exact, ByteArray, ChainSpec, Encode, Hash};
+use tessera_net::messages::{
+    GrandpaMessage, GrandpaProtocol, GrandpaTarget, GrandpaVote, SignedGrandpaVote,
+};
+use tessera_net::{Identity, Network, NetworkConfig, PeerId, Wire};
+use tessera_node::finality::{
+    self, threshold, verify_justification, vote_payload, BlockInfo, BlockTree, FinalityConfig,
+    FinalityError, FinalityHandle, JustificationError,
+};
+
+const GOSSIP: Duration = Duration::from_millis(50);
+
+// ---------------------------------------------------------------------------
+// A shared in-memory block tree and one voter's view of it.
+
+/// Block `number` of branch `fork` (0 is the main chain); genesis is `h(0, 0)`.
+fn h(fork: u8, number: u32) -> Hash {
+    let mut b = [0u8; 32];
+    b[0] = fork;
+    b[1..5].copy_from_slice(&number.to_le_bytes());
+    b[31] = 0x6a;
+    ByteArray(b)
+}
+
+fn genesis() -> Hash {
+    h(0, 0)
+}
+
+#[derive(Default)]
+struct Blocks {
+    blocks: HashMap<Hash, BlockInfo>,
+    /// Tips of the branches.
+    leaves: Vec<(Hash, u32)>,
+}
+
+impl Blocks {
+    fn new() -> Self {
+        let mut b = Blocks::default();
+        b.blocks.insert(
+            genesis(),
+            BlockInfo {
+                parent: ByteArray([0; 32]),
+                number: 0,
+            },
+        );
+        b.leaves.push((genesis(), 0));
+        b
+    }
+
+    /// Add block `(fork, number)` as a child of `parent`.
+    fn add(&mut self, fork: u8, parent: Hash) -> (Hash, u32) {
+        let number = self.blocks[&parent].number + 1;
+        let hash = h(fork, number);
+        self.blocks.insert(hash, BlockInfo { parent, number });
+        self.leaves.retain(|(l, _)| *l != parent);
+        self.leaves.push((hash, number));
+        (hash, number)
+    }
+
+    /// The ancestor of `hash` at height `number`.
+    fn ancestor_at(&self, mut hash: Hash, number: u32) -> Hash {
+        while self.blocks[&hash].number > number {
+            hash = self.blocks[&hash].parent;
+        }
+        hash
+    }
+
+    fn descends(&self, base: Hash, block: Hash) -> bool {
+        let n = self.blocks[&base].number;
+        self.blocks[&block].number >= n && self.ancestor_at(block, n) == base
+    }
+}
+
+type Shared = Arc<Mutex<Blocks>>;
+
+/// One voter's tree: the shared blocks, its own finalized block, and an optional
+/// audit cap (its best votable block is never above that height).
+struct View {
+    blocks: Shared,
+    cap: Option<u32>,
+    finalized: Mutex<(Hash, u32)>,
+    justifications: Mutex<Vec<(Hash, u32, Vec<u8>)>>,
+    /// Finalizations that did not extend the previous finalized block.
+    violations: Mutex<Vec<String>>,
+}
+
+impl View {
+    fn new(blocks: Shared, cap: Option<u32>) -> Arc<View> {
+        Arc::new(View {
+            blocks,
+            cap,
+            finalized: Mutex::new((genesis(), 0)),
+            justifications: Mutex::new(Vec::new()),
+            violations: Mutex::new(Vec::new()),
+        })
+    }
+}
+
+impl BlockTree for View {
+    fn block(&self, hash: &Hash) -> Option<BlockInfo> {
+        self.blocks.lock().unwrap().blocks.get(hash).copied()
+    }
+
+    fn best_votable(&self) -> (Hash, u32) {
+        // Never hold both locks: the test reads `finalized` with `blocks` held.
+        let (fin, _) = self.finalized();
+        let blocks = self.blocks.lock().unwrap();
+        let (tip, n) = blocks
+            .leaves
+            .iter()
+            .filter(|(l, _)| blocks.descends(fin, *l))
+            .max_by_key(|(_, n)| *n)
+            .copied()
+            .unwrap_or((fin, blocks.blocks[&fin].number));
+        match self.cap {
+            Some(cap) if n > cap => (blocks.ancestor_at(tip, cap), cap),
+            _ => (tip, n),
+        }
+    }
+
+    fn finalized(&self) -> (Hash, u32) {
+        *self.finalized.lock().unwrap()
+    }
+
+    fn finalize(&self, hash: Hash, number: u32, justification: Vec<u8>) {
+        let fin = self.finalized();
+        let ok = number > fin.1 && self.blocks.lock().unwrap().descends(fin.0, hash);
+        if !ok {
+            self.violations
+                .lock()
+                .unwrap()
+                .push(format!("{number} after {}", fin.1));
+        }
+        *self.finalized.lock().unwrap() = (hash, number);
+        self.justifications
+            .lock()
+            .unwrap()
+            .push((hash, number, justification));
+    }
+}
+
+/// Grow the main chain every 60 ms and a fork (off height 1, longer at first)
+/// every 120 ms, until aborted.
+fn grow(blocks: Shared) -> tokio::task::JoinHandle<()> {
+    {
+        let mut b = blocks.lock().unwrap();
+        let (g1, _) = b.add(0, genesis());
+        let mut tip = b.add(1, g1).0;
+        for _ in 0..3 {
+            tip = b.add(1, tip).0;
+        }
+    }
+    tokio::spawn(async move {
+        let mut tick = 0u32;
+        loop {
+            tokio::time::sleep(Duration::from_millis(60)).await;
+            let mut b = blocks.lock().unwrap();
+            let tip = |b: &Blocks, fork: u8| {
+                b.leaves
+                    .iter()
+                    .filter(|(l, _)| l.0[0] == fork)
+                    .max_by_key(|(_, n)| *n)
+                    .map(|(l, _)| *l)
+                    .unwrap_or(h(0, 1))
+            };
+            let main = tip(&b, 0);
+            b.add(0, main);
+            if tick % 2 == 0 {
+                let fork = tip(&b, 1);
+                b.add(1, fork);
+            }
+            tick += 1;
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Loopback validators.
+
+fn dev_key(i: u32) -> Keypair {
+    static KEYS: std::sync::OnceLock<Vec<Keypair>> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| (0..6).map(|i| ValidatorSecrets::dev(i).ed25519).collect())[i as usize]
+        .clone()
+}
+
+fn voters() -> Vec<PublicKey> {
+    (0..6).map(|i| dev_key(i).public()).collect()
+}
+
+fn net_config() -> NetworkConfig {
+    let mut c = NetworkConfig::new("127.0.0.1:0".parse().unwrap(), ByteArray([0xF1; 32]));
+    c.request_timeout = Duration::from_secs(2);
+    c.stream_timeout = Duration::from_millis(800);
+    c.handshake_timeout = Duration::from_secs(3);
+    c.fallback_dial_delay = Duration::from_millis(300);
+    c
+}
+
+fn endpoint(key: Keypair) -> Network {
+    Network::start(Identity::new(key), ChainSpec::tiny(), net_config()).expect("endpoint starts")
+}
+
+/// Endpoints for the `online` dev validators, fully connected.
+async fn mesh(online: &[u32]) -> Vec<Network> {
+    let nets: Vec<Network> = online.iter().map(|i| endpoint(dev_key(*i))).collect();
+    for (a, na) in nets.iter().enumerate() {
+        for nb in &nets[a + 1..] {
+            na.connect(nb.peer_id(), nb.local_addr().unwrap())
+                .await
+                .expect("loopback dial");
+        }
+    }
+    assert!(
+        eventually(5, || nets.iter().all(|n| n.connected_peers().len() == nets.len() - 1)).await,
+        "mesh connected"
+    );
+    nets
+}
+
+/// Poll `f` every 20 ms for up to `secs` seconds.
+async fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let end = tokio::time::Instant::now() + Duration::from_secs(secs);
+    while tokio::time::Instant::now() < end {
+        if f() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    f()
+}
+
+fn peers() -> Vec<PeerId> {
+    voters().into_iter().map(PeerId).collect()
+}
+
+struct Voters {
+    _nets: Vec<Network>,
+    handles: Vec<FinalityHandle>,
+    views: Vec<Arc<View>>,
+    _grower: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Voters {
+    fn drop(&mut self) {
+        self._grower.abort();
+        for n in &self._nets {
+            n.close();
+        }
+    }
+}
+
+/// Run voters `online` (of the six) on one growing tree; `caps` gives voters an
+/// audit cap.
+async fn run(online: &[u32], caps: &[(u32, u32)]) -> Voters {
+    let blocks: Shared = Arc::new(Mutex::new(Blocks::new()));
+    let nets = mesh(online).await;
+    let grower = grow(blocks.clone());
+    let mut handles = Vec::new();
+    let mut views = Vec::new();
+    for (i, net) in online.iter().zip(&nets) {
+        let cap = caps.iter().find(|(v, _)| v == i).map(|(_, c)| *c);
+        let view = View::new(blocks.clone(), cap);
+        let config = FinalityConfig {
+            voters: voters(),
+            set_id: 0,
+            local: Some(dev_key(*i)),
+            gossip_duration: GOSSIP,
+        };
+        handles.push(finality::start(config, net.clone(), peers(), view.clone()).expect("starts"));
+        views.push(view);
+    }
+    Voters {
+        _nets: nets,
+        handles,
+        views,
+        _grower: grower,
+    }
+}
+
+/// Every pair of finalized blocks lies on one chain, and no voter ever went back.
+fn assert_consistent(v: &Voters) {
+    let fins: Vec<(Hash, u32)> = v.views.iter().map(|w| w.finalized()).collect();
+    let blocks = v.views[0].blocks.lock().unwrap();
+    for a in &fins {
+        for b in &fins {
+            let (lo, hi) = if a.1 <= b.1 { (a, b) } else { (b, a) };
+            assert!(blocks.descends(lo.0, hi.0), "finalized blocks conflict: {fins:?}");
+        }
+    }
+    for view in &v.views {
+        assert!(view.violations.lock().unwrap().is_empty());
+    }
+}
+
+fn min_finalized(v: &Voters) -> u32 {
+    v.handles.iter().map(|h| h.finalized().1).min().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn six_voters_finalize_the_same_growing_chain() {
+    let v = run(&[0, 1, 2, 3, 4, 5], &[]).await;
+    assert!(
+        eventually(20, || min_finalized(&v) >= 8).await,
+        "all six reach height 8: {:?}",
+        v.handles.iter().map(|h| h.finalized().1).collect::<Vec<_>>()
+    );
+    assert_consistent(&v);
+    // The same block at a common height: the lowest finalized one is an ancestor
+    // of every other voter's.
+    assert!(v.handles.iter().all(|h| h.is_running() && h.round() > 1));
+
+    // Every justification handed to the tree verifies, and a tampered one does not.
+    let spec = ChainSpec::tiny();
+    let (hash, number, just) = v.views[2].justifications.lock().unwrap()[0].clone();
+    let target = verify_justification(&spec, &just, &voters(), 0, &*v.views[2]).expect("verifies");
+    assert_eq!((target.hash, target.number), (hash, number));
+    assert!(matches!(
+        verify_justification(&spec, &just, &voters(), 1, &*v.views[2]),
+        Err(JustificationError::WrongSet { got: 0, expected: 1 })
+    ));
+    let mut bad = just.clone();
+    let last = bad.len() - 40; // inside the last precommit's signature
+    bad[last] ^= 1;
+    assert!(matches!(
+        verify_justification(&spec, &bad, &voters(), 0, &*v.views[2]),
+        Err(JustificationError::BadSignature { .. })
+    ));
+    assert!(verify_justification(&spec, &just[..just.len() - 1], &voters(), 0, &*v.views[2]).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_of_six_online_still_finalize() {
+    let v = run(&[0, 1, 2, 4, 5], &[]).await;
+    assert!(
+        eventually(20, || min_finalized(&v) >= 5).await,
+        "five voters reach height 5: {:?}",
+        v.handles.iter().map(|h| h.finalized().1).collect::<Vec<_>>()
+    );
+    assert_consistent(&v);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_of_six_online_finalize_nothing() {
+    assert_eq!(threshold(6), 5);
+    let v = run(&[0, 1, 3, 5], &[]).await;
+    // Twenty round lengths (4 gossip periods each) and more.
+    tokio::time::sleep(GOSSIP * 4 * 20).await;
+    for (h, view) in v.handles.iter().zip(&v.views) {
+        assert_eq!(h.finalized(), (genesis(), 0));
+        assert!(view.justifications.lock().unwrap().is_empty());
+        assert!(h.is_running());
+        assert_eq!(h.round(), 1, "no round completes without a supermajority");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lagging_auditor_caps_finality_when_it_is_needed() {
+    // Five online (the threshold), voter 2 has audited up to height 4 only.
+    let v = run(&[0, 1, 2, 3, 4], &[(2, 4)]).await;
+    assert!(
+        eventually(20, || min_finalized(&v) >= 4).await,
+        "finality reaches the cap: {:?}",
+        v.handles.iter().map(|h| h.finalized().1).collect::<Vec<_>>()
+    );
+    tokio::time::sleep(GOSSIP * 4 * 10).await;
+    for h in &v.handles {
+        assert_eq!(h.finalized().1, 4, "finality stays at the lagging voter's tip");
+    }
+    assert_consistent(&v);
+}
+
+// ---------------------------------------------------------------------------
+// Bad input: forged commits and votes, malformed bytes.
+
+fn precommit(key: &Keypair, round: u64, set_id: u64, target: GrandpaTarget) -> SignedGrandpaVote {
+    let vote = GrandpaVote::Precommit(target);
+    SignedGrandpaVote {
+        vote,
+        signature: key.sign(&vote_payload(&vote, round, set_id)),
+        voter: key.public(),
+    }
+}
+
+fn commit(keys: &[Keypair], round: u64, target: GrandpaTarget) -> GrandpaMessage {
+    GrandpaMessage::Commit {
+        round,
+        set_id: 0,
+        target,
+        precommits: keys.iter().map(|k| precommit(k, round, 0, target)).collect(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_commits_are_refused_and_a_valid_one_finalizes() {
+    let blocks: Shared = Arc::new(Mutex::new(Blocks::new()));
+    {
+        let mut b = blocks.lock().unwrap();
+        let mut tip = genesis();
+        for _ in 0..6 {
+            tip = b.add(0, tip).0;
+        }
+    }
+    let view = View::new(blocks.clone(), None);
+    let voter = endpoint(dev_key(0));
+    let outsider = endpoint(Keypair::from_seed([0x99; 32]));
+    outsider
+        .connect(voter.peer_id(), voter.local_addr().unwrap())
+        .await
+        .expect("dial");
+    assert!(eventually(5, || voter.is_connected(&outsider.peer_id())).await);
+    // Voter 0 alone: its own votes never reach a threshold, so only commits move it.
+    let handle = finality::start(
+        FinalityConfig {
+            voters: voters(),
+            set_id: 0,
+            local: Some(dev_key(0)),
+            gossip_duration: GOSSIP,
+        },
+        voter.clone(),
+        peers(),
+        view.clone(),
+    )
+    .expect("starts");
+    let keys: Vec<Keypair> = (0..6).map(dev_key).collect();
+    let at = |n: u32| GrandpaTarget {
+        hash: h(0, n),
+        number: n,
+    };
+    let send = |m: GrandpaMessage| {
+        let outsider = outsider.clone();
+        let peer = voter.peer_id();
+        async move { outsider.request::<GrandpaProtocol>(&peer, &m).await }
+    };
+
+    // Four signatures: below the threshold of five.
+    send(commit(&keys[1..5], 3, at(5))).await.expect("accepted on the wire");
+    // Five, one of them corrupted.
+    let mut corrupted = commit(&keys[1..6], 3, at(5));
+    if let GrandpaMessage::Commit { precommits, .. } = &mut corrupted {
+        precommits[2].signature.0 .0[0] ^= 1;
+    }
+    send(corrupted).await.expect("accepted on the wire");
+    // Five from keys outside the set.
+    let strangers: Vec<Keypair> = (0..5).map(|i| Keypair::from_seed([0x40 + i; 32])).collect();
+    send(commit(&strangers, 3, at(5))).await.expect("accepted on the wire");
+    // Five valid signatures of another set.
+    let mut other_set = commit(&keys[1..6], 3, at(5));
+    if let GrandpaMessage::Commit { set_id, .. } = &mut other_set {
+        *set_id = 7;
+    }
+    send(other_set).await.expect("accepted on the wire");
+    // Five valid signatures naming the block at the wrong height.
+    send(commit(&keys[1..6], 3, GrandpaTarget { hash: h(0, 5), number: 4 }))
+        .await
+        .expect("accepted on the wire");
+    // Five valid signatures for a block the tree does not know (yet).
+    send(commit(&keys[1..6], 3, at(9))).await.expect("accepted on the wire");
+    tokio::time::sleep(GOSSIP * 8).await;
+    assert_eq!(handle.finalized(), (genesis(), 0), "no forged commit finalized anything");
+    assert!(handle.is_running());
+
+    // A valid commit finalizes its block.
+    send(commit(&keys[1..6], 3, at(3))).await.expect("accepted on the wire");
+    assert!(eventually(3, || handle.finalized() == (h(0, 3), 3)).await);
+    // The parked commit for block 9 lands once the block is imported.
+    {
+        let mut b = blocks.lock().unwrap();
+        let mut tip = h(0, 6);
+        for _ in 0..3 {
+            tip = b.add(0, tip).0;
+        }
+    }
+    assert!(eventually(3, || handle.finalized() == (h(0, 9), 9)).await);
+    assert!(view.violations.lock().unwrap().is_empty());
+    assert!(handle.is_running());
+    voter.close();
+    outsider.close();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_bad_configuration_is_an_error() {
+    let net = endpoint(dev_key(0));
+    let tree = View::new(Arc::new(Mutex::new(Blocks::new())), None);
+    let mut config = FinalityConfig {
+        voters: Vec::new(),
+        set_id: 0,
+        local: None,
+        gossip_duration: GOSSIP,
+    };
+    assert_eq!(
+        finality::start(config.clone(), net.clone(), Vec::new(), tree.clone()).err(),
+        Some(FinalityError::EmptyVoterSet)
+    );
+    config.voters = vec![voters()[0], voters()[0]];
+    assert_eq!(
+        finality::start(config.clone(), net.clone(), Vec::new(), tree.clone()).err(),
+        Some(FinalityError::DuplicateVoter(voters()[0]))
+    );
+    config.voters = voters();
+    config.gossip_duration = Duration::ZERO;
+    assert_eq!(
+        finality::start(config, net.clone(), Vec::new(), tree).err(),
+        Some(FinalityError::ZeroGossipDuration)
+    );
+    net.close();
+}
+
+#[test]
+fn ce250_vote_encoding_is_as_documented() {
+    let key = dev_key(1);
+    let target = GrandpaTarget {
+        hash: ByteArray([7; 32]),
+        number: 0x0102_0304,
+    };
+    let vote = GrandpaVote::Prevote(target);
+    let payload = vote_payload(&vote, 9, 2);
+    let mut want = b"tessera_grandpa".to_vec();
+    want.push(0);
+    want.extend_from_slice(&[7; 32]);
+    want.extend_from_slice(&[4, 3, 2, 1]);
+    want.extend_from_slice(&9u64.to_le_bytes());
+    want.extend_from_slice(&2u64.to_le_bytes());
+    assert_eq!(payload, want);
+
+    let signed = SignedGrandpaVote {
+        vote,
+        signature: key.sign(&payload),
+        voter: key.public(),
+    };
+    let message = GrandpaMessage::Vote {
+        round: 9,
+        set_id: 2,
+        vote: signed,
+    };
+    let bytes = message.encode();
+    // tag, round, set id, vote kind, target, signature, key.
+    assert_eq!(bytes.len(), 1 + 8 + 8 + 1 + 36 + 64 + 32);
+    assert_eq!(bytes[0], 0);
+    assert_eq!(&bytes[1..9], &9u64.to_le_bytes());
+    assert_eq!(&bytes[bytes.len() - 32..], &key.public().0 .0[..]);
+    let spec = ChainSpec::tiny();
+    assert_eq!(decode_exact::<GrandpaMessage>(&spec, &bytes).unwrap(), message);
+    assert_eq!(
+        GrandpaMessage::from_messages(&spec, &[bytes.clone()]).unwrap(),
+        message
+    );
+    // Trailing octets, an unknown message kind and an unknown vote kind are errors.
+    let mut trailing = bytes.clone();
+    trailing.push(0);
+    assert!(decode_exact::<GrandpaMessage>(&spec, &trailing).is_err());
+    let mut kind = bytes.clone();
+    kind[0] = 3;
+    assert!(decode_exact::<GrandpaMessage>(&spec, &kind).is_err());
+    let mut vote_kind = bytes;
+    vote_kind[17] = 3;
+    assert!(decode_exact::<GrandpaMessage>(&spec, &vote_kind).is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Random bytes, and mutations of a valid commit, never panic the decoder.
+    #[test]
+    fn ce250_decoder_never_panics(
+        bytes in proptest::collection::vec(any::<u8>(), 0..600),
+        flip in any::<(usize, u8)>(),
+    ) {
+        let spec = ChainSpec::tiny();
+        let _ = decode_exact::<GrandpaMessage>(&spec, &bytes);
+        let keys: Vec<Keypair> = (0..2).map(dev_key).collect();
+        let mut valid = commit(&keys, 1, GrandpaTarget { hash: h(0, 1), number: 1 }).encode();
+        let i = flip.0 % valid.len();
+        valid[i] ^= flip.1;
+        let _ = decode_exact::<GrandpaMessage>(&spec, &valid);
+        valid.truncate(i);
+        let _ = decode_exact::<GrandpaMessage>(&spec, &valid);
+    }
+}

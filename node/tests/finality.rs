@@ -181,7 +181,7 @@ fn grow(blocks: Shared) -> tokio::task::JoinHandle<()> {
             };
             let main = tip(&b, 0);
             b.add(0, main);
-            if tick % 2 == 0 {
+            if tick.is_multiple_of(2) {
                 let fork = tip(&b, 1);
                 b.add(1, fork);
             }
@@ -606,7 +606,7 @@ fn ce250_vote_encoding_is_as_documented() {
         message
     );
     assert_eq!(
-        GrandpaMessage::from_messages(&spec, &[bytes.clone()]).unwrap(),
+        GrandpaMessage::from_messages(&spec, std::slice::from_ref(&bytes)).unwrap(),
         message
     );
     // Trailing octets, an unknown message kind and an unknown vote kind are errors.

@@ -1239,7 +1239,10 @@ pub struct SignedGrandpaVote {
 /// The CE 250 message: one of a vote, a commit or a catch-up, each with its round
 /// and voter-set id.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
-#[codec(tag_name = "grandpa message kind", what = "grandpa message kind (0, 1 or 2)")]
+#[codec(
+    tag_name = "grandpa message kind",
+    what = "grandpa message kind (0, 1 or 2)"
+)]
 pub enum GrandpaMessage {
     /// 0: `E_8(round) ++ E_8(set id) ++ SignedVote`.
     Vote {
@@ -1281,7 +1284,11 @@ pub enum GrandpaMessage {
         precommits: Vec<SignedGrandpaVote>,
     },
 }
-one_message!(GrandpaMessage, |_spec| 1 + 8 + 8 + 36 + 2 * (9 + MAX_GRANDPA_VOTES * 133));
+one_message!(GrandpaMessage, |_spec| 1
+    + 8
+    + 8
+    + 36
+    + 2 * (9 + MAX_GRANDPA_VOTES * 133));
 
 // ---------------------------------------------------------------------------
 // The CE protocols.

@@ -44,7 +44,7 @@ use finality_grandpa as grandpa;
 use futures::channel::mpsc;
 use futures::{FutureExt, Sink};
 use grandpa::voter::{
-    CatchUpProcessingOutcome, Callback, CommitProcessingOutcome, CommunicationIn, CommunicationOut,
+    Callback, CatchUpProcessingOutcome, CommitProcessingOutcome, CommunicationIn, CommunicationOut,
 };
 use grandpa::voter::{RoundData, Voter};
 use grandpa::voter_set::VoterSet;
@@ -250,7 +250,12 @@ pub fn verify_justification(
                 key: p.voter,
             });
         }
-        if ed25519::verify(&p.voter, &vote_payload(&p.vote, round, set_id), &p.signature).is_err()
+        if ed25519::verify(
+            &p.voter,
+            &vote_payload(&p.vote, round, set_id),
+            &p.signature,
+        )
+        .is_err()
         {
             return Err(JustificationError::BadSignature {
                 index,
@@ -317,9 +322,7 @@ fn to_target(hash: &Hash, number: Number) -> GrandpaTarget {
 fn to_wire(message: &Message<Hash, Number>) -> GrandpaVote {
     match message {
         Message::Prevote(v) => GrandpaVote::Prevote(to_target(&v.target_hash, v.target_number)),
-        Message::Precommit(v) => {
-            GrandpaVote::Precommit(to_target(&v.target_hash, v.target_number))
-        }
+        Message::Precommit(v) => GrandpaVote::Precommit(to_target(&v.target_hash, v.target_number)),
         Message::PrimaryPropose(v) => {
             GrandpaVote::PrimaryPropose(to_target(&v.target_hash, v.target_number))
         }
@@ -329,9 +332,7 @@ fn to_wire(message: &Message<Hash, Number>) -> GrandpaVote {
 fn from_wire(vote: &GrandpaVote) -> Message<Hash, Number> {
     match *vote {
         GrandpaVote::Prevote(t) => Message::Prevote(grandpa::Prevote::new(t.hash, t.number)),
-        GrandpaVote::Precommit(t) => {
-            Message::Precommit(grandpa::Precommit::new(t.hash, t.number))
-        }
+        GrandpaVote::Precommit(t) => Message::Precommit(grandpa::Precommit::new(t.hash, t.number)),
         GrandpaVote::PrimaryPropose(t) => {
             Message::PrimaryPropose(grandpa::PrimaryPropose::new(t.hash, t.number))
         }
@@ -526,7 +527,11 @@ impl Shared {
         from: Option<PeerId>,
     ) {
         if round > router.round.saturating_add(ROUND_WINDOW) {
-            debug!(round, ours = router.round, "GRANDPA vote too far ahead; dropped");
+            debug!(
+                round,
+                ours = router.round,
+                "GRANDPA vote too far ahead; dropped"
+            );
             return;
         }
         if let Some(peer) = from {
@@ -605,7 +610,16 @@ impl Shared {
         );
         match self.all_known(targets) {
             Known::Yes => {}
-            Known::Unknown => return self.park(router, Pending::Commit { round, commit, from }),
+            Known::Unknown => {
+                return self.park(
+                    router,
+                    Pending::Commit {
+                        round,
+                        commit,
+                        from,
+                    },
+                )
+            }
             Known::WrongHeight => {
                 warn!(peer = %from, round, "GRANDPA commit names a block at the wrong height; dropped");
                 return;
@@ -729,14 +743,24 @@ impl Shared {
     fn check(&self, message: &GrandpaMessage) -> Result<(), String> {
         let limit = 2 * self.voter_count;
         let (round, votes, kinds): (u64, Vec<&SignedGrandpaVote>, Vec<u8>) = match message {
-            GrandpaMessage::Vote { round, vote, .. } => (*round, vec![vote], vec![kind_of(&vote.vote)]),
+            GrandpaMessage::Vote { round, vote, .. } => {
+                (*round, vec![vote], vec![kind_of(&vote.vote)])
+            }
             GrandpaMessage::Commit {
                 round, precommits, ..
             } => {
                 if precommits.len() > limit {
-                    return Err(format!("{} precommits for {} voters", precommits.len(), self.voter_count));
+                    return Err(format!(
+                        "{} precommits for {} voters",
+                        precommits.len(),
+                        self.voter_count
+                    ));
                 }
-                (*round, precommits.iter().collect(), vec![1; precommits.len()])
+                (
+                    *round,
+                    precommits.iter().collect(),
+                    vec![1; precommits.len()],
+                )
             }
             GrandpaMessage::CatchUp {
                 round,
@@ -941,7 +965,11 @@ impl Sink<GOut> for OutgoingCommits {
     }
     fn start_send(self: Pin<&mut Self>, item: GOut) -> Result<(), Self::Error> {
         let CommunicationOut::Commit(round, commit) = item;
-        debug!(round, number = commit.target_number, "broadcasting a GRANDPA commit");
+        debug!(
+            round,
+            number = commit.target_number,
+            "broadcasting a GRANDPA commit"
+        );
         self.shared
             .broadcast(commit_message(round, self.shared.set_id, &commit));
         Ok(())
@@ -974,12 +1002,10 @@ impl grandpa::voter::Environment<Hash, Number> for Env {
             if round > router.round {
                 router.round = round;
                 // Forget rounds the voter dropped, and old ones it never opened.
-                router
-                    .rounds
-                    .retain(|r, slot| {
-                        let open = slot.tx.as_ref().is_some_and(|t| !t.is_closed());
-                        !slot.closed && (open || *r >= round)
-                    });
+                router.rounds.retain(|r, slot| {
+                    let open = slot.tx.as_ref().is_some_and(|t| !t.is_closed());
+                    !slot.closed && (open || *r >= round)
+                });
             }
             let slot = router.rounds.entry(round).or_default();
             slot.closed = false;
@@ -1159,8 +1185,8 @@ pub fn start(
             return Err(FinalityError::DuplicateVoter(*v));
         }
     }
-    let voters = VoterSet::new(config.voters.iter().map(|k| (*k, 1)))
-        .ok_or(FinalityError::EmptyVoterSet)?;
+    let voters =
+        VoterSet::new(config.voters.iter().map(|k| (*k, 1))).ok_or(FinalityError::EmptyVoterSet)?;
     let local = config.local.filter(|k| voters.get(&k.public()).is_some());
     if local.is_none() {
         info!("GRANDPA: no voter key of this set here; observing only");

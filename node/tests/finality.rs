@@ -181,7 +181,7 @@ fn grow(blocks: Shared) -> tokio::task::JoinHandle<()> {
             };
             let main = tip(&b, 0);
             b.add(0, main);
-            if tick % 2 == 0 {
+            if tick.is_multiple_of(2) {
                 let fork = tip(&b, 1);
                 b.add(1, fork);
             }
@@ -227,7 +227,10 @@ async fn mesh(online: &[u32]) -> Vec<Network> {
         }
     }
     assert!(
-        eventually(5, || nets.iter().all(|n| n.connected_peers().len() == nets.len() - 1)).await,
+        eventually(5, || nets
+            .iter()
+            .all(|n| n.connected_peers().len() == nets.len() - 1))
+        .await,
         "mesh connected"
     );
     nets
@@ -300,7 +303,10 @@ fn assert_consistent(v: &Voters) {
     for a in &fins {
         for b in &fins {
             let (lo, hi) = if a.1 <= b.1 { (a, b) } else { (b, a) };
-            assert!(blocks.descends(lo.0, hi.0), "finalized blocks conflict: {fins:?}");
+            assert!(
+                blocks.descends(lo.0, hi.0),
+                "finalized blocks conflict: {fins:?}"
+            );
         }
     }
     for view in &v.views {
@@ -318,7 +324,10 @@ async fn six_voters_finalize_the_same_growing_chain() {
     assert!(
         eventually(20, || min_finalized(&v) >= 8).await,
         "all six reach height 8: {:?}",
-        v.handles.iter().map(|h| h.finalized().1).collect::<Vec<_>>()
+        v.handles
+            .iter()
+            .map(|h| h.finalized().1)
+            .collect::<Vec<_>>()
     );
     assert_consistent(&v);
     // The same block at a common height: the lowest finalized one is an ancestor
@@ -332,7 +341,10 @@ async fn six_voters_finalize_the_same_growing_chain() {
     assert_eq!((target.hash, target.number), (hash, number));
     assert!(matches!(
         verify_justification(&spec, &just, &voters(), 1, &*v.views[2]),
-        Err(JustificationError::WrongSet { got: 0, expected: 1 })
+        Err(JustificationError::WrongSet {
+            got: 0,
+            expected: 1
+        })
     ));
     let mut bad = just.clone();
     let last = bad.len() - 40; // inside the last precommit's signature
@@ -341,7 +353,9 @@ async fn six_voters_finalize_the_same_growing_chain() {
         verify_justification(&spec, &bad, &voters(), 0, &*v.views[2]),
         Err(JustificationError::BadSignature { .. })
     ));
-    assert!(verify_justification(&spec, &just[..just.len() - 1], &voters(), 0, &*v.views[2]).is_err());
+    assert!(
+        verify_justification(&spec, &just[..just.len() - 1], &voters(), 0, &*v.views[2]).is_err()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -350,7 +364,10 @@ async fn five_of_six_online_still_finalize() {
     assert!(
         eventually(20, || min_finalized(&v) >= 5).await,
         "five voters reach height 5: {:?}",
-        v.handles.iter().map(|h| h.finalized().1).collect::<Vec<_>>()
+        v.handles
+            .iter()
+            .map(|h| h.finalized().1)
+            .collect::<Vec<_>>()
     );
     assert_consistent(&v);
 }
@@ -376,11 +393,18 @@ async fn a_lagging_auditor_caps_finality_when_it_is_needed() {
     assert!(
         eventually(20, || min_finalized(&v) >= 4).await,
         "finality reaches the cap: {:?}",
-        v.handles.iter().map(|h| h.finalized().1).collect::<Vec<_>>()
+        v.handles
+            .iter()
+            .map(|h| h.finalized().1)
+            .collect::<Vec<_>>()
     );
     tokio::time::sleep(GOSSIP * 4 * 10).await;
     for h in &v.handles {
-        assert_eq!(h.finalized().1, 4, "finality stays at the lagging voter's tip");
+        assert_eq!(
+            h.finalized().1,
+            4,
+            "finality stays at the lagging voter's tip"
+        );
     }
     assert_consistent(&v);
 }
@@ -402,7 +426,10 @@ fn commit(keys: &[Keypair], round: u64, target: GrandpaTarget) -> GrandpaMessage
         round,
         set_id: 0,
         target,
-        precommits: keys.iter().map(|k| precommit(k, round, 0, target)).collect(),
+        precommits: keys
+            .iter()
+            .map(|k| precommit(k, round, 0, target))
+            .collect(),
     }
 }
 
@@ -449,7 +476,9 @@ async fn forged_commits_are_refused_and_a_valid_one_finalizes() {
     };
 
     // Four signatures: below the threshold of five.
-    send(commit(&keys[1..5], 3, at(5))).await.expect("accepted on the wire");
+    send(commit(&keys[1..5], 3, at(5)))
+        .await
+        .expect("accepted on the wire");
     // Five, one of them corrupted.
     let mut corrupted = commit(&keys[1..6], 3, at(5));
     if let GrandpaMessage::Commit { precommits, .. } = &mut corrupted {
@@ -458,7 +487,9 @@ async fn forged_commits_are_refused_and_a_valid_one_finalizes() {
     send(corrupted).await.expect("accepted on the wire");
     // Five from keys outside the set.
     let strangers: Vec<Keypair> = (0..5).map(|i| Keypair::from_seed([0x40 + i; 32])).collect();
-    send(commit(&strangers, 3, at(5))).await.expect("accepted on the wire");
+    send(commit(&strangers, 3, at(5)))
+        .await
+        .expect("accepted on the wire");
     // Five valid signatures of another set.
     let mut other_set = commit(&keys[1..6], 3, at(5));
     if let GrandpaMessage::Commit { set_id, .. } = &mut other_set {
@@ -466,17 +497,32 @@ async fn forged_commits_are_refused_and_a_valid_one_finalizes() {
     }
     send(other_set).await.expect("accepted on the wire");
     // Five valid signatures naming the block at the wrong height.
-    send(commit(&keys[1..6], 3, GrandpaTarget { hash: h(0, 5), number: 4 }))
+    send(commit(
+        &keys[1..6],
+        3,
+        GrandpaTarget {
+            hash: h(0, 5),
+            number: 4,
+        },
+    ))
+    .await
+    .expect("accepted on the wire");
+    // Five valid signatures for a block the tree does not know (yet).
+    send(commit(&keys[1..6], 3, at(9)))
         .await
         .expect("accepted on the wire");
-    // Five valid signatures for a block the tree does not know (yet).
-    send(commit(&keys[1..6], 3, at(9))).await.expect("accepted on the wire");
     tokio::time::sleep(GOSSIP * 8).await;
-    assert_eq!(handle.finalized(), (genesis(), 0), "no forged commit finalized anything");
+    assert_eq!(
+        handle.finalized(),
+        (genesis(), 0),
+        "no forged commit finalized anything"
+    );
     assert!(handle.is_running());
 
     // A valid commit finalizes its block.
-    send(commit(&keys[1..6], 3, at(3))).await.expect("accepted on the wire");
+    send(commit(&keys[1..6], 3, at(3)))
+        .await
+        .expect("accepted on the wire");
     assert!(eventually(3, || handle.finalized() == (h(0, 3), 3)).await);
     // The parked commit for block 9 lands once the block is imported.
     {
@@ -555,9 +601,12 @@ fn ce250_vote_encoding_is_as_documented() {
     assert_eq!(&bytes[1..9], &9u64.to_le_bytes());
     assert_eq!(&bytes[bytes.len() - 32..], &key.public().0 .0[..]);
     let spec = ChainSpec::tiny();
-    assert_eq!(decode_exact::<GrandpaMessage>(&spec, &bytes).unwrap(), message);
     assert_eq!(
-        GrandpaMessage::from_messages(&spec, &[bytes.clone()]).unwrap(),
+        decode_exact::<GrandpaMessage>(&spec, &bytes).unwrap(),
+        message
+    );
+    assert_eq!(
+        GrandpaMessage::from_messages(&spec, std::slice::from_ref(&bytes)).unwrap(),
         message
     );
     // Trailing octets, an unknown message kind and an unknown vote kind are errors.

@@ -145,7 +145,8 @@ pub fn load(path: &Path) -> Result<ChainSpecFile, ChainSpecError> {
 
 /// Parse a chainspec's JSON text.
 pub fn parse(text: &str) -> Result<ChainSpecFile, ChainSpecError> {
-    let root: Value = serde_json::from_str(text).map_err(|e| ChainSpecError::Json(e.to_string()))?;
+    let root: Value =
+        serde_json::from_str(text).map_err(|e| ChainSpecError::Json(e.to_string()))?;
     let Value::Object(root) = root else {
         return Err(ChainSpecError::Json("the root is not an Object".into()));
     };
@@ -189,15 +190,24 @@ pub fn parse(text: &str) -> Result<ChainSpecFile, ChainSpecError> {
     let genesis_header: Header = decode_exact(&spec, &header_bytes).map_err(|e| {
         field(
             "genesis_header",
-            format!("not a GP-encoded header for the `{}` parameters: {e}", spec.name),
+            format!(
+                "not a GP-encoded header for the `{}` parameters: {e}",
+                spec.name
+            ),
         )
     })?;
     let kv = match root.get("genesis_state") {
         Some(Value::Object(m)) => state_entries(m)?,
-        Some(_) => return Err(field("genesis_state", "expected an Object of hex keys to hex values")),
+        Some(_) => {
+            return Err(field(
+                "genesis_state",
+                "expected an Object of hex keys to hex values",
+            ))
+        }
         None => return Err(field("genesis_state", "missing")),
     };
-    let genesis_state = ChainState::deserialize(&spec, &kv).map_err(|e| field("genesis_state", e.to_string()))?;
+    let genesis_state =
+        ChainState::deserialize(&spec, &kv).map_err(|e| field("genesis_state", e.to_string()))?;
     Ok(ChainSpecFile {
         id,
         bootnodes,
@@ -212,15 +222,23 @@ fn state_entries(m: &Map<String, Value>) -> Result<KeyValues, ChainSpecError> {
     for (k, v) in m {
         let name = format!("genesis_state[\"{k}\"]");
         let key = hex_str(k).map_err(|e| field(&name, format!("key: {e}")))?;
-        let key: [u8; 31] = key
-            .as_slice()
-            .try_into()
-            .map_err(|_| field(&name, format!("a state key is 31 octets (62 hex digits), this is {}", key.len())))?;
+        let key: [u8; 31] = key.as_slice().try_into().map_err(|_| {
+            field(
+                &name,
+                format!(
+                    "a state key is 31 octets (62 hex digits), this is {}",
+                    key.len()
+                ),
+            )
+        })?;
         let value = match v {
             Value::String(s) => hex_str(s).map_err(|e| field(&name, format!("value: {e}")))?,
             _ => return Err(field(&name, "expected a hex String value")),
         };
-        if kv.insert(tessera_core::bytes::ByteArray(key), value).is_some() {
+        if kv
+            .insert(tessera_core::bytes::ByteArray(key), value)
+            .is_some()
+        {
             return Err(field(&name, "the same key appears twice"));
         }
     }

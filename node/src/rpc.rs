@@ -31,8 +31,7 @@ use std::sync::Arc;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use jsonrpsee::server::{
-    PendingSubscriptionSink, RandomIntegerIdProvider, RpcModule, Server, ServerConfig,
-    ServerHandle, SubscriptionMessage,
+    RandomIntegerIdProvider, RpcModule, Server, ServerConfig, ServerHandle, SubscriptionMessage,
 };
 use jsonrpsee::types::error::{ErrorCode, ErrorObjectOwned};
 use jsonrpsee::types::Params;
@@ -285,10 +284,12 @@ fn reg(e: impl std::fmt::Display) -> RpcError {
 /// Every JIP-2 method this server serves, over `view`.
 fn module(view: Ctx) -> Result<RpcModule<Ctx>, RpcError> {
     let mut m = RpcModule::new(view);
-    let sync = |m: &mut RpcModule<Ctx>, name: &'static str, f: fn(&dyn NodeView, &[Value]) -> RpcResult| {
+    let sync = |m: &mut RpcModule<Ctx>,
+                name: &'static str,
+                f: fn(&dyn NodeView, &[Value]) -> RpcResult| {
         m.register_method(name, move |p, ctx, _| {
             let args = positional(&p)?;
-            f(ctx.as_ref(), &args)
+            f(&**ctx, &args)
         })
         .map(|_| ())
         .map_err(reg)
@@ -381,9 +382,16 @@ fn module(view: Ctx) -> Result<RpcModule<Ctx>, RpcError> {
             Value::Array(xs) => xs
                 .iter()
                 .enumerate()
-                .map(|(i, x)| blob_of(x).map_err(|e| invalid(format!("parameter 3 (extrinsics), item {i}: {e}"))))
+                .map(|(i, x)| {
+                    blob_of(x)
+                        .map_err(|e| invalid(format!("parameter 3 (extrinsics), item {i}: {e}")))
+                })
                 .collect::<Result<Vec<_>, _>>()?,
-            _ => return Err(invalid("parameter 3 (extrinsics): expected an Array of Blobs")),
+            _ => {
+                return Err(invalid(
+                    "parameter 3 (extrinsics): expected an Array of Blobs",
+                ))
+            }
         };
         v.submit_work_package(core, package, extrinsics)
             .map(|()| Value::Null)
@@ -405,20 +413,38 @@ fn module(view: Ctx) -> Result<RpcModule<Ctx>, RpcError> {
         "unsubscribeFinalizedBlock",
         true,
     )?;
-    chain_subscription(&mut m, "subscribeStatistics", "unsubscribeStatistics", |a| {
-        arity(a, 1)?;
-        Ok((Query::Statistics, bool_arg(a, 0, "finalized")?))
-    })?;
-    chain_subscription(&mut m, "subscribeServiceData", "unsubscribeServiceData", |a| {
-        arity(a, 2)?;
-        Ok((Query::ServiceData(u32_arg(a, 0, "id")?), bool_arg(a, 1, "finalized")?))
-    })?;
-    chain_subscription(&mut m, "subscribeServiceValue", "unsubscribeServiceValue", |a| {
-        arity(a, 3)?;
-        let id = u32_arg(a, 0, "id")?;
-        let key = blob_arg(a, 1, "key")?;
-        Ok((Query::ServiceValue(id, key), bool_arg(a, 2, "finalized")?))
-    })?;
+    chain_subscription(
+        &mut m,
+        "subscribeStatistics",
+        "unsubscribeStatistics",
+        |a| {
+            arity(a, 1)?;
+            Ok((Query::Statistics, bool_arg(a, 0, "finalized")?))
+        },
+    )?;
+    chain_subscription(
+        &mut m,
+        "subscribeServiceData",
+        "unsubscribeServiceData",
+        |a| {
+            arity(a, 2)?;
+            Ok((
+                Query::ServiceData(u32_arg(a, 0, "id")?),
+                bool_arg(a, 1, "finalized")?,
+            ))
+        },
+    )?;
+    chain_subscription(
+        &mut m,
+        "subscribeServiceValue",
+        "unsubscribeServiceValue",
+        |a| {
+            arity(a, 3)?;
+            let id = u32_arg(a, 0, "id")?;
+            let key = blob_arg(a, 1, "key")?;
+            Ok((Query::ServiceValue(id, key), bool_arg(a, 2, "finalized")?))
+        },
+    )?;
     chain_subscription(
         &mut m,
         "subscribeServicePreimage",
@@ -427,7 +453,10 @@ fn module(view: Ctx) -> Result<RpcModule<Ctx>, RpcError> {
             arity(a, 3)?;
             let id = u32_arg(a, 0, "id")?;
             let hash = hash_arg(a, 1, "hash")?;
-            Ok((Query::ServicePreimage(id, hash), bool_arg(a, 2, "finalized")?))
+            Ok((
+                Query::ServicePreimage(id, hash),
+                bool_arg(a, 2, "finalized")?,
+            ))
         },
     )?;
     chain_subscription(
@@ -439,7 +468,10 @@ fn module(view: Ctx) -> Result<RpcModule<Ctx>, RpcError> {
             let id = u32_arg(a, 0, "id")?;
             let hash = hash_arg(a, 1, "hash")?;
             let len = u32_arg(a, 2, "len")?;
-            Ok((Query::ServiceRequest(id, hash, len), bool_arg(a, 3, "finalized")?))
+            Ok((
+                Query::ServiceRequest(id, hash, len),
+                bool_arg(a, 3, "finalized")?,
+            ))
         },
     )?;
     chain_subscription(
@@ -450,7 +482,10 @@ fn module(view: Ctx) -> Result<RpcModule<Ctx>, RpcError> {
             arity(a, 3)?;
             let hash = hash_arg(a, 0, "hash")?;
             let anchor = hash_arg(a, 1, "anchor")?;
-            Ok((Query::WorkPackageStatus(hash, anchor), bool_arg(a, 2, "finalized")?))
+            Ok((
+                Query::WorkPackageStatus(hash, anchor),
+                bool_arg(a, 2, "finalized")?,
+            ))
         },
     )?;
     Ok(m)
@@ -588,11 +623,11 @@ fn block_subscription(
         let Ok(sink) = pending.accept().await else {
             return;
         };
-        let mut last = tracked(ctx.as_ref(), finalized);
+        let mut last = tracked(&**ctx, finalized);
         if send(&sink, last.to_json()).await.is_err() {
             return;
         }
-        while let Some(b) = next_block(&sink, &mut rx, ctx.as_ref(), finalized).await {
+        while let Some(b) = next_block(&sink, &mut rx, &**ctx, finalized).await {
             if b != last {
                 last = b;
                 if send(&sink, b.to_json()).await.is_err() {
@@ -625,12 +660,12 @@ fn chain_subscription(
         let Ok(sink) = pending.accept().await else {
             return;
         };
-        let mut block = tracked(ctx.as_ref(), finalized);
+        let mut block = tracked(&**ctx, finalized);
         let mut last: Option<Value> = None;
         loop {
             // A block whose state is gone (pruned between the event and the read)
             // is skipped: the next block brings the next value.
-            if let Ok(value) = query.at(ctx.as_ref(), &block) {
+            if let Ok(value) = query.at(&**ctx, &block) {
                 if last.as_ref() != Some(&value) {
                     let update = json!({
                         "header_hash": b64(&block.header_hash.0),
@@ -643,7 +678,7 @@ fn chain_subscription(
                     last = Some(value);
                 }
             }
-            match next_block(&sink, &mut rx, ctx.as_ref(), finalized).await {
+            match next_block(&sink, &mut rx, &**ctx, finalized).await {
                 Some(b) => block = b,
                 None => return,
             }
@@ -699,7 +734,9 @@ fn positional(p: &Params<'_>) -> Result<Vec<Value>, ErrorObjectOwned> {
         None => Ok(Vec::new()),
         Some(s) => match serde_json::from_str::<Value>(s) {
             Ok(Value::Array(a)) => Ok(a),
-            Ok(_) => Err(invalid("parameters must be passed by position, as an Array")),
+            Ok(_) => Err(invalid(
+                "parameters must be passed by position, as an Array",
+            )),
             Err(e) => Err(invalid(format!("parameters are not JSON: {e}"))),
         },
     }
@@ -745,13 +782,23 @@ fn blob_of(v: &Value) -> Result<Vec<u8>, String> {
 fn u32_arg(a: &[Value], i: usize, name: &str) -> Result<u32, ErrorObjectOwned> {
     a[i].as_u64()
         .and_then(|x| u32::try_from(x).ok())
-        .ok_or_else(|| invalid(format!("parameter {} ({name}): expected a Number in 0..2^32", i + 1)))
+        .ok_or_else(|| {
+            invalid(format!(
+                "parameter {} ({name}): expected a Number in 0..2^32",
+                i + 1
+            ))
+        })
 }
 
 fn u16_arg(a: &[Value], i: usize, name: &str) -> Result<u16, ErrorObjectOwned> {
     a[i].as_u64()
         .and_then(|x| u16::try_from(x).ok())
-        .ok_or_else(|| invalid(format!("parameter {} ({name}): expected a Number in 0..2^16", i + 1)))
+        .ok_or_else(|| {
+            invalid(format!(
+                "parameter {} ({name}): expected a Number in 0..2^16",
+                i + 1
+            ))
+        })
 }
 
 fn bool_arg(a: &[Value], i: usize, name: &str) -> Result<bool, ErrorObjectOwned> {

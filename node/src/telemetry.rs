@@ -62,7 +62,9 @@ pub fn now() -> Timestamp {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| {
-            let us = d.as_micros().saturating_sub(u128::from(COMMON_ERA_UNIX_SECONDS) * 1_000_000);
+            let us = d
+                .as_micros()
+                .saturating_sub(u128::from(COMMON_ERA_UNIX_SECONDS) * 1_000_000);
             u64::try_from(us).unwrap_or(u64::MAX)
         })
         .unwrap_or(0)
@@ -838,7 +840,6 @@ async fn writer(addr: String, info: Vec<u8>, mut rx: mpsc::Receiver<Queued>) {
         if outage_logged {
             tracing::info!(%addr, "telemetry: connected");
         }
-        outage_logged = false;
         backoff = MIN_BACKOFF;
         match session(stream, &info, &mut rx, &mut gap, &mut pending).await {
             SessionEnd::SendersGone => return,

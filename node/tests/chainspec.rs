@@ -51,7 +51,10 @@ fn genesis_state(spec: &ChainSpec) -> ChainState {
     account.set_storage(7, b"key", b"value".to_vec());
     ChainState {
         alpha: AuthPools(vec![vec![ByteArray([1; 32])]; c]),
-        phi: AuthQueues(vec![vec![ByteArray([1; 32]); spec.auth_queue_size as usize]; c]),
+        phi: AuthQueues(vec![
+            vec![ByteArray([1; 32]); spec.auth_queue_size as usize];
+            c
+        ]),
         beta: Default::default(),
         gamma: Gamma {
             pending: validators(spec, 10),
@@ -144,12 +147,21 @@ fn written_then_read_is_the_same_spec() {
 
     // The file is JIP-4's shape: hex header, 62-digit state keys, N(k)@ip:port.
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    assert_eq!(v["genesis_header"], json!(hex::encode(c.genesis_header.encode())));
+    assert_eq!(
+        v["genesis_header"],
+        json!(hex::encode(c.genesis_header.encode()))
+    );
     let state = v["genesis_state"].as_object().unwrap();
     assert_eq!(state.len(), c.genesis_state.serialize().len());
     assert!(state.keys().all(|k| k.len() == 62));
     let boot = v["bootnodes"].as_array().unwrap();
-    assert_eq!(boot[0], json!(format!("{}@127.0.0.1:40000", tessera_net::alt_name(&ed25519::PublicKey(ByteArray([0xAB; 32]))))));
+    assert_eq!(
+        boot[0],
+        json!(format!(
+            "{}@127.0.0.1:40000",
+            tessera_net::alt_name(&ed25519::PublicKey(ByteArray([0xAB; 32])))
+        ))
+    );
     assert!(boot[1].as_str().unwrap().ends_with("@[::1]:40001"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -161,7 +173,10 @@ fn full_parameters_and_absent_parameters() {
     // `genesis_state`.
     let mut v: Value = serde_json::from_str(&chainspec::to_json(&spec_file())).unwrap();
     v.as_object_mut().unwrap().remove("protocol_parameters");
-    assert_eq!(field_of(chainspec::parse(&v.to_string()).unwrap_err()), "genesis_state");
+    assert_eq!(
+        field_of(chainspec::parse(&v.to_string()).unwrap_err()),
+        "genesis_state"
+    );
     // A full-spec file reads back as full.
     let spec = ChainSpec::full();
     let mut c = spec_file();
@@ -180,11 +195,32 @@ fn malformed_specs_name_the_field() {
         f(v.as_object_mut().unwrap());
         chainspec::parse(&v.to_string()).unwrap_err()
     };
-    assert!(matches!(chainspec::parse("{"), Err(ChainSpecError::Json(_))));
-    assert!(matches!(chainspec::parse("[]"), Err(ChainSpecError::Json(_))));
-    assert_eq!(field_of(with(&|m| { m.remove("id"); })), "id");
-    assert_eq!(field_of(with(&|m| { m.insert("id".into(), json!(5)); })), "id");
-    assert_eq!(field_of(with(&|m| { m.insert("bootnodes".into(), json!("x")); })), "bootnodes");
+    assert!(matches!(
+        chainspec::parse("{"),
+        Err(ChainSpecError::Json(_))
+    ));
+    assert!(matches!(
+        chainspec::parse("[]"),
+        Err(ChainSpecError::Json(_))
+    ));
+    assert_eq!(
+        field_of(with(&|m| {
+            m.remove("id");
+        })),
+        "id"
+    );
+    assert_eq!(
+        field_of(with(&|m| {
+            m.insert("id".into(), json!(5));
+        })),
+        "id"
+    );
+    assert_eq!(
+        field_of(with(&|m| {
+            m.insert("bootnodes".into(), json!("x"));
+        })),
+        "bootnodes"
+    );
     let name = tessera_net::alt_name(&ed25519::PublicKey(ByteArray([0xAB; 32])));
     let bad_boots = [
         json!("no-at-sign"),
@@ -196,40 +232,73 @@ fn malformed_specs_name_the_field() {
     ];
     for b in bad_boots {
         let e = with(&|m| {
-            m.insert("bootnodes".into(), json!([format!("{name}@127.0.0.1:1"), b.clone()]));
+            m.insert(
+                "bootnodes".into(),
+                json!([format!("{name}@127.0.0.1:1"), b.clone()]),
+            );
         });
         assert_eq!(field_of(e), "bootnodes[1]", "{b}");
     }
     assert_eq!(
-        field_of(with(&|m| { m.insert("protocol_parameters".into(), json!("00ff")); })),
+        field_of(with(&|m| {
+            m.insert("protocol_parameters".into(), json!("00ff"));
+        })),
         "protocol_parameters"
     );
     assert_eq!(
-        field_of(with(&|m| { m.insert("protocol_parameters".into(), json!("zz")); })),
+        field_of(with(&|m| {
+            m.insert("protocol_parameters".into(), json!("zz"));
+        })),
         "protocol_parameters"
     );
-    assert_eq!(field_of(with(&|m| { m.remove("genesis_header"); })), "genesis_header");
-    let short_header = good["genesis_header"].as_str().unwrap()[..100].to_owned();
     assert_eq!(
-        field_of(with(&|m| { m.insert("genesis_header".into(), json!(short_header.clone())); })),
+        field_of(with(&|m| {
+            m.remove("genesis_header");
+        })),
         "genesis_header"
     );
-    assert_eq!(field_of(with(&|m| { m.remove("genesis_state"); })), "genesis_state");
-    assert_eq!(field_of(with(&|m| { m.insert("genesis_state".into(), json!([])); })), "genesis_state");
+    let short_header = good["genesis_header"].as_str().unwrap()[..100].to_owned();
+    assert_eq!(
+        field_of(with(&|m| {
+            m.insert("genesis_header".into(), json!(short_header.clone()));
+        })),
+        "genesis_header"
+    );
+    assert_eq!(
+        field_of(with(&|m| {
+            m.remove("genesis_state");
+        })),
+        "genesis_state"
+    );
+    assert_eq!(
+        field_of(with(&|m| {
+            m.insert("genesis_state".into(), json!([]));
+        })),
+        "genesis_state"
+    );
     let e = with(&|m| {
-        m["genesis_state"].as_object_mut().unwrap().insert("abcd".into(), json!("00"));
+        m["genesis_state"]
+            .as_object_mut()
+            .unwrap()
+            .insert("abcd".into(), json!("00"));
     });
     assert_eq!(field_of(e), "genesis_state[\"abcd\"]");
     let key = "ff".repeat(31);
     let e = with(&|m| {
-        m["genesis_state"].as_object_mut().unwrap().insert(key.clone(), json!("not hex"));
+        m["genesis_state"]
+            .as_object_mut()
+            .unwrap()
+            .insert(key.clone(), json!("not hex"));
     });
     assert_eq!(field_of(e), format!("genesis_state[\"{key}\"]"));
     // A component that does not decode: the state decoder's error, under
     // `genesis_state`.
     let tau = format!("0b{}", "00".repeat(30));
     let e = with(&|m| {
-        m["genesis_state"].as_object_mut().unwrap().insert(tau.clone(), json!("0102"));
+        m["genesis_state"]
+            .as_object_mut()
+            .unwrap()
+            .insert(tau.clone(), json!("0102"));
     });
     assert_eq!(field_of(e), "genesis_state");
     // A missing file is an I/O error naming the path.

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tessera_node::metrics::{self, AuditOutcome, BackendLabel, DaBackend, NodeMetrics, OutcomeLabel};
+use tessera_node::metrics::{
+    self, AuditOutcome, BackendLabel, DaBackend, NodeMetrics, OutcomeLabel,
+};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
@@ -57,6 +59,7 @@ async fn scrape_after_recording() {
     m.da_encode_seconds.get_or_create(&gpu).observe(0.002);
     m.da_encode_bytes.get_or_create(&gpu).inc_by(1 << 20);
     m.da_reconstruct_bytes.get_or_create(&simd).inc_by(4104);
+    m.da_reconstruct_seconds.get_or_create(&simd).observe(0.01);
     m.shards_served.inc_by(7);
     m.shards_fetched.inc_by(5);
     m.assurances_made.inc();
@@ -80,7 +83,9 @@ async fn scrape_after_recording() {
 
     let (head, body) = get(addr, "/metrics").await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(head.to_ascii_lowercase().contains("content-type: application/openmetrics-text"));
+    assert!(head
+        .to_ascii_lowercase()
+        .contains("content-type: application/openmetrics-text"));
     assert!(body.ends_with("# EOF\n"));
     let s = samples(&body);
     let expect = [
@@ -91,8 +96,18 @@ async fn scrape_after_recording() {
         ("tessera_best_slot", 42.0),
         ("tessera_finalized_slot", 40.0),
         ("tessera_da_encode_seconds_count{backend=\"Gpu\"}", 1.0),
-        ("tessera_da_encode_bytes_total{backend=\"Gpu\"}", f64::from(1u32 << 20)),
-        ("tessera_da_reconstruct_bytes_total{backend=\"Simd\"}", 4104.0),
+        (
+            "tessera_da_encode_bytes_total{backend=\"Gpu\"}",
+            f64::from(1u32 << 20),
+        ),
+        (
+            "tessera_da_reconstruct_bytes_total{backend=\"Simd\"}",
+            4104.0,
+        ),
+        (
+            "tessera_da_reconstruct_seconds_count{backend=\"Simd\"}",
+            1.0,
+        ),
         ("tessera_shards_served_total", 7.0),
         ("tessera_shards_fetched_total", 5.0),
         ("tessera_assurances_made_total", 1.0),
@@ -118,7 +133,9 @@ async fn scrape_after_recording() {
     assert_eq!(le_1, Some(2.0), "{body}");
 
     // Every metric the Grafana dashboard queries is one the node exports.
-    let dashboard = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/grafana/tessera.json")).unwrap();
+    let dashboard =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/grafana/tessera.json"))
+            .unwrap();
     let dash: serde_json::Value = serde_json::from_str(&dashboard).unwrap();
     let mut queried = 0;
     for panel in dash["panels"].as_array().unwrap() {
@@ -130,7 +147,8 @@ async fn scrape_after_recording() {
                     .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                     .collect();
                 assert!(
-                    s.keys().any(|k| k == &name || k.starts_with(&format!("{name}{{"))),
+                    s.keys()
+                        .any(|k| k == &name || k.starts_with(&format!("{name}{{"))),
                     "dashboard queries {name}, which /metrics does not export"
                 );
                 queried += 1;
@@ -143,7 +161,9 @@ async fn scrape_after_recording() {
     let (head, _) = get(addr, "/other").await;
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
     let mut s2 = TcpStream::connect(addr).await.unwrap();
-    s2.write_all(b"POST /metrics HTTP/1.1\r\n\r\n").await.unwrap();
+    s2.write_all(b"POST /metrics HTTP/1.1\r\n\r\n")
+        .await
+        .unwrap();
     let mut reply = String::new();
     s2.read_to_string(&mut reply).await.unwrap();
     assert!(reply.starts_with("HTTP/1.1 405"), "{reply}");

@@ -20,7 +20,9 @@ use tessera_core::bytes::ByteArray;
 use tessera_core::hash::{blake2b_256, Hash};
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::ServiceId;
-use tessera_node::rpc::{self, BlockDescriptor, ChainEvent, NodeView, RpcConfig, WorkPackageStatus};
+use tessera_node::rpc::{
+    self, BlockDescriptor, ChainEvent, NodeView, RpcConfig, WorkPackageStatus,
+};
 use tessera_state::serial::state_key;
 use tessera_state::sigma::accounts::{ServiceAccount, ServiceInfo};
 use tessera_state::sigma::{ChainState, Gamma, Statistics};
@@ -70,7 +72,11 @@ impl NodeView for Fake {
         self.chain.lock().unwrap().best.unwrap_or_else(zero_block)
     }
     fn finalized_block(&self) -> BlockDescriptor {
-        self.chain.lock().unwrap().finalized.unwrap_or_else(zero_block)
+        self.chain
+            .lock()
+            .unwrap()
+            .finalized
+            .unwrap_or_else(zero_block)
     }
     fn parent(&self, h: &Hash) -> Option<BlockDescriptor> {
         self.chain.lock().unwrap().blocks.get(h)?.parent
@@ -81,18 +87,31 @@ impl NodeView for Fake {
     fn events(&self) -> broadcast::Receiver<ChainEvent> {
         self.events.subscribe()
     }
-    fn submit_work_package(&self, core: u16, package: Vec<u8>, extrinsics: Vec<Vec<u8>>) -> Result<(), String> {
+    fn submit_work_package(
+        &self,
+        core: u16,
+        package: Vec<u8>,
+        extrinsics: Vec<Vec<u8>>,
+    ) -> Result<(), String> {
         if package.is_empty() {
             return Err("empty work-package".into());
         }
-        self.packages.lock().unwrap().push((core, package, extrinsics));
+        self.packages
+            .lock()
+            .unwrap()
+            .push((core, package, extrinsics));
         Ok(())
     }
     fn submit_preimage(&self, requester: ServiceId, preimage: Vec<u8>) -> Result<(), String> {
         self.preimages.lock().unwrap().push((requester, preimage));
         Ok(())
     }
-    fn work_package_status(&self, h: &Hash, package: &Hash, _anchor: &Hash) -> Option<WorkPackageStatus> {
+    fn work_package_status(
+        &self,
+        h: &Hash,
+        package: &Hash,
+        _anchor: &Hash,
+    ) -> Option<WorkPackageStatus> {
         let chain = self.chain.lock().unwrap();
         let b = chain.blocks.get(h)?;
         // The fake's rule: a package whose hash starts with 0xAA was reported on
@@ -112,7 +131,12 @@ impl NodeView for Fake {
 }
 
 impl Fake {
-    fn add(&self, slot: u32, parent: Option<BlockDescriptor>, state: ChainState) -> BlockDescriptor {
+    fn add(
+        &self,
+        slot: u32,
+        parent: Option<BlockDescriptor>,
+        state: ChainState,
+    ) -> BlockDescriptor {
         let desc = BlockDescriptor {
             header_hash: blake2b_256(&slot.to_le_bytes()),
             slot,
@@ -208,13 +232,20 @@ fn desc_json(b: BlockDescriptor) -> Value {
 
 async fn client(addr: std::net::SocketAddr) -> Client {
     let url = Url::parse(&format!("ws://{addr}")).unwrap();
-    let (tx, rx) = WsTransportClientBuilder::default().build(url).await.unwrap();
+    let (tx, rx) = WsTransportClientBuilder::default()
+        .build(url)
+        .await
+        .unwrap();
     ClientBuilder::default()
         .request_timeout(Duration::from_secs(5))
         .build_with_tokio(tx, rx)
 }
 
-async fn call(c: &Client, method: &str, params: ArrayParams) -> Result<Value, (i32, String, Option<Value>)> {
+async fn call(
+    c: &Client,
+    method: &str,
+    params: ArrayParams,
+) -> Result<Value, (i32, String, Option<Value>)> {
     match c.request::<Value, _>(method, params).await {
         Ok(v) => Ok(v),
         Err(ClientError::Call(e)) => Err((
@@ -289,14 +320,24 @@ async fn every_method_good_and_bad_params_and_subscriptions() {
     invalid(&c, "parameters", rpc_params![1]).await;
 
     // bestBlock, finalizedBlock, parent.
-    assert_eq!(call(&c, "bestBlock", rpc_params![]).await.unwrap(), desc_json(b1));
-    assert_eq!(call(&c, "finalizedBlock", rpc_params![]).await.unwrap(), desc_json(g));
     assert_eq!(
-        call(&c, "parent", rpc_params![b64(&b1.header_hash.0)]).await.unwrap(),
+        call(&c, "bestBlock", rpc_params![]).await.unwrap(),
+        desc_json(b1)
+    );
+    assert_eq!(
+        call(&c, "finalizedBlock", rpc_params![]).await.unwrap(),
+        desc_json(g)
+    );
+    assert_eq!(
+        call(&c, "parent", rpc_params![b64(&b1.header_hash.0)])
+            .await
+            .unwrap(),
         desc_json(g)
     );
     // The genesis block has no parent here: JIP-2 error 1 with the hash as data.
-    let (code, _, data) = call(&c, "parent", rpc_params![b64(&g.header_hash.0)]).await.unwrap_err();
+    let (code, _, data) = call(&c, "parent", rpc_params![b64(&g.header_hash.0)])
+        .await
+        .unwrap_err();
     assert_eq!(code, 1);
     assert_eq!(data, Some(b64(&g.header_hash.0)));
     invalid(&c, "parent", rpc_params![]).await;
@@ -312,42 +353,75 @@ async fn every_method_good_and_bad_params_and_subscriptions() {
     // stateRoot: M_σ of the block's posterior state.
     let h1 = b64(&b1.header_hash.0);
     assert_eq!(
-        call(&c, "stateRoot", rpc_params![h1.clone()]).await.unwrap(),
+        call(&c, "stateRoot", rpc_params![h1.clone()])
+            .await
+            .unwrap(),
         b64(&s1.root().0)
     );
     let unknown = b64(&[0xEE; 32]);
-    assert_eq!(call(&c, "stateRoot", rpc_params![unknown.clone()]).await.unwrap_err().0, 1);
+    assert_eq!(
+        call(&c, "stateRoot", rpc_params![unknown.clone()])
+            .await
+            .unwrap_err()
+            .0,
+        1
+    );
 
     // statistics: π as serialized at C(13).
     let kv1 = s1.serialize();
     assert_eq!(
-        call(&c, "statistics", rpc_params![h1.clone()]).await.unwrap(),
+        call(&c, "statistics", rpc_params![h1.clone()])
+            .await
+            .unwrap(),
         b64(&kv1[&state_key::component(13)])
     );
     invalid(&c, "statistics", rpc_params![h1.clone(), 1]).await;
 
     // serviceData: the metadata as serialized at C(255, s); Null for no service.
     assert_eq!(
-        call(&c, "serviceData", rpc_params![h1.clone(), SERVICE]).await.unwrap(),
+        call(&c, "serviceData", rpc_params![h1.clone(), SERVICE])
+            .await
+            .unwrap(),
         b64(&kv1[&state_key::service(SERVICE)])
     );
-    assert_eq!(call(&c, "serviceData", rpc_params![h1.clone(), 8]).await.unwrap(), Value::Null);
+    assert_eq!(
+        call(&c, "serviceData", rpc_params![h1.clone(), 8])
+            .await
+            .unwrap(),
+        Value::Null
+    );
     invalid(&c, "serviceData", rpc_params![h1.clone(), -1]).await;
     invalid(&c, "serviceData", rpc_params![h1.clone(), 1u64 << 32]).await;
 
     // serviceValue: per block.
     assert_eq!(
-        call(&c, "serviceValue", rpc_params![h1.clone(), SERVICE, b64(KEY)]).await.unwrap(),
+        call(
+            &c,
+            "serviceValue",
+            rpc_params![h1.clone(), SERVICE, b64(KEY)]
+        )
+        .await
+        .unwrap(),
         b64(b"one")
     );
     assert_eq!(
-        call(&c, "serviceValue", rpc_params![b64(&g.header_hash.0), SERVICE, b64(KEY)])
-            .await
-            .unwrap(),
+        call(
+            &c,
+            "serviceValue",
+            rpc_params![b64(&g.header_hash.0), SERVICE, b64(KEY)]
+        )
+        .await
+        .unwrap(),
         b64(b"zero")
     );
     assert_eq!(
-        call(&c, "serviceValue", rpc_params![h1.clone(), SERVICE, b64(b"other")]).await.unwrap(),
+        call(
+            &c,
+            "serviceValue",
+            rpc_params![h1.clone(), SERVICE, b64(b"other")]
+        )
+        .await
+        .unwrap(),
         Value::Null
     );
     invalid(&c, "serviceValue", rpc_params![h1.clone(), SERVICE, 5]).await;
@@ -355,90 +429,179 @@ async fn every_method_good_and_bad_params_and_subscriptions() {
     // servicePreimage.
     let ph = blake2b_256(PREIMAGE);
     assert_eq!(
-        call(&c, "servicePreimage", rpc_params![h1.clone(), SERVICE, b64(&ph.0)]).await.unwrap(),
+        call(
+            &c,
+            "servicePreimage",
+            rpc_params![h1.clone(), SERVICE, b64(&ph.0)]
+        )
+        .await
+        .unwrap(),
         b64(PREIMAGE)
     );
     assert_eq!(
-        call(&c, "servicePreimage", rpc_params![h1.clone(), SERVICE, b64(&[1; 32])]).await.unwrap(),
+        call(
+            &c,
+            "servicePreimage",
+            rpc_params![h1.clone(), SERVICE, b64(&[1; 32])]
+        )
+        .await
+        .unwrap(),
         Value::Null
     );
     invalid(&c, "servicePreimage", rpc_params![h1.clone(), SERVICE]).await;
 
     // serviceRequest: provided at slot 3 → [3]; requested only → []; unknown → Null.
     assert_eq!(
-        call(&c, "serviceRequest", rpc_params![h1.clone(), SERVICE, b64(&ph.0), PREIMAGE.len()])
-            .await
-            .unwrap(),
+        call(
+            &c,
+            "serviceRequest",
+            rpc_params![h1.clone(), SERVICE, b64(&ph.0), PREIMAGE.len()]
+        )
+        .await
+        .unwrap(),
         json!([3])
     );
     assert_eq!(
-        call(&c, "serviceRequest", rpc_params![h1.clone(), SERVICE, b64(&[9; 32]), REQUESTED_LEN])
-            .await
-            .unwrap(),
+        call(
+            &c,
+            "serviceRequest",
+            rpc_params![h1.clone(), SERVICE, b64(&[9; 32]), REQUESTED_LEN]
+        )
+        .await
+        .unwrap(),
         json!([])
     );
     assert_eq!(
-        call(&c, "serviceRequest", rpc_params![h1.clone(), SERVICE, b64(&[9; 32]), 11])
-            .await
-            .unwrap(),
+        call(
+            &c,
+            "serviceRequest",
+            rpc_params![h1.clone(), SERVICE, b64(&[9; 32]), 11]
+        )
+        .await
+        .unwrap(),
         Value::Null
     );
-    invalid(&c, "serviceRequest", rpc_params![h1.clone(), SERVICE, b64(&[9; 32]), "10"]).await;
+    invalid(
+        &c,
+        "serviceRequest",
+        rpc_params![h1.clone(), SERVICE, b64(&[9; 32]), "10"],
+    )
+    .await;
 
     // listServices.
-    assert_eq!(call(&c, "listServices", rpc_params![h1.clone()]).await.unwrap(), json!([SERVICE]));
-    assert_eq!(call(&c, "listServices", rpc_params![unknown.clone()]).await.unwrap_err().0, 1);
-
-    // submitWorkPackage: handed to the node as decoded octets.
     assert_eq!(
-        call(&c, "submitWorkPackage", rpc_params![1, b64(b"package"), vec![b64(b"x1"), b64(b"x2")]])
+        call(&c, "listServices", rpc_params![h1.clone()])
             .await
             .unwrap(),
-        Value::Null
+        json!([SERVICE])
     );
     assert_eq!(
-        fake.packages.lock().unwrap().as_slice(),
-        &[(1u16, b"package".to_vec(), vec![b"x1".to_vec(), b"x2".to_vec()])]
-    );
-    invalid(&c, "submitWorkPackage", rpc_params![spec.core_count, b64(b"p"), Vec::<Value>::new()]).await;
-    invalid(&c, "submitWorkPackage", rpc_params![0, b64(b"p"), b64(b"x")]).await;
-    invalid(&c, "submitWorkPackage", rpc_params![0, b64(b"p"), vec![json!(1)]]).await;
-    // The node's refusal is JIP-2 error 0 with its message.
-    let (code, msg, _) = call(&c, "submitWorkPackage", rpc_params![0, b64(b""), Vec::<Value>::new()])
-        .await
-        .unwrap_err();
-    assert_eq!((code, msg.as_str()), (0, "empty work-package"));
-
-    // submitPreimage.
-    assert_eq!(
-        call(&c, "submitPreimage", rpc_params![SERVICE, b64(PREIMAGE)]).await.unwrap(),
-        Value::Null
-    );
-    assert_eq!(fake.preimages.lock().unwrap().as_slice(), &[(SERVICE, PREIMAGE.to_vec())]);
-    invalid(&c, "submitPreimage", rpc_params![SERVICE]).await;
-
-    // workPackageStatus.
-    let anchor = b64(&g.header_hash.0);
-    assert_eq!(
-        call(&c, "workPackageStatus", rpc_params![h1.clone(), b64(&[1; 32]), anchor.clone()])
-            .await
-            .unwrap(),
-        json!({ "Reportable": { "remaining_blocks": 9 } })
-    );
-    assert_eq!(
-        call(&c, "workPackageStatus", rpc_params![h1.clone(), b64(&[0xAA; 32]), anchor.clone()])
-            .await
-            .unwrap(),
-        json!({ "Reported": { "reported_in": desc_json(b1), "core": 1, "report_hash": b64(&[0xBB; 32]) } })
-    );
-    assert_eq!(
-        call(&c, "workPackageStatus", rpc_params![unknown.clone(), b64(&[1; 32]), anchor.clone()])
+        call(&c, "listServices", rpc_params![unknown.clone()])
             .await
             .unwrap_err()
             .0,
         1
     );
-    invalid(&c, "workPackageStatus", rpc_params![h1.clone(), b64(&[1; 32])]).await;
+
+    // submitWorkPackage: handed to the node as decoded octets.
+    assert_eq!(
+        call(
+            &c,
+            "submitWorkPackage",
+            rpc_params![1, b64(b"package"), vec![b64(b"x1"), b64(b"x2")]]
+        )
+        .await
+        .unwrap(),
+        Value::Null
+    );
+    assert_eq!(
+        fake.packages.lock().unwrap().as_slice(),
+        &[(
+            1u16,
+            b"package".to_vec(),
+            vec![b"x1".to_vec(), b"x2".to_vec()]
+        )]
+    );
+    invalid(
+        &c,
+        "submitWorkPackage",
+        rpc_params![spec.core_count, b64(b"p"), Vec::<Value>::new()],
+    )
+    .await;
+    invalid(
+        &c,
+        "submitWorkPackage",
+        rpc_params![0, b64(b"p"), b64(b"x")],
+    )
+    .await;
+    invalid(
+        &c,
+        "submitWorkPackage",
+        rpc_params![0, b64(b"p"), vec![json!(1)]],
+    )
+    .await;
+    // The node's refusal is JIP-2 error 0 with its message.
+    let (code, msg, _) = call(
+        &c,
+        "submitWorkPackage",
+        rpc_params![0, b64(b""), Vec::<Value>::new()],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!((code, msg.as_str()), (0, "empty work-package"));
+
+    // submitPreimage.
+    assert_eq!(
+        call(&c, "submitPreimage", rpc_params![SERVICE, b64(PREIMAGE)])
+            .await
+            .unwrap(),
+        Value::Null
+    );
+    assert_eq!(
+        fake.preimages.lock().unwrap().as_slice(),
+        &[(SERVICE, PREIMAGE.to_vec())]
+    );
+    invalid(&c, "submitPreimage", rpc_params![SERVICE]).await;
+
+    // workPackageStatus.
+    let anchor = b64(&g.header_hash.0);
+    assert_eq!(
+        call(
+            &c,
+            "workPackageStatus",
+            rpc_params![h1.clone(), b64(&[1; 32]), anchor.clone()]
+        )
+        .await
+        .unwrap(),
+        json!({ "Reportable": { "remaining_blocks": 9 } })
+    );
+    assert_eq!(
+        call(
+            &c,
+            "workPackageStatus",
+            rpc_params![h1.clone(), b64(&[0xAA; 32]), anchor.clone()]
+        )
+        .await
+        .unwrap(),
+        json!({ "Reported": { "reported_in": desc_json(b1), "core": 1, "report_hash": b64(&[0xBB; 32]) } })
+    );
+    assert_eq!(
+        call(
+            &c,
+            "workPackageStatus",
+            rpc_params![unknown.clone(), b64(&[1; 32]), anchor.clone()]
+        )
+        .await
+        .unwrap_err()
+        .0,
+        1
+    );
+    invalid(
+        &c,
+        "workPackageStatus",
+        rpc_params![h1.clone(), b64(&[1; 32])],
+    )
+    .await;
 
     // Subscriptions: the current value at once, then each new tracked block.
     let mut best = c
@@ -448,10 +611,16 @@ async fn every_method_good_and_bad_params_and_subscriptions() {
     // JIP-2: subscription ids are Numbers.
     assert!(matches!(
         best.kind(),
-        jsonrpsee::core::client::SubscriptionKind::Subscription(jsonrpsee::types::SubscriptionId::Num(_))
+        jsonrpsee::core::client::SubscriptionKind::Subscription(
+            jsonrpsee::types::SubscriptionId::Num(_)
+        )
     ));
     let mut fin = c
-        .subscribe::<Value, _>("subscribeFinalizedBlock", rpc_params![], "unsubscribeFinalizedBlock")
+        .subscribe::<Value, _>(
+            "subscribeFinalizedBlock",
+            rpc_params![],
+            "unsubscribeFinalizedBlock",
+        )
         .await
         .unwrap();
     let mut value = c
@@ -463,7 +632,11 @@ async fn every_method_good_and_bad_params_and_subscriptions() {
         .await
         .unwrap();
     let mut stats = c
-        .subscribe::<Value, _>("subscribeStatistics", rpc_params![true], "unsubscribeStatistics")
+        .subscribe::<Value, _>(
+            "subscribeStatistics",
+            rpc_params![true],
+            "unsubscribeStatistics",
+        )
         .await
         .unwrap();
     let mut status = c
@@ -511,12 +684,20 @@ async fn every_method_good_and_bad_params_and_subscriptions() {
 
     // A subscription with bad params is refused with invalid params.
     let err = c
-        .subscribe::<Value, _>("subscribeServiceData", rpc_params![SERVICE], "unsubscribeServiceData")
+        .subscribe::<Value, _>(
+            "subscribeServiceData",
+            rpc_params![SERVICE],
+            "unsubscribeServiceData",
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, ClientError::Call(e) if e.code() == -32602));
     let mut data = c
-        .subscribe::<Value, _>("subscribeServiceData", rpc_params![SERVICE, false], "unsubscribeServiceData")
+        .subscribe::<Value, _>(
+            "subscribeServiceData",
+            rpc_params![SERVICE, false],
+            "unsubscribeServiceData",
+        )
         .await
         .unwrap();
     assert_eq!(next(&mut data).await["slot"], json!(2));
@@ -540,7 +721,10 @@ async fn every_method_good_and_bad_params_and_subscriptions() {
     assert_eq!(next(&mut req).await["value"], json!([3]));
 
     // The server survived all of it.
-    assert_eq!(call(&c, "bestBlock", rpc_params![]).await.unwrap(), desc_json(b2));
+    assert_eq!(
+        call(&c, "bestBlock", rpc_params![]).await.unwrap(),
+        desc_json(b2)
+    );
     best.unsubscribe().await.unwrap();
     server.stop().await;
 }

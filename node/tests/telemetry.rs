@@ -77,6 +77,12 @@ impl Msg {
     }
 }
 
+/// The universal fields of an event: its timestamp, then discriminator `disc`.
+fn next(disc: u8, m: &mut Msg) {
+    m.u64();
+    assert_eq!(m.u8(), disc);
+}
+
 async fn read_msg(s: &mut TcpStream) -> Msg {
     let mut size = [0u8; 4];
     tokio::time::timeout(WAIT, s.read_exact(&mut size))
@@ -104,7 +110,12 @@ fn check_info(mut m: Msg) {
     assert_eq!(m.u8(), 0, "protocol version");
     assert_eq!(m.hash(), [7; 32]);
     let ip = m.take(16).to_vec();
-    assert_eq!(ip, std::net::Ipv4Addr::new(127, 0, 0, 1).to_ipv6_mapped().octets());
+    assert_eq!(
+        ip,
+        std::net::Ipv4Addr::new(127, 0, 0, 1)
+            .to_ipv6_mapped()
+            .octets()
+    );
     assert_eq!(m.u16(), 40000);
     assert_eq!(m.u32(), 0, "flags");
     assert_eq!(m.string(32), "Tessera");
@@ -177,7 +188,11 @@ async fn info_then_events_decode_as_jip3_defines() {
     t.send(Event::AssuranceReceived(peer, parent));
     t.send(Event::ReconstructingBundle(submission, true));
     t.send(Event::BundleReconstructed(submission));
-    let segs = t.send(Event::ReconstructingSegments(submission, vec![0, 1, 0x8000], false));
+    let segs = t.send(Event::ReconstructingSegments(
+        submission,
+        vec![0, 1, 0x8000],
+        false,
+    ));
     t.send(Event::SegmentsReconstructed(segs));
     t.send(Event::SegmentsVerified(submission, vec![0, 1]));
     assert_eq!(ids, (0..12).collect::<Vec<u64>>(), "event IDs count from 0");
@@ -191,13 +206,12 @@ async fn info_then_events_decode_as_jip3_defines() {
         assert_eq!(m.u8(), 10);
         assert_eq!((m.u32(), m.u32(), m.u32()), (i, 5, 4));
         assert_eq!(m.take(2), &[1, 2], "[u8; C] with C = 2, no prefix");
-        assert_eq!((m.u32(), m.u64(), m.u32(), m.u32()), (100 + i, 1 << 33, 3, 300));
+        assert_eq!(
+            (m.u32(), m.u64(), m.u32(), m.u32()),
+            (100 + i, 1 << 33, 3, 300)
+        );
         m.end();
     }
-    let mut next = |disc: u8, m: &mut Msg| {
-        m.u64();
-        assert_eq!(m.u8(), disc);
-    };
     // 40 Authoring: slot, parent.
     let mut m = read_msg(&mut s).await;
     next(40, &mut m);
@@ -209,7 +223,10 @@ async fn info_then_events_decode_as_jip3_defines() {
     assert_eq!(m.u64(), 12, "the 13th event is the authoring event");
     assert_eq!(m.u32(), 1000);
     assert_eq!(m.hash(), root.0);
-    assert_eq!((m.u32(), m.u32(), m.u32(), m.u32(), m.u32(), m.u32()), (1, 2, 30, 3, 4, 0));
+    assert_eq!(
+        (m.u32(), m.u32(), m.u32(), m.u32(), m.u32(), m.u32()),
+        (1, 2, 30, 3, 4, 0)
+    );
     m.end();
     // 90 Work-package submission: builder, CE 146?
     let mut m = read_msg(&mut s).await;
@@ -306,7 +323,10 @@ async fn a_server_that_disappears_does_not_stop_the_sender() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    assert!(slowest < Duration::from_millis(100), "a send took {slowest:?}");
+    assert!(
+        slowest < Duration::from_millis(100),
+        "a send took {slowest:?}"
+    );
 
     // The server comes back on the same port; the node reconnects, sends its
     // information again, and accounts for the lost events with "Dropped" so that

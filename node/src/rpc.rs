@@ -640,13 +640,16 @@ fn block_subscription(
     .map_err(reg)
 }
 
+/// Reads a chain subscription's query and its `finalized` flag from its parameters.
+type ParseSubscription = fn(&[Value]) -> Result<(Query, bool), ErrorObjectOwned>;
+
 /// A chain subscription (JIP-2 § Chain subscriptions): `parse` reads the query and
 /// the `finalized` flag from the parameters.
 fn chain_subscription(
     m: &mut RpcModule<Ctx>,
     name: &'static str,
     unsub: &'static str,
-    parse: fn(&[Value]) -> Result<(Query, bool), ErrorObjectOwned>,
+    parse: ParseSubscription,
 ) -> Result<(), RpcError> {
     m.register_subscription(name, name, unsub, move |p, pending, ctx, _| async move {
         let (query, finalized) = match positional(&p).and_then(|a| parse(&a)) {

@@ -49,11 +49,14 @@ struct Chain {
     finalized: Option<BlockDescriptor>,
 }
 
+/// A work-package submission as the node received it: core, package, extrinsics.
+type Submitted = (u16, Vec<u8>, Vec<Vec<u8>>);
+
 struct Fake {
     spec: ChainSpec,
     chain: Mutex<Chain>,
     events: broadcast::Sender<ChainEvent>,
-    packages: Mutex<Vec<(u16, Vec<u8>, Vec<Vec<u8>>)>>,
+    packages: Mutex<Vec<Submitted>>,
     preimages: Mutex<Vec<(ServiceId, Vec<u8>)>>,
 }
 
@@ -211,8 +214,15 @@ fn state(spec: &ChainSpec, slot: u32, value: &[u8]) -> ChainState {
             always_acc: Vec::new(),
         },
         pi: Statistics {
-            current: records.clone(),
-            last: records,
+            // π_V and π_L differ, so that an encoder that swapped them is caught.
+            last: records
+                .iter()
+                .map(|r| ValidatorActivityRecord {
+                    blocks: r.blocks + 100,
+                    ..*r
+                })
+                .collect(),
+            current: records,
             ..Default::default()
         },
         omega: vec![Vec::new(); spec.epoch_length as usize],

@@ -109,7 +109,17 @@ pub struct Shared {
     authored: AtomicU64,
     /// What the node's duties have done.
     pub stats: Stats,
+    /// How a work package submitted through this node (JIP-2
+    /// `submitWorkPackage`) reaches a guarantor, once guaranteeing is set up.
+    pub submit: std::sync::OnceLock<SubmitFn>,
 }
+
+/// A work package for a core, with its extrinsic data, handed to a guarantor.
+pub type SubmitFn = Box<
+    dyn Fn(tessera_core::types::CoreIndex, tessera_core::types::WorkPackage, Vec<u8>) -> Result<(), String>
+        + Send
+        + Sync,
+>;
 
 /// Counters of a node's work, for status lines, metrics and summaries.
 #[derive(Debug, Default)]
@@ -316,6 +326,7 @@ impl Node {
             slot_duration: config.slot_duration,
             authored: AtomicU64::new(0),
             stats: Stats::default(),
+            submit: std::sync::OnceLock::new(),
         });
         network.set_chain_head(shared.handshake());
         // CE 137/138 (and the segment kinds): serve the shards we hold.

@@ -11,8 +11,6 @@ use clap::Args;
 use tessera_core::crypto::jip5::ValidatorSecrets;
 use tessera_core::spec::ChainSpec;
 use tessera_kernels::Backend;
-use tessera_net::identity::key_of_alt_name;
-use tessera_net::PeerId;
 use tracing::info;
 
 use crate::chain::Chain;
@@ -53,19 +51,42 @@ pub struct NodeArgs {
     /// Keep every state (default: prune states behind the finalized block).
     #[arg(long)]
     pub archive: bool,
+    /// A JIP-4 chain spec file: its protocol parameters, genesis header and state
+    /// and bootnodes replace `--chain` and the embedded testnet genesis.
+    #[arg(long)]
+    pub chainspec: Option<PathBuf>,
+    /// The JIP-2 RPC port (WebSocket), on 127.0.0.1 unless `--rpc-external`.
+    #[arg(long, default_value_t = crate::rpc::DEFAULT_PORT)]
+    pub rpc_port: u16,
+    /// Serve RPC on every interface.
+    #[arg(long)]
+    pub rpc_external: bool,
+    /// No RPC server.
+    #[arg(long)]
+    pub no_rpc: bool,
+    /// The Prometheus `/metrics` port, on 127.0.0.1.
+    #[arg(long, default_value_t = crate::metrics::DEFAULT_PORT)]
+    pub prometheus_port: u16,
+    /// No Prometheus endpoint.
+    #[arg(long)]
+    pub no_prometheus: bool,
+    /// A JIP-3 telemetry server to send events to, `HOST:PORT`.
+    #[arg(long)]
+    pub telemetry: Option<String>,
 }
 
-/// `--bootnode N(k)@ip:port`.
-pub fn parse_bootnode(s: &str) -> anyhow::Result<(PeerId, SocketAddr)> {
-    let (name, addr) = s
-        .split_once('@')
-        .with_context(|| format!("bootnode {s:?}: expected N(k)@ip:port"))?;
-    let key = key_of_alt_name(name)
-        .with_context(|| format!("bootnode {s:?}: {name:?} is not a JAMNP-S name N(k)"))?;
-    let addr: SocketAddr = addr
-        .parse()
-        .with_context(|| format!("bootnode {s:?}: {addr:?} is not ip:port"))?;
-    Ok((PeerId::from(key), addr))
+impl NodeArgs {
+    /// The interfaces these arguments ask for.
+    pub fn operator(&self) -> crate::operator::OperatorConfig {
+        crate::operator::OperatorConfig {
+            rpc: (!self.no_rpc).then_some(crate::rpc::RpcConfig {
+                port: self.rpc_port,
+                external: self.rpc_external,
+            }),
+            prometheus_port: (!self.no_prometheus).then_some(self.prometheus_port),
+            telemetry: self.telemetry.clone(),
+        }
+    }
 }
 
 /// The validator's keys from `--dev` or `--key-file`.
@@ -104,15 +125,31 @@ pub fn run(spec: &ChainSpec, args: &NodeArgs) -> anyhow::Result<()> {
         .parse()
         .map_err(|e: String| anyhow::anyhow!("--da-backend: {e}"))?;
     let keys = keys(args)?;
-    let peers = args
+    let mut peers = args
         .bootnode
         .iter()
-        .map(|b| parse_bootnode(b))
+        .map(|b| {
+            b.parse::<crate::chainspec::Bootnode>()
+                .map(|b| (b.peer, b.addr))
+                .map_err(|e| anyhow::anyhow!("--bootnode {b:?}: {e}"))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let validators: Vec<ValidatorSecrets> = (0..spec.validators())
-        .map(|i| ValidatorSecrets::dev(u32::try_from(i).unwrap_or(u32::MAX)))
-        .collect();
-    let (header, state) = crate::genesis::testnet_genesis(spec, &validators)?;
+    let (spec, header, state) = match &args.chainspec {
+        Some(path) => {
+            let file = crate::chainspec::load(path)
+                .with_context(|| format!("chain spec {}", path.display()))?;
+            peers.extend(file.bootnodes.iter().map(|b| (b.peer, b.addr)));
+            (file.spec, file.genesis_header, file.genesis_state)
+        }
+        None => {
+            let validators: Vec<ValidatorSecrets> = (0..spec.validators())
+                .map(|i| ValidatorSecrets::dev(u32::try_from(i).unwrap_or(u32::MAX)))
+                .collect();
+            let (header, state) = crate::genesis::testnet_genesis(spec, &validators)?;
+            (spec.clone(), header, state)
+        }
+    };
+    let spec = &spec;
     std::fs::create_dir_all(&args.base_path)
         .with_context(|| format!("creating {}", args.base_path.display()))?;
     let store = StateStore::open(spec, &args.base_path.join("db"))
@@ -149,6 +186,7 @@ pub fn run(spec: &ChainSpec, args: &NodeArgs) -> anyhow::Result<()> {
             chain,
         )?;
         let shared = node.shared().clone();
+        let operator = crate::operator::start(shared.clone(), args.operator()).await;
         let resumed = shared.chain().best().clone();
         info!(
             version = env!("CARGO_PKG_VERSION"),
@@ -162,6 +200,8 @@ pub fn run(spec: &ChainSpec, args: &NodeArgs) -> anyhow::Result<()> {
             cpu = %machine.cpu,
             best_height = resumed.height,
             best_slot = resumed.slot,
+            rpc = ?operator.rpc_addr(),
+            prometheus = ?operator.metrics_addr(),
             "tessera node started"
         );
         let mut events = node.subscribe();
@@ -198,6 +238,7 @@ pub fn run(spec: &ChainSpec, args: &NodeArgs) -> anyhow::Result<()> {
             "node stopped: best #{} at slot {} ({}); finalized #{}",
             best.height, best.slot, best.hash, finalized.height
         );
+        drop(operator);
         drop(node);
         Ok(())
     })

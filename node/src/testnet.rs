@@ -46,6 +46,16 @@ pub struct TestnetArgs {
     /// Keep every state (default: prune states behind the finalized block).
     #[arg(long)]
     pub archive: bool,
+    /// The first validator's JIP-2 RPC port (0: any free port; a port in use is
+    /// logged and skipped).
+    #[arg(long, default_value_t = crate::rpc::DEFAULT_PORT)]
+    pub rpc_port: u16,
+    /// The first validator's Prometheus `/metrics` port.
+    #[arg(long, default_value_t = crate::metrics::DEFAULT_PORT)]
+    pub prometheus_port: u16,
+    /// A JIP-3 telemetry server every validator sends events to, `HOST:PORT`.
+    #[arg(long)]
+    pub telemetry: Option<String>,
     /// The payload of each work package the builder submits (one per core per
     /// slot); 0: no builder.
     #[arg(long, default_value_t = 16 * 1024)]
@@ -542,6 +552,27 @@ pub fn run(
                 .map(|n| format!(", {n} slots"))
                 .unwrap_or_else(|| ", until Ctrl-C".into())
         );
+        // RPC and metrics on the first validator; telemetry from every one.
+        let mut operators = Vec::new();
+        for (i, n) in net.nodes.iter().enumerate() {
+            let config = crate::operator::OperatorConfig {
+                rpc: (i == 0).then_some(crate::rpc::RpcConfig {
+                    port: args.rpc_port,
+                    external: false,
+                }),
+                prometheus_port: (i == 0).then_some(args.prometheus_port),
+                telemetry: args.telemetry.clone(),
+            };
+            operators.push(crate::operator::start(n.shared().clone(), config).await);
+        }
+        if let Some(first) = operators.first() {
+            if let Some(a) = first.rpc_addr() {
+                println!("RPC (JIP-2) of validator 0: ws://{a}");
+            }
+            if let Some(a) = first.metrics_addr() {
+                println!("metrics of validator 0: http://{a}/metrics");
+            }
+        }
         let mut builder = if args.payload_bytes > 0 {
             Some(Builder::connect(&net, args.payload_bytes).await?)
         } else {

@@ -42,6 +42,9 @@ pub enum Command {
     /// Print a validator's Ed25519 and Bandersnatch public keys and its network
     /// name N(k), from a JIP-5 seed.
     Key(crate::key_cmd::KeyArgs),
+    /// Submit a work package to guarantors over JAMNP-S CE 133 (builder ALPN): from
+    /// a file, or generated for the testnet service.
+    Submit(crate::submit_cmd::SubmitArgs),
     /// Diagnostic: one JAMNP-S endpoint that serves, or dials a peer and makes one
     /// request.
     #[command(hide = true)]
@@ -143,6 +146,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Net(args)) => ok(crate::bench_net::run(&spec, &args)),
         Command::Bench(BenchCommand::Audit(args)) => ok(crate::bench_audit::run(&spec, &args)),
         Command::Key(args) => ok(crate::key_cmd::run(&args)),
+        Command::Submit(args) => ok(crate::submit_cmd::run(&spec, &args)),
         Command::NetPing(args) => ok(crate::net_cmd::run(&spec, &args)),
     }
 }

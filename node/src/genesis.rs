@@ -231,7 +231,12 @@ pub fn service_account() -> ServiceAccount {
 pub struct StateLookup<'a>(pub &'a ChainState);
 
 impl HistoricalLookup for StateLookup<'_> {
-    fn historical_lookup(&self, service: ServiceId, slot: TimeSlot, hash: &Hash) -> Option<Vec<u8>> {
+    fn historical_lookup(
+        &self,
+        service: ServiceId,
+        slot: TimeSlot,
+        hash: &Hash,
+    ) -> Option<Vec<u8>> {
         let account = self.0.delta.get(&service)?;
         let preimage = account.preimage(service, hash)?;
         let len = u32::try_from(preimage.len()).ok()?;

@@ -709,8 +709,14 @@ impl Inner {
         let report_hash = made.report.hash();
         // A co-guarantor also holds the package's shards (JAMNP-S CE 134: it may be
         // asked for them like the primary).
-        store_distributable(&self.store, &made.coded, &made.bundle, &made.exports, best.slot)
-            .map_err(|e| GuaranteeError::Store(e.to_string()))?;
+        store_distributable(
+            &self.store,
+            &made.coded,
+            &made.bundle,
+            &made.exports,
+            best.slot,
+        )
+        .map_err(|e| GuaranteeError::Store(e.to_string()))?;
         Ok(WorkReportSignature {
             report_hash,
             signature: self.keys.ed25519.sign(&guarantee_message(&report_hash)),

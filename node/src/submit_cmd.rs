@@ -102,8 +102,8 @@ pub fn parse_target(s: &str) -> Result<Target, String> {
 
 /// Read a package file: its whole content must decode as one `WorkPackage`.
 pub fn read_package(spec: &ChainSpec, path: &Path) -> anyhow::Result<WorkPackage> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("reading the package file {}", path.display()))?;
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("reading the package file {}", path.display()))?;
     decode_exact(spec, &bytes)
         .with_context(|| format!("{} is not a GP-encoded work package", path.display()))
 }
@@ -118,7 +118,9 @@ pub async fn submit(
     timeout: Duration,
 ) -> anyhow::Result<Vec<anyhow::Result<()>>> {
     let mut config = NetworkConfig::new(
-        "0.0.0.0:0".parse().context("the builder's listen address")?,
+        "0.0.0.0:0"
+            .parse()
+            .context("the builder's listen address")?,
         genesis_hash,
     );
     config.builder = true;
@@ -127,8 +129,10 @@ pub async fn submit(
     config.stream_timeout = timeout;
     // A builder's key is its own; a random one would do, a fixed one keeps logs
     // readable.
-    let identity = Identity::new(ValidatorSecrets::from_seed(b"tessera-submit-builder-identity!").ed25519);
-    let net = Network::start(identity, spec.clone(), config).context("starting the builder endpoint")?;
+    let identity =
+        Identity::new(ValidatorSecrets::from_seed(b"tessera-submit-builder-identity!").ed25519);
+    let net =
+        Network::start(identity, spec.clone(), config).context("starting the builder endpoint")?;
     let mut results = Vec::with_capacity(targets.len());
     for t in targets {
         let r: anyhow::Result<()> = async {
@@ -149,7 +153,11 @@ pub async fn submit(
 /// Run `tessera submit`.
 pub fn run(spec: &ChainSpec, args: &SubmitArgs) -> anyhow::Result<()> {
     if usize::from(args.core) >= spec.cores() {
-        bail!("core {} does not exist (the chain has {})", args.core, spec.cores());
+        bail!(
+            "core {} does not exist (the chain has {})",
+            args.core,
+            spec.cores()
+        );
     }
     let package_from_file = match &args.package {
         Some(path) => Some(read_package(spec, path)?),
@@ -190,7 +198,10 @@ pub fn run(spec: &ChainSpec, args: &SubmitArgs) -> anyhow::Result<()> {
             };
             let n = args.payload_bytes.unwrap_or(0);
             if n > spec.max_bundle_size as usize {
-                bail!("--payload-bytes {n} exceeds the bundle limit W_B = {}", spec.max_bundle_size);
+                bail!(
+                    "--payload-bytes {n} exceeds the bundle limit W_B = {}",
+                    spec.max_bundle_size
+                );
             }
             let payload: Vec<u8> = (0..n).map(|i| (i as u8).wrapping_mul(31)).collect();
             let mut package = testnet_package(spec, state, &anchor, payload);

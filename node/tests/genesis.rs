@@ -41,7 +41,12 @@ fn genesis_keys_entropy_and_service_follow_their_definitions() {
     let validators = devs(&spec);
     let (_, state) = testnet_genesis(&spec, &validators).expect("genesis");
     for (i, v) in validators.iter().enumerate() {
-        for set in [&state.kappa, &state.lambda, &state.iota, &state.gamma.pending] {
+        for set in [
+            &state.kappa,
+            &state.lambda,
+            &state.iota,
+            &state.gamma.pending,
+        ] {
             assert_eq!(set.0[i].bandersnatch, v.bandersnatch.public());
             assert_eq!(set.0[i].ed25519, v.ed25519.public());
         }
@@ -144,7 +149,10 @@ fn dev_validators_author_two_epochs_of_empty_blocks() {
     }
     // κ rotated to γ_P (the same keys here) and η moved on.
     assert_eq!(state.kappa, first_kappa);
-    assert_ne!(state.eta, testnet_genesis(&spec, &validators).unwrap().1.eta);
+    assert_ne!(
+        state.eta,
+        testnet_genesis(&spec, &validators).unwrap().1.eta
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tessera_core::crypto::jip5::{ed25519_seed, trivial_seed, ValidatorSecrets};
 use tessera_core::crypto::ed25519;
+use tessera_core::crypto::jip5::{ed25519_seed, trivial_seed, ValidatorSecrets};
 use tessera_core::hash::Hash;
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{
@@ -28,12 +28,14 @@ use tessera_core::Bytes;
 use tessera_da::availability::AvailabilityEngine;
 use tessera_da::store::ShardStore;
 use tessera_kernels::Backend;
-use tessera_net::messages::{WorkPackageSubmission, WorkPackageSubmissionProtocol, WorkReportDistribution};
+use tessera_net::messages::{
+    WorkPackageSubmission, WorkPackageSubmissionProtocol, WorkReportDistribution,
+};
 use tessera_net::{Identity, Network, NetworkConfig, PeerId};
 use tessera_node::author::{author_block, slot_author, Parent};
 use tessera_node::builder::{testnet_package, Anchor};
 use tessera_node::genesis::testnet_genesis;
-use tessera_node::guarantor::{guarantee_message, guarantors_of, BestState, Behaviour, Guarantor};
+use tessera_node::guarantor::{guarantee_message, guarantors_of, Behaviour, BestState, Guarantor};
 use tessera_node::testnet_service::refine_reference;
 use tessera_state::{import_block, ChainState};
 
@@ -157,7 +159,8 @@ impl Net {
         package: WorkPackage,
     ) -> Result<(), tessera_net::RequestError> {
         let id = Identity::from_ed25519_seed([0xb1; 32]);
-        let builder = Network::start(id, self.spec.clone(), config(self.genesis_hash, true)).unwrap();
+        let builder =
+            Network::start(id, self.spec.clone(), config(self.genesis_hash, true)).unwrap();
         let peer = self.nets[to].peer_id();
         builder
             .connect(peer, self.nets[to].local_addr().unwrap())
@@ -210,7 +213,10 @@ impl Net {
     }
 }
 
-async fn next_guarantee(g: &Guarantor, rx: &mut tokio::sync::broadcast::Receiver<Guarantee>) -> Guarantee {
+async fn next_guarantee(
+    g: &Guarantor,
+    rx: &mut tokio::sync::broadcast::Receiver<Guarantee>,
+) -> Guarantee {
     let _ = g;
     tokio::time::timeout(Duration::from_secs(40), rx.recv())
         .await
@@ -249,7 +255,10 @@ async fn guarantees_refuses_and_lies_on_loopback() {
         .signatures
         .windows(2)
         .all(|w| w[0].validator_index < w[1].validator_index));
-    assert!(g.signatures.iter().all(|s| honest.contains(&s.validator_index)));
+    assert!(g
+        .signatures
+        .iter()
+        .all(|s| honest.contains(&s.validator_index)));
     net.check_signatures(&g);
     assert_eq!(g.slot, SLOT);
     assert_eq!(g.report.core_index, honest_core);
@@ -259,7 +268,9 @@ async fn guarantees_refuses_and_lies_on_loopback() {
     );
     let post = net.import(&g).expect("the guarantee imports at slot 1");
     assert_eq!(
-        post.rho.0[usize::from(honest_core)].as_ref().map(|p| &p.report),
+        post.rho.0[usize::from(honest_core)]
+            .as_ref()
+            .map(|p| &p.report),
         Some(&g.report)
     );
     // CE 135 reached the other validators.

@@ -16,7 +16,7 @@ use tessera_net::messages::WorkPackageSubmission;
 use tessera_net::{Identity, Network, NetworkConfig};
 use tessera_node::builder::{testnet_package, Anchor};
 use tessera_node::genesis::testnet_genesis;
-use tessera_node::guarantor::{guarantors_of, BestState, Behaviour, Guarantor};
+use tessera_node::guarantor::{guarantors_of, Behaviour, BestState, Guarantor};
 use tessera_node::submit_cmd::{parse_target, submit, Target};
 use tessera_node::testnet_service::refine_reference;
 

@@ -50,6 +50,9 @@ pub enum Command {
     /// Run one validator node: its database under `--base-path`, its keys from
     /// `--dev I` or `--key-file`, its peers from `--bootnode N(k)@ip:port`.
     Node(crate::node_cmd::NodeArgs),
+    /// Submit a work package to guarantors over JAMNP-S CE 133 (builder ALPN): from
+    /// a file, or generated for the testnet service.
+    Submit(crate::submit_cmd::SubmitArgs),
     /// Diagnostic: one JAMNP-S endpoint that serves, or dials a peer and makes one
     /// request.
     #[command(hide = true)]
@@ -120,7 +123,7 @@ fn parse_type(s: &str) -> Result<NamedType, String> {
 /// with failed steps fails).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let default = match cli.command {
-        Command::Testnet(_) | Command::Node(_) => SpecName::Tiny,
+        Command::Testnet(_) | Command::Node(_) | Command::Submit(_) => SpecName::Tiny,
         _ => SpecName::Full,
     };
     let spec = ChainSpec::by_name(cli.spec.unwrap_or(default));
@@ -155,6 +158,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Net(args)) => ok(crate::bench_net::run(&spec, &args)),
         Command::Bench(BenchCommand::Audit(args)) => ok(crate::bench_audit::run(&spec, &args)),
         Command::Key(args) => ok(crate::key_cmd::run(&args)),
+        Command::Submit(args) => ok(crate::submit_cmd::run(&spec, &args)),
         Command::NetPing(args) => ok(crate::net_cmd::run(&spec, &args)),
         Command::Node(args) => ok(crate::node_cmd::run(&spec, &args)),
         Command::Testnet(args) => crate::testnet::command(&spec, &args).map(|passed| {

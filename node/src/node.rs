@@ -64,6 +64,8 @@ pub struct NodeConfig {
     pub network: NetworkConfig,
     /// Where the DA kernels run.
     pub backend: Backend,
+    /// How this validator guarantees (honest, or lying for `--byzantine-guarantor`).
+    pub behaviour: crate::guarantor::Behaviour,
 }
 
 /// What a node tells its watchers.
@@ -116,7 +118,11 @@ pub struct Shared {
 
 /// A work package for a core, with its extrinsic data, handed to a guarantor.
 pub type SubmitFn = Box<
-    dyn Fn(tessera_core::types::CoreIndex, tessera_core::types::WorkPackage, Vec<u8>) -> Result<(), String>
+    dyn Fn(
+            tessera_core::types::CoreIndex,
+            tessera_core::types::WorkPackage,
+            Vec<u8>,
+        ) -> Result<(), String>
         + Send
         + Sync,
 >;
@@ -220,6 +226,35 @@ pub struct Node {
     tasks: JoinSet<()>,
     audits: Arc<AuditDuty>,
     _finality: crate::finality::FinalityHandle,
+    _guarantor: crate::guarantor::Guarantor,
+}
+
+/// The best state as the guarantor needs it: the best block, its state and root,
+/// and the current slot (at least the best block's).
+/// `fallback` serves only if the node is gone or its best state missing (the best
+/// block is never pruned), so that the guarantor refuses rather than panics.
+fn best_state(
+    shared: &std::sync::Weak<Shared>,
+    fallback: &crate::guarantor::BestState,
+) -> crate::guarantor::BestState {
+    let Some(shared) = shared.upgrade() else {
+        return fallback.clone();
+    };
+    let (best, state) = {
+        let mut chain = shared.chain();
+        let best = chain.best().clone();
+        let state = chain.state(&best.hash).ok().flatten().map(|s| s.state);
+        (best, state)
+    };
+    match state {
+        Some(state) => crate::guarantor::BestState {
+            header_hash: best.hash,
+            state,
+            state_root: best.state_root,
+            slot: shared.slot_at(SystemTime::now()).max(best.slot),
+        },
+        None => fallback.clone(),
+    }
 }
 
 /// The node's tree as GRANDPA sees it ([`crate::finality::BlockTree`]): heights
@@ -297,9 +332,15 @@ impl Node {
                 .state(&best)?
                 .ok_or_else(|| anyhow::anyhow!("no state for the best block"))?;
             let keys: Vec<_> = state.state.kappa.0.iter().map(|v| v.ed25519).collect();
-            (c, keys)
+            let start = crate::guarantor::BestState {
+                header_hash: best,
+                state_root: state.root,
+                state: state.state,
+                slot: 0,
+            };
+            (c, keys, start)
         };
-        let (chain, keys) = kappa;
+        let (chain, keys, start_state) = kappa;
         let me = config.keys.ed25519.public();
         let index = keys
             .iter()
@@ -374,6 +415,49 @@ impl Node {
             audits.clone(),
             shared.events.subscribe(),
         ));
+        // Guaranteeing (GP §11, CE 133/134/135): the guarantor reads the best
+        // state, its guarantees go into our pool (the others get them over CE 135).
+        let guarantor = {
+            let weak = Arc::downgrade(&shared);
+            let fallback = best_state(&weak, &start_state);
+            crate::guarantor::Guarantor::start(
+                shared.spec.clone(),
+                shared.keys.clone(),
+                config.behaviour,
+                network.clone(),
+                move || best_state(&weak, &fallback),
+                shared.shards.clone(),
+                tessera_da::availability::AvailabilityEngine::new(&shared.spec, shared.backend),
+            )
+        };
+        {
+            let mut made = guarantor.subscribe();
+            let s = shared.clone();
+            tasks.spawn(async move {
+                loop {
+                    match made.recv().await {
+                        Ok(g) => {
+                            Stats::add(&s.stats.guaranteed, 1);
+                            s.pools().add_guarantee(g);
+                        }
+                        Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(broadcast::error::RecvError::Closed) => return,
+                    }
+                }
+            });
+        }
+        {
+            let g = guarantor.clone();
+            let _ = shared.submit.set(Box::new(move |core, package, extrinsics| {
+                let g = g.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = g.guarantee(core, package, &extrinsics).await {
+                        warn!(core, error = %e, "work package submitted over RPC not guaranteed");
+                    }
+                });
+                Ok(())
+            }));
+        }
         // GRANDPA (GP §19) over the node's tree: votes only for audited blocks.
         let finality = crate::finality::start(
             crate::finality::FinalityConfig {
@@ -396,6 +480,7 @@ impl Node {
             tasks,
             audits,
             _finality: finality,
+            _guarantor: guarantor,
         };
         if !config.peers.is_empty() {
             node.connect_to(config.peers);

@@ -182,6 +182,7 @@ pub fn run(spec: &ChainSpec, args: &NodeArgs) -> anyhow::Result<()> {
                 slot_duration: Duration::from_secs_f64(args.slot_seconds),
                 network: config,
                 backend,
+                behaviour: crate::guarantor::Behaviour::Honest,
             },
             chain,
         )?;

@@ -10,6 +10,7 @@ use tessera_core::codec::decode_exact;
 use tessera_core::hash::Hash;
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{CoreIndex, ServiceId, WorkPackage};
+use tessera_core::ByteArray;
 use tessera_state::ChainState;
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
@@ -60,7 +61,7 @@ pub async fn start(shared: Arc<Shared>, config: OperatorConfig) -> Operator {
         Some(addr) => Telemetry::connect(
             addr.clone(),
             NodeInfo {
-                peer_id: shared.network.peer_id(),
+                peer_id: ByteArray(*shared.network.peer_id().as_bytes()),
                 address: shared
                     .network
                     .local_addr()
@@ -126,7 +127,9 @@ pub async fn start(shared: Arc<Shared>, config: OperatorConfig) -> Operator {
             loop {
                 tick.tick().await;
                 let peers = shared.network.connected_peers();
-                metrics.peers.set(i64::try_from(peers.len()).unwrap_or(i64::MAX));
+                metrics
+                    .peers
+                    .set(i64::try_from(peers.len()).unwrap_or(i64::MAX));
                 let a = Stats::get(&shared.stats.assurances);
                 let f = Stats::get(&shared.stats.shards_fetched);
                 metrics.assurances_made.inc_by(a - assured.min(a));
@@ -291,7 +294,11 @@ impl NodeView for ChainView {
             ));
         }
         // Reportable while its anchor is in the recent history β (GP 11.33).
-        let recent = state.beta.history.iter().position(|b| b.header_hash == *anchor);
+        let recent = state
+            .beta
+            .history
+            .iter()
+            .position(|b| b.header_hash == *anchor);
         Some(match recent {
             Some(i) => WorkPackageStatus::Reportable {
                 remaining_blocks: u32::try_from(i + 1).unwrap_or(u32::MAX),

@@ -56,6 +56,12 @@ pub struct TestnetArgs {
     /// A JIP-3 telemetry server every validator sends events to, `HOST:PORT`.
     #[arg(long)]
     pub telemetry: Option<String>,
+    /// Make validators 0 and 1 lying guarantors (as primary they misreport the
+    /// refine result, as co-guarantor they sign without checking): the run passes
+    /// only if the lie is caught — negative judgments, a bad verdict on chain, a
+    /// liar in the offenders `ψ_O`.
+    #[arg(long)]
+    pub byzantine_guarantor: bool,
     /// The payload of each work package the builder submits (one per core per
     /// slot); 0: no builder.
     #[arg(long, default_value_t = 16 * 1024)]
@@ -99,12 +105,29 @@ pub struct Summary {
     pub accumulated: u64,
     /// Submissions no guarantor took.
     pub refused: u64,
+    /// Reports judged bad on chain (`ψ_B` of the first validator's best state).
+    pub bad_verdicts: usize,
+    /// Offenders on chain (`ψ_O`), by validator index.
+    pub offenders: Vec<usize>,
+    /// The lying guarantors of a byzantine run.
+    pub liars: Vec<usize>,
 }
 
 impl Summary {
+    /// Whether a byzantine run caught its liars: negative judgments, a bad
+    /// verdict on chain, and a liar among the offenders.
+    pub fn caught(&self) -> bool {
+        self.invalid > 0
+            && self.bad_verdicts > 0
+            && self.offenders.iter().any(|o| self.liars.contains(o))
+    }
+
     /// Whether the run passed: blocks were made and every validator agrees on
     /// the best block (within the last slot, whose block may still be in flight).
     pub fn passed(&self) -> bool {
+        if !self.liars.is_empty() {
+            return self.authored > 0 && self.caught();
+        }
         self.authored > 0
             && self.best_height > 0
             && self.agreed
@@ -122,6 +145,7 @@ pub struct Testnet {
     spec: ChainSpec,
     slot_zero: SystemTime,
     slot_duration: Duration,
+    liars: Vec<usize>,
     _temp: Option<TempDir>,
 }
 
@@ -153,6 +177,8 @@ pub struct TestnetConfig {
     pub backend: tessera_kernels::Backend,
     /// Keep every state.
     pub archive: bool,
+    /// Validators that guarantee as liars.
+    pub liars: Vec<usize>,
 }
 
 impl Testnet {
@@ -203,6 +229,11 @@ impl Testnet {
                     slot_duration: config.slot_duration,
                     network: network_config(listen),
                     backend: config.backend,
+                    behaviour: if config.liars.contains(&i) {
+                        crate::guarantor::Behaviour::Lie
+                    } else {
+                        crate::guarantor::Behaviour::Honest
+                    },
                 },
                 chain,
             )?;
@@ -223,6 +254,7 @@ impl Testnet {
             spec: config.spec,
             slot_zero,
             slot_duration: config.slot_duration,
+            liars: config.liars.clone(),
             _temp: temp,
         })
     }
@@ -280,6 +312,22 @@ impl Testnet {
             .iter()
             .all(|n| n.shared().chain().best().hash == best.hash);
         let audits: Vec<_> = self.nodes.iter().map(|n| n.audit_counts()).collect();
+        let (bad_verdicts, offenders) = {
+            let shared = self.nodes[0].shared();
+            let state = shared.chain().state(&best.hash).ok().flatten();
+            match state {
+                Some(s) => (
+                    s.state.psi.bad.len(),
+                    s.state
+                        .psi
+                        .offenders
+                        .iter()
+                        .filter_map(|k| s.state.kappa.0.iter().position(|v| v.ed25519 == *k))
+                        .collect(),
+                ),
+                None => (0, Vec::new()),
+            }
+        };
         let stat = |f: fn(&Stats) -> &std::sync::atomic::AtomicU64| -> u64 {
             self.nodes
                 .iter()
@@ -301,6 +349,9 @@ impl Testnet {
             disputes: audits.iter().map(|a| a.disputes).sum(),
             assurances: stat(|s| &s.assurances),
             shard_bytes: stat(|s| &s.shard_bytes),
+            bad_verdicts,
+            offenders,
+            liars: self.liars.clone(),
             ..Summary::default()
         }
     }
@@ -425,9 +476,11 @@ impl Builder {
             }
         };
         for core in 0..net.spec.cores() {
-            let payload: Vec<u8> = (0..self.payload_bytes)
-                .map(|i| (i as u64 ^ u64::from(slot) << 8 ^ (core as u64) << 40) as u8)
-                .collect();
+            // Distinct per slot and core (a package hash may be reported once,
+            // GP 11.38): the slot and core lead, a counting fill follows.
+            let mut payload: Vec<u8> = slot.to_le_bytes().to_vec();
+            payload.extend_from_slice(&(core as u32).to_le_bytes());
+            payload.extend((0..self.payload_bytes.saturating_sub(8)).map(|i| (i % 251) as u8));
             let package = crate::builder::testnet_package(&net.spec, &state, &anchor, payload);
             let hash =
                 tessera_core::hash::blake2b_256(&tessera_core::codec::Encode::encode(&package));
@@ -536,6 +589,7 @@ pub fn run(
             port: args.port,
             backend,
             archive: args.archive,
+            liars: if args.byzantine_guarantor { vec![0, 1] } else { Vec::new() },
         })?;
         info!(
             validators = net.nodes.len(),
@@ -608,6 +662,15 @@ pub fn run(
             summary.assurances,
             summary.shard_bytes as f64 / 1e6
         );
+        if !summary.liars.is_empty() {
+            println!(
+                "byzantine: liars {:?}; bad verdicts on chain {}; offenders (ψ_O) {:?}; {}",
+                summary.liars,
+                summary.bad_verdicts,
+                summary.offenders,
+                if summary.caught() { "the lie was CAUGHT" } else { "the lie was NOT caught" }
+            );
+        }
         let passed = summary.passed();
         println!("{}", if passed { "testnet: PASSED" } else { "testnet: FAILED" });
         Ok(passed)

@@ -158,8 +158,6 @@ fn dev_validators_author_two_epochs_of_empty_blocks() {
 // ---------------------------------------------------------------------------
 // The testnet service's code (`tessera_node::testnet_service`) on the genesis.
 
-use std::collections::BTreeMap;
-
 use tessera_core::codec::Encode;
 use tessera_core::types::{
     AvailabilitySpec, RefineLoad, SegmentRootLookup, WorkExecResult, WorkReport, WorkResult,
@@ -235,7 +233,14 @@ fn service_accumulate_writes_each_operand_under_its_package_hash() {
             exports_root: blake2b_256(&[tag, 2]),
             exports_count: 0,
         },
-        context: Default::default(),
+        context: tessera_core::types::RefineContext {
+            anchor: blake2b_256(b"anchor"),
+            state_root: blake2b_256(b"state root"),
+            beefy_root: blake2b_256(b"beefy root"),
+            lookup_anchor: blake2b_256(b"anchor"),
+            lookup_anchor_slot: 0,
+            prerequisites: Vec::new(),
+        },
         core_index: u16::from(tag) % spec.core_count,
         authorizer_hash: testnet_service::authorizer_hash(),
         auth_gas_used: 1,
@@ -287,5 +292,4 @@ fn service_accumulate_writes_each_operand_under_its_package_hash() {
     }
     assert_eq!(account.info.items, state.delta[&s].info.items + 2);
     assert_eq!(out.statistics.get(&s).map(|x| x.1), Some(2));
-    let _ = BTreeMap::<u8, u8>::new();
 }

@@ -1,0 +1,725 @@
+//! Guaranteeing (GP v0.7.2 §11.3–11.4 and §14.3; JAMNP-S CE 133, 134, 135): a
+//! validator that receives a work package for a core it is assigned to checks it,
+//! runs Ψ_I then Ψ_R, makes the work report with its availability specifier
+//! (GP 14.16), has its co-guarantors re-run and sign it, and distributes the
+//! guarantee, serving the package's shards from then on (CE 137).
+//!
+//! The checks before refine ([`Guarantor::check`]), each as block import will
+//! apply it to the guarantee (GP 11.23–11.42), on the node's best state:
+//! - the package names a core below `C`, has 1..=`I` items, and no imports
+//!   (segment imports are not supported yet: [`GuaranteeError::ImportsUnsupported`]);
+//! - the guarantor is assigned to the core by `M` (GP 11.18–11.22) for the slot
+//!   the guarantee is made at: `P(η'_2, t)` over `κ`, or over `Φ(γ_P)` with `η_1`
+//!   as `η'_2` when `t` is in the epoch after the best state's (GP 6.13, 6.23);
+//! - `p_a = H(p_u ⌢ p_f)` is in `α[core]` (GP 11.30, 14.9);
+//! - the anchor is in `β_H` with its state and BEEFY roots (GP 11.32), the best
+//!   block's state root being the best state's own root (β_H's newest entry has it
+//!   only from the next block on, GP 7.5);
+//! - the lookup anchor is at most `L` slots old (GP 11.33);
+//! - every extrinsic blob hashes to its reference (GP 14.4).
+//!
+//! Then Ψ_I (with `Λ` over the best state, [`crate::genesis::StateLookup`]) must
+//! authorize, Ψ_R runs per item ([`refine_items`]), and the report is built as an
+//! auditor ([`tessera_audit::execute`]) recomputes it. The guarantor signs
+//! `X_G ⌢ H(E(report))` (GP 11.26), sends the bundle to the other guarantors of
+//! the core over CE 134 and keeps each signature on the same report hash, then
+//! with 2–3 signatures ordered by validator index makes the [`Guarantee`] for its
+//! slot, stores the shards for CE 137/138 ([`store_distributable`]) and sends the
+//! guarantee to every connected validator of `κ` over CE 135.
+//!
+//! [`Behaviour::Lie`] (the testnet's `--byzantine-guarantor`): as primary, the
+//! guarantor flips the first octet of each `Ok` refine output (appending one to
+//! an empty output) before making the report; as co-guarantor it skips every
+//! check and signs the report a lying primary makes of the bundle. Two lying
+//! guarantors of one core thus put a false report on chain, for auditors to catch.
+
+use std::sync::{Arc, Mutex};
+
+use tessera_audit::execute::{digest, Bundle};
+use tessera_core::codec::Encode;
+use tessera_core::crypto::ed25519;
+use tessera_core::crypto::jip5::ValidatorSecrets;
+use tessera_core::hash::{blake2b_256, Hash};
+use tessera_core::merkle::constant_depth;
+use tessera_core::spec::ChainSpec;
+use tessera_core::types::{
+    AvailabilitySpec, CoreIndex, Guarantee, SegmentRootLookup, TimeSlot, ValidatorIndex,
+    ValidatorSignature, WorkExecResult, WorkPackage, WorkReport,
+};
+use tessera_da::availability::AvailabilityEngine;
+use tessera_da::package::Distributable;
+use tessera_da::serve::store_distributable;
+use tessera_da::store::ShardStore;
+use tessera_net::messages::{
+    BundleWithMappings, SegmentRootMappings, WorkPackageSharing, WorkPackageSubmission,
+    WorkPackageSubmissionProtocol, WorkReportDistribution, WorkReportSignature,
+};
+use tessera_net::{Network, PeerId, Refusal};
+use tessera_state::authorize::psi_i;
+use tessera_state::refine::{refine_items, Refinement};
+use tessera_state::sigma::validators::ValidatorSet;
+use tessera_state::stf::reports::assignment::core_assignments;
+use tessera_state::stf::reports::X_GUARANTEE;
+use tessera_state::ChainState;
+use tokio::sync::broadcast;
+
+use crate::genesis::StateLookup;
+
+/// How a guarantor behaves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Behaviour {
+    /// As the GP says.
+    #[default]
+    Honest,
+    /// Misreports refine outputs as primary, signs without checking as
+    /// co-guarantor (see the module docs).
+    Lie,
+}
+
+/// The chain as the guarantor sees it when a package arrives.
+#[derive(Clone, Debug)]
+pub struct BestState {
+    /// The best block's header hash.
+    pub header_hash: Hash,
+    /// Its posterior state.
+    pub state: Arc<ChainState>,
+    /// `M_σ` of that state.
+    pub state_root: Hash,
+    /// The slot the guarantee is made at (the node's current slot, at least the
+    /// best state's `τ`).
+    pub slot: TimeSlot,
+}
+
+/// Where the guarantor reads the best state from: the node passes a closure.
+pub trait ChainView: Send + Sync + 'static {
+    /// The current best state.
+    fn best(&self) -> BestState;
+}
+
+impl<F: Fn() -> BestState + Send + Sync + 'static> ChainView for F {
+    fn best(&self) -> BestState {
+        self()
+    }
+}
+
+/// Why a package is not guaranteed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GuaranteeError {
+    /// The core is not below `C`.
+    #[error("core {0} does not exist")]
+    BadCore(CoreIndex),
+    /// GP 11.3/14.2: a package has 1..=I items.
+    #[error("the package has {0} work items")]
+    BadItemCount(usize),
+    /// Segment imports are not supported by this guarantor yet.
+    #[error("work items import segments, which this guarantor does not support yet")]
+    ImportsUnsupported,
+    /// GP 11.26: we are not among the core's guarantors at this slot.
+    #[error("validator {index:?} is not assigned to core {core} at slot {slot}")]
+    NotAssigned {
+        /// Our index, if we are in the validator set at all.
+        index: Option<ValidatorIndex>,
+        /// The core.
+        core: CoreIndex,
+        /// The slot.
+        slot: TimeSlot,
+    },
+    /// GP 11.30: `H(p_u ⌢ p_f)` is not in the core's pool.
+    #[error("authorizer {0} is not in the core's pool")]
+    Unauthorized(Hash),
+    /// GP 11.32: the anchor is not a recent block, or its roots differ.
+    #[error("anchor {0} is not a recent block with these roots")]
+    BadAnchor(Hash),
+    /// GP 11.33: the lookup anchor is older than `L` slots.
+    #[error("lookup anchor at slot {anchor} is too old at slot {slot}")]
+    LookupAnchorTooOld {
+        /// `x_t`.
+        anchor: TimeSlot,
+        /// The current slot.
+        slot: TimeSlot,
+    },
+    /// GP 14.4: the extrinsic data do not match the items' references.
+    #[error("extrinsic data: {0}")]
+    Extrinsics(String),
+    /// Ψ_I did not authorize the package (GP B.2).
+    #[error("the authorizer refused the package: {0:?}")]
+    NotAuthorized(WorkExecResult),
+    /// A CE 134 bundle does not decode (GP 14.4).
+    #[error("bundle: {0}")]
+    Bundle(String),
+    /// Erasure coding the bundle failed.
+    #[error("erasure coding: {0}")]
+    Coding(String),
+    /// Storing the shards failed.
+    #[error("shard store: {0}")]
+    Store(String),
+    /// Fewer than two guarantors signed the report (GP 11.23).
+    #[error("only {0} guarantor(s) signed the report")]
+    NotEnoughSignatures(usize),
+    /// A blocking task failed.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+/// A report as its guarantor made it, with what it serves.
+pub struct Made {
+    /// The report.
+    pub report: WorkReport,
+    /// `E(bundle)`.
+    pub bundle: Vec<u8>,
+    /// The coded bundle and exports.
+    pub coded: Distributable,
+    /// The exported segments.
+    pub exports: Vec<Vec<u8>>,
+}
+
+/// One validator's guaranteeing service.
+#[derive(Clone)]
+pub struct Guarantor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    spec: ChainSpec,
+    keys: ValidatorSecrets,
+    behaviour: Behaviour,
+    network: Network,
+    chain: Box<dyn ChainView>,
+    store: Arc<ShardStore>,
+    engine: Mutex<AvailabilityEngine>,
+    guarantees: broadcast::Sender<Guarantee>,
+}
+
+/// The guarantor assignment in force at `slot` on `state` (GP 11.18–11.22): each
+/// validator's core and the key set it signs with.
+pub fn assignment(
+    spec: &ChainSpec,
+    state: &ChainState,
+    slot: TimeSlot,
+) -> (Vec<CoreIndex>, ValidatorSet) {
+    let e = spec.epoch_length.max(1);
+    if slot / e > state.tau / e {
+        // The block at `slot` rotates: η'_2 = η_1, κ' = Φ(γ_P) (GP 6.13–6.14, 6.23).
+        (
+            core_assignments(spec, &state.eta.0[1], slot),
+            state.gamma.pending.without_offenders(&state.psi.offenders),
+        )
+    } else {
+        (
+            core_assignments(spec, &state.eta.0[2], slot),
+            state.kappa.clone(),
+        )
+    }
+}
+
+/// The validator indices assigned to `core` at `slot`, ascending.
+pub fn guarantors_of(
+    spec: &ChainSpec,
+    state: &ChainState,
+    slot: TimeSlot,
+    core: CoreIndex,
+) -> Vec<ValidatorIndex> {
+    assignment(spec, state, slot)
+        .0
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == core)
+        .filter_map(|(i, _)| ValidatorIndex::try_from(i).ok())
+        .collect()
+}
+
+/// Split the concatenated extrinsic data of CE 133 into each item's blobs, checking
+/// each against its hash (GP 14.4).
+pub fn split_extrinsics(
+    package: &WorkPackage,
+    data: &[u8],
+) -> Result<Vec<Vec<Vec<u8>>>, GuaranteeError> {
+    let mut at = 0usize;
+    let mut out = Vec::with_capacity(package.items.len());
+    for item in &package.items {
+        let mut blobs = Vec::with_capacity(item.extrinsic.len());
+        for x in &item.extrinsic {
+            let len = usize::try_from(x.len).unwrap_or(usize::MAX);
+            let end = at
+                .checked_add(len)
+                .filter(|e| *e <= data.len())
+                .ok_or_else(|| GuaranteeError::Extrinsics("data too short".into()))?;
+            let blob = &data[at..end];
+            if blake2b_256(blob) != x.hash {
+                return Err(GuaranteeError::Extrinsics(format!(
+                    "blob at {at} does not hash to {}",
+                    x.hash
+                )));
+            }
+            blobs.push(blob.to_vec());
+            at = end;
+        }
+        out.push(blobs);
+    }
+    if at != data.len() {
+        return Err(GuaranteeError::Extrinsics(format!(
+            "{} octets left over",
+            data.len() - at
+        )));
+    }
+    Ok(out)
+}
+
+/// The report of `package` on `core` (GP 14.11–14.16): Ψ_I, Ψ_R per item, the
+/// bundle coded for availability. `lie` alters the refine outputs as
+/// [`Behaviour::Lie`] says.
+pub fn make_report(
+    spec: &ChainSpec,
+    engine: &mut AvailabilityEngine,
+    state: &ChainState,
+    core: CoreIndex,
+    package: &WorkPackage,
+    extrinsics: Vec<Vec<Vec<u8>>>,
+    lie: bool,
+) -> Result<Made, GuaranteeError> {
+    let lookup = StateLookup(state);
+    let (trace, auth_gas) = psi_i(spec, package, core, &lookup);
+    let trace = trace.map_err(GuaranteeError::NotAuthorized)?;
+    let imports: Vec<Vec<Vec<u8>>> = package.items.iter().map(|_| Vec::new()).collect();
+    let outcomes = refine_items(&Refinement {
+        spec,
+        core,
+        package,
+        auth_trace: &trace,
+        imports: &imports,
+        extrinsics: &extrinsics,
+        lookup: &lookup,
+    });
+    let exports: Vec<Vec<u8>> = outcomes.iter().flat_map(|o| o.exports.clone()).collect();
+    let results = package
+        .items
+        .iter()
+        .zip(outcomes)
+        .map(|(w, o)| {
+            let result = match o.result {
+                WorkExecResult::Ok(out) if lie => {
+                    let mut out = out.0;
+                    match out.first_mut() {
+                        Some(b) => *b ^= 0xff,
+                        None => out.push(0xff),
+                    }
+                    WorkExecResult::Ok(out.into())
+                }
+                r => r,
+            };
+            digest(w, result, o.gas_used)
+        })
+        .collect();
+    let bundle = Bundle {
+        package: package.clone(),
+        extrinsics,
+        justifications: package.items.iter().map(|_| Vec::new()).collect(),
+        imports,
+    }
+    .encode();
+    let coded = Distributable::new(spec, engine, &bundle, &exports)
+        .map_err(|e| GuaranteeError::Coding(e.to_string()))?;
+    let report = WorkReport {
+        package_spec: AvailabilitySpec {
+            hash: blake2b_256(&package.encode()),
+            length: u32::try_from(bundle.len()).unwrap_or(u32::MAX),
+            erasure_root: coded.erasure_root,
+            exports_root: constant_depth::root(&exports, blake2b_256),
+            exports_count: u16::try_from(exports.len()).unwrap_or(u16::MAX),
+        },
+        context: package.context.clone(),
+        core_index: core,
+        authorizer_hash: authorizer_hash(package),
+        auth_gas_used: auth_gas,
+        auth_output: trace.into(),
+        segment_root_lookup: SegmentRootLookup(Vec::new()),
+        results,
+    };
+    Ok(Made {
+        report,
+        bundle,
+        coded,
+        exports,
+    })
+}
+
+/// `p_a = H(p_u ⌢ p_f)` (GP 14.9).
+pub fn authorizer_hash(package: &WorkPackage) -> Hash {
+    let mut bytes = package.auth_code_hash.0.to_vec();
+    bytes.extend_from_slice(&package.authorizer_config.0);
+    blake2b_256(&bytes)
+}
+
+/// `X_G ⌢ H(E(report))`: what a guarantor signs (GP 11.26).
+pub fn guarantee_message(report_hash: &Hash) -> Vec<u8> {
+    [X_GUARANTEE, &report_hash.0[..]].concat()
+}
+
+impl Guarantor {
+    /// The guarantor of validator `keys`, reading the best state from `chain`,
+    /// storing shards in `store` (which the node serves with
+    /// [`tessera_da::serve::register`]), coding on `engine`. Registers the CE 133
+    /// and CE 134 handlers on `network`.
+    pub fn start(
+        spec: ChainSpec,
+        keys: ValidatorSecrets,
+        behaviour: Behaviour,
+        network: Network,
+        chain: impl ChainView,
+        store: Arc<ShardStore>,
+        engine: AvailabilityEngine,
+    ) -> Guarantor {
+        let (guarantees, _) = broadcast::channel(64);
+        let g = Guarantor {
+            inner: Arc::new(Inner {
+                spec,
+                keys,
+                behaviour,
+                network: network.clone(),
+                chain: Box::new(chain),
+                store,
+                engine: Mutex::new(engine),
+                guarantees,
+            }),
+        };
+        let me = g.clone();
+        network.register::<WorkPackageSubmissionProtocol, _, _>(
+            move |peer, req: WorkPackageSubmission| {
+                let me = me.clone();
+                async move { me.on_submission(peer, req).await }
+            },
+        );
+        let me = g.clone();
+        network.register::<WorkPackageSharing, _, _>(move |peer, req: BundleWithMappings| {
+            let me = me.clone();
+            async move {
+                let inner = me.inner.clone();
+                tokio::task::spawn_blocking(move || inner.co_guarantee(req))
+                    .await
+                    .map_err(|e| Refusal(e.to_string()))?
+                    .map_err(|e| {
+                        tracing::debug!(peer = %peer, error = %e, "CE 134 refused");
+                        Refusal(e.to_string())
+                    })
+            }
+        });
+        g
+    }
+
+    /// Every guarantee this guarantor makes from a CE 133 submission (the node's
+    /// pool takes them from here, as the other validators take them from CE 135).
+    pub fn subscribe(&self) -> broadcast::Receiver<Guarantee> {
+        self.inner.guarantees.subscribe()
+    }
+
+    /// CE 133: check the package and authorize it before answering (a bad package
+    /// is refused to the builder), then refine, share and distribute in the
+    /// background; the guarantee goes to [`Guarantor::subscribe`].
+    async fn on_submission(&self, peer: PeerId, req: WorkPackageSubmission) -> Result<(), Refusal> {
+        let inner = self.inner.clone();
+        let WorkPackageSubmission {
+            core_index,
+            package,
+            extrinsics,
+        } = req;
+        let prepared = tokio::task::spawn_blocking(move || {
+            let best = inner.chain.best();
+            inner.check(&best, core_index, &package)?;
+            let blobs = split_extrinsics(&package, &extrinsics)?;
+            let lookup = StateLookup(&best.state);
+            psi_i(&inner.spec, &package, core_index, &lookup)
+                .0
+                .map_err(GuaranteeError::NotAuthorized)?;
+            Ok::<_, GuaranteeError>((best, package, blobs))
+        })
+        .await
+        .map_err(|e| Refusal(e.to_string()))?
+        .map_err(|e| {
+            tracing::info!(builder = %peer, error = %e, "work package refused");
+            Refusal(e.to_string())
+        })?;
+        let me = self.clone();
+        tokio::spawn(async move {
+            let (best, package, blobs) = prepared;
+            match me.guarantee_checked(best, core_index, package, blobs).await {
+                Ok(g) => {
+                    let _ = me.inner.guarantees.send(g);
+                }
+                Err(e) => tracing::warn!(error = %e, "work package not guaranteed"),
+            }
+        });
+        Ok(())
+    }
+
+    /// Guarantee `package` (with its concatenated extrinsic data) on `core`: the
+    /// whole of GP 14.3 and CE 134/135 as the module docs say, returning the
+    /// guarantee.
+    pub async fn guarantee(
+        &self,
+        core: CoreIndex,
+        package: WorkPackage,
+        extrinsics: &[u8],
+    ) -> Result<Guarantee, GuaranteeError> {
+        let best = self.inner.chain.best();
+        self.inner.check(&best, core, &package)?;
+        let blobs = split_extrinsics(&package, extrinsics)?;
+        self.guarantee_checked(best, core, package, blobs).await
+    }
+
+    async fn guarantee_checked(
+        &self,
+        best: BestState,
+        core: CoreIndex,
+        package: WorkPackage,
+        blobs: Vec<Vec<Vec<u8>>>,
+    ) -> Result<Guarantee, GuaranteeError> {
+        let inner = self.inner.clone();
+        let slot = best.slot;
+        let state = best.state.clone();
+        let made = {
+            let inner = inner.clone();
+            let state = state.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut engine = inner.engine.lock().unwrap_or_else(|e| e.into_inner());
+                make_report(
+                    &inner.spec,
+                    &mut engine,
+                    &state,
+                    core,
+                    &package,
+                    blobs,
+                    inner.behaviour == Behaviour::Lie,
+                )
+            })
+            .await
+            .map_err(|e| GuaranteeError::Internal(e.to_string()))??
+        };
+        let report_hash = made.report.hash();
+        let message = guarantee_message(&report_hash);
+        let (_, validators) = assignment(&inner.spec, &state, slot);
+        let me = inner
+            .my_index(&validators)
+            .ok_or(GuaranteeError::NotAssigned {
+                index: None,
+                core,
+                slot,
+            })?;
+        let mut signatures = vec![ValidatorSignature {
+            validator_index: me,
+            signature: inner.keys.ed25519.sign(&message),
+        }];
+        // CE 134 to the co-guarantors, concurrently.
+        let request = BundleWithMappings {
+            core_index: core,
+            mappings: SegmentRootMappings::default(),
+            bundle: made.bundle.clone(),
+        };
+        let mut asks = tokio::task::JoinSet::new();
+        for index in guarantors_of(&inner.spec, &state, slot, core) {
+            if index == me {
+                continue;
+            }
+            let Some(key) = validators.ed25519(index).copied() else {
+                continue;
+            };
+            let (network, request) = (inner.network.clone(), request.clone());
+            asks.spawn(async move {
+                let r = network
+                    .request::<WorkPackageSharing>(&PeerId::from(key), &request)
+                    .await;
+                (index, key, r)
+            });
+        }
+        while let Some(joined) = asks.join_next().await {
+            let Ok((index, key, response)) = joined else {
+                continue;
+            };
+            match response {
+                Ok(WorkReportSignature {
+                    report_hash: theirs,
+                    signature,
+                }) if theirs == report_hash
+                    && ed25519::verify(&key, &message, &signature).is_ok() =>
+                {
+                    signatures.push(ValidatorSignature {
+                        validator_index: index,
+                        signature,
+                    });
+                }
+                Ok(other) => tracing::warn!(
+                    co_guarantor = index,
+                    theirs = %other.report_hash,
+                    ours = %report_hash,
+                    "co-guarantor's report differs or its signature is bad"
+                ),
+                Err(e) => tracing::debug!(co_guarantor = index, error = %e, "CE 134 failed"),
+            }
+        }
+        if signatures.len() < 2 {
+            return Err(GuaranteeError::NotEnoughSignatures(signatures.len()));
+        }
+        signatures.sort_by_key(|s| s.validator_index);
+        signatures.truncate(3);
+        let guarantee = Guarantee {
+            report: made.report.clone(),
+            slot,
+            signatures,
+        };
+        {
+            let inner = inner.clone();
+            tokio::task::spawn_blocking(move || {
+                store_distributable(&inner.store, &made.coded, &made.bundle, &made.exports, slot)
+            })
+            .await
+            .map_err(|e| GuaranteeError::Internal(e.to_string()))?
+            .map_err(|e| GuaranteeError::Store(e.to_string()))?;
+        }
+        // CE 135 to every connected validator of the set.
+        let mut sends = tokio::task::JoinSet::new();
+        for (i, v) in validators.0.iter().enumerate() {
+            if i == usize::from(me) {
+                continue;
+            }
+            let peer = PeerId::from(v.ed25519);
+            if !inner.network.is_connected(&peer) {
+                continue;
+            }
+            let (network, g) = (inner.network.clone(), guarantee.clone());
+            sends.spawn(async move {
+                if let Err(e) = network.request::<WorkReportDistribution>(&peer, &g).await {
+                    tracing::debug!(peer = %peer, error = %e, "CE 135 failed");
+                }
+            });
+        }
+        while sends.join_next().await.is_some() {}
+        tracing::info!(
+            core,
+            slot,
+            package = %guarantee.report.package_spec.hash,
+            signatures = guarantee.signatures.len(),
+            "work report guaranteed"
+        );
+        Ok(guarantee)
+    }
+}
+
+impl Inner {
+    fn my_index(&self, validators: &ValidatorSet) -> Option<ValidatorIndex> {
+        let key = self.keys.ed25519.public();
+        validators
+            .0
+            .iter()
+            .position(|v| v.ed25519 == key)
+            .and_then(|i| ValidatorIndex::try_from(i).ok())
+    }
+
+    /// The checks before refine (module docs).
+    fn check(
+        &self,
+        best: &BestState,
+        core: CoreIndex,
+        package: &WorkPackage,
+    ) -> Result<(), GuaranteeError> {
+        let spec = &self.spec;
+        let state = &best.state;
+        if usize::from(core) >= spec.cores() {
+            return Err(GuaranteeError::BadCore(core));
+        }
+        let items = package.items.len();
+        if items == 0 || items > spec.max_work_items as usize {
+            return Err(GuaranteeError::BadItemCount(items));
+        }
+        if package.items.iter().any(|w| !w.import_segments.is_empty()) {
+            return Err(GuaranteeError::ImportsUnsupported);
+        }
+        let (cores, validators) = assignment(spec, state, best.slot);
+        let index = self.my_index(&validators);
+        if index.and_then(|i| cores.get(usize::from(i))) != Some(&core) {
+            return Err(GuaranteeError::NotAssigned {
+                index,
+                core,
+                slot: best.slot,
+            });
+        }
+        let auth = authorizer_hash(package);
+        if !state
+            .alpha
+            .0
+            .get(usize::from(core))
+            .is_some_and(|p| p.contains(&auth))
+        {
+            return Err(GuaranteeError::Unauthorized(auth));
+        }
+        let x = &package.context;
+        let anchored = state.beta.history.iter().any(|b| {
+            let root = if b.header_hash == best.header_hash {
+                best.state_root
+            } else {
+                b.state_root
+            };
+            b.header_hash == x.anchor && root == x.state_root && b.beefy_root == x.beefy_root
+        });
+        if !anchored {
+            return Err(GuaranteeError::BadAnchor(x.anchor));
+        }
+        if u64::from(x.lookup_anchor_slot) + u64::from(spec.max_lookup_anchor_age)
+            < u64::from(best.slot)
+        {
+            return Err(GuaranteeError::LookupAnchorTooOld {
+                anchor: x.lookup_anchor_slot,
+                slot: best.slot,
+            });
+        }
+        Ok(())
+    }
+
+    /// CE 134 as co-guarantor: decode the bundle, check and refine it as the
+    /// primary did, sign the report (GP 11.26). A liar skips the checks and signs
+    /// the lying report.
+    fn co_guarantee(&self, req: BundleWithMappings) -> Result<WorkReportSignature, GuaranteeError> {
+        let spec = &self.spec;
+        let bundle =
+            Bundle::decode(spec, &req.bundle).map_err(|e| GuaranteeError::Bundle(e.to_string()))?;
+        let best = self.chain.best();
+        let lie = self.behaviour == Behaviour::Lie;
+        if !lie {
+            self.check(&best, req.core_index, &bundle.package)?;
+            for (item, blobs) in bundle.package.items.iter().zip(&bundle.extrinsics) {
+                for (x, blob) in item.extrinsic.iter().zip(blobs) {
+                    if blake2b_256(blob) != x.hash {
+                        return Err(GuaranteeError::Extrinsics(
+                            "a blob does not hash to its reference".into(),
+                        ));
+                    }
+                }
+            }
+        }
+        let made = {
+            let mut engine = self.engine.lock().unwrap_or_else(|e| e.into_inner());
+            make_report(
+                spec,
+                &mut engine,
+                &best.state,
+                req.core_index,
+                &bundle.package,
+                bundle.extrinsics,
+                lie,
+            )?
+        };
+        let report_hash = made.report.hash();
+        // A co-guarantor also holds the package's shards (JAMNP-S CE 134: it may be
+        // asked for them like the primary).
+        store_distributable(
+            &self.store,
+            &made.coded,
+            &made.bundle,
+            &made.exports,
+            best.slot,
+        )
+        .map_err(|e| GuaranteeError::Store(e.to_string()))?;
+        Ok(WorkReportSignature {
+            report_hash,
+            signature: self.keys.ed25519.sign(&guarantee_message(&report_hash)),
+        })
+    }
+}

@@ -124,7 +124,7 @@ impl AuditDuty {
         {
             let mut creds = lock(&self.credentials);
             for g in &block.extrinsic.guarantees.0 {
-                let list = g
+                let list: Vec<(Ed25519Public, Ed25519Signature)> = g
                     .signatures
                     .iter()
                     .filter_map(|s| {
@@ -132,6 +132,11 @@ impl AuditDuty {
                         Some((*key, s.signature))
                     })
                     .collect();
+                let peers: Vec<tessera_net::PeerId> = list
+                    .iter()
+                    .map(|(k, _)| tessera_net::PeerId::from(*k))
+                    .collect();
+                lock(&shared.guarantors).insert(g.report.package_spec.erasure_root, peers);
                 creds.insert(g.report.hash(), list);
             }
         }
@@ -173,12 +178,26 @@ impl AuditDuty {
                         })
                     })
                     .collect();
-                let guarantors = shared
-                    .validators
-                    .iter()
-                    .copied()
-                    .filter(|p| *p != me)
-                    .collect();
+                // The report's guarantors (from the block that carried its
+                // guarantee), else every other validator.
+                let known: Vec<tessera_net::PeerId> = lock(&self.credentials)
+                    .get(&report.hash())
+                    .map(|c| {
+                        c.iter()
+                            .map(|(k, _)| tessera_net::PeerId::from(*k))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let guarantors = if known.is_empty() {
+                    shared
+                        .validators
+                        .iter()
+                        .copied()
+                        .filter(|p| *p != me)
+                        .collect()
+                } else {
+                    known.into_iter().filter(|p| *p != me).collect()
+                };
                 (
                     report.hash(),
                     BundleFetch {

@@ -111,6 +111,10 @@ pub struct Shared {
     authored: AtomicU64,
     /// What the node's duties have done.
     pub stats: Stats,
+    /// The guarantors of each package pending availability, by erasure root
+    /// (from the guarantees extrinsics of imported blocks): the assurer asks them
+    /// first.
+    pub guarantors: Mutex<std::collections::HashMap<tessera_core::hash::Hash, Vec<PeerId>>>,
     /// How a work package submitted through this node (JIP-2
     /// `submitWorkPackage`) reaches a guarantor, once guaranteeing is set up.
     pub submit: std::sync::OnceLock<SubmitFn>,
@@ -367,6 +371,7 @@ impl Node {
             slot_duration: config.slot_duration,
             authored: AtomicU64::new(0),
             stats: Stats::default(),
+            guarantors: Mutex::new(Default::default()),
             submit: std::sync::OnceLock::new(),
         });
         network.set_chain_head(shared.handshake());
@@ -778,10 +783,25 @@ async fn assure_block(shared: &Arc<Shared>, best: &BlockInfo) -> anyhow::Result<
         if shared.shards.shard_set(root, index)?.is_some() {
             continue;
         }
+        // Its guarantors first, then the others.
+        let mut order: Vec<PeerId> = shared
+            .guarantors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(root)
+            .cloned()
+            .unwrap_or_default();
+        order.retain(|p| *p != shared.network.peer_id());
+        let rest: Vec<PeerId> = others
+            .iter()
+            .filter(|p| !order.contains(p))
+            .copied()
+            .collect();
+        order.extend(rest);
         match tessera_da::fetch::fetch_shard_set(
             &shared.network,
             &shared.shards,
-            &others,
+            &order,
             root,
             index,
             best.slot,

@@ -122,6 +122,15 @@ impl Pools {
         assurances.0.retain(|a| {
             (0..self.spec.cores()).all(|c| !a.bitfield.is_set(c) || prior.rho.get(c).is_some())
         });
+        // GP 11.13: signed by the assurer's key in the parent's κ — which an epoch
+        // change may have replaced (offenders' keys are nulled, GP 6.14).
+        assurances.0.retain(|a| {
+            prior.kappa.ed25519(a.validator_index).is_some_and(|key| {
+                let message =
+                    tessera_core::crypto::contexts::assurance_message(&a.anchor, &a.bitfield);
+                key.verify(&message, &a.signature).is_ok()
+            })
+        });
         // Which cores this block frees (GP 11.16–11.17).
         let threshold = self.spec.supermajority();
         let free = |core: usize| match prior.rho.get(core) {

@@ -322,7 +322,13 @@ impl Testnet {
                         .psi
                         .offenders
                         .iter()
-                        .filter_map(|k| s.state.kappa.0.iter().position(|v| v.ed25519 == *k))
+                        // By the validators' own keys: κ nulls offenders' keys
+                        // at an epoch change (GP 6.14).
+                        .filter_map(|k| {
+                            self.nodes
+                                .iter()
+                                .position(|n| n.shared().keys.ed25519.public() == *k)
+                        })
                         .collect(),
                 ),
                 None => (0, Vec::new()),

@@ -53,6 +53,7 @@ impl NodeProc {
                 &genesis.to_string(),
             ])
             .args(["--slots", &slots.to_string(), "--da-backend", "simd"])
+            .args(["--no-rpc", "--no-prometheus"])
             .env("RUST_LOG", "info,tessera_net=warn")
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())

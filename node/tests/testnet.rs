@@ -6,7 +6,8 @@ use std::process::Command;
 #[test]
 fn a_short_testnet_passes() {
     let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(["testnet", "--slots", "8", "--slot-seconds", "1"])
+        .args(["testnet", "--slots", "10", "--slot-seconds", "1"])
+        .args(["--rpc-port", "0", "--prometheus-port", "0"])
         .output()
         .expect("tessera testnet runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -25,6 +26,32 @@ fn a_short_testnet_passes() {
     );
 }
 
+/// `--byzantine-guarantor`: validators 0 and 1 lie about refine results; the run
+/// passes only if the lie is caught (negative judgments, a bad verdict on chain,
+/// a liar in ψ_O), and says so.
+#[test]
+fn a_lying_guarantor_is_caught() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "testnet",
+            "--slots",
+            "24",
+            "--slot-seconds",
+            "1",
+            "--byzantine-guarantor",
+        ])
+        .args(["--rpc-port", "0", "--prometheus-port", "0"])
+        .output()
+        .expect("tessera testnet runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "byzantine testnet failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("the lie was CAUGHT"), "{stdout}");
+}
+
 #[test]
 fn bad_arguments_are_refused() {
     let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
@@ -34,4 +61,17 @@ fn bad_arguments_are_refused() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--slot-seconds"), "{stderr}");
+}
+
+/// The number after `key` in `line`.
+fn number_after(line: &str, key: &str) -> u64 {
+    let rest = &line[line
+        .find(key)
+        .unwrap_or_else(|| panic!("no {key:?} in {line}"))
+        + key.len()..];
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
 }

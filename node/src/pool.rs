@@ -89,9 +89,7 @@ impl Pools {
             .map(|p| p.report.hash())
             .collect();
         let accumulated: Vec<Hash> = state.xi.iter().flatten().copied().collect();
-        let oldest = state
-            .tau
-            .saturating_sub(u32::from(self.spec.rotation_period));
+        let oldest = state.tau.saturating_sub(self.spec.rotation_period);
         for queue in self.guarantees.values_mut() {
             queue.retain(|g| {
                 g.slot >= oldest

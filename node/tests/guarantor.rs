@@ -74,9 +74,9 @@ async fn start(liars: &[usize]) -> Net {
     let root = state.root();
     let state = Arc::new(state);
     let mut nets = Vec::new();
-    for i in 0..validators.len() {
+    for (i, v) in validators.iter().enumerate() {
         let id = Identity::from_ed25519_seed(ed25519_seed(&trivial_seed(i as u32)));
-        assert_eq!(id.peer_id(), PeerId::from(validators[i].ed25519.public()));
+        assert_eq!(id.peer_id(), PeerId::from(v.ed25519.public()));
         nets.push(Network::start(id, spec.clone(), config(genesis_hash, false)).unwrap());
     }
     for i in 0..nets.len() {

@@ -24,6 +24,21 @@ fn a_short_testnet_passes() {
         summary.contains("every validator on the same best block"),
         "{summary}"
     );
+    // The builder's packages went through guaranteeing, availability, audit and
+    // accumulation, and GRANDPA finalized.
+    let work = stdout
+        .lines()
+        .find(|l| l.starts_with("summary: work packages"))
+        .unwrap_or_else(|| panic!("no work summary:\n{stdout}"));
+    let submitted = number_after(work, "submitted ");
+    assert!(submitted > 0, "{work}");
+    assert_eq!(number_after(work, "accumulated "), submitted, "{work}");
+    assert!(number_after(work, "audits ") > 0, "{work}");
+    let last = stdout
+        .lines()
+        .rfind(|l| l.starts_with("slot "))
+        .unwrap_or_default();
+    assert!(!last.contains("finalized #0 "), "nothing finalized: {last}");
 }
 
 /// `--byzantine-guarantor`: validators 0 and 1 lie about refine results; the run

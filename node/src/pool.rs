@@ -148,7 +148,10 @@ impl Pools {
             .guarantees
             .iter()
             .filter(|(core, _)| free(usize::from(**core)))
-            .filter_map(|(_, q)| q.iter().rev().find(|g| g.slot <= slot).cloned())
+            // The oldest first: one guarantee per core per block (GP 11.24) and a
+            // new one each slot, so newest-first would starve a guarantee that
+            // once missed its block until it aged out.
+            .filter_map(|(_, q)| q.iter().find(|g| g.slot <= slot).cloned())
             .collect();
         guarantees.sort_by_key(|g| g.report.core_index);
         let mut disputes = DisputesExtrinsic::default();

@@ -595,6 +595,14 @@ fn author_slot(shared: &Shared, slot: TimeSlot) -> anyhow::Result<Option<BlockIn
         .pools()
         .extrinsic(&parent_state.state, &head.hash, slot);
     let pooled = extrinsic != Extrinsic::default();
+    debug!(
+        slot,
+        tickets = extrinsic.tickets.0.len(),
+        accumulated = parent_state.state.gamma.tickets.len(),
+        guarantees = extrinsic.guarantees.0.len(),
+        assurances = extrinsic.assurances.0.len(),
+        "extrinsic from the pools"
+    );
     let mut block = author_block(&shared.spec, parent, slot, &shared.keys, extrinsic)?;
     let imported = match chain.import(&block) {
         // The pools' picks failed on the state (a stale guarantee, a report

@@ -69,7 +69,7 @@ pub fn make(
         .iter()
         .position(|k| *k == me)
         .ok_or(TicketError::NotPending)?;
-    let prover = ring_cache::context(spec.validators())?.prover(&keys, index, secret)?;
+    let prover = ring_cache::prover(spec.validators(), &keys, index, secret)?;
     let eta2 = state.eta.0[2];
     let epoch = epoch_of(spec, state.tau) + 1;
     (0..spec.tickets_per_validator)

@@ -375,6 +375,44 @@ impl RingContext {
         Ok(RingVerifier(self.params.verifier(key)))
     }
 
+    /// The prover key of the ring `keys`, serialized: the expensive half of
+    /// [`RingContext::prover`] (an FFT over the SRS domain), the same for every
+    /// member, so a process hosting several validators makes it once
+    /// ([`crate::crypto::ring_cache::prover`]).
+    pub fn prover_key_bytes(&self, keys: &[PublicKey]) -> Result<Vec<u8>, Error> {
+        let points = self.ring_points(keys)?;
+        let key = self.params.prover_key(&points);
+        let mut out = Vec::new();
+        key.serialize_uncompressed(&mut out)
+            .map_err(|_| Error::Encoding("ring prover key"))?;
+        Ok(out)
+    }
+
+    /// [`RingContext::prover`] from a prover key made by
+    /// [`RingContext::prover_key_bytes`] for the same `keys` (trusted: made in this
+    /// process, so it is read without the curve checks).
+    pub fn prover_from_key_bytes(
+        &self,
+        key_bytes: &[u8],
+        keys: &[PublicKey],
+        index: usize,
+        secret: &Secret,
+    ) -> Result<RingProver, Error> {
+        let key = keys.get(index).ok_or(Error::ProverIndexOutOfRange {
+            index,
+            keys: keys.len(),
+        })?;
+        if *key != secret.public() {
+            return Err(Error::ProverKeyMismatch { index });
+        }
+        let prover_key = suite::RingProverKey::deserialize_uncompressed_unchecked(key_bytes)
+            .map_err(|_| Error::Encoding("ring prover key"))?;
+        Ok(RingProver {
+            prover: self.params.prover(prover_key, index),
+            secret: secret.clone(),
+        })
+    }
+
     /// A prover for the member at `index` of the ring `keys`, whose secret is `secret`.
     pub fn prover(
         &self,

@@ -13,7 +13,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::crypto::bandersnatch::{Error, PublicKey, RingCommitment, RingContext, RingVerifier};
+use crate::crypto::bandersnatch::{
+    Error, PublicKey, RingCommitment, RingContext, RingProver, RingVerifier, Secret,
+};
 use crate::memo::Memo;
 
 /// The context for rings of `ring_size` keys (the validator count `V`), built on
@@ -37,6 +39,38 @@ pub fn root(ring_size: usize, keys: &[PublicKey]) -> Result<RingCommitment, Erro
         |k| k.as_slice() == keys,
         || Ok((keys.to_vec(), context(ring_size)?.commitment(keys)?)),
     )
+}
+
+/// A ring prover for member `index` of `keys` whose secret is `secret`, through
+/// [`context`]`(ring_size)`, with the ring's prover key made once per process for
+/// the last few key sets (a testnet or an audit farm hosts several validators of
+/// one ring; each used to spend most of a second of FFTs on the same key). The
+/// lock is held while a key is made, so concurrent callers wait for it rather
+/// than each making it.
+pub fn prover(
+    ring_size: usize,
+    keys: &[PublicKey],
+    index: usize,
+    secret: &Secret,
+) -> Result<RingProver, Error> {
+    type Made = Vec<(Vec<PublicKey>, Arc<Vec<u8>>)>;
+    static PROVER_KEYS: std::sync::Mutex<Made> = std::sync::Mutex::new(Vec::new());
+    let ctx = context(ring_size)?;
+    let bytes = {
+        let mut made = PROVER_KEYS.lock().unwrap_or_else(|e| e.into_inner());
+        match made.iter().find(|(k, _)| k.as_slice() == keys) {
+            Some((_, b)) => b.clone(),
+            None => {
+                let b = Arc::new(ctx.prover_key_bytes(keys)?);
+                made.push((keys.to_vec(), b.clone()));
+                if made.len() > 2 {
+                    made.remove(0);
+                }
+                b
+            }
+        }
+    };
+    ctx.prover_from_key_bytes(&bytes, keys, index, secret)
 }
 
 /// The process's [`RingVerifiers`] for rings of `ring_size` keys, over

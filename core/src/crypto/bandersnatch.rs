@@ -398,13 +398,7 @@ impl RingContext {
         index: usize,
         secret: &Secret,
     ) -> Result<RingProver, Error> {
-        let key = keys.get(index).ok_or(Error::ProverIndexOutOfRange {
-            index,
-            keys: keys.len(),
-        })?;
-        if *key != secret.public() {
-            return Err(Error::ProverKeyMismatch { index });
-        }
+        check_member(keys, index, secret)?;
         let prover_key = suite::RingProverKey::deserialize_uncompressed_unchecked(key_bytes)
             .map_err(|_| Error::Encoding("ring prover key"))?;
         Ok(RingProver {
@@ -420,13 +414,7 @@ impl RingContext {
         index: usize,
         secret: &Secret,
     ) -> Result<RingProver, Error> {
-        let key = keys.get(index).ok_or(Error::ProverIndexOutOfRange {
-            index,
-            keys: keys.len(),
-        })?;
-        if *key != secret.public() {
-            return Err(Error::ProverKeyMismatch { index });
-        }
+        check_member(keys, index, secret)?;
         let points = self.ring_points(keys)?;
         let prover_key = self.params.prover_key(&points);
         Ok(RingProver {
@@ -434,6 +422,18 @@ impl RingContext {
             secret: secret.clone(),
         })
     }
+}
+
+/// That `secret` is the member at `index` of the ring `keys`.
+fn check_member(keys: &[PublicKey], index: usize, secret: &Secret) -> Result<(), Error> {
+    let key = keys.get(index).ok_or(Error::ProverIndexOutOfRange {
+        index,
+        keys: keys.len(),
+    })?;
+    if *key != secret.public() {
+        return Err(Error::ProverKeyMismatch { index });
+    }
+    Ok(())
 }
 
 impl fmt::Debug for RingContext {

@@ -157,4 +157,27 @@ mod tests {
         assert_eq!(all.builds(), builds);
         assert_eq!(all.context().ring_size(), 6);
     }
+
+    /// Provers made through the shared prover key prove like one made alone: every
+    /// member's proof verifies under the ring root with the member's VRF output,
+    /// and a secret not at its index is refused.
+    #[test]
+    fn shared_prover_key_proves_for_every_member() {
+        let secrets: Vec<Secret> = (0u8..6).map(|i| Secret::from_seed(&[i + 40; 32])).collect();
+        let keys: Vec<PublicKey> = secrets.iter().map(Secret::public).collect();
+        let verifier = verifiers(6)
+            .expect("verifiers")
+            .for_root(&root(6, &keys).expect("root"))
+            .expect("verifier");
+        for (i, s) in secrets.iter().enumerate() {
+            let proof = prover(6, &keys, i, s)
+                .expect("prover")
+                .prove(b"input", b"aux")
+                .expect("proof");
+            let output = verifier.verify(b"input", b"aux", &proof).expect("verifies");
+            assert_eq!(output, s.vrf_output(b"input").expect("output"));
+        }
+        assert!(prover(6, &keys, 1, &secrets[0]).is_err());
+        assert!(prover(6, &keys, 6, &secrets[0]).is_err());
+    }
 }

@@ -53,6 +53,10 @@ pub struct Counters {
     pub negative: u64,
     /// Tranches whose work ended after their deadline.
     pub late_tranches: u64,
+    /// Octets of the bundles rebuilt from shards.
+    pub rebuilt_bytes: u64,
+    /// Nanoseconds the rebuild kernel calls took.
+    pub rebuild_nanos: u64,
 }
 
 /// What one tranche produced, to be published (CE 144, CE 145).
@@ -159,7 +163,11 @@ impl Farm {
                 Ok(b) if matches!(b.source, Source::Guarantor(_)) => {
                     self.counters.from_guarantors += 1
                 }
-                Ok(_) => self.counters.reconstructed += 1,
+                Ok(b) => {
+                    self.counters.reconstructed += 1;
+                    self.counters.rebuilt_bytes += b.bundle.len() as u64;
+                    self.counters.rebuild_nanos += b.rebuild_nanos;
+                }
                 Err(_) => self.counters.unavailable += 1,
             }
         }

@@ -34,6 +34,7 @@ use tracing::{info, warn};
 
 use crate::chain::BlockInfo;
 use crate::genesis::StateLookup;
+use crate::metrics::{AuditOutcome, OutcomeLabel};
 use crate::node::{NodeEvent, Shared};
 
 /// Tranches after which a block still not audited is given up on (logged).
@@ -267,21 +268,51 @@ impl AuditDuty {
             erasure_root: &self.engine,
         };
         let deadline = tracked.started + self.tranche * (tranche + 1);
-        let result = self
-            .farm
-            .lock()
-            .await
-            .tranche(
-                &shared.network,
-                &mut audit,
-                u8::try_from(tranche).unwrap_or(u8::MAX),
-                &tracked.sources,
-                &ctx,
-                deadline,
-            )
-            .await;
+        let (result, before, after) = {
+            let mut farm = self.farm.lock().await;
+            let before = farm.counters();
+            let result = farm
+                .tranche(
+                    &shared.network,
+                    &mut audit,
+                    u8::try_from(tranche).unwrap_or(u8::MAX),
+                    &tracked.sources,
+                    &ctx,
+                    deadline,
+                )
+                .await;
+            (result, before, farm.counters())
+        };
+        // Rebuilds and unavailable bundles, as the farm counted them.
+        let observer = &shared.observer;
+        if after.reconstructed > before.reconstructed {
+            observer.reconstructed(
+                shared.backend,
+                after.rebuilt_bytes - before.rebuilt_bytes,
+                Duration::from_nanos(after.rebuild_nanos - before.rebuild_nanos),
+            );
+        }
+        observer
+            .metrics
+            .audits
+            .get_or_create(&OutcomeLabel {
+                outcome: AuditOutcome::Failed,
+            })
+            .inc_by(after.unavailable.saturating_sub(before.unavailable));
         match result {
             Ok(work) => {
+                for verdict in work.verdicts.values() {
+                    let outcome = match verdict {
+                        Ok(()) => AuditOutcome::Valid,
+                        Err(_) => AuditOutcome::Invalid,
+                    };
+                    observer
+                        .metrics
+                        .audits
+                        .get_or_create(&OutcomeLabel { outcome })
+                        .inc();
+                    observer.metrics.audit_tranche.observe(f64::from(tranche));
+                }
                 {
                     let mut counts = lock(&self.counts);
                     counts.executed += work.verdicts.len() as u64;

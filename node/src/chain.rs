@@ -246,6 +246,11 @@ impl Chain {
         Ok(self.store.shard_store()?)
     }
 
+    /// What each part of the node's database holds ([`StateStore::usage`]).
+    pub fn store_usage(&self) -> Result<Vec<crate::store::FamilyUsage>, ChainError> {
+        Ok(self.store.usage()?)
+    }
+
     /// The chain spec.
     pub fn spec(&self) -> &ChainSpec {
         &self.spec

@@ -33,7 +33,8 @@
 //! check and signs the report a lying primary makes of the bundle. Two lying
 //! guarantors of one core thus put a false report on chain, for auditors to catch.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use tessera_audit::execute::{digest, Bundle};
 use tessera_core::codec::Encode;
@@ -64,6 +65,11 @@ use tessera_state::ChainState;
 use tokio::sync::broadcast;
 
 use crate::genesis::StateLookup;
+use crate::observe::Observer;
+use crate::telemetry::{
+    Event, EventId, ExecCost, GuaranteeOutline, IsAuthorizedCost, RefineCost, WorkPackageOutline,
+    WorkReportOutline,
+};
 
 /// How a guarantor behaves.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -171,6 +177,12 @@ pub struct Made {
     pub coded: Distributable,
     /// The exported segments.
     pub exports: Vec<Vec<u8>>,
+    /// Ψ_I's gas and time.
+    pub authorization: (u64, Duration),
+    /// Ψ_R's gas per item, and each item's share of the refine time.
+    pub refinement: Vec<(u64, Duration)>,
+    /// The erasure coding's time (bundle and exports, GP 14.16).
+    pub coding: Duration,
 }
 
 /// One validator's guaranteeing service.
@@ -187,7 +199,10 @@ struct Inner {
     chain: Box<dyn ChainView>,
     store: Arc<ShardStore>,
     engine: Mutex<AvailabilityEngine>,
+    /// The engine's backend (read without waiting for the engine).
+    backend: tessera_kernels::Backend,
     guarantees: broadcast::Sender<Guarantee>,
+    observer: OnceLock<Observer>,
 }
 
 /// The guarantor assignment in force at `slot` on `state` (GP 11.18–11.22): each
@@ -278,9 +293,12 @@ pub fn make_report(
     lie: bool,
 ) -> Result<Made, GuaranteeError> {
     let lookup = StateLookup(state);
+    let started = Instant::now();
     let (trace, auth_gas) = psi_i(spec, package, core, &lookup);
+    let authorization = (auth_gas, started.elapsed());
     let trace = trace.map_err(GuaranteeError::NotAuthorized)?;
     let imports: Vec<Vec<Vec<u8>>> = package.items.iter().map(|_| Vec::new()).collect();
+    let started = Instant::now();
     let outcomes = refine_items(&Refinement {
         spec,
         core,
@@ -290,6 +308,8 @@ pub fn make_report(
         extrinsics: &extrinsics,
         lookup: &lookup,
     });
+    let share = started.elapsed() / u32::try_from(outcomes.len().max(1)).unwrap_or(u32::MAX);
+    let refinement = outcomes.iter().map(|o| (o.gas_used, share)).collect();
     let exports: Vec<Vec<u8>> = outcomes.iter().flat_map(|o| o.exports.clone()).collect();
     let results = package
         .items
@@ -317,8 +337,10 @@ pub fn make_report(
         imports,
     }
     .encode();
+    let started = Instant::now();
     let coded = Distributable::new(spec, engine, &bundle, &exports)
         .map_err(|e| GuaranteeError::Coding(e.to_string()))?;
+    let coding = started.elapsed();
     let report = WorkReport {
         package_spec: AvailabilitySpec {
             hash: blake2b_256(&package.encode()),
@@ -340,6 +362,9 @@ pub fn make_report(
         bundle,
         coded,
         exports,
+        authorization,
+        refinement,
+        coding,
     })
 }
 
@@ -378,8 +403,10 @@ impl Guarantor {
                 network: network.clone(),
                 chain: Box::new(chain),
                 store,
+                backend: engine.backend(),
                 engine: Mutex::new(engine),
                 guarantees,
+                observer: OnceLock::new(),
             }),
         };
         let me = g.clone();
@@ -394,16 +421,29 @@ impl Guarantor {
             let me = me.clone();
             async move {
                 let inner = me.inner.clone();
-                tokio::task::spawn_blocking(move || inner.co_guarantee(req))
+                let telemetry = inner.observer().telemetry().clone();
+                let sharing = telemetry.send(Event::WorkPackageBeingShared(
+                    tessera_core::ByteArray(*peer.as_bytes()),
+                ));
+                let signed = tokio::task::spawn_blocking(move || inner.co_guarantee(req, sharing))
                     .await
                     .map_err(|e| Refusal(e.to_string()))?
                     .map_err(|e| {
                         tracing::debug!(peer = %peer, error = %e, "CE 134 refused");
+                        telemetry.send(Event::WorkPackageFailed(sharing, e.to_string().into()));
                         Refusal(e.to_string())
-                    })
+                    })?;
+                telemetry.send(Event::WorkReportSignatureSent(sharing));
+                Ok(signed)
             }
         });
         g
+    }
+
+    /// Record this guarantor's work (JIP-3 guaranteeing events, the DA encode
+    /// metrics) into `observer` from now on; `false` if one was already set.
+    pub fn set_observer(&self, observer: Observer) -> bool {
+        self.inner.observer.set(observer).is_ok()
     }
 
     /// Every guarantee this guarantor makes from a CE 133 submission (the node's
@@ -417,6 +457,11 @@ impl Guarantor {
     /// background; the guarantee goes to [`Guarantor::subscribe`].
     async fn on_submission(&self, peer: PeerId, req: WorkPackageSubmission) -> Result<(), Refusal> {
         let inner = self.inner.clone();
+        let telemetry = inner.observer().telemetry().clone();
+        let submission = telemetry.send(Event::WorkPackageSubmission(
+            tessera_core::ByteArray(*peer.as_bytes()),
+            false,
+        ));
         let WorkPackageSubmission {
             core_index,
             package,
@@ -436,12 +481,16 @@ impl Guarantor {
         .map_err(|e| Refusal(e.to_string()))?
         .map_err(|e| {
             tracing::info!(builder = %peer, error = %e, "work package refused");
+            telemetry.send(Event::WorkPackageFailed(submission, e.to_string().into()));
             Refusal(e.to_string())
         })?;
         let me = self.clone();
         tokio::spawn(async move {
             let (best, package, blobs) = prepared;
-            match me.guarantee_checked(best, core_index, package, blobs).await {
+            match me
+                .guarantee_checked(best, core_index, package, blobs, submission)
+                .await
+            {
                 Ok(g) => {
                     let _ = me.inner.guarantees.send(g);
                 }
@@ -460,10 +509,27 @@ impl Guarantor {
         package: WorkPackage,
         extrinsics: &[u8],
     ) -> Result<Guarantee, GuaranteeError> {
+        // JIP-3 knows submissions by a builder's peer; one through this node's
+        // RPC is told as submitted by the node itself.
+        let telemetry = self.inner.observer().telemetry().clone();
+        let submission = telemetry.send(Event::WorkPackageSubmission(
+            tessera_core::ByteArray(*self.inner.network.peer_id().as_bytes()),
+            false,
+        ));
         let best = self.inner.chain.best();
-        self.inner.check(&best, core, &package)?;
-        let blobs = split_extrinsics(&package, extrinsics)?;
-        self.guarantee_checked(best, core, package, blobs).await
+        let checked = self
+            .inner
+            .check(&best, core, &package)
+            .and_then(|()| split_extrinsics(&package, extrinsics));
+        let blobs = match checked {
+            Ok(blobs) => blobs,
+            Err(e) => {
+                telemetry.send(Event::WorkPackageFailed(submission, e.to_string().into()));
+                return Err(e);
+            }
+        };
+        self.guarantee_checked(best, core, package, blobs, submission)
+            .await
     }
 
     async fn guarantee_checked(
@@ -472,14 +538,42 @@ impl Guarantor {
         core: CoreIndex,
         package: WorkPackage,
         blobs: Vec<Vec<Vec<u8>>>,
+        submission: EventId,
+    ) -> Result<Guarantee, GuaranteeError> {
+        let result = self
+            .guarantee_observed(best, core, package, blobs, submission)
+            .await;
+        if let Err(e) = &result {
+            self.inner
+                .observer()
+                .telemetry()
+                .send(Event::WorkPackageFailed(submission, e.to_string().into()));
+        }
+        result
+    }
+
+    async fn guarantee_observed(
+        &self,
+        best: BestState,
+        core: CoreIndex,
+        package: WorkPackage,
+        blobs: Vec<Vec<Vec<u8>>>,
+        submission: EventId,
     ) -> Result<Guarantee, GuaranteeError> {
         let inner = self.inner.clone();
+        let observer = inner.observer().clone();
+        let telemetry = observer.telemetry();
+        if telemetry.enabled() {
+            let outline = WorkPackageOutline::of(&package, blake2b_256(&package.encode()));
+            telemetry.send(Event::WorkPackageReceived(submission, core, outline));
+        }
         let slot = best.slot;
         let state = best.state.clone();
         let made = {
             let inner = inner.clone();
             let state = state.clone();
             tokio::task::spawn_blocking(move || {
+                let _gpu = inner.observer().gpu_job(inner.backend());
                 let mut engine = inner.engine.lock().unwrap_or_else(|e| e.into_inner());
                 make_report(
                     &inner.spec,
@@ -494,6 +588,7 @@ impl Guarantor {
             .await
             .map_err(|e| GuaranteeError::Internal(e.to_string()))??
         };
+        inner.observe_made(&made, submission);
         let report_hash = made.report.hash();
         let message = guarantee_message(&report_hash);
         let (_, validators) = assignment(&inner.spec, &state, slot);
@@ -523,6 +618,7 @@ impl Guarantor {
                 continue;
             };
             let (network, request) = (inner.network.clone(), request.clone());
+            telemetry.send(Event::SharingWorkPackage(submission, key.0));
             asks.spawn(async move {
                 let r = network
                     .request::<WorkPackageSharing>(&PeerId::from(key), &request)
@@ -541,18 +637,33 @@ impl Guarantor {
                 }) if theirs == report_hash
                     && ed25519::verify(&key, &message, &signature).is_ok() =>
                 {
+                    telemetry.send(Event::WorkReportSignatureReceived(submission, key.0));
                     signatures.push(ValidatorSignature {
                         validator_index: index,
                         signature,
                     });
                 }
-                Ok(other) => tracing::warn!(
-                    co_guarantor = index,
-                    theirs = %other.report_hash,
-                    ours = %report_hash,
-                    "co-guarantor's report differs or its signature is bad"
-                ),
-                Err(e) => tracing::debug!(co_guarantor = index, error = %e, "CE 134 failed"),
+                Ok(other) => {
+                    telemetry.send(Event::WorkPackageSharingFailed(
+                        submission,
+                        key.0,
+                        "the co-guarantor's report differs or its signature is bad".into(),
+                    ));
+                    tracing::warn!(
+                        co_guarantor = index,
+                        theirs = %other.report_hash,
+                        ours = %report_hash,
+                        "co-guarantor's report differs or its signature is bad"
+                    )
+                }
+                Err(e) => {
+                    telemetry.send(Event::WorkPackageSharingFailed(
+                        submission,
+                        key.0,
+                        e.to_string().into(),
+                    ));
+                    tracing::debug!(co_guarantor = index, error = %e, "CE 134 failed")
+                }
             }
         }
         if signatures.len() < 2 {
@@ -565,6 +676,10 @@ impl Guarantor {
             slot,
             signatures,
         };
+        let built = telemetry.send(Event::GuaranteeBuilt(
+            submission,
+            GuaranteeOutline::of(&guarantee),
+        ));
         {
             let inner = inner.clone();
             tokio::task::spawn_blocking(move || {
@@ -585,13 +700,25 @@ impl Guarantor {
                 continue;
             }
             let (network, g) = (inner.network.clone(), guarantee.clone());
+            let telemetry = telemetry.clone();
             sends.spawn(async move {
-                if let Err(e) = network.request::<WorkReportDistribution>(&peer, &g).await {
-                    tracing::debug!(peer = %peer, error = %e, "CE 135 failed");
+                let sending = telemetry.send(Event::SendingGuarantee(
+                    built,
+                    tessera_core::ByteArray(*peer.as_bytes()),
+                ));
+                match network.request::<WorkReportDistribution>(&peer, &g).await {
+                    Ok(()) => {
+                        telemetry.send(Event::GuaranteeSent(sending));
+                    }
+                    Err(e) => {
+                        telemetry.send(Event::GuaranteeSendFailed(sending, e.to_string().into()));
+                        tracing::debug!(peer = %peer, error = %e, "CE 135 failed");
+                    }
                 }
             });
         }
         while sends.join_next().await.is_some() {}
+        telemetry.send(Event::GuaranteesDistributed(submission));
         tracing::info!(
             core,
             slot,
@@ -604,6 +731,55 @@ impl Guarantor {
 }
 
 impl Inner {
+    /// The observer, or one that records into nothing anyone reads before
+    /// [`Guarantor::set_observer`].
+    fn observer(&self) -> &Observer {
+        static NONE: OnceLock<Observer> = OnceLock::new();
+        self.observer
+            .get()
+            .unwrap_or_else(|| NONE.get_or_init(Observer::new))
+    }
+
+    /// A report made for the submission or sharing event `event`: its costs and
+    /// outline to telemetry (JIP-3 events 95, 101, 102), its coding to the DA
+    /// metrics.
+    fn observe_made(&self, made: &Made, event: EventId) {
+        let observer = self.observer();
+        let octets = made.bundle.len() + made.exports.iter().map(Vec::len).sum::<usize>();
+        observer.encoded(self.backend(), octets, made.coding);
+        let telemetry = observer.telemetry();
+        let cost = |(gas, took): (u64, Duration)| ExecCost {
+            gas,
+            ns: u64::try_from(took.as_nanos()).unwrap_or(u64::MAX),
+        };
+        telemetry.send(Event::Authorized(
+            event,
+            IsAuthorizedCost {
+                total: cost(made.authorization),
+                ..Default::default()
+            },
+        ));
+        telemetry.send(Event::Refined(
+            event,
+            made.refinement
+                .iter()
+                .map(|r| RefineCost {
+                    total: cost(*r),
+                    ..Default::default()
+                })
+                .collect(),
+        ));
+        telemetry.send(Event::WorkReportBuilt(
+            event,
+            WorkReportOutline::of(&made.report, made.bundle.len()),
+        ));
+    }
+
+    /// The backend the erasure coding runs on.
+    fn backend(&self) -> tessera_kernels::Backend {
+        self.backend
+    }
+
     fn my_index(&self, validators: &ValidatorSet) -> Option<ValidatorIndex> {
         let key = self.keys.ed25519.public();
         validators
@@ -676,10 +852,20 @@ impl Inner {
     /// CE 134 as co-guarantor: decode the bundle, check and refine it as the
     /// primary did, sign the report (GP 11.26). A liar skips the checks and signs
     /// the lying report.
-    fn co_guarantee(&self, req: BundleWithMappings) -> Result<WorkReportSignature, GuaranteeError> {
+    fn co_guarantee(
+        &self,
+        req: BundleWithMappings,
+        sharing: EventId,
+    ) -> Result<WorkReportSignature, GuaranteeError> {
         let spec = &self.spec;
         let bundle =
             Bundle::decode(spec, &req.bundle).map_err(|e| GuaranteeError::Bundle(e.to_string()))?;
+        let telemetry = self.observer().telemetry();
+        if telemetry.enabled() {
+            let package = &bundle.package;
+            let outline = WorkPackageOutline::of(package, blake2b_256(&package.encode()));
+            telemetry.send(Event::WorkPackageReceived(sharing, req.core_index, outline));
+        }
         let best = self.chain.best();
         let lie = self.behaviour == Behaviour::Lie;
         if !lie {
@@ -695,6 +881,7 @@ impl Inner {
             }
         }
         let made = {
+            let _gpu = self.observer().gpu_job(self.backend());
             let mut engine = self.engine.lock().unwrap_or_else(|e| e.into_inner());
             make_report(
                 spec,
@@ -706,6 +893,7 @@ impl Inner {
                 lie,
             )?
         };
+        self.observe_made(&made, sharing);
         let report_hash = made.report.hash();
         // A co-guarantor also holds the package's shards (JAMNP-S CE 134: it may be
         // asked for them like the primary).

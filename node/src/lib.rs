@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod net_cmd;
 pub mod node;
 pub mod node_cmd;
+pub mod observe;
 pub mod operator;
 pub mod pool;
 pub mod rpc;

@@ -100,7 +100,7 @@ pub struct NodeMetrics {
     pub da_encode_bytes: Family<BackendLabel, Counter>,
     /// Octets of data reconstructed, by backend.
     pub da_reconstruct_bytes: Family<BackendLabel, Counter>,
-    /// Shards served to other nodes (CE 137/138/139/140).
+    /// Shard requests peers opened to this node (CE 137/138/139/140 streams).
     pub shards_served: Counter,
     /// Shards fetched from other nodes.
     pub shards_fetched: Counter,
@@ -115,7 +115,7 @@ pub struct NodeMetrics {
     pub audit_tranche: Histogram,
     /// Connected peers.
     pub peers: Gauge,
-    /// Jobs waiting in the GPU queue.
+    /// This node's DA jobs waiting for or running on the GPU (gpu backend only).
     pub gpu_queue_depth: Gauge,
     /// Work-packages this node guaranteed (guarantee built).
     pub work_packages_guaranteed: Counter,
@@ -205,7 +205,7 @@ impl NodeMetrics {
         );
         r.register(
             "shards_served",
-            "Shards served to other nodes",
+            "Shard requests peers opened to this node (CE 137-140)",
             m.shards_served.clone(),
         );
         r.register(
@@ -232,7 +232,7 @@ impl NodeMetrics {
         r.register("peers", "Connected peers", m.peers.clone());
         r.register(
             "gpu_queue_depth",
-            "Jobs waiting in the GPU queue",
+            "DA jobs of this node waiting for or running on the GPU",
             m.gpu_queue_depth.clone(),
         );
         r.register(

@@ -39,6 +39,7 @@ use crate::auditor::AuditDuty;
 use crate::author::{author_block, Parent};
 use crate::chain::{BlockInfo, Chain, ChainError, Imported};
 use crate::pool::Pools;
+use crate::telemetry::{BlockOutline, Event, Fixed};
 use tessera_core::types::ValidatorIndex;
 use tessera_da::store::ShardStore;
 use tessera_kernels::Backend;
@@ -118,6 +119,8 @@ pub struct Shared {
     /// How a work package submitted through this node (JIP-2
     /// `submitWorkPackage`) reaches a guarantor, once guaranteeing is set up.
     pub submit: std::sync::OnceLock<SubmitFn>,
+    /// Metrics and telemetry, recorded by the duties where the work happens.
+    pub observer: crate::observe::Observer,
 }
 
 /// A work package for a core, with its extrinsic data, handed to a guarantor.
@@ -373,6 +376,7 @@ impl Node {
             stats: Stats::default(),
             guarantors: Mutex::new(Default::default()),
             submit: std::sync::OnceLock::new(),
+            observer: crate::observe::Observer::new(),
         });
         network.set_chain_head(shared.handshake());
         // CE 137/138 (and the segment kinds): serve the shards we hold.
@@ -435,6 +439,7 @@ impl Node {
                 tessera_da::availability::AvailabilityEngine::new(&shared.spec, shared.backend),
             )
         };
+        guarantor.set_observer(shared.observer.clone());
         {
             let mut made = guarantor.subscribe();
             let s = shared.clone();
@@ -603,8 +608,10 @@ fn author_slot(shared: &Shared, slot: TimeSlot) -> anyhow::Result<Option<BlockIn
         assurances = extrinsic.assurances.0.len(),
         "extrinsic from the pools"
     );
+    let telemetry = shared.observer.telemetry();
+    let authoring = telemetry.send(Event::Authoring(slot, head.hash));
     let mut block = author_block(&shared.spec, parent, slot, &shared.keys, extrinsic)?;
-    let imported = match chain.import(&block) {
+    let imported = match timed_import(shared, &mut chain, &block) {
         // The pools' picks failed on the state (a stale guarantee, a report
         // already judged, …): an empty block still keeps the chain going.
         Err(ChainError::Block(e)) if pooled => {
@@ -616,10 +623,17 @@ fn author_slot(shared: &Shared, slot: TimeSlot) -> anyhow::Result<Option<BlockIn
                 &shared.keys,
                 Extrinsic::default(),
             )?;
-            chain.import(&block)?
+            timed_import(shared, &mut chain, &block)?
         }
-        other => other?,
+        Err(e) => {
+            telemetry.send(Event::AuthoringFailed(authoring, e.to_string().into()));
+            return Err(e.into());
+        }
+        Ok(imported) => imported,
     };
+    if telemetry.enabled() {
+        telemetry.send(Event::Authored(authoring, BlockOutline::of(&block)));
+    }
     let info = match imported {
         Imported::New {
             info, available, ..
@@ -633,6 +647,20 @@ fn author_slot(shared: &Shared, slot: TimeSlot) -> anyhow::Result<Option<BlockIn
     shared.announce(&block.header);
     shared.network.set_chain_head(shared.handshake());
     Ok(Some(info))
+}
+
+/// Import `block` into `chain`, its time into the block-import metric.
+fn timed_import(shared: &Shared, chain: &mut Chain, block: &Block) -> Result<Imported, ChainError> {
+    let started = std::time::Instant::now();
+    let imported = chain.import(block)?;
+    if matches!(imported, Imported::New { .. }) {
+        shared
+            .observer
+            .metrics
+            .block_import_seconds
+            .observe(started.elapsed().as_secs_f64());
+    }
+    Ok(imported)
 }
 
 /// The sync loop: fetch and import every announced block not yet in the tree.
@@ -702,9 +730,22 @@ async fn fetch_and_import(
     while let Some(block) = pending.pop() {
         let s = shared.clone();
         let result = tokio::task::spawn_blocking(move || {
+            let telemetry = s.observer.telemetry();
+            let importing = telemetry.enabled().then(|| {
+                telemetry.send(Event::Importing(
+                    block.header.slot,
+                    BlockOutline::of(&block),
+                ))
+            });
             let mut chain = s.chain();
             let before = chain.best().hash;
-            let r = chain.import(&block);
+            let r = timed_import(&s, &mut chain, &block);
+            if let Some(id) = importing {
+                match &r {
+                    Ok(_) => telemetry.send(Event::BlockExecuted(id, Vec::new())),
+                    Err(e) => telemetry.send(Event::BlockExecutionFailed(id, e.to_string().into())),
+                };
+            }
             (r, before, chain.best().clone())
         })
         .await?;
@@ -806,16 +847,7 @@ async fn assure_block(shared: &Arc<Shared>, best: &BlockInfo) -> anyhow::Result<
             .copied()
             .collect();
         order.extend(rest);
-        match tessera_da::fetch::fetch_shard_set(
-            &shared.network,
-            &shared.shards,
-            &order,
-            root,
-            index,
-            best.slot,
-        )
-        .await
-        {
+        match fetch_shards_observed(shared, &order, root, index, best.slot).await {
             Ok(set) => {
                 Stats::add(&shared.stats.shards_fetched, 1);
                 let octets =
@@ -837,10 +869,73 @@ async fn assure_block(shared: &Arc<Shared>, best: &BlockInfo) -> anyhow::Result<
         tessera_da::assurance::to_message(&assurance),
     );
     Stats::add(&shared.stats.assurances, 1);
-    for (peer, e) in tessera_da::assurance::distribute(&shared.network, &others, &assurance).await {
-        debug!(%peer, error = %e, "assurance not delivered");
+    let telemetry = shared.observer.telemetry();
+    let distributing = telemetry.send(Event::DistributingAssurance(
+        best.hash,
+        Fixed(assurance.bitfield.0 .0.clone()),
+    ));
+    let failed = tessera_da::assurance::distribute(&shared.network, &others, &assurance).await;
+    for peer in &others {
+        let peer_id = tessera_core::ByteArray(*peer.as_bytes());
+        match failed.iter().find(|(p, _)| p == peer) {
+            Some((_, e)) => {
+                debug!(%peer, error = %e, "assurance not delivered");
+                telemetry.send(Event::AssuranceSendFailed(
+                    distributing,
+                    peer_id,
+                    e.to_string().into(),
+                ));
+            }
+            None => {
+                telemetry.send(Event::AssuranceSent(distributing, peer_id));
+            }
+        }
     }
+    telemetry.send(Event::AssuranceDistributed(distributing));
     Ok(())
+}
+
+/// The assurer's fetch of shard `index` of `root` (CE 137), from each of `order`
+/// in turn until one serves a set that proves, stored at `slot`; each request
+/// told to telemetry (JIP-3 events 120, 122, 123, 125).
+async fn fetch_shards_observed(
+    shared: &Shared,
+    order: &[PeerId],
+    root: &tessera_core::hash::Hash,
+    index: u16,
+    slot: TimeSlot,
+) -> Result<tessera_da::store::ShardSet, tessera_da::fetch::FetchError> {
+    let telemetry = shared.observer.telemetry();
+    let mut last = tessera_da::fetch::FetchError::NoPeers;
+    for peer in order {
+        let sending = telemetry.send(Event::SendingShardRequest(
+            tessera_core::ByteArray(*peer.as_bytes()),
+            *root,
+            index,
+        ));
+        match tessera_da::fetch::fetch_shard_set(
+            &shared.network,
+            &shared.shards,
+            std::slice::from_ref(peer),
+            root,
+            index,
+            slot,
+        )
+        .await
+        {
+            Ok(set) => {
+                telemetry.send(Event::ShardRequestSent(sending));
+                telemetry.send(Event::ShardsTransferred(sending));
+                return Ok(set);
+            }
+            Err(e) => {
+                telemetry.send(Event::ShardRequestFailed(sending, e.to_string().into()));
+                debug!(%peer, erasure_root = %root, error = %e, "shard request failed; trying the next peer");
+                last = e;
+            }
+        }
+    }
+    Err(last)
 }
 
 /// The ticket duty (GP §6.7): once per epoch, during its contest, make this

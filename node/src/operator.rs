@@ -16,7 +16,6 @@ use tokio::sync::broadcast;
 use tokio::task::JoinSet;
 use tracing::warn;
 
-use crate::metrics::NodeMetrics;
 use crate::node::{NodeEvent, Shared, Stats};
 use crate::rpc::{BlockDescriptor, ChainEvent, NodeView, RpcConfig, WorkPackageStatus};
 use crate::telemetry::{Event, Fixed, NodeInfo, Status, Telemetry};
@@ -56,7 +55,7 @@ impl Operator {
 pub async fn start(shared: Arc<Shared>, config: OperatorConfig) -> Operator {
     let mut tasks = JoinSet::new();
     let (chain_events, _) = broadcast::channel(256);
-    let metrics = Arc::new(NodeMetrics::new());
+    let metrics = shared.observer.metrics.clone();
     let telemetry = match &config.telemetry {
         Some(addr) => Telemetry::connect(
             addr.clone(),
@@ -74,6 +73,10 @@ pub async fn start(shared: Arc<Shared>, config: OperatorConfig) -> Operator {
         ),
         None => Telemetry::disabled(),
     };
+    // The node's duties send their events through the observer from now on.
+    if config.telemetry.is_some() && !shared.observer.connect_telemetry(telemetry.clone()) {
+        warn!("telemetry already connected for this node; the new connection is not used");
+    }
     // Node events into subscriptions, metrics and telemetry.
     {
         let shared = shared.clone();
@@ -97,6 +100,18 @@ pub async fn start(shared: Arc<Shared>, config: OperatorConfig) -> Operator {
                     }
                     NodeEvent::Best(b) => {
                         metrics.best_slot.set(i64::from(b.slot));
+                        // ξ's newest entry: the packages this block accumulated
+                        // (GP 12.1). Counted per new best block, so a reorg may
+                        // count a package on both forks.
+                        let accumulated = shared
+                            .chain()
+                            .state(&b.hash)
+                            .ok()
+                            .flatten()
+                            .and_then(|s| s.state.xi.last().map(|x| x.len() as u64));
+                        metrics
+                            .work_packages_accumulated
+                            .inc_by(accumulated.unwrap_or(0));
                         telemetry.send(Event::BestBlockChanged(b.slot, b.hash));
                         let _ = chain_events.send(ChainEvent::BestBlock(BlockDescriptor {
                             header_hash: b.hash,
@@ -123,18 +138,15 @@ pub async fn start(shared: Arc<Shared>, config: OperatorConfig) -> Operator {
         let telemetry = telemetry.clone();
         tasks.spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(2));
-            let (mut assured, mut fetched) = (0, 0);
+            let mut seen = Seen::default();
             loop {
                 tick.tick().await;
                 let peers = shared.network.connected_peers();
                 metrics
                     .peers
                     .set(i64::try_from(peers.len()).unwrap_or(i64::MAX));
-                let a = Stats::get(&shared.stats.assurances);
                 let f = Stats::get(&shared.stats.shards_fetched);
-                metrics.assurances_made.inc_by(a - assured.min(a));
-                metrics.shards_fetched.inc_by(f - fetched.min(f));
-                (assured, fetched) = (a, f);
+                seen.mirror(&shared, &metrics);
                 let validators = peers
                     .iter()
                     .filter(|p| shared.validators.contains(p))
@@ -305,5 +317,55 @@ impl NodeView for ChainView {
             },
             None => WorkPackageStatus::Failed("the anchor is not in recent history".into()),
         })
+    }
+}
+
+/// The node's counters as last copied into its Prometheus counters (which only
+/// count up, by the difference since).
+#[derive(Default)]
+struct Seen {
+    assurances: u64,
+    fetched: u64,
+    guaranteed: u64,
+    served: u64,
+    received: u64,
+}
+
+impl Seen {
+    fn mirror(&mut self, shared: &Shared, metrics: &crate::metrics::NodeMetrics) {
+        let up =
+            |last: &mut u64, now: u64, counter: &prometheus_client::metrics::counter::Counter| {
+                counter.inc_by(now.saturating_sub(*last));
+                *last = (*last).max(now);
+            };
+        up(
+            &mut self.assurances,
+            Stats::get(&shared.stats.assurances),
+            &metrics.assurances_made,
+        );
+        up(
+            &mut self.fetched,
+            Stats::get(&shared.stats.shards_fetched),
+            &metrics.shards_fetched,
+        );
+        up(
+            &mut self.guaranteed,
+            Stats::get(&shared.stats.guaranteed),
+            &metrics.work_packages_guaranteed,
+        );
+        // Requests served and assurances received, as the endpoint counted the
+        // streams peers opened (JAMNP-S CE 137–140 and CE 141).
+        let net = shared.network.metrics();
+        let accepted = |kind: u8| net.snapshot(kind).streams_accepted;
+        up(
+            &mut self.served,
+            (137..=140).map(accepted).sum(),
+            &metrics.shards_served,
+        );
+        up(
+            &mut self.received,
+            accepted(141),
+            &metrics.assurances_received,
+        );
     }
 }

@@ -6,20 +6,30 @@
 //! the availability store (`tessera_da::store`) in its own families of the same
 //! database ([`StateStore::shard_store`]), so one directory holds a node's data.
 //!
-//! A state is stored whole, as its root and `T(σ)`, under its header hash in one
-//! write, so an import either lands completely or not at all: a failed or
-//! interrupted import leaves every stored state as it was. Recently used states
-//! are kept decoded so that importing a chain does not re-read its parent.
+//! States share what they share. A state is stored as a record under its header
+//! hash: its root and, for each key of `T(σ)` (GP D.2), the hash of the value
+//! there; the values themselves live once each in the `state_values` column
+//! family, keyed by their BLAKE2b hash. Two successive states differ in a few
+//! components (τ, β, the statistics, ρ, …) while the large ones (the validator
+//! sets, φ, service code) are written once and referenced by every record after.
+//! Deleting states ([`StateStore::delete_states`], at finality) sweeps the values
+//! no remaining record references, in the same write.
+//!
+//! Each put or delete is one RocksDB write batch, so an import either lands
+//! completely or not at all: a failed or interrupted import leaves every stored
+//! state as it was. Recently used states are kept decoded so that importing a
+//! chain does not re-read its parent.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 
-use tessera_core::codec::{decode_exact, Encode};
-use tessera_core::hash::Hash;
+use tessera_core::codec::{decode_exact, Decode, Encode};
+use tessera_core::hash::{blake2b_256, Hash};
+use tessera_core::merkle::trie::StateKey;
 use tessera_core::spec::ChainSpec;
 use tessera_da::store::{ShardStore, COLUMN_FAMILIES as DA_FAMILIES};
-use tessera_state::serial::trace_file::RawState;
+use tessera_state::serial::KeyValues;
 use tessera_state::ChainState;
 
 /// A state and its root `M_σ`.
@@ -66,6 +76,32 @@ enum Backend {
 const BLOCKS: &str = "blocks";
 /// The column family of the node's small records (the finalized block, …).
 const META: &str = "meta";
+/// The column family of state values: each value of some stored `T(σ)`, once,
+/// under `H(value)`.
+const STATE_VALUES: &str = "state_values";
+
+/// A stored state in the default column family, under its header hash: `M_σ(σ)`
+/// and, per state key, the hash of its value in [`STATE_VALUES`].
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct StateRecord {
+    /// `M_σ(σ)`.
+    root: Hash,
+    /// State key → `H(value)`.
+    #[codec(dict, name = "state entries")]
+    entries: BTreeMap<StateKey, Hash>,
+}
+
+/// What one column family of the database holds: live entries and their octets
+/// (keys and values, before RocksDB's compression and overheads).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FamilyUsage {
+    /// The column family (`states` for state records).
+    pub family: String,
+    /// Entries.
+    pub entries: u64,
+    /// Octets of keys and values.
+    pub bytes: u64,
+}
 
 /// States by header hash.
 pub struct StateStore {
@@ -99,7 +135,10 @@ impl StateStore {
         let mut options = rocksdb::Options::default();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
-        let families = DA_FAMILIES.iter().copied().chain([BLOCKS, META]);
+        let families = DA_FAMILIES
+            .iter()
+            .copied()
+            .chain([BLOCKS, META, STATE_VALUES]);
         let db = rocksdb::DB::open_cf(&options, path, families)?;
         Ok(StateStore {
             spec: spec.clone(),
@@ -123,9 +162,9 @@ impl StateStore {
         }
         let stored = match &self.backend {
             Backend::Memory { states, .. } => states.get(header).cloned(),
-            Backend::Rocks(db) => match db.get(header.0)? {
+            Backend::Rocks(db) => match db.get_pinned(header.0)? {
                 None => None,
-                Some(bytes) => Some(self.decode(header, &bytes)?),
+                Some(bytes) => Some(load(&self.spec, db, header, &bytes)?),
             },
         };
         if let Some(s) = &stored {
@@ -162,12 +201,23 @@ impl StateStore {
                 }
             }
             Backend::Rocks(db) => {
-                let raw = RawState {
-                    root,
-                    keyvals: stored.state.serialize(),
-                };
+                let values = family(db, STATE_VALUES)?;
                 let mut batch = rocksdb::WriteBatch::default();
-                batch.put(header.0, raw.encode());
+                let mut record = StateRecord {
+                    root,
+                    entries: BTreeMap::new(),
+                };
+                let mut written = HashSet::new();
+                for (key, value) in stored.state.serialize() {
+                    let hash = blake2b_256(&value);
+                    // A value already stored (by this state or an earlier one) is
+                    // referenced, not written again.
+                    if written.insert(hash) && db.get_pinned_cf(values, hash.0)?.is_none() {
+                        batch.put_cf(values, hash.0, &value);
+                    }
+                    record.entries.insert(key, hash);
+                }
+                batch.put(header.0, record.encode());
                 if let Some(b) = block {
                     batch.put_cf(family(db, BLOCKS)?, header.0, b);
                 }
@@ -218,7 +268,8 @@ impl StateStore {
         }
     }
 
-    /// Remove the states stored under `headers` (their blocks stay), in one write.
+    /// Remove the states stored under `headers` (their blocks stay) and the
+    /// values no remaining state references, in one write.
     pub fn delete_states(&mut self, headers: &[Hash]) -> Result<(), StoreError> {
         self.cache.retain(|(h, _)| !headers.contains(h));
         match &mut self.backend {
@@ -228,14 +279,96 @@ impl StateStore {
                 }
             }
             Backend::Rocks(db) => {
+                if headers.is_empty() {
+                    return Ok(());
+                }
+                let doomed: BTreeSet<&[u8]> = headers.iter().map(|h| &h.0[..]).collect();
                 let mut batch = rocksdb::WriteBatch::default();
                 for h in headers {
                     batch.delete(h.0);
                 }
+                // Mark: the values the remaining records reference.
+                let mut live: HashSet<Vec<u8>> = HashSet::new();
+                for item in db.iterator(rocksdb::IteratorMode::Start) {
+                    let (key, bytes) = item?;
+                    if doomed.contains(&key[..]) {
+                        continue;
+                    }
+                    let record = decode_record(&self.spec, &key, &bytes)?;
+                    live.extend(record.entries.values().map(|h| h.0.to_vec()));
+                }
+                // Sweep: every other value.
+                let values = family(db, STATE_VALUES)?;
+                let mut it = db.raw_iterator_cf(values);
+                it.seek_to_first();
+                while let Some(key) = it.key() {
+                    if !live.contains(key) {
+                        batch.delete_cf(values, key);
+                    }
+                    it.next();
+                }
+                it.status()?;
                 db.write(batch)?;
             }
         }
         Ok(())
+    }
+
+    /// What each part of the database holds now (live entries and octets): state
+    /// records, shared state values, blocks, the node's records and the
+    /// availability store's families. For a store in memory: states and blocks.
+    pub fn usage(&self) -> Result<Vec<FamilyUsage>, StoreError> {
+        let usage = |family: &str, sizes: &mut dyn Iterator<Item = usize>| {
+            let (mut entries, mut bytes) = (0u64, 0u64);
+            for size in sizes {
+                entries += 1;
+                bytes += size as u64;
+            }
+            FamilyUsage {
+                family: family.to_owned(),
+                entries,
+                bytes,
+            }
+        };
+        match &self.backend {
+            Backend::Memory { states, blocks, .. } => Ok(vec![
+                usage(
+                    "states",
+                    &mut states.values().map(|s| {
+                        s.state
+                            .serialize()
+                            .iter()
+                            .map(|(k, v)| k.0.len() + v.len())
+                            .sum()
+                    }),
+                ),
+                usage(BLOCKS, &mut blocks.values().map(|b| 32 + b.len())),
+            ]),
+            Backend::Rocks(db) => {
+                let mut out = Vec::new();
+                let families = [("states", None)].into_iter().chain(
+                    [STATE_VALUES, BLOCKS, META]
+                        .into_iter()
+                        .chain(DA_FAMILIES.iter().copied())
+                        .map(|f| (f, Some(f))),
+                );
+                for (name, cf) in families {
+                    let mut it = match cf {
+                        None => db.raw_iterator(),
+                        Some(cf) => db.raw_iterator_cf(family(db, cf)?),
+                    };
+                    it.seek_to_first();
+                    let mut sizes = Vec::new();
+                    while let (Some(k), Some(v)) = (it.key(), it.value()) {
+                        sizes.push(k.len() + v.len());
+                        it.next();
+                    }
+                    it.status()?;
+                    out.push(usage(name, &mut sizes.into_iter()));
+                }
+                Ok(out)
+            }
+        }
     }
 
     /// Whether a state is stored under `header` (without decoding it).
@@ -256,20 +389,44 @@ impl StateStore {
             self.cache.pop_front();
         }
     }
+}
 
-    fn decode(&self, header: &Hash, bytes: &[u8]) -> Result<Stored, StoreError> {
-        let corrupt = |reason: String| StoreError::Corrupt {
-            header: *header,
-            reason,
-        };
-        let raw: RawState = decode_exact(&self.spec, bytes).map_err(|e| corrupt(e.to_string()))?;
-        let state = ChainState::deserialize(&self.spec, &raw.keyvals)
-            .map_err(|e| corrupt(e.to_string()))?;
-        Ok(Stored {
-            root: raw.root,
-            state: Arc::new(state),
-        })
+/// The state record `bytes` stored under `key`.
+fn decode_record(spec: &ChainSpec, key: &[u8], bytes: &[u8]) -> Result<StateRecord, StoreError> {
+    decode_exact(spec, bytes).map_err(|e| StoreError::Corrupt {
+        header: tessera_core::ByteArray(<[u8; 32]>::try_from(key).unwrap_or_default()),
+        reason: format!(
+            "the state record does not decode ({e}); a database written by a Tessera \
+             before shared state values is not read: start on a fresh --base-path"
+        ),
+    })
+}
+
+/// The state stored under `header`: its record, and each value the record names.
+fn load(
+    spec: &ChainSpec,
+    db: &rocksdb::DB,
+    header: &Hash,
+    bytes: &[u8],
+) -> Result<Stored, StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        header: *header,
+        reason,
+    };
+    let record = decode_record(spec, &header.0, bytes)?;
+    let values = family(db, STATE_VALUES)?;
+    let fetched = db.batched_multi_get_cf(values, record.entries.values().map(|h| &h.0), false);
+    let mut keyvals = KeyValues::new();
+    for ((key, hash), value) in record.entries.iter().zip(fetched) {
+        let value =
+            value?.ok_or_else(|| corrupt(format!("the value {hash} of key {key} is missing")))?;
+        keyvals.insert(*key, value.to_vec());
     }
+    let state = ChainState::deserialize(spec, &keyvals).map_err(|e| corrupt(e.to_string()))?;
+    Ok(Stored {
+        root: record.root,
+        state: Arc::new(state),
+    })
 }
 
 /// Column family `name` of the node's database (opened with it by [`StateStore::open`]).

@@ -179,6 +179,24 @@ pub struct BlockOutline {
     pub dispute_verdicts: u32,
 }
 
+impl BlockOutline {
+    /// The outline of `block`.
+    pub fn of(block: &tessera_core::types::Block) -> BlockOutline {
+        let x = &block.extrinsic;
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        BlockOutline {
+            size: count(block.encode().len()),
+            header_hash: block.header.hash(),
+            tickets: count(x.tickets.0.len()),
+            preimages: count(x.preimages.0.len()),
+            preimages_size: count(x.preimages.0.iter().map(|p| p.blob.0.len()).sum()),
+            guarantees: count(x.guarantees.0.len()),
+            assurances: count(x.assurances.0.len()),
+            dispute_verdicts: count(x.disputes.verdicts.len()),
+        }
+    }
+}
+
 /// `Exec Cost` (JIP-3): gas used and wall-clock nanoseconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, tessera_core::codec::Encode)]
 pub struct ExecCost {
@@ -306,6 +324,52 @@ pub struct WorkReportOutline {
     pub segments_root: Hash,
 }
 
+impl WorkPackageOutline {
+    /// The outline of `package`, whose hash is `hash`.
+    pub fn of(package: &tessera_core::types::WorkPackage, hash: Hash) -> WorkPackageOutline {
+        let c = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        WorkPackageOutline {
+            size: c(package.encode().len()),
+            hash,
+            anchor: package.context.anchor,
+            lookup_anchor_slot: package.context.lookup_anchor_slot,
+            prerequisites: package.context.prerequisites.clone(),
+            items: package
+                .items
+                .iter()
+                .map(|w| WorkItemOutline {
+                    service: w.service,
+                    payload_size: c(w.payload.0.len()),
+                    refine_gas: w.refine_gas_limit,
+                    accumulate_gas: w.accumulate_gas_limit,
+                    extrinsics_size: c(w.extrinsic.iter().map(|x| x.len as usize).sum()),
+                    imports: w
+                        .import_segments
+                        .iter()
+                        .map(|i| ImportSpec {
+                            root: i.tree_root,
+                            index: i.index,
+                        })
+                        .collect(),
+                    exports: w.export_count,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl WorkReportOutline {
+    /// The outline of `report`, whose bundle is `bundle_size` octets.
+    pub fn of(report: &tessera_core::types::WorkReport, bundle_size: usize) -> WorkReportOutline {
+        WorkReportOutline {
+            hash: report.hash(),
+            bundle_size: u32::try_from(bundle_size).unwrap_or(u32::MAX),
+            erasure_root: report.package_spec.erasure_root,
+            segments_root: report.package_spec.exports_root,
+        }
+    }
+}
+
 /// `Guarantee Outline` (JIP-3).
 #[derive(Clone, Debug, Default, PartialEq, Eq, tessera_core::codec::Encode)]
 pub struct GuaranteeOutline {
@@ -315,6 +379,21 @@ pub struct GuaranteeOutline {
     pub slot: u32,
     /// The guarantors' validator indices (`len++`).
     pub guarantors: Vec<u16>,
+}
+
+impl GuaranteeOutline {
+    /// The outline of `guarantee`.
+    pub fn of(guarantee: &tessera_core::types::Guarantee) -> GuaranteeOutline {
+        GuaranteeOutline {
+            report_hash: guarantee.report.hash(),
+            slot: guarantee.slot,
+            guarantors: guarantee
+                .signatures
+                .iter()
+                .map(|s| s.validator_index)
+                .collect(),
+        }
+    }
 }
 
 /// `Guarantee Discard Reason` (JIP-3), one octet.
@@ -749,6 +828,12 @@ impl Telemetry {
             }
         }
         id
+    }
+
+    /// Whether events go anywhere (a server was given); callers skip building
+    /// costly event fields when not.
+    pub fn enabled(&self) -> bool {
+        self.shared.tx.is_some()
     }
 
     /// Events dropped because the queue was full.

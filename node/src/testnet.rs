@@ -146,6 +146,8 @@ pub struct Testnet {
     slot_zero: SystemTime,
     slot_duration: Duration,
     liars: Vec<usize>,
+    /// Where the databases are.
+    base: PathBuf,
     _temp: Option<TempDir>,
 }
 
@@ -255,8 +257,41 @@ impl Testnet {
             slot_zero,
             slot_duration: config.slot_duration,
             liars: config.liars.clone(),
+            base,
             _temp: temp,
         })
+    }
+
+    /// One line on validator `i`'s database: what its state records, shared state
+    /// values, blocks and shards hold (live octets), and its size on disk.
+    pub fn database_line(&self, i: usize) -> String {
+        let Some(node) = self.nodes.get(i) else {
+            return format!("database (validator {i}): no such validator");
+        };
+        let usage = match node.shared().chain().store_usage() {
+            Ok(u) => u,
+            Err(e) => return format!("database (validator {i}): {e}"),
+        };
+        let find = |name: &str| usage.iter().find(|u| u.family == name);
+        let kb = |b: u64| b as f64 / 1e3;
+        let (states, values, blocks) = (find("states"), find("state_values"), find("blocks"));
+        let shards: u64 = usage
+            .iter()
+            .filter(|u| !["states", "state_values", "blocks", "meta"].contains(&u.family.as_str()))
+            .map(|u| u.bytes)
+            .sum();
+        let disk = directory_bytes(&validator_dir(&self.base, i));
+        format!(
+            "database (validator {i}): {} states kept ({:.1} KB of records, {:.1} KB in {} shared values); {} blocks ({:.1} KB); shards and DA records {:.1} KB; {:.1} MB on disk",
+            states.map_or(0, |u| u.entries),
+            kb(states.map_or(0, |u| u.bytes)),
+            kb(values.map_or(0, |u| u.bytes)),
+            values.map_or(0, |u| u.entries),
+            blocks.map_or(0, |u| u.entries),
+            kb(blocks.map_or(0, |u| u.bytes)),
+            kb(shards),
+            disk as f64 / 1e6,
+        )
     }
 
     /// The slot current now.
@@ -677,10 +712,26 @@ pub fn run(
                 if summary.caught() { "the lie was CAUGHT" } else { "the lie was NOT caught" }
             );
         }
+        println!("{}", net.database_line(0));
         let passed = summary.passed();
         println!("{}", if passed { "testnet: PASSED" } else { "testnet: FAILED" });
         Ok(passed)
     })
+}
+
+/// Octets of the files under `dir` (RocksDB's tables, logs and manifests).
+fn directory_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => directory_bytes(&e.path()),
+            Ok(_) => e.metadata().map_or(0, |m| m.len()),
+            Err(_) => 0,
+        })
+        .sum()
 }
 
 /// The databases' directory of validator `i` under `base`.

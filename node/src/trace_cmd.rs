@@ -193,7 +193,8 @@ fn run_step(
     importer: &mut Importer,
     path: &Path,
 ) -> Result<f64, (Option<f64>, String)> {
-    let step: TraceStep = read_decoded(spec, path).map_err(|e| (None, format!("{e:#}")))?;
+    let step: TraceStep =
+        read_decoded(spec, path, "trace step").map_err(|e| (None, format!("{e:#}")))?;
     let parent = step.block.header.parent;
     // A step whose pre-state is not what the store holds for its parent (a fork
     // in a fuzzer-made trace, or a folder without genesis) starts from its own.
@@ -202,8 +203,19 @@ fn run_step(
         .map_err(|e| (None, e.to_string()))?
         .map(|s| s.root);
     if known != Some(step.pre.root) {
-        let pre = ChainState::deserialize(spec, &step.pre.keyvals)
-            .map_err(|e| (None, format!("pre-state: {e}")))?;
+        let pre = ChainState::deserialize(spec, &step.pre.keyvals).map_err(|e| {
+            let other = other_spec(spec);
+            let hint = if ChainState::deserialize(&other, &step.pre.keyvals).is_ok() {
+                format!(
+                    "; it decodes as a {other}-spec state: this looks like a {other}-spec \
+                     trace, run with `--spec {other}`",
+                    other = other.name
+                )
+            } else {
+                String::new()
+            };
+            (None, format!("pre-state: {e}{hint}"))
+        })?;
         importer
             .seed(parent, pre)
             .map_err(|e| (None, format!("pre-state: {e}")))?;
@@ -224,20 +236,27 @@ fn run_step(
     }
 }
 
-/// The genesis file, decoded under `spec`; when it does not decode but does under
-/// the other built-in spec, the error says which spec the trace is for.
+/// The genesis file, decoded under `spec` (see [`read_decoded`]).
 fn read_genesis(spec: &ChainSpec, path: &Path) -> anyhow::Result<Genesis> {
+    read_decoded(spec, path, "genesis")
+}
+
+/// A trace file, decoded under `spec`; when it does not decode but does under the
+/// other built-in spec, the error says which spec the trace is for (a tiny trace
+/// read with the default full spec fails at some offset otherwise).
+fn read_decoded<T: tessera_core::codec::Decode>(
+    spec: &ChainSpec,
+    path: &Path,
+    what: &str,
+) -> anyhow::Result<T> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    match decode_exact::<Genesis>(spec, &bytes) {
-        Ok(g) => Ok(g),
+    match decode_exact::<T>(spec, &bytes) {
+        Ok(v) => Ok(v),
         Err(e) => {
-            let other = match spec.name {
-                SpecName::Full => ChainSpec::tiny(),
-                SpecName::Tiny => ChainSpec::full(),
-            };
-            let hint = if decode_exact::<Genesis>(&other, &bytes).is_ok() {
+            let other = other_spec(spec);
+            let hint = if decode_exact::<T>(&other, &bytes).is_ok() {
                 format!(
-                    "; it decodes as a {other}-spec genesis: this looks like a {other}-spec \
+                    "; it decodes as a {other}-spec {what}: this looks like a {other}-spec \
                      trace, run with `--spec {other}`",
                     other = other.name
                 )
@@ -245,7 +264,7 @@ fn read_genesis(spec: &ChainSpec, path: &Path) -> anyhow::Result<Genesis> {
                 String::new()
             };
             Err(anyhow::anyhow!(
-                "{}: does not decode as a {}-spec genesis: {e}{hint}",
+                "{}: does not decode as a {}-spec {what}: {e}{hint}",
                 path.display(),
                 spec.name
             ))
@@ -253,12 +272,12 @@ fn read_genesis(spec: &ChainSpec, path: &Path) -> anyhow::Result<Genesis> {
     }
 }
 
-fn read_decoded<T: tessera_core::codec::Decode>(
-    spec: &ChainSpec,
-    path: &Path,
-) -> anyhow::Result<T> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    decode_exact(spec, &bytes).with_context(|| format!("{}: does not decode", path.display()))
+/// The built-in spec that `spec` is not.
+fn other_spec(spec: &ChainSpec) -> ChainSpec {
+    match spec.name {
+        SpecName::Full => ChainSpec::tiny(),
+        SpecName::Tiny => ChainSpec::full(),
+    }
 }
 
 fn summarize(dir: String, passed: usize, failed: usize, times: &mut [f64]) -> FolderSummary {

@@ -182,6 +182,28 @@ fn trace_under_the_wrong_spec_names_the_right_one() {
     );
 }
 
+/// The same for a folder of step files without `genesis.bin`: each step's FAIL
+/// line names the spec its file (or its pre-state) decodes under.
+#[test]
+fn trace_steps_under_the_wrong_spec_name_the_right_one() {
+    let Some(src) = tessera_conformance::vectors_folder("traces/fallback") else {
+        return;
+    };
+    let dir = trace_copy("steps-spec", &src, &["00000001.bin", "00000002.bin"]);
+    let out = tessera(&["trace", dir.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+    assert!(!out.status.success());
+    let fails: Vec<&str> = stdout.lines().filter(|l| l.contains(" FAIL ")).collect();
+    assert_eq!(fails.len(), 2, "{stdout}");
+    for line in fails {
+        assert!(
+            line.contains("this looks like a tiny-spec trace, run with `--spec tiny`"),
+            "{line}"
+        );
+    }
+}
+
 /// A fresh folder `<tmp>/tessera-cli-trace-<tag>-<pid>/trace` holding copies of
 /// `files` from the trace folder `src`; remove its parent when done.
 fn trace_copy(tag: &str, src: &std::path::Path, files: &[&str]) -> PathBuf {

@@ -170,3 +170,120 @@ fn states_and_shards_share_one_database() {
         .unwrap()
         .is_none());
 }
+
+/// Successive states share their unchanged values: the second state of a chain adds
+/// only the values that changed, deleting a state sweeps exactly the values no kept
+/// state references, and every kept state still reads back to its root.
+#[test]
+fn states_share_values_and_deleting_sweeps_the_rest() {
+    let Some((genesis, steps)) = storage_trace() else {
+        return;
+    };
+    let spec = ChainSpec::tiny();
+    let db = TempDir::new("share");
+    let family = |store: &StateStore, name: &str| {
+        store
+            .usage()
+            .unwrap()
+            .into_iter()
+            .find(|u| u.family == name)
+            .unwrap_or_else(|| panic!("no family {name}"))
+    };
+    let genesis_hash = genesis.header.hash();
+    let mut hashes = vec![genesis_hash];
+    {
+        let mut importer = Importer::new(&spec, StateStore::open(&spec, &db.0).unwrap());
+        importer
+            .initialize(&genesis.header, &genesis.state.keyvals)
+            .unwrap();
+        for step in &steps {
+            importer.import(&step.block).unwrap();
+            hashes.push(step.block.header.hash());
+        }
+    }
+    // The values a set of states needs, counted from the trace itself.
+    let distinct = |states: &[&tessera_state::serial::KeyValues]| {
+        let mut all = std::collections::BTreeSet::new();
+        for kv in states {
+            all.extend(kv.values().cloned());
+        }
+        all.len() as u64
+    };
+    let all_states: Vec<_> = std::iter::once(&genesis.state.keyvals)
+        .chain(steps.iter().map(|s| &s.post.keyvals))
+        .collect();
+    let mut store = StateStore::open(&spec, &db.0).unwrap();
+    assert_eq!(family(&store, "states").entries, 4);
+    assert_eq!(
+        family(&store, "state_values").entries,
+        distinct(&all_states),
+        "each distinct value stored once"
+    );
+    let whole: usize = all_states
+        .iter()
+        .map(|kv| kv.values().map(Vec::len).sum::<usize>())
+        .sum();
+    assert!(
+        (family(&store, "state_values").bytes as usize) < whole,
+        "four states share what they share"
+    );
+
+    // Delete genesis and the first step: what stays is what the last two need.
+    store.delete_states(&hashes[..2]).unwrap();
+    assert_eq!(family(&store, "states").entries, 2);
+    assert_eq!(
+        family(&store, "state_values").entries,
+        distinct(&all_states[2..])
+    );
+    for (hash, step) in hashes[2..].iter().zip(&steps[1..]) {
+        let stored = store.get(hash).unwrap().unwrap();
+        assert_eq!(stored.root, step.post.root);
+        assert_eq!(stored.state.root(), step.post.root);
+    }
+    assert!(store.get(&hashes[0]).unwrap().is_none());
+    // Reopened, nothing cached: the same.
+    drop(store);
+    let mut store = StateStore::open(&spec, &db.0).unwrap();
+    for (hash, step) in hashes[2..].iter().zip(&steps[1..]) {
+        assert_eq!(
+            store.get(hash).unwrap().unwrap().state.root(),
+            step.post.root
+        );
+    }
+}
+
+/// A record naming a value the database lacks is a typed error, not a panic.
+#[test]
+fn a_missing_state_value_is_reported_not_panicked() {
+    let Some((genesis, _)) = storage_trace() else {
+        return;
+    };
+    let spec = ChainSpec::tiny();
+    let db = TempDir::new("missing");
+    {
+        let mut importer = Importer::new(&spec, StateStore::open(&spec, &db.0).unwrap());
+        importer
+            .initialize(&genesis.header, &genesis.state.keyvals)
+            .unwrap();
+    }
+    {
+        let raw = rocksdb::DB::open_cf(
+            &rocksdb::Options::default(),
+            &db.0,
+            rocksdb::DB::list_cf(&rocksdb::Options::default(), &db.0).unwrap(),
+        )
+        .unwrap();
+        let values = raw.cf_handle("state_values").unwrap();
+        let first = raw
+            .iterator_cf(values, rocksdb::IteratorMode::Start)
+            .next()
+            .unwrap()
+            .unwrap()
+            .0;
+        raw.delete_cf(values, first).unwrap();
+    }
+    let mut store = StateStore::open(&spec, &db.0).unwrap();
+    let err = store.get(&genesis.header.hash()).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains("missing"), "{err}");
+}

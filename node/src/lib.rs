@@ -28,6 +28,7 @@ pub mod node;
 pub mod node_cmd;
 pub mod operator;
 pub mod pool;
+pub mod preimages;
 pub mod rpc;
 pub mod store;
 pub mod submit_cmd;

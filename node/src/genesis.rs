@@ -19,7 +19,11 @@
 //!   preimage and the authorizer's preimage in `a_p`, each with the lookup entry
 //!   `a_l[(h, |p|)] = [0]` (available since slot 0, GP 9.5–9.7), so the
 //!   historical lookup `Λ` finds both at any slot; a balance of `2^62`, minimum
-//!   item and memo gas 100.
+//!   item and memo gas 100. It also solicits one preimage,
+//!   [`SOLICITED_PREIMAGE`]: `a_l[(H(p), |p|)] = []` with `p` absent from `a_p`,
+//!   so that a testnet can take a preimage through JIP-2 `submitPreimage`, CE
+//!   142/143 and `E_P` (GP §12.4). Its lookup entry counts in the footprint like
+//!   any other (GP 9.8: two items `a_i` and `81 + |p|` octets `a_o`).
 //! - `β_H = [(H(genesis header), M_R([]) = 0, 0, [])]` (GP 7.2): the genesis block
 //!   is the first recent block, so block 1's `H_P` is checked against it (GP 5.2)
 //!   and packages can be anchored on it; its state root is filled in by block 1's
@@ -69,6 +73,12 @@ pub const SERVICE_BALANCE: u64 = 1 << 62;
 /// The testnet service's minimum gas per accumulated item and per memo (`a_g`,
 /// `a_m`).
 pub const SERVICE_MIN_GAS: u64 = 100;
+
+/// The preimage the testnet service solicits at genesis (its lookup entry
+/// `a_l[(H(p), |p|)] = []`, GP §9): nothing on chain provides it, so it waits for
+/// someone to submit it (JIP-2 `submitPreimage`) and a block author to put it in
+/// `E_P` (GP §12.4), after which the entry reads `[τ']` and `a_p[H(p)] = p`.
+pub const SOLICITED_PREIMAGE: &[u8] = b"tessera testnet: a preimage requested at genesis";
 
 /// Why a genesis could not be built.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -200,7 +210,7 @@ pub fn testnet_genesis(
 }
 
 /// The testnet service's account at genesis: code and authorizer preimages, each
-/// available since slot 0.
+/// available since slot 0, and the request for [`SOLICITED_PREIMAGE`].
 pub fn service_account() -> ServiceAccount {
     let mut account = ServiceAccount {
         info: ServiceInfo {
@@ -221,6 +231,9 @@ pub fn service_account() -> ServiceAccount {
         account.set_lookup(SERVICE_ID, &h, len, &[0]);
         account.set_preimage(SERVICE_ID, &h, preimage);
     }
+    // `add_lookup` keeps `a_i` and `a_o` in step (GP 9.8).
+    let solicited = u32::try_from(SOLICITED_PREIMAGE.len()).unwrap_or(u32::MAX);
+    account.add_lookup(SERVICE_ID, &blake2b_256(SOLICITED_PREIMAGE), solicited);
     account
 }
 

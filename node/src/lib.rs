@@ -29,6 +29,7 @@ pub mod node_cmd;
 pub mod observe;
 pub mod operator;
 pub mod pool;
+pub mod preimages;
 pub mod rpc;
 pub mod store;
 pub mod submit_cmd;

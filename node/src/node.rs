@@ -383,6 +383,8 @@ impl Node {
         tessera_da::serve::register(&network, shards);
         // CE 141 and CE 135 into the pools.
         crate::pool::register(&network, pools);
+        // CE 142/143: preimages into the pool, and served from it.
+        crate::preimages::register(&shared);
         // CE 128: serve blocks from the tree.
         let serving = shared.clone();
         network.register::<BlockRequestProtocol, _, _>(move |_peer, req: BlockRequest| {

@@ -274,8 +274,10 @@ impl NodeView for ChainView {
         submit(core, package, extrinsics.concat())
     }
 
-    fn submit_preimage(&self, _requester: ServiceId, _preimage: Vec<u8>) -> Result<(), String> {
-        Err("this node has no preimage pool yet (CE 142/143 are not served)".into())
+    fn submit_preimage(&self, requester: ServiceId, preimage: Vec<u8>) -> Result<(), String> {
+        crate::preimages::submit(&self.shared, requester, preimage)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     fn work_package_status(

@@ -1,14 +1,16 @@
 //! The extrinsic pools a block author draws from (GP v0.7.2 §5.1, §10, §11):
 //! guarantees received over CE 135 (or made here), assurances over CE 141
-//! ([`AssurancePool`], checked in one batch when a block is built), and the
+//! ([`AssurancePool`], checked in one batch when a block is built), the
 //! disputes this node's audits produced (verdicts with their culprits and
-//! faults, GP 10.2–10.7).
+//! faults, GP 10.2–10.7), and the preimages services have solicited
+//! ([`crate::preimages::PreimagePool`], GP §12.4).
 //!
 //! [`Pools::extrinsic`] keeps only what can be valid on the parent state: an
 //! assurance's bits only for engaged cores (GP 11.15), one guarantee per core
 //! whose core is free once this block's assurances and timeouts are applied
-//! (GP 11.29), verdicts not already judged (GP 10.16). The author still tries
-//! the block on the state before sealing it for good (see [`crate::node`]).
+//! (GP 11.29), verdicts not already judged (GP 10.16), preimages still awaited
+//! (GP §12.4). The author still tries the block on the state before sealing it
+//! for good (see [`crate::node`]).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -27,6 +29,7 @@ use tessera_net::{Network, Refusal};
 use tessera_state::ChainState;
 use tracing::{debug, warn};
 
+use crate::preimages::PreimagePool;
 use crate::tickets::TicketPool;
 
 /// Guarantees kept per core (the newest few; older ones are superseded).
@@ -43,6 +46,8 @@ pub struct Pools {
     disputes: BTreeMap<Hash, (Verdict, Vec<Culprit>, Vec<Fault>)>,
     /// Safrole tickets (CE 132).
     pub tickets: TicketPool,
+    /// Solicited preimages (JIP-2 `submitPreimage`, CE 142/143).
+    pub preimages: PreimagePool,
 }
 
 impl Pools {
@@ -55,6 +60,7 @@ impl Pools {
             assurances: AssurancePool::new(spec, backend, keys),
             disputes: BTreeMap::new(),
             tickets: TicketPool::default(),
+            preimages: PreimagePool::new(spec),
         }
     }
 
@@ -79,8 +85,9 @@ impl Pools {
 
     /// Drop what `state` (a new best state) has made stale: guarantees whose
     /// report is pending or was accumulated or is older than a rotation, and
-    /// verdicts already judged.
+    /// verdicts already judged, preimages no longer awaited.
     pub fn prune(&mut self, state: &ChainState) {
+        self.preimages.prune(state);
         let pending: Vec<Hash> = state
             .rho
             .0
@@ -171,7 +178,8 @@ impl Pools {
             assurances,
             guarantees: GuaranteesExtrinsic(guarantees),
             disputes,
-            ..Default::default()
+            // GP §12.4: awaited in the parent's δ, ordered and unique.
+            preimages: self.preimages.extrinsic(prior),
         }
     }
 }

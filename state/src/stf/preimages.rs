@@ -69,8 +69,9 @@ error_codes!(Error {
 });
 
 /// `R(d, s, h, l) ≡ h ∉ K(d[s]_p) ∧ d[s]_l[(h, l)] = []`: whether service `s`
-/// of `d` awaits the preimage `(h, l)`.
-fn awaited(
+/// of `d` awaits the preimage `(h, l)` (GP §12.4, `Y`). Public so that a node's
+/// preimage pool admits exactly what [`integrate`] will accept.
+pub fn awaited(
     accounts: &BTreeMap<ServiceId, Arc<ServiceAccount>>,
     s: ServiceId,
     h: &Hash,

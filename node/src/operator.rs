@@ -155,11 +155,15 @@ pub async fn start(shared: Arc<Shared>, config: OperatorConfig) -> Operator {
                     .iter()
                     .filter(|p| shared.network.has_block_announcements(p))
                     .count();
-                let (guarantees, _) = shared.pools().counts();
-                let mut by_core = vec![0u8; shared.spec.cores()];
-                if let Some(first) = by_core.first_mut() {
-                    *first = u8::try_from(guarantees).unwrap_or(u8::MAX);
-                }
+                let (by_core, preimages, preimages_size) = {
+                    let pools = shared.pools();
+                    let by_core: Vec<u8> = pools
+                        .guarantees_by_core()
+                        .into_iter()
+                        .map(|n| u8::try_from(n).unwrap_or(u8::MAX))
+                        .collect();
+                    (by_core, pools.preimages.len(), pools.preimages.octets())
+                };
                 telemetry.send(Event::Status(Status {
                     peers: u32::try_from(peers.len()).unwrap_or(u32::MAX),
                     validator_peers: u32::try_from(validators).unwrap_or(u32::MAX),
@@ -167,8 +171,8 @@ pub async fn start(shared: Arc<Shared>, config: OperatorConfig) -> Operator {
                     guarantees_by_core: Fixed(by_core),
                     shards: u32::try_from(f).unwrap_or(u32::MAX),
                     shards_size: Stats::get(&shared.stats.shard_bytes),
-                    preimages: 0,
-                    preimages_size: 0,
+                    preimages: u32::try_from(preimages).unwrap_or(u32::MAX),
+                    preimages_size: u32::try_from(preimages_size).unwrap_or(u32::MAX),
                 }));
             }
         });

@@ -110,6 +110,18 @@ impl Pools {
         });
     }
 
+    /// Guarantees waiting, per core (`C` entries).
+    pub fn guarantees_by_core(&self) -> Vec<usize> {
+        (0..self.spec.cores())
+            .map(|c| {
+                u16::try_from(c)
+                    .ok()
+                    .and_then(|c| self.guarantees.get(&c))
+                    .map_or(0, Vec::len)
+            })
+            .collect()
+    }
+
     /// Guarantees and verdicts waiting.
     pub fn counts(&self) -> (usize, usize) {
         (

@@ -322,6 +322,11 @@ impl Chain {
         self.archive = archive;
     }
 
+    /// Whether every state is kept (`--archive`).
+    pub fn is_archive(&self) -> bool {
+        self.archive
+    }
+
     /// Finalize `hash` (a descendant of the finalized block), recording it, and
     /// (unless an archive) prune the states no longer needed: those of the
     /// finalized block's ancestors and of every fork that does not descend from

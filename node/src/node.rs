@@ -149,6 +149,9 @@ pub struct Stats {
     pub guaranteed: AtomicU64,
     /// Octets of bundles and segments this node erasure-coded as guarantor.
     pub coded_bytes: AtomicU64,
+    /// Bundle shards the availability store dropped at the end of their
+    /// retention.
+    pub shards_pruned: AtomicU64,
 }
 
 impl Stats {
@@ -307,8 +310,30 @@ impl crate::finality::BlockTree for FinalityTree {
         match result {
             Ok(Some(pruned)) => {
                 debug!(%hash, height = number, pruned, "finalized");
-                let info = shared.chain().info(&hash).cloned();
+                let (info, archive) = {
+                    let chain = shared.chain();
+                    (chain.info(&hash).cloned(), chain.is_archive())
+                };
                 if let Some(info) = info {
+                    // The availability store's retention (bundle shards `U` slots
+                    // after they were stored, segment shards 28 days), counted up
+                    // to `2R` slots before the finalized slot. A guarantee is
+                    // reported while its slot is in the current or the previous
+                    // rotation (GP §11.4: `t ≥ R(⌊τ'/R⌋ − 1)`, under `2R` slots
+                    // after it) and made available within `U` slots after that
+                    // (else it times out), so a shard pruned here belongs to a
+                    // report that became available in a finalized block — audited,
+                    // since this node votes only for audited blocks — or never will.
+                    if !archive {
+                        let now = info.slot.saturating_sub(2 * shared.spec.rotation_period);
+                        match shared.shards.prune(now) {
+                            Ok(p) => {
+                                debug!(slot = info.slot, pruned = ?p, "availability store pruned");
+                                Stats::add(&shared.stats.shards_pruned, p.bundle_shards as u64);
+                            }
+                            Err(e) => warn!(error = %e, "availability store not pruned"),
+                        }
+                    }
                     shared.emit(NodeEvent::Finalized(info));
                 }
                 shared.network.set_chain_head(shared.handshake());

@@ -282,7 +282,7 @@ impl Testnet {
             .sum();
         let disk = directory_bytes(&validator_dir(&self.base, i));
         format!(
-            "database (validator {i}): {} states kept ({:.1} KB of records, {:.1} KB in {} shared values); {} blocks ({:.1} KB); shards and DA records {:.1} KB; {:.1} MB on disk",
+            "database (validator {i}): {} states kept ({:.1} KB of records, {:.1} KB in {} shared values); {} blocks ({:.1} KB); shards and DA records {:.1} KB ({} bundle shards pruned); {:.1} MB on disk",
             states.map_or(0, |u| u.entries),
             kb(states.map_or(0, |u| u.bytes)),
             kb(values.map_or(0, |u| u.bytes)),
@@ -290,6 +290,7 @@ impl Testnet {
             blocks.map_or(0, |u| u.entries),
             kb(blocks.map_or(0, |u| u.bytes)),
             kb(shards),
+            Stats::get(&node.shared().stats.shards_pruned),
             disk as f64 / 1e6,
         )
     }

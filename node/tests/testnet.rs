@@ -423,6 +423,15 @@ fn a_lying_guarantor_is_caught() {
         "byzantine testnet failed:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains("the lie was CAUGHT"), "{stdout}");
+    // Past the retention (U slots, counted 2R before finality), bundle shards go.
+    let db = stdout
+        .lines()
+        .find(|l| l.starts_with("database (validator 0):"))
+        .unwrap_or_else(|| panic!("no database line:\n{stdout}"));
+    assert!(
+        number_after(db, "KB (") > 0,
+        "no shard pruned in 24 slots: {db}"
+    );
 }
 
 #[test]

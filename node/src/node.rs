@@ -27,7 +27,7 @@ use tessera_core::types::{Block, Extrinsic, TimeSlot};
 use tessera_net::connectivity::ValidatorSets;
 use tessera_net::messages::{
     Announcement, BlockRef, BlockRequest, BlockRequestProtocol, Blocks, Direction, Handshake,
-    Ticket, TicketDistribution,
+    Ticket, TicketDistribution, TicketToProxy,
 };
 use tessera_net::network::{BlockAnnouncementEvent, Refusal};
 use tessera_net::{Identity, Network, NetworkConfig, PeerId};
@@ -969,29 +969,16 @@ async fn fetch_shards_observed(
 /// validator's `N` tickets and send them to every validator (CE 132); pool the
 /// tickets that arrive (verified first).
 async fn tickets_duty(shared: Arc<Shared>, mut events: broadcast::Receiver<NodeEvent>) {
+    // CE 132: a ticket from its proxy (or from a generator that is its own
+    // proxy), verified and pooled.
     let received = shared.clone();
     shared
         .network
         .register::<TicketDistribution, _, _>(move |peer, ticket: Ticket| {
             let shared = received.clone();
             async move {
-                let result = tokio::task::spawn_blocking(move || {
-                    let best = shared.chain().best().hash;
-                    let state = shared
-                        .chain()
-                        .state(&best)
-                        .map_err(|e| e.to_string())?
-                        .ok_or("no best state")?;
-                    shared
-                        .pools()
-                        .tickets
-                        .add(&shared.spec, &state.state, ticket)
-                        .map_err(|e| e.to_string())
-                })
-                .await
-                .map_err(|e| Refusal(e.to_string()))?;
-                match result {
-                    Ok(id) => {
+                match pool_ticket(&shared, ticket).await {
+                    Ok((id, _)) => {
                         debug!(%peer, %id, "ticket pooled");
                         Ok(())
                     }
@@ -1000,6 +987,29 @@ async fn tickets_duty(shared: Arc<Shared>, mut events: broadcast::Receiver<NodeE
                         Err(Refusal(e))
                     }
                 }
+            }
+        });
+    // CE 131: a ticket for which this validator is the proxy: verified, checked
+    // to be ours to forward, pooled, then sent to every current validator over
+    // CE 132 (JAMNP-S "CE 131/132").
+    let proxied = shared.clone();
+    shared
+        .network
+        .register::<TicketToProxy, _, _>(move |peer, ticket: Ticket| {
+            let shared = proxied.clone();
+            async move {
+                let (id, proxy) = pool_ticket(&shared, ticket.clone()).await.map_err(|e| {
+                    debug!(%peer, error = %e, "ticket to proxy refused");
+                    Refusal(e)
+                })?;
+                if proxy != Some(shared.network.peer_id()) {
+                    return Err(Refusal(format!(
+                        "this validator is not the proxy of ticket {id}"
+                    )));
+                }
+                debug!(%peer, %id, "proxying ticket");
+                tokio::spawn(async move { distribute_ticket(&shared, &ticket).await });
+                Ok(())
             }
         });
     let mut made_for: Option<u32> = None;
@@ -1026,10 +1036,18 @@ async fn tickets_duty(shared: Arc<Shared>, mut events: broadcast::Receiver<NodeE
             debug!(epoch, "making tickets");
             let tickets = crate::tickets::make(&s.spec, &state.state, &s.keys.bandersnatch)?;
             debug!(epoch, "tickets proven");
-            for t in &tickets {
-                s.pools().tickets.add(&s.spec, &state.state, t.clone())?;
+            let mut with_proxies = Vec::with_capacity(tickets.len());
+            for t in tickets {
+                let id = s.pools().tickets.add(&s.spec, &state.state, t.clone())?;
+                let proxy = state
+                    .state
+                    .gamma
+                    .pending
+                    .ed25519(crate::tickets::proxy_index(&s.spec, &id))
+                    .map(|k| PeerId::from(*k));
+                with_proxies.push((t, proxy));
             }
-            Ok::<_, anyhow::Error>(tickets)
+            Ok::<_, anyhow::Error>(with_proxies)
         })
         .await;
         let tickets = match made {
@@ -1044,13 +1062,67 @@ async fn tickets_duty(shared: Arc<Shared>, mut events: broadcast::Receiver<NodeE
             }
         };
         debug!(epoch, tickets = tickets.len(), "tickets made");
+        // Each ticket to its proxy (CE 131), or to everyone (CE 132) where this
+        // validator is its own proxy.
         let me = shared.network.peer_id();
-        for peer in shared.validators.iter().filter(|p| **p != me) {
-            for t in &tickets {
-                if let Err(e) = shared.network.request::<TicketDistribution>(peer, t).await {
-                    debug!(%peer, error = %e, "ticket not delivered");
+        for (ticket, proxy) in tickets {
+            match proxy {
+                Some(p) if p != me => {
+                    if let Err(e) = shared.network.request::<TicketToProxy>(&p, &ticket).await {
+                        // The proxy may be down: the ticket still has to reach
+                        // an author, so this validator distributes it itself.
+                        debug!(proxy = %p, error = %e, "proxy unreachable; distributing the ticket");
+                        distribute_ticket(&shared, &ticket).await;
+                    }
                 }
+                _ => distribute_ticket(&shared, &ticket).await,
             }
+        }
+    }
+}
+
+/// Verify `ticket` against the best state and pool it; its id and its proxy: the
+/// validator of the next epoch's set `γ_P` at the index the id's last four
+/// octets (big-endian) name modulo `V` (JAMNP-S "CE 131/132").
+async fn pool_ticket(
+    shared: &Arc<Shared>,
+    ticket: Ticket,
+) -> Result<(tessera_core::hash::Hash, Option<PeerId>), String> {
+    let shared = shared.clone();
+    tokio::task::spawn_blocking(move || {
+        let best = shared.chain().best().hash;
+        let state = shared
+            .chain()
+            .state(&best)
+            .map_err(|e| e.to_string())?
+            .ok_or("no best state")?;
+        let id = shared
+            .pools()
+            .tickets
+            .add(&shared.spec, &state.state, ticket)
+            .map_err(|e| e.to_string())?;
+        let proxy = state
+            .state
+            .gamma
+            .pending
+            .ed25519(crate::tickets::proxy_index(&shared.spec, &id))
+            .map(|k| PeerId::from(*k));
+        Ok((id, proxy))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+/// CE 132: `ticket` to every current validator but this one.
+async fn distribute_ticket(shared: &Arc<Shared>, ticket: &Ticket) {
+    let me = shared.network.peer_id();
+    for peer in shared.validators.iter().filter(|p| **p != me) {
+        if let Err(e) = shared
+            .network
+            .request::<TicketDistribution>(peer, ticket)
+            .await
+        {
+            debug!(%peer, error = %e, "ticket not delivered");
         }
     }
 }

@@ -8,11 +8,16 @@
 //! `K` a block), become the next epoch's seal keys when the accumulator is full
 //! (GP 6.24), and those blocks count as ticketed in the best-chain rule (19.1).
 //!
-//! Tessera sends each ticket straight to every validator over CE 132 instead of
-//! through a proxy (CE 131): JAMNP-S's proxy hop exists to hide which validator
-//! made a ticket from the network, which a local testnet's loopback does not hide
-//! anyway. A received ticket is verified against the best state's `γ_Z` and `η_2`
-//! before it is pooled, so a block author never carries a proof that fails.
+//! Distribution (JAMNP-S "CE 131/132"): each ticket goes first to its proxy, the
+//! validator of the next epoch's set `γ_P` at [`proxy_index`] of its id (CE 131),
+//! which verifies it, checks that it is the proxy, and sends it to every current
+//! validator (CE 132); a generator that is its own proxy, or whose proxy cannot be
+//! reached, sends it over CE 132 itself. JAMNP-S delays a proxy's forwarding until
+//! two minutes into the epoch and spaces it out to hide the generator's timing;
+//! Tessera forwards at once, since at the tiny spec's 12-slot epochs (and a
+//! testnet's 1-second slots) the delay would outlast the ticket contest. A received
+//! ticket is verified against the best state's `γ_Z` and `η_2` before it is
+//! pooled, so a block author never carries a proof that fails.
 
 use std::collections::BTreeMap;
 
@@ -42,6 +47,15 @@ pub enum TicketError {
         /// The epoch tickets are made for now.
         expected: u32,
     },
+}
+
+/// The index in the next epoch's validator set of the proxy of the ticket with id
+/// (VRF output) `id`: its last four octets as a big-endian `u32`, modulo `V`
+/// (JAMNP-S "CE 131/132").
+pub fn proxy_index(spec: &ChainSpec, id: &Hash) -> tessera_core::types::ValidatorIndex {
+    let tail = u32::from_be_bytes([id.0[28], id.0[29], id.0[30], id.0[31]]);
+    let v = u32::try_from(spec.validators()).unwrap_or(u32::MAX).max(1);
+    u16::try_from(tail % v).unwrap_or(u16::MAX)
 }
 
 /// The epoch of `slot`.
@@ -163,5 +177,27 @@ impl TicketPool {
                 .filter_map(|id| pool.get(id).cloned())
                 .collect(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// JAMNP-S: "the last 4 bytes of the ticket's VRF output as a big-endian
+    /// unsigned integer, modulo the number of validators".
+    #[test]
+    fn the_proxy_is_the_ids_last_four_octets_big_endian_modulo_v() {
+        let spec = ChainSpec::tiny();
+        let mut id = Hash::default();
+        id.0[0] = 0xFF; // not among the last four: ignored
+        id.0[28..].copy_from_slice(&[0, 0, 1, 2]); // 258 = 43·6
+        assert_eq!(proxy_index(&spec, &id), 0);
+        id.0[31] = 3; // 259
+        assert_eq!(proxy_index(&spec, &id), 1);
+        id.0[28..].copy_from_slice(&[0xFF; 4]); // 4294967295 = 6·715827882 + 3
+        assert_eq!(proxy_index(&spec, &id), 3);
+        let full = ChainSpec::full();
+        assert_eq!(proxy_index(&full, &id), (u32::MAX % 1023) as u16);
     }
 }

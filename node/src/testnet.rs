@@ -66,6 +66,12 @@ pub struct TestnetArgs {
     /// slot); 0: no builder.
     #[arg(long, default_value_t = 16 * 1024)]
     pub payload_bytes: usize,
+    /// Run the last `N` validators as separate `tessera node` processes (one
+    /// each, on fixed loopback ports, their logs in `validator-I/node.log` under
+    /// the base path); the others, the builder and the status line stay in this
+    /// process. 0: every validator in this process.
+    #[arg(long, default_value_t = 0)]
+    pub processes: usize,
 }
 
 /// What a run did, from the first validator's view of its chain.
@@ -105,6 +111,8 @@ pub struct Summary {
     pub accumulated: u64,
     /// Submissions no guarantor took.
     pub refused: u64,
+    /// The slots at which the packages not accumulated were submitted.
+    pub missing: Vec<TimeSlot>,
     /// Reports judged bad on chain (`ψ_B` of the first validator's best state).
     pub bad_verdicts: usize,
     /// Offenders on chain (`ψ_O`), by validator index.
@@ -146,6 +154,10 @@ pub struct Testnet {
     slot_zero: SystemTime,
     slot_duration: Duration,
     liars: Vec<usize>,
+    /// Every validator's Ed25519 key, by index.
+    keys: Vec<tessera_core::types::Ed25519Public>,
+    /// The validators this process runs, in `nodes`' order.
+    hosted: Vec<usize>,
     /// Where the databases are.
     base: PathBuf,
     _temp: Option<TempDir>,
@@ -181,6 +193,14 @@ pub struct TestnetConfig {
     pub archive: bool,
     /// Validators that guarantee as liars.
     pub liars: Vec<usize>,
+    /// The validators this process runs (`None`: all of them).
+    pub hosted: Option<Vec<usize>>,
+    /// Validators run elsewhere: index and address (their peer ids are their
+    /// keys in `validators`).
+    pub remote: Vec<(usize, SocketAddr)>,
+    /// When slot 0 began (`None`: half a slot before now, so slot 1 begins half
+    /// a slot from now).
+    pub slot_zero: Option<SystemTime>,
 }
 
 impl Testnet {
@@ -190,20 +210,22 @@ impl Testnet {
         let (base, temp) = match &config.base_path {
             Some(p) => (p.clone(), None),
             None => {
-                let p = std::env::temp_dir().join(format!(
-                    "tessera-testnet-{}-{}",
-                    std::process::id(),
-                    SystemTime::now()
-                        .duration_since(SystemTime::UNIX_EPOCH)
-                        .unwrap_or_default()
-                        .as_nanos()
-                ));
+                let p = temp_base();
                 (p.clone(), Some(TempDir(p)))
             }
         };
-        let slot_zero = SystemTime::now() + config.slot_duration / 2 - config.slot_duration;
+        let slot_zero = config
+            .slot_zero
+            .unwrap_or_else(|| SystemTime::now() + config.slot_duration / 2 - config.slot_duration);
         let mut nodes = Vec::new();
+        let hosted: Vec<usize> = config
+            .hosted
+            .clone()
+            .unwrap_or_else(|| (0..config.validators.len()).collect());
         for (i, keys) in config.validators.iter().enumerate() {
+            if !hosted.contains(&i) {
+                continue;
+            }
             let dir = base.join(format!("validator-{i}"));
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             let store = StateStore::open(&config.spec, &dir.join("db"))
@@ -241,13 +263,18 @@ impl Testnet {
             )?;
             nodes.push(node);
         }
-        let peers: Vec<(PeerId, SocketAddr)> = nodes
+        let mut peers: Vec<(PeerId, SocketAddr)> = nodes
             .iter()
             .map(|n| {
                 let net = &n.shared().network;
                 Ok((net.peer_id(), net.local_addr()?))
             })
             .collect::<std::io::Result<_>>()?;
+        for (i, addr) in &config.remote {
+            if let Some(keys) = config.validators.get(*i) {
+                peers.push((PeerId::from(keys.ed25519.public()), *addr));
+            }
+        }
         for n in &nodes {
             n.connect_to(peers.clone());
         }
@@ -257,6 +284,12 @@ impl Testnet {
             slot_zero,
             slot_duration: config.slot_duration,
             liars: config.liars.clone(),
+            keys: config
+                .validators
+                .iter()
+                .map(|v| v.ed25519.public())
+                .collect(),
+            hosted,
             base,
             _temp: temp,
         })
@@ -265,8 +298,13 @@ impl Testnet {
     /// One line on validator `i`'s database: what its state records, shared state
     /// values, blocks and shards hold (live octets), and its size on disk.
     pub fn database_line(&self, i: usize) -> String {
-        let Some(node) = self.nodes.get(i) else {
-            return format!("database (validator {i}): no such validator");
+        let Some(node) = self
+            .hosted
+            .iter()
+            .position(|h| *h == i)
+            .and_then(|n| self.nodes.get(n))
+        else {
+            return format!("database (validator {i}): not run by this process");
         };
         let usage = match node.shared().chain().store_usage() {
             Ok(u) => u,
@@ -360,11 +398,7 @@ impl Testnet {
                         .iter()
                         // By the validators' own keys: κ nulls offenders' keys
                         // at an epoch change (GP 6.14).
-                        .filter_map(|k| {
-                            self.nodes
-                                .iter()
-                                .position(|n| n.shared().keys.ed25519.public() == *k)
-                        })
+                        .filter_map(|k| self.keys.iter().position(|v| v == k))
                         .collect(),
                 ),
                 None => (0, Vec::new()),
@@ -408,6 +442,13 @@ impl Testnet {
     ) -> Summary {
         let first = self.slot_now() + 1;
         let last = slots.map(|n| first + n);
+        // Nodes in other processes start their clocks at slot 0 (a few seconds
+        // after they were spawned): the builder's first packages wait until half
+        // a slot before slot `first`, when every node is listening.
+        let ready = self.slot_start(first) - self.slot_duration / 2;
+        if let Ok(wait) = ready.duration_since(SystemTime::now()) {
+            tokio::time::sleep(wait).await;
+        }
         let mut previous = (Summary::default(), Instant::now());
         let mut slot = first;
         loop {
@@ -442,6 +483,13 @@ impl Testnet {
             summary.submitted = b.submitted.len() as u64;
             summary.accumulated = b.accumulated.len() as u64;
             summary.refused = b.refused;
+            summary.missing = b
+                .submitted
+                .iter()
+                .filter(|(h, _)| !b.accumulated.contains(*h))
+                .map(|(_, slot)| *slot)
+                .collect();
+            summary.missing.sort_unstable();
         }
         summary
     }
@@ -616,6 +664,80 @@ pub fn run(
         .da_backend
         .parse()
         .map_err(|e: String| anyhow::anyhow!("--da-backend: {e}"))?;
+    let v = validators.len();
+    if args.processes >= v {
+        anyhow::bail!(
+            "--processes {}: at most {} (this process runs validator 0, the builder and the status line)",
+            args.processes,
+            v - 1
+        );
+    }
+    if args.byzantine_guarantor && args.processes > v.saturating_sub(2) {
+        anyhow::bail!(
+            "--processes {} with --byzantine-guarantor: at most {} (the liars, validators 0 and 1, run in this process)",
+            args.processes,
+            v.saturating_sub(2)
+        );
+    }
+    // Separate processes: a base path they can all see, fixed ports, and a slot 0
+    // a few seconds ahead so that every process is listening when slot 1 begins.
+    let mut processes = None;
+    let (base_path, port, slot_zero, hosted, remote, _temp) = if args.processes > 0 {
+        let (base, temp) = match &args.base_path {
+            Some(p) => (p.clone(), None),
+            None => {
+                let p = temp_base();
+                (p.clone(), Some(TempDir(p)))
+            }
+        };
+        let port = if args.port == 0 {
+            free_ports(v)?
+        } else {
+            args.port
+        };
+        let addr = |i: usize| SocketAddr::from(([127, 0, 0, 1], port + i as u16));
+        let genesis_time = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs()
+            + 4;
+        let children: Vec<usize> = (v - args.processes..v).collect();
+        let bootnodes: Vec<String> = (0..v)
+            .map(|i| {
+                format!(
+                    "{}@{}",
+                    PeerId::from(validators[i].ed25519.public()).alt_name(),
+                    addr(i)
+                )
+            })
+            .collect();
+        processes = Some(spawn_nodes(
+            spec,
+            args,
+            &base,
+            &children,
+            &bootnodes,
+            addr,
+            genesis_time,
+        )?);
+        (
+            Some(base),
+            port,
+            Some(SystemTime::UNIX_EPOCH + Duration::from_secs(genesis_time)),
+            Some((0..v - args.processes).collect()),
+            children.iter().map(|&i| (i, addr(i))).collect(),
+            temp,
+        )
+    } else {
+        (
+            args.base_path.clone(),
+            args.port,
+            None,
+            None,
+            Vec::new(),
+            None,
+        )
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -627,11 +749,14 @@ pub fn run(
             genesis,
             validators,
             slot_duration: Duration::from_secs_f64(args.slot_seconds),
-            base_path: args.base_path.clone(),
-            port: args.port,
+            base_path,
+            port,
             backend,
             archive: args.archive,
             liars: if args.byzantine_guarantor { vec![0, 1] } else { Vec::new() },
+            hosted,
+            remote,
+            slot_zero,
         })?;
         info!(
             validators = net.nodes.len(),
@@ -640,13 +765,22 @@ pub fn run(
             "testnet started"
         );
         println!(
-            "tessera testnet: {} validators ({} spec), {} s slots{}",
-            net.nodes.len(),
+            "tessera testnet: {} validators ({} spec), {} s slots{}{}",
+            v,
             if spec.validators() == 6 { "tiny" } else { "full" },
             args.slot_seconds,
             args.slots
                 .map(|n| format!(", {n} slots"))
-                .unwrap_or_else(|| ", until Ctrl-C".into())
+                .unwrap_or_else(|| ", until Ctrl-C".into()),
+            if args.processes > 0 {
+                format!(
+                    "; validators {}–{} as separate `tessera node` processes",
+                    v - args.processes,
+                    v - 1
+                )
+            } else {
+                String::new()
+            }
         );
         // RPC and metrics on the first validator; telemetry from every one.
         let mut operators = Vec::new();
@@ -704,6 +838,13 @@ pub fn run(
             summary.assurances,
             summary.shard_bytes as f64 / 1e6
         );
+        if !summary.missing.is_empty() && summary.liars.is_empty() {
+            println!(
+                "summary: {} packages not accumulated, submitted at slots {:?}",
+                summary.missing.len(),
+                summary.missing
+            );
+        }
         if !summary.liars.is_empty() {
             println!(
                 "byzantine: liars {:?}; bad verdicts on chain {}; offenders (ψ_O) {:?}; {}",
@@ -714,10 +855,182 @@ pub fn run(
             );
         }
         println!("{}", net.database_line(0));
-        let passed = summary.passed();
+        let mut passed = summary.passed();
+        if let Some(children) = processes.take() {
+            // They stop on their own a few slots after this process's last slot.
+            let wait = Duration::from_secs_f64(args.slot_seconds * f64::from(SETTLE_SLOTS + 5));
+            for child in children {
+                let (ok, line) = child.finish(wait).await;
+                println!("{line}");
+                passed &= ok;
+            }
+        }
         println!("{}", if passed { "testnet: PASSED" } else { "testnet: FAILED" });
         Ok(passed)
     })
+}
+
+/// A fresh temporary base path.
+fn temp_base() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "tessera-testnet-{}-{}",
+        std::process::id(),
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+    ))
+}
+
+/// The first of `n` consecutive UDP ports free on loopback now (tried from a
+/// range of the ephemeral ports, each checked by binding it).
+fn free_ports(n: usize) -> anyhow::Result<u16> {
+    let start = 20_000 + (std::process::id() % 20_000) as u16;
+    for base in (start..60_000).step_by(n.max(1) + 1) {
+        let all_free = (0..n).all(|i| {
+            std::net::UdpSocket::bind(SocketAddr::from(([127, 0, 0, 1], base + i as u16))).is_ok()
+        });
+        if all_free {
+            return Ok(base);
+        }
+    }
+    anyhow::bail!("no {n} consecutive free UDP ports on 127.0.0.1; give --port")
+}
+
+/// A validator running as a `tessera node` process.
+struct NodeProcess {
+    index: usize,
+    child: std::process::Child,
+    log: PathBuf,
+}
+
+impl NodeProcess {
+    /// Wait up to `wait` for the process to stop on its own (it was given
+    /// `--slots`; killed after that), and say how it ended.
+    async fn finish(mut self, wait: Duration) -> (bool, String) {
+        let deadline = Instant::now() + wait;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => {
+                    let ok = status.success();
+                    return (
+                        ok,
+                        format!(
+                            "validator {} (process {}): {}{}",
+                            self.index,
+                            self.child.id(),
+                            if ok {
+                                "exited 0".to_string()
+                            } else {
+                                format!("FAILED ({status})")
+                            },
+                            if ok {
+                                String::new()
+                            } else {
+                                format!("; see {}", self.log.display())
+                            }
+                        ),
+                    );
+                }
+                Ok(None) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Ok(None) | Err(_) => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    return (
+                        false,
+                        format!(
+                            "validator {}: did not stop within {:.0} s, killed; see {}",
+                            self.index,
+                            wait.as_secs_f64(),
+                            self.log.display()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        // An early return (an error starting this process's nodes) leaves no
+        // validator running on its own.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Start validators `children` as `tessera node` processes of this executable,
+/// each with its database under `base`, listening on `addr(i)`, every other
+/// validator as a bootnode, and slot 0 at `genesis_time` (Unix seconds).
+fn spawn_nodes(
+    spec: &ChainSpec,
+    args: &TestnetArgs,
+    base: &Path,
+    children: &[usize],
+    bootnodes: &[String],
+    addr: impl Fn(usize) -> SocketAddr,
+    genesis_time: u64,
+) -> anyhow::Result<Vec<NodeProcess>> {
+    let exe = std::env::current_exe().context("finding this executable")?;
+    let mut started = Vec::new();
+    for &i in children {
+        let dir = validator_dir(base, i);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let log = dir.join("node.log");
+        let out =
+            std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        let err = out.try_clone().context("duplicating the log file")?;
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.args([
+            "--spec",
+            if spec.validators() == 6 {
+                "tiny"
+            } else {
+                "full"
+            },
+            "node",
+        ])
+        .args(["--dev", &i.to_string()])
+        .arg("--base-path")
+        .arg(&dir)
+        .args(["--listen", &addr(i).to_string()])
+        .args(["--genesis-time", &genesis_time.to_string()])
+        .args(["--slot-seconds", &args.slot_seconds.to_string()])
+        .args(["--da-backend", &args.da_backend])
+        .args(["--no-rpc", "--no-prometheus"]);
+        for (j, b) in bootnodes.iter().enumerate() {
+            if j != i {
+                cmd.args(["--bootnode", b]);
+            }
+        }
+        if let Some(n) = args.slots {
+            // A little past this process's last slot, so finality can settle.
+            cmd.args(["--slots", &(n + 3).to_string()]);
+        }
+        if let Some(t) = &args.telemetry {
+            cmd.args(["--telemetry", t]);
+        }
+        if args.archive {
+            cmd.arg("--archive");
+        }
+        let child = cmd
+            .stdin(std::process::Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .with_context(|| format!("starting validator {i} as {}", exe.display()))?;
+        started.push(NodeProcess {
+            index: i,
+            child,
+            log,
+        });
+    }
+    Ok(started)
 }
 
 /// Octets of the files under `dir` (RocksDB's tables, logs and manifests).

@@ -434,6 +434,50 @@ fn a_lying_guarantor_is_caught() {
     );
 }
 
+/// `--processes 2`: validators 4 and 5 run as `tessera node` processes over real
+/// loopback QUIC with this one; the network still authors, guarantees, audits and
+/// finalizes, and both processes exit 0 at the end.
+#[test]
+fn a_testnet_across_processes_passes() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "testnet",
+            "--slots",
+            "8",
+            "--slot-seconds",
+            "1",
+            "--processes",
+            "2",
+        ])
+        .args(["--rpc-port", "0", "--prometheus-port", "0"])
+        .output()
+        .expect("tessera testnet runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "testnet failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("validators 4–5 as separate `tessera node` processes"),
+        "{stdout}"
+    );
+    for i in [4, 5] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(&format!("validator {i} (process "))
+                    && l.ends_with("exited 0")),
+            "validator {i}'s process:\n{stdout}"
+        );
+    }
+    let work = stdout
+        .lines()
+        .find(|l| l.starts_with("summary: work packages"))
+        .unwrap_or_else(|| panic!("no work summary:\n{stdout}"));
+    let submitted = number_after(work, "submitted ");
+    assert!(submitted > 0, "{work}");
+    assert_eq!(number_after(work, "accumulated "), submitted, "{work}");
+}
+
 #[test]
 fn bad_arguments_are_refused() {
     let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
@@ -443,6 +487,14 @@ fn bad_arguments_are_refused() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--slot-seconds"), "{stderr}");
+    // Validator 0, the builder and the status line stay in this process.
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["testnet", "--slots", "2", "--processes", "6"])
+        .output()
+        .expect("tessera testnet runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--processes 6: at most 5"), "{stderr}");
 }
 
 /// The number after `key` in `line`.

@@ -93,13 +93,7 @@ fn a_short_testnet_passes_and_serves_rpc() {
     );
     // The builder's packages went through guaranteeing, availability, audit and
     // accumulation, and GRANDPA finalized.
-    let work = stdout
-        .lines()
-        .find(|l| l.starts_with("summary: work packages"))
-        .unwrap_or_else(|| panic!("no work summary:\n{stdout}"));
-    let submitted = number_after(work, "submitted ");
-    assert!(submitted > 0, "{work}");
-    assert_eq!(number_after(work, "accumulated "), submitted, "{work}");
+    let work = every_package_accumulated(&stdout);
     assert!(number_after(work, "audits ") > 0, "{work}");
     let last = stdout
         .lines()
@@ -469,13 +463,7 @@ fn a_testnet_across_processes_passes() {
             "validator {i}'s process:\n{stdout}"
         );
     }
-    let work = stdout
-        .lines()
-        .find(|l| l.starts_with("summary: work packages"))
-        .unwrap_or_else(|| panic!("no work summary:\n{stdout}"));
-    let submitted = number_after(work, "submitted ");
-    assert!(submitted > 0, "{work}");
-    assert_eq!(number_after(work, "accumulated "), submitted, "{work}");
+    every_package_accumulated(&stdout);
 }
 
 #[test]
@@ -495,6 +483,19 @@ fn bad_arguments_are_refused() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--processes 6: at most 5"), "{stderr}");
+}
+
+/// The work summary line of a run's `stdout`, asserting that the builder
+/// submitted packages and every one was accumulated.
+fn every_package_accumulated(stdout: &str) -> &str {
+    let work = stdout
+        .lines()
+        .find(|l| l.starts_with("summary: work packages"))
+        .unwrap_or_else(|| panic!("no work summary:\n{stdout}"));
+    let submitted = number_after(work, "submitted ");
+    assert!(submitted > 0, "{work}");
+    assert_eq!(number_after(work, "accumulated "), submitted, "{work}");
+    work
 }
 
 /// The number after `key` in `line`.

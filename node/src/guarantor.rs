@@ -423,7 +423,7 @@ impl Guarantor {
                 let inner = me.inner.clone();
                 let telemetry = inner.observer().telemetry().clone();
                 let sharing = telemetry.send(Event::WorkPackageBeingShared(
-                    tessera_core::ByteArray(*peer.as_bytes()),
+                    crate::telemetry::peer_id(&peer),
                 ));
                 let signed = tokio::task::spawn_blocking(move || inner.co_guarantee(req, sharing))
                     .await
@@ -459,7 +459,7 @@ impl Guarantor {
         let inner = self.inner.clone();
         let telemetry = inner.observer().telemetry().clone();
         let submission = telemetry.send(Event::WorkPackageSubmission(
-            tessera_core::ByteArray(*peer.as_bytes()),
+            crate::telemetry::peer_id(&peer),
             false,
         ));
         let WorkPackageSubmission {
@@ -513,7 +513,7 @@ impl Guarantor {
         // RPC is told as submitted by the node itself.
         let telemetry = self.inner.observer().telemetry().clone();
         let submission = telemetry.send(Event::WorkPackageSubmission(
-            tessera_core::ByteArray(*self.inner.network.peer_id().as_bytes()),
+            crate::telemetry::peer_id(&self.inner.network.peer_id()),
             false,
         ));
         let best = self.inner.chain.best();
@@ -704,7 +704,7 @@ impl Guarantor {
             sends.spawn(async move {
                 let sending = telemetry.send(Event::SendingGuarantee(
                     built,
-                    tessera_core::ByteArray(*peer.as_bytes()),
+                    crate::telemetry::peer_id(&peer),
                 ));
                 match network.request::<WorkReportDistribution>(&peer, &g).await {
                     Ok(()) => {

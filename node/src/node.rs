@@ -903,7 +903,7 @@ async fn assure_block(shared: &Arc<Shared>, best: &BlockInfo) -> anyhow::Result<
     ));
     let failed = tessera_da::assurance::distribute(&shared.network, &others, &assurance).await;
     for peer in &others {
-        let peer_id = tessera_core::ByteArray(*peer.as_bytes());
+        let peer_id = crate::telemetry::peer_id(peer);
         match failed.iter().find(|(p, _)| p == peer) {
             Some((_, e)) => {
                 debug!(%peer, error = %e, "assurance not delivered");
@@ -936,7 +936,7 @@ async fn fetch_shards_observed(
     let mut last = tessera_da::fetch::FetchError::NoPeers;
     for peer in order {
         let sending = telemetry.send(Event::SendingShardRequest(
-            tessera_core::ByteArray(*peer.as_bytes()),
+            crate::telemetry::peer_id(peer),
             *root,
             index,
         ));
@@ -1039,12 +1039,7 @@ async fn tickets_duty(shared: Arc<Shared>, mut events: broadcast::Receiver<NodeE
             let mut with_proxies = Vec::with_capacity(tickets.len());
             for t in tickets {
                 let id = s.pools().tickets.add(&s.spec, &state.state, t.clone())?;
-                let proxy = state
-                    .state
-                    .gamma
-                    .pending
-                    .ed25519(crate::tickets::proxy_index(&s.spec, &id))
-                    .map(|k| PeerId::from(*k));
+                let proxy = crate::tickets::proxy(&s.spec, &state.state, &id).map(PeerId::from);
                 with_proxies.push((t, proxy));
             }
             Ok::<_, anyhow::Error>(with_proxies)
@@ -1101,12 +1096,7 @@ async fn pool_ticket(
             .tickets
             .add(&shared.spec, &state.state, ticket)
             .map_err(|e| e.to_string())?;
-        let proxy = state
-            .state
-            .gamma
-            .pending
-            .ed25519(crate::tickets::proxy_index(&shared.spec, &id))
-            .map(|k| PeerId::from(*k));
+        let proxy = crate::tickets::proxy(&shared.spec, &state.state, &id).map(PeerId::from);
         Ok((id, proxy))
     })
     .await

@@ -120,6 +120,11 @@ pub type Reason = Text<128>;
 /// `Peer ID` (JIP-3): an Ed25519 public key.
 pub type PeerId = tessera_core::bytes::ByteArray<32>;
 
+/// A JAMNP-S peer as JIP-3 names it: its Ed25519 key.
+pub fn peer_id(peer: &tessera_net::PeerId) -> PeerId {
+    tessera_core::bytes::ByteArray(*peer.as_bytes())
+}
+
 /// `Peer Address` (JIP-3): `[u8; 16] ++ u16`, the IPv6 address (IPv4 mapped) and
 /// port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -58,6 +58,16 @@ pub fn proxy_index(spec: &ChainSpec, id: &Hash) -> tessera_core::types::Validato
     u16::try_from(tail % v).unwrap_or(u16::MAX)
 }
 
+/// The proxy of the ticket with id `id` on `state`: the Ed25519 key of the next
+/// epoch's validator (`γ_P`) at [`proxy_index`].
+pub fn proxy(
+    spec: &ChainSpec,
+    state: &ChainState,
+    id: &Hash,
+) -> Option<tessera_core::types::Ed25519Public> {
+    state.gamma.pending.ed25519(proxy_index(spec, id)).copied()
+}
+
 /// The epoch of `slot`.
 pub fn epoch_of(spec: &ChainSpec, slot: TimeSlot) -> u32 {
     slot / spec.epoch_length.max(1)

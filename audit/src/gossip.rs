@@ -7,13 +7,18 @@
 //! says so in the log), and [`Inbox::drain_into`] hands each block's
 //! announcements, and each judgment to the block whose report it names, to
 //! [`BlockAudit`]'s batch checks (Ed25519 in one batch, then the VRFs). What fails
-//! is logged with its reason and never counted; what is for a block or report this
-//! node does not track is dropped with a debug line. Accepted negative judgments are
+//! is logged with its reason and never counted. What is for a block or report this
+//! node does not track yet is held and tried again at each drain, for up to
+//! [`HOLD`]: an auditor's messages often arrive before a node has imported the
+//! block (a fork block, a node a slot behind), and a node that dropped them could
+//! never see that block audited — its best chain would part from its peers' for
+//! good (GP 19.1 counts only audited blocks). Accepted negative judgments are
 //! returned, for the caller to forward to its grid neighbours (§17.3: a negative
 //! judgment obliges every auditor to audit).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tessera_core::types::{Ed25519Public, ValidatorIndex};
 use tessera_core::Hash;
@@ -26,14 +31,23 @@ use tracing::{debug, warn};
 use crate::farm::TrancheWork;
 use crate::tracker::BlockAudit;
 
-/// Messages queued between batch checks, at most this many of each kind.
+/// Messages queued between batch checks, at most this many of each kind (and
+/// as many again held for blocks not yet tracked).
 pub const INBOX_LIMIT: usize = 16_384;
 
-/// What arrived since the last drain.
+/// How long a message for a block or report not tracked is held: the GP's
+/// tranche period `A` (8 s) times the audit's tranches a node runs, with room.
+pub const HOLD: Duration = Duration::from_secs(120);
+
+/// What arrived since the last drain, and what waits for its block.
 #[derive(Debug, Default)]
 pub struct Inbox {
     announcements: Vec<(Ed25519Public, AuditAnnouncement)>,
     judgments: Vec<JudgmentMessage>,
+    /// Announcements for blocks not tracked yet, with when they arrived.
+    held_announcements: Vec<(Instant, Ed25519Public, AuditAnnouncement)>,
+    /// Judgments on reports not tracked yet, with when they arrived.
+    held_judgments: Vec<(Instant, JudgmentMessage)>,
 }
 
 /// What a drain counted and refused.
@@ -83,15 +97,21 @@ impl Inbox {
     /// hash), in batches, and count what passes.
     pub fn drain_into(&mut self, blocks: &mut BTreeMap<Hash, BlockAudit>) -> Drained {
         let mut out = Drained::default();
+        let now = Instant::now();
+        let fresh = |at: &Instant| now.duration_since(*at) < HOLD;
         let mut by_block: BTreeMap<Hash, Vec<(Ed25519Public, AuditAnnouncement)>> = BTreeMap::new();
-        for (sender, a) in self.announcements.drain(..) {
+        let held = std::mem::take(&mut self.held_announcements);
+        let queued = self.announcements.drain(..).map(|(s, a)| (now, s, a));
+        for (at, sender, a) in held.into_iter().filter(|(at, ..)| fresh(at)).chain(queued) {
             if blocks.contains_key(&a.header_hash) {
                 by_block.entry(a.header_hash).or_default().push((sender, a));
             } else {
-                debug!(header = %a.header_hash, %sender, "announcement for a block not tracked");
+                debug!(header = %a.header_hash, %sender, "announcement for a block not tracked; held");
                 out.unknown += 1;
+                self.held_announcements.push((at, sender, a));
             }
         }
+        keep_newest(&mut self.held_announcements, INBOX_LIMIT);
         for (header, batch) in by_block {
             let Some(block) = blocks.get_mut(&header) else {
                 continue;
@@ -108,18 +128,22 @@ impl Inbox {
             }
         }
         let mut by_report: BTreeMap<Hash, Vec<JudgmentMessage>> = BTreeMap::new();
-        for j in self.judgments.drain(..) {
+        let held = std::mem::take(&mut self.held_judgments);
+        let queued = self.judgments.drain(..).map(|j| (now, j));
+        for (at, j) in held.into_iter().filter(|(at, _)| fresh(at)).chain(queued) {
             match blocks
                 .iter()
                 .find(|(_, b)| b.report(&j.report_hash).is_some())
             {
                 Some((header, _)) => by_report.entry(*header).or_default().push(j),
                 None => {
-                    debug!(report = %j.report_hash, "judgment on a report not tracked");
+                    debug!(report = %j.report_hash, "judgment on a report not tracked; held");
                     out.unknown += 1;
+                    self.held_judgments.push((at, j));
                 }
             }
         }
+        keep_newest(&mut self.held_judgments, INBOX_LIMIT);
         for (header, batch) in by_report {
             let Some(block) = blocks.get_mut(&header) else {
                 continue;
@@ -141,6 +165,12 @@ impl Inbox {
         }
         out
     }
+}
+
+/// Drop the oldest of `held` (in arrival order) beyond `limit`.
+fn keep_newest<T>(held: &mut Vec<T>, limit: usize) {
+    let excess = held.len().saturating_sub(limit);
+    held.drain(..excess);
 }
 
 /// Register the CE 144 and CE 145 handlers on `network`, queueing into `inbox`.

@@ -103,3 +103,51 @@ async fn announcements_and_judgments_travel_and_only_good_ones_count() {
     let again = inbox.lock().unwrap().drain_into(&mut blocks);
     assert_eq!(again.announcements + again.judgments + again.refused, 0);
 }
+
+/// Messages for a block this node does not track yet (it imports the block after
+/// its auditors spoke) are held, not dropped: once the block is tracked, the next
+/// drain counts them; until then they count as unknown and stay held.
+#[test]
+fn messages_before_their_block_are_held_until_it_is_tracked() {
+    let spec = ChainSpec::tiny();
+    let us = auditors(spec.validators());
+    let q = q_from_mask(&spec, 5, |_| true);
+    let mut scratch = block(&spec, 5, &us, q.clone());
+    let late = block(&spec, 5, &us, q);
+    let header = late.header_hash();
+
+    let mut inbox = Inbox::default();
+    let mut judged = Vec::new();
+    for a in &us {
+        let ann = scratch.announce(a, 0).unwrap().expect("a core is drawn");
+        let w = ann.announcement.reports[0].1;
+        inbox
+            .push_announcement(a.secrets.ed25519.public(), ann)
+            .unwrap();
+        let j = scratch.judge(a, w, true).unwrap();
+        inbox.push_judgment(j.clone()).unwrap();
+        judged.push(j);
+    }
+
+    // Not tracked yet: nothing counted, everything held.
+    let mut none = BTreeMap::new();
+    let first = inbox.drain_into(&mut none);
+    assert_eq!(first.announcements + first.judgments, 0);
+    assert_eq!(first.unknown, 2 * us.len());
+    let again = inbox.drain_into(&mut none);
+    assert_eq!(again.unknown, 2 * us.len(), "held across drains");
+
+    // Tracked: all of it counts, once, and the block is audited by it.
+    let mut blocks = BTreeMap::from([(header, late)]);
+    let drained = inbox.drain_into(&mut blocks);
+    assert_eq!(drained.announcements, us.len());
+    assert_eq!(drained.judgments, us.len());
+    assert_eq!(drained.refused + drained.unknown, 0);
+    assert!(blocks[&header].is_audited());
+    let after = inbox.drain_into(&mut blocks);
+    assert_eq!(after.announcements + after.judgments + after.unknown, 0);
+    for j in &judged {
+        let r = blocks[&header].report(&j.report_hash).unwrap();
+        assert!(r.positive().contains(&j.validator_index));
+    }
+}

@@ -48,7 +48,14 @@ pub struct Inbox {
     held_announcements: Vec<(Instant, Ed25519Public, AuditAnnouncement)>,
     /// Judgments on reports not tracked yet, with when they arrived.
     held_judgments: Vec<(Instant, JudgmentMessage)>,
+    /// Blocks (and their reports) this node finished auditing, newest last:
+    /// messages for them are dropped, not held.
+    finished: std::collections::VecDeque<(Hash, Vec<Hash>)>,
 }
+
+/// Finished blocks remembered: a block's late messages come within a few
+/// tranches, while many newer blocks finish.
+pub const FINISHED_LIMIT: usize = 1024;
 
 /// What a drain counted and refused.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -93,6 +100,28 @@ impl Inbox {
         Ok(())
     }
 
+    /// The block `header` (with the reports `reports`) is no longer tracked: it
+    /// was audited or given up. Messages held for it are dropped, and so are
+    /// those that arrive later.
+    pub fn finish(&mut self, header: Hash, reports: Vec<Hash>) {
+        self.held_announcements
+            .retain(|(_, _, a)| a.header_hash != header);
+        self.held_judgments
+            .retain(|(_, j)| !reports.contains(&j.report_hash));
+        self.finished.push_back((header, reports));
+        while self.finished.len() > FINISHED_LIMIT {
+            self.finished.pop_front();
+        }
+    }
+
+    fn is_finished_block(&self, header: &Hash) -> bool {
+        self.finished.iter().any(|(h, _)| h == header)
+    }
+
+    fn is_finished_report(&self, report: &Hash) -> bool {
+        self.finished.iter().any(|(_, r)| r.contains(report))
+    }
+
     /// Check everything queued against the blocks tracked in `blocks` (by header
     /// hash), in batches, and count what passes.
     pub fn drain_into(&mut self, blocks: &mut BTreeMap<Hash, BlockAudit>) -> Drained {
@@ -101,10 +130,16 @@ impl Inbox {
         let fresh = |at: &Instant| now.duration_since(*at) < HOLD;
         let mut by_block: BTreeMap<Hash, Vec<(Ed25519Public, AuditAnnouncement)>> = BTreeMap::new();
         let held = std::mem::take(&mut self.held_announcements);
-        let queued = self.announcements.drain(..).map(|(s, a)| (now, s, a));
+        let queued: Vec<_> = self
+            .announcements
+            .drain(..)
+            .map(|(s, a)| (now, s, a))
+            .collect();
         for (at, sender, a) in held.into_iter().filter(|(at, ..)| fresh(at)).chain(queued) {
             if blocks.contains_key(&a.header_hash) {
                 by_block.entry(a.header_hash).or_default().push((sender, a));
+            } else if self.is_finished_block(&a.header_hash) {
+                out.unknown += 1;
             } else {
                 debug!(header = %a.header_hash, %sender, "announcement for a block not tracked; held");
                 out.unknown += 1;
@@ -129,18 +164,33 @@ impl Inbox {
         }
         let mut by_report: BTreeMap<Hash, Vec<JudgmentMessage>> = BTreeMap::new();
         let held = std::mem::take(&mut self.held_judgments);
-        let queued = self.judgments.drain(..).map(|j| (now, j));
+        let queued: Vec<_> = self.judgments.drain(..).map(|j| (now, j)).collect();
         for (at, j) in held.into_iter().filter(|(at, _)| fresh(at)).chain(queued) {
-            match blocks
+            // A judgment names a report, not a block (CE 145): it counts for every
+            // tracked block that made the report available (the same report can
+            // become available on two forks), except where already counted.
+            let tracking: Vec<Hash> = blocks
                 .iter()
-                .find(|(_, b)| b.report(&j.report_hash).is_some())
-            {
-                Some((header, _)) => by_report.entry(*header).or_default().push(j),
-                None => {
-                    debug!(report = %j.report_hash, "judgment on a report not tracked; held");
-                    out.unknown += 1;
-                    self.held_judgments.push((at, j));
+                .filter_map(|(header, b)| {
+                    let r = b.report(&j.report_hash)?;
+                    let counted = r.positive().contains(&j.validator_index)
+                        || r.negative().contains(&j.validator_index);
+                    Some(*header).filter(|_| !counted)
+                })
+                .collect();
+            let known = blocks.values().any(|b| b.report(&j.report_hash).is_some());
+            if known {
+                for header in tracking {
+                    by_report.entry(header).or_default().push(j.clone());
                 }
+            } else {
+                // Held even when its block finished: another fork's block may make
+                // the same report available later.
+                if at == now && !self.is_finished_report(&j.report_hash) {
+                    debug!(report = %j.report_hash, "judgment on a report not tracked; held");
+                }
+                out.unknown += 1;
+                self.held_judgments.push((at, j));
             }
         }
         keep_newest(&mut self.held_judgments, INBOX_LIMIT);

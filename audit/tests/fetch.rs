@@ -115,7 +115,7 @@ async fn assurers(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bundles_come_from_guarantors_when_theirs_else_from_shards() {
-    let spec = ChainSpec::tiny();
+    let spec = common::selective_tiny();
     let (bundle_a, report_a, coded_a) = report(&spec, b"report a");
     let (bundle_b, report_b, coded_b) = report(&spec, b"report b");
     let auditor = node(&spec, 1);

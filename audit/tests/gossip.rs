@@ -27,7 +27,7 @@ fn endpoint(spec: &ChainSpec, identity: Identity) -> Network {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn announcements_and_judgments_travel_and_only_good_ones_count() {
-    let spec = ChainSpec::tiny();
+    let spec = common::selective_tiny();
     let us = auditors(spec.validators());
     let q = q_from_mask(&spec, 5, |_| true);
     let mut scratch = block(&spec, 5, &us, q.clone());
@@ -109,7 +109,7 @@ async fn announcements_and_judgments_travel_and_only_good_ones_count() {
 /// drain counts them; until then they count as unknown and stay held.
 #[test]
 fn messages_before_their_block_are_held_until_it_is_tracked() {
-    let spec = ChainSpec::tiny();
+    let spec = common::selective_tiny();
     let us = auditors(spec.validators());
     let q = q_from_mask(&spec, 5, |_| true);
     let mut scratch = block(&spec, 5, &us, q.clone());
@@ -150,4 +150,54 @@ fn messages_before_their_block_are_held_until_it_is_tracked() {
         let r = blocks[&header].report(&j.report_hash).unwrap();
         assert!(r.positive().contains(&j.validator_index));
     }
+
+    // Finished (audited, no longer tracked): a late copy of its announcements is
+    // dropped at the next drain, not held; judgments stay held (they name a
+    // report, which another fork's block may make available later).
+    let reports: Vec<_> = judged.iter().map(|j| j.report_hash).collect();
+    inbox.finish(header, reports);
+    blocks.clear();
+    for (a, j) in us.iter().zip(&judged) {
+        let ann = scratch.announce(a, 0).unwrap();
+        if let Some(ann) = ann {
+            inbox
+                .push_announcement(a.secrets.ed25519.public(), ann)
+                .unwrap();
+        }
+        inbox.push_judgment(j.clone()).unwrap();
+    }
+    let late_copies = inbox.drain_into(&mut blocks);
+    assert!(late_copies.unknown >= us.len(), "{late_copies:?}");
+    let then = inbox.drain_into(&mut blocks);
+    assert_eq!(then.unknown, us.len(), "only the judgments held");
+    assert_eq!(then.announcements + then.judgments, 0);
+}
+
+/// A judgment names a report, not a block (CE 145): when the same report became
+/// available in two tracked blocks (two forks), it counts in both, once each.
+#[test]
+fn a_judgment_counts_for_every_block_with_its_report() {
+    let spec = common::selective_tiny();
+    let us = auditors(spec.validators());
+    let q = q_from_mask(&spec, 7, |_| true);
+    let w = q[0].unwrap();
+    let mut judge = block(&spec, 7, &us, q.clone());
+    let (a, b) = (block(&spec, 7, &us, q.clone()), block(&spec, 8, &us, q));
+    let (ha, hb) = (a.header_hash(), b.header_hash());
+    assert_ne!(ha, hb);
+    let mut blocks = BTreeMap::from([(ha, a), (hb, b)]);
+
+    let mut inbox = Inbox::default();
+    let j = judge.judge(&us[2], w, true).unwrap();
+    inbox.push_judgment(j.clone()).unwrap();
+    let drained = inbox.drain_into(&mut blocks);
+    assert_eq!(drained.judgments, 2, "{drained:?}");
+    assert_eq!(drained.refused + drained.unknown, 0, "{drained:?}");
+    for h in [ha, hb] {
+        assert!(blocks[&h].report(&w).unwrap().positive().contains(&2));
+    }
+    // A copy counts nowhere again and is not refused as a duplicate.
+    inbox.push_judgment(j).unwrap();
+    let again = inbox.drain_into(&mut blocks);
+    assert_eq!(again.judgments + again.refused + again.unknown, 0, "{again:?}");
 }

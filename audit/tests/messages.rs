@@ -34,7 +34,7 @@ fn setup() -> (
     BlockAudit,
     Vec<AuditAnnouncement>,
 ) {
-    let spec = ChainSpec::tiny();
+    let spec = common::selective_tiny();
     let us = auditors(spec.validators());
     let q = q_from_mask(&spec, 5, |_| true);
     let observer = block(&spec, 5, &us, q.clone());

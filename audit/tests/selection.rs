@@ -70,7 +70,7 @@ fn announced_reports(a: &tessera_net::messages::AuditAnnouncement) -> BTreeSet<(
 
 #[test]
 fn tranche_clock_follows_the_gp_formula() {
-    let spec = ChainSpec::tiny();
+    let spec = common::selective_tiny();
     // n = ⌊(T − 6·H_T) / 8⌋: slot 10 starts at T = 60.
     assert_eq!(tranche_at(&spec, 59, 10), None, "before the slot");
     assert_eq!(tranche_at(&spec, 60, 10), Some(0));
@@ -84,7 +84,7 @@ fn tranche_clock_follows_the_gp_formula() {
 
 #[test]
 fn tranche0_equals_the_gp_definition_on_tiny() {
-    let spec = ChainSpec::tiny();
+    let spec = common::selective_tiny();
     let us = auditors(spec.validators());
     let k = usize::from(spec.audit_tranche0_cores);
     let mut cores_drawn = BTreeSet::new();
@@ -150,7 +150,7 @@ fn tranche0_equals_the_gp_definition_on_full() {
 
 #[test]
 fn q_is_checked() {
-    let spec = ChainSpec::tiny();
+    let spec = common::selective_tiny();
     assert_eq!(
         initial_selection(&spec, &[None], &Hash::default()),
         Err(SelectionError::CoreCount {
@@ -176,7 +176,7 @@ fn q_is_checked() {
 
 #[test]
 fn later_draw_is_the_gp_inequality() {
-    for spec in [ChainSpec::tiny(), ChainSpec::full()] {
+    for spec in [common::selective_tiny(), ChainSpec::full()] {
         let v = f64::from(spec.validator_count);
         let f = f64::from(spec.audit_bias_factor);
         for m in 0..5usize {
@@ -234,7 +234,7 @@ fn gp_a1(
 
 #[test]
 fn later_tranches_draw_for_planted_no_shows() {
-    let spec = ChainSpec::tiny();
+    let spec = common::selective_tiny();
     let us = auditors(spec.validators());
     let mut some_drawn = false;
     let mut some_not_drawn = false;
@@ -321,7 +321,7 @@ fn later_tranches_draw_for_planted_no_shows() {
 
 #[test]
 fn no_no_shows_means_no_later_tranche_and_a_negative_judgment_obliges() {
-    let spec = ChainSpec::tiny();
+    let spec = common::selective_tiny();
     let us = auditors(spec.validators());
     let q = q_from_mask(&spec, 3, |_| true);
     let mut audit = block(&spec, 3, &us, q.clone());

@@ -49,7 +49,7 @@ fn pre_state(spec: &ChainSpec) -> DisputesState {
 
 #[test]
 fn five_negative_judgments_and_two_culprits_make_a_dispute_the_chain_accepts() {
-    let spec = ChainSpec::tiny();
+    let spec = common::selective_tiny();
     let us = auditors(spec.validators());
     let w = blake2b_256(b"a report whose guarantor lied");
     let mut block = tracker(&spec, w);
@@ -92,7 +92,7 @@ fn five_negative_judgments_and_two_culprits_make_a_dispute_the_chain_accepts() {
 
 #[test]
 fn good_and_wonky_verdicts_have_the_allowed_splits() {
-    let spec = ChainSpec::tiny();
+    let spec = common::selective_tiny();
     let us = auditors(spec.validators());
     let w = blake2b_256(b"an honest report");
     let mut block = tracker(&spec, w);

@@ -53,11 +53,18 @@ pub struct ChainSpec {
     /// The number of cores each auditor draws in tranche 0: the `10` of
     /// eq:initialaudit (`a_0` is taken from `p_{…10}`, the first ten entries of the
     /// shuffled cores). The GP names no symbol and gives no tiny value. Full: 10.
-    /// Tiny: 1 (Tessera's choice): full draws 10 of 341 cores, about 30 of 1023
-    /// auditors a report; with 2 cores, 10 would make every one of the 6 validators
-    /// audit every report, so the shuffle would decide nothing and no later tranche
-    /// could ever be needed. One core of two gives about 3 auditors a report and
-    /// keeps selection and escalation observable.
+    /// Tiny: 2, every core (Tessera's choice). A report that no validator draws in
+    /// tranche 0 is never audited: later tranches draw only for no-shows
+    /// (eq:latertranches, `m_n = |A_{n−1}(w) ∖ J_⊤(w)|`), and `U(w)` needs a
+    /// tranche whose announcers all judged. That happens with probability
+    /// `(1 − k/C)^V`: 5·10⁻¹⁴ at full scale (10 of 341 cores, about 30 of 1023
+    /// auditors a report), but 1/64 a report at tiny scale with `k = 1` — a
+    /// testnet then stopped finalizing within a minute (the block stayed
+    /// unaudited, GRANDPA votes only for audited blocks). Only `k = C` makes it
+    /// impossible with 2 cores, so every tiny validator audits every report in
+    /// tranche 0, as many auditors a report (6) as full scale's share of 30
+    /// allows. Later tranches still run on no-shows (an auditor that is down or
+    /// cannot fetch) and on negative judgments.
     pub audit_tranche0_cores: u16,
     /// `B_I`: the additional minimum balance required per item of elective service state.
     pub balance_per_item: u64,
@@ -208,9 +215,8 @@ impl ChainSpec {
     /// The `tiny` chain of the official test vectors: 6 validators, 2 cores,
     /// 12-slot epochs; every constant not listed in `shared/README.md` equals `full`,
     /// except the auditing constants, for which the GP and the vectors give no tiny
-    /// values: Tessera's choice is `audit_tranche0_cores = 1` (one core of two per
-    /// auditor in tranche 0, not 10), with `A = 8` s and `F = 2` as in full (see
-    /// those fields for why).
+    /// values: Tessera's choice is `audit_tranche0_cores = 2` (every core, not 10),
+    /// with `A = 8` s and `F = 2` as in full (see those fields for why).
     pub fn tiny() -> Self {
         ChainSpec {
             name: SpecName::Tiny,
@@ -227,7 +233,7 @@ impl ChainSpec {
             erasure_piece_size: 4,
             segment_pieces: 1026,
             ticket_submission_end: 10,
-            audit_tranche0_cores: 1,
+            audit_tranche0_cores: 2,
             ..ChainSpec::full()
         }
     }
@@ -314,9 +320,9 @@ mod tests {
                 t.audit_tranche0_cores,
                 t.audit_bias_factor
             ),
-            (8, 1, 2)
+            (8, 2, 2)
         );
-        // Tranche 0 must leave some cores undrawn, or the shuffle decides nothing.
-        assert!(usize::from(t.audit_tranche0_cores) < t.cores());
+        // Every report is drawn in tranche 0 (see the field for why).
+        assert_eq!(usize::from(t.audit_tranche0_cores), t.cores());
     }
 }

@@ -363,15 +363,25 @@ impl AuditDuty {
                     t.disputed = true;
                 }
             }
-            if audit.is_audited() {
-                done.push(*hash);
-                let changed = shared.chain().set_audited(*hash);
-                lock(&self.counts).blocks_audited += 1;
-                info!(block = %hash, "block audited");
-                if changed {
+            // GP §17.4: a chain that accumulates a report a third of the
+            // validators judge invalid is not built on.
+            let invalid = t.sources.keys().any(|w| {
+                audit
+                    .report(w)
+                    .is_some_and(|r| r.negative().len() * 3 >= shared.validators.len())
+            });
+            if invalid && !shared.chain().is_disregarded(hash) {
+                warn!(block = %hash, "a report it accumulates is judged invalid by a third of the validators; chain disregarded");
+                if shared.chain().set_disregarded(*hash) {
                     let best = shared.chain().best().clone();
                     shared.emit(NodeEvent::Best(best));
                 }
+            }
+            if audit.is_audited() {
+                done.push(*hash);
+                shared.chain().set_audited(*hash);
+                lock(&self.counts).blocks_audited += 1;
+                info!(block = %hash, "block audited");
             } else if t.next > MAX_TRANCHES && !t.disputed {
                 warn!(block = %hash, "block not audited after {MAX_TRANCHES} tranches; given up");
                 done.push(*hash);
@@ -381,7 +391,9 @@ impl AuditDuty {
         }
         drop(audits);
         for h in done {
-            blocks.remove(&h);
+            if let Some(t) = blocks.remove(&h) {
+                lock(&self.inbox).finish(h, t.sources.into_keys().collect());
+            }
             lock(&self.audits).remove(&h);
         }
     }

@@ -28,7 +28,8 @@
 //! slot and extrinsic always give the same block.
 //!
 //! This module makes blocks; it does not choose their extrinsics (the pools),
-//! make ticket proofs, keep time or send anything to peers.
+//! make ticket proofs, keep time or send anything to peers. It only cuts a
+//! pooled extrinsic down to what imports ([`admissible`]).
 
 use tessera_core::crypto::bandersnatch::{self, VrfOutputHash};
 use tessera_core::crypto::contexts;
@@ -44,7 +45,7 @@ use tessera_state::stf::header::extrinsic_hash;
 use tessera_state::stf::safrole::sealing::TicketsOrKeys;
 use tessera_state::stf::safrole::{self, SafroleError, SafroleInput};
 use tessera_state::stf::{disputes_state, safrole_state};
-use tessera_state::ChainState;
+use tessera_state::{import_block, BlockError, ChainState};
 
 /// Why a block could not be authored.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -318,4 +319,54 @@ pub fn slot_author<'a>(
     Ok(candidates
         .iter()
         .find_map(|c| context.claim(&c.bandersnatch).ok().map(|claim| (c, claim))))
+}
+
+/// A guarantee [`admissible`] left out, and why.
+#[derive(Debug)]
+pub struct Dropped {
+    /// The core of its report.
+    pub core: u16,
+    /// Why the block carrying it would not import.
+    pub error: BlockError,
+}
+
+/// The most of `extrinsic` that makes a block of `slot` on `parent` import, found
+/// greedily: everything but the guarantees, then each guarantee (in core order)
+/// that still imports with those kept before it; nothing at all if even the
+/// guarantee-free part fails. A pool picks guarantees without running the
+/// transition, so one may fail on the parent state (its guarantor banned by a
+/// verdict in `ψ_O`, its rotation past, its anchor gone): that one guarantee, not
+/// the whole block's assurances, verdicts and other cores' reports, is left out.
+/// Each trial authors and imports a block without storing it (the STF is pure).
+pub fn admissible(
+    spec: &ChainSpec,
+    parent: Parent<'_>,
+    slot: TimeSlot,
+    keys: &ValidatorSecrets,
+    extrinsic: Extrinsic,
+) -> Result<(Extrinsic, Vec<Dropped>), AuthorError> {
+    let imports = |x: &Extrinsic| -> Result<Result<(), BlockError>, AuthorError> {
+        let block = author_block(spec, parent, slot, keys, x.clone())?;
+        Ok(import_block(spec, parent.state, &parent.state_root, &block).map(|_| ()))
+    };
+    let mut guarantees = extrinsic.guarantees.0.clone();
+    guarantees.sort_by_key(|g| g.report.core_index);
+    let mut kept = Extrinsic {
+        guarantees: Default::default(),
+        ..extrinsic
+    };
+    let mut dropped = Vec::new();
+    if let Err(error) = imports(&kept)? {
+        tracing::debug!(%error, "pooled extrinsic fails without its guarantees too");
+        return Ok((Extrinsic::default(), dropped));
+    }
+    for g in guarantees {
+        let core = g.report.core_index;
+        kept.guarantees.0.push(g);
+        if let Err(error) = imports(&kept)? {
+            kept.guarantees.0.pop();
+            dropped.push(Dropped { core, error });
+        }
+    }
+    Ok((kept, dropped))
 }

@@ -2,14 +2,26 @@
 //! block (GP v0.7.2 §19, eq. 19.1), the finalized block, and the posterior state
 //! of each block in the [`StateStore`].
 //!
-//! Best chain (GP 19.1): among the blocks that descend from the finalized block and
-//! whose every unfinalized ancestor (itself included) is *audited* — all the
-//! reports it made available were judged valid (GP §17) — the best block
-//! maximises the number of ticket-sealed blocks on its chain (`m`, the GP's count
-//! of ancestors with `isticketed`); ties go to the greater height, then the lower
-//! header hash, so that every node picks the same block. Equivocations (two blocks
-//! of one author in one slot) are left out of the rule for now (they need the
-//! seal-key bookkeeping of §19's "equivocation" check).
+//! Two heads, as the GP defines them:
+//!
+//! - The *best block* (GP §17.4, the end of "Auditing and Judging"): "that on
+//!   which we build new blocks" — the chain with the most ticket-sealed blocks
+//!   (`m`, the count of ancestors with `isticketed`) that contains no
+//!   *disregarded* block, one that accumulates a report at least a third of the
+//!   validators judged invalid. It does not wait for audits: a tranche lasts
+//!   `A = 8 s` and a slot `P = 6 s`, so an author that waited for its parent's
+//!   audit would find it only after the next slot had begun, orphaning every
+//!   block that made reports available.
+//! - The *vote target* (GP 19.1, `B^♭`): "the chain on which the participant
+//!   should make Grandpa votes" — among the blocks that descend from the finalized
+//!   block and whose every unfinalized ancestor (itself included) is *audited*
+//!   (all the reports it made available were judged valid, GP §17), the one with
+//!   the greatest `m`.
+//!
+//! Ties go to the greater height, then the lower header hash, so that every node
+//! picks the same block. Equivocations (two blocks of one author in one slot) are
+//! left out of both rules for now (they need the seal-key bookkeeping of §19's
+//! "equivocation" check).
 //!
 //! A block is stored with its posterior state in one write
 //! ([`StateStore::put_with_block`]) so that a node killed mid-import restarts on
@@ -102,9 +114,15 @@ pub struct Chain {
     children: HashMap<Hash, Vec<Hash>>,
     /// Blocks known to be audited (and genesis); see the module docs.
     audited: BTreeSet<Hash>,
+    /// Blocks that accumulate a report judged invalid by a third of the
+    /// validators (GP §17.4): no block is built on them or their descendants.
+    disregarded: BTreeSet<Hash>,
     genesis: Hash,
     finalized: Hash,
+    /// The best block (GP §17.4), to author on.
     best: Hash,
+    /// The vote target (GP 19.1).
+    vote: Hash,
     /// Keep every state (`--archive`) instead of pruning at finality.
     archive: bool,
     /// Blocks whose states were pruned.
@@ -149,9 +167,11 @@ impl Chain {
             blocks: HashMap::new(),
             children: HashMap::new(),
             audited: BTreeSet::from([genesis_hash]),
+            disregarded: BTreeSet::new(),
             genesis: genesis_hash,
             finalized: genesis_hash,
             best: genesis_hash,
+            vote: genesis_hash,
             archive: false,
             pruned: BTreeSet::new(),
         };
@@ -214,7 +234,7 @@ impl Chain {
                 }
             }
         }
-        self.best = self.choose_best();
+        self.choose_heads();
         Ok(())
     }
 
@@ -293,7 +313,7 @@ impl Chain {
             self.audited.insert(hash);
         }
         let before = self.best;
-        self.best = self.choose_best();
+        self.choose_heads();
         Ok(Imported::New {
             info,
             available,
@@ -302,14 +322,32 @@ impl Chain {
     }
 
     /// Mark `hash` audited (GP §17: every report it made available was judged
-    /// valid), which may make it or its descendants the best block.
+    /// valid), which may make it or a descendant the vote target. Returns whether
+    /// the vote target changed.
     pub fn set_audited(&mut self, hash: Hash) -> bool {
         if !self.infos.contains_key(&hash) || !self.audited.insert(hash) {
             return false;
         }
+        let before = self.vote;
+        self.choose_heads();
+        before != self.vote
+    }
+
+    /// Disregard `hash` (GP §17.4: it accumulates a report that at least a third
+    /// of the validators judge invalid): neither it nor a descendant is the best
+    /// block again. Returns whether the best block changed.
+    pub fn set_disregarded(&mut self, hash: Hash) -> bool {
+        if !self.infos.contains_key(&hash) || !self.disregarded.insert(hash) {
+            return false;
+        }
         let before = self.best;
-        self.best = self.choose_best();
+        self.choose_heads();
         before != self.best
+    }
+
+    /// Whether `hash` is disregarded.
+    pub fn is_disregarded(&self, hash: &Hash) -> bool {
+        self.disregarded.contains(hash)
     }
 
     /// Whether `hash` is audited.
@@ -342,7 +380,7 @@ impl Chain {
         }
         self.store.set_meta(FINALIZED, &hash.0)?;
         self.finalized = hash;
-        self.best = self.choose_best();
+        self.choose_heads();
         if self.archive {
             return Ok(Some(0));
         }
@@ -407,35 +445,42 @@ impl Chain {
         }
     }
 
-    /// GP 19.1 over the tree (see the module docs).
-    fn choose_best(&self) -> Hash {
-        let mut best = self.infos[&self.finalized].clone();
+    fn choose_heads(&mut self) {
+        self.best = self.choose(|c, h| !c.disregarded.contains(h));
+        self.vote = self.choose(|c, h| c.audited.contains(h));
+        debug_assert!(self.chain_audited(&self.vote));
+    }
+
+    /// The block with the greatest (`m`, height, lowest hash) among the
+    /// descendants of the finalized block whose every unfinalized ancestor, itself
+    /// included, passes `eligible` (see the module docs).
+    fn choose(&self, eligible: impl Fn(&Chain, &Hash) -> bool) -> Hash {
+        let key = |i: &BlockInfo| (i.ticketed, i.height, std::cmp::Reverse(i.hash));
+        let mut best = &self.infos[&self.finalized];
         let mut stack = vec![self.finalized];
         while let Some(at) = stack.pop() {
             for child in self.children.get(&at).into_iter().flatten() {
-                if !self.audited.contains(child) {
+                if !eligible(self, child) {
                     continue;
                 }
                 let info = &self.infos[child];
-                let key = |i: &BlockInfo| (i.ticketed, i.height, std::cmp::Reverse(i.hash));
-                if key(info) > key(&best) {
-                    best = info.clone();
+                if key(info) > key(best) {
+                    best = info;
                 }
                 stack.push(*child);
             }
         }
-        debug_assert!(self.chain_audited(&best.hash));
         best.hash
     }
 
-    /// The best block (GP 19.1).
+    /// The best block (GP §17.4): the head to author on.
     pub fn best(&self) -> &BlockInfo {
         &self.infos[&self.best]
     }
 
-    /// The head to author on: the best block.
-    pub fn head(&self) -> &BlockInfo {
-        self.best()
+    /// The vote target (GP 19.1): the block GRANDPA votes for.
+    pub fn vote_target(&self) -> &BlockInfo {
+        &self.infos[&self.vote]
     }
 
     /// The most recent finalized block.

@@ -285,8 +285,8 @@ impl crate::finality::BlockTree for FinalityTree {
     fn best_votable(&self) -> (tessera_core::hash::Hash, u32) {
         match self.0.upgrade() {
             Some(shared) => {
-                let best = shared.chain().best().clone();
-                (best.hash, best.height)
+                let target = shared.chain().vote_target().clone();
+                (target.hash, target.height)
             }
             None => (Default::default(), 0),
         }
@@ -602,7 +602,7 @@ async fn produce(shared: Arc<Shared>) {
 /// key on the best block.
 fn author_slot(shared: &Shared, slot: TimeSlot) -> anyhow::Result<Option<BlockInfo>> {
     let mut chain = shared.chain();
-    let head = chain.head().clone();
+    let head = chain.best().clone();
     if head.slot >= slot {
         return Ok(None);
     }
@@ -639,17 +639,22 @@ fn author_slot(shared: &Shared, slot: TimeSlot) -> anyhow::Result<Option<BlockIn
     let authoring = telemetry.send(Event::Authoring(slot, head.hash));
     let mut block = author_block(&shared.spec, parent, slot, &shared.keys, extrinsic)?;
     let imported = match timed_import(shared, &mut chain, &block) {
-        // The pools' picks failed on the state (a stale guarantee, a report
-        // already judged, …): an empty block still keeps the chain going.
+        // The pools' picks failed on the state (a stale guarantee, a banned
+        // guarantor, …): author again with what of them imports.
         Err(ChainError::Block(e)) if pooled => {
-            warn!(slot, error = %e, "pooled extrinsic invalid on the best block; authoring without it");
-            block = author_block(
-                &shared.spec,
-                parent,
+            let pooled = shared
+                .pools()
+                .extrinsic(&parent_state.state, &head.hash, slot);
+            let (kept, dropped) =
+                crate::author::admissible(&shared.spec, parent, slot, &shared.keys, pooled)?;
+            warn!(
                 slot,
-                &shared.keys,
-                Extrinsic::default(),
-            )?;
+                error = %e,
+                dropped = ?dropped.iter().map(|d| (d.core, d.error.to_string())).collect::<Vec<_>>(),
+                empty = kept == Extrinsic::default(),
+                "pooled extrinsic invalid on the best block; authoring with what of it imports"
+            );
+            block = author_block(&shared.spec, parent, slot, &shared.keys, kept)?;
             timed_import(shared, &mut chain, &block)?
         }
         Err(e) => {

@@ -12,7 +12,7 @@
 //! (GP §12.4). The author still tries the block on the state before sealing it
 //! for good (see [`crate::node`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use tessera_core::crypto::ed25519::PublicKey;
@@ -97,11 +97,21 @@ impl Pools {
             .collect();
         let accumulated: Vec<Hash> = state.xi.iter().flatten().copied().collect();
         let oldest = state.tau.saturating_sub(self.spec.rotation_period);
+        // GP 11.21–11.22: a guarantor whose key is in `ψ_O` is banned (its key is
+        // nulled in the guarantor assignment); `κ` and `λ` both, as a guarantee
+        // of the previous rotation is checked against either.
+        let banned = |v: u16| {
+            [&state.kappa, &state.lambda].iter().any(|set| {
+                set.ed25519(v)
+                    .is_some_and(|k| state.psi.offenders.contains(k))
+            })
+        };
         for queue in self.guarantees.values_mut() {
             queue.retain(|g| {
                 g.slot >= oldest
                     && !pending.contains(&g.report.hash())
                     && !accumulated.contains(&g.report.package_spec.hash)
+                    && !g.signatures.iter().any(|s| banned(s.validator_index))
             });
         }
         let psi = &state.psi;
@@ -133,11 +143,39 @@ impl Pools {
     /// The extrinsic of a block at `slot` on the parent `parent` with state
     /// `prior`.
     pub fn extrinsic(&mut self, prior: &ChainState, parent: &Hash, slot: TimeSlot) -> Extrinsic {
+        let mut disputes = DisputesExtrinsic::default();
+        for (verdict, culprits, faults) in self.disputes.values() {
+            disputes.verdicts.push(verdict.clone());
+            disputes.culprits.extend(culprits.iter().cloned());
+            disputes.faults.extend(faults.iter().cloned());
+        }
+        // GP 10.7–10.9: ordered and unique.
+        disputes.verdicts.sort_by_key(|v| v.target);
+        disputes.culprits.sort_by_key(|c| c.key);
+        disputes.culprits.dedup_by_key(|c| c.key);
+        disputes.faults.sort_by_key(|f| f.key);
+        disputes.faults.dedup_by_key(|f| f.key);
+        // `ρ†` (GP 10.15): the verdicts clear every pending report not judged good
+        // — the case when this block is authored on the parent of a disregarded
+        // block (GP §17.4), whose report is still pending here.
+        let good = self.spec.supermajority();
+        let cleared: BTreeSet<Hash> = disputes
+            .verdicts
+            .iter()
+            .filter(|v| v.votes.iter().filter(|j| j.vote).count() < good)
+            .map(|v| v.target)
+            .collect();
+        let pending = |core: usize| {
+            prior
+                .rho
+                .get(core)
+                .filter(|p| !cleared.contains(&p.report.hash()))
+        };
         self.assurances.check();
-        // GP 11.15: bits only for engaged cores.
+        // GP 11.15: bits only for cores engaged in `ρ†`.
         let mut assurances = self.assurances.for_block(parent);
         assurances.0.retain(|a| {
-            (0..self.spec.cores()).all(|c| !a.bitfield.is_set(c) || prior.rho.get(c).is_some())
+            (0..self.spec.cores()).all(|c| !a.bitfield.is_set(c) || pending(c).is_some())
         });
         // GP 11.13: signed by the assurer's key in the parent's κ — which an epoch
         // change may have replaced (offenders' keys are nulled, GP 6.14).
@@ -150,7 +188,7 @@ impl Pools {
         });
         // Which cores this block frees (GP 11.16–11.17).
         let threshold = self.spec.supermajority();
-        let free = |core: usize| match prior.rho.get(core) {
+        let free = |core: usize| match pending(core) {
             None => true,
             Some(p) => {
                 let assured = assurances
@@ -173,18 +211,6 @@ impl Pools {
             .filter_map(|(_, q)| q.iter().find(|g| g.slot <= slot).cloned())
             .collect();
         guarantees.sort_by_key(|g| g.report.core_index);
-        let mut disputes = DisputesExtrinsic::default();
-        for (verdict, culprits, faults) in self.disputes.values() {
-            disputes.verdicts.push(verdict.clone());
-            disputes.culprits.extend(culprits.iter().cloned());
-            disputes.faults.extend(faults.iter().cloned());
-        }
-        // GP 10.7–10.9: ordered and unique.
-        disputes.verdicts.sort_by_key(|v| v.target);
-        disputes.culprits.sort_by_key(|c| c.key);
-        disputes.culprits.dedup_by_key(|c| c.key);
-        disputes.faults.sort_by_key(|f| f.key);
-        disputes.faults.dedup_by_key(|f| f.key);
         Extrinsic {
             tickets: self.tickets.extrinsic(&self.spec, prior, slot),
             assurances,

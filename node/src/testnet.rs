@@ -130,21 +130,60 @@ impl Summary {
             && self.offenders.iter().any(|o| self.liars.contains(o))
     }
 
-    /// Whether the run passed: blocks were made and every validator agrees on
-    /// the best block (within the last slot, whose block may still be in flight).
+    /// Whether the run passed: see [`Summary::failures`].
     pub fn passed(&self) -> bool {
-        if !self.liars.is_empty() {
-            return self.authored > 0 && self.caught();
+        self.failures().is_empty()
+    }
+
+    /// What a JAM network must have done and this run did not. An honest run:
+    /// blocks made, every validator on the same best block (within the last slot,
+    /// whose block may still be in flight), finality keeping up (at most
+    /// [`MAX_FINALITY_LAG`] blocks behind the best block); then, in an honest
+    /// run, every package the builder submitted accumulated on the best chain
+    /// and no report judged invalid, and in a byzantine run the lie caught.
+    pub fn failures(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.authored == 0 || self.best_height == 0 {
+            out.push("no block was made".to_string());
         }
-        self.authored > 0
-            && self.best_height > 0
-            && self.agreed
-            && self.accumulated == self.submitted
-            && self.refused == 0
-            && self.invalid == 0
-            && self.disputes == 0
+        if !self.agreed {
+            out.push("the validators disagree on the best block".to_string());
+        }
+        let lag = self.best_height.saturating_sub(self.finalized_height);
+        if lag > MAX_FINALITY_LAG {
+            out.push(format!(
+                "finality is {lag} blocks behind the best block (at most {MAX_FINALITY_LAG})"
+            ));
+        }
+        if !self.liars.is_empty() {
+            if !self.caught() {
+                out.push("the lie was not caught".to_string());
+            }
+            return out;
+        }
+        if self.accumulated != self.submitted {
+            out.push(format!(
+                "{} of {} packages accumulated",
+                self.accumulated, self.submitted
+            ));
+        }
+        if self.refused > 0 {
+            out.push(format!("{} packages no guarantor took", self.refused));
+        }
+        if self.invalid > 0 || self.disputes > 0 {
+            out.push(format!(
+                "{} audits judged a report invalid, {} disputes",
+                self.invalid, self.disputes
+            ));
+        }
+        out
     }
 }
+
+/// How far finality may trail the best block at the end of a passing run: a
+/// report needs a slot or two to become available and its block a tranche
+/// (`A`, 8/6 of a slot) to be audited before GRANDPA may vote for it.
+pub const MAX_FINALITY_LAG: u32 = 8;
 
 /// A testnet: `V` nodes in this process.
 pub struct Testnet {
@@ -480,13 +519,14 @@ impl Testnet {
         let mut summary = self.summary(slot + 1 - first);
         if let Some(b) = builder {
             b.observe(self);
+            let accumulated = b.accumulated(self);
             summary.submitted = b.submitted.len() as u64;
-            summary.accumulated = b.accumulated.len() as u64;
+            summary.accumulated = accumulated.len() as u64;
             summary.refused = b.refused;
             summary.missing = b
                 .submitted
                 .iter()
-                .filter(|(h, _)| !b.accumulated.contains(*h))
+                .filter(|(h, _)| !accumulated.contains(*h))
                 .map(|(_, slot)| *slot)
                 .collect();
             summary.missing.sort_unstable();
@@ -508,8 +548,9 @@ pub struct Builder {
     payload_bytes: usize,
     /// Packages submitted (by hash) with their slot.
     pub submitted: std::collections::BTreeMap<tessera_core::hash::Hash, TimeSlot>,
-    /// Of those, seen accumulated (in `ξ` of the first validator's best state).
-    pub accumulated: std::collections::BTreeSet<tessera_core::hash::Hash>,
+    /// Of those, seen accumulated (in `ξ` of the first validator's best state),
+    /// with the best block in whose `ξ` each was last seen.
+    accumulated_at: std::collections::BTreeMap<tessera_core::hash::Hash, tessera_core::hash::Hash>,
     /// Submissions no guarantor took.
     pub refused: u64,
 }
@@ -541,7 +582,7 @@ impl Builder {
             validators,
             payload_bytes,
             submitted: Default::default(),
-            accumulated: Default::default(),
+            accumulated_at: Default::default(),
             refused: 0,
         })
     }
@@ -611,18 +652,34 @@ impl Builder {
     /// shows accumulated.
     pub fn observe(&mut self, net: &Testnet) {
         let shared = net.nodes[0].shared();
-        let state = {
+        let (best, state) = {
             let mut chain = shared.chain();
             let best = chain.best().hash;
-            chain.state(&best).ok().flatten()
+            (best, chain.state(&best).ok().flatten())
         };
         if let Some(s) = state {
             for h in s.state.xi.iter().flatten() {
                 if self.submitted.contains_key(h) {
-                    self.accumulated.insert(*h);
+                    self.accumulated_at.insert(*h, best);
                 }
             }
         }
+    }
+
+    /// The packages accumulated on the first validator's best chain now: those
+    /// last seen in `ξ` of one of its blocks (a package seen only on a fork that
+    /// was abandoned since does not count).
+    pub fn accumulated(
+        &self,
+        net: &Testnet,
+    ) -> std::collections::BTreeSet<tessera_core::hash::Hash> {
+        let chain = net.nodes[0].shared().chain();
+        let best = chain.best().hash;
+        self.accumulated_at
+            .iter()
+            .filter(|(_, at)| chain.is_ancestor(at, &best))
+            .map(|(h, _)| *h)
+            .collect()
     }
 }
 
@@ -865,7 +922,15 @@ pub fn run(
                 passed &= ok;
             }
         }
-        println!("{}", if passed { "testnet: PASSED" } else { "testnet: FAILED" });
+        if passed {
+            println!("testnet: PASSED");
+        } else {
+            let mut why = summary.failures();
+            if why.is_empty() {
+                why.push("a validator process did not exit cleanly".into());
+            }
+            println!("testnet: FAILED ({})", why.join("; "));
+        }
         Ok(passed)
     })
 }

@@ -97,10 +97,11 @@ fn fork_choice_finality_and_pruning() {
         chain.import(&late).is_ok(),
         "a child of the finalized block imports"
     );
+    let late = late.header.hash();
     drop(chain);
 
     // Reopen: the tree, the finalized block and the best block come back.
-    let chain = Chain::open(
+    let mut chain = Chain::open(
         &spec,
         StateStore::open(&spec, &dir).unwrap(),
         &header,
@@ -110,6 +111,16 @@ fn fork_choice_finality_and_pruning() {
     assert_eq!(chain.finalized().hash, main[2]);
     assert_eq!(chain.best().hash, main[4]);
     assert_eq!(chain.info(&main[4]).unwrap().state_root, roots[4]);
+
+    // GP §17.4: a disregarded block takes its descendants out of the best
+    // block's running, leaving the other child of the finalized block; the vote
+    // target (GP 19.1: audited blocks, as empty ones are at once) stays put.
+    assert_eq!(chain.vote_target().hash, main[4]);
+    assert!(chain.set_disregarded(main[3]), "the best block changes");
+    assert!(chain.is_disregarded(&main[3]));
+    assert_eq!(chain.best().hash, late);
+    assert_eq!(chain.vote_target().hash, main[4]);
+    assert!(!chain.set_disregarded(main[3]), "already disregarded");
     drop(chain);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -91,7 +91,7 @@ pub struct Case {
 }
 
 pub fn case() -> Case {
-    let spec = ChainSpec::tiny();
+    let spec = super::selective_tiny();
     let code = halting_program();
     let code_hash = blake2b_256(&code);
     // One import: segment 1 of a three-segment tree, proven by J_0.

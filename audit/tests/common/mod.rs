@@ -17,6 +17,18 @@ use tessera_core::types::{
 };
 use tessera_core::{ByteArray, Bytes, ChainSpec, Hash};
 
+/// The tiny spec with one core of two drawn per auditor in tranche 0, as Tessera's
+/// tiny spec had until it drew every core (see
+/// [`ChainSpec::audit_tranche0_cores`]): tranche 0 then leaves reports undrawn,
+/// so the shuffle, the no-shows and the later tranches have something to decide.
+/// The selection mechanics under test are the GP's for any `k < C`.
+pub fn selective_tiny() -> ChainSpec {
+    ChainSpec {
+        audit_tranche0_cores: 1,
+        ..ChainSpec::tiny()
+    }
+}
+
 /// The JIP-5 development validators `0..n` as auditors.
 pub fn auditors(n: usize) -> Vec<Auditor> {
     (0..n)

@@ -199,5 +199,9 @@ fn a_judgment_counts_for_every_block_with_its_report() {
     // A copy counts nowhere again and is not refused as a duplicate.
     inbox.push_judgment(j).unwrap();
     let again = inbox.drain_into(&mut blocks);
-    assert_eq!(again.judgments + again.refused + again.unknown, 0, "{again:?}");
+    assert_eq!(
+        again.judgments + again.refused + again.unknown,
+        0,
+        "{again:?}"
+    );
 }

@@ -17,7 +17,7 @@ use tessera_core::spec::ChainSpec;
 use tessera_net::messages::{AuditShardRequest, ShardDistribution, ShardRequest};
 use tessera_net::{Network, PeerId, Protocol, RequestError};
 use tokio::task::JoinSet;
-use tracing::warn;
+use tracing::{debug, warn};
 
 use crate::justification::{verify_audit_shard, verify_bundle_shard, JustificationError};
 use crate::store::{ShardRow, ShardSet, ShardStore, Slot, StoreError};
@@ -201,8 +201,9 @@ async fn shard_request<P: Protocol<Request = ShardRequest>>(
         .map_err(|error| FetchError::Request { peer: *peer, error })
 }
 
-/// Try `peers` in order until `fetch` succeeds; each failure is logged naming the
-/// peer.
+/// Try `peers` in order until `fetch` succeeds; each failure is logged (debug:
+/// a peer without the shard is routine when the list goes beyond the holders;
+/// the caller reports the exhausted case) naming the peer.
 async fn first_proven<T, F, Fut>(peers: &[PeerId], mut fetch: F) -> Result<T, FetchError>
 where
     F: FnMut(PeerId) -> Fut,
@@ -213,7 +214,7 @@ where
         match fetch(*peer).await {
             Ok(t) => return Ok(t),
             Err(e) => {
-                warn!(%peer, error = %e, "shard fetch failed; trying the next peer");
+                debug!(%peer, error = %e, "shard fetch failed; trying the next peer");
                 last = Some(e);
             }
         }

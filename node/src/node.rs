@@ -831,6 +831,42 @@ async fn assure(shared: Arc<Shared>, mut events: broadcast::Receiver<NodeEvent>)
     }
 }
 
+/// The signers of the guarantee of the package with `root`, found in the blocks
+/// of the best chain that could have carried it (a report pending availability
+/// was guaranteed at most `U` slots ago), as peers by their keys in `κ` (else
+/// `λ`, for a guarantee from the previous rotation) of the best state.
+fn guarantors_on_chain(
+    shared: &Shared,
+    best: &BlockInfo,
+    state: &tessera_state::ChainState,
+    root: &tessera_core::hash::Hash,
+) -> Vec<PeerId> {
+    let chain = shared.chain();
+    let mut at = best.hash;
+    for _ in 0..=shared.spec.availability_timeout {
+        let Some(block) = chain.block(&at) else { break };
+        if let Some(g) = block
+            .extrinsic
+            .guarantees
+            .0
+            .iter()
+            .find(|g| g.report.package_spec.erasure_root == *root)
+        {
+            return g
+                .signatures
+                .iter()
+                .filter_map(|s| {
+                    let v = s.validator_index;
+                    state.kappa.ed25519(v).or_else(|| state.lambda.ed25519(v))
+                })
+                .map(|k| PeerId::from(*k))
+                .collect();
+        }
+        at = block.header.parent;
+    }
+    Vec::new()
+}
+
 async fn assure_block(shared: &Arc<Shared>, best: &BlockInfo) -> anyhow::Result<()> {
     let state = shared
         .chain()
@@ -864,14 +900,17 @@ async fn assure_block(shared: &Arc<Shared>, best: &BlockInfo) -> anyhow::Result<
         if shared.shards.shard_set(root, index)?.is_some() {
             continue;
         }
-        // Its guarantors first, then the others.
-        let mut order: Vec<PeerId> = shared
+        // Its guarantors first (as the auditor recorded them, or, if it has not
+        // yet seen the block, from the guarantee on the best chain), then the
+        // others.
+        let known = shared
             .guarantors
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(root)
-            .cloned()
-            .unwrap_or_default();
+            .cloned();
+        let mut order =
+            known.unwrap_or_else(|| guarantors_on_chain(shared, best, &state.state, root));
         order.retain(|p| *p != shared.network.peer_id());
         let rest: Vec<PeerId> = others
             .iter()

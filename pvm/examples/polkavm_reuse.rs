@@ -1,0 +1,825 @@
+//! Issue 21, step 1: can polkavm 0.30.0's recompiler be Tessera's PVM backend?
+//!
+//! Runs every PVM vector (`pvm/programs/*.json`) on three backends and compares each
+//! run with the expected result, field by field:
+//! - `tessera`: Tessera's interpreter ([`Machine`], GP v0.7.2 gas, one unit per
+//!   instruction), as `conformance/tests/pvm.rs` runs it;
+//! - `polkavm-interp`: polkavm 0.30.0, `BackendKind::Interpreter`;
+//! - `polkavm-compiler`: polkavm 0.30.0, `BackendKind::Compiler` (the recompiler,
+//!   Linux sandbox unless `--generic-sandbox`).
+//!
+//! polkavm runs the GP code blob unchanged (`ProgramParts::code_and_jump_table`,
+//! `InstructionSetKind::JamV1`), with synchronous gas metering and dynamic paging (the
+//! only way to give it the vectors' arbitrary page maps).
+//!
+//! Two references are checked (see conformance/tests/pvm.rs for the two exceptions):
+//! - `gp-v0.7.2`: the vector, except that the STOPPING_PC files' pc is GP v0.7.2's 0
+//!   after halt/panic, and the PER_BLOCK_GAS files' gas is the per-instruction charge
+//!   (the vector's per-block gas plus the instructions of the faulting block after the
+//!   faulting one, counted statically from the blob).
+//! - `vector`: the file exactly as published (pc of the stopping instruction for the
+//!   STOPPING_PC files, per-block gas for the PER_BLOCK_GAS files).
+//!
+//! Run: `cargo run --release -p tessera-pvm --example polkavm_reuse -- [DIR] [--json]
+//! [--backend NAME]... [--generic-sandbox] [--quiet]`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use serde_json::json;
+use tessera_pvm::{
+    run_with_host, Access, ExitReason, HostCalls, HostOutcome, Machine, Memory, Opcode, Program,
+    HALT_ADDRESS, PAGE_SIZE, REGISTER_COUNT,
+};
+
+/// Files whose expected gas is the per-basic-block charge (conformance/tests/pvm.rs).
+const PER_BLOCK_GAS: &[&str] = &[
+    "inst_store_imm_indirect_u16_with_offset_nok",
+    "inst_store_imm_indirect_u32_with_offset_nok",
+    "inst_store_imm_indirect_u64_with_offset_nok",
+    "inst_store_imm_indirect_u8_with_offset_nok",
+    "inst_store_imm_u8_trap_inaccessible",
+    "inst_store_indirect_u16_with_offset_nok",
+    "inst_store_indirect_u32_with_offset_nok",
+    "inst_store_indirect_u64_with_offset_nok",
+    "inst_store_indirect_u8_with_offset_nok",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct PageMapEntry {
+    address: u32,
+    length: u32,
+    is_writable: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Chunk {
+    address: u32,
+    contents: Vec<u8>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Case {
+    name: String,
+    initial_regs: Vec<u64>,
+    initial_pc: u32,
+    initial_page_map: Vec<PageMapEntry>,
+    initial_memory: Vec<Chunk>,
+    initial_gas: i64,
+    program: Vec<u8>,
+    expected_status: String,
+    expected_regs: Vec<u64>,
+    expected_pc: u32,
+    expected_memory: Vec<Chunk>,
+    expected_gas: i64,
+    #[serde(default)]
+    expected_page_fault_address: Option<u32>,
+}
+
+/// What a run produced (or what a reference expects).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Observed {
+    status: String,
+    fault_address: Option<u32>,
+    regs: Vec<u64>,
+    /// The pc GP v0.7.2 reports (0 after halt/panic).
+    gp_pc: u32,
+    /// The pc of the instruction that stopped.
+    stop_pc: u32,
+    gas: i64,
+    /// Contents of every page of the page map (None: could not be read).
+    pages: BTreeMap<u32, Option<Vec<u8>>>,
+}
+
+/// The reference a run is compared with.
+#[derive(Debug, Clone)]
+struct Expected {
+    status: String,
+    fault_address: Option<u32>,
+    regs: Vec<u64>,
+    pc: u32,
+    /// Compare `pc` with the stopping pc instead of GP's.
+    pc_is_stop_pc: bool,
+    gas: i64,
+    pages: BTreeMap<u32, Vec<u8>>,
+}
+
+fn page_addresses(case: &Case) -> Vec<u32> {
+    let mut out = Vec::new();
+    for p in &case.initial_page_map {
+        let first = p.address / PAGE_SIZE;
+        let count = p.length.div_ceil(PAGE_SIZE);
+        for page in first..first.saturating_add(count) {
+            out.push(page * PAGE_SIZE);
+        }
+    }
+    out
+}
+
+fn expected_pages(case: &Case) -> Result<BTreeMap<u32, Vec<u8>>, String> {
+    let mut want: BTreeMap<u32, Vec<u8>> = page_addresses(case)
+        .into_iter()
+        .map(|a| (a, vec![0u8; PAGE_SIZE as usize]))
+        .collect();
+    for c in &case.expected_memory {
+        for (k, byte) in c.contents.iter().enumerate() {
+            let addr = c.address.wrapping_add(k as u32);
+            let page = addr / PAGE_SIZE * PAGE_SIZE;
+            match want.get_mut(&page) {
+                Some(p) => p[(addr - page) as usize] = *byte,
+                None => return Err(format!("expected-memory at {addr:#x} outside the page map")),
+            }
+        }
+    }
+    Ok(want)
+}
+
+/// Instructions of the basic block at `pc` after the one at `pc` (static, from the blob).
+fn rest_of_block(program: &Program, pc: u32) -> i64 {
+    let mut n = 0;
+    let mut at = program.next_pc(pc);
+    while at < program.code_len() && !program.is_block_start(at) {
+        n += 1;
+        at = program.next_pc(at);
+    }
+    n
+}
+
+fn references(case: &Case, program: Option<&Program>) -> Result<(Expected, Expected), String> {
+    let pages = expected_pages(case)?;
+    let vector = Expected {
+        status: case.expected_status.clone(),
+        fault_address: case.expected_page_fault_address,
+        regs: case.expected_regs.clone(),
+        pc: case.expected_pc,
+        // The vector reports the stopping pc; GP v0.7.2 reports 0 after halt/panic. For
+        // the STOPPING_PC files these differ; comparing the stopping pc with the vector
+        // is the vector's own convention.
+        pc_is_stop_pc: true,
+        gas: case.expected_gas,
+        pages,
+    };
+    let mut gp = vector.clone();
+    gp.pc_is_stop_pc = false;
+    if matches!(case.expected_status.as_str(), "halt" | "panic") {
+        gp.pc = 0;
+    }
+    if PER_BLOCK_GAS.contains(&case.name.as_str()) {
+        let program = program.ok_or("blob does not deblob")?;
+        gp.gas = case.expected_gas + rest_of_block(program, case.expected_pc);
+    }
+    Ok((gp, vector))
+}
+
+/// Services every host call by continuing (no gas, no effect).
+struct Continue;
+
+impl HostCalls for Continue {
+    fn host_call(&mut self, _id: u64, _machine: &mut Machine<'_>) -> HostOutcome {
+        HostOutcome::Continue
+    }
+}
+
+/// Tessera's interpreter; `resume` continues after every host call (Ψ_H with a host
+/// that does nothing), otherwise a host call stops the run.
+fn run_tessera(case: &Case, resume: bool) -> Result<Observed, String> {
+    let program = Program::from_blob(&case.program).map_err(|e| format!("deblob: {e}"))?;
+    let mut memory = Memory::new();
+    for p in &case.initial_page_map {
+        let access = if p.is_writable {
+            Access::Writable
+        } else {
+            Access::ReadOnly
+        };
+        memory.set_range_access(p.address, p.length, access);
+    }
+    for c in &case.initial_memory {
+        memory.poke(c.address, &c.contents);
+    }
+    let regs: [u64; REGISTER_COUNT] = case
+        .initial_regs
+        .as_slice()
+        .try_into()
+        .map_err(|_| "initial-regs: not 13".to_string())?;
+    let mut m = Machine::new(&program, case.initial_pc, case.initial_gas, regs, memory);
+    let exit = if resume {
+        run_with_host(&mut m, &mut Continue)
+    } else {
+        m.run()
+    };
+    let (status, fault_address) = match exit {
+        ExitReason::Halt => ("halt", None),
+        ExitReason::Panic => ("panic", None),
+        ExitReason::OutOfGas => ("out-of-gas", None),
+        ExitReason::PageFault(a) => ("page-fault", Some(a)),
+        ExitReason::HostCall(_) => ("host", None),
+    };
+    let gp_pc = match exit {
+        ExitReason::Halt | ExitReason::Panic => 0,
+        _ => m.pc(),
+    };
+    let pages = page_addresses(case)
+        .into_iter()
+        .map(|a| {
+            let mut buf = vec![0u8; PAGE_SIZE as usize];
+            m.memory.peek(a, &mut buf);
+            (a, Some(buf))
+        })
+        .collect();
+    Ok(Observed {
+        status: status.into(),
+        fault_address,
+        regs: m.regs().to_vec(),
+        gp_pc,
+        stop_pc: m.pc(),
+        gas: m.gas(),
+        pages,
+    })
+}
+
+/// A polkavm engine for one backend.
+struct PolkaVm {
+    engine: polkavm::Engine,
+}
+
+impl PolkaVm {
+    fn new(backend: polkavm::BackendKind, generic: bool) -> Result<Self, String> {
+        let mut config = polkavm::Config::new();
+        config.set_backend(Some(backend));
+        config.set_allow_dynamic_paging(true);
+        if generic {
+            config.set_sandbox(Some(polkavm::SandboxKind::Generic));
+            config.set_allow_experimental(true);
+        }
+        let engine = polkavm::Engine::new(&config).map_err(|e| format!("engine: {e}"))?;
+        Ok(PolkaVm { engine })
+    }
+
+    fn instantiate(&self, program: &[u8]) -> Result<polkavm::RawInstance, String> {
+        let mut parts = polkavm::ProgramParts::empty(polkavm::program::InstructionSetKind::JamV1);
+        parts.code_and_jump_table = program.to_vec().into();
+        let blob = polkavm::ProgramBlob::from_parts(parts).map_err(|e| format!("blob: {e}"))?;
+        let mut mc = polkavm::ModuleConfig::new();
+        mc.set_gas_metering(Some(polkavm::GasMeteringKind::Sync));
+        mc.set_dynamic_paging(true);
+        let module = polkavm::Module::from_blob(&self.engine, &mc, blob)
+            .map_err(|e| format!("module: {e}"))?;
+        module.instantiate().map_err(|e| format!("instantiate: {e}"))
+    }
+
+    fn run(&self, case: &Case, resume: bool) -> Result<Observed, String> {
+        let mut inst = self.instantiate(&case.program)?;
+        // The page map: map every page read-write, write the initial contents, then
+        // protect the read-only ones.
+        for p in &case.initial_page_map {
+            inst.zero_memory_with_memory_protection(
+                p.address,
+                p.length,
+                polkavm::MemoryProtection::ReadWrite,
+            )
+            .map_err(|e| format!("page map {:#x}+{:#x}: {e}", p.address, p.length))?;
+        }
+        for c in &case.initial_memory {
+            inst.write_memory(c.address, &c.contents)
+                .map_err(|e| format!("initial memory at {:#x}: {e}", c.address))?;
+        }
+        for p in case.initial_page_map.iter().filter(|p| !p.is_writable) {
+            inst.protect_memory(p.address, p.length)
+                .map_err(|e| format!("protect {:#x}+{:#x}: {e}", p.address, p.length))?;
+        }
+        for (reg, v) in polkavm::Reg::ALL.iter().zip(&case.initial_regs) {
+            inst.set_reg(*reg, *v);
+        }
+        inst.set_gas(case.initial_gas);
+        inst.set_next_program_counter(polkavm::ProgramCounter(case.initial_pc));
+        let (status, fault_address) = loop {
+            match inst.run().map_err(|e| format!("run: {e}"))? {
+                polkavm::InterruptKind::Finished => break ("halt", None),
+                polkavm::InterruptKind::Trap => break ("panic", None),
+                polkavm::InterruptKind::NotEnoughGas => break ("out-of-gas", None),
+                polkavm::InterruptKind::Segfault(s) => break ("page-fault", Some(s.page_address)),
+                polkavm::InterruptKind::Ecalli(_) if resume => continue,
+                polkavm::InterruptKind::Ecalli(_) => break ("host", None),
+                polkavm::InterruptKind::Step => continue,
+            }
+        };
+        let stop_pc = inst.program_counter().map_or(u32::MAX, |pc| pc.0);
+        let gp_pc = if matches!(status, "halt" | "panic") {
+            0
+        } else {
+            stop_pc
+        };
+        let pages = page_addresses(case)
+            .into_iter()
+            .map(|a| (a, inst.read_memory(a, PAGE_SIZE).ok()))
+            .collect();
+        Ok(Observed {
+            status: status.into(),
+            fault_address,
+            regs: polkavm::Reg::ALL.iter().map(|r| inst.reg(*r)).collect(),
+            gp_pc,
+            stop_pc,
+            gas: inst.gas(),
+            pages,
+        })
+    }
+}
+
+/// The fields of `got` that differ from `want`, with what each is.
+fn diff(got: &Observed, want: &Expected) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if got.status != want.status {
+        out.push(("status", format!("{} (want {})", got.status, want.status)));
+    } else if got.fault_address != want.fault_address {
+        out.push((
+            "fault-address",
+            format!("{:x?} (want {:x?})", got.fault_address, want.fault_address),
+        ));
+    }
+    let pc = if want.pc_is_stop_pc {
+        got.stop_pc
+    } else {
+        got.gp_pc
+    };
+    if pc != want.pc {
+        out.push(("pc", format!("{pc} (want {})", want.pc)));
+    }
+    if got.regs != want.regs {
+        let which: Vec<String> = got
+            .regs
+            .iter()
+            .zip(&want.regs)
+            .enumerate()
+            .filter(|(_, (g, w))| g != w)
+            .map(|(i, (g, w))| format!("r{i}={g:#x} (want {w:#x})"))
+            .collect();
+        out.push(("registers", which.join(" ")));
+    }
+    if got.gas != want.gas {
+        out.push((
+            "gas",
+            format!("{} (want {}, {:+})", got.gas, want.gas, got.gas - want.gas),
+        ));
+    }
+    let bad: Vec<String> = want
+        .pages
+        .iter()
+        .filter_map(|(a, w)| match got.pages.get(a) {
+            Some(Some(g)) if g == w => None,
+            Some(Some(g)) => {
+                let at = g.iter().zip(w).position(|(x, y)| x != y).unwrap_or(0);
+                Some(format!("{:#x}: first diff at +{at:#x}", a))
+            }
+            _ => Some(format!("{a:#x}: unreadable")),
+        })
+        .collect();
+    if !bad.is_empty() {
+        out.push(("memory", bad.join(", ")));
+    }
+    out
+}
+
+/// The mismatch class of a file: status dominates; otherwise the differing fields.
+fn class(fields: &[(&'static str, String)]) -> String {
+    if fields.iter().any(|(f, _)| *f == "status") {
+        return "status".into();
+    }
+    let names: Vec<&str> = fields.iter().map(|(f, _)| *f).collect();
+    if names.len() == 1 {
+        format!("{} only", names[0])
+    } else {
+        names.join("+")
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    exact: usize,
+    /// class → files (with details).
+    classes: BTreeMap<String, Vec<(String, String)>>,
+}
+
+/// Encodings for the probes (GP A.5): `add_imm_64 ω1, ω1, 1`, `ecalli 7`, `jump_ind ω0`
+/// (halt, ω0 = 2^32 − 2^16), `load_u64 ω2, [addr]`, `store_u64 [addr], ω2`.
+fn add1() -> Vec<u8> {
+    vec![Opcode::AddImm64.code(), 0x11, 1, 0, 0, 0]
+}
+fn ecalli7() -> Vec<u8> {
+    vec![Opcode::Ecalli.code(), 7]
+}
+fn halt() -> Vec<u8> {
+    vec![Opcode::JumpInd.code(), 0]
+}
+fn load_u64(addr: u32) -> Vec<u8> {
+    let mut v = vec![Opcode::LoadU64.code(), 2];
+    v.extend_from_slice(&addr.to_le_bytes());
+    v
+}
+fn store_u64(addr: u32) -> Vec<u8> {
+    let mut v = vec![Opcode::StoreU64.code(), 2];
+    v.extend_from_slice(&addr.to_le_bytes());
+    v
+}
+fn sbrk_2_1() -> Vec<u8> {
+    // sbrk ω2 ← ω1 (A.5.9: r_D low nibble, r_A high nibble).
+    vec![Opcode::Sbrk.code(), 2 | (1 << 4)]
+}
+
+/// One probe: a case the vectors lack, whose reference is Tessera's own run.
+struct Probe {
+    name: &'static str,
+    what: &'static str,
+    case: Case,
+    /// Continue after every host call instead of stopping there.
+    resume: bool,
+}
+
+fn probe_case(
+    name: &str,
+    instrs: Vec<Vec<u8>>,
+    pc: u32,
+    gas: i64,
+    pages: Vec<(u32, bool)>,
+) -> Case {
+    let mut code = Vec::new();
+    let mut starts = Vec::new();
+    for i in instrs {
+        starts.push(true);
+        starts.extend(std::iter::repeat_n(false, i.len() - 1));
+        code.extend(i);
+    }
+    let mut regs = vec![0u64; 13];
+    regs[0] = u64::from(HALT_ADDRESS);
+    regs[1] = 4096;
+    regs[2] = 0x1122_3344_5566_7788;
+    Case {
+        name: name.into(),
+        initial_regs: regs,
+        initial_pc: pc,
+        initial_page_map: pages
+            .into_iter()
+            .map(|(address, is_writable)| PageMapEntry {
+                address,
+                length: PAGE_SIZE,
+                is_writable,
+            })
+            .collect(),
+        initial_memory: vec![],
+        initial_gas: gas,
+        program: Program::encode_blob(&[], &code, &starts),
+        expected_status: String::new(),
+        expected_regs: vec![],
+        expected_pc: 0,
+        expected_memory: vec![],
+        expected_gas: 0,
+        expected_page_fault_address: None,
+    }
+}
+
+fn probes() -> Vec<Probe> {
+    let adds = |n: usize| std::iter::repeat_with(add1).take(n).collect::<Vec<_>>();
+    let with = |mut a: Vec<Vec<u8>>, b: Vec<Vec<u8>>| {
+        a.extend(b);
+        a
+    };
+    vec![
+        Probe {
+            name: "oog_mid_block",
+            what: "block of 5 add + halt with gas 3: GP runs 3 adds, then out-of-gas",
+            case: probe_case("oog_mid_block", with(adds(5), vec![halt()]), 0, 3, vec![]),
+            resume: false,
+        },
+        Probe {
+            name: "ecalli_mid_block",
+            what: "add, ecalli 7, add, add, halt (one block), stop at the host call: gas seen by the host",
+            case: probe_case(
+                "ecalli_mid_block",
+                with(vec![add1(), ecalli7()], with(adds(2), vec![halt()])),
+                0,
+                100,
+                vec![],
+            ),
+            resume: false,
+        },
+        Probe {
+            name: "ecalli_mid_block_resumed",
+            what: "the same, host call serviced (nothing done) and resumed to halt",
+            case: probe_case(
+                "ecalli_mid_block_resumed",
+                with(vec![add1(), ecalli7()], with(adds(2), vec![halt()])),
+                0,
+                100,
+                vec![],
+            ),
+            resume: true,
+        },
+        Probe {
+            name: "ecalli_then_oog",
+            what: "add, ecalli 7, add×4, halt with gas 4, resumed: GP runs add, ecalli, 2 adds, then out-of-gas",
+            case: probe_case(
+                "ecalli_then_oog",
+                with(vec![add1(), ecalli7()], with(adds(4), vec![halt()])),
+                0,
+                4,
+                vec![],
+            ),
+            resume: true,
+        },
+        Probe {
+            name: "load_0x8000_mid_block",
+            what: "add, load_u64 [0x8000], add, add, halt: below 2^16 is a panic in GP",
+            case: probe_case(
+                "load_0x8000_mid_block",
+                with(vec![add1(), load_u64(0x8000)], with(adds(2), vec![halt()])),
+                0,
+                100,
+                vec![],
+            ),
+            resume: false,
+        },
+        Probe {
+            name: "load_0x1000_mid_block",
+            what: "add, load_u64 [0x1000], add, add, halt: panic in GP",
+            case: probe_case(
+                "load_0x1000_mid_block",
+                with(vec![add1(), load_u64(0x1000)], with(adds(2), vec![halt()])),
+                0,
+                100,
+                vec![],
+            ),
+            resume: false,
+        },
+        Probe {
+            name: "fault_mid_block",
+            what: "add, load_u64 [0x30000] (unmapped), add, add, halt: page fault mid-block",
+            case: probe_case(
+                "fault_mid_block",
+                with(vec![add1(), load_u64(0x3_0000)], with(adds(2), vec![halt()])),
+                0,
+                100,
+                vec![],
+            ),
+            resume: false,
+        },
+        Probe {
+            name: "store_cross_page",
+            what: "store_u64 [0x20ffc] with only page 0x20000 writable: fault at 0x21000, nothing written",
+            case: probe_case(
+                "store_cross_page",
+                vec![store_u64(0x2_0ffc), halt()],
+                0,
+                100,
+                vec![(0x2_0000, true)],
+            ),
+            resume: false,
+        },
+        Probe {
+            name: "store_read_only",
+            what: "store_u64 [0x20008] to a read-only page: page fault at 0x20000",
+            case: probe_case(
+                "store_read_only",
+                vec![store_u64(0x2_0008), halt()],
+                0,
+                100,
+                vec![(0x2_0000, false)],
+            ),
+            resume: false,
+        },
+        Probe {
+            name: "enter_mid_block",
+            what: "4 adds + halt, entered at the 3rd add (pc 12): GP charges 3",
+            case: probe_case("enter_mid_block", with(adds(4), vec![halt()]), 12, 100, vec![]),
+            resume: false,
+        },
+        Probe {
+            name: "sbrk",
+            what: "sbrk ω2 ← ω1 = 4096, halt (no Y: heap top 0 in Tessera)",
+            case: probe_case("sbrk", vec![sbrk_2_1(), halt()], 0, 100, vec![]),
+            resume: false,
+        },
+    ]
+}
+
+fn short(o: &Observed) -> String {
+    format!(
+        "{}{} pc={} gas={} ω1={} ω2={:#x}",
+        o.status,
+        o.fault_address.map_or(String::new(), |a| format!("@{a:#x}")),
+        o.stop_pc,
+        o.gas,
+        o.regs[1],
+        o.regs[2]
+    )
+}
+
+fn run_probes(engines: &BTreeMap<&str, Result<PolkaVm, String>>, as_json: bool) -> serde_json::Value {
+    let mut out = Vec::new();
+    if !as_json {
+        println!();
+        println!("PROBES (reference: Tessera's interpreter = GP v0.7.2; pc shown is the stopping pc)");
+    }
+    for p in probes() {
+        let reference = run_tessera(&p.case, p.resume).expect("tessera runs the probe");
+        let want = Expected {
+            status: reference.status.clone(),
+            fault_address: reference.fault_address,
+            regs: reference.regs.clone(),
+            pc: reference.stop_pc,
+            pc_is_stop_pc: true,
+            gas: reference.gas,
+            pages: reference
+                .pages
+                .iter()
+                .map(|(a, c)| (*a, c.clone().unwrap_or_default()))
+                .collect(),
+        };
+        if !as_json {
+            println!("{}: {}", p.name, p.what);
+            println!("  {:<17} {}", "tessera", short(&reference));
+        }
+        let mut row = serde_json::Map::new();
+        row.insert("probe".into(), json!(p.name));
+        row.insert("tessera".into(), json!(short(&reference)));
+        for (name, vm) in engines {
+            let got = match vm {
+                Ok(vm) => vm.run(&p.case, p.resume),
+                Err(e) => Err(e.clone()),
+            };
+            let line = match &got {
+                Ok(o) => {
+                    let d = diff(o, &want);
+                    let verdict = if d.is_empty() {
+                        "same".to_string()
+                    } else {
+                        format!("DIFFERS [{}]", class(&d))
+                    };
+                    format!("{}  {verdict}", short(o))
+                }
+                Err(e) => format!("could not run: {e}"),
+            };
+            if !as_json {
+                println!("  {name:<17} {line}");
+            }
+            row.insert((*name).into(), json!(line));
+        }
+        out.push(serde_json::Value::Object(row));
+    }
+    serde_json::Value::Array(out)
+}
+
+fn main() {
+    let mut dir: Option<PathBuf> = None;
+    let mut as_json = false;
+    let mut quiet = false;
+    let mut generic = false;
+    let mut only: Vec<String> = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--json" => as_json = true,
+            "--quiet" => quiet = true,
+            "--generic-sandbox" => generic = true,
+            "--backend" => only.push(args.next().expect("--backend NAME")),
+            _ => dir = Some(PathBuf::from(a)),
+        }
+    }
+    let dir = dir.unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/pvm/programs")
+    });
+    let dir = if dir.exists() {
+        dir
+    } else {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors/pvm/programs")
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+
+    let backends: Vec<&str> = ["tessera", "polkavm-interp", "polkavm-compiler"]
+        .into_iter()
+        .filter(|b| only.is_empty() || only.iter().any(|o| o == b))
+        .collect();
+    let mut engines: BTreeMap<&str, Result<PolkaVm, String>> = BTreeMap::new();
+    if backends.contains(&"polkavm-interp") {
+        engines.insert(
+            "polkavm-interp",
+            PolkaVm::new(polkavm::BackendKind::Interpreter, false),
+        );
+    }
+    if backends.contains(&"polkavm-compiler") {
+        engines.insert(
+            "polkavm-compiler",
+            PolkaVm::new(polkavm::BackendKind::Compiler, generic),
+        );
+    }
+    for (name, e) in &engines {
+        if let Err(e) = e {
+            eprintln!("{name}: cannot create the engine: {e}");
+        }
+    }
+
+    let refs = ["gp-v0.7.2", "vector"];
+    // (backend, reference) → tally.
+    let mut tallies: BTreeMap<(&str, &str), Tally> = BTreeMap::new();
+    let mut per_file = Vec::new();
+    for path in &files {
+        let file = path.file_stem().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(path).expect("read vector");
+        let case: Case = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let program = Program::from_blob(&case.program).ok();
+        let (gp, vector) = match references(&case, program.as_ref()) {
+            Ok(r) => r,
+            Err(e) => panic!("{file}: reference: {e}"),
+        };
+        let mut file_json = serde_json::Map::new();
+        for backend in &backends {
+            let got = match *backend {
+                "tessera" => run_tessera(&case, false),
+                b => match &engines[b] {
+                    Ok(vm) => vm.run(&case, false),
+                    Err(e) => Err(format!("engine: {e}")),
+                },
+            };
+            let mut b_json = serde_json::Map::new();
+            for (r, want) in refs.iter().zip([&gp, &vector]) {
+                let tally = tallies.entry((backend, r)).or_default();
+                let (cls, detail) = match &got {
+                    Err(e) => {
+                        let what = e
+                            .split(|c: char| c == ':' || c.is_ascii_digit())
+                            .next()
+                            .unwrap_or(e)
+                            .trim();
+                        (format!("could not load/run: {what}"), e.clone())
+                    }
+                    Ok(got) => {
+                        let d = diff(got, want);
+                        if d.is_empty() {
+                            tally.exact += 1;
+                            b_json.insert((*r).into(), json!("exact"));
+                            continue;
+                        }
+                        let detail = d
+                            .iter()
+                            .map(|(f, s)| format!("{f}: {s}"))
+                            .collect::<Vec<_>>()
+                            .join("; ");
+                        (class(&d), detail)
+                    }
+                };
+                if !quiet && !as_json {
+                    println!("MISMATCH {backend} vs {r} {file}: [{cls}] {detail}");
+                }
+                b_json.insert((*r).into(), json!({"class": cls, "detail": detail}));
+                tally
+                    .classes
+                    .entry(cls)
+                    .or_default()
+                    .push((file.clone(), detail));
+            }
+            file_json.insert((*backend).into(), serde_json::Value::Object(b_json));
+        }
+        per_file.push(json!({"file": file, "results": file_json}));
+    }
+
+    if as_json {
+        let probe_results = run_probes(&engines, true);
+        let summary: Vec<_> = tallies
+            .iter()
+            .map(|((b, r), t)| {
+                let classes: serde_json::Map<String, serde_json::Value> = t
+                    .classes
+                    .iter()
+                    .map(|(c, fs)| {
+                        (
+                            c.clone(),
+                            json!({"count": fs.len(), "files": fs.iter().map(|(f, _)| f).collect::<Vec<_>>()}),
+                        )
+                    })
+                    .collect();
+                json!({"backend": b, "reference": r, "files": files.len(), "exact": t.exact, "mismatches": classes})
+            })
+            .collect();
+        let out = json!({"dir": dir.display().to_string(), "summary": summary, "probes": probe_results, "files": per_file});
+        println!("{}", serde_json::to_string_pretty(&out).unwrap());
+        return;
+    }
+
+    println!();
+    println!("SUMMARY ({} files in {})", files.len(), dir.display());
+    for ((b, r), t) in &tallies {
+        println!("{b:>17} vs {r:<9}: {:>3}/{} exact", t.exact, files.len());
+        for (c, fs) in &t.classes {
+            let examples: Vec<&str> = fs.iter().take(3).map(|(f, _)| f.as_str()).collect();
+            println!("{:>34} {:>3}  {c}  e.g. {}", "", fs.len(), examples.join(", "));
+        }
+    }
+    run_probes(&engines, false);
+}

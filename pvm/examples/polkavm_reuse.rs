@@ -4,13 +4,18 @@
 //! run with the expected result, field by field:
 //! - `tessera`: Tessera's interpreter ([`Machine`], GP v0.7.2 gas, one unit per
 //!   instruction), as `conformance/tests/pvm.rs` runs it;
-//! - `polkavm-interp`: polkavm 0.30.0, `BackendKind::Interpreter`;
-//! - `polkavm-compiler`: polkavm 0.30.0, `BackendKind::Compiler` (the recompiler,
-//!   Linux sandbox unless `--generic-sandbox`).
+//! - polkavm 0.30.0 in the configurations of [`VARIANTS`]: its interpreter, and its
+//!   recompiler (`BackendKind::Compiler`) in the Linux sandbox (production), in the
+//!   Linux sandbox with sandboxing disabled, in the generic sandbox, and in the Linux
+//!   sandbox without dynamic paging (fixed memory map).
 //!
 //! polkavm runs the GP code blob unchanged (`ProgramParts::code_and_jump_table`,
-//! `InstructionSetKind::JamV1`), with synchronous gas metering and dynamic paging (the
-//! only way to give it the vectors' arbitrary page maps).
+//! `InstructionSetKind::JamV1`) with synchronous gas metering, and (except
+//! `compiler-static`) dynamic paging, the only way to give it arbitrary page maps.
+//!
+//! After the vectors, `probes` run cases the vectors lack (out-of-gas and host calls
+//! mid-block, addresses below 2^16, entry mid-block, sbrk), with Tessera's result as
+//! the reference.
 //!
 //! Two references are checked (see conformance/tests/pvm.rs for the two exceptions):
 //! - `gp-v0.7.2`: the vector, except that the STOPPING_PC files' pc is GP v0.7.2's 0
@@ -21,7 +26,7 @@
 //!   STOPPING_PC files, per-block gas for the PER_BLOCK_GAS files).
 //!
 //! Run: `cargo run --release -p tessera-pvm --example polkavm_reuse -- [DIR] [--json]
-//! [--backend NAME]... [--generic-sandbox] [--quiet]`.
+//! [--backend NAME]... [--quiet]`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -138,13 +143,18 @@ fn expected_pages(case: &Case) -> Result<BTreeMap<u32, Vec<u8>>, String> {
     Ok(want)
 }
 
-/// Instructions of the basic block at `pc` after the one at `pc` (static, from the blob).
+/// Instructions of the basic block at `pc` after the one at `pc` (static, from the
+/// blob); a block that runs past the end of the code ends with the implicit `trap`
+/// there (ζ is extended with zeros, A.2), which counts as one more.
 fn rest_of_block(program: &Program, pc: u32) -> i64 {
     let mut n = 0;
     let mut at = program.next_pc(pc);
     while at < program.code_len() && !program.is_block_start(at) {
         n += 1;
         at = program.next_pc(at);
+    }
+    if at >= program.code_len() {
+        n += 1;
     }
     n
 }
@@ -241,55 +251,173 @@ fn run_tessera(case: &Case, resume: bool) -> Result<Observed, String> {
     })
 }
 
-/// A polkavm engine for one backend.
+/// How a polkavm backend is configured.
+#[derive(Debug, Clone, Copy)]
+struct Variant {
+    name: &'static str,
+    backend: polkavm::BackendKind,
+    sandbox: Option<polkavm::SandboxKind>,
+    /// `Config::set_sandboxing_enabled` (false needs `allow_experimental`).
+    sandboxing: bool,
+    /// Dynamic paging (arbitrary page maps, `Segfault` interrupts); otherwise
+    /// polkavm's fixed memory map, where a fault is a `Trap`.
+    dynamic: bool,
+}
+
+/// Every polkavm configuration measured.
+const VARIANTS: &[Variant] = &[
+    Variant {
+        name: "polkavm-interp",
+        backend: polkavm::BackendKind::Interpreter,
+        sandbox: None,
+        sandboxing: true,
+        dynamic: true,
+    },
+    // The production configuration: recompiler in the Linux sandbox, dynamic paging.
+    Variant {
+        name: "polkavm-compiler",
+        backend: polkavm::BackendKind::Compiler,
+        sandbox: Some(polkavm::SandboxKind::Linux),
+        sandboxing: true,
+        dynamic: true,
+    },
+    // The same recompiled code, but the worker is not put in new namespaces.
+    Variant {
+        name: "compiler-nosandbox",
+        backend: polkavm::BackendKind::Compiler,
+        sandbox: Some(polkavm::SandboxKind::Linux),
+        sandboxing: false,
+        dynamic: true,
+    },
+    // The experimental in-process sandbox (signal handlers, no worker process).
+    Variant {
+        name: "compiler-generic",
+        backend: polkavm::BackendKind::Compiler,
+        sandbox: Some(polkavm::SandboxKind::Generic),
+        sandboxing: true,
+        dynamic: true,
+    },
+    // Linux sandbox without dynamic paging: the vectors' page maps laid onto polkavm's
+    // fixed map (RO data at 0x10000, RW data at 0x20000 or 0x30000).
+    Variant {
+        name: "compiler-static",
+        backend: polkavm::BackendKind::Compiler,
+        sandbox: Some(polkavm::SandboxKind::Linux),
+        sandboxing: true,
+        dynamic: false,
+    },
+];
+
+/// A polkavm engine for one variant.
 struct PolkaVm {
+    variant: Variant,
     engine: polkavm::Engine,
 }
 
+/// RO and RW data (size, contents) for polkavm's fixed memory map, when the page map
+/// fits it: RO pages from 0x10000, RW pages from 0x10000 + 0x10000 + the RO zone.
+fn static_layout(case: &Case) -> Result<((u32, Vec<u8>), (u32, Vec<u8>)), String> {
+    let ro: Vec<&PageMapEntry> = case.initial_page_map.iter().filter(|p| !p.is_writable).collect();
+    let rw: Vec<&PageMapEntry> = case.initial_page_map.iter().filter(|p| p.is_writable).collect();
+    let span = |ps: &[&PageMapEntry], at: u32| -> Result<u32, String> {
+        let mut next = at;
+        for p in ps {
+            if p.address != next {
+                return Err(format!(
+                    "page map not expressible in polkavm's fixed map: {:#x} (want {next:#x})",
+                    p.address
+                ));
+            }
+            next += p.length.div_ceil(PAGE_SIZE) * PAGE_SIZE;
+        }
+        Ok(next - at)
+    };
+    let ro_size = span(&ro, 0x1_0000)?;
+    let rw_at = 0x2_0000 + ro_size.div_ceil(0x1_0000) * 0x1_0000;
+    let rw_size = span(&rw, rw_at)?;
+    let fill = |at: u32, size: u32| {
+        let mut v = vec![0u8; size as usize];
+        for c in &case.initial_memory {
+            for (k, b) in c.contents.iter().enumerate() {
+                let a = c.address.wrapping_add(k as u32);
+                if a >= at && a < at + size {
+                    v[(a - at) as usize] = *b;
+                }
+            }
+        }
+        v
+    };
+    Ok(((ro_size, fill(0x1_0000, ro_size)), (rw_size, fill(rw_at, rw_size))))
+}
+
 impl PolkaVm {
-    fn new(backend: polkavm::BackendKind, generic: bool) -> Result<Self, String> {
+    fn new(variant: Variant) -> Result<Self, String> {
         let mut config = polkavm::Config::new();
-        config.set_backend(Some(backend));
-        config.set_allow_dynamic_paging(true);
-        if generic {
-            config.set_sandbox(Some(polkavm::SandboxKind::Generic));
+        config.set_backend(Some(variant.backend));
+        config.set_allow_dynamic_paging(variant.dynamic);
+        config.set_sandbox(variant.sandbox);
+        config.set_worker_count(1);
+        if !variant.sandboxing || variant.sandbox == Some(polkavm::SandboxKind::Generic) {
             config.set_allow_experimental(true);
         }
+        config.set_sandboxing_enabled(variant.sandboxing);
         let engine = polkavm::Engine::new(&config).map_err(|e| format!("engine: {e}"))?;
-        Ok(PolkaVm { engine })
+        Ok(PolkaVm { variant, engine })
     }
 
-    fn instantiate(&self, program: &[u8]) -> Result<polkavm::RawInstance, String> {
+    fn instantiate(&self, case: &Case) -> Result<polkavm::RawInstance, String> {
         let mut parts = polkavm::ProgramParts::empty(polkavm::program::InstructionSetKind::JamV1);
-        parts.code_and_jump_table = program.to_vec().into();
+        parts.code_and_jump_table = case.program.clone().into();
+        if !self.variant.dynamic {
+            let ((ro_size, ro), (rw_size, rw)) = static_layout(case)?;
+            parts.ro_data_size = ro_size;
+            parts.ro_data = ro.into();
+            parts.rw_data_size = rw_size;
+            parts.rw_data = rw.into();
+        }
         let blob = polkavm::ProgramBlob::from_parts(parts).map_err(|e| format!("blob: {e}"))?;
         let mut mc = polkavm::ModuleConfig::new();
         mc.set_gas_metering(Some(polkavm::GasMeteringKind::Sync));
-        mc.set_dynamic_paging(true);
+        mc.set_dynamic_paging(self.variant.dynamic);
         let module = polkavm::Module::from_blob(&self.engine, &mc, blob)
             .map_err(|e| format!("module: {e}"))?;
         module.instantiate().map_err(|e| format!("instantiate: {e}"))
     }
 
+    /// Run `case`; a panic inside polkavm is reported as an error.
     fn run(&self, case: &Case, resume: bool) -> Result<Observed, String> {
-        let mut inst = self.instantiate(&case.program)?;
-        // The page map: map every page read-write, write the initial contents, then
-        // protect the read-only ones.
-        for p in &case.initial_page_map {
-            inst.zero_memory_with_memory_protection(
-                p.address,
-                p.length,
-                polkavm::MemoryProtection::ReadWrite,
-            )
-            .map_err(|e| format!("page map {:#x}+{:#x}: {e}", p.address, p.length))?;
-        }
-        for c in &case.initial_memory {
-            inst.write_memory(c.address, &c.contents)
-                .map_err(|e| format!("initial memory at {:#x}: {e}", c.address))?;
-        }
-        for p in case.initial_page_map.iter().filter(|p| !p.is_writable) {
-            inst.protect_memory(p.address, p.length)
-                .map_err(|e| format!("protect {:#x}+{:#x}: {e}", p.address, p.length))?;
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_inner(case, resume)))
+            .unwrap_or_else(|e| {
+                let msg = e
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| e.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                Err(format!("polkavm panicked: {msg}"))
+            })
+    }
+
+    fn run_inner(&self, case: &Case, resume: bool) -> Result<Observed, String> {
+        let mut inst = self.instantiate(case)?;
+        if self.variant.dynamic {
+            // The page map: map every page read-write, write the initial contents, then
+            // protect the read-only ones.
+            for p in &case.initial_page_map {
+                inst.zero_memory_with_memory_protection(
+                    p.address,
+                    p.length,
+                    polkavm::MemoryProtection::ReadWrite,
+                )
+                .map_err(|e| format!("page map {:#x}+{:#x}: {e}", p.address, p.length))?;
+            }
+            for c in &case.initial_memory {
+                inst.write_memory(c.address, &c.contents)
+                    .map_err(|e| format!("initial memory at {:#x}: {e}", c.address))?;
+            }
+            for p in case.initial_page_map.iter().filter(|p| !p.is_writable) {
+                inst.protect_memory(p.address, p.length)
+                    .map_err(|e| format!("protect {:#x}+{:#x}: {e}", p.address, p.length))?;
+            }
         }
         for (reg, v) in polkavm::Reg::ALL.iter().zip(&case.initial_regs) {
             inst.set_reg(*reg, *v);
@@ -616,27 +744,49 @@ fn short(o: &Observed) -> String {
     )
 }
 
+/// One probe on one polkavm variant, as a line (the child-process side of `--probe`).
+fn probe_line(vm: &Result<PolkaVm, String>, p: &Probe) -> String {
+    let reference = run_tessera(&p.case, p.resume).expect("tessera runs the probe");
+    let want = Expected {
+        status: reference.status.clone(),
+        fault_address: reference.fault_address,
+        regs: reference.regs.clone(),
+        // GP's pc (0 after halt/panic): polkavm reports no pc after `Finished`.
+        pc: reference.gp_pc,
+        pc_is_stop_pc: false,
+        gas: reference.gas,
+        pages: reference
+            .pages
+            .iter()
+            .map(|(a, c)| (*a, c.clone().unwrap_or_default()))
+            .collect(),
+    };
+    let got = match vm {
+        Ok(vm) => vm.run(&p.case, p.resume),
+        Err(e) => Err(e.clone()),
+    };
+    match &got {
+        Ok(o) => {
+            let d = diff(o, &want);
+            let verdict = if d.is_empty() {
+                "same".to_string()
+            } else {
+                format!("DIFFERS [{}]", class(&d))
+            };
+            format!("{}  {verdict}", short(o))
+        }
+        Err(e) => format!("could not run: {e}"),
+    }
+}
+
 fn run_probes(engines: &BTreeMap<&str, Result<PolkaVm, String>>, as_json: bool) -> serde_json::Value {
     let mut out = Vec::new();
     if !as_json {
         println!();
-        println!("PROBES (reference: Tessera's interpreter = GP v0.7.2; pc shown is the stopping pc)");
+        println!("PROBES (reference: Tessera's interpreter = GP v0.7.2; pc shown is the stopping pc, compared is GP's pc)");
     }
     for p in probes() {
         let reference = run_tessera(&p.case, p.resume).expect("tessera runs the probe");
-        let want = Expected {
-            status: reference.status.clone(),
-            fault_address: reference.fault_address,
-            regs: reference.regs.clone(),
-            pc: reference.stop_pc,
-            pc_is_stop_pc: true,
-            gas: reference.gas,
-            pages: reference
-                .pages
-                .iter()
-                .map(|(a, c)| (*a, c.clone().unwrap_or_default()))
-                .collect(),
-        };
         if !as_json {
             println!("{}: {}", p.name, p.what);
             println!("  {:<17} {}", "tessera", short(&reference));
@@ -644,22 +794,21 @@ fn run_probes(engines: &BTreeMap<&str, Result<PolkaVm, String>>, as_json: bool) 
         let mut row = serde_json::Map::new();
         row.insert("probe".into(), json!(p.name));
         row.insert("tessera".into(), json!(short(&reference)));
-        for (name, vm) in engines {
-            let got = match vm {
-                Ok(vm) => vm.run(&p.case, p.resume),
-                Err(e) => Err(e.clone()),
-            };
-            let line = match &got {
-                Ok(o) => {
-                    let d = diff(o, &want);
-                    let verdict = if d.is_empty() {
-                        "same".to_string()
-                    } else {
-                        format!("DIFFERS [{}]", class(&d))
-                    };
-                    format!("{}  {verdict}", short(o))
-                }
-                Err(e) => format!("could not run: {e}"),
+        for name in engines.keys() {
+            // Each polkavm run is a child process: some abort the process (a panic in
+            // an `extern "C"` polkavm function cannot be caught).
+            let child = std::process::Command::new(std::env::current_exe().expect("own path"))
+                .args(["--probe", p.name, "--backend", name])
+                .output()
+                .expect("spawn the probe");
+            let line = if child.status.success() {
+                String::from_utf8_lossy(&child.stdout).trim().to_string()
+            } else {
+                let err = String::from_utf8_lossy(&child.stderr);
+                let mut lines = err.lines();
+                let at = lines.find(|l| l.contains("panicked at")).unwrap_or("");
+                let msg = lines.next().unwrap_or("");
+                format!("PROCESS ABORTED ({}): {at} {msg}", child.status)
             };
             if !as_json {
                 println!("  {name:<17} {line}");
@@ -675,15 +824,15 @@ fn main() {
     let mut dir: Option<PathBuf> = None;
     let mut as_json = false;
     let mut quiet = false;
-    let mut generic = false;
     let mut only: Vec<String> = Vec::new();
+    let mut probe: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--json" => as_json = true,
             "--quiet" => quiet = true,
-            "--generic-sandbox" => generic = true,
             "--backend" => only.push(args.next().expect("--backend NAME")),
+            "--probe" => probe = Some(args.next().expect("--probe NAME")),
             _ => dir = Some(PathBuf::from(a)),
         }
     }
@@ -702,27 +851,24 @@ fn main() {
         .collect();
     files.sort();
 
-    let backends: Vec<&str> = ["tessera", "polkavm-interp", "polkavm-compiler"]
-        .into_iter()
+    let backends: Vec<&str> = std::iter::once("tessera")
+        .chain(VARIANTS.iter().map(|v| v.name))
         .filter(|b| only.is_empty() || only.iter().any(|o| o == b))
         .collect();
     let mut engines: BTreeMap<&str, Result<PolkaVm, String>> = BTreeMap::new();
-    if backends.contains(&"polkavm-interp") {
-        engines.insert(
-            "polkavm-interp",
-            PolkaVm::new(polkavm::BackendKind::Interpreter, false),
-        );
-    }
-    if backends.contains(&"polkavm-compiler") {
-        engines.insert(
-            "polkavm-compiler",
-            PolkaVm::new(polkavm::BackendKind::Compiler, generic),
-        );
-    }
-    for (name, e) in &engines {
-        if let Err(e) = e {
-            eprintln!("{name}: cannot create the engine: {e}");
+    for v in VARIANTS.iter().filter(|v| backends.contains(&v.name)) {
+        let e = PolkaVm::new(*v);
+        if let Err(e) = &e {
+            eprintln!("{}: cannot create the engine: {e}", v.name);
         }
+        engines.insert(v.name, e);
+    }
+
+    if let Some(name) = probe {
+        let p = probes().into_iter().find(|p| p.name == name).expect("known probe");
+        let (_, vm) = engines.iter().next().expect("--probe needs one polkavm --backend");
+        println!("{}", probe_line(vm, &p));
+        return;
     }
 
     let refs = ["gp-v0.7.2", "vector"];

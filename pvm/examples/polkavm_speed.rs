@@ -9,11 +9,13 @@
 //!
 //! Executed instructions are counted as gas used, which must agree between the three
 //! (every run halts at a block end, where per-block and per-instruction gas agree),
-//! as must the final registers. polkavm runs with synchronous gas metering and dynamic
-//! paging (what GP's arbitrary page maps need); module compilation is outside the timing.
+//! as must the final registers. polkavm runs with synchronous gas metering, in the
+//! configurations of examples/polkavm_reuse.rs: dynamic paging (what GP's arbitrary
+//! page maps need) except `compiler-static`. Module compilation, instantiation and
+//! page mapping are outside the timing; each timed run is one `run()` to halt.
 //!
 //! Run: `cargo run --release -p tessera-pvm --example polkavm_speed -- [--reps N]
-//! [--iters N] [--generic-sandbox]`.
+//! [--iters N]`.
 
 use std::time::Instant;
 
@@ -194,22 +196,48 @@ fn run_tessera(w: &Workload, program: &Program) -> Run {
     (s, (gas - m.gas()) as u64, m.regs().to_vec())
 }
 
+/// A polkavm configuration: (name, backend, sandbox, sandboxing enabled, dynamic paging).
+type Variant = (
+    &'static str,
+    polkavm::BackendKind,
+    Option<polkavm::SandboxKind>,
+    bool,
+    bool,
+);
+
+/// The configurations of examples/polkavm_reuse.rs (`polkavm-compiler`, the Linux
+/// sandbox with dynamic paging, needs userfaultfd inside the sandbox's user namespace).
+const VARIANTS: &[Variant] = &[
+    ("polkavm-interp", polkavm::BackendKind::Interpreter, None, true, true),
+    ("polkavm-compiler", polkavm::BackendKind::Compiler, Some(polkavm::SandboxKind::Linux), true, true),
+    ("compiler-nosandbox", polkavm::BackendKind::Compiler, Some(polkavm::SandboxKind::Linux), false, true),
+    ("compiler-generic", polkavm::BackendKind::Compiler, Some(polkavm::SandboxKind::Generic), true, true),
+    ("compiler-static", polkavm::BackendKind::Compiler, Some(polkavm::SandboxKind::Linux), true, false),
+];
+
 fn polkavm_instance(
     engine: &polkavm::Engine,
+    dynamic: bool,
     w: &Workload,
 ) -> Result<polkavm::RawInstance, String> {
     let mut parts = polkavm::ProgramParts::empty(polkavm::program::InstructionSetKind::JamV1);
     parts.code_and_jump_table = w.blob.clone().into();
+    if !dynamic {
+        // polkavm's fixed map: with no RO data, RW data starts at 0x20000 = MEM_BASE.
+        parts.rw_data_size = w.pages * 4096;
+    }
     let blob = polkavm::ProgramBlob::from_parts(parts).map_err(|e| e.to_string())?;
     let mut mc = polkavm::ModuleConfig::new();
     mc.set_gas_metering(Some(polkavm::GasMeteringKind::Sync));
-    mc.set_dynamic_paging(true);
+    mc.set_dynamic_paging(dynamic);
     let module = polkavm::Module::from_blob(engine, &mc, blob).map_err(|e| e.to_string())?;
     module.instantiate().map_err(|e| e.to_string())
 }
 
-fn run_polkavm(inst: &mut polkavm::RawInstance, w: &Workload) -> Run {
-    if w.pages > 0 {
+fn run_polkavm(inst: &mut polkavm::RawInstance, dynamic: bool, w: &Workload) -> Run {
+    if !dynamic {
+        inst.reset_memory().expect("reset memory");
+    } else if w.pages > 0 {
         inst.zero_memory_with_memory_protection(
             MEM_BASE,
             w.pages * 4096,
@@ -254,13 +282,11 @@ fn cpu_model() -> String {
 fn main() {
     let mut reps = 7usize;
     let mut iters = 2_000_000u64;
-    let mut generic = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--reps" => reps = args.next().and_then(|v| v.parse().ok()).expect("--reps N"),
             "--iters" => iters = args.next().and_then(|v| v.parse().ok()).expect("--iters N"),
-            "--generic-sandbox" => generic = true,
             _ => panic!("unknown argument {a}"),
         }
     }
@@ -270,19 +296,18 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let mut engines = Vec::new();
-    for (name, kind) in [
-        ("polkavm-interp", polkavm::BackendKind::Interpreter),
-        ("polkavm-compiler", polkavm::BackendKind::Compiler),
-    ] {
+    for &(name, kind, sandbox, sandboxing, dynamic) in VARIANTS {
         let mut config = polkavm::Config::new();
         config.set_backend(Some(kind));
-        config.set_allow_dynamic_paging(true);
-        if generic && kind == polkavm::BackendKind::Compiler {
-            config.set_sandbox(Some(polkavm::SandboxKind::Generic));
+        config.set_allow_dynamic_paging(dynamic);
+        config.set_sandbox(sandbox);
+        config.set_worker_count(1);
+        if !sandboxing || sandbox == Some(polkavm::SandboxKind::Generic) {
             config.set_allow_experimental(true);
         }
+        config.set_sandboxing_enabled(sandboxing);
         match polkavm::Engine::new(&config) {
-            Ok(e) => engines.push((name, e)),
+            Ok(e) => engines.push((name, e, dynamic)),
             Err(e) => println!("{name}: engine unavailable: {e}"),
         }
     }
@@ -304,18 +329,19 @@ fn main() {
             instrs as f64 / base,
             1.0
         );
-        for (name, engine) in &engines {
-            let mut inst = match polkavm_instance(engine, &w) {
+        for (name, engine, dynamic) in &engines {
+            let dynamic = *dynamic;
+            let mut inst = match polkavm_instance(engine, dynamic, &w) {
                 Ok(i) => i,
                 Err(e) => {
                     println!("{:<8} {name:<17} cannot run: {e}", w.name);
                     continue;
                 }
             };
-            let (_, p_instrs, p_regs) = run_polkavm(&mut inst, &w);
+            let (_, p_instrs, p_regs) = run_polkavm(&mut inst, dynamic, &w);
             assert_eq!(p_instrs, instrs, "{} {name}: gas used differs", w.name);
             assert_eq!(p_regs, regs, "{} {name}: registers differ", w.name);
-            let times: Vec<f64> = (0..reps).map(|_| run_polkavm(&mut inst, &w).0).collect();
+            let times: Vec<f64> = (0..reps).map(|_| run_polkavm(&mut inst, dynamic, &w).0).collect();
             let t = median(times);
             println!(
                 "{:<8} {name:<17} {:>12} {:>10.2} {:>14.3e} {:>9.2}",

@@ -724,6 +724,18 @@ fn probes() -> Vec<Probe> {
             resume: false,
         },
         Probe {
+            name: "enter_unaligned",
+            what: "add_imm_64 (6 octets) + halt, entered at pc 2, inside the add: octet 1 there is `fallthrough`",
+            case: probe_case("enter_unaligned", vec![add1(), halt()], 2, 100, vec![]),
+            resume: false,
+        },
+        Probe {
+            name: "oog_enter_mid_block",
+            what: "4 adds + halt entered at pc 12 with gas 3: GP runs add, add, halt exactly",
+            case: probe_case("oog_enter_mid_block", with(adds(4), vec![halt()]), 12, 3, vec![]),
+            resume: false,
+        },
+        Probe {
             name: "sbrk",
             what: "sbrk ω2 ← ω1 = 4096, halt (no Y: heap top 0 in Tessera)",
             case: probe_case("sbrk", vec![sbrk_2_1(), halt()], 0, 100, vec![]),

@@ -179,6 +179,27 @@ fn branch(iters: u64) -> Workload {
     }
 }
 
+/// A large straight-line-heavy program for load/compile timing: `blocks` blocks of 15
+/// arithmetic and memory instructions, each ending in a conditional branch to the next
+/// block, then halt (about 75 octets of code per block).
+fn big_program(blocks: usize) -> Vec<u8> {
+    let mut a = Asm::default();
+    for k in 0..blocks {
+        let next = a.label();
+        for j in 0..3u8 {
+            a.three(Opcode::Add64, 1 + j, 1 + j, 2 + j);
+            a.imm(Opcode::AddImm64, 4, 4, k as i32);
+            a.imm(Opcode::LoadIndU64, 5, 1, 8 * i32::from(j));
+            a.imm(Opcode::StoreIndU64, 5, 1, 64 + 8 * i32::from(j));
+            a.three(Opcode::Mul64, 6, 6, 5);
+        }
+        a.branch_imm0(Opcode::BranchNeImm, 7, next);
+        a.bind(next);
+    }
+    a.halt();
+    a.blob()
+}
+
 /// One timed run: (seconds, instructions, registers).
 type Run = (f64, u64, Vec<u64>);
 
@@ -311,8 +332,60 @@ fn main() {
             Err(e) => println!("{name}: engine unavailable: {e}"),
         }
     }
+    // Load time: Tessera's deblob + pre-decode against polkavm's module build (parse,
+    // compile for the recompiler) + instantiate.
+    let blocks = 20_000;
+    let big = big_program(blocks);
+    let load_tessera = median(
+        (0..reps)
+            .map(|_| {
+                let t = Instant::now();
+                let p = Program::from_blob(&big).expect("deblob");
+                let s = t.elapsed().as_secs_f64();
+                assert!(p.code_len() > 0);
+                s
+            })
+            .collect(),
+    );
     println!(
-        "{:<8} {:<17} {:>12} {:>10} {:>14} {:>9}",
+        "load: {} octets of code blob ({} blocks, {} instructions): tessera Program::from_blob {:.2} ms",
+        big.len(),
+        blocks,
+        blocks * 16 + 1,
+        load_tessera * 1e3
+    );
+    for (name, engine, dynamic) in &engines {
+        let w = Workload {
+            name: "big",
+            blob: big.clone(),
+            regs: [0; 13],
+            pages: 0,
+        };
+        let mut failed = None;
+        let times: Vec<f64> = (0..reps)
+            .map(|_| {
+                let t = Instant::now();
+                if let Err(e) = polkavm_instance(engine, *dynamic, &w) {
+                    failed = Some(e);
+                }
+                t.elapsed().as_secs_f64()
+            })
+            .collect();
+        match failed {
+            Some(e) => println!("load: {name}: failed: {e}"),
+            None => {
+                let t = median(times);
+                println!(
+                    "load: {name}: Module::from_blob + instantiate {:.2} ms ({:.1}x tessera)",
+                    t * 1e3,
+                    t / load_tessera
+                )
+            }
+        }
+    }
+    println!();
+    println!(
+        "{:<8} {:<18} {:>12} {:>10} {:>14} {:>9}",
         "workload", "backend", "instructions", "median ms", "instr/s", "vs tessera"
     );
     for w in [arith(iters), memory(iters), branch(iters)] {
@@ -321,7 +394,7 @@ fn main() {
         let times: Vec<f64> = (0..reps).map(|_| run_tessera(&w, &program).0).collect();
         let base = median(times);
         println!(
-            "{:<8} {:<17} {:>12} {:>10.2} {:>14.3e} {:>9.2}",
+            "{:<8} {:<18} {:>12} {:>10.2} {:>14.3e} {:>9.2}",
             w.name,
             "tessera",
             instrs,
@@ -344,7 +417,7 @@ fn main() {
             let times: Vec<f64> = (0..reps).map(|_| run_polkavm(&mut inst, dynamic, &w).0).collect();
             let t = median(times);
             println!(
-                "{:<8} {name:<17} {:>12} {:>10.2} {:>14.3e} {:>9.2}",
+                "{:<8} {name:<18} {:>12} {:>10.2} {:>14.3e} {:>9.2}",
                 w.name,
                 p_instrs,
                 t * 1e3,

@@ -9,7 +9,7 @@
 //!
 //! Executed instructions are counted as gas used, which must agree between the three
 //! (every run halts at a block end, where per-block and per-instruction gas agree),
-//! as must the final registers. polkavm runs with synchronous gas metering, in the
+//! as must the final registers and the memory workload's pages. polkavm runs with synchronous gas metering, in the
 //! configurations of examples/polkavm_reuse.rs: dynamic paging (what GP's arbitrary
 //! page maps need) except `compiler-static`. Module compilation, instantiation and
 //! page mapping are outside the timing; each timed run is one `run()` to halt.
@@ -200,8 +200,8 @@ fn big_program(blocks: usize) -> Vec<u8> {
     a.blob()
 }
 
-/// One timed run: (seconds, instructions, registers).
-type Run = (f64, u64, Vec<u64>);
+/// One timed run: (seconds, instructions, registers, the workload's pages).
+type Run = (f64, u64, Vec<u64>, Vec<u8>);
 
 fn run_tessera(w: &Workload, program: &Program) -> Run {
     let mut memory = Memory::new();
@@ -214,7 +214,9 @@ fn run_tessera(w: &Workload, program: &Program) -> Run {
     let exit = m.run();
     let s = t.elapsed().as_secs_f64();
     assert_eq!(exit, ExitReason::Halt, "{}", w.name);
-    (s, (gas - m.gas()) as u64, m.regs().to_vec())
+    let mut pages = vec![0u8; (w.pages * 4096) as usize];
+    m.memory.peek(MEM_BASE, &mut pages);
+    (s, (gas - m.gas()) as u64, m.regs().to_vec(), pages)
 }
 
 /// A polkavm configuration: (name, backend, sandbox, sandboxing enabled, dynamic paging).
@@ -281,7 +283,12 @@ fn run_polkavm(inst: &mut polkavm::RawInstance, dynamic: bool, w: &Workload) -> 
         w.name
     );
     let regs = polkavm::Reg::ALL.iter().map(|r| inst.reg(*r)).collect();
-    (s, (gas - inst.gas()) as u64, regs)
+    let pages = if w.pages > 0 {
+        inst.read_memory(MEM_BASE, w.pages * 4096).expect("read pages")
+    } else {
+        vec![]
+    };
+    (s, (gas - inst.gas()) as u64, regs, pages)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -390,7 +397,7 @@ fn main() {
     );
     for w in [arith(iters), memory(iters), branch(iters)] {
         let program = Program::from_blob(&w.blob).expect("deblob");
-        let (_, instrs, regs) = run_tessera(&w, &program);
+        let (_, instrs, regs, pages) = run_tessera(&w, &program);
         let times: Vec<f64> = (0..reps).map(|_| run_tessera(&w, &program).0).collect();
         let base = median(times);
         println!(
@@ -411,9 +418,10 @@ fn main() {
                     continue;
                 }
             };
-            let (_, p_instrs, p_regs) = run_polkavm(&mut inst, dynamic, &w);
+            let (_, p_instrs, p_regs, p_pages) = run_polkavm(&mut inst, dynamic, &w);
             assert_eq!(p_instrs, instrs, "{} {name}: gas used differs", w.name);
             assert_eq!(p_regs, regs, "{} {name}: registers differ", w.name);
+            assert!(p_pages == pages, "{} {name}: memory differs", w.name);
             let times: Vec<f64> = (0..reps).map(|_| run_polkavm(&mut inst, dynamic, &w).0).collect();
             let t = median(times);
             println!(

@@ -143,22 +143,6 @@ fn expected_pages(case: &Case) -> Result<BTreeMap<u32, Vec<u8>>, String> {
     Ok(want)
 }
 
-/// Instructions of the basic block at `pc` after the one at `pc` (static, from the
-/// blob); a block that runs past the end of the code ends with the implicit `trap`
-/// there (ζ is extended with zeros, A.2), which counts as one more.
-fn rest_of_block(program: &Program, pc: u32) -> i64 {
-    let mut n = 0;
-    let mut at = program.next_pc(pc);
-    while at < program.code_len() && !program.is_block_start(at) {
-        n += 1;
-        at = program.next_pc(at);
-    }
-    if at >= program.code_len() {
-        n += 1;
-    }
-    n
-}
-
 fn references(case: &Case, program: Option<&Program>) -> Result<(Expected, Expected), String> {
     let pages = expected_pages(case)?;
     let vector = Expected {
@@ -180,7 +164,11 @@ fn references(case: &Case, program: Option<&Program>) -> Result<(Expected, Expec
     }
     if PER_BLOCK_GAS.contains(&case.name.as_str()) {
         let program = program.ok_or("blob does not deblob")?;
-        gp.gas = case.expected_gas + rest_of_block(program, case.expected_pc);
+        let code = code_of(&case.program).ok_or("no code")?;
+        let rest = block_positions(program, code)
+            .get(&case.expected_pc)
+            .map_or(0, |b| b.1);
+        gp.gas = case.expected_gas + rest;
     }
     Ok((gp, vector))
 }
@@ -221,6 +209,11 @@ fn run_tessera(case: &Case, resume: bool) -> Result<Observed, String> {
     } else {
         m.run()
     };
+    Ok(observed_from(case, &m, exit))
+}
+
+/// What a finished Tessera machine shows.
+fn observed_from(case: &Case, m: &Machine<'_>, exit: ExitReason) -> Observed {
     let (status, fault_address) = match exit {
         ExitReason::Halt => ("halt", None),
         ExitReason::Panic => ("panic", None),
@@ -240,7 +233,7 @@ fn run_tessera(case: &Case, resume: bool) -> Result<Observed, String> {
             (a, Some(buf))
         })
         .collect();
-    Ok(Observed {
+    Observed {
         status: status.into(),
         fault_address,
         regs: m.regs().to_vec(),
@@ -248,7 +241,15 @@ fn run_tessera(case: &Case, resume: bool) -> Result<Observed, String> {
         stop_pc: m.pc(),
         gas: m.gas(),
         pages,
-    })
+    }
+}
+
+fn regs_of(inst: &polkavm::RawInstance) -> [u64; REGISTER_COUNT] {
+    let mut regs = [0u64; REGISTER_COUNT];
+    for (r, reg) in regs.iter_mut().zip(polkavm::Reg::ALL) {
+        *r = inst.reg(reg);
+    }
+    regs
 }
 
 /// How a polkavm backend is configured.
@@ -262,6 +263,8 @@ struct Variant {
     /// Dynamic paging (arbitrary page maps, `Segfault` interrupts); otherwise
     /// polkavm's fixed memory map, where a fault is a `Trap`.
     dynamic: bool,
+    /// Run behind the prototype GP v0.7.2 adapter ([`PolkaVm::run_adapted`]).
+    adapt: bool,
 }
 
 /// Every polkavm configuration measured.
@@ -272,6 +275,7 @@ const VARIANTS: &[Variant] = &[
         sandbox: None,
         sandboxing: true,
         dynamic: true,
+        adapt: false,
     },
     // The production configuration: recompiler in the Linux sandbox, dynamic paging.
     Variant {
@@ -280,6 +284,7 @@ const VARIANTS: &[Variant] = &[
         sandbox: Some(polkavm::SandboxKind::Linux),
         sandboxing: true,
         dynamic: true,
+        adapt: false,
     },
     // The same recompiled code, but the worker is not put in new namespaces.
     Variant {
@@ -288,6 +293,7 @@ const VARIANTS: &[Variant] = &[
         sandbox: Some(polkavm::SandboxKind::Linux),
         sandboxing: false,
         dynamic: true,
+        adapt: false,
     },
     // The experimental in-process sandbox (signal handlers, no worker process).
     Variant {
@@ -296,6 +302,7 @@ const VARIANTS: &[Variant] = &[
         sandbox: Some(polkavm::SandboxKind::Generic),
         sandboxing: true,
         dynamic: true,
+        adapt: false,
     },
     // Linux sandbox without dynamic paging: the vectors' page maps laid onto polkavm's
     // fixed map (RO data at 0x10000, RW data at 0x20000 or 0x30000).
@@ -305,8 +312,80 @@ const VARIANTS: &[Variant] = &[
         sandbox: Some(polkavm::SandboxKind::Linux),
         sandboxing: true,
         dynamic: false,
+        adapt: false,
+    },
+    // The recompiler (sandboxing off, as the sandboxed one cannot run here) behind the
+    // prototype adapter: per-instruction gas refunds, GP's panic below 2^16, and
+    // Tessera's interpreter to finish a run polkavm stops short (out of gas).
+    Variant {
+        name: "adapted-compiler",
+        backend: polkavm::BackendKind::Compiler,
+        sandbox: Some(polkavm::SandboxKind::Linux),
+        sandboxing: false,
+        dynamic: true,
+        adapt: true,
+    },
+    Variant {
+        name: "adapted-generic",
+        backend: polkavm::BackendKind::Compiler,
+        sandbox: Some(polkavm::SandboxKind::Generic),
+        sandboxing: true,
+        dynamic: true,
+        adapt: true,
     },
 ];
+
+/// `c` of a GP code blob `E(|j|) ⌢ E_1(z) ⌢ E(|c|) ⌢ E_z(j) ⌢ E(c) ⌢ E(k)` (A.2).
+fn code_of(blob: &[u8]) -> Option<&[u8]> {
+    fn natural(b: &[u8], at: &mut usize) -> Option<u64> {
+        let first = *b.get(*at)?;
+        *at += 1;
+        let l = first.leading_ones() as usize;
+        if l == 8 {
+            let v = u64::from_le_bytes(b.get(*at..*at + 8)?.try_into().ok()?);
+            *at += 8;
+            return Some(v);
+        }
+        let mut v = u64::from(first) & ((1u64 << (8 - l)) - 1);
+        v <<= 8 * l;
+        for (i, x) in b.get(*at..*at + l)?.iter().enumerate() {
+            v |= u64::from(*x) << (8 * i);
+        }
+        *at += l;
+        Some(v)
+    }
+    let mut at = 0;
+    let count = natural(blob, &mut at)? as usize;
+    let z = *blob.get(at)? as usize;
+    at += 1;
+    let len = natural(blob, &mut at)? as usize;
+    at += count * z;
+    blob.get(at..at + len)
+}
+
+/// Per instruction start: (instructions of its basic block before it, after it); a
+/// block whose last instruction is not a terminator runs into the implicit `trap`
+/// past the end of the code (ζ is extended with zeros, A.2), counted as one more.
+fn block_positions(program: &Program, code: &[u8]) -> BTreeMap<u32, (i64, i64)> {
+    let mut out = BTreeMap::new();
+    let mut block: Vec<u32> = Vec::new();
+    let mut pc = 0;
+    let close = |block: &mut Vec<u32>, out: &mut BTreeMap<u32, (i64, i64)>, implicit: i64| {
+        let n = block.len() as i64;
+        for (i, p) in block.drain(..).enumerate() {
+            out.insert(p, (i as i64, n - 1 - i as i64 + implicit));
+        }
+    };
+    while pc < program.code_len() {
+        block.push(pc);
+        let terminator = Opcode::from_u8(code[pc as usize]).is_none_or(|o| o.is_terminator());
+        pc = program.next_pc(pc);
+        if terminator || pc >= program.code_len() {
+            close(&mut block, &mut out, i64::from(!terminator));
+        }
+    }
+    out
+}
 
 /// A polkavm engine for one variant.
 struct PolkaVm {
@@ -384,6 +463,133 @@ impl PolkaVm {
         module.instantiate().map_err(|e| format!("instantiate: {e}"))
     }
 
+    /// The prototype adapter: polkavm's result turned into GP v0.7.2's.
+    /// - entry mid-block: polkavm charges the whole block, so credit the instructions
+    ///   before the entry first;
+    /// - trap, page fault, host call at pc: refund the instructions of the block after
+    ///   pc (charged on entry, not executed); on resuming after a host call, charge them
+    ///   again;
+    /// - a page fault below 2^16 is a panic;
+    /// - out of gas (polkavm stops before a block it cannot pay for in full, or the
+    ///   recharge after a host call goes negative), or an entry that is not an
+    ///   instruction start: hand registers, gas and the mapped pages to Tessera's
+    ///   interpreter, which finishes the run (GP runs the block up to the last
+    ///   instruction it can pay for; every such handover ends the run).
+    fn run_adapted(
+        &self,
+        case: &Case,
+        mut inst: polkavm::RawInstance,
+        resume: bool,
+    ) -> Result<Observed, String> {
+        let program = Program::from_blob(&case.program).map_err(|e| format!("deblob: {e}"))?;
+        let blocks = block_positions(&program, code_of(&case.program).ok_or("no code")?);
+        let Some(&(before, _)) = blocks.get(&case.initial_pc) else {
+            // Not an instruction start: Tessera's interpreter decodes there.
+            let regs = case.initial_regs.as_slice().try_into().map_err(|_| "initial-regs")?;
+            return self.hand_over(case, &program, &inst, regs, case.initial_pc, case.initial_gas, resume);
+        };
+        for (reg, v) in polkavm::Reg::ALL.iter().zip(&case.initial_regs) {
+            inst.set_reg(*reg, *v);
+        }
+        inst.set_gas(case.initial_gas + before);
+        inst.set_next_program_counter(polkavm::ProgramCounter(case.initial_pc));
+        let rest = |pc: u32| blocks.get(&pc).map_or(0, |b| b.1);
+        let (status, fault_address) = loop {
+            let interrupt = inst.run().map_err(|e| format!("run: {e}"))?;
+            let pc = inst.program_counter().map(|p| p.0);
+            match interrupt {
+                polkavm::InterruptKind::Finished => break ("halt", None),
+                polkavm::InterruptKind::Trap => {
+                    inst.set_gas(inst.gas() + rest(pc.unwrap_or(0)));
+                    break ("panic", None);
+                }
+                polkavm::InterruptKind::Segfault(s) => {
+                    inst.set_gas(inst.gas() + rest(pc.unwrap_or(0)));
+                    if s.page_address < 0x1_0000 {
+                        break ("panic", None);
+                    }
+                    break ("page-fault", Some(s.page_address));
+                }
+                polkavm::InterruptKind::Ecalli(_) => {
+                    let pc = pc.unwrap_or(0);
+                    let gas = inst.gas() + rest(pc);
+                    if !resume {
+                        inst.set_gas(gas);
+                        break ("host", None);
+                    }
+                    // (The host call would run here, seeing `gas`.)
+                    let after = gas - rest(pc);
+                    if after < 0 {
+                        let next = program.next_pc(pc);
+                        return self.hand_over(case, &program, &inst, regs_of(&inst), next, gas, resume);
+                    }
+                    inst.set_gas(after);
+                }
+                polkavm::InterruptKind::NotEnoughGas => {
+                    let pc = pc.unwrap_or(0);
+                    let gas = inst.gas();
+                    return self.hand_over(case, &program, &inst, regs_of(&inst), pc, gas, resume);
+                }
+                polkavm::InterruptKind::Step => {}
+            }
+        };
+        let stop_pc = inst.program_counter().map_or(u32::MAX, |pc| pc.0);
+        let gp_pc = if matches!(status, "halt" | "panic") {
+            0
+        } else {
+            stop_pc
+        };
+        let pages = page_addresses(case)
+            .into_iter()
+            .map(|a| (a, inst.read_memory(a, PAGE_SIZE).ok()))
+            .collect();
+        Ok(Observed {
+            status: status.into(),
+            fault_address,
+            regs: polkavm::Reg::ALL.iter().map(|r| inst.reg(*r)).collect(),
+            gp_pc,
+            stop_pc,
+            gas: inst.gas(),
+            pages,
+        })
+    }
+
+    /// Finish on Tessera's interpreter from `pc` with `gas`, polkavm's registers and
+    /// the mapped pages (with their access) copied over.
+    fn hand_over(
+        &self,
+        case: &Case,
+        program: &Program,
+        inst: &polkavm::RawInstance,
+        regs: [u64; REGISTER_COUNT],
+        pc: u32,
+        gas: i64,
+        resume: bool,
+    ) -> Result<Observed, String> {
+        let mut memory = Memory::new();
+        for p in &case.initial_page_map {
+            let access = if p.is_writable {
+                Access::Writable
+            } else {
+                Access::ReadOnly
+            };
+            memory.set_range_access(p.address, p.length, access);
+        }
+        for a in page_addresses(case) {
+            let page = inst
+                .read_memory(a, PAGE_SIZE)
+                .map_err(|e| format!("hand-over: page {a:#x}: {e}"))?;
+            memory.poke(a, &page);
+        }
+        let mut m = Machine::new(program, pc, gas, regs, memory);
+        let exit = if resume {
+            run_with_host(&mut m, &mut Continue)
+        } else {
+            m.run()
+        };
+        Ok(observed_from(case, &m, exit))
+    }
+
     /// Run `case`; a panic inside polkavm is reported as an error.
     fn run(&self, case: &Case, resume: bool) -> Result<Observed, String> {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_inner(case, resume)))
@@ -421,6 +627,9 @@ impl PolkaVm {
         }
         for (reg, v) in polkavm::Reg::ALL.iter().zip(&case.initial_regs) {
             inst.set_reg(*reg, *v);
+        }
+        if self.variant.adapt {
+            return self.run_adapted(case, inst, resume);
         }
         inst.set_gas(case.initial_gas);
         inst.set_next_program_counter(polkavm::ProgramCounter(case.initial_pc));

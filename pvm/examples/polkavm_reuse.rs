@@ -83,6 +83,9 @@ struct Case {
     expected_gas: i64,
     #[serde(default)]
     expected_page_fault_address: Option<u32>,
+    /// The sbrk heap top (probes only; the vectors have none).
+    #[serde(default)]
+    heap_top: Option<u32>,
 }
 
 /// What a run produced (or what a reference expects).
@@ -197,6 +200,9 @@ fn run_tessera(case: &Case, resume: bool) -> Result<Observed, String> {
     }
     for c in &case.initial_memory {
         memory.poke(c.address, &c.contents);
+    }
+    if let Some(top) = case.heap_top {
+        memory.set_heap_top(top);
     }
     let regs: [u64; REGISTER_COUNT] = case
         .initial_regs
@@ -581,6 +587,9 @@ impl PolkaVm {
                 .map_err(|e| format!("hand-over: page {a:#x}: {e}"))?;
             memory.poke(a, &page);
         }
+        if let Some(top) = case.heap_top {
+            memory.set_heap_top(top);
+        }
         let mut m = Machine::new(program, pc, gas, regs, memory);
         let exit = if resume {
             run_with_host(&mut m, &mut Continue)
@@ -761,9 +770,9 @@ fn store_u64(addr: u32) -> Vec<u8> {
     v.extend_from_slice(&addr.to_le_bytes());
     v
 }
-fn sbrk_2_1() -> Vec<u8> {
-    // sbrk ω2 ← ω1 (A.5.9: r_D low nibble, r_A high nibble).
-    vec![Opcode::Sbrk.code(), 2 | (1 << 4)]
+fn sbrk(d: u8, a: u8) -> Vec<u8> {
+    // sbrk ω_d ← ω_a (A.5.9: r_D low nibble, r_A high nibble).
+    vec![Opcode::Sbrk.code(), d | (a << 4)]
 }
 
 /// One probe: a case the vectors lack, whose reference is Tessera's own run.
@@ -814,6 +823,7 @@ fn probe_case(
         expected_memory: vec![],
         expected_gas: 0,
         expected_page_fault_address: None,
+        heap_top: None,
     }
 }
 
@@ -946,8 +956,18 @@ fn probes() -> Vec<Probe> {
         },
         Probe {
             name: "sbrk",
-            what: "sbrk ω2 ← ω1 = 4096, halt (no Y: heap top 0 in Tessera)",
-            case: probe_case("sbrk", vec![sbrk_2_1(), halt()], 0, 100, vec![]),
+            what: "sbrk ω2 ← ω1 = 4096; sbrk ω3 ← ω1; halt, heap top 0x20000 (polkavm's heap base here): GP returns the old top",
+            case: {
+                let mut c = probe_case(
+                    "sbrk",
+                    vec![sbrk(2, 1), sbrk(3, 1), halt()],
+                    0,
+                    100,
+                    vec![],
+                );
+                c.heap_top = Some(0x2_0000);
+                c
+            },
             resume: false,
         },
     ]
@@ -955,13 +975,14 @@ fn probes() -> Vec<Probe> {
 
 fn short(o: &Observed) -> String {
     format!(
-        "{}{} pc={} gas={} ω1={} ω2={:#x}",
+        "{}{} pc={} gas={} ω1={} ω2={:#x} ω3={:#x}",
         o.status,
         o.fault_address.map_or(String::new(), |a| format!("@{a:#x}")),
         o.stop_pc,
         o.gas,
         o.regs[1],
-        o.regs[2]
+        o.regs[2],
+        o.regs[3]
     )
 }
 

@@ -5,7 +5,9 @@
 //! - `arith`: the loop of `benches/benches/interpreter.rs` (9 instructions of 64-bit
 //!   arithmetic and a backward branch);
 //! - `memory`: loads and stores (u64, indirect) over 4 pages with a 136-octet stride;
-//! - `branch`: a pseudo-random (LCG) data-dependent two-way branch per iteration.
+//! - `branch`: a pseudo-random (LCG) data-dependent two-way branch per iteration;
+//! - `hostcall`: an `ecalli` in every 4-instruction iteration, the host resuming at
+//!   once (a tenth of the iterations): the host-call round trip.
 //!
 //! Executed instructions are counted as gas used, which must agree between the three
 //! (every run halts at a block end, where per-block and per-instruction gas agree),
@@ -19,7 +21,10 @@
 
 use std::time::Instant;
 
-use tessera_pvm::{Access, ExitReason, Machine, Memory, Opcode, Program, HALT_ADDRESS};
+use tessera_pvm::{
+    run_with_host, Access, ExitReason, HostCalls, HostOutcome, Machine, Memory, Opcode, Program,
+    HALT_ADDRESS,
+};
 
 /// Base of the memory workload's pages.
 const MEM_BASE: u32 = 0x2_0000;
@@ -200,6 +205,34 @@ fn big_program(blocks: usize) -> Vec<u8> {
     a.blob()
 }
 
+/// Services every host call by continuing (no gas, no effect).
+struct Continue;
+
+impl HostCalls for Continue {
+    fn host_call(&mut self, _id: u64, _machine: &mut Machine<'_>) -> HostOutcome {
+        HostOutcome::Continue
+    }
+}
+
+/// `ecalli 0` in every iteration of a 4-instruction loop: the cost of a host-call
+/// round trip (the host does nothing and resumes).
+fn hostcall(iters: u64) -> Workload {
+    let mut a = Asm::default();
+    let top = a.label();
+    a.bind(top);
+    a.imm(Opcode::AddImm64, 1, 1, 1);
+    a.emit(vec![Opcode::Ecalli.code(), 0]);
+    a.imm(Opcode::AddImm64, 7, 7, -1);
+    a.branch_imm0(Opcode::BranchNeImm, 7, top);
+    a.halt();
+    Workload {
+        name: "hostcall",
+        blob: a.blob(),
+        regs: regs_with(iters, |_| {}),
+        pages: 0,
+    }
+}
+
 /// One timed run: (seconds, instructions, registers, the workload's pages).
 type Run = (f64, u64, Vec<u64>, Vec<u8>);
 
@@ -211,7 +244,7 @@ fn run_tessera(w: &Workload, program: &Program) -> Run {
     let gas = i64::MAX;
     let mut m = Machine::new(program, 0, gas, w.regs, memory);
     let t = Instant::now();
-    let exit = m.run();
+    let exit = run_with_host(&mut m, &mut Continue);
     let s = t.elapsed().as_secs_f64();
     assert_eq!(exit, ExitReason::Halt, "{}", w.name);
     let mut pages = vec![0u8; (w.pages * 4096) as usize];
@@ -275,7 +308,13 @@ fn run_polkavm(inst: &mut polkavm::RawInstance, dynamic: bool, w: &Workload) -> 
     inst.set_gas(gas);
     inst.set_next_program_counter(polkavm::ProgramCounter(0));
     let t = Instant::now();
-    let exit = inst.run().expect("polkavm runs");
+    let exit = loop {
+        match inst.run().expect("polkavm runs") {
+            // A host call that does nothing: resume after the ecalli.
+            polkavm::InterruptKind::Ecalli(_) => continue,
+            other => break other,
+        }
+    };
     let s = t.elapsed().as_secs_f64();
     assert!(
         matches!(exit, polkavm::InterruptKind::Finished),
@@ -392,22 +431,24 @@ fn main() {
     }
     println!();
     println!(
-        "{:<8} {:<18} {:>12} {:>10} {:>14} {:>9}",
-        "workload", "backend", "instructions", "median ms", "instr/s", "vs tessera"
+        "{:<8} {:<18} {:>12} {:>10} {:>14} {:>9} {:>11}",
+        "workload", "backend", "instructions", "median ms", "instr/s", "vs tessera", "ns/iter"
     );
-    for w in [arith(iters), memory(iters), branch(iters)] {
+    for w in [arith(iters), memory(iters), branch(iters), hostcall(iters / 10)] {
         let program = Program::from_blob(&w.blob).expect("deblob");
         let (_, instrs, regs, pages) = run_tessera(&w, &program);
         let times: Vec<f64> = (0..reps).map(|_| run_tessera(&w, &program).0).collect();
         let base = median(times);
+        let iterations = w.regs[7] as f64;
         println!(
-            "{:<8} {:<18} {:>12} {:>10.2} {:>14.3e} {:>9.2}",
+            "{:<8} {:<18} {:>12} {:>10.2} {:>14.3e} {:>9.2} {:>11.2}",
             w.name,
             "tessera",
             instrs,
             base * 1e3,
             instrs as f64 / base,
-            1.0
+            1.0,
+            base * 1e9 / iterations
         );
         for (name, engine, dynamic) in &engines {
             let dynamic = *dynamic;
@@ -425,12 +466,13 @@ fn main() {
             let times: Vec<f64> = (0..reps).map(|_| run_polkavm(&mut inst, dynamic, &w).0).collect();
             let t = median(times);
             println!(
-                "{:<8} {name:<18} {:>12} {:>10.2} {:>14.3e} {:>9.2}",
+                "{:<8} {name:<18} {:>12} {:>10.2} {:>14.3e} {:>9.2} {:>11.2}",
                 w.name,
                 p_instrs,
                 t * 1e3,
                 p_instrs as f64 / t,
-                base / t
+                base / t,
+                t * 1e9 / iterations
             );
         }
     }

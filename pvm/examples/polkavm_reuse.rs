@@ -401,9 +401,20 @@ struct PolkaVm {
 
 /// RO and RW data (size, contents) for polkavm's fixed memory map, when the page map
 /// fits it: RO pages from 0x10000, RW pages from 0x10000 + 0x10000 + the RO zone.
-fn static_layout(case: &Case) -> Result<((u32, Vec<u8>), (u32, Vec<u8>)), String> {
-    let ro: Vec<&PageMapEntry> = case.initial_page_map.iter().filter(|p| !p.is_writable).collect();
-    let rw: Vec<&PageMapEntry> = case.initial_page_map.iter().filter(|p| p.is_writable).collect();
+/// A data region of polkavm's fixed map: (size, initial contents).
+type Region = (u32, Vec<u8>);
+
+fn static_layout(case: &Case) -> Result<(Region, Region), String> {
+    let ro: Vec<&PageMapEntry> = case
+        .initial_page_map
+        .iter()
+        .filter(|p| !p.is_writable)
+        .collect();
+    let rw: Vec<&PageMapEntry> = case
+        .initial_page_map
+        .iter()
+        .filter(|p| p.is_writable)
+        .collect();
     let span = |ps: &[&PageMapEntry], at: u32| -> Result<u32, String> {
         let mut next = at;
         for p in ps {
@@ -432,7 +443,10 @@ fn static_layout(case: &Case) -> Result<((u32, Vec<u8>), (u32, Vec<u8>)), String
         }
         v
     };
-    Ok(((ro_size, fill(0x1_0000, ro_size)), (rw_size, fill(rw_at, rw_size))))
+    Ok((
+        (ro_size, fill(0x1_0000, ro_size)),
+        (rw_size, fill(rw_at, rw_size)),
+    ))
 }
 
 impl PolkaVm {
@@ -466,7 +480,9 @@ impl PolkaVm {
         mc.set_dynamic_paging(self.variant.dynamic);
         let module = polkavm::Module::from_blob(&self.engine, &mc, blob)
             .map_err(|e| format!("module: {e}"))?;
-        module.instantiate().map_err(|e| format!("instantiate: {e}"))
+        module
+            .instantiate()
+            .map_err(|e| format!("instantiate: {e}"))
     }
 
     /// The prototype adapter: polkavm's result turned into GP v0.7.2's.
@@ -491,8 +507,20 @@ impl PolkaVm {
         let blocks = block_positions(&program, code_of(&case.program).ok_or("no code")?);
         let Some(&(before, _)) = blocks.get(&case.initial_pc) else {
             // Not an instruction start: Tessera's interpreter decodes there.
-            let regs = case.initial_regs.as_slice().try_into().map_err(|_| "initial-regs")?;
-            return self.hand_over(case, &program, &inst, regs, case.initial_pc, case.initial_gas, resume);
+            let regs = case
+                .initial_regs
+                .as_slice()
+                .try_into()
+                .map_err(|_| "initial-regs")?;
+            return Self::hand_over(
+                case,
+                &program,
+                &inst,
+                regs,
+                case.initial_pc,
+                case.initial_gas,
+                resume,
+            );
         };
         for (reg, v) in polkavm::Reg::ALL.iter().zip(&case.initial_regs) {
             inst.set_reg(*reg, *v);
@@ -527,14 +555,22 @@ impl PolkaVm {
                     let after = gas - rest(pc);
                     if after < 0 {
                         let next = program.next_pc(pc);
-                        return self.hand_over(case, &program, &inst, regs_of(&inst), next, gas, resume);
+                        return Self::hand_over(
+                            case,
+                            &program,
+                            &inst,
+                            regs_of(&inst),
+                            next,
+                            gas,
+                            resume,
+                        );
                     }
                     inst.set_gas(after);
                 }
                 polkavm::InterruptKind::NotEnoughGas => {
                     let pc = pc.unwrap_or(0);
                     let gas = inst.gas();
-                    return self.hand_over(case, &program, &inst, regs_of(&inst), pc, gas, resume);
+                    return Self::hand_over(case, &program, &inst, regs_of(&inst), pc, gas, resume);
                 }
                 polkavm::InterruptKind::Step => {}
             }
@@ -563,7 +599,6 @@ impl PolkaVm {
     /// Finish on Tessera's interpreter from `pc` with `gas`, polkavm's registers and
     /// the mapped pages (with their access) copied over.
     fn hand_over(
-        &self,
         case: &Case,
         program: &Program,
         inst: &polkavm::RawInstance,
@@ -601,15 +636,17 @@ impl PolkaVm {
 
     /// Run `case`; a panic inside polkavm is reported as an error.
     fn run(&self, case: &Case, resume: bool) -> Result<Observed, String> {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run_inner(case, resume)))
-            .unwrap_or_else(|e| {
-                let msg = e
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| e.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                Err(format!("polkavm panicked: {msg}"))
-            })
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.run_inner(case, resume)
+        }))
+        .unwrap_or_else(|e| {
+            let msg = e
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| e.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(format!("polkavm panicked: {msg}"))
+        })
     }
 
     fn run_inner(&self, case: &Case, resume: bool) -> Result<Observed, String> {
@@ -977,7 +1014,8 @@ fn short(o: &Observed) -> String {
     format!(
         "{}{} pc={} gas={} ω1={} ω2={:#x} ω3={:#x}",
         o.status,
-        o.fault_address.map_or(String::new(), |a| format!("@{a:#x}")),
+        o.fault_address
+            .map_or(String::new(), |a| format!("@{a:#x}")),
         o.stop_pc,
         o.gas,
         o.regs[1],
@@ -1021,7 +1059,10 @@ fn probe_line(vm: &Result<PolkaVm, String>, p: &Probe) -> String {
     }
 }
 
-fn run_probes(engines: &BTreeMap<&str, Result<PolkaVm, String>>, as_json: bool) -> serde_json::Value {
+fn run_probes(
+    engines: &BTreeMap<&str, Result<PolkaVm, String>>,
+    as_json: bool,
+) -> serde_json::Value {
     let mut out = Vec::new();
     if !as_json {
         println!();
@@ -1107,8 +1148,14 @@ fn main() {
     }
 
     if let Some(name) = probe {
-        let p = probes().into_iter().find(|p| p.name == name).expect("known probe");
-        let (_, vm) = engines.iter().next().expect("--probe needs one polkavm --backend");
+        let p = probes()
+            .into_iter()
+            .find(|p| p.name == name)
+            .expect("known probe");
+        let (_, vm) = engines
+            .iter()
+            .next()
+            .expect("--probe needs one polkavm --backend");
         println!("{}", probe_line(vm, &p));
         return;
     }
@@ -1206,7 +1253,12 @@ fn main() {
         println!("{b:>17} vs {r:<9}: {:>3}/{} exact", t.exact, files.len());
         for (c, fs) in &t.classes {
             let examples: Vec<&str> = fs.iter().take(3).map(|(f, _)| f.as_str()).collect();
-            println!("{:>34} {:>3}  {c}  e.g. {}", "", fs.len(), examples.join(", "));
+            println!(
+                "{:>34} {:>3}  {c}  e.g. {}",
+                "",
+                fs.len(),
+                examples.join(", ")
+            );
         }
     }
     run_probes(&engines, false);

@@ -52,7 +52,8 @@ impl Asm {
     fn emit(&mut self, bytes: Vec<u8>) -> u32 {
         let pc = self.code.len() as u32;
         self.starts.push(true);
-        self.starts.extend(std::iter::repeat_n(false, bytes.len() - 1));
+        self.starts
+            .extend(std::iter::repeat_n(false, bytes.len() - 1));
         self.code.extend(bytes);
         pc
     }
@@ -264,11 +265,41 @@ type Variant = (
 /// The configurations of examples/polkavm_reuse.rs (`polkavm-compiler`, the Linux
 /// sandbox with dynamic paging, needs userfaultfd inside the sandbox's user namespace).
 const VARIANTS: &[Variant] = &[
-    ("polkavm-interp", polkavm::BackendKind::Interpreter, None, true, true),
-    ("polkavm-compiler", polkavm::BackendKind::Compiler, Some(polkavm::SandboxKind::Linux), true, true),
-    ("compiler-nosandbox", polkavm::BackendKind::Compiler, Some(polkavm::SandboxKind::Linux), false, true),
-    ("compiler-generic", polkavm::BackendKind::Compiler, Some(polkavm::SandboxKind::Generic), true, true),
-    ("compiler-static", polkavm::BackendKind::Compiler, Some(polkavm::SandboxKind::Linux), true, false),
+    (
+        "polkavm-interp",
+        polkavm::BackendKind::Interpreter,
+        None,
+        true,
+        true,
+    ),
+    (
+        "polkavm-compiler",
+        polkavm::BackendKind::Compiler,
+        Some(polkavm::SandboxKind::Linux),
+        true,
+        true,
+    ),
+    (
+        "compiler-nosandbox",
+        polkavm::BackendKind::Compiler,
+        Some(polkavm::SandboxKind::Linux),
+        false,
+        true,
+    ),
+    (
+        "compiler-generic",
+        polkavm::BackendKind::Compiler,
+        Some(polkavm::SandboxKind::Generic),
+        true,
+        true,
+    ),
+    (
+        "compiler-static",
+        polkavm::BackendKind::Compiler,
+        Some(polkavm::SandboxKind::Linux),
+        true,
+        false,
+    ),
 ];
 
 fn polkavm_instance(
@@ -323,7 +354,8 @@ fn run_polkavm(inst: &mut polkavm::RawInstance, dynamic: bool, w: &Workload) -> 
     );
     let regs = polkavm::Reg::ALL.iter().map(|r| inst.reg(*r)).collect();
     let pages = if w.pages > 0 {
-        inst.read_memory(MEM_BASE, w.pages * 4096).expect("read pages")
+        inst.read_memory(MEM_BASE, w.pages * 4096)
+            .expect("read pages")
     } else {
         vec![]
     };
@@ -434,7 +466,12 @@ fn main() {
         "{:<8} {:<18} {:>12} {:>10} {:>14} {:>9} {:>11}",
         "workload", "backend", "instructions", "median ms", "instr/s", "vs tessera", "ns/iter"
     );
-    for w in [arith(iters), memory(iters), branch(iters), hostcall(iters / 10)] {
+    for w in [
+        arith(iters),
+        memory(iters),
+        branch(iters),
+        hostcall(iters / 10),
+    ] {
         let program = Program::from_blob(&w.blob).expect("deblob");
         let (_, instrs, regs, pages) = run_tessera(&w, &program);
         let times: Vec<f64> = (0..reps).map(|_| run_tessera(&w, &program).0).collect();
@@ -463,7 +500,9 @@ fn main() {
             assert_eq!(p_instrs, instrs, "{} {name}: gas used differs", w.name);
             assert_eq!(p_regs, regs, "{} {name}: registers differ", w.name);
             assert!(p_pages == pages, "{} {name}: memory differs", w.name);
-            let times: Vec<f64> = (0..reps).map(|_| run_polkavm(&mut inst, dynamic, &w).0).collect();
+            let times: Vec<f64> = (0..reps)
+                .map(|_| run_polkavm(&mut inst, dynamic, &w).0)
+                .collect();
             let t = median(times);
             println!(
                 "{:<8} {name:<18} {:>12} {:>10.2} {:>14.3e} {:>9.2} {:>11.2}",

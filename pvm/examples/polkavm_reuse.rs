@@ -1,13 +1,16 @@
 //! Issue 21, step 1: can polkavm 0.30.0's recompiler be Tessera's PVM backend?
 //!
-//! Runs every PVM vector (`pvm/programs/*.json`) on three backends and compares each
-//! run with the expected result, field by field:
+//! Runs every PVM vector (`pvm/programs/*.json`) on each backend and compares each
+//! run with the expected result, field by field (status, page-fault address, pc,
+//! registers, gas, the page map's pages):
 //! - `tessera`: Tessera's interpreter ([`Machine`], GP v0.7.2 gas, one unit per
 //!   instruction), as `conformance/tests/pvm.rs` runs it;
 //! - polkavm 0.30.0 in the configurations of [`VARIANTS`]: its interpreter, and its
 //!   recompiler (`BackendKind::Compiler`) in the Linux sandbox (production), in the
 //!   Linux sandbox with sandboxing disabled, in the generic sandbox, and in the Linux
-//!   sandbox without dynamic paging (fixed memory map).
+//!   sandbox without dynamic paging (fixed memory map);
+//! - `adapted-compiler`, `adapted-generic`: the recompiler behind a prototype adapter
+//!   to GP v0.7.2 ([`PolkaVm::run_adapted`]).
 //!
 //! polkavm runs the GP code blob unchanged (`ProgramParts::code_and_jump_table`,
 //! `InstructionSetKind::JamV1`) with synchronous gas metering, and (except
@@ -1119,14 +1122,10 @@ fn main() {
             _ => dir = Some(PathBuf::from(a)),
         }
     }
+    // Default: ../shared/vectors/pvm/programs beside the repository root.
     let dir = dir.unwrap_or_else(|| {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors/pvm/programs")
     });
-    let dir = if dir.exists() {
-        dir
-    } else {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/vectors/pvm/programs")
-    };
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))

@@ -169,19 +169,27 @@ impl Inbox {
             // A judgment names a report, not a block (CE 145): it counts for every
             // tracked block that made the report available (the same report can
             // become available on two forks), except where already counted.
+            // (A block of another epoch has another auditor set: the judgment's
+            // epoch must be the block's.)
             let tracking: Vec<Hash> = blocks
                 .iter()
                 .filter_map(|(header, b)| {
                     let r = b.report(&j.report_hash)?;
                     let counted = r.positive().contains(&j.validator_index)
                         || r.negative().contains(&j.validator_index);
-                    Some(*header).filter(|_| !counted)
+                    Some(*header).filter(|_| !counted && b.epoch() == j.epoch_index)
                 })
                 .collect();
             let known = blocks.values().any(|b| b.report(&j.report_hash).is_some());
             if known {
                 for header in tracking {
-                    by_report.entry(header).or_default().push(j.clone());
+                    let batch = by_report.entry(header).or_default();
+                    // The same message twice in one drain (held and received
+                    // again, or forwarded) is checked once. Only an identical
+                    // copy: a forged one must not shadow the genuine message.
+                    if !batch.contains(&j) {
+                        batch.push(j.clone());
+                    }
                 }
             } else {
                 // Held even when its block finished: another fork's block may make

@@ -201,6 +201,17 @@ impl Pools {
                         >= u64::from(p.timeout) + u64::from(self.spec.availability_timeout)
             }
         };
+        // GP 11.29: a guarantee of this rotation or the previous one,
+        // `t ≥ R(⌊τ'/R⌋ − 1)`; GP 11.32: its anchor in the recent history.
+        let rotation = self.spec.rotation_period.max(1);
+        let earliest = rotation * (slot / rotation).saturating_sub(1);
+        let anchored = |g: &Guarantee| {
+            prior
+                .beta
+                .history
+                .iter()
+                .any(|b| b.header_hash == g.report.context.anchor)
+        };
         let mut guarantees: Vec<Guarantee> = self
             .guarantees
             .iter()
@@ -208,7 +219,11 @@ impl Pools {
             // The oldest first: one guarantee per core per block (GP 11.24) and a
             // new one each slot, so newest-first would starve a guarantee that
             // once missed its block until it aged out.
-            .filter_map(|(_, q)| q.iter().find(|g| g.slot <= slot).cloned())
+            .filter_map(|(_, q)| {
+                q.iter()
+                    .find(|g| g.slot <= slot && g.slot >= earliest && anchored(g))
+                    .cloned()
+            })
             .collect();
         guarantees.sort_by_key(|g| g.report.core_index);
         Extrinsic {

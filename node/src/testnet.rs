@@ -414,16 +414,21 @@ impl Testnet {
         line
     }
 
+    /// Whether every validator has the first validator's best block.
+    fn agreed(&self) -> bool {
+        let best = self.nodes[0].shared().chain().best().hash;
+        self.nodes
+            .iter()
+            .all(|n| n.shared().chain().best().hash == best)
+    }
+
     /// The run's summary so far.
     pub fn summary(&self, slots: u32) -> Summary {
         let chain = self.nodes[0].shared().chain();
         let best = chain.best().clone();
         let finalized = chain.finalized().clone();
         drop(chain);
-        let agreed = self
-            .nodes
-            .iter()
-            .all(|n| n.shared().chain().best().hash == best.hash);
+        let agreed = self.agreed();
         let audits: Vec<_> = self.nodes.iter().map(|n| n.audit_counts()).collect();
         let (bad_verdicts, offenders) = {
             let shared = self.nodes[0].shared();
@@ -514,8 +519,14 @@ impl Testnet {
             }
             slot += 1;
         }
-        // Let the last slot's block reach everyone.
+        // Let the last slot's block reach everyone: a quarter slot, then up to
+        // a slot more until every validator has the same best block (a loaded
+        // machine delays the last import).
         tokio::time::sleep(self.slot_duration / 4).await;
+        let settle = Instant::now() + self.slot_duration;
+        while !self.agreed() && Instant::now() < settle {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let mut summary = self.summary(slot + 1 - first);
         if let Some(b) = builder {
             b.observe(self);

@@ -171,27 +171,26 @@ impl Inbox {
             // become available on two forks), except where already counted.
             // (A block of another epoch has another auditor set: the judgment's
             // epoch must be the block's.)
-            let tracking: Vec<Hash> = blocks
-                .iter()
-                .filter_map(|(header, b)| {
-                    let r = b.report(&j.report_hash)?;
-                    let counted = r.positive().contains(&j.validator_index)
-                        || r.negative().contains(&j.validator_index);
-                    Some(*header).filter(|_| !counted && b.epoch() == j.epoch_index)
-                })
-                .collect();
-            let known = blocks.values().any(|b| b.report(&j.report_hash).is_some());
-            if known {
-                for header in tracking {
-                    let batch = by_report.entry(header).or_default();
-                    // The same message twice in one drain (held and received
-                    // again, or forwarded) is checked once. Only an identical
-                    // copy: a forged one must not shadow the genuine message.
-                    if !batch.contains(&j) {
-                        batch.push(j.clone());
-                    }
+            let mut known = false;
+            for (header, b) in blocks.iter() {
+                let Some(r) = b.report(&j.report_hash) else {
+                    continue;
+                };
+                known = true;
+                let counted = r.positive().contains(&j.validator_index)
+                    || r.negative().contains(&j.validator_index);
+                if counted || b.epoch() != j.epoch_index {
+                    continue;
                 }
-            } else {
+                let batch = by_report.entry(*header).or_default();
+                // The same message twice in one drain (held and received again,
+                // or forwarded) is checked once. Only an identical copy: a forged
+                // one must not shadow the genuine message.
+                if !batch.contains(&j) {
+                    batch.push(j.clone());
+                }
+            }
+            if !known {
                 // Held even when its block finished: another fork's block may make
                 // the same report available later.
                 if at == now && !self.is_finished_report(&j.report_hash) {

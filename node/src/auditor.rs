@@ -133,11 +133,6 @@ impl AuditDuty {
                         Some((*key, s.signature))
                     })
                     .collect();
-                let peers: Vec<tessera_net::PeerId> = list
-                    .iter()
-                    .map(|(k, _)| tessera_net::PeerId::from(*k))
-                    .collect();
-                lock(&shared.guarantors).insert(g.report.package_spec.erasure_root, peers);
                 creds.insert(g.report.hash(), list);
             }
         }
@@ -370,11 +365,15 @@ impl AuditDuty {
                     .report(w)
                     .is_some_and(|r| r.negative().len() * 3 >= shared.validators.len())
             });
-            if invalid && !shared.chain().is_disregarded(hash) {
-                warn!(block = %hash, "a report it accumulates is judged invalid by a third of the validators; chain disregarded");
-                if shared.chain().set_disregarded(*hash) {
-                    let best = shared.chain().best().clone();
-                    shared.emit(NodeEvent::Best(best));
+            if invalid {
+                let mut chain = shared.chain();
+                if !chain.is_disregarded(hash) {
+                    warn!(block = %hash, "a report it accumulates is judged invalid by a third of the validators; chain disregarded");
+                    if chain.set_disregarded(*hash) {
+                        let best = chain.best().clone();
+                        drop(chain);
+                        shared.emit(NodeEvent::Best(best));
+                    }
                 }
             }
             if audit.is_audited() {

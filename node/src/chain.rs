@@ -322,15 +322,12 @@ impl Chain {
     }
 
     /// Mark `hash` audited (GP §17: every report it made available was judged
-    /// valid), which may make it or a descendant the vote target. Returns whether
-    /// the vote target changed.
-    pub fn set_audited(&mut self, hash: Hash) -> bool {
-        if !self.infos.contains_key(&hash) || !self.audited.insert(hash) {
-            return false;
+    /// valid), which may make it or a descendant the vote target (GRANDPA asks
+    /// for it when it votes).
+    pub fn set_audited(&mut self, hash: Hash) {
+        if self.infos.contains_key(&hash) && self.audited.insert(hash) {
+            self.choose_heads();
         }
-        let before = self.vote;
-        self.choose_heads();
-        before != self.vote
     }
 
     /// Disregard `hash` (GP §17.4: it accumulates a report that at least a third

@@ -112,10 +112,6 @@ pub struct Shared {
     authored: AtomicU64,
     /// What the node's duties have done.
     pub stats: Stats,
-    /// The guarantors of each package pending availability, by erasure root
-    /// (from the guarantees extrinsics of imported blocks): the assurer asks them
-    /// first.
-    pub guarantors: Mutex<std::collections::HashMap<tessera_core::hash::Hash, Vec<PeerId>>>,
     /// How a work package submitted through this node (JIP-2
     /// `submitWorkPackage`) reaches a guarantor, once guaranteeing is set up.
     pub submit: std::sync::OnceLock<SubmitFn>,
@@ -399,7 +395,6 @@ impl Node {
             slot_duration: config.slot_duration,
             authored: AtomicU64::new(0),
             stats: Stats::default(),
-            guarantors: Mutex::new(Default::default()),
             submit: std::sync::OnceLock::new(),
             observer: crate::observe::Observer::new(),
         });
@@ -637,16 +632,13 @@ fn author_slot(shared: &Shared, slot: TimeSlot) -> anyhow::Result<Option<BlockIn
     );
     let telemetry = shared.observer.telemetry();
     let authoring = telemetry.send(Event::Authoring(slot, head.hash));
-    let mut block = author_block(&shared.spec, parent, slot, &shared.keys, extrinsic)?;
+    let mut block = author_block(&shared.spec, parent, slot, &shared.keys, extrinsic.clone())?;
     let imported = match timed_import(shared, &mut chain, &block) {
         // The pools' picks failed on the state (a stale guarantee, a banned
         // guarantor, …): author again with what of them imports.
         Err(ChainError::Block(e)) if pooled => {
-            let pooled = shared
-                .pools()
-                .extrinsic(&parent_state.state, &head.hash, slot);
             let (kept, dropped) =
-                crate::author::admissible(&shared.spec, parent, slot, &shared.keys, pooled)?;
+                crate::author::admissible(&shared.spec, parent, slot, &shared.keys, extrinsic)?;
             warn!(
                 slot,
                 error = %e,
@@ -900,17 +892,9 @@ async fn assure_block(shared: &Arc<Shared>, best: &BlockInfo) -> anyhow::Result<
         if shared.shards.shard_set(root, index)?.is_some() {
             continue;
         }
-        // Its guarantors first (as the auditor recorded them, or, if it has not
-        // yet seen the block, from the guarantee on the best chain), then the
-        // others.
-        let known = shared
-            .guarantors
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(root)
-            .cloned();
-        let mut order =
-            known.unwrap_or_else(|| guarantors_on_chain(shared, best, &state.state, root));
+        // Its guarantors first (the guarantee's signers, on the best chain), then
+        // the others.
+        let mut order = guarantors_on_chain(shared, best, &state.state, root);
         order.retain(|p| *p != shared.network.peer_id());
         let rest: Vec<PeerId> = others
             .iter()

@@ -12,7 +12,7 @@
 //! (GP §12.4). The author still tries the block on the state before sealing it
 //! for good (see [`crate::node`]).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use tessera_core::crypto::ed25519::PublicKey;
@@ -26,6 +26,8 @@ use tessera_da::assurance::AssurancePool;
 use tessera_kernels::Backend;
 use tessera_net::messages::{AssuranceDistribution, AssuranceMessage, WorkReportDistribution};
 use tessera_net::{Network, Refusal};
+use tessera_state::stf::disputes::{self, DisputesInput};
+use tessera_state::stf::disputes_state;
 use tessera_state::ChainState;
 use tracing::{debug, warn};
 
@@ -155,22 +157,24 @@ impl Pools {
         disputes.culprits.dedup_by_key(|c| c.key);
         disputes.faults.sort_by_key(|f| f.key);
         disputes.faults.dedup_by_key(|f| f.key);
-        // `ρ†` (GP 10.15): the verdicts clear every pending report not judged good
-        // — the case when this block is authored on the parent of a disregarded
-        // block (GP §17.4), whose report is still pending here.
-        let good = self.spec.supermajority();
-        let cleared: BTreeSet<Hash> = disputes
-            .verdicts
-            .iter()
-            .filter(|v| v.votes.iter().filter(|j| j.vote).count() < good)
-            .map(|v| v.target)
-            .collect();
-        let pending = |core: usize| {
-            prior
-                .rho
-                .get(core)
-                .filter(|p| !cleared.contains(&p.report.hash()))
+        // `ρ†` (GP 10.15), from the disputes transition itself: the verdicts clear
+        // every pending report not judged good — the case when this block is
+        // authored on the parent of a disregarded block (GP §17.4), whose report
+        // is still pending here. (Disputes that fail leave `ρ`: the block will
+        // fail on them anyway, and `author::admissible` takes over.)
+        let rho_dagger = if disputes.verdicts.is_empty() {
+            prior.rho.clone()
+        } else {
+            disputes::apply(
+                &self.spec,
+                &disputes_state(prior),
+                &DisputesInput {
+                    disputes: disputes.clone(),
+                },
+            )
+            .map_or_else(|_| prior.rho.clone(), |(post, _)| post.rho)
         };
+        let pending = |core: usize| rho_dagger.get(core);
         self.assurances.check();
         // GP 11.15: bits only for cores engaged in `ρ†`.
         let mut assurances = self.assurances.for_block(parent);

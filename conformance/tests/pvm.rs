@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use tessera_conformance::{ensure_eq, fail, CaseCtx, CaseError, Outcome, Suite};
 use tessera_pvm::{
-    psi, Access, ExitReason, GasMode, Machine, Memory, Program, PAGE_SIZE, REGISTER_COUNT,
+    psi, Access, Backend, ExitReason, GasMode, Machine, Memory, Program, PAGE_SIZE, REGISTER_COUNT,
 };
 
 /// Files whose expected gas is the per-basic-block charge (vectors older than v0.7.2).
@@ -413,11 +413,17 @@ fn initial_memory(case: &Case) -> Memory {
     memory
 }
 
-fn run(case: &Case, program: &Program, mode: GasMode) -> Result<Observed, CaseError> {
+fn run(
+    case: &Case,
+    program: &Program,
+    mode: GasMode,
+    backend: Backend,
+) -> Result<Observed, CaseError> {
     let memory = initial_memory(case);
     let initial = regs(&case.initial_regs, "initial-regs")?;
     let mut m = Machine::new(program, case.initial_pc, case.initial_gas, initial, memory);
     m.set_gas_mode(mode);
+    m.set_backend(backend);
     let exit = m.run();
     let (status, fault_address) = status(exit);
     let gp_pc = match exit {
@@ -475,7 +481,20 @@ impl Suite for PvmSuite {
             Ok(p) => p,
             Err(e) => fail!("deblob: {e}"),
         };
-        let gp = run(&case, &program, GasMode::PerInstruction)?;
+        let gp = run(
+            &case,
+            &program,
+            GasMode::PerInstruction,
+            Backend::Interpreter,
+        )?;
+        // Issue 21: the recompiler must give the interpreter's result exactly.
+        let recompiled = run(
+            &case,
+            &program,
+            GasMode::PerInstruction,
+            Backend::Recompiler,
+        )?;
+        ensure_eq!(recompiled, gp, "recompiler vs interpreter");
         // The GP-level entry point must agree with the machine it wraps.
         let via_psi = {
             let memory = initial_memory(&case);
@@ -499,7 +518,12 @@ impl Suite for PvmSuite {
         );
         let (gp_pc, gp_gas) = (gp.gp_pc, gp.gas);
         let got = if per_block {
-            run(&case, &program, GasMode::PerBasicBlock)?
+            run(
+                &case,
+                &program,
+                GasMode::PerBasicBlock,
+                Backend::Interpreter,
+            )?
         } else {
             gp
         };
@@ -536,7 +560,12 @@ impl Suite for PvmSuite {
         }
         ensure_eq!(pc, case.expected_pc, "pc");
         if diag && !per_block && got.gas != case.expected_gas {
-            let pb = run(&case, &program, GasMode::PerBasicBlock)?;
+            let pb = run(
+                &case,
+                &program,
+                GasMode::PerBasicBlock,
+                Backend::Interpreter,
+            )?;
             if pb.gas == case.expected_gas {
                 eprintln!("DIAG-PER-BLOCK {}", case.name);
             }

@@ -22,8 +22,8 @@
 use std::time::Instant;
 
 use tessera_pvm::{
-    run_with_host, Access, ExitReason, HostCalls, HostOutcome, Machine, Memory, Opcode, Program,
-    HALT_ADDRESS,
+    run_with_host, Access, Backend, ExitReason, HostCalls, HostOutcome, Machine, Memory, Opcode,
+    Program, HALT_ADDRESS,
 };
 
 /// Base of the memory workload's pages.
@@ -237,13 +237,14 @@ fn hostcall(iters: u64) -> Workload {
 /// One timed run: (seconds, instructions, registers, the workload's pages).
 type Run = (f64, u64, Vec<u64>, Vec<u8>);
 
-fn run_tessera(w: &Workload, program: &Program) -> Run {
+fn run_tessera(w: &Workload, program: &Program, backend: Backend) -> Run {
     let mut memory = Memory::new();
     if w.pages > 0 {
         memory.set_range_access(MEM_BASE, w.pages * 4096, Access::Writable);
     }
     let gas = i64::MAX;
     let mut m = Machine::new(program, 0, gas, w.regs, memory);
+    m.set_backend(backend);
     let t = Instant::now();
     let exit = run_with_host(&mut m, &mut Continue);
     let s = t.elapsed().as_secs_f64();
@@ -473,8 +474,10 @@ fn main() {
         hostcall(iters / 10),
     ] {
         let program = Program::from_blob(&w.blob).expect("deblob");
-        let (_, instrs, regs, pages) = run_tessera(&w, &program);
-        let times: Vec<f64> = (0..reps).map(|_| run_tessera(&w, &program).0).collect();
+        let (_, instrs, regs, pages) = run_tessera(&w, &program, Backend::Interpreter);
+        let times: Vec<f64> = (0..reps)
+            .map(|_| run_tessera(&w, &program, Backend::Interpreter).0)
+            .collect();
         let base = median(times);
         let iterations = w.regs[7] as f64;
         println!(
@@ -487,6 +490,26 @@ fn main() {
             1.0,
             base * 1e9 / iterations
         );
+        {
+            let (_, r_instrs, r_regs, r_pages) = run_tessera(&w, &program, Backend::Recompiler);
+            assert_eq!(r_instrs, instrs, "{} recompiler: gas used differs", w.name);
+            assert_eq!(r_regs, regs, "{} recompiler: registers differ", w.name);
+            assert!(r_pages == pages, "{} recompiler: memory differs", w.name);
+            let times: Vec<f64> = (0..reps)
+                .map(|_| run_tessera(&w, &program, Backend::Recompiler).0)
+                .collect();
+            let t = median(times);
+            println!(
+                "{:<8} {:<18} {:>12} {:>10.2} {:>14.3e} {:>9.2} {:>11.2}",
+                w.name,
+                "tessera-recompiler",
+                r_instrs,
+                t * 1e3,
+                r_instrs as f64 / t,
+                base / t,
+                t * 1e9 / iterations
+            );
+        }
         for (name, engine, dynamic) in &engines {
             let dynamic = *dynamic;
             let mut inst = match polkavm_instance(engine, dynamic, &w) {

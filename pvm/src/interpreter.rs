@@ -46,6 +46,70 @@ pub enum GasMode {
     PerBasicBlock,
 }
 
+/// Which engine [`Machine::run`] uses (`--pvm-backend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// The pre-decoded interpreter: every platform; the oracle.
+    Interpreter,
+    /// Translation to x86-64 machine code ([`crate::recompiler`]); on other
+    /// architectures it runs as the interpreter.
+    Recompiler,
+}
+
+/// The process-wide default: 0 auto, 1 interpreter, 2 recompiler.
+static DEFAULT_BACKEND: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+impl Backend {
+    /// `auto`: the recompiler where it exists (x86-64), else the interpreter.
+    pub const fn auto() -> Backend {
+        if cfg!(target_arch = "x86_64") {
+            Backend::Recompiler
+        } else {
+            Backend::Interpreter
+        }
+    }
+
+    /// Set the backend new machines start with (the `--pvm-backend` flag); `None`
+    /// is `auto`.
+    pub fn set_default(backend: Option<Backend>) {
+        let v = match backend {
+            None => 0,
+            Some(Backend::Interpreter) => 1,
+            Some(Backend::Recompiler) => 2,
+        };
+        DEFAULT_BACKEND.store(v, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The backend new machines start with.
+    pub fn default_choice() -> Backend {
+        match DEFAULT_BACKEND.load(std::sync::atomic::Ordering::Relaxed) {
+            1 => Backend::Interpreter,
+            2 => Backend::Recompiler,
+            _ => Backend::auto(),
+        }
+    }
+
+    /// Parse `interpreter`, `recompiler` or `auto` (`auto` gives `None`).
+    pub fn parse(s: &str) -> Result<Option<Backend>, String> {
+        match s {
+            "auto" => Ok(None),
+            "interpreter" => Ok(Some(Backend::Interpreter)),
+            "recompiler" => Ok(Some(Backend::Recompiler)),
+            other => Err(format!(
+                "unknown PVM backend `{other}` (expected interpreter, recompiler or auto)"
+            )),
+        }
+    }
+
+    /// The name `--pvm-backend` takes.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Backend::Interpreter => "interpreter",
+            Backend::Recompiler => "recompiler",
+        }
+    }
+}
+
 /// What one instruction does to control flow.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Step {
@@ -64,12 +128,13 @@ pub(crate) enum Step {
 pub struct Machine<'p> {
     program: &'p Program,
     /// 13 registers, padded to 16 so that a 4-bit index needs no bounds check.
-    regs: [u64; 16],
+    pub(crate) regs: [u64; 16],
     pc: u32,
     gas: i64,
     /// μ.
     pub memory: Memory,
     gas_mode: GasMode,
+    backend: Backend,
 }
 
 impl<'p> Machine<'p> {
@@ -92,7 +157,18 @@ impl<'p> Machine<'p> {
             gas,
             memory,
             gas_mode: GasMode::PerInstruction,
+            backend: Backend::default_choice(),
         }
+    }
+
+    /// Choose the backend (default: [`Backend::default_choice`]).
+    pub fn set_backend(&mut self, backend: Backend) {
+        self.backend = backend;
+    }
+
+    /// The backend [`Machine::run`] uses.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Choose the gas rule (default [`GasMode::PerInstruction`]).
@@ -231,7 +307,22 @@ impl<'p> Machine<'p> {
     /// Ψ: run until an exit. The machine keeps the final state: registers, memory,
     /// gas, and the pc of the stopping instruction (see [`crate::psi`] for the GP's
     /// reporting of pc 0 on halt and panic).
+    ///
+    /// The backend chosen with [`Machine::set_backend`] runs it; the recompiler
+    /// handles GP v0.7.2 gas ([`GasMode::PerInstruction`]) only, and hands any other
+    /// configuration, or a program it could not compile, to the interpreter.
     pub fn run(&mut self) -> ExitReason {
+        #[cfg(target_arch = "x86_64")]
+        if self.backend == Backend::Recompiler && self.gas_mode == GasMode::PerInstruction {
+            if let Some(code) = self.program.compiled() {
+                return crate::recompiler::run(self, code);
+            }
+        }
+        self.run_interpreter()
+    }
+
+    /// Ψ on the interpreter, whatever the backend setting (the recompiler's oracle).
+    pub fn run_interpreter(&mut self) -> ExitReason {
         let program = self.program;
         let instrs = program.instrs();
         let mut index = match program.instr_index(self.pc) {
@@ -286,7 +377,7 @@ impl<'p> Machine<'p> {
     /// before the first unaffordable one (per-block mode: before the block).
     #[cold]
     #[inline(never)]
-    fn run_metered(&mut self, mut index: u32) -> Result<u32, ExitReason> {
+    pub(crate) fn run_metered(&mut self, mut index: u32) -> Result<u32, ExitReason> {
         let instrs = self.program.instrs();
         if self.gas_mode == GasMode::PerBasicBlock {
             self.pc = instrs
@@ -319,7 +410,7 @@ impl<'p> Machine<'p> {
     /// so decode there, one metered step at a time, until a known position.
     #[cold]
     #[inline(never)]
-    fn run_unaligned(&mut self) -> Result<u32, ExitReason> {
+    pub(crate) fn run_unaligned(&mut self) -> Result<u32, ExitReason> {
         let program = self.program;
         let mut pc = self.pc;
         loop {

@@ -10,8 +10,13 @@
 //! [`invocation`] adds Ψ over a raw blob ([`psi`]), the host-call boundary
 //! ([`HostCalls`], Ψ_H), the standard initialisation Y and Ψ_M.
 //!
+//! [`recompiler`] (x86-64) translates a program to machine code once and runs Ψ there,
+//! with the interpreter as its slow path and its oracle; [`Backend`] chooses, per
+//! machine or process-wide (`--pvm-backend`). It is the only module with `unsafe`:
+//! its documentation says which and why it is sound.
+//!
 //! Deliberately absent: the meaning of any host call (accumulate and refine host
-//! functions belong with the state they touch), and any `unsafe` or JIT.
+//! functions belong with the state they touch).
 #![deny(clippy::as_conversions)]
 
 pub mod interpreter;
@@ -19,9 +24,11 @@ pub mod invocation;
 pub mod isa;
 pub mod memory;
 pub mod program;
+#[cfg(target_arch = "x86_64")]
+pub mod recompiler;
 mod word;
 
-pub use interpreter::{ExitReason, GasMode, Machine, HALT_ADDRESS, REGISTER_COUNT};
+pub use interpreter::{Backend, ExitReason, GasMode, Machine, HALT_ADDRESS, REGISTER_COUNT};
 pub use invocation::{
     initialise, invoke, invoke_bounded, invoke_bounded_with, psi, run_with_host, HostCalls,
     HostOutcome, Initialised, InvocationResult, NoHostCalls, OutputTooLong, PsiOutcome, MAX_OUTPUT,

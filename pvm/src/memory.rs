@@ -319,6 +319,19 @@ impl Memory {
         }
     }
 
+    /// The page table and the page array, as the recompiler's generated code reads
+    /// them (a `Box<[u8; 4096]>` is one pointer).
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) fn jit_parts(&mut self) -> (*const u32, *const *mut u8) {
+        (self.table.as_ptr(), self.page_array())
+    }
+
+    /// The page array's current address (it moves when a page is allocated).
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) fn page_array(&mut self) -> *const *mut u8 {
+        self.pages.as_mut_ptr().cast::<*mut u8>().cast_const()
+    }
+
     /// The current `sbrk` heap top.
     pub fn heap_top(&self) -> u32 {
         self.heap_top

@@ -81,6 +81,11 @@ pub struct Program {
     instrs: Vec<Instr>,
     /// `j`, each entry resolved to an instruction index or [`NO_TARGET`].
     jump_table: Vec<u32>,
+    /// The recompiler's translation, made on first use and shared by clones (so the
+    /// code-hash cache of deblobbed programs caches compiled code too); `None` inside
+    /// when translation failed.
+    #[cfg(target_arch = "x86_64")]
+    compiled: std::sync::OnceLock<Option<std::sync::Arc<crate::recompiler::Compiled>>>,
 }
 
 struct Cursor<'a> {
@@ -225,6 +230,8 @@ impl Program {
             index: vec![NOT_POSITION; n + 1],
             instrs: Vec::new(),
             jump_table: Vec::new(),
+            #[cfg(target_arch = "x86_64")]
+            compiled: std::sync::OnceLock::new(),
         };
         // ϖ (A.3): 0, and the instruction after every terminator.
         let mut block_start = vec![false; n + 1];
@@ -338,6 +345,14 @@ impl Program {
         let e = *self.index.get(idx(pc))?;
         let i = e & !BLOCK_START;
         (i != NOT_POSITION).then_some(i)
+    }
+
+    /// The recompiler's translation of this program, made on first call.
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) fn compiled(&self) -> Option<&crate::recompiler::Compiled> {
+        self.compiled
+            .get_or_init(|| crate::recompiler::compile(self).map(std::sync::Arc::new))
+            .as_deref()
     }
 
     #[inline(always)]

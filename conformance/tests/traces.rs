@@ -11,6 +11,9 @@
 //!   root; where the post-state equals the pre-state the block is invalid and must
 //!   be rejected.
 
+#[path = "stf_support/backends.rs"]
+mod backends;
+
 use std::path::Path;
 
 use tessera_conformance::{ensure_eq, fail, CaseCtx, CaseError, Outcome, Suite};
@@ -129,22 +132,30 @@ fn previous_state(ctx: &CaseCtx<'_>, spec: &ChainSpec, file: &str) -> Result<Raw
 
 #[test]
 fn fallback() {
-    tessera_conformance::run(&Traces("traces/fallback"));
+    backends::on_each_backend("traces/fallback", || {
+        tessera_conformance::run(&Traces("traces/fallback"))
+    });
 }
 
 #[test]
 fn safrole() {
-    tessera_conformance::run(&Traces("traces/safrole"));
+    backends::on_each_backend("traces/safrole", || {
+        tessera_conformance::run(&Traces("traces/safrole"))
+    });
 }
 
 #[test]
 fn storage() {
-    tessera_conformance::run(&Traces("traces/storage"));
+    backends::on_each_backend("traces/storage", || {
+        tessera_conformance::run(&Traces("traces/storage"))
+    });
 }
 
 #[test]
 fn preimages() {
-    tessera_conformance::run(&Traces("traces/preimages"));
+    backends::on_each_backend("traces/preimages", || {
+        tessera_conformance::run(&Traces("traces/preimages"))
+    });
 }
 
 /// A copy of a trace folder with one post-state value changed fails exactly

@@ -88,18 +88,30 @@ macro_rules! stf_component {
 
         #[test]
         fn tiny() {
-            tessera_conformance::run(&crate::stf_support::StfSuite::<$name>::new(
-                tessera_core::ChainSpec::tiny(),
-            ));
+            crate::stf_support::run_suite::<$name>(tessera_core::ChainSpec::tiny());
         }
 
         #[test]
         fn full() {
-            tessera_conformance::run(&crate::stf_support::StfSuite::<$name>::new(
-                tessera_core::ChainSpec::full(),
-            ));
+            crate::stf_support::run_suite::<$name>(tessera_core::ChainSpec::full());
         }
     };
+}
+
+pub mod backends;
+
+/// Components whose transition runs service code on the PVM: their suites run on
+/// every backend (issue 21).
+const RUNS_SERVICE_CODE: &[&str] = &["accumulate"];
+
+/// Run component `C`'s suite for `spec` (once per PVM backend if it runs code).
+pub fn run_suite<C: Component>(spec: tessera_core::ChainSpec) {
+    let suite = StfSuite::<C>::new(spec);
+    if RUNS_SERVICE_CODE.contains(&C::FOLDER) {
+        backends::on_each_backend(C::FOLDER, || tessera_conformance::run(&suite));
+    } else {
+        tessera_conformance::run(&suite);
+    }
 }
 
 /// One STF component as its vectors see it.

@@ -69,16 +69,57 @@ impl MemoryError {
     }
 }
 
-type Page = Box<[u8; idx(PAGE_SIZE)]>;
+/// One page's data, aligned to its size so that the recompiler's table can keep
+/// access bits in the low bits of its address.
+#[repr(C, align(4096))]
+struct PageData([u8; idx(PAGE_SIZE)]);
+
+type Page = Box<PageData>;
+
+/// What an accessible page without data reads as, for the recompiler's table.
+#[cfg(target_arch = "x86_64")]
+static ZERO_PAGE: PageData = PageData([0; idx(PAGE_SIZE)]);
 
 /// The PVM RAM.
-#[derive(Clone)]
 pub struct Memory {
     /// Per page: access in bits 0..2, data slot + 1 in bits 2.. (0: all zero).
     table: Vec<u32>,
     pages: Vec<Page>,
     /// Current top of the `sbrk` heap (GP A.x `h`, advanced by `sbrk`).
     heap_top: u32,
+    /// The recompiler's view of `table`, kept equal to it by every change
+    /// ([`Memory::mirror`]): per page, the address of the octets generated code may
+    /// access there, with bit 0 set if it may read them and bit 1 if it may write
+    /// them. A page with data has its own address (bit 1 only if writable); an
+    /// accessible page without data has the shared zero page's address with bit 0
+    /// only, so reads are fast and the first write takes the slow path, which
+    /// allocates; an inaccessible page is 0.
+    #[cfg(target_arch = "x86_64")]
+    jit: Vec<u64>,
+}
+
+impl Clone for Memory {
+    fn clone(&self) -> Self {
+        let mut m = Memory {
+            table: self.table.clone(),
+            pages: self
+                .pages
+                .iter()
+                .map(|p| Box::new(PageData(p.0)))
+                .collect(),
+            heap_top: self.heap_top,
+            #[cfg(target_arch = "x86_64")]
+            jit: vec![0; PAGE_COUNT],
+        };
+        // The copy's table must name the copy's pages, never the original's.
+        #[cfg(target_arch = "x86_64")]
+        for page in 0..PAGE_COUNT {
+            if m.entry(page) != 0 {
+                m.mirror(page);
+            }
+        }
+        m
+    }
 }
 
 impl std::fmt::Debug for Memory {
@@ -106,6 +147,12 @@ const fn offset_in_page(addr: u32) -> usize {
     idx(addr & (PAGE_SIZE - 1))
 }
 
+/// A pointer's address, for the recompiler's table.
+#[cfg(target_arch = "x86_64")]
+fn address(p: *const u8) -> u64 {
+    u64::try_from(p.addr()).unwrap_or(0)
+}
+
 impl Memory {
     /// All pages inaccessible, heap top 0.
     pub fn new() -> Self {
@@ -113,6 +160,8 @@ impl Memory {
             table: vec![0; PAGE_COUNT],
             pages: Vec::new(),
             heap_top: 0,
+            #[cfg(target_arch = "x86_64")]
+            jit: vec![0; PAGE_COUNT],
         }
     }
 
@@ -132,22 +181,47 @@ impl Memory {
         if slot == 0 {
             return None;
         }
-        self.pages.get(idx(slot - 1)).map(|p| &**p)
+        self.pages.get(idx(slot - 1)).map(|p| &p.0)
     }
+
+    /// Recompute the recompiler's entry for `page` from `table` (see `jit`).
+    #[cfg(target_arch = "x86_64")]
+    fn mirror(&mut self, page: usize) {
+        let entry = self.entry(page);
+        let access = entry & 3;
+        let slot = entry >> 2;
+        let value = if access == 0 {
+            0
+        } else if slot == 0 {
+            address(ZERO_PAGE.0.as_ptr()) | 1
+        } else {
+            match self.pages.get_mut(idx(slot - 1)) {
+                Some(p) => address(p.0.as_mut_ptr().cast_const()) | if access == 2 { 3 } else { 1 },
+                None => 0,
+            }
+        };
+        if let Some(e) = self.jit.get_mut(page) {
+            *e = value;
+        }
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    fn mirror(&mut self, _page: usize) {}
 
     /// The writable data of `page`, allocating it zeroed on first use.
     fn page_data_mut(&mut self, page: usize) -> Option<&mut [u8; idx(PAGE_SIZE)]> {
         let entry = self.table.get_mut(page)?;
         let slot = *entry >> 2;
         let slot = if slot == 0 {
-            self.pages.push(Box::new([0; idx(PAGE_SIZE)]));
+            self.pages.push(Box::new(PageData([0; idx(PAGE_SIZE)])));
             let slot = u32::try_from(self.pages.len()).ok()?;
             *entry = (*entry & 3) | (slot << 2);
+            self.mirror(page);
             slot
         } else {
             slot
         };
-        self.pages.get_mut(idx(slot - 1)).map(|p| &mut **p)
+        self.pages.get_mut(idx(slot - 1)).map(|p| &mut p.0)
     }
 
     /// Set the access of the `count` pages starting with the page holding `addr`
@@ -157,6 +231,9 @@ impl Memory {
         let end = first.saturating_add(idx(count)).min(PAGE_COUNT);
         for e in self.table.get_mut(first..end).into_iter().flatten() {
             *e = (*e & !3) | access.bits();
+        }
+        for page in first..end {
+            self.mirror(page);
         }
     }
 
@@ -319,17 +396,12 @@ impl Memory {
         }
     }
 
-    /// The page table and the page array, as the recompiler's generated code reads
-    /// them (a `Box<[u8; 4096]>` is one pointer).
+    /// The recompiler's page table (see `jit`); its address never changes, and the
+    /// page addresses in it stay valid as long as this memory is not dropped (pages
+    /// are only ever added).
     #[cfg(target_arch = "x86_64")]
-    pub(crate) fn jit_parts(&mut self) -> (*const u32, *const *mut u8) {
-        (self.table.as_ptr(), self.page_array())
-    }
-
-    /// The page array's current address (it moves when a page is allocated).
-    #[cfg(target_arch = "x86_64")]
-    pub(crate) fn page_array(&mut self) -> *const *mut u8 {
-        self.pages.as_mut_ptr().cast::<*mut u8>().cast_const()
+    pub(crate) fn jit_table(&mut self) -> *const u64 {
+        self.jit.as_ptr()
     }
 
     /// The current `sbrk` heap top.
@@ -366,12 +438,11 @@ impl Memory {
             }
         }
         for page in first_new_page..end_page {
-            if let Some(e) = self
-                .table
-                .get_mut(usize::try_from(page).unwrap_or(usize::MAX))
-            {
+            let page = usize::try_from(page).unwrap_or(usize::MAX);
+            if let Some(e) = self.table.get_mut(page) {
                 *e = (*e & !3) | Access::Writable.bits();
             }
+            self.mirror(page);
         }
         self.heap_top = u32::try_from(new_top).unwrap_or(u32::MAX);
         u64::from(old)

@@ -16,11 +16,12 @@
 //!
 //! Guest registers ω0..ω10 live in host registers (rbx, rbp, r12–r14, rsi, rdi,
 //! r8–r11), ω11 and ω12 in the context's register array; rax, rcx and rdx are
-//! scratch and r15 points at the [`Ctx`]. Memory accesses go through the same page
-//! table as [`Memory`]: an inline fast path handles an access inside one allocated
-//! page with the right access; everything else (a page never written, a crossing, a
-//! fault, a panic below 2^16) calls [`exec_one`], which runs that one instruction on
-//! the interpreter. The instructions not translated (division, bit counts, `sbrk`)
+//! scratch and r15 points at the [`Ctx`]. Memory accesses read [`Memory`]'s table for
+//! generated code (page address | access bits, kept in step with the page table by
+//! every change to it): an inline fast path handles an access inside one page with
+//! the right access; everything else (a first write to a page, a crossing, a fault, a
+//! panic below 2^16) calls [`exec_one`], which runs that one instruction on the
+//! interpreter. The instructions not translated (division, bit counts, `sbrk`)
 //! take the same call. So every semantic corner is the interpreter's by construction,
 //! and the differential tests check the rest.
 //!
@@ -30,15 +31,16 @@
 //!    The code only ever jumps to labels of its own, to addresses in `entries`/`jumps`
 //!    (computed from the same buffer), or to the address returned by [`exec_one`]
 //!    (again from `entries`).
-//! 2. *Guest memory*: generated code reads and writes host memory only at
-//!    `pages[slot − 1] + (addr mod 4096)` after checking, in the page table, that the
-//!    page has the access and an allocated slot, and that the access does not cross
-//!    the page's end. Guest input cannot reach any other host address.
+//! 2. *Guest memory*: generated code reads host memory only at `page + (addr mod
+//!    4096)` where the table grants read, and writes only where it grants write, and
+//!    never across the page's end. The table names only pages of this `Memory` (or
+//!    the static zero page, read-only), which are boxed, never freed before the
+//!    `Memory` and never moved; a clone rebuilds its own table. Guest input cannot
+//!    reach any other host address.
 //! 3. *Aliasing*: while generated code runs, the driver holds the `&mut Machine` but
 //!    does not use it; the code reaches the machine only through raw pointers taken
 //!    from it just before entry, and [`exec_one`] re-derives a `&mut Machine` for the
-//!    duration of one instruction. The page-array pointer is refreshed after every
-//!    such call, since a write there may grow it.
+//!    duration of one instruction (which may add pages, updating the table in place).
 //! 4. *Termination*: every loop passes through a segment start, whose gas check
 //!    bounds the run by ϱ.
 //! 5. *Unwinding*: [`exec_one`] is `extern "sysv64"`; it does not panic (it uses only
@@ -65,10 +67,8 @@ use crate::word::idx;
 pub(crate) struct Ctx {
     regs: [u64; 16],
     gas: i64,
-    /// `Memory`'s page table (2^20 entries).
-    table: *const u32,
-    /// `Memory`'s page array (`Box<[u8; 4096]>` is one pointer).
-    pages: *const *mut u8,
+    /// `Memory`'s table for generated code (2^20 entries: page address | access).
+    table: *const u64,
     /// Per jump-table entry: the code address of its target (or of a panic stub).
     jumps: *const usize,
     jump_len: u64,
@@ -112,7 +112,6 @@ fn reg_slot(g: u8) -> i32 {
 
 const GAS: i32 = offset_of!(Ctx, gas) as i32;
 const TABLE: i32 = offset_of!(Ctx, table) as i32;
-const PAGES: i32 = offset_of!(Ctx, pages) as i32;
 const JUMPS: i32 = offset_of!(Ctx, jumps) as i32;
 const JUMP_LEN: i32 = offset_of!(Ctx, jump_len) as i32;
 const EXIT_KIND: i32 = offset_of!(Ctx, exit_kind) as i32;
@@ -271,45 +270,47 @@ impl Emitter {
         }
     }
 
-    /// With the guest address in eax: rdx ← the page's data, rax ← offset in page;
-    /// branches to the slow path unless the access of `n` octets is inside one
-    /// allocated page with access `need` (bit mask 3 read, 2 write).
+    /// With the guest address in eax: rdx ← the page's octets, rax ← the offset in
+    /// the page; branches to the slow path unless the table grants `need` (bit 0
+    /// read, bit 1 write) and the `n` octets do not cross the page's end.
     fn translate(&mut self, n: i32, need: i8, slow: DynamicLabel) {
         asm!(self.ops
             ; mov ecx, eax
             ; shr ecx, 12
             ; mov rdx, QWORD [r15 + TABLE]
-            ; mov ecx, DWORD [rdx + rcx * 4]
-            ; test cl, BYTE need
+            ; mov rdx, QWORD [rdx + rcx * 8]
+            ; test dl, BYTE need
             ; jz =>slow
-            ; shr ecx, 2
-            ; jz =>slow
+            ; and rdx, -4096
             ; and eax, 0xfff
         );
         if n > 1 {
             asm!(self.ops; cmp eax, DWORD 4096 - n ; ja =>slow);
         }
-        asm!(self.ops
-            ; mov rdx, QWORD [r15 + PAGES]
-            ; mov rdx, QWORD [rdx + rcx * 8 - 8]
-        );
     }
 
     fn load_mem(&mut self, index: u32, dst: u8, base: Option<u8>, x: u64, n: i32, signed: bool) {
         let slow = self.ops.new_dynamic_label();
         let ret = self.ops.new_dynamic_label();
         self.address(base, x);
-        self.translate(n, 3, slow);
+        self.translate(n, 1, slow);
+        // Straight into ω_dst's host register when it has one.
+        let (h, spilled) = match loc(dst) {
+            Loc::Reg(h) => (h, false),
+            Loc::Mem(_) => (0, true),
+        };
         match (n, signed) {
-            (1, false) => asm!(self.ops; movzx eax, BYTE [rdx + rax]),
-            (1, true) => asm!(self.ops; movsx rax, BYTE [rdx + rax]),
-            (2, false) => asm!(self.ops; movzx eax, WORD [rdx + rax]),
-            (2, true) => asm!(self.ops; movsx rax, WORD [rdx + rax]),
-            (4, false) => asm!(self.ops; mov eax, DWORD [rdx + rax]),
-            (4, true) => asm!(self.ops; movsxd rax, DWORD [rdx + rax]),
-            _ => asm!(self.ops; mov rax, QWORD [rdx + rax]),
+            (1, false) => asm!(self.ops; movzx Rd(h), BYTE [rdx + rax]),
+            (1, true) => asm!(self.ops; movsx Rq(h), BYTE [rdx + rax]),
+            (2, false) => asm!(self.ops; movzx Rd(h), WORD [rdx + rax]),
+            (2, true) => asm!(self.ops; movsx Rq(h), WORD [rdx + rax]),
+            (4, false) => asm!(self.ops; mov Rd(h), DWORD [rdx + rax]),
+            (4, true) => asm!(self.ops; movsxd Rq(h), DWORD [rdx + rax]),
+            _ => asm!(self.ops; mov Rq(h), QWORD [rdx + rax]),
         }
-        self.store_rax(dst);
+        if spilled {
+            self.store_rax(dst);
+        }
         asm!(self.ops; =>ret);
         self.stubs.push(Stub::Slow {
             label: slow,
@@ -379,12 +380,18 @@ impl Emitter {
 
     /// `branch(target, rax <cond> operand)`.
     fn branch_imm(&mut self, i: &Instr, index: u32, jcc: Jcc) {
-        self.load(0, i.a);
+        let ha = match loc(i.a) {
+            Loc::Reg(h) => h,
+            Loc::Mem(_) => {
+                self.load(0, i.a);
+                0
+            }
+        };
         match imm32(i.imm_x) {
-            Some(v) => asm!(self.ops; cmp rax, DWORD v),
+            Some(v) => asm!(self.ops; cmp Rq(ha), DWORD v),
             None => {
                 self.mov_imm(1, i.imm_x);
-                asm!(self.ops; cmp rax, rcx);
+                asm!(self.ops; cmp Rq(ha), rcx);
             }
         }
         let l = self.target(i.target, index);
@@ -392,8 +399,17 @@ impl Emitter {
     }
 
     fn branch_reg(&mut self, i: &Instr, index: u32, jcc: Jcc) {
-        self.load(0, i.a);
-        rax_op!(self, cmp, i.b);
+        let ha = match loc(i.a) {
+            Loc::Reg(h) => h,
+            Loc::Mem(_) => {
+                self.load(0, i.a);
+                0
+            }
+        };
+        match loc(i.b) {
+            Loc::Reg(h) => asm!(self.ops; cmp Rq(ha), Rq(h)),
+            Loc::Mem(o) => asm!(self.ops; cmp Rq(ha), QWORD [r15 + o]),
+        }
         let l = self.target(i.target, index);
         self.jcc(jcc, l);
     }
@@ -413,6 +429,77 @@ impl Emitter {
         }
     }
 
+    /// `ω_d ← ω_a op src` computed in ω_d's host register, when ω_d has one: no
+    /// round trip through rax (`narrow`: then sign-extend the low 32 bits). Returns
+    /// false, emitting nothing, where that is not possible.
+    fn binop(&mut self, d: u8, a: u8, src: Src, op: AluOp, narrow: bool) -> bool {
+        let Loc::Reg(hd) = loc(d) else {
+            return false;
+        };
+        let commutative = !matches!(op, AluOp::Sub);
+        match src {
+            Src::Reg(b) if b == d && a != d => {
+                // ω_d ← ω_a op ω_d: only commutative ops can reuse ω_d.
+                if !commutative {
+                    return false;
+                }
+                self.op_into(hd, op, Src::Reg(a));
+            }
+            Src::Imm(x) if op == AluOp::Add && a != d && imm32(x).is_some() => {
+                let v = imm32(x).unwrap_or(0);
+                match loc(a) {
+                    Loc::Reg(ha) => asm!(self.ops; lea Rq(hd), [Rq(ha) + v]),
+                    Loc::Mem(o) => asm!(self.ops; mov Rq(hd), QWORD [r15 + o] ; add Rq(hd), DWORD v),
+                }
+            }
+            _ => {
+                if a != d {
+                    self.load(hd, a);
+                }
+                self.op_into(hd, op, src);
+            }
+        }
+        if narrow {
+            asm!(self.ops; movsxd Rq(hd), Rd(hd));
+        }
+        true
+    }
+
+    /// `host ← host op src`.
+    fn op_into(&mut self, host: u8, op: AluOp, src: Src) {
+        macro_rules! each {
+            ($($o:ident => $m:ident),*) => {
+                match (op, src) {
+                    $(
+                        (AluOp::$o, Src::Reg(g)) => match loc(g) {
+                            Loc::Reg(h) => asm!(self.ops; $m Rq(host), Rq(h)),
+                            Loc::Mem(o) => asm!(self.ops; $m Rq(host), QWORD [r15 + o]),
+                        },
+                        (AluOp::$o, Src::Imm(x)) => match imm32(x) {
+                            Some(v) => asm!(self.ops; $m Rq(host), DWORD v),
+                            None => {
+                                self.mov_imm(1, x);
+                                asm!(self.ops; $m Rq(host), rcx);
+                            }
+                        },
+                    )*
+                    (AluOp::Mul, Src::Reg(g)) => match loc(g) {
+                        Loc::Reg(h) => asm!(self.ops; imul Rq(host), Rq(h)),
+                        Loc::Mem(o) => asm!(self.ops; imul Rq(host), QWORD [r15 + o]),
+                    },
+                    (AluOp::Mul, Src::Imm(x)) => match imm32(x) {
+                        Some(v) => asm!(self.ops; imul Rq(host), Rq(host), DWORD v),
+                        None => {
+                            self.mov_imm(1, x);
+                            asm!(self.ops; imul Rq(host), rcx);
+                        }
+                    },
+                }
+            };
+        }
+        each!(Add => add, Sub => sub, And => and, Or => or, Xor => xor)
+    }
+
     /// rax ← ω_b op imm (64-bit).
     fn alu_imm(&mut self, i: &Instr, op: AluOp) {
         self.load(0, i.b);
@@ -423,9 +510,11 @@ impl Emitter {
             (AluOp::Or, Some(v)) => asm!(self.ops; or rax, DWORD v),
             (AluOp::Xor, Some(v)) => asm!(self.ops; xor rax, DWORD v),
             (AluOp::Mul, Some(v)) => asm!(self.ops; imul rax, rax, DWORD v),
+            (AluOp::Sub, Some(v)) => asm!(self.ops; sub rax, DWORD v),
             (op, None) => {
                 self.mov_imm(1, i.imm_x);
                 match op {
+                    AluOp::Sub => asm!(self.ops; sub rax, rcx),
                     AluOp::Add => asm!(self.ops; add rax, rcx),
                     AluOp::And => asm!(self.ops; and rax, rcx),
                     AluOp::Or => asm!(self.ops; or rax, rcx),
@@ -508,6 +597,7 @@ impl Emitter {
     fn alu3(&mut self, i: &Instr, op: AluOp) {
         self.load(0, i.a);
         match op {
+            AluOp::Sub => rax_op!(self, sub, i.b),
             AluOp::Add => rax_op!(self, add, i.b),
             AluOp::And => rax_op!(self, and, i.b),
             AluOp::Or => rax_op!(self, or, i.b),
@@ -626,6 +716,21 @@ impl Emitter {
             O::LoadIndU32 => self.load_mem(index, i.a, Some(i.b), i.imm_x, 4, false),
             O::LoadIndI32 => self.load_mem(index, i.a, Some(i.b), i.imm_x, 4, true),
             O::LoadIndU64 => self.load_mem(index, i.a, Some(i.b), i.imm_x, 8, false),
+            O::AddImm32 if self.binop(i.a, i.b, Src::Imm(i.imm_x), AluOp::Add, true) => {}
+            O::AddImm64 if self.binop(i.a, i.b, Src::Imm(i.imm_x), AluOp::Add, false) => {}
+            O::AndImm if self.binop(i.a, i.b, Src::Imm(i.imm_x), AluOp::And, false) => {}
+            O::XorImm if self.binop(i.a, i.b, Src::Imm(i.imm_x), AluOp::Xor, false) => {}
+            O::OrImm if self.binop(i.a, i.b, Src::Imm(i.imm_x), AluOp::Or, false) => {}
+            O::MulImm64 if self.binop(i.a, i.b, Src::Imm(i.imm_x), AluOp::Mul, false) => {}
+            O::Add32 if self.binop(i.d, i.a, Src::Reg(i.b), AluOp::Add, true) => {}
+            O::Add64 if self.binop(i.d, i.a, Src::Reg(i.b), AluOp::Add, false) => {}
+            O::Sub32 if self.binop(i.d, i.a, Src::Reg(i.b), AluOp::Sub, true) => {}
+            O::Sub64 if self.binop(i.d, i.a, Src::Reg(i.b), AluOp::Sub, false) => {}
+            O::Mul32 if self.binop(i.d, i.a, Src::Reg(i.b), AluOp::Mul, true) => {}
+            O::Mul64 if self.binop(i.d, i.a, Src::Reg(i.b), AluOp::Mul, false) => {}
+            O::And if self.binop(i.d, i.a, Src::Reg(i.b), AluOp::And, false) => {}
+            O::Xor if self.binop(i.d, i.a, Src::Reg(i.b), AluOp::Xor, false) => {}
+            O::Or if self.binop(i.d, i.a, Src::Reg(i.b), AluOp::Or, false) => {}
             O::AddImm32 => {
                 self.alu_imm(i, AluOp::Add);
                 self.sext32_rax();
@@ -931,8 +1036,16 @@ enum Set {
     G,
 }
 
+/// The second operand of an ALU operation.
 #[derive(Clone, Copy)]
+enum Src {
+    Reg(u8),
+    Imm(u64),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum AluOp {
+    Sub,
     Add,
     And,
     Or,
@@ -1062,7 +1175,6 @@ extern "sysv64" fn exec_one(ctx: *mut Ctx, index: u32) -> u64 {
     };
     let step = m.execute(&ins);
     ctx.regs = m.regs;
-    ctx.pages = m.memory.page_array();
     match step {
         Step::Next | Step::NextBlock => 0,
         Step::Jump(t) => {
@@ -1116,12 +1228,11 @@ pub(crate) fn run(m: &mut Machine<'_>, code: &Compiled) -> ExitReason {
                 Err(e) => return e,
             }
         }
-        let (table, pages) = m.memory.jit_parts();
+        let table = m.memory.jit_table();
         let mut ctx = Ctx {
             regs: m.regs,
             gas: m.gas(),
             table,
-            pages,
             jumps: code.jumps.as_ptr(),
             jump_len: code.jumps.len() as u64,
             entries: code.entries.as_ptr(),

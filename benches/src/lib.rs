@@ -23,5 +23,6 @@ pub mod audit;
 pub mod da;
 pub mod machine;
 pub mod net;
+pub mod pvm;
 pub mod sigs;
 pub mod validator;

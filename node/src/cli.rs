@@ -16,6 +16,12 @@ pub struct Cli {
     #[arg(long, global = true, visible_alias = "chain", value_parser = parse_spec)]
     pub spec: Option<SpecName>,
 
+    /// PVM backend for every command that runs service code (trace, fuzz-target,
+    /// node, testnet, bench audit): `recompiler` (x86-64 machine code), `interpreter`
+    /// (the oracle), or `auto` (the recompiler where it exists).
+    #[arg(long, global = true, default_value = "auto", value_parser = parse_pvm_backend)]
+    pub pvm_backend: PvmBackend,
+
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -23,6 +29,14 @@ pub struct Cli {
 
 fn parse_spec(s: &str) -> Result<SpecName, String> {
     s.parse()
+}
+
+/// `--pvm-backend`: a backend, or `None` for `auto`.
+#[derive(Debug, Clone, Copy)]
+pub struct PvmBackend(pub Option<tessera_pvm::Backend>);
+
+fn parse_pvm_backend(s: &str) -> Result<PvmBackend, String> {
+    tessera_pvm::Backend::parse(s).map(PvmBackend)
 }
 
 /// The commands.
@@ -80,6 +94,9 @@ pub enum BenchCommand {
     /// Auditing: reports fetched over CE 138, rebuilt and re-executed end to end, as
     /// an audit farm beside one report at a time.
     Audit(crate::bench_audit::AuditArgs),
+    /// The PVM: the same programs on Tessera's interpreter and recompiler, as
+    /// instructions/s and ratios.
+    Pvm(crate::bench_pvm::PvmArgs),
 }
 
 /// `tessera codec …`
@@ -127,6 +144,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         _ => SpecName::Full,
     };
     let spec = ChainSpec::by_name(cli.spec.unwrap_or(default));
+    tessera_pvm::Backend::set_default(cli.pvm_backend.0);
     let ok = |r: anyhow::Result<()>| r.map(|()| ExitCode::SUCCESS);
     match cli.command {
         Command::FuzzTarget(args) => {
@@ -157,6 +175,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(BenchCommand::Sigs(args)) => ok(crate::bench_sigs::run(&args)),
         Command::Bench(BenchCommand::Net(args)) => ok(crate::bench_net::run(&spec, &args)),
         Command::Bench(BenchCommand::Audit(args)) => ok(crate::bench_audit::run(&spec, &args)),
+        Command::Bench(BenchCommand::Pvm(args)) => ok(crate::bench_pvm::run(&args)),
         Command::Key(args) => ok(crate::key_cmd::run(&args)),
         Command::Submit(args) => ok(crate::submit_cmd::run(&spec, &args)),
         Command::NetPing(args) => ok(crate::net_cmd::run(&spec, &args)),

@@ -10,6 +10,7 @@ pub mod author;
 pub mod bench_audit;
 pub mod bench_da;
 pub mod bench_net;
+pub mod bench_pvm;
 pub mod bench_sigs;
 pub mod builder;
 pub mod chain;

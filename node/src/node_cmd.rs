@@ -199,6 +199,7 @@ pub fn run(spec: &ChainSpec, args: &NodeArgs) -> anyhow::Result<()> {
             simd = %machine.simd,
             gpu = %machine.gpu,
             cpu = %machine.cpu,
+            pvm = tessera_pvm::Backend::default_choice().name(),
             best_height = resumed.height,
             best_slot = resumed.slot,
             rpc = ?operator.rpc_addr(),

@@ -1078,6 +1078,10 @@ fn spawn_nodes(
         .args(["--genesis-time", &genesis_time.to_string()])
         .args(["--slot-seconds", &args.slot_seconds.to_string()])
         .args(["--da-backend", &args.da_backend])
+        .args([
+            "--pvm-backend",
+            tessera_pvm::Backend::default_choice().name(),
+        ])
         .args(["--no-rpc", "--no-prometheus"]);
         for (j, b) in bootnodes.iter().enumerate() {
             if j != i {

@@ -102,11 +102,7 @@ impl Clone for Memory {
     fn clone(&self) -> Self {
         let mut m = Memory {
             table: self.table.clone(),
-            pages: self
-                .pages
-                .iter()
-                .map(|p| Box::new(PageData(p.0)))
-                .collect(),
+            pages: self.pages.iter().map(|p| Box::new(PageData(p.0))).collect(),
             heap_top: self.heap_top,
             #[cfg(target_arch = "x86_64")]
             jit: vec![0; PAGE_COUNT],

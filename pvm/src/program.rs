@@ -347,6 +347,20 @@ impl Program {
         (i != NOT_POSITION).then_some(i)
     }
 
+    /// Make ready what `backend` needs before a run (the recompiler's translation,
+    /// otherwise made by the first run), so that it can be timed or done ahead of
+    /// time. Returns whether that backend will run this program itself (false: the
+    /// recompiler is unavailable here, and the interpreter runs it).
+    pub fn prepare(&self, backend: crate::Backend) -> bool {
+        match backend {
+            crate::Backend::Interpreter => true,
+            #[cfg(target_arch = "x86_64")]
+            crate::Backend::Recompiler => self.compiled().is_some(),
+            #[cfg(not(target_arch = "x86_64"))]
+            crate::Backend::Recompiler => false,
+        }
+    }
+
     /// The recompiler's translation of this program, made on first call.
     #[cfg(target_arch = "x86_64")]
     pub(crate) fn compiled(&self) -> Option<&crate::recompiler::Compiled> {

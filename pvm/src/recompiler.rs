@@ -449,7 +449,9 @@ impl Emitter {
                 let v = imm32(x).unwrap_or(0);
                 match loc(a) {
                     Loc::Reg(ha) => asm!(self.ops; lea Rq(hd), [Rq(ha) + v]),
-                    Loc::Mem(o) => asm!(self.ops; mov Rq(hd), QWORD [r15 + o] ; add Rq(hd), DWORD v),
+                    Loc::Mem(o) => {
+                        asm!(self.ops; mov Rq(hd), QWORD [r15 + o] ; add Rq(hd), DWORD v)
+                    }
                 }
             }
             _ => {

@@ -165,6 +165,10 @@ struct Emitter {
     stubs: Vec<Stub>,
     exit: DynamicLabel,
     panic_stored: DynamicLabel,
+    common_halt: DynamicLabel,
+    common_panic: DynamicLabel,
+    common_interpret: DynamicLabel,
+    common_slow: DynamicLabel,
 }
 
 macro_rules! asm {
@@ -969,6 +973,36 @@ impl Emitter {
             ; mov QWORD [r15 + EXIT_KIND], DWORD PANIC as i32
             ; jmp =>exit
         );
+        // Shared tails of the per-instruction stubs, which pass the instruction
+        // index in ecx (a scratch register: every guest register is still live).
+        for (kind, label) in [
+            (HALT, self.common_halt),
+            (PANIC, self.common_panic),
+            (INTERPRET, self.common_interpret),
+        ] {
+            asm!(self.ops
+                ; =>label
+                ; mov QWORD [r15 + EXIT_KIND], DWORD kind as i32
+                ; mov QWORD [r15 + EXIT_INDEX], rcx
+                ; jmp =>exit
+            );
+        }
+        // The slow path: every guest register to the context, exec_one(ctx, ecx),
+        // every guest register back; the caller dispatches on rax. The return
+        // address leaves rsp 8 off 16-byte alignment, hence the extra 8.
+        let slow = self.common_slow;
+        asm!(self.ops; =>slow);
+        self.spill_all();
+        asm!(self.ops
+            ; mov rdi, r15
+            ; mov esi, ecx
+            ; sub rsp, 8
+            ; mov rax, QWORD exec_one as *const () as usize as i64
+            ; call rax
+            ; add rsp, 8
+        );
+        self.reload_all();
+        asm!(self.ops; ret);
         enter
     }
 
@@ -982,28 +1016,34 @@ impl Emitter {
                     arg,
                     index,
                 } => {
-                    asm!(self.ops
-                        ; =>label
-                        ; mov QWORD [r15 + EXIT_KIND], DWORD kind as i32
-                        ; mov QWORD [r15 + EXIT_INDEX], DWORD index as i32
-                    );
-                    if kind == HOST {
-                        self.mov_imm(0, arg);
-                        asm!(self.ops; mov QWORD [r15 + EXIT_ARG], rax);
+                    let common = match kind {
+                        HALT => Some(self.common_halt),
+                        PANIC => Some(self.common_panic),
+                        INTERPRET => Some(self.common_interpret),
+                        _ => None,
+                    };
+                    asm!(self.ops; =>label ; mov ecx, DWORD index as i32);
+                    match common {
+                        Some(common) => asm!(self.ops; jmp =>common),
+                        None => {
+                            asm!(self.ops
+                                ; mov QWORD [r15 + EXIT_KIND], DWORD kind as i32
+                                ; mov QWORD [r15 + EXIT_INDEX], rcx
+                            );
+                            self.mov_imm(0, arg);
+                            asm!(self.ops
+                                ; mov QWORD [r15 + EXIT_ARG], rax
+                                ; jmp =>exit
+                            );
+                        }
                     }
-                    asm!(self.ops; jmp =>exit);
                 }
                 Stub::Slow { label, index, ret } => {
-                    asm!(self.ops; =>label);
-                    self.spill_all();
+                    let slow = self.common_slow;
                     asm!(self.ops
-                        ; mov rdi, r15
-                        ; mov esi, DWORD index as i32
-                        ; mov rax, QWORD exec_one as *const () as usize as i64
-                        ; call rax
-                    );
-                    self.reload_all();
-                    asm!(self.ops
+                        ; =>label
+                        ; mov ecx, DWORD index as i32
+                        ; call =>slow
                         ; test rax, rax
                         ; jz =>ret
                         ; cmp rax, 1
@@ -1070,6 +1110,7 @@ pub(crate) fn compile(program: &Program) -> Option<Compiled> {
     let mut ops = Assembler::new().ok()?;
     let exit = ops.new_dynamic_label();
     let panic_stored = ops.new_dynamic_label();
+    let common: [DynamicLabel; 4] = std::array::from_fn(|_| ops.new_dynamic_label());
     // Segment starts: where the interpreter charges a block (index 0 and after a
     // terminator, as `block_gas` is computed) and where Ψ_H resumes (after ecalli).
     let starts: Vec<bool> = (0..instrs.len())
@@ -1091,6 +1132,10 @@ pub(crate) fn compile(program: &Program) -> Option<Compiled> {
         stubs: Vec::new(),
         exit,
         panic_stored,
+        common_halt: common[0],
+        common_panic: common[1],
+        common_interpret: common[2],
+        common_slow: common[3],
     };
     let enter = e.prologue();
     for (k, ins) in instrs.iter().enumerate() {

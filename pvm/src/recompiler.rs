@@ -21,8 +21,8 @@
 //! every change to it): an inline fast path handles an access inside one page with
 //! the right access; everything else (a first write to a page, a crossing, a fault, a
 //! panic below 2^16) calls [`exec_one`], which runs that one instruction on the
-//! interpreter. The instructions not translated (division, bit counts, `sbrk`)
-//! take the same call. So every semantic corner is the interpreter's by construction,
+//! interpreter. `sbrk` (which changes the page table) takes the same call, as do the
+//! bit counts on a CPU without POPCNT, LZCNT or BMI1. So every semantic corner is the interpreter's by construction,
 //! and the differential tests check the rest.
 //!
 //! # Why this is sound (the `unsafe` this module needs)
@@ -169,6 +169,15 @@ struct Emitter {
     common_panic: DynamicLabel,
     common_interpret: DynamicLabel,
     common_slow: DynamicLabel,
+    cpu: CpuFeatures,
+}
+
+/// Optional instructions the translation may use, detected once per translation.
+#[derive(Clone, Copy)]
+struct CpuFeatures {
+    popcnt: bool,
+    lzcnt: bool,
+    bmi1: bool,
 }
 
 macro_rules! asm {
@@ -696,21 +705,30 @@ impl Emitter {
                 asm!(self.ops; bswap rax);
                 self.store_rax(i.d);
             }
-            O::Sbrk
-            | O::CountSetBits64
+            O::CountSetBits64
             | O::CountSetBits32
             | O::LeadingZeroBits64
             | O::LeadingZeroBits32
             | O::TrailingZeroBits64
             | O::TrailingZeroBits32
-            | O::DivU32
+                if self.bit_counts(i) => {}
+            O::DivU32
             | O::DivS32
             | O::RemU32
             | O::RemS32
             | O::DivU64
             | O::DivS64
             | O::RemU64
-            | O::RemS64 => self.slow_only(index),
+            | O::RemS64 => self.division(i),
+            // sbrk changes the page table: the interpreter's `Memory::sbrk` does it,
+            // and so do the bit counts on a CPU without POPCNT/LZCNT/BMI1.
+            O::Sbrk
+            | O::CountSetBits64
+            | O::CountSetBits32
+            | O::LeadingZeroBits64
+            | O::LeadingZeroBits32
+            | O::TrailingZeroBits64
+            | O::TrailingZeroBits32 => self.slow_only(index),
             O::StoreIndU8 => self.store_mem(index, Ok(i.a), Some(i.b), i.imm_x, 1),
             O::StoreIndU16 => self.store_mem(index, Ok(i.a), Some(i.b), i.imm_x, 2),
             O::StoreIndU32 => self.store_mem(index, Ok(i.a), Some(i.b), i.imm_x, 4),
@@ -927,6 +945,133 @@ impl Emitter {
         }
     }
 
+    /// count_set_bits / leading_zero_bits / trailing_zero_bits, where the CPU has the
+    /// instruction (its result for 0 is the width, as GP's); false where it has not.
+    fn bit_counts(&mut self, i: &Instr) -> bool {
+        use Opcode as O;
+        let wide = matches!(
+            i.op,
+            O::CountSetBits64 | O::LeadingZeroBits64 | O::TrailingZeroBits64
+        );
+        let has = match i.op {
+            O::CountSetBits64 | O::CountSetBits32 => self.cpu.popcnt,
+            O::LeadingZeroBits64 | O::LeadingZeroBits32 => self.cpu.lzcnt,
+            _ => self.cpu.bmi1,
+        };
+        if !has {
+            return false;
+        }
+        self.load(0, i.a);
+        match (i.op, wide) {
+            (O::CountSetBits64 | O::CountSetBits32, true) => asm!(self.ops; popcnt rax, rax),
+            (O::CountSetBits64 | O::CountSetBits32, false) => asm!(self.ops; popcnt eax, eax),
+            (O::LeadingZeroBits64 | O::LeadingZeroBits32, true) => asm!(self.ops; lzcnt rax, rax),
+            (O::LeadingZeroBits64 | O::LeadingZeroBits32, false) => asm!(self.ops; lzcnt eax, eax),
+            (_, true) => asm!(self.ops; tzcnt rax, rax),
+            (_, false) => asm!(self.ops; tzcnt eax, eax),
+        }
+        self.store_rax(i.d);
+        true
+    }
+
+    /// div/rem, unsigned and signed, 32 and 64 bits, with GP's results for a zero
+    /// divisor and for the one overflowing quotient (A.5.13), which x86 would trap.
+    fn division(&mut self, i: &Instr) {
+        use Opcode as O;
+        let zero = self.ops.new_dynamic_label();
+        let done = self.ops.new_dynamic_label();
+        let minus_one = self.ops.new_dynamic_label();
+        self.load(1, i.b);
+        self.load(0, i.a);
+        match i.op {
+            O::DivU64 | O::RemU64 => {
+                asm!(self.ops
+                    ; test rcx, rcx
+                    ; jz =>zero
+                    ; xor edx, edx
+                    ; div rcx
+                );
+                if i.op == O::RemU64 {
+                    asm!(self.ops; mov rax, rdx);
+                }
+                asm!(self.ops; jmp =>done ; =>zero);
+                // div: 2^64 − 1; rem: the dividend (still in rax).
+                if i.op == O::DivU64 {
+                    asm!(self.ops; mov rax, -1);
+                }
+            }
+            O::DivS64 | O::RemS64 => {
+                asm!(self.ops
+                    ; test rcx, rcx
+                    ; jz =>zero
+                    ; cmp rcx, -1
+                    ; je =>minus_one
+                    ; cqo
+                    ; idiv rcx
+                );
+                if i.op == O::RemS64 {
+                    asm!(self.ops; mov rax, rdx);
+                }
+                asm!(self.ops; jmp =>done ; =>minus_one);
+                // a / −1 = −a (wrapping: −2^63 stays); a mod −1 = 0.
+                if i.op == O::DivS64 {
+                    asm!(self.ops; neg rax);
+                } else {
+                    asm!(self.ops; xor eax, eax);
+                }
+                asm!(self.ops; jmp =>done ; =>zero);
+                if i.op == O::DivS64 {
+                    asm!(self.ops; mov rax, -1);
+                }
+            }
+            O::DivU32 | O::RemU32 => {
+                asm!(self.ops
+                    ; test ecx, ecx
+                    ; jz =>zero
+                    ; xor edx, edx
+                    ; div ecx
+                );
+                if i.op == O::RemU32 {
+                    asm!(self.ops; mov eax, edx);
+                }
+                asm!(self.ops; movsxd rax, eax ; jmp =>done ; =>zero);
+                if i.op == O::DivU32 {
+                    asm!(self.ops; mov rax, -1);
+                } else {
+                    asm!(self.ops; movsxd rax, eax);
+                }
+            }
+            _ => {
+                // DivS32 | RemS32.
+                asm!(self.ops
+                    ; test ecx, ecx
+                    ; jz =>zero
+                    ; cmp ecx, -1
+                    ; je =>minus_one
+                    ; cdq
+                    ; idiv ecx
+                );
+                if i.op == O::RemS32 {
+                    asm!(self.ops; mov eax, edx);
+                }
+                asm!(self.ops; movsxd rax, eax ; jmp =>done ; =>minus_one);
+                if i.op == O::DivS32 {
+                    asm!(self.ops; neg eax ; movsxd rax, eax);
+                } else {
+                    asm!(self.ops; xor eax, eax);
+                }
+                asm!(self.ops; jmp =>done ; =>zero);
+                if i.op == O::DivS32 {
+                    asm!(self.ops; mov rax, -1);
+                } else {
+                    asm!(self.ops; movsxd rax, eax);
+                }
+            }
+        }
+        asm!(self.ops; =>done);
+        self.store_rax(i.d);
+    }
+
     fn finish3(&mut self, i: &Instr, narrow: bool) {
         if narrow {
             self.sext32_rax();
@@ -1136,6 +1281,11 @@ pub(crate) fn compile(program: &Program) -> Option<Compiled> {
         common_panic: common[1],
         common_interpret: common[2],
         common_slow: common[3],
+        cpu: CpuFeatures {
+            popcnt: std::is_x86_feature_detected!("popcnt"),
+            lzcnt: std::is_x86_feature_detected!("lzcnt"),
+            bmi1: std::is_x86_feature_detected!("bmi1"),
+        },
     };
     let enter = e.prologue();
     for (k, ins) in instrs.iter().enumerate() {

@@ -132,19 +132,12 @@ impl StateStore {
     /// availability store's column families beside the states (created if the
     /// database predates them).
     pub fn open(spec: &ChainSpec, path: &Path) -> Result<Self, StoreError> {
-        let mut options = rocksdb::Options::default();
+        // Memory and disk bounded as `bounded_options` says: a shared block cache with
+        // the index and filter blocks in it, all memtables together capped, the
+        // write-ahead log cut at 32 MiB (a 900-slot run had a 132 MB log before).
+        let mut options = tessera_da::store::bounded_options();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
-        // A long-running node's disk and memory stay bounded: RocksDB's defaults
-        // (a 64 MiB memtable per column family, a write-ahead log bounded only by
-        // four times all of them) let the log alone reach hundreds of MB while
-        // the live data is a few MB. Each family's memtable flushes at 8 MiB, and
-        // the log is cut (its oldest families flushed) beyond 32 MiB; RocksDB's
-        // own info log keeps at most four 1 MiB files.
-        options.set_write_buffer_size(8 << 20);
-        options.set_max_total_wal_size(32 << 20);
-        options.set_max_log_file_size(1 << 20);
-        options.set_keep_log_file_num(4);
         let families = DA_FAMILIES
             .iter()
             .copied()

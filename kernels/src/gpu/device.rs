@@ -34,23 +34,42 @@ pub fn context() -> Result<&'static GpuContext, GpuError> {
 /// once per process and logged once.
 pub fn auto_uses_gpu() -> bool {
     static AUTO: OnceLock<bool> = OnceLock::new();
-    *AUTO.get_or_init(|| match context() {
-        Ok(ctx) if !ctx.is_software() => {
-            tracing::info!(adapter = %ctx.adapter_name(), "backend auto: using the GPU");
-            true
-        }
-        Ok(ctx) => {
+    // The adapter is looked at before any device is opened: a software adapter
+    // never gets a context (whose device, kernels and kept buffers held ~70 MB for
+    // the life of a node that then ran on simd anyway).
+    *AUTO.get_or_init(|| match best_adapter() {
+        Some(info) if info.device_type != wgpu::DeviceType::Cpu => match context() {
+            Ok(ctx) => {
+                tracing::info!(adapter = %ctx.adapter_name(), "backend auto: using the GPU");
+                true
+            }
+            Err(e) => {
+                tracing::info!("backend auto: falling back to simd: {e}");
+                false
+            }
+        },
+        Some(info) => {
             tracing::info!(
-                adapter = %ctx.adapter_name(),
+                adapter = %info.name,
                 "backend auto: software GPU adapter only, falling back to simd"
             );
             false
         }
-        Err(e) => {
-            tracing::info!("backend auto: falling back to simd: {e}");
+        None => {
+            tracing::info!("backend auto: no GPU adapter, falling back to simd");
             false
         }
     })
+}
+
+/// The adapter [`GpuContext::new`] would open, without opening it.
+fn best_adapter() -> Option<wgpu::AdapterInfo> {
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+    let adapters = block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+    adapters
+        .into_iter()
+        .map(|a| a.get_info())
+        .min_by_key(|i| preference(i.device_type))
 }
 
 /// Run a future that native wgpu resolves without an executor (adapter and device

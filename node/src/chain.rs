@@ -105,6 +105,11 @@ pub enum Imported {
 /// The record key of the finalized block's hash.
 const FINALIZED: &str = "finalized";
 
+/// Finalized blocks kept in memory below the finalized one (older ones are read back
+/// from the store when asked for): a 10,000-slot run would otherwise hold every block
+/// in every validator's memory.
+pub const FINALIZED_BLOCKS_IN_MEMORY: u32 = 256;
+
 /// The block tree over a [`StateStore`].
 pub struct Chain {
     spec: ChainSpec,
@@ -176,6 +181,7 @@ impl Chain {
             pruned: BTreeSet::new(),
         };
         chain.reload()?;
+        chain.evict_old_blocks();
         Ok(chain)
     }
 
@@ -379,6 +385,7 @@ impl Chain {
         self.finalized = hash;
         self.choose_heads();
         if self.archive {
+            self.evict_old_blocks();
             return Ok(Some(0));
         }
         let keep: BTreeSet<Hash> = {
@@ -400,6 +407,7 @@ impl Chain {
             .collect();
         self.store.delete_states(&doomed)?;
         self.pruned.extend(doomed.iter().copied());
+        self.evict_old_blocks();
         Ok(Some(doomed.len()))
     }
 
@@ -495,9 +503,47 @@ impl Chain {
         self.infos.get(hash)
     }
 
-    /// The block `hash` (not genesis, whose body is not kept).
+    /// The block `hash` (not genesis, whose body is not kept): from memory while it
+    /// is unfinalized or among the last [`FINALIZED_BLOCKS_IN_MEMORY`] finalized
+    /// blocks, else read back from the store.
     pub fn block(&self, hash: &Hash) -> Option<Arc<Block>> {
-        self.blocks.get(hash).cloned()
+        if let Some(b) = self.blocks.get(hash) {
+            return Some(b.clone());
+        }
+        self.infos.get(hash)?;
+        let bytes = match self.store.block(hash) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::warn!(block = %hash, "reading a stored block: {e}");
+                return None;
+            }
+        };
+        let body = bytes.get(33..)?;
+        match decode_exact::<Block>(&self.spec, body) {
+            Ok(b) => Some(Arc::new(b)),
+            Err(e) => {
+                tracing::warn!(block = %hash, "a stored block does not decode: {e}");
+                None
+            }
+        }
+    }
+
+    /// Blocks whose bodies are held in memory.
+    pub fn blocks_in_memory(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// Drop from memory the blocks more than [`FINALIZED_BLOCKS_IN_MEMORY`] below
+    /// the finalized one (the store keeps them all, for sync and RPC).
+    fn evict_old_blocks(&mut self) {
+        let Some(finalized) = self.infos.get(&self.finalized).map(|i| i.height) else {
+            return;
+        };
+        let floor = finalized.saturating_sub(FINALIZED_BLOCKS_IN_MEMORY);
+        let infos = &self.infos;
+        self.blocks
+            .retain(|h, _| infos.get(h).is_none_or(|i| i.height >= floor));
     }
 
     /// Blocks in the tree, genesis included.
@@ -545,8 +591,8 @@ impl Chain {
                 for h in frontier {
                     for c in self.children.get(&h).into_iter().flatten() {
                         if out.len() < max {
-                            if let Some(b) = self.blocks.get(c) {
-                                out.push(b.clone());
+                            if let Some(b) = self.block(c) {
+                                out.push(b);
                             }
                             next.push(*c);
                         }
@@ -557,9 +603,9 @@ impl Chain {
         } else {
             let mut at = *hash;
             while out.len() < max {
-                let Some(b) = self.blocks.get(&at) else { break };
-                out.push(b.clone());
+                let Some(b) = self.block(&at) else { break };
                 at = b.header.parent;
+                out.push(b);
             }
         }
         out

@@ -231,6 +231,14 @@ impl StateStore {
         Ok(())
     }
 
+    /// The stored record of block `hash` (as [`StateStore::blocks`] gives it).
+    pub fn block(&self, hash: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
+        match &self.backend {
+            Backend::Memory { blocks, .. } => Ok(blocks.get(hash).cloned()),
+            Backend::Rocks(db) => Ok(db.get_cf(family(db, BLOCKS)?, hash.as_ref())?),
+        }
+    }
+
     /// Every stored block, `(header hash, E(B))`, in no particular order.
     pub fn blocks(&self) -> Result<Vec<(Hash, Vec<u8>)>, StoreError> {
         match &self.backend {

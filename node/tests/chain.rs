@@ -124,3 +124,46 @@ fn fork_choice_finality_and_pruning() {
     drop(chain);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Blocks far below the finalized one leave memory but not the node: `block` and
+/// `walk` read them back from the store, identical.
+#[test]
+fn old_finalized_blocks_are_read_back_from_the_store() {
+    let spec = ChainSpec::tiny();
+    let (header, state) = testnet_genesis(&spec, &devs(&spec)).unwrap();
+    let dir = std::env::temp_dir().join(format!("tessera-chain-evict-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut chain = Chain::open(
+        &spec,
+        StateStore::open(&spec, &dir).unwrap(),
+        &header,
+        state,
+    )
+    .unwrap();
+    let n = tessera_node::chain::FINALIZED_BLOCKS_IN_MEMORY + 8;
+    let mut hashes = vec![chain.genesis_hash()];
+    let mut blocks = Vec::new();
+    let mut slot = 0;
+    for _ in 0..n {
+        let b = child(&spec, &mut chain, *hashes.last().unwrap(), slot);
+        slot = b.header.slot;
+        hashes.push(import(&mut chain, &b));
+        blocks.push(b);
+    }
+    assert_eq!(chain.blocks_in_memory(), hashes.len() - 1);
+    chain.finalize(*hashes.last().unwrap()).unwrap();
+    // The first blocks are now only in the store.
+    assert_eq!(
+        chain.blocks_in_memory(),
+        tessera_node::chain::FINALIZED_BLOCKS_IN_MEMORY as usize + 1
+    );
+    for (h, b) in hashes.iter().skip(1).zip(&blocks).take(4) {
+        let back = chain.block(h).expect("an old block is read back");
+        assert_eq!(back.header.hash(), b.header.hash());
+        assert_eq!(back.extrinsic, b.extrinsic);
+    }
+    let walked = chain.walk(&hashes[5], false, 3);
+    let walked: Vec<Hash> = walked.iter().map(|b| b.header.hash()).collect();
+    assert_eq!(walked, vec![hashes[5], hashes[4], hashes[3]]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

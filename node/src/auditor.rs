@@ -63,6 +63,14 @@ struct Tracked {
     disputed: bool,
 }
 
+/// Epochs a report's guarantor credentials are kept after the block that carried its
+/// guarantee (its audit ends within a few tranches of its availability, which comes
+/// within U slots of the guarantee, GP 11.4).
+const CREDENTIAL_EPOCHS: u32 = 2;
+
+/// A guarantee's signers: key and signature.
+type Credentials = Vec<(Ed25519Public, Ed25519Signature)>;
+
 /// The auditor: its identity, the farm and the blocks it tracks.
 pub struct AuditDuty {
     farm: tokio::sync::Mutex<tessera_audit::farm::Farm>,
@@ -71,8 +79,10 @@ pub struct AuditDuty {
     audits: Mutex<BTreeMap<Hash, BlockAudit>>,
     inbox: Arc<Mutex<Inbox>>,
     engine: Mutex<AvailabilityEngine>,
-    /// Guarantor credentials by report hash (from imported blocks' `E_G`).
-    credentials: Mutex<BTreeMap<Hash, Vec<(Ed25519Public, Ed25519Signature)>>>,
+    /// Guarantor credentials by report hash (from imported blocks' `E_G`), with the
+    /// slot of the block that carried them: kept [`CREDENTIAL_EPOCHS`] epochs, long
+    /// past any audit of the report, then dropped.
+    credentials: Mutex<BTreeMap<Hash, (u32, Credentials)>>,
     counts: Mutex<AuditCounts>,
     tranche: Duration,
 }
@@ -133,8 +143,11 @@ impl AuditDuty {
                         Some((*key, s.signature))
                     })
                     .collect();
-                creds.insert(g.report.hash(), list);
+                creds.insert(g.report.hash(), (info.slot, list));
             }
+            let keep = CREDENTIAL_EPOCHS * chain.spec().epoch_length;
+            let floor = info.slot.saturating_sub(keep);
+            creds.retain(|_, (slot, _)| *slot >= floor);
         }
         if available.is_empty() {
             return Ok(());
@@ -178,7 +191,7 @@ impl AuditDuty {
                 // guarantee), else every other validator.
                 let known: Vec<tessera_net::PeerId> = lock(&self.credentials)
                     .get(&report.hash())
-                    .map(|c| {
+                    .map(|(_, c)| {
                         c.iter()
                             .map(|(k, _)| tessera_net::PeerId::from(*k))
                             .collect()
@@ -344,7 +357,10 @@ impl AuditDuty {
                     if material.kind == Kind::Good {
                         continue;
                     }
-                    let guarantors = lock(&self.credentials).get(w).cloned().unwrap_or_default();
+                    let guarantors = lock(&self.credentials)
+                        .get(w)
+                        .map(|(_, c)| c.clone())
+                        .unwrap_or_default();
                     let culprits = if material.kind == Kind::Bad {
                         culprits(w, &guarantors)
                     } else {

@@ -202,6 +202,9 @@ pub struct Testnet {
     _temp: Option<TempDir>,
 }
 
+/// The testnet's JIP-4 chainspec, in its base path.
+pub const CHAINSPEC_FILE: &str = "chainspec.json";
+
 /// A directory removed when dropped.
 struct TempDir(PathBuf);
 
@@ -317,6 +320,22 @@ impl Testnet {
         for n in &nodes {
             n.connect_to(peers.clone());
         }
+        // A JIP-4 chainspec of this network, so another node can join it:
+        // `tessera node --chainspec <base>/chainspec.json --key-file …`.
+        let chainspec = crate::chainspec::ChainSpecFile {
+            id: "tessera-testnet".into(),
+            bootnodes: peers
+                .iter()
+                .map(|(peer, addr)| crate::chainspec::Bootnode {
+                    peer: *peer,
+                    addr: *addr,
+                })
+                .collect(),
+            spec: config.spec.clone(),
+            genesis_header: config.genesis.0.clone(),
+            genesis_state: config.genesis.1.clone(),
+        };
+        crate::chainspec::write(&base.join(CHAINSPEC_FILE), &chainspec)?;
         Ok(Testnet {
             nodes,
             spec: config.spec,
@@ -332,6 +351,11 @@ impl Testnet {
             base,
             _temp: temp,
         })
+    }
+
+    /// Where the testnet wrote its JIP-4 chainspec (bootnodes: every validator).
+    pub fn chainspec_path(&self) -> PathBuf {
+        self.base.join(CHAINSPEC_FILE)
     }
 
     /// One line on validator `i`'s database: what its state records, shared state
@@ -871,6 +895,7 @@ pub fn run(
                 println!("metrics of validator 0: http://{a}/metrics");
             }
         }
+        println!("chainspec (JIP-4): {}", net.chainspec_path().display());
         let mut builder = if args.payload_bytes > 0 {
             Some(Builder::connect(&net, args.payload_bytes).await?)
         } else {

@@ -285,6 +285,25 @@ async fn a_submitted_preimage_reaches_every_validator() {
         slot_zero: None,
     })
     .unwrap();
+    // The testnet's JIP-4 chainspec names this network: its genesis, and every
+    // validator as a bootnode where it listens.
+    let written = tessera_node::chainspec::load(&net.chainspec_path()).unwrap();
+    assert_eq!(written.genesis_header.hash(), genesis_hash);
+    assert_eq!(written.spec.validators(), spec.validators());
+    let listening: Vec<String> = net
+        .nodes
+        .iter()
+        .map(|n| {
+            let network = &n.shared().network;
+            format!(
+                "{}@{}",
+                network.peer_id().alt_name(),
+                network.local_addr().unwrap()
+            )
+        })
+        .collect();
+    let named: Vec<String> = written.bootnodes.iter().map(ToString::to_string).collect();
+    assert_eq!(named, listening);
     let shared = net.nodes[0].shared().clone();
     let operator = operator::start(
         shared.clone(),

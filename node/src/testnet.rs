@@ -199,6 +199,8 @@ pub struct Testnet {
     hosted: Vec<usize>,
     /// Where the databases are.
     base: PathBuf,
+    /// Every validator's key and address, in-process and in other processes.
+    peers: Vec<(PeerId, SocketAddr)>,
     _temp: Option<TempDir>,
 }
 
@@ -337,6 +339,7 @@ impl Testnet {
         };
         crate::chainspec::write(&base.join(CHAINSPEC_FILE), &chainspec)?;
         Ok(Testnet {
+            peers,
             nodes,
             spec: config.spec,
             slot_zero,
@@ -605,11 +608,22 @@ impl Builder {
             net.spec.clone(),
             config,
         )?;
+        // Every validator, those in other processes (`--processes`) too: a core's
+        // guarantors may all be there.
         let mut validators = Vec::new();
-        for n in &net.nodes {
-            let v = &n.shared().network;
-            let (peer, addr) = (v.peer_id(), v.local_addr()?);
-            network.connect(peer, addr).await?;
+        let local: Vec<PeerId> = net
+            .nodes
+            .iter()
+            .map(|n| n.shared().network.peer_id())
+            .collect();
+        for &(peer, addr) in &net.peers {
+            match network.connect(peer, addr).await {
+                Ok(_) => {}
+                // In-process validators are listening already; another process
+                // may still be starting, and a later request dials it again.
+                Err(e) if local.contains(&peer) => return Err(e.into()),
+                Err(e) => tracing::debug!(%peer, %addr, error = %e, "builder: not yet connected"),
+            }
             validators.push((peer, addr));
         }
         Ok(Builder {
@@ -658,15 +672,28 @@ impl Builder {
             let mut taken = false;
             let n = self.validators.len();
             for k in 0..n {
-                let (peer, _) = self.validators[(core * 3 + k + slot as usize) % n];
-                match self
+                let (peer, addr) = self.validators[(core * 3 + k + slot as usize) % n];
+                let mut result = self
                     .network
                     .request::<tessera_net::messages::WorkPackageSubmissionProtocol>(
                         &peer,
                         &submission,
                     )
-                    .await
+                    .await;
+                // A validator in another process that was not up when the builder
+                // started, or that dropped the connection: dial it once more.
+                if matches!(result, Err(tessera_net::RequestError::PeerUnknown(_)))
+                    && self.network.connect(peer, addr).await.is_ok()
                 {
+                    result = self
+                        .network
+                        .request::<tessera_net::messages::WorkPackageSubmissionProtocol>(
+                            &peer,
+                            &submission,
+                        )
+                        .await;
+                }
+                match result {
                     Ok(()) => {
                         taken = true;
                         break;

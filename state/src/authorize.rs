@@ -22,7 +22,7 @@
 
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{CoreIndex, Gas, WorkExecResult, WorkPackage};
-use tessera_pvm::{invoke_bounded, HostCalls, HostOutcome, InvocationResult, Machine};
+use tessera_pvm::{invoke_bounded_with, HostCalls, HostOutcome, InvocationResult, Machine};
 
 use crate::host::{code, id, HOST_CALL_GAS};
 use crate::refine::fetch::package_value;
@@ -55,8 +55,13 @@ pub fn psi_i(
         return (Err(WorkExecResult::CodeOversize), 0);
     }
     let mut host = AuthorizeHost { spec, package };
-    let (gas_used, result) = invoke_bounded(
+    let Some(program) = crate::deblobbed::standard(&package.auth_code_hash, code) else {
+        // Y or deblobbing failed: Ψ_M panics at once, using no gas.
+        return (Err(WorkExecResult::Panic), 0);
+    };
+    let (gas_used, result) = invoke_bounded_with(
         code,
+        &program,
         AUTHORIZE_PC,
         spec.gas_is_authorized,
         &core.to_le_bytes(),

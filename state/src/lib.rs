@@ -23,6 +23,7 @@
 //! networking.
 
 pub mod authorize;
+mod deblobbed;
 pub mod host;
 pub mod refine;
 pub mod serial;

@@ -19,7 +19,7 @@ use tessera_core::codec::{encode_natural, Encode, Reader};
 use tessera_core::hash::{blake2b_256, Hash};
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{CoreIndex, Gas, ServiceId, TimeSlot, WorkExecResult, WorkPackage};
-use tessera_pvm::{invoke_bounded, InvocationResult};
+use tessera_pvm::{invoke_bounded_with, InvocationResult};
 
 use host::RefineHost;
 
@@ -143,8 +143,13 @@ pub fn psi_r(
 
     let mut host = RefineHost::new(refine, item, export_offset);
     let max_output = refine.spec.max_report_output_size;
-    let (gas_used, result) = invoke_bounded(
+    let Some(program) = crate::deblobbed::standard(&w.code_hash, code) else {
+        // Y or deblobbing failed: Ψ_M panics at once, using no gas.
+        return Ok(RefineOutcome::failed(WorkExecResult::Panic, 0));
+    };
+    let (gas_used, result) = invoke_bounded_with(
         code,
+        &program,
         REFINE_PC,
         w.refine_gas_limit,
         &args,

@@ -24,8 +24,8 @@ pub mod inner {
 /// its RAM and its instruction counter.
 #[derive(Clone, Debug)]
 pub struct Guest {
-    /// `p`, deblobbed.
-    pub program: Program,
+    /// `p`, deblobbed (shared with other guests of the same code).
+    pub program: std::sync::Arc<Program>,
     /// `u`.
     pub memory: Memory,
     /// `i` (a full register word: Ω_M takes it from `ω9` unchecked).
@@ -45,7 +45,7 @@ pub struct GuestRun {
 
 impl Guest {
     /// A fresh guest: RAM all zero and inaccessible (`u` of Ω_M).
-    pub fn new(program: Program, pc: u64) -> Self {
+    pub fn new(program: std::sync::Arc<Program>, pc: u64) -> Self {
         Guest {
             program,
             memory: Memory::new(),

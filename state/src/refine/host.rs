@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use tessera_core::hash::Hash;
-use tessera_pvm::{ExitReason, HostCalls, HostOutcome, Machine, Program, REGISTER_COUNT};
+use tessera_pvm::{ExitReason, HostCalls, HostOutcome, Machine, REGISTER_COUNT};
 
 use super::fetch;
 use super::guest::{copy, inner, is_readable, is_writable, lowest_free, Guest};
@@ -184,7 +184,7 @@ impl RefineHost<'_> {
         let Some(blob) = read_memory(m, m.reg(7), m.reg(8)) else {
             return HostOutcome::Panic;
         };
-        let Ok(program) = Program::from_blob(&blob) else {
+        let Some(program) = crate::deblobbed::raw(&blob) else {
             return reply(m, code::HUH);
         };
         let n = lowest_free(self.machines.keys());

@@ -6,10 +6,9 @@ use std::sync::Arc;
 
 use tessera_core::codec::encode_natural;
 use tessera_core::hash::{blake2b_256, Hash};
-use tessera_core::memo::Memo;
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{Gas, ServiceId, TimeSlot, WorkReport};
-use tessera_pvm::{initialise, invoke_bounded_with, InvocationResult, Program, MAX_OUTPUT};
+use tessera_pvm::{invoke_bounded_with, InvocationResult, MAX_OUTPUT};
 
 use super::host::{AccumulateHost, Implications};
 use super::operand::{AccumulateInput, Operand, Transfer};
@@ -28,28 +27,6 @@ pub struct Env<'a> {
     pub slot: TimeSlot,
     /// `η'_0`.
     pub entropy: Hash,
-}
-
-/// Service code `c` (a standard program, GP A.7) deblobbed, remembered for the
-/// last 32 codes run: decoding a program costs more than a short accumulation
-/// runs, and the same services accumulate block after block. Entries are found by
-/// the code hash `a_c` and must hold the same bytes too (a state handed over by a
-/// peer or fuzzer need not have preimages that hash to their keys), so a hit is
-/// exactly the program that deblobbing `code` would give. `None` when Y or
-/// deblobbing fails (not remembered; Ψ_M panics on it at once).
-fn program(code_hash: &Hash, code: &[u8]) -> Option<Arc<Program>> {
-    static PROGRAMS: Memo<(Hash, Vec<u8>), Arc<Program>> = Memo::new(32);
-    PROGRAMS
-        .get_or_try::<()>(
-            |(h, c)| h == code_hash && c.as_slice() == code,
-            || {
-                let init = initialise(code, &[]).ok_or(())?;
-                // `()`: nothing to say beyond "does not deblob", which Ψ_M makes a panic.
-                let program = Program::from_blob(&init.code).map_err(|_| ())?;
-                Ok(((*code_hash, code.to_vec()), Arc::new(program)))
-            },
-        )
-        .ok()
 }
 
 /// What Ψ_A yields for one service: `(e, t, y, u, p)`.
@@ -127,7 +104,7 @@ pub fn psi_a(
     encode_natural(u64::from(env.slot), &mut args);
     encode_natural(u64::from(s), &mut args);
     encode_natural(u64::try_from(inputs.len()).unwrap_or(u64::MAX), &mut args);
-    let (gas_used, result) = match program(&code_hash, &code) {
+    let (gas_used, result) = match crate::deblobbed::standard(&code_hash, &code) {
         Some(program) => match invoke_bounded_with(
             &code,
             &program,

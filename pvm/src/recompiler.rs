@@ -160,7 +160,7 @@ enum Stub {
 
 struct Emitter {
     ops: Assembler,
-    starts: Vec<bool>,
+    /// Per instruction index: its label if it starts a segment (and only then).
     labels: Vec<Option<DynamicLabel>>,
     stubs: Vec<Stub>,
     exit: DynamicLabel,
@@ -1271,21 +1271,18 @@ pub(crate) fn compile(program: &Program) -> Option<Compiled> {
     let common: [DynamicLabel; 4] = std::array::from_fn(|_| ops.new_dynamic_label());
     // Segment starts: where the interpreter charges a block (index 0 and after a
     // terminator, as `block_gas` is computed) and where Ψ_H resumes (after ecalli).
-    let starts: Vec<bool> = (0..instrs.len())
+    // A segment start is exactly an instruction with a label.
+    let labels: Vec<Option<DynamicLabel>> = (0..instrs.len())
         .map(|k| {
-            k == 0
+            let start = k == 0
                 || instrs
                     .get(k - 1)
-                    .is_some_and(|p| p.op.is_terminator() || p.op == Opcode::Ecalli)
+                    .is_some_and(|p| p.op.is_terminator() || p.op == Opcode::Ecalli);
+            start.then(|| ops.new_dynamic_label())
         })
-        .collect();
-    let labels: Vec<Option<DynamicLabel>> = starts
-        .iter()
-        .map(|s| s.then(|| ops.new_dynamic_label()))
         .collect();
     let mut e = Emitter {
         ops,
-        starts,
         labels,
         stubs: Vec::new(),
         exit,
@@ -1303,8 +1300,7 @@ pub(crate) fn compile(program: &Program) -> Option<Compiled> {
     let enter = e.prologue();
     for (k, ins) in instrs.iter().enumerate() {
         let index = k as u32;
-        let label = e.labels.get(k).copied().flatten();
-        if let (Some(l), true) = (label, e.starts.get(k).copied().unwrap_or(false)) {
+        if let Some(l) = e.labels.get(k).copied().flatten() {
             let stub = e.exit_stub(INTERPRET, 0, index);
             let cost = ins.block_gas as i32;
             asm!(e.ops

@@ -14,22 +14,24 @@
 // the `cpu` reference (`kernels/src/cpu/field.rs`), which live in `tables`.
 
 struct Layer {
-    // butterfly: distance between partners, in rows: 2^j. scale: rows scaled.
+    // scale: rows scaled.
     half: u32,
-    // butterfly: the layer's index j (which Ŵ_j gives its factors). derivative: log2 of
+    // butterflies: the index j of the group's first (lowest) layer. derivative: log2 of
     // the transform size.
     j: u32,
-    // Where this layer's block factors start in `skews`.
+    // Where this dispatch's factors start in `skews` (scale, derivative).
     skew_base: u32,
     // u32s per row.
     width: u32,
-    // 1: an inverse-transform layer; 0: a forward one.
+    // 1: inverse-transform layers; 0: forward ones.
     inverse: u32,
     // broadcast: the rows of the coefficient block copied to every further coset.
     chunk: u32,
-    // The first row this dispatch writes (butterfly: the transform's row 0).
+    // The first row this dispatch writes (butterflies: the transform's row 0).
     base: u32,
     pad0: u32,
+    // butterflies: where the block factors of layer `j + l` start in `skews`, l < 4.
+    skew_bases: vec4<u32>,
 }
 
 // `tables`: log (65,536 entries), then exp (2 · 65,535 entries, so a sum of two
@@ -59,38 +61,35 @@ fn mul_pair(x: u32, log_b: u32) -> u32 {
     return mul_log(x & 0xffffu, log_b) | (mul_log(x >> 16u, log_b) << 16u);
 }
 
-// One layer of the forward or inverse transform: invocation (column, butterfly).
-// Forward (cpu `fft`): lo += s·hi; hi += lo. Inverse (cpu `ifft`): hi += lo; lo += s·hi.
-// `s` is the skew of the block's first position.
-@compute @workgroup_size(256)
-fn butterfly(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let col = gid.x;
-    if (col >= layer.width) {
-        return;
+// One butterfly of an inverse-transform layer (cpu `ifft`): hi += lo; lo += s·hi, with
+// `log_s` the logarithm of the skew `s` of the block's first position (ZERO: s = 0).
+fn inverse_butterfly(lo: u32, hi: u32, log_s: u32) -> vec2<u32> {
+    let h = hi ^ lo;
+    if (log_s == ZERO) {
+        return vec2<u32>(lo, h);
     }
-    let pair = gid.y;
-    let block = pair >> layer.j;
-    let lo_row = layer.base + (block << (layer.j + 1u)) + (pair & (layer.half - 1u));
-    let lo_at = lo_row * layer.width + col;
-    let hi_at = lo_at + layer.half * layer.width;
-    let log_s = skews[layer.skew_base + block];
-    var lo = work[lo_at];
-    var hi = work[hi_at];
-    if (layer.inverse == 1u) {
-        hi ^= lo;
-        if (log_s != ZERO) {
-            lo ^= mul_pair(hi, log_s);
-        }
-    } else {
-        if (log_s != ZERO) {
-            lo ^= mul_pair(hi, log_s);
-        }
-        hi ^= lo;
-    }
-    work[lo_at] = lo;
-    work[hi_at] = hi;
+    return vec2<u32>(lo ^ mul_pair(h, log_s), h);
 }
 
+// One butterfly of a forward-transform layer (cpu `fft`): lo += s·hi; hi += lo.
+fn forward_butterfly(lo: u32, hi: u32, log_s: u32) -> vec2<u32> {
+    var l = lo;
+    if (log_s != ZERO) {
+        l ^= mul_pair(hi, log_s);
+    }
+    return vec2<u32>(l, hi ^ l);
+}
+
+// The factor of layer `j0 + l` for the butterfly whose low row is `row` (relative to
+// the transform's row 0): the skew of its block of 2^(j0 + l + 1) rows.
+fn factor(l: u32, row: u32) -> u32 {
+    return skews[layer.skew_bases[l] + (row >> (layer.j + l + 1u))];
+}
+
+// The `butterflies_<b>` entry points (b = 1 ..= 4 layers per dispatch) are generated
+// straight-line code appended by the host (`kernels/src/gpu/reed_solomon.rs`,
+// `butterflies_source`): an invocation (column, group) loads the 2^b rows that layers
+// j0 .. j0 + b − 1 mix into registers, runs their butterflies and stores them once.
 // Copy the coefficient rows 0..chunk to every further coset block (invocation: column,
 // row − chunk), which the forward layers then evaluate at their own positions.
 @compute @workgroup_size(256)

@@ -28,9 +28,10 @@ impl Machine {
         } else {
             match tessera_kernels::gpu::context() {
                 Ok(ctx) => format!(
-                    "{} ({}{})",
+                    "{} ({}; {} erasure-transform layers per dispatch{})",
                     ctx.adapter_name(),
                     ctx.driver(),
+                    tessera_kernels::gpu::reed_solomon::radix_bits(),
                     if ctx.is_software() {
                         "; software rasteriser: a correctness check, not a GPU figure"
                     } else {

@@ -182,6 +182,45 @@ fn gpu_reconstruct_equals_cpu() {
     }
 }
 
+#[test]
+fn gpu_every_radix_equals_cpu() {
+    if gpu_or_skip("gpu_every_radix_equals_cpu").is_none() {
+        return;
+    }
+    // 1 to 4 transform layers per dispatch. The full spec's encode runs 9 + 9 layers
+    // (at most 4 per dispatch: 3 + 3 + 3; at most 2: 2 + 2 + 2 + 2 + 1), its decode
+    // 11 + 11 (4 + 4 + 3), tiny's encode 1 + 1 and decode 3 + 3.
+    // The setting is process-wide; the other tests of this binary may run under any
+    // of them meanwhile, which is harmless since every setting must give these octets.
+    let mut rng = SplitMix(21);
+    for bits in 1..=gpu::reed_solomon::MAX_RADIX_BITS {
+        gpu::reed_solomon::set_radix_bits(bits);
+        for spec in [ChainSpec::tiny(), ChainSpec::full()] {
+            let (k, v) = (spec.erasure_originals(), spec.validators());
+            for len in [1usize, 684, 9_999] {
+                let blob = rng.bytes(len);
+                let shards = encode(&spec, Backend::Cpu, &blob).unwrap();
+                assert!(
+                    encode(&spec, Backend::Gpu, &blob).unwrap() == shards,
+                    "{} encode at {bits} layers per dispatch, {len} octets",
+                    spec.name
+                );
+                let chosen: Vec<(usize, &[u8])> = rng
+                    .subset(v, k)
+                    .into_iter()
+                    .map(|i| (i, shards[i].as_slice()))
+                    .collect();
+                assert!(
+                    reconstruct(&spec, Backend::Gpu, &chosen, len).unwrap() == blob,
+                    "{} reconstruct at {bits} layers per dispatch, {len} octets",
+                    spec.name
+                );
+            }
+        }
+    }
+    gpu::reed_solomon::set_radix_bits(gpu::reed_solomon::MAX_RADIX_BITS);
+}
+
 /// A maximum bundle (W_B octets, more columns than one 128 MiB binding holds at 4096
 /// rows) rebuilt from a random `k`-subset.
 #[test]

@@ -49,6 +49,11 @@ pub struct BenchDaArgs {
     /// record's `profile` in the JSON.
     #[arg(long)]
     pub profile: bool,
+    /// Erasure-code transform layers per GPU dispatch, 1 to 4 (default 4; 1 is one
+    /// dispatch per layer), to measure what running several layers per pass gains on
+    /// this adapter. Results are identical at every setting.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
+    pub gpu_radix_bits: Option<u8>,
     /// Also draw throughput by backend and batch size into this SVG file.
     #[arg(long)]
     pub plot: Option<PathBuf>,
@@ -74,6 +79,9 @@ pub fn da(spec: &ChainSpec, args: &BenchDaArgs) -> anyhow::Result<()> {
             .num_threads(args.threads)
             .build_global()
             .context("cannot set up the rayon thread pool")?;
+    }
+    if let Some(bits) = args.gpu_radix_bits {
+        tessera_kernels::gpu::reed_solomon::set_radix_bits(usize::from(bits));
     }
     let machine = Machine::probe(backends.contains(&Backend::Gpu));
     if !args.json {

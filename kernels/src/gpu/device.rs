@@ -11,6 +11,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::error::GpuError;
 use super::profile::timed;
+use super::reed_solomon::{butterflies_source, MAX_RADIX_BITS};
 use super::tables;
 
 /// The largest storage binding (and so working buffer) the backend uses: 128 MiB, the
@@ -126,7 +127,11 @@ pub struct GpuContext {
     pub(super) uniform_align: u64,
     /// Workgroups per dispatch dimension.
     pub(super) max_groups: u32,
-    pub(super) butterfly: Pipeline,
+    /// The erasure code's bind-group layout, shared by its kernels.
+    pub(super) reed_solomon: wgpu::BindGroupLayout,
+    /// `butterflies` compiled for 1 to [`MAX_RADIX_BITS`] layers per dispatch (entry
+    /// `b − 1` runs `b` layers).
+    pub(super) butterflies: [wgpu::ComputePipeline; MAX_RADIX_BITS],
     pub(super) broadcast: wgpu::ComputePipeline,
     pub(super) scale: wgpu::ComputePipeline,
     pub(super) derivative: wgpu::ComputePipeline,
@@ -214,18 +219,23 @@ impl GpuContext {
                 storage_entry(3, true),
             ],
         );
-        let rs_module = shader(
-            &device,
-            "reed_solomon",
+        let rs_source = format!(
+            "{}{}",
             include_str!("../../../shaders/reed_solomon.wgsl"),
+            butterflies_source()
         );
-        let butterfly = Pipeline {
-            pipeline: compute_pipeline(&device, &rs_layout, &rs_module, "butterfly"),
-            layout: rs_layout,
-        };
-        let broadcast = compute_pipeline(&device, &butterfly.layout, &rs_module, "broadcast");
-        let scale = compute_pipeline(&device, &butterfly.layout, &rs_module, "scale");
-        let derivative = compute_pipeline(&device, &butterfly.layout, &rs_module, "derivative");
+        let rs_module = shader(&device, "reed_solomon", &rs_source);
+        let butterflies = std::array::from_fn(|b| {
+            compute_pipeline(
+                &device,
+                &rs_layout,
+                &rs_module,
+                &format!("butterflies_{}", b + 1),
+            )
+        });
+        let broadcast = compute_pipeline(&device, &rs_layout, &rs_module, "broadcast");
+        let scale = compute_pipeline(&device, &rs_layout, &rs_module, "scale");
+        let derivative = compute_pipeline(&device, &rs_layout, &rs_module, "derivative");
         let blake2b_layout = bind_group_layout(
             &device,
             "blake2b",
@@ -280,14 +290,15 @@ impl GpuContext {
             });
         }
         Ok(GpuContext {
-            uniform_align: u64::from(limits.min_uniform_buffer_offset_alignment).max(32),
+            uniform_align: u64::from(limits.min_uniform_buffer_offset_alignment).max(64),
             max_groups: limits.max_compute_workgroups_per_dimension.max(1),
             binding_limit,
             device,
             queue,
             info,
             timestamps,
-            butterfly,
+            reed_solomon: rs_layout,
+            butterflies,
             broadcast,
             scale,
             derivative,

@@ -4,7 +4,9 @@
 //! - [`reed_solomon`]: the erasure code's encoder and decoder (GP Appendix H, in the
 //!   vectors' layout; `shaders/reed_solomon.wgsl`): the same additive FFT and erasure
 //!   locator decoding as the `cpu` reference, step for step, with its log/exp tables in
-//!   a storage buffer; encoding puts many blobs' columns side by side in one submission;
+//!   a storage buffer, up to four transform layers per dispatch (each invocation holds
+//!   16 rows of a column in registers); encoding puts many blobs' columns side by side
+//!   in one submission;
 //! - [`availability`]: the availability pipeline's coding and hashing fused in one
 //!   submission per call: a blob's (or the segments') shards are encoded, hashed
 //!   (`H` of each bundle chunk, or `M_B` of each validator's segment shards) and only

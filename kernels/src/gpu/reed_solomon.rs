@@ -1,6 +1,6 @@
 //! The erasure code's encoder on the GPU: the `cpu` reference's transform
-//! (`crate::cpu`, GP Appendix H in the vectors' layout) run layer by layer by
-//! `shaders/reed_solomon.wgsl`.
+//! (`crate::cpu`, GP Appendix H in the vectors' layout) run by
+//! `shaders/reed_solomon.wgsl`, up to [`MAX_RADIX_BITS`] layers per dispatch.
 //!
 //! Per submission, `work` holds `rows = (V − k).next_multiple_of(chunk)` rows (1024
 //! full, 4 tiny) of `width` u32s, each u32 two columns (16-bit words). Every column is
@@ -28,6 +28,8 @@
 //! `ℓ`'s values are computed on the host ([`locator_logs`]); one call's columns may be
 //! split over several submissions (each a column range) when they exceed one binding.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use crate::cpu::field::{field, GROUP_ORDER};
 use crate::cpu::novel_basis::novel_basis;
 use crate::engine::{EncodeJob, ErasureCode, ErasureEngine, ErasureError, ReconstructJob};
@@ -43,7 +45,32 @@ use super::error::GpuError;
 pub(super) const GROUP: u64 = 256;
 
 /// Octets of one `Layer` uniform.
-const LAYER: u64 = 32;
+const LAYER: u64 = 48;
+
+/// Words of one `Layer` uniform.
+const LAYER_WORDS: usize = LAYER as usize / 4;
+
+/// The most transform layers one `butterflies` dispatch runs (radix 2^4: 16 rows of a
+/// column in registers per invocation). Fewer passes over the rows is the point: a
+/// layer does little arithmetic per word it reads and writes.
+pub const MAX_RADIX_BITS: usize = 4;
+
+/// The most layers per `butterflies` dispatch that plans use from now on (1 ..=
+/// [`MAX_RADIX_BITS`]; the default is the maximum).
+static RADIX_BITS: AtomicUsize = AtomicUsize::new(MAX_RADIX_BITS);
+
+/// Run at most `bits` transform layers per dispatch (clamped to 1 ..=
+/// [`MAX_RADIX_BITS`]), for the process; `1` is one dispatch per layer. For measuring
+/// what the radix gains on an adapter (`tessera bench da --gpu-radix-bits`); results
+/// are the same at every setting.
+pub fn set_radix_bits(bits: usize) {
+    RADIX_BITS.store(bits.clamp(1, MAX_RADIX_BITS), Ordering::Relaxed);
+}
+
+/// The current [`set_radix_bits`] setting.
+pub fn radix_bits() -> usize {
+    RADIX_BITS.load(Ordering::Relaxed)
+}
 
 /// The `skews` entry of a zero factor.
 const ZERO_FACTOR: u32 = u32::MAX;
@@ -51,7 +78,8 @@ const ZERO_FACTOR: u32 = u32::MAX;
 /// The entry point a dispatch runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kernel {
-    Butterfly,
+    /// This many consecutive transform layers (1 ..= [`MAX_RADIX_BITS`]).
+    Butterflies(u32),
     Broadcast,
     Scale,
     Derivative,
@@ -61,15 +89,77 @@ enum Kernel {
 /// to fill in per submission), entry point and invocation rows, and the `skews` words
 /// (butterfly factors, scale factors and rows) they index into.
 pub(super) struct Plan {
-    /// `[half, j, skew_base, width, inverse, chunk, base, 0]` per dispatch (`width` is
-    /// filled in per submission by [`GpuContext::run_plan`]).
-    layers: Vec<[u32; 8]>,
+    /// `[half, j, skew_base, width, inverse, chunk, base, 0, skew_bases[4]]` per
+    /// dispatch (`width` is filled in per submission by [`GpuContext::run_plan`]).
+    layers: Vec<[u32; LAYER_WORDS]>,
     kernels: Vec<Kernel>,
     /// Invocation rows (`y`) of each dispatch.
     heights: Vec<u32>,
     /// `log Ŵ_j(ω_start)` of every butterfly block, logs of scale factors and source
     /// rows, or [`ZERO_FACTOR`].
     skews: Vec<u32>,
+}
+
+/// WGSL of the `butterflies_<b>` entry points, `b` = 1 ..= [`MAX_RADIX_BITS`],
+/// appended to `shaders/reed_solomon.wgsl`: `b` consecutive transform layers
+/// `j0 .. j0 + b` in one pass over the rows. An invocation (column, group `g`) holds
+/// the `2^b` rows these layers mix — `first + t · 2^j0`, `t < 2^b`, with `first` the
+/// group's lowest row — in named registers, runs every butterfly of the `b` layers
+/// on them (inverse: `j` ascending, as `ifft`; forward: descending, as `fft`), and
+/// stores them once: `b` times fewer passes over the working matrix than one layer per
+/// dispatch. Generated rather than written as loops over an array: an array indexed
+/// at run time lives in memory (lavapipe ran three times slower with one), where
+/// straight-line code keeps every value in a register.
+pub(super) fn butterflies_source() -> String {
+    use std::fmt::Write;
+    let mut src = String::new();
+    for bits in 1..=MAX_RADIX_BITS {
+        let n = 1usize << bits;
+        // Writing into a String cannot fail.
+        let _ = write!(
+            src,
+            "\n@compute @workgroup_size(256)\n\
+             fn butterflies_{bits}(@builtin(global_invocation_id) gid: vec3<u32>) {{\n\
+             \x20   let col = gid.x;\n\
+             \x20   if (col >= layer.width) {{\n        return;\n    }}\n\
+             \x20   let j0 = layer.j;\n\
+             \x20   let first = ((gid.y >> j0) << (j0 + {bits}u)) + (gid.y & ((1u << j0) - 1u));\n\
+             \x20   let stride = (1u << j0) * layer.width;\n\
+             \x20   let at = (layer.base + first) * layer.width + col;\n\
+             \x20   var r: vec2<u32>;\n"
+        );
+        for t in 0..n {
+            let _ = writeln!(src, "    var v{t} = work[at + {t}u * stride];");
+        }
+        for (direction, order) in [
+            ("inverse", (0..bits).collect::<Vec<_>>()),
+            ("forward", (0..bits).rev().collect()),
+        ] {
+            let test = if direction == "inverse" {
+                "if (layer.inverse == 1u) {"
+            } else {
+                "} else {"
+            };
+            let _ = writeln!(src, "    {test}");
+            for l in order {
+                let h = 1 << l;
+                for t in (0..n).filter(|t| t & h == 0) {
+                    let u = t + h;
+                    let _ = writeln!(
+                        src,
+                        "        r = {direction}_butterfly(v{t}, v{u}, factor({l}u, first + ({t}u << j0))); \
+                         v{t} = r.x; v{u} = r.y;"
+                    );
+                }
+            }
+        }
+        let _ = writeln!(src, "    }}");
+        for t in 0..n {
+            let _ = writeln!(src, "    work[at + {t}u * stride] = v{t};");
+        }
+        let _ = writeln!(src, "}}");
+    }
+    src
 }
 
 /// The `skews` word of a factor: its logarithm, or [`ZERO_FACTOR`] for zero.
@@ -92,33 +182,64 @@ impl Plan {
     }
 
     fn push(&mut self, layer: [u32; 8], kernel: Kernel, height: usize) {
+        let mut words = [0; LAYER_WORDS];
+        words[..8].copy_from_slice(&layer);
+        self.push_words(words, kernel, height);
+    }
+
+    fn push_words(&mut self, layer: [u32; LAYER_WORDS], kernel: Kernel, height: usize) {
         self.layers.push(layer);
         self.kernels.push(kernel);
         self.heights.push(height as u32);
     }
 
-    /// One transform layer over rows `base .. base + span` at positions `offset ..`,
-    /// butterflies `half` apart, with the `cpu` reference's factors (`fft`/`ifft` take
-    /// `skew(j, offset + start)` per block of `2^(j+1)` rows).
-    fn butterflies(&mut self, half: usize, span: usize, offset: usize, inverse: bool, base: usize) {
-        let basis = novel_basis();
-        let j = half.trailing_zeros();
-        let skew_base = self.skews.len() as u32;
-        for start in (0..span).step_by(2 * half) {
-            self.skews
-                .push(log_word(basis.skew(j as usize, offset + start)));
+    /// Transform layers `j < count` over rows `base .. base + span` at positions
+    /// `offset ..` (inverse: j ascending, as the `cpu` reference's `ifft`; forward:
+    /// descending, as its `fft`), in as few `butterflies` dispatches as
+    /// [`radix_bits`] allows, split evenly (9 layers: 3 + 3 + 3, not 4 + 4 + 1).
+    fn transform(&mut self, count: u32, span: usize, offset: usize, inverse: bool, base: usize) {
+        let dispatches = count.div_ceil(radix_bits() as u32);
+        let mut groups = Vec::with_capacity(dispatches as usize);
+        let mut j0 = 0;
+        for d in 0..dispatches {
+            // The first `count % dispatches` groups take one layer more.
+            let bits = count / dispatches + u32::from(d < count % dispatches);
+            groups.push((j0, bits));
+            j0 += bits;
         }
-        let layer = [
-            half as u32,
-            j,
-            skew_base,
-            0,
-            u32::from(inverse),
-            0,
-            base as u32,
-            0,
-        ];
-        self.push(layer, Kernel::Butterfly, span / 2);
+        if !inverse {
+            groups.reverse();
+        }
+        for (j0, bits) in groups {
+            self.butterflies(j0, bits, span, offset, inverse, base);
+        }
+    }
+
+    /// Layers `j0 .. j0 + bits` in one dispatch: each layer's factors are the `cpu`
+    /// reference's (`fft`/`ifft` take `skew(j, offset + start)` per block of `2^(j+1)`
+    /// rows), one run of them per layer in `skews`.
+    fn butterflies(
+        &mut self,
+        j0: u32,
+        bits: u32,
+        span: usize,
+        offset: usize,
+        inverse: bool,
+        base: usize,
+    ) {
+        let basis = novel_basis();
+        let mut words = [0; LAYER_WORDS];
+        words[1] = j0;
+        words[4] = u32::from(inverse);
+        words[6] = base as u32;
+        for l in 0..bits {
+            let j = (j0 + l) as usize;
+            words[8 + l as usize] = self.skews.len() as u32;
+            for start in (0..span).step_by(2 << j) {
+                self.skews.push(log_word(basis.skew(j, offset + start)));
+            }
+        }
+        self.push_words(words, Kernel::Butterflies(bits), span >> bits);
     }
 
     /// Rows `base + r` ← row `source[r]` times `factors[r]` (a `skews` word) for every
@@ -138,22 +259,15 @@ impl Plan {
     /// Steps 2–4 of the module docs for `code`.
     pub(super) fn encode(code: ErasureCode, rows: usize) -> Plan {
         let chunk = code.chunk();
+        let layers = chunk.trailing_zeros();
         let mut plan = Plan::new();
-        let mut half = 1;
-        while half < chunk {
-            plan.butterflies(half, chunk, 0, true, 0);
-            half *= 2;
-        }
+        plan.transform(layers, chunk, 0, true, 0);
         plan.push(
             [0, 0, 0, 0, 0, chunk as u32, 0, 0],
             Kernel::Broadcast,
             rows - chunk,
         );
-        let mut half = chunk / 2;
-        while half > 0 {
-            plan.butterflies(half, rows, chunk, false, 0);
-            half /= 2;
-        }
+        plan.transform(layers, rows, chunk, false, 0);
         plan.finish()
     }
 
@@ -176,14 +290,10 @@ impl Plan {
             source[u] = (size + g) as u32;
         }
         plan.scale(0, &factors, &source);
-        let mut half = 1;
-        while half < size {
-            plan.butterflies(half, size, 0, true, 0);
-            half *= 2;
-        }
+        let bits = size.trailing_zeros();
+        plan.transform(bits, size, 0, true, 0);
         // Q' into rows size.., then evaluated on positions 0..k.
         let basis = novel_basis();
-        let bits = size.trailing_zeros();
         let skew_base = plan.skews.len() as u32;
         plan.skews
             .extend((0..bits as usize).map(|b| log_word(basis.derivative(b))));
@@ -192,11 +302,7 @@ impl Plan {
             Kernel::Derivative,
             size,
         );
-        let mut half = size / 2;
-        while half > 0 {
-            plan.butterflies(half, size, 0, false, size);
-            half /= 2;
-        }
+        plan.transform(bits, size, 0, false, size);
         // P(ω_e) = Q'(ω_e) / ℓ'(ω_e) on erased originals; other rows are not read.
         let k = code.originals;
         let factors: Vec<u32> = (0..k)
@@ -481,7 +587,7 @@ impl GpuContext {
         self.queue.write_buffer(skews, 0, &skew_bytes);
         let bind_group = self.bind_group(
             "reed_solomon",
-            &self.butterfly.layout,
+            &self.reed_solomon,
             &[
                 (0, self.tables.as_entire_binding()),
                 (1, binding(work, work_size)),
@@ -504,7 +610,10 @@ impl GpuContext {
             let offset = u32::try_from(i as u64 * align)
                 .map_err(|_| GpuError::Operation("too many layers".into()))?;
             pass.set_pipeline(match kernel {
-                Kernel::Butterfly => &self.butterfly.pipeline,
+                Kernel::Butterflies(bits) => (bits as usize)
+                    .checked_sub(1)
+                    .and_then(|b| self.butterflies.get(b))
+                    .ok_or_else(|| GpuError::Operation(format!("radix 2^{bits}")))?,
                 Kernel::Broadcast => &self.broadcast,
                 Kernel::Scale => &self.scale,
                 Kernel::Derivative => &self.derivative,

@@ -31,11 +31,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
+use crate::gpu_profile::{self, Profile};
 use anyhow::{bail, Context as _};
 use reed_solomon_simd::{ReedSolomonDecoder, ReedSolomonEncoder};
 use tessera_core::spec::ChainSpec;
 use tessera_da::availability::{paged_proofs_simd, AvailabilityEngine};
-use tessera_kernels::gpu::profile::SpanTotal;
 use tessera_kernels::{Backend, ErasureCode, ErasureCoder, ErasureError};
 use tessera_test_support::SplitMix;
 
@@ -60,11 +60,9 @@ pub struct Record {
     pub seconds: f64,
     /// `input_bytes / seconds / 10^6`.
     pub mb_per_s: f64,
-    /// With `--profile`, the `gpu` backend's host-side spans over all repetitions of
-    /// the operation (empty otherwise).
-    pub profile: Vec<SpanTotal>,
-    /// The repetitions the profile sums over.
-    pub repetitions: usize,
+    /// With `--profile`, the `gpu` backend's host and GPU spans over all repetitions
+    /// of the operation (empty otherwise).
+    pub profile: Profile,
 }
 
 /// Where a bench run is, for a progress bar: `done` of `total` steps, `step` naming
@@ -340,7 +338,7 @@ pub fn bench_da(
             let step = format!("{name} {operation} {backend}");
             let mut best = f64::INFINITY;
             // Spans of earlier work (setup, other operations) are not this one's.
-            let _ = tessera_kernels::gpu::profile::take();
+            gpu_profile::discard();
             for _ in 0..repetitions {
                 let start = Instant::now();
                 for p in 0..packages {
@@ -366,11 +364,10 @@ pub fn bench_da(
                 seconds: best,
                 mb_per_s: input_bytes as f64 / best / 1e6,
                 profile: if config.profile {
-                    tessera_kernels::gpu::profile::take()
+                    Profile::take(repetitions)
                 } else {
-                    Vec::new()
+                    Profile::default()
                 },
-                repetitions,
             });
             Ok(())
         };
@@ -502,17 +499,7 @@ pub fn json(records: &[Record]) -> serde_json::Value {
                 "mb_per_s": r.mb_per_s,
             });
             if !r.profile.is_empty() {
-                record["profile"] = r
-                    .profile
-                    .iter()
-                    .map(|s| {
-                        serde_json::json!({
-                            "span": s.span,
-                            "count": s.count,
-                            "seconds_per_run": s.seconds / r.repetitions.max(1) as f64,
-                        })
-                    })
-                    .collect();
+                record["profile"] = r.profile.json();
             }
             record
         })
@@ -555,26 +542,11 @@ pub fn print_table(spec: &ChainSpec, records: &[Record]) {
             ratio
         );
     }
+    let mut out = std::io::stdout().lock();
     for r in records.iter().filter(|r| !r.profile.is_empty()) {
-        println!(
-            "host profile, {} {} on {} (per run, mean of {}; the run took {:.4} s at best):",
-            r.workload, r.operation, r.backend, r.repetitions, r.seconds
-        );
-        let per_run = |x: f64| x / r.repetitions.max(1) as f64;
-        for s in &r.profile {
-            println!(
-                "  {:<40} {:>7} × {:>10.4} s",
-                s.span,
-                s.count / r.repetitions.max(1) as u64,
-                per_run(s.seconds)
-            );
-        }
-        let spans: f64 = r.profile.iter().map(|s| per_run(s.seconds)).sum();
-        println!(
-            "  {:<40} {:>17.4} s",
-            "rest (host work outside these spans)",
-            (r.seconds - spans).max(0.0)
-        );
+        let title = format!("{} {} on {}", r.workload, r.operation, r.backend);
+        // A closed stdout only loses the breakdown.
+        let _ = r.profile.write(&mut out, &title, r.seconds);
     }
 }
 

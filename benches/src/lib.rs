@@ -21,6 +21,7 @@
 
 pub mod audit;
 pub mod da;
+pub mod gpu_profile;
 pub mod machine;
 pub mod net;
 pub mod pvm;

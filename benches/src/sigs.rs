@@ -24,6 +24,8 @@ use tessera_core::hash::blake2b_256;
 use tessera_kernels::signatures::try_verify_ed25519_batch;
 use tessera_kernels::Backend;
 
+use crate::gpu_profile::{self, Profile};
+
 /// `n` signatures by `keys` distinct validators (item `i` by validator `i mod keys`),
 /// each on an assurance-shaped message, `X_A ‖ H(i)` (45 octets, GP 11.13).
 #[derive(Clone, Debug)]
@@ -119,18 +121,25 @@ pub struct Record {
     pub seconds: f64,
     /// `verifications / seconds`.
     pub per_second: f64,
+    /// With profiling, the `gpu` backend's spans over the repetitions (empty
+    /// otherwise).
+    pub profile: Profile,
 }
 
 impl Record {
     /// The record as `--json` prints it.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut record = serde_json::json!({
             "batch": self.batch,
             "backend": self.backend,
             "verifications": self.verifications,
             "seconds": self.seconds,
             "per_second": self.per_second,
-        })
+        });
+        if !self.profile.is_empty() {
+            record["profile"] = self.profile.json();
+        }
+        record
     }
 }
 
@@ -200,18 +209,21 @@ pub fn write_table(out: &mut dyn Write, records: &[Record]) -> std::io::Result<(
 }
 
 /// Time `run` repeatedly; the fastest repetition, in seconds.
-fn fastest(mut run: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<f64> {
+/// The fastest of repeated runs, and how many ran.
+fn fastest(mut run: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<(f64, usize)> {
     let started = Instant::now();
     let mut best = f64::INFINITY;
-    for _ in 0..MAX_REPS {
+    let mut runs = 0;
+    while runs < MAX_REPS {
         let t = Instant::now();
         run()?;
+        runs += 1;
         best = best.min(t.elapsed().as_secs_f64());
         if started.elapsed() >= MIN_TIME {
             break;
         }
     }
-    Ok(best)
+    Ok((best, runs))
 }
 
 /// ed25519-dalek 2, one signature at a time (RFC 8032 `verify`, not `verify_strict`:
@@ -229,9 +241,13 @@ fn dalek_verify_all(items: &[(PublicKey, &[u8], Signature)]) -> anyhow::Result<(
 }
 
 /// Measure every backend and the baseline at every batch size.
+///
+/// With `profile` (the caller enables `tessera_kernels::gpu::profile`), each record
+/// keeps the spans of its repetitions.
 pub fn measure(
     backends: &[Backend],
     batches: &[usize],
+    profile: bool,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> anyhow::Result<Vec<Record>> {
     let largest = batches.iter().copied().max().unwrap_or(0);
@@ -248,7 +264,8 @@ pub fn measure(
         let items = workload.items(n);
         for &backend in backends {
             progress(Progress::Message(&format!("batch {n} {backend}")));
-            let seconds = fastest(|| {
+            gpu_profile::discard();
+            let (seconds, runs) = fastest(|| {
                 let results = try_verify_ed25519_batch(backend, &items)
                     .with_context(|| format!("{backend} backend"))?;
                 match results.iter().position(Result::is_err) {
@@ -256,11 +273,15 @@ pub fn measure(
                     None => Ok(()),
                 }
             })?;
-            records.push(record(n, backend.name(), seconds));
+            let mut record = record(n, backend.name(), seconds);
+            if profile {
+                record.profile = Profile::take(runs);
+            }
+            records.push(record);
             progress(Progress::StepDone);
         }
         progress(Progress::Message(&format!("batch {n} {DALEK}")));
-        let seconds = fastest(|| dalek_verify_all(&items))?;
+        let (seconds, _) = fastest(|| dalek_verify_all(&items))?;
         records.push(record(n, DALEK, seconds));
         progress(Progress::StepDone);
     }
@@ -278,6 +299,7 @@ fn record(batch: usize, backend: &str, seconds: f64) -> Record {
         } else {
             0.0
         },
+        profile: Profile::default(),
     }
 }
 
@@ -391,6 +413,7 @@ mod tests {
             verifications: batch,
             seconds: 1.0,
             per_second,
+            profile: Profile::default(),
         }
     }
 

@@ -93,11 +93,12 @@ pub fn da(spec: &ChainSpec, args: &BenchDaArgs) -> anyhow::Result<()> {
             && tessera_kernels::gpu::context().is_ok_and(|c| c.timestamp_queries());
         eprintln!(
             "profile: host timers around staging, waits, read-backs and submissions of the \
-             gpu backend; GPU timestamp queries {} (passes not yet timed on the GPU)",
+             gpu backend; {}",
             if timestamps {
-                "available"
+                "the GPU's timestamps around each pass and copy (one pass per dispatch while \
+                 profiling)"
             } else {
-                "not available or no GPU backend"
+                "no GPU timestamps (the adapter has no timestamp queries, or no gpu backend)"
             }
         );
     }

@@ -26,6 +26,11 @@ pub struct SigsArgs {
     /// Also draw verifications/s against batch size to this SVG file.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+    /// Time the `gpu` backend per batch: host spans (staging, waits, read-backs,
+    /// submissions) and, where the adapter has timestamp queries, the GPU's own time
+    /// per pass and copy; printed after the table and as each record's `profile`.
+    #[arg(long)]
+    pub profile: bool,
     /// Batch sizes, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,64,1023,10000,100000")]
     pub batches: Vec<usize>,
@@ -52,7 +57,10 @@ pub fn run(args: &SigsArgs) -> anyhow::Result<()> {
     } else {
         ProgressBar::hidden()
     };
-    let records = measure(&backends, &batches, &mut |p| match p {
+    if args.profile {
+        tessera_kernels::gpu::profile::enable();
+    }
+    let records = measure(&backends, &batches, args.profile, &mut |p| match p {
         Progress::Message(m) => progress.set_message(m.to_string()),
         Progress::StepDone => progress.inc(1),
     })?;
@@ -70,5 +78,9 @@ pub fn run(args: &SigsArgs) -> anyhow::Result<()> {
     }
     writeln!(out, "{}", machine.line())?;
     write_table(&mut out, &records)?;
+    for r in records.iter().filter(|r| !r.profile.is_empty()) {
+        let title = format!("batch {} on {}", r.batch, r.backend);
+        r.profile.write(&mut out, &title, r.seconds)?;
+    }
     Ok(())
 }

@@ -165,7 +165,8 @@ fn bench_audit_records_cover_both_modes_and_every_phase() {
 
 /// `--profile` on the `gpu` backend (lavapipe in CI): each gpu record carries its
 /// host-side spans — the staging copy, the wait for the GPU, the read-back copy and
-/// the submission each timed at least once — and the other backends' records none.
+/// the submission each timed at least once — and, where the adapter has timestamp
+/// queries (lavapipe has), GPU-timed passes; the other backends' records none.
 #[test]
 fn bench_da_profile_names_the_gpu_spans() {
     if tessera_kernels::gpu::context().is_err() {
@@ -190,17 +191,37 @@ fn bench_da_profile_names_the_gpu_spans() {
         "--profile",
         "--json",
     ]);
+    let timestamps = tessera_kernels::gpu::context().is_ok_and(|c| c.timestamp_queries());
     for r in value.as_array().expect("a JSON array") {
         if r["backend"] != "gpu" {
             assert!(r.get("profile").is_none(), "{r}");
             continue;
         }
-        let spans: Vec<&str> = r["profile"]
+        let profile = r["profile"]
             .as_array()
-            .unwrap_or_else(|| panic!("a gpu record without a profile: {r}"))
-            .iter()
-            .map(|s| s["span"].as_str().expect("a span name"))
-            .collect();
+            .unwrap_or_else(|| panic!("a gpu record without a profile: {r}"));
+        let on = |clock: &str| -> Vec<&str> {
+            profile
+                .iter()
+                .filter(|s| s["clock"] == clock)
+                .map(|s| s["span"].as_str().expect("a span name"))
+                .collect()
+        };
+        let (spans, gpu_spans) = (on("host"), on("gpu"));
+        if timestamps {
+            // The GPU's clock around each pass: the erasure transform's stages where
+            // the operation codes, Blake2b or tree levels where it hashes.
+            let want = match r["operation"].as_str() {
+                Some("encode" | "reconstruct" | "erasure_root") => "transform: ",
+                _ => "hash: ",
+            };
+            assert!(
+                gpu_spans.iter().any(|s| s.starts_with(want)),
+                "no GPU-timed {want}… pass in {r}"
+            );
+        } else {
+            assert!(gpu_spans.is_empty(), "{r}");
+        }
         for want in [
             "submit",
             "upload: host copy into staging",

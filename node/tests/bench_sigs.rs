@@ -91,8 +91,8 @@ fn unknown_backend_is_an_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown backend"));
 }
 
-/// `--backend gpu` runs the kernel when there is an adapter, and is an error naming
-/// the missing adapter when there is none (never `simd` relabelled).
+/// `--backend gpu` runs the kernel when there is an adapter (profiled), and is an
+/// error naming the missing adapter when there is none (never `simd` relabelled).
 #[test]
 fn gpu_backend_runs_or_says_why_not() {
     let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
@@ -104,6 +104,7 @@ fn gpu_backend_runs_or_says_why_not() {
             "2",
             "--backend",
             "gpu",
+            "--profile",
         ])
         .output()
         .expect("the tessera binary runs");
@@ -119,6 +120,28 @@ fn gpu_backend_runs_or_says_why_not() {
             .filter_map(|r| r["backend"].as_str())
             .collect();
         assert_eq!(backends, ["gpu", "ed25519-dalek"]);
+        // `--profile`: the gpu record has its spans, the verify pass on the GPU's
+        // clock where the adapter has timestamp queries; the baseline has none.
+        let records = value.as_array().expect("a JSON array");
+        let spans: Vec<(&str, &str)> = records[0]["profile"]
+            .as_array()
+            .expect("the gpu record's profile")
+            .iter()
+            .map(|s| {
+                (
+                    s["clock"].as_str().unwrap_or("?"),
+                    s["span"].as_str().unwrap_or("?"),
+                )
+            })
+            .collect();
+        assert!(spans.contains(&("host", "submit")), "{spans:?}");
+        let timestamps = tessera_kernels::gpu::context().is_ok_and(|c| c.timestamp_queries());
+        assert_eq!(
+            spans.contains(&("gpu", "ed25519: verify")),
+            timestamps,
+            "{spans:?}"
+        );
+        assert!(records[1].get("profile").is_none());
     } else {
         assert!(!out.status.success());
         assert!(stderr.contains("no GPU adapter"), "{stderr}");

@@ -22,7 +22,7 @@ use super::device::{context, GpuContext, READBACK, STORAGE_OUT, STORAGE_WORK, UN
 use super::error::GpuError;
 use super::merkle::Tree;
 use super::reed_solomon::GpuEngine;
-use super::reed_solomon::{Plan, GROUP};
+use super::reed_solomon::{Plan, GROUP, READBACK_COPY, UPLOAD_COPY};
 use crate::engine::{EncodeJob, ErasureCode, ErasureEngine, ErasureError, ReconstructJob};
 
 /// What is computed over the `V` shards of a call.
@@ -134,16 +134,19 @@ impl GpuContext {
         let shards = self.buffer(&mut buffers.shards, shards_size, storage, "shards");
         let readback_size = shards_size + total as u64 * 32;
         let readback = self.buffer(&mut buffers.readback, readback_size, READBACK, "readback");
-        let mut encoder = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
-        encoder.copy_buffer_to_buffer(upload, 0, work, 0, upload_size);
+        let mut recorder = self.recorder();
+        recorder.copy(UPLOAD_COPY, (upload, 0), (work, 0), upload_size);
         if chunk > k {
-            encoder.clear_buffer(work, upload_size, Some(((chunk - k) * row_bytes) as u64));
+            recorder.clear(
+                "zero the padding rows",
+                work,
+                upload_size,
+                ((chunk - k) * row_bytes) as u64,
+            );
         }
         let plan = Plan::encode(code, rows);
         self.run_plan(
-            &mut encoder,
+            &mut recorder,
             &plan,
             work,
             work_size,
@@ -151,18 +154,22 @@ impl GpuContext {
             row_bytes / 4,
         )?;
         // 2. All V shards side by side on the device.
-        encoder.copy_buffer_to_buffer(upload, 0, shards, 0, upload_size);
-        encoder.copy_buffer_to_buffer(
-            work,
-            0,
-            shards,
+        recorder.copy(
+            "gather: shards side by side",
+            (upload, 0),
+            (shards, 0),
             upload_size,
+        );
+        recorder.copy(
+            "gather: shards side by side",
+            (work, 0),
+            (shards, upload_size),
             (code.recovery * row_bytes) as u64,
         );
         // 3. Their digests.
         let (digests, digests_at) = match tree {
             Some((tree, piece)) => self.record_balanced(
-                &mut encoder,
+                &mut recorder,
                 (
                     &mut buffers.specs,
                     &mut buffers.digest_params,
@@ -187,7 +194,7 @@ impl GpuContext {
                     "blake2b params",
                 );
                 self.record_hash(
-                    &mut encoder,
+                    &mut recorder,
                     params,
                     (shards, shards_size),
                     (output, output_size),
@@ -197,15 +204,14 @@ impl GpuContext {
             }
         };
         // 4. Shards and digests back in one read.
-        encoder.copy_buffer_to_buffer(shards, 0, readback, 0, shards_size);
-        encoder.copy_buffer_to_buffer(
-            digests,
-            digests_at,
-            readback,
-            shards_size,
+        recorder.copy(READBACK_COPY, (shards, 0), (readback, 0), shards_size);
+        recorder.copy(
+            READBACK_COPY,
+            (digests, digests_at),
+            (readback, shards_size),
             total as u64 * 32,
         );
-        self.submit(encoder.finish());
+        self.submit(recorder);
         let mut hashes = Vec::with_capacity(total);
         self.read_back(readback, readback_size, |octets| {
             let (rows, tail) = octets.split_at(shards_size as usize);

@@ -8,6 +8,8 @@ use tessera_core::hash::{blake2b_256, Hash};
 
 use super::device::{binding, digests, GpuContext, READBACK, STORAGE_IN, STORAGE_OUT, UNIFORM};
 use super::error::GpuError;
+use super::recorder::Recorder;
+use super::reed_solomon::{READBACK_COPY, UPLOAD_COPY};
 
 /// Invocations per workgroup of the `hash` entry point.
 const GROUP: u64 = 64;
@@ -88,21 +90,19 @@ impl GpuContext {
         } else {
             None
         };
-        let mut encoder = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
+        let mut recorder = self.recorder();
         if let Some(upload) = upload {
-            encoder.copy_buffer_to_buffer(upload, 0, input, 0, upload_size);
+            recorder.copy(UPLOAD_COPY, (upload, 0), (input, 0), upload_size);
         }
         self.record_hash(
-            &mut encoder,
+            &mut recorder,
             params,
             (input, input_size),
             (output, output_size),
             (len, stride, count),
         )?;
-        encoder.copy_buffer_to_buffer(output, 0, readback, 0, output_size);
-        self.submit(encoder.finish());
+        recorder.copy(READBACK_COPY, (output, 0), (readback, 0), output_size);
+        self.submit(recorder);
         let mut hashes = Vec::with_capacity(count);
         self.read_back(readback, output_size, |octets| {
             hashes.extend(digests(octets));
@@ -115,7 +115,7 @@ impl GpuContext {
     /// uniform in `params`.
     pub(super) fn record_hash(
         &self,
-        encoder: &mut wgpu::CommandEncoder,
+        recorder: &mut Recorder,
         params: &wgpu::Buffer,
         (input, input_size): (&wgpu::Buffer, u64),
         (output, output_size): (&wgpu::Buffer, u64),
@@ -137,7 +137,7 @@ impl GpuContext {
             ],
         );
         let (x, y) = self.groups(count as u64, GROUP)?;
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+        let mut pass = recorder.pass("hash: blake2b");
         pass.set_pipeline(
             self.blake2b_int64
                 .as_ref()

@@ -11,6 +11,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::error::GpuError;
 use super::profile::timed;
+use super::recorder::PendingTimes;
 use super::reed_solomon::{butterflies_source, MAX_RADIX_BITS};
 use super::tables;
 
@@ -28,6 +29,14 @@ pub fn context() -> Result<&'static GpuContext, GpuError> {
         .get_or_init(GpuContext::new)
         .as_ref()
         .map_err(Clone::clone)
+}
+
+/// Add the GPU-timed intervals of the process's context, if it has one, to the
+/// profile, waiting for submissions still running (see `recorder.rs`).
+pub(super) fn collect_gpu_times() {
+    if let Some(Ok(ctx)) = CONTEXT.get() {
+        ctx.collect_gpu_times(true);
+    }
 }
 
 /// Whether [`crate::Backend::Auto`] runs on the GPU: only when the adapter is real
@@ -119,8 +128,12 @@ pub struct GpuContext {
     pub(super) device: wgpu::Device,
     pub(super) queue: wgpu::Queue,
     pub(super) info: wgpu::AdapterInfo,
-    /// Whether the adapter offers timestamp queries (not requested yet).
+    /// Whether the device has timestamp queries (for the profile's GPU spans).
     pub(super) timestamps: bool,
+    /// Whether it can also write them between commands (copies timed too).
+    pub(super) timestamps_inside_encoders: bool,
+    /// Timestamps of submitted work not read yet (profiling only).
+    pub(super) pending_times: Mutex<Vec<PendingTimes>>,
     /// The largest storage binding used (≤ [`MAX_BINDING`]).
     pub(super) binding_limit: u64,
     /// The device's dynamic uniform offset alignment.
@@ -186,9 +199,15 @@ impl GpuContext {
         let info = adapter.get_info();
         let adapter_limits = adapter.limits();
         // 64-bit integers in shaders, where the adapter has them, for the native-u64
-        // Blake2b variant; everything else needs no optional feature.
-        let features = adapter.features() & wgpu::Features::SHADER_INT64;
-        let timestamps = adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+        // Blake2b variant, and timestamp queries for the profile; nothing else needs an
+        // optional feature.
+        let features = adapter.features()
+            & (wgpu::Features::SHADER_INT64
+                | wgpu::Features::TIMESTAMP_QUERY
+                | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS);
+        let timestamps = features.contains(wgpu::Features::TIMESTAMP_QUERY);
+        let timestamps_inside_encoders =
+            timestamps && features.contains(wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS);
         let (device, queue) = block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("tessera-kernels"),
             required_features: features,
@@ -297,6 +316,8 @@ impl GpuContext {
             queue,
             info,
             timestamps,
+            timestamps_inside_encoders,
+            pending_times: Mutex::new(Vec::new()),
             reed_solomon: rs_layout,
             butterflies,
             broadcast,
@@ -347,9 +368,11 @@ impl GpuContext {
         d
     }
 
-    /// Submit `commands`, timed as a span of the host profile.
-    pub(super) fn submit(&self, commands: wgpu::CommandBuffer) -> wgpu::SubmissionIndex {
-        timed("submit", || self.queue.submit([commands]))
+    /// The timestamps not read yet (a poisoned lock only lost a profile entry).
+    pub(super) fn pending_times(&self) -> MutexGuard<'_, Vec<PendingTimes>> {
+        self.pending_times
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Whether the adapter offers timestamp queries (GPU-side timing of passes).
@@ -528,6 +551,7 @@ impl GpuContext {
         timed("read back: wait for the GPU and map", || {
             self.map_after(buffer, wgpu::MapMode::Read, size, after)
         })?;
+        self.collect_gpu_times(false);
         let outcome = timed("read back: host copy out", || {
             match buffer.get_mapped_range(..size) {
                 Ok(view) => {

@@ -29,6 +29,7 @@ use super::device::{
     GpuContext, Pipeline, READBACK, STORAGE_IN, STORAGE_OUT, UNIFORM,
 };
 use super::error::GpuError;
+use super::reed_solomon::{READBACK_COPY, UPLOAD_COPY};
 
 /// Invocations per workgroup of the `verify` entry point.
 const GROUP: u64 = 64;
@@ -205,18 +206,16 @@ impl GpuContext {
             ],
         );
         let (x, y) = self.groups(count as u64, GROUP)?;
-        let mut encoder = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
-        encoder.copy_buffer_to_buffer(upload, 0, input, 0, input_size);
+        let mut recorder = self.recorder();
+        recorder.copy(UPLOAD_COPY, (upload, 0), (input, 0), input_size);
         {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+            let mut pass = recorder.pass("ed25519: verify");
             pass.set_pipeline(&pipeline.pipeline);
             pass.set_bind_group(0, &bind_group, &[]);
             pass.dispatch_workgroups(x, y, 1);
         }
-        encoder.copy_buffer_to_buffer(output, 0, readback, 0, output_size);
-        self.submit(encoder.finish());
+        recorder.copy(READBACK_COPY, (output, 0), (readback, 0), output_size);
+        self.submit(recorder);
         let mut statuses = Vec::with_capacity(count);
         self.read_back(readback, output_size, |octets| {
             statuses.extend(

@@ -8,6 +8,8 @@ use tessera_core::merkle::balanced;
 
 use super::device::{binding, digests, GpuContext, READBACK, STORAGE_IN, STORAGE_OUT, UNIFORM};
 use super::error::GpuError;
+use super::recorder::Recorder;
+use super::reed_solomon::{READBACK_COPY, UPLOAD_COPY};
 
 /// Invocations per workgroup (lists) of `merkle_node`.
 const GROUP: u64 = 64;
@@ -138,12 +140,10 @@ impl GpuContext {
         );
         let result_size = rows.len() as u64 * 32;
         let readback = self.buffer(&mut buffers.readback, result_size, READBACK, "readback");
-        let mut encoder = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
-        encoder.copy_buffer_to_buffer(upload, 0, items, 0, items_size);
+        let mut recorder = self.recorder();
+        recorder.copy(UPLOAD_COPY, (upload, 0), (items, 0), items_size);
         let (nodes, root_at) = self.record_balanced(
-            &mut encoder,
+            &mut recorder,
             (
                 &mut buffers.skews,
                 &mut buffers.params,
@@ -153,8 +153,8 @@ impl GpuContext {
             tree,
             (rows.len(), row_bytes / 4, piece / 4),
         )?;
-        encoder.copy_buffer_to_buffer(nodes, root_at, readback, 0, result_size);
-        self.submit(encoder.finish());
+        recorder.copy(READBACK_COPY, (nodes, root_at), (readback, 0), result_size);
+        self.submit(recorder);
         let mut roots = Vec::with_capacity(rows.len());
         self.read_back(readback, result_size, |octets| {
             roots.extend(digests(octets));
@@ -168,7 +168,7 @@ impl GpuContext {
     /// the roots (`lists` hashes of 32 octets).
     pub(super) fn record_balanced<'b>(
         &self,
-        encoder: &mut wgpu::CommandEncoder,
+        recorder: &mut Recorder,
         (specs_slot, params_slot, nodes_slot): (
             &'b mut Option<wgpu::Buffer>,
             &'b mut Option<wgpu::Buffer>,
@@ -220,12 +220,11 @@ impl GpuContext {
                 (4, binding(specs_buffer, specs_bytes.len() as u64)),
             ],
         );
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
-        pass.set_pipeline(&self.merkle.pipeline);
         let x = u32::try_from((lists as u64).div_ceil(GROUP))
             .ok()
             .filter(|&x| x <= self.max_groups)
             .ok_or_else(|| GpuError::Operation(format!("{lists} lists in one dispatch")))?;
+        let mut dispatches = Vec::with_capacity(tree.levels.len());
         for (i, level) in tree.levels.iter().enumerate() {
             let height = u32::try_from(level.len())
                 .ok()
@@ -235,8 +234,23 @@ impl GpuContext {
                 })?;
             let offset = u32::try_from(i as u64 * align)
                 .map_err(|_| GpuError::Operation("too many tree levels".into()))?;
+            dispatches.push((offset, height));
+        }
+        // One pass for the tree, or one per level when the profile times each.
+        let record = |pass: &mut wgpu::ComputePass<'_>, (offset, height)| {
+            pass.set_pipeline(&self.merkle.pipeline);
             pass.set_bind_group(0, &bind_group, &[offset]);
             pass.dispatch_workgroups(x, height, 1);
+        };
+        if recorder.passes_timed() {
+            for dispatch in dispatches {
+                record(&mut recorder.pass("merkle: one tree level"), dispatch);
+            }
+        } else {
+            let mut pass = recorder.pass("merkle: tree levels");
+            for dispatch in dispatches {
+                record(&mut pass, dispatch);
+            }
         }
         Ok((nodes, u64::from(tree.root) * lists as u64 * 32))
     }

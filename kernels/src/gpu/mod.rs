@@ -37,6 +37,7 @@ pub mod ed25519;
 mod error;
 pub mod merkle;
 pub mod profile;
+mod recorder;
 pub mod reed_solomon;
 mod tables;
 

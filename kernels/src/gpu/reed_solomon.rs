@@ -40,6 +40,7 @@ use super::device::{
     binding, context, Buffers, GpuContext, READBACK, STORAGE_IN, STORAGE_WORK, UNIFORM,
 };
 use super::error::GpuError;
+use super::recorder::Recorder;
 
 /// Invocations per workgroup of the `butterfly` and `broadcast` entry points.
 pub(super) const GROUP: u64 = 256;
@@ -84,6 +85,26 @@ enum Kernel {
     Scale,
     Derivative,
 }
+
+impl Kernel {
+    /// The profile's name for its passes.
+    fn label(self) -> &'static str {
+        match self {
+            Kernel::Butterflies(1) => "transform: 1 layer per pass",
+            Kernel::Butterflies(2) => "transform: 2 layers per pass",
+            Kernel::Butterflies(3) => "transform: 3 layers per pass",
+            Kernel::Butterflies(_) => "transform: 4 layers per pass",
+            Kernel::Broadcast => "transform: coset broadcast",
+            Kernel::Scale => "decode: scale by the locator",
+            Kernel::Derivative => "decode: formal derivative",
+        }
+    }
+}
+
+/// The profile's name for copies of inputs from the staging buffer.
+pub(super) const UPLOAD_COPY: &str = "upload: staging to working buffer";
+/// The profile's name for copies of results into a read-back buffer.
+pub(super) const READBACK_COPY: &str = "read back: results to mappable buffer";
 
 /// A sequence of dispatches over the `work` rows: each one's uniform (its `width` left
 /// to fill in per submission), entry point and invocation rows, and the `skews` words
@@ -532,27 +553,26 @@ impl GpuContext {
         let plan = Plan::encode(code, rows);
         let recovery_size = (code.recovery * row_bytes) as u64;
         let readback = self.buffer(&mut buffers.readback, recovery_size, READBACK, "readback");
-        let mut encoder = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
-        encoder.copy_buffer_to_buffer(upload, 0, work, 0, upload_size);
+        let mut recorder = self.recorder();
+        recorder.copy(UPLOAD_COPY, (upload, 0), (work, 0), upload_size);
         if chunk > k {
-            encoder.clear_buffer(
+            recorder.clear(
+                "zero the padding rows",
                 work,
                 (k * row_bytes) as u64,
-                Some(((chunk - k) * row_bytes) as u64),
+                ((chunk - k) * row_bytes) as u64,
             );
         }
         self.run_plan(
-            &mut encoder,
+            &mut recorder,
             &plan,
             work,
             work_size,
             (&mut buffers.params, &mut buffers.skews),
             width,
         )?;
-        encoder.copy_buffer_to_buffer(work, 0, readback, 0, recovery_size);
-        Ok(self.submit(encoder.finish()))
+        recorder.copy(READBACK_COPY, (work, 0), (readback, 0), recovery_size);
+        Ok(self.submit(recorder))
     }
 }
 
@@ -562,7 +582,7 @@ impl GpuContext {
     /// the kept `skews` buffer.
     pub(super) fn run_plan(
         &self,
-        encoder: &mut wgpu::CommandEncoder,
+        recorder: &mut Recorder,
         plan: &Plan,
         work: &wgpu::Buffer,
         work_size: u64,
@@ -595,9 +615,9 @@ impl GpuContext {
                 (3, binding(skews, skews_size)),
             ],
         );
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
         let x = u32::try_from(width.div_ceil(GROUP as usize))
             .map_err(|_| GpuError::Operation(format!("{width} columns per row")))?;
+        let mut dispatches = Vec::with_capacity(plan.heights.len());
         for (i, (&height, &kernel)) in plan.heights.iter().zip(&plan.kernels).enumerate() {
             if height == 0 {
                 continue;
@@ -609,7 +629,7 @@ impl GpuContext {
             }
             let offset = u32::try_from(i as u64 * align)
                 .map_err(|_| GpuError::Operation("too many layers".into()))?;
-            pass.set_pipeline(match kernel {
+            let pipeline = match kernel {
                 Kernel::Butterflies(bits) => (bits as usize)
                     .checked_sub(1)
                     .and_then(|b| self.butterflies.get(b))
@@ -617,9 +637,24 @@ impl GpuContext {
                 Kernel::Broadcast => &self.broadcast,
                 Kernel::Scale => &self.scale,
                 Kernel::Derivative => &self.derivative,
-            });
+            };
+            dispatches.push((pipeline, offset, height, kernel.label()));
+        }
+        // One pass for the whole plan, or one per dispatch when the profile times each.
+        let record = |pass: &mut wgpu::ComputePass<'_>, (pipeline, offset, height, _)| {
+            pass.set_pipeline(pipeline);
             pass.set_bind_group(0, &bind_group, &[offset]);
             pass.dispatch_workgroups(x, height, 1);
+        };
+        if recorder.passes_timed() {
+            for dispatch in dispatches {
+                record(&mut recorder.pass(dispatch.3), dispatch);
+            }
+        } else {
+            let mut pass = recorder.pass("erasure code");
+            for dispatch in dispatches {
+                record(&mut pass, dispatch);
+            }
         }
         Ok(())
     }
@@ -733,21 +768,19 @@ impl GpuContext {
         })?;
         let result_size = (k * row_bytes) as u64;
         let readback = self.buffer(&mut buffers.readback, result_size, READBACK, "readback");
-        let mut encoder = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
+        let mut recorder = self.recorder();
         let packed_at = (size * row_bytes) as u64;
-        encoder.copy_buffer_to_buffer(upload, 0, work, packed_at, upload_size);
+        recorder.copy(UPLOAD_COPY, (upload, 0), (work, packed_at), upload_size);
         self.run_plan(
-            &mut encoder,
+            &mut recorder,
             plan,
             work,
             work_size,
             (&mut buffers.params, &mut buffers.skews),
             width,
         )?;
-        encoder.copy_buffer_to_buffer(work, packed_at, readback, 0, result_size);
-        self.submit(encoder.finish());
+        recorder.copy(READBACK_COPY, (work, packed_at), (readback, 0), result_size);
+        self.submit(recorder);
         // 5. Row e of the result is erased original e's columns.
         self.read_back(readback, result_size, |octets| {
             for (e, row) in octets.chunks_exact(row_bytes).enumerate().take(k) {

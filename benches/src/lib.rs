@@ -20,6 +20,7 @@
 //! Speed is never asserted by a test; tests here check the records' shape only.
 
 pub mod audit;
+pub mod calibrate;
 pub mod da;
 pub mod gpu_profile;
 pub mod machine;

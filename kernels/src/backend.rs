@@ -18,21 +18,22 @@ pub enum Backend {
     /// erasure code; as is from [`crate::try_blake2b_many`] and
     /// [`crate::signatures::try_verify_ed25519_batch`]).
     Gpu,
-    /// Let the library pick: [`Backend::Gpu`] when a hardware GPU adapter exists,
-    /// otherwise [`Backend::Simd`] (logged once). The batch size below which `simd`
-    /// beats a GPU is still to be measured by the `da` bench, not guessed.
+    /// Let the library pick, per operation and size: [`Backend::Gpu`] where a hardware
+    /// GPU adapter exists and this machine's calibration measured it faster than
+    /// `simd` at that operation and size ([`crate::calibration`]), otherwise
+    /// [`Backend::Simd`] — so never a path slower than `simd`.
     #[default]
     Auto,
 }
 
 impl Backend {
-    /// The concrete backend a call with `self` runs on, where `hardware_gpu` says
-    /// whether a hardware GPU adapter exists (asked only for `Auto`): `Auto` is `Gpu`
-    /// with one, else `Simd`. [`Backend::resolve`] (in `crate::dispatch`, which may
-    /// open the GPU) passes the process's probe.
-    pub fn resolve_with(self, hardware_gpu: impl FnOnce() -> bool) -> Backend {
+    /// The concrete backend a call with `self` runs on, where `gpu_wins` says whether
+    /// the GPU should run it (asked only for `Auto`): `Auto` is `Gpu` if so, else
+    /// `Simd`. [`Backend::resolve_for`] (in `crate::dispatch`, which may open the GPU)
+    /// passes the process's probe and calibration.
+    pub fn resolve_with(self, gpu_wins: impl FnOnce() -> bool) -> Backend {
         match self {
-            Backend::Auto if hardware_gpu() => Backend::Gpu,
+            Backend::Auto if gpu_wins() => Backend::Gpu,
             Backend::Auto => Backend::Simd,
             concrete => concrete,
         }

@@ -7,18 +7,31 @@
 use std::cell::RefCell;
 
 use crate::backend::Backend;
+use crate::calibration::{self, Operation};
 use crate::cpu::CpuEngine;
 use crate::engine::ErasureEngine;
-use crate::gpu::{auto_uses_gpu, GpuEngine, GpuError};
+use crate::gpu::{auto_uses_gpu, context, GpuEngine, GpuError};
 use crate::simd::SimdEngine;
 
 impl Backend {
-    /// The concrete backend a call with `self` runs on: `Auto` is `Gpu` when a
-    /// hardware GPU adapter exists ([`crate::gpu::auto_uses_gpu`], probed once per
-    /// process on the first `Auto` call), else `Simd`. (Defined here, not beside the
-    /// type, because it opens the GPU; [`Backend::resolve_with`] is the rule alone.)
+    /// The concrete backend a call of `operation` at `size` with `self` runs on:
+    /// `Auto` is `Gpu` when a hardware GPU adapter exists
+    /// ([`crate::gpu::auto_uses_gpu`], probed once per process) and the installed
+    /// calibration, made on that adapter, measured the GPU faster there
+    /// ([`crate::calibration`]); else `Simd`. (Defined here, not beside the type,
+    /// because it opens the GPU; [`Backend::resolve_with`] is the rule alone.)
+    pub fn resolve_for(self, operation: Operation, size: u64) -> Backend {
+        self.resolve_with(|| {
+            auto_uses_gpu()
+                && context().is_ok_and(|c| calibration::gpu_wins(operation, size, c.adapter_name()))
+        })
+    }
+
+    /// The backend of a holder that picks once for all its packages (an
+    /// [`crate::ErasureCoder`], the availability pipeline): `Auto` decided for the
+    /// availability pipeline ([`Operation::ErasureRoot`]) at the largest size.
     pub fn resolve(self) -> Backend {
-        self.resolve_with(auto_uses_gpu)
+        self.resolve_for(Operation::ErasureRoot, u64::MAX)
     }
 }
 
@@ -27,9 +40,14 @@ thread_local! {
     static SIMD_ENGINE: RefCell<SimdEngine> = RefCell::new(SimdEngine::default());
 }
 
-/// Run `f` with this thread's engine for `backend`.
-pub(crate) fn with_engine<T>(backend: Backend, f: impl FnOnce(&mut dyn ErasureEngine) -> T) -> T {
-    match backend.resolve() {
+/// Run `f` with this thread's engine for `backend`, `Auto` resolved for `operation`
+/// at `size`.
+pub(crate) fn with_engine<T>(
+    backend: Backend,
+    (operation, size): (Operation, usize),
+    f: impl FnOnce(&mut dyn ErasureEngine) -> T,
+) -> T {
+    match backend.resolve_for(operation, size as u64) {
         Backend::Cpu => f(&mut CpuEngine),
         Backend::Gpu => f(&mut GpuEngine),
         _ => SIMD_ENGINE.with(|engine| match engine.try_borrow_mut() {

@@ -26,6 +26,7 @@ use rayon::prelude::*;
 use tessera_core::spec::ChainSpec;
 
 use crate::backend::Backend;
+use crate::calibration::Operation;
 use crate::cpu::CpuEngine;
 use crate::dispatch::with_engine;
 use crate::gpu::GpuEngine;
@@ -79,7 +80,8 @@ pub fn reconstruct_many(
     backend: Backend,
     jobs: &[Rebuild<'_>],
 ) -> Vec<Result<Vec<u8>, ErasureError>> {
-    let backend = backend.resolve();
+    let total = jobs.iter().map(|j| j.original_len as u64).sum();
+    let backend = backend.resolve_for(Operation::Reconstruct, total);
     if backend == Backend::Gpu {
         return jobs
             .iter()
@@ -225,7 +227,9 @@ pub fn encode(
 ) -> Result<Vec<Vec<u8>>, ErasureError> {
     let code = ErasureCode::for_spec(spec);
     let mut out = Shards::new();
-    with_engine(backend, |engine| encode_blob(engine, code, blob, &mut out))?;
+    with_engine(backend, (Operation::Encode, blob.len()), |engine| {
+        encode_blob(engine, code, blob, &mut out)
+    })?;
     Ok(out.to_vecs())
 }
 
@@ -236,7 +240,9 @@ pub fn encode_many(
     backend: Backend,
     blobs: &[&[u8]],
 ) -> Result<Vec<Vec<Vec<u8>>>, ErasureError> {
-    if backend.resolve() != Backend::Gpu {
+    let total = blobs.iter().map(|b| b.len() as u64).sum();
+    let backend = backend.resolve_for(Operation::Encode, total);
+    if backend != Backend::Gpu {
         return blobs
             .par_iter()
             .map(|blob| encode(spec, backend, blob))
@@ -257,7 +263,7 @@ pub fn reconstruct(
 ) -> Result<Vec<u8>, ErasureError> {
     let code = ErasureCode::for_spec(spec);
     let mut out = Vec::new();
-    with_engine(backend, |engine| {
+    with_engine(backend, (Operation::Reconstruct, original_len), |engine| {
         reconstruct_blob(engine, code, shards, original_len, &mut out)
     })?;
     Ok(out)

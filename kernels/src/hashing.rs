@@ -6,6 +6,7 @@ use tessera_core::bytes::ByteArray;
 use tessera_core::hash::{blake2b_256, Hash};
 
 use crate::backend::Backend;
+use crate::calibration::Operation;
 use crate::dispatch::or_simd;
 use crate::gpu::GpuError;
 use crate::simd::blake2b_x8;
@@ -33,7 +34,8 @@ pub fn try_blake2b_many<I: AsRef<[u8]> + Sync>(
     backend: Backend,
     inputs: &[I],
 ) -> Result<Vec<Hash>, GpuError> {
-    Ok(match backend.resolve() {
+    let bytes = inputs.iter().map(|x| x.as_ref().len() as u64).sum();
+    Ok(match backend.resolve_for(Operation::Hash, bytes) {
         Backend::Cpu => inputs.iter().map(|x| blake2b_256(x.as_ref())).collect(),
         Backend::Gpu => crate::gpu::context()?.blake2b_many(inputs)?,
         _ => inputs

@@ -29,6 +29,7 @@
 //! reads no environment and carries no bench code (`tessera-benches` measures it).
 
 pub mod backend;
+pub mod calibration;
 pub mod cpu;
 pub mod digest;
 mod dispatch;

@@ -13,6 +13,7 @@ use tessera_core::hash::{blake2b_256, Hash};
 use tessera_core::merkle::balanced;
 
 use crate::backend::Backend;
+use crate::calibration::Operation;
 use crate::hashing::hash_batch;
 use crate::shards::Shards;
 
@@ -22,7 +23,8 @@ const ROWS_PER_BATCH: usize = 32;
 /// `[M_B(row cut into piece-octet items, H) | row ∈ rows]`.
 pub fn balanced_roots(backend: Backend, rows: &Shards, piece: usize) -> Vec<Hash> {
     let items = rows.shard_len().checked_div(piece).unwrap_or(0);
-    match backend.resolve() {
+    let bytes = (rows.count() * rows.shard_len()) as u64;
+    match backend.resolve_for(Operation::Hash, bytes) {
         Backend::Cpu => rows
             .iter()
             .map(|row| {

@@ -16,6 +16,7 @@
 use tessera_core::spec::ChainSpec;
 
 use crate::backend::Backend;
+use crate::calibration::Operation;
 use crate::dispatch::with_engine;
 use crate::engine::{EncodeJob, ErasureCode, ErasureEngine, ErasureError};
 use crate::shards::Shards;
@@ -134,7 +135,8 @@ pub fn encode_segments<S: AsRef<[u8]> + Sync>(
     let code = ErasureCode::for_spec(spec);
     let piece = segment_shard_bytes(spec);
     let mut rows = Shards::new();
-    with_engine(backend, |engine| {
+    let bytes = segments.iter().map(|s| s.as_ref().len()).sum();
+    with_engine(backend, (Operation::Encode, bytes), |engine| {
         encode_segment_rows(engine, code, spec, segments, &mut rows)
     })?;
     Ok((0..segments.len())

@@ -29,10 +29,11 @@
 //!   error to return) logs a warning and verifies the batch on `Simd` instead: every
 //!   backend gives the same per-item results, so falling back changes the speed,
 //!   never an outcome. This mirrors [`crate::blake2b_many`] / [`crate::try_blake2b_many`];
-//! - [`Backend::Auto`]: `Cpu` below [`AUTO_CROSSOVER`] items, `Gpu` from
-//!   [`AUTO_GPU_CROSSOVER`] items when a *hardware* GPU exists
-//!   ([`crate::gpu::auto_uses_gpu`]; lavapipe and other software adapters never
-//!   qualify), `Simd` otherwise.
+//! - [`Backend::Auto`]: `Cpu` below [`AUTO_CROSSOVER`] items; from there `Gpu` where
+//!   a *hardware* GPU exists (lavapipe and other software adapters never qualify) and
+//!   this machine's calibration (`tessera bench sigs --calibrate`, see
+//!   [`crate::calibration`]) measured it faster than `simd` at that batch size;
+//!   `Simd` otherwise.
 //!
 //! # Where `k = SHA-512(R ‖ A ‖ M)` is computed
 //!
@@ -52,6 +53,7 @@ use rayon::prelude::*;
 use tessera_core::crypto::ed25519::{verify, verify_batch, Ed25519Error, PublicKey, Signature};
 
 use crate::backend::Backend;
+use crate::calibration::Operation;
 use crate::dispatch::or_simd;
 use crate::gpu::GpuError;
 
@@ -83,23 +85,13 @@ pub const SIMD_MAX_CHUNK: usize = 4096;
 /// the reference, which skips the batch machinery.
 pub const AUTO_CROSSOVER: usize = 2;
 
-/// The batch size from which [`Backend::Auto`] uses [`Backend::Gpu`], when the
-/// adapter is a hardware GPU ([`crate::gpu::auto_uses_gpu`]).
-///
-/// **Unmeasured**: the machines this was written on have no hardware GPU, only
-/// lavapipe, whose figures say nothing about one. It is a placeholder that keeps
-/// block-sized batches (up to `V` = 1023 assurances) on `simd` until `tessera bench
-/// sigs --backend simd,gpu` has been run on a real GPU to find the crossover.
-pub const AUTO_GPU_CROSSOVER: usize = 4096;
-
-/// The backend [`verify_ed25519_batch`] runs for `n` items on `backend`. Only `Auto`
-/// with at least [`AUTO_GPU_CROSSOVER`] items asks whether a hardware GPU exists (and
-/// so opens the GPU context); smaller batches never touch the GPU.
+/// The backend [`verify_ed25519_batch`] runs for `n` items on `backend`: `Auto` is
+/// `Cpu` below [`AUTO_CROSSOVER`] items and otherwise decided by the calibration
+/// ([`Backend::resolve_for`]); small batches never touch the GPU.
 pub fn ed25519_backend_for(backend: Backend, n: usize) -> Backend {
     match backend {
         Backend::Auto if n < AUTO_CROSSOVER => Backend::Cpu,
-        Backend::Auto if n >= AUTO_GPU_CROSSOVER && crate::gpu::auto_uses_gpu() => Backend::Gpu,
-        Backend::Auto => Backend::Simd,
+        Backend::Auto => backend.resolve_for(Operation::Ed25519, n as u64),
         concrete => concrete,
     }
 }
@@ -229,15 +221,9 @@ mod tests {
             Backend::Simd
         );
         assert_eq!(ed25519_backend_for(Backend::Cpu, 10_000), Backend::Cpu);
-        // The GPU only from AUTO_GPU_CROSSOVER items, and only on a hardware adapter.
-        assert_eq!(
-            ed25519_backend_for(Backend::Auto, AUTO_GPU_CROSSOVER - 1),
-            Backend::Simd
-        );
-        assert_eq!(
-            ed25519_backend_for(Backend::Auto, AUTO_GPU_CROSSOVER) == Backend::Gpu,
-            crate::gpu::auto_uses_gpu()
-        );
+        // Without a calibration (none is installed in this test binary's process,
+        // whatever adapter it has), never the GPU.
+        assert_eq!(ed25519_backend_for(Backend::Auto, 1 << 20), Backend::Simd);
         assert_eq!(ed25519_backend_for(Backend::Gpu, 1), Backend::Gpu);
     }
 

@@ -7,7 +7,7 @@
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
-use anyhow::Context as _;
+use anyhow::{bail, Context as _};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use tessera_benches::da::{
@@ -54,13 +54,23 @@ pub struct BenchDaArgs {
     /// this adapter. Results are identical at every setting.
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
     pub gpu_radix_bits: Option<u8>,
+    /// Store the simd and gpu rates measured side by side in the GPU calibration file
+    /// (`--gpu-calibration`, or its default), which `auto` follows from then on:
+    /// the GPU only for the operations and sizes where it was faster. Needs
+    /// `--backend simd,gpu` (or `all`) and the `package` or `slot` workload.
+    #[arg(long)]
+    pub calibrate: bool,
     /// Also draw throughput by backend and batch size into this SVG file.
     #[arg(long)]
     pub plot: Option<PathBuf>,
 }
 
 /// Run `tessera bench da`.
-pub fn da(spec: &ChainSpec, args: &BenchDaArgs) -> anyhow::Result<()> {
+pub fn da(
+    spec: &ChainSpec,
+    args: &BenchDaArgs,
+    calibration: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     let (validator, kernels): (Vec<&str>, Vec<&str>) = args
         .workload
         .split(',')
@@ -74,6 +84,19 @@ pub fn da(spec: &ChainSpec, args: &BenchDaArgs) -> anyhow::Result<()> {
         parse_workloads(&kernels.join(","))?
     };
     let backends = parse_backends(&args.backend)?;
+    let calibration = match (args.calibrate, calibration) {
+        (false, _) => None,
+        (true, None) => bail!("--calibrate: no calibration file (set --gpu-calibration or HOME)"),
+        (true, Some(_)) if kernel_workloads.is_empty() => {
+            bail!("--calibrate measures the package and slot workloads; none was asked for")
+        }
+        (true, Some(_))
+            if !(backends.contains(&Backend::Gpu) && backends.contains(&Backend::Simd)) =>
+        {
+            bail!("--calibrate compares simd with gpu: run it with --backend simd,gpu")
+        }
+        (true, Some(path)) => Some(path),
+    };
     if args.threads > 0 {
         rayon::ThreadPoolBuilder::new()
             .num_threads(args.threads)
@@ -111,7 +134,7 @@ pub fn da(spec: &ChainSpec, args: &BenchDaArgs) -> anyhow::Result<()> {
             repetitions: args.repetitions.max(1),
             profile: args.profile,
         };
-        run_kernel_workloads(spec, args, &config, &machine, &mut json_out)?;
+        run_kernel_workloads(spec, args, &config, &machine, &mut json_out, calibration)?;
     }
     if !validator.is_empty() {
         let config = ValidatorConfig {
@@ -154,6 +177,7 @@ fn run_kernel_workloads(
     config: &BenchConfig,
     machine: &Machine,
     json_out: &mut Vec<serde_json::Value>,
+    calibration: Option<&std::path::Path>,
 ) -> anyhow::Result<()> {
     let bar = if args.json || !std::io::stderr().is_terminal() {
         ProgressBar::hidden()
@@ -185,6 +209,21 @@ fn run_kernel_workloads(
     if let Some(path) = &args.plot {
         plot(spec, &records, path, &machine.line())
             .with_context(|| format!("cannot draw {}", path.display()))?;
+    }
+    if let Some(path) = calibration {
+        let rates: Vec<tessera_benches::calibrate::Rate<'_>> = records
+            .iter()
+            .filter_map(|r| {
+                let operation = tessera_kernels::calibration::Operation::from_name(&r.operation)?;
+                Some((operation, r.input_bytes, r.backend.as_str(), r.mb_per_s))
+            })
+            .collect();
+        let written =
+            tessera_benches::calibrate::write(path, tessera_benches::calibrate::points(&rates))?;
+        eprintln!("GPU calibration written to {}:", path.display());
+        for line in tessera_benches::calibrate::describe(&written) {
+            eprintln!("{line}");
+        }
     }
     Ok(())
 }

@@ -31,14 +31,30 @@ pub struct SigsArgs {
     /// per pass and copy; printed after the table and as each record's `profile`.
     #[arg(long)]
     pub profile: bool,
+    /// Store the simd and gpu rates per batch size in the GPU calibration file
+    /// (`--gpu-calibration`, or its default), which `auto` follows from then on.
+    /// Needs `--backend simd,gpu` (or `all`).
+    #[arg(long)]
+    pub calibrate: bool,
     /// Batch sizes, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,64,1023,10000,100000")]
     pub batches: Vec<usize>,
 }
 
 /// Run `tessera bench sigs`.
-pub fn run(args: &SigsArgs) -> anyhow::Result<()> {
+pub fn run(args: &SigsArgs, calibration: Option<&std::path::Path>) -> anyhow::Result<()> {
     let backends = parse_backends(&args.backend)?;
+    let calibration = match (args.calibrate, calibration) {
+        (false, _) => None,
+        (true, None) => bail!("--calibrate: no calibration file (set --gpu-calibration or HOME)"),
+        (true, Some(_))
+            if !(backends.contains(&tessera_kernels::Backend::Gpu)
+                && backends.contains(&tessera_kernels::Backend::Simd)) =>
+        {
+            bail!("--calibrate compares simd with gpu: run it with --backend simd,gpu")
+        }
+        (true, Some(path)) => Some(path),
+    };
     let machine = Machine::probe(backends.contains(&tessera_kernels::Backend::Gpu));
     let mut batches = args.batches.clone();
     batches.retain(|&b| b > 0);
@@ -66,6 +82,21 @@ pub fn run(args: &SigsArgs) -> anyhow::Result<()> {
     })?;
     progress.finish_and_clear();
 
+    if let Some(path) = calibration {
+        let rates: Vec<tessera_benches::calibrate::Rate<'_>> = records
+            .iter()
+            .map(|r| {
+                let operation = tessera_kernels::calibration::Operation::Ed25519;
+                (operation, r.batch as u64, r.backend.as_str(), r.per_second)
+            })
+            .collect();
+        let written =
+            tessera_benches::calibrate::write(path, tessera_benches::calibrate::points(&rates))?;
+        eprintln!("GPU calibration written to {}:", path.display());
+        for line in tessera_benches::calibrate::describe(&written) {
+            eprintln!("{line}");
+        }
+    }
     if let Some(path) = &args.plot {
         plot(path, &records, &machine.line())
             .with_context(|| format!("writing {}", path.display()))?;

@@ -22,6 +22,14 @@ pub struct Cli {
     #[arg(long, global = true, default_value = "auto", value_parser = parse_pvm_backend)]
     pub pvm_backend: PvmBackend,
 
+    /// The GPU calibration `--da-backend auto` (and every `auto` kernel) follows: where
+    /// this machine's GPU was measured faster than simd, per operation and size
+    /// (written by `tessera bench da --calibrate` and `bench sigs --calibrate`).
+    /// Default: `$XDG_CONFIG_HOME/tessera/gpu-calibration.json` (or
+    /// `~/.config/tessera/…`) if it exists. Without one, `auto` runs on simd.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub gpu_calibration: Option<PathBuf>,
+
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -136,6 +144,49 @@ fn parse_type(s: &str) -> Result<NamedType, String> {
         .map_err(|e: tessera_core::types::named::TypeError| e.to_string())
 }
 
+/// The calibration file: `--gpu-calibration`, else the default path (whether or not
+/// it exists yet: `bench … --calibrate` writes it).
+pub fn calibration_file(flag: Option<PathBuf>) -> Option<PathBuf> {
+    flag.or_else(|| {
+        let config = std::env::var_os("XDG_CONFIG_HOME")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+        Some(config.join("tessera").join("gpu-calibration.json"))
+    })
+}
+
+/// The calibration file in use, for `testnet --processes` to hand to its children.
+static CALIBRATION_IN_USE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// The calibration file this process loaded, if any.
+pub fn calibration_in_use() -> Option<&'static PathBuf> {
+    CALIBRATION_IN_USE.get()
+}
+
+/// Install the calibration at `path` for `auto`. A file that `must_exist` (named on
+/// the command line, not to be created by `--calibrate`) must; any must parse.
+fn load_calibration(path: &std::path::Path, must_exist: bool) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("--gpu-calibration {}", path.display())),
+    };
+    let calibration = tessera_kernels::calibration::Calibration::from_json(&text)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("GPU calibration {}", path.display()))?;
+    tracing::info!(
+        file = %path.display(),
+        adapter = %calibration.adapter,
+        points = calibration.points.len(),
+        "GPU calibration loaded: auto uses the GPU where it measured faster"
+    );
+    tessera_kernels::calibration::install(calibration);
+    let _ = CALIBRATION_IN_USE.set(path.to_path_buf());
+    Ok(())
+}
+
 /// Run a parsed command line; the exit status says whether it succeeded (a trace
 /// with failed steps fails).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -145,6 +196,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     let spec = ChainSpec::by_name(cli.spec.unwrap_or(default));
     tessera_pvm::Backend::set_default(cli.pvm_backend.0);
+    let calibration = calibration_file(cli.gpu_calibration.clone());
+    // `bench … --calibrate` may create the file it names.
+    let calibrating = match &cli.command {
+        Command::Bench(BenchCommand::Da(args)) => args.calibrate,
+        Command::Bench(BenchCommand::Sigs(args)) => args.calibrate,
+        _ => false,
+    };
+    if let Some(path) = &calibration {
+        load_calibration(path, cli.gpu_calibration.is_some() && !calibrating)?;
+    }
     let ok = |r: anyhow::Result<()>| r.map(|()| ExitCode::SUCCESS);
     match cli.command {
         Command::FuzzTarget(args) => {
@@ -171,8 +232,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::codec_cmd::list_types();
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench(BenchCommand::Da(args)) => ok(crate::bench_da::da(&spec, &args)),
-        Command::Bench(BenchCommand::Sigs(args)) => ok(crate::bench_sigs::run(&args)),
+        Command::Bench(BenchCommand::Da(args)) => {
+            ok(crate::bench_da::da(&spec, &args, calibration.as_deref()))
+        }
+        Command::Bench(BenchCommand::Sigs(args)) => {
+            ok(crate::bench_sigs::run(&args, calibration.as_deref()))
+        }
         Command::Bench(BenchCommand::Net(args)) => ok(crate::bench_net::run(&spec, &args)),
         Command::Bench(BenchCommand::Audit(args)) => ok(crate::bench_audit::run(&spec, &args)),
         Command::Bench(BenchCommand::Pvm(args)) => ok(crate::bench_pvm::run(&args)),

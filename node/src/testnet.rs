@@ -1135,6 +1135,9 @@ fn spawn_nodes(
             tessera_pvm::Backend::default_choice().name(),
         ])
         .args(["--no-rpc", "--no-prometheus"]);
+        if let Some(path) = crate::cli::calibration_in_use() {
+            cmd.arg("--gpu-calibration").arg(path);
+        }
         for (j, b) in bootnodes.iter().enumerate() {
             if j != i {
                 cmd.args(["--bootnode", b]);

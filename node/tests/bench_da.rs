@@ -232,3 +232,152 @@ fn bench_da_profile_names_the_gpu_spans() {
         }
     }
 }
+
+/// `--calibrate` stores, per operation, the simd and gpu rates of this run in the
+/// calibration file (adapter named), and a later process loads it; a malformed file
+/// is an error naming it, and `--calibrate` without both backends is refused.
+#[test]
+fn bench_da_calibrate_writes_a_calibration_auto_can_load() {
+    let dir = std::env::temp_dir().join(format!("tessera-calibrate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let file = dir.join("gpu-calibration.json");
+    let file_arg = file.to_str().expect("a UTF-8 temp path");
+    let refused = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "--gpu-calibration",
+            file_arg,
+            "bench",
+            "da",
+            "--spec",
+            "tiny",
+        ])
+        .args(["--workload", "package", "--backend", "simd", "--calibrate"])
+        .output()
+        .expect("the tessera binary runs");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--backend simd,gpu"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    // A calibration named on the command line must exist.
+    let missing = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "--gpu-calibration",
+            file_arg,
+            "bench",
+            "da",
+            "--spec",
+            "tiny",
+        ])
+        .args([
+            "--workload",
+            "package",
+            "--backend",
+            "simd",
+            "--repetitions",
+            "1",
+        ])
+        .output()
+        .expect("the tessera binary runs");
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--gpu-calibration"));
+
+    let Ok(ctx) = tessera_kernels::gpu::context() else {
+        assert!(
+            std::env::var("TESSERA_REQUIRE_GPU").as_deref() != Ok("1"),
+            "TESSERA_REQUIRE_GPU=1 but no GPU adapter"
+        );
+        eprintln!(
+            "bench_da_calibrate_writes_a_calibration_auto_can_load: no GPU adapter, rest skipped"
+        );
+        return;
+    };
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let records = tessera_json(&[
+        "--gpu-calibration",
+        file_arg,
+        "bench",
+        "da",
+        "--spec",
+        "tiny",
+        "--workload",
+        "package",
+        "--backend",
+        "simd,gpu",
+        "--repetitions",
+        "1",
+        "--calibrate",
+        "--json",
+    ]);
+    let text = std::fs::read_to_string(&file).expect("the calibration was written");
+    let calibration = tessera_kernels::calibration::Calibration::from_json(&text)
+        .expect("the written calibration parses");
+    assert_eq!(calibration.adapter, ctx.adapter_name());
+    let mut operations: Vec<&str> = calibration
+        .points
+        .iter()
+        .map(|p| p.operation.name())
+        .collect();
+    operations.dedup();
+    assert_eq!(
+        operations,
+        ["encode", "erasure_root", "hash", "reconstruct"]
+    );
+    // Each point is the run's own pair of rates.
+    for p in &calibration.points {
+        let rate = |backend: &str| {
+            records
+                .as_array()
+                .expect("records")
+                .iter()
+                .find(|r| r["operation"] == p.operation.name() && r["backend"] == backend)
+                .and_then(|r| r["mb_per_s"].as_f64())
+                .expect("a record per point")
+        };
+        assert_eq!((p.gpu_per_s, p.simd_per_s), (rate("gpu"), rate("simd")));
+    }
+    // The file loads in a later process (a software adapter still runs `auto` on simd).
+    tessera_json(&[
+        "--gpu-calibration",
+        file_arg,
+        "bench",
+        "da",
+        "--spec",
+        "tiny",
+        "--workload",
+        "package",
+        "--backend",
+        "auto",
+        "--repetitions",
+        "1",
+        "--json",
+    ]);
+    std::fs::write(&file, "{\"adapter\": 3}").expect("overwrite");
+    let bad = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "--gpu-calibration",
+            file_arg,
+            "bench",
+            "da",
+            "--spec",
+            "tiny",
+        ])
+        .args([
+            "--workload",
+            "package",
+            "--backend",
+            "simd",
+            "--repetitions",
+            "1",
+        ])
+        .output()
+        .expect("the tessera binary runs");
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("GPU calibration") && stderr.contains("adapter"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -39,8 +39,9 @@ pub(super) fn collect_gpu_times() {
     }
 }
 
-/// Whether [`crate::Backend::Auto`] runs on the GPU: only when the adapter is real
-/// hardware (a software rasteriser such as lavapipe is slower than `simd`). Decided
+/// Whether [`crate::Backend::Auto`] may run on the GPU at all: only when the adapter
+/// is real hardware (a software rasteriser such as lavapipe is slower than `simd`).
+/// Where it then runs is the calibration's to say ([`crate::calibration`]). Decided
 /// once per process and logged once.
 pub fn auto_uses_gpu() -> bool {
     static AUTO: OnceLock<bool> = OnceLock::new();
@@ -50,7 +51,11 @@ pub fn auto_uses_gpu() -> bool {
     *AUTO.get_or_init(|| match best_adapter() {
         Some(info) if info.device_type != wgpu::DeviceType::Cpu => match context() {
             Ok(ctx) => {
-                tracing::info!(adapter = %ctx.adapter_name(), "backend auto: using the GPU");
+                tracing::info!(
+                    adapter = %ctx.adapter_name(),
+                    "backend auto: a hardware GPU; used for the operations and sizes its \
+                     calibration measured faster than simd (`tessera bench da --calibrate`)"
+                );
                 true
             }
             Err(e) => {

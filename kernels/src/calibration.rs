@@ -311,7 +311,10 @@ mod tests {
              \"gpu_per_s\":1,\"simd_per_s\":1}]}",
         )
         .unwrap_err();
-        assert!(err.contains("points[0].operation") && err.contains("sort"), "{err}");
+        assert!(
+            err.contains("points[0].operation") && err.contains("sort"),
+            "{err}"
+        );
         let err = Calibration::from_json(
             "{\"adapter\":\"x\",\"points\":[{\"operation\":\"hash\",\"size\":1,\
              \"gpu_per_s\":-1,\"simd_per_s\":1}]}",

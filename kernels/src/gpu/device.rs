@@ -12,7 +12,7 @@ use std::task::{Context, Poll, Waker};
 use super::error::GpuError;
 use super::profile::timed;
 use super::recorder::PendingTimes;
-use super::reed_solomon::{butterflies_source, MAX_RADIX_BITS};
+use super::reed_solomon::{butterflies_source, IN_FLIGHT, MAX_RADIX_BITS};
 use super::tables;
 
 /// The largest storage binding (and so working buffer) the backend uses: 128 MiB, the
@@ -116,10 +116,28 @@ pub(super) struct Buffers {
     pub(super) shards: Option<wgpu::Buffer>,
     pub(super) specs: Option<wgpu::Buffer>,
     pub(super) digest_params: Option<wgpu::Buffer>,
-    /// The other upload and read-back pair of a pipelined batch: submission `n + 1`
-    /// is staged in one pair while submission `n`, in the other, runs.
-    pub(super) upload_next: Option<wgpu::Buffer>,
-    pub(super) readback_next: Option<wgpu::Buffer>,
+    /// The upload and read-back pairs of a pipelined batch, one per submission in
+    /// flight (`reed_solomon::IN_FLIGHT`).
+    pub(super) ring: [Staging; IN_FLIGHT],
+}
+
+/// One submission's upload and read-back buffers.
+#[derive(Default)]
+pub(super) struct Staging {
+    pub(super) upload: Option<wgpu::Buffer>,
+    pub(super) readback: Option<wgpu::Buffer>,
+}
+
+impl Buffers {
+    /// Exchange the kept upload and read-back buffers with ring slot `slot`'s (twice
+    /// restores them), so that code staging through `upload` and reading back through
+    /// `readback` uses the slot's pair.
+    pub(super) fn swap_ring(&mut self, slot: usize) {
+        if let Some(pair) = self.ring.get_mut(slot) {
+            std::mem::swap(&mut self.upload, &mut pair.upload);
+            std::mem::swap(&mut self.readback, &mut pair.readback);
+        }
+    }
 }
 
 /// A compute pipeline and its bind-group layout.

@@ -77,6 +77,13 @@ pub(super) fn timed<T>(span: &'static str, f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// Count one `span` (an event, not a duration) when profiling is on.
+pub(super) fn count(span: &'static str) {
+    if enabled() {
+        add(false, span, Duration::ZERO);
+    }
+}
+
 /// Add an interval the GPU timed, of `nanoseconds`.
 pub(super) fn add_gpu(span: &'static str, nanoseconds: f64) {
     add(

@@ -28,6 +28,7 @@
 //! `ℓ`'s values are computed on the host ([`locator_logs`]); one call's columns may be
 //! split over several submissions (each a column range) when they exceed one binding.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::cpu::field::{field, GROUP_ORDER};
@@ -40,10 +41,23 @@ use super::device::{
     binding, context, Buffers, GpuContext, READBACK, STORAGE_IN, STORAGE_WORK, UNIFORM,
 };
 use super::error::GpuError;
+use super::profile;
 use super::recorder::Recorder;
 
 /// Invocations per workgroup of the `butterfly` and `broadcast` entry points.
 pub(super) const GROUP: u64 = 256;
+
+/// Submissions of one batch in flight at once: staged, running or waiting to be read
+/// back (issue #20: "at least three in flight"), each with its own staging pair.
+pub(super) const IN_FLIGHT: usize = 3;
+
+/// The profile's count of stagings by how many submissions were then in flight: the
+/// pipeline's overlap, visible in `bench da --profile`.
+const IN_FLIGHT_SPANS: [&str; IN_FLIGHT] = [
+    "pipeline: staged with 0 submissions in flight",
+    "pipeline: staged with 1 submission in flight",
+    "pipeline: staged with 2 submissions in flight",
+];
 
 /// Octets of one `Layer` uniform.
 const LAYER: u64 = 48;
@@ -446,24 +460,33 @@ impl GpuContext {
                 columns += take;
             }
         }
-        // Pipelined: submission n runs while n − 1 is read back and n + 1 is staged,
-        // each in its own upload/read-back pair (the working buffer is shared: the
-        // queue runs submissions in order).
+        // Pipelined, up to IN_FLIGHT submissions deep: submission n is staged while
+        // n − 1 and n − 2 run or wait to be read back, each in its own upload and
+        // read-back pair of the ring (the working buffer is shared: the queue runs
+        // submissions in order). Only submission n − IN_FLIGHT, whose pair n reuses,
+        // must have been read back first.
         let mut guard = self.buffers();
         let buffers = &mut *guard;
-        let mut running: Option<(wgpu::SubmissionIndex, &[Piece])> = None;
-        for pieces in submissions.iter().filter(|p| !p.is_empty()) {
-            let index = self.scoped(|| self.encode_submission(buffers, code, jobs, pieces))?;
-            std::mem::swap(&mut buffers.upload, &mut buffers.upload_next);
-            std::mem::swap(&mut buffers.readback, &mut buffers.readback_next);
-            if let Some((before, pieces)) = running.take() {
-                // Submission n − 1 used the pair that is current again after the swap.
-                self.scatter_recovery(buffers.readback.as_ref(), code, jobs, pieces, before)?;
+        let mut running: VecDeque<(wgpu::SubmissionIndex, &[Piece], usize)> = VecDeque::new();
+        for (n, pieces) in submissions.iter().filter(|p| !p.is_empty()).enumerate() {
+            let slot = n % IN_FLIGHT;
+            if running.len() == IN_FLIGHT {
+                if let Some((index, pieces, slot)) = running.pop_front() {
+                    let readback = buffers.ring[slot].readback.as_ref();
+                    self.scatter_recovery(readback, code, jobs, pieces, index)?;
+                }
             }
-            running = Some((index, pieces));
+            profile::count(IN_FLIGHT_SPANS[running.len()]);
+            // The slot's pair stands in for the kept upload and read-back buffers
+            // while the submission is recorded.
+            buffers.swap_ring(slot);
+            let index = self.scoped(|| self.encode_submission(buffers, code, jobs, pieces));
+            buffers.swap_ring(slot);
+            running.push_back((index?, pieces, slot));
         }
-        if let Some((last, pieces)) = running {
-            self.scatter_recovery(buffers.readback_next.as_ref(), code, jobs, pieces, last)?;
+        while let Some((index, pieces, slot)) = running.pop_front() {
+            let readback = buffers.ring[slot].readback.as_ref();
+            self.scatter_recovery(readback, code, jobs, pieces, index)?;
         }
         Ok(())
     }

@@ -60,6 +60,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
+pub mod record;
+
+pub use record::{VoterRecord, VoterStore};
+
 /// The signing context of GRANDPA votes: Tessera's own (the GP defines no GRANDPA
 /// context), in the style of GP I.4.5's `$jam_…` strings.
 pub const GRANDPA_CONTEXT: &[u8] = b"tessera_grandpa";

@@ -29,10 +29,31 @@
 //! need a new set id and a hand-off: the old set finalizes up to the last block of
 //! its epoch (vote no higher than the first block of the new epoch), then the node
 //! calls [`start`] again with the new keys and `set_id + 1`; a justification names
-//! its set id so either can be checked. Not here: persisting the voter's rounds
-//! (a restarted voter starts at round 1 and relies on catch-ups), and GRANDPA's
-//! BFT threshold means a set of `V` tolerates `⌊(V−1)/3⌋` silent voters (one of
-//! six in the tiny spec).
+//! its set id so either can be checked. GRANDPA's BFT threshold means a set of `V`
+//! tolerates `⌊(V−1)/3⌋` silent voters (one of six in the tiny spec).
+//!
+//! **The voter's record** ([`record`], in the node's store) lets a validator
+//! killed and restarted resume its rounds without equivocating: GP §19 relies on
+//! GRANDPA's safety, which holds only while under a third of the voters sign two
+//! different votes of one kind in one round. It holds the set id, the last
+//! completed round (number, base, state and votes) and our votes in the round
+//! after it, and is written (synced) at these moments:
+//!
+//! - before each of our votes leaves: the crate reports a primary proposal,
+//!   prevote or precommit to the environment (`proposed`, `prevoted`,
+//!   `precommitted`) before it hands the vote to the outgoing sink, and the
+//!   callback returns only once the record is on disk (write-then-send); a failed
+//!   write stops the voter with the vote unsent;
+//! - when a round completes (`completed`: the next round starts from it), and
+//!   when it concludes (`concluded`: the same round with its later votes).
+//!
+//! On [`start`], a record of the same set id restarts the voter after its
+//! completed round (the crate reruns that round from its votes in the
+//! background), and in the round after it the only votes that leave are the ones
+//! recorded there: they are re-sent at once, and a different vote the voter
+//! computes is replaced by the recorded one in the sink (as Substrate does). A
+//! record of another set is logged and ignored; one that does not decode stops
+//! [`start`] with an error naming it.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::pin::Pin;

@@ -37,6 +37,7 @@ use tessera_core::types::{Block, Header, TimeSlot, WorkReport};
 use tessera_state::stf::safrole::sealing::TicketsOrKeys;
 use tessera_state::{import_block, BlockError, ChainState};
 
+use crate::finality::VoterRecord;
 use crate::store::{StateStore, StoreError, Stored};
 
 /// Why a block was not added to the tree.
@@ -366,6 +367,17 @@ impl Chain {
     /// Whether every state is kept (`--archive`).
     pub fn is_archive(&self) -> bool {
         self.archive
+    }
+
+    /// The GRANDPA voter's record in the store ([`StateStore::voter_record`]).
+    pub fn voter_record(&self) -> Result<Option<VoterRecord>, StoreError> {
+        self.store.voter_record()
+    }
+
+    /// Replace the GRANDPA voter's record, durably
+    /// ([`StateStore::set_voter_record`]).
+    pub fn set_voter_record(&mut self, record: &VoterRecord) -> Result<(), StoreError> {
+        self.store.set_voter_record(record)
     }
 
     /// Finalize `hash` (a descendant of the finalized block), recording it, and

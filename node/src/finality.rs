@@ -29,10 +29,31 @@
 //! need a new set id and a hand-off: the old set finalizes up to the last block of
 //! its epoch (vote no higher than the first block of the new epoch), then the node
 //! calls [`start`] again with the new keys and `set_id + 1`; a justification names
-//! its set id so either can be checked. Not here: persisting the voter's rounds
-//! (a restarted voter starts at round 1 and relies on catch-ups), and GRANDPA's
-//! BFT threshold means a set of `V` tolerates `⌊(V−1)/3⌋` silent voters (one of
-//! six in the tiny spec).
+//! its set id so either can be checked. GRANDPA's BFT threshold means a set of `V`
+//! tolerates `⌊(V−1)/3⌋` silent voters (one of six in the tiny spec).
+//!
+//! **The voter's record** ([`record`], in the node's store) lets a validator
+//! killed and restarted resume its rounds without equivocating: GP §19 relies on
+//! GRANDPA's safety, which holds only while under a third of the voters sign two
+//! different votes of one kind in one round. It holds the set id, the last
+//! completed round (number, base, state and votes) and our votes in the round
+//! after it, and is written (synced) at these moments:
+//!
+//! - before each of our votes leaves: the crate reports a primary proposal,
+//!   prevote or precommit to the environment (`proposed`, `prevoted`,
+//!   `precommitted`) before it hands the vote to the outgoing sink, and the
+//!   callback returns only once the record is on disk (write-then-send); a failed
+//!   write stops the voter with the vote unsent;
+//! - when a round completes (`completed`: the next round starts from it), and
+//!   when it concludes (`concluded`: the same round with its later votes).
+//!
+//! On [`start`], a record of the same set id restarts the voter after its
+//! completed round (the crate reruns that round from its votes in the
+//! background), and in the round after it the only votes that leave are the ones
+//! recorded there: they are re-sent at once, and a different vote the voter
+//! computes is replaced by the recorded one in the sink (as Substrate does). A
+//! record of another set is logged and ignored; one that does not decode stops
+//! [`start`] with an error naming it.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::pin::Pin;
@@ -59,6 +80,11 @@ use tessera_net::{Network, PeerId, Refusal};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
+
+pub mod record;
+
+use record::Noted;
+pub use record::{VoterRecord, VoterStore};
 
 /// The signing context of GRANDPA votes: Tessera's own (the GP defines no GRANDPA
 /// context), in the style of GP I.4.5's `$jam_…` strings.
@@ -131,6 +157,10 @@ pub enum FinalityError {
     /// The GRANDPA state machine failed (a block it relied on disappeared).
     #[error("grandpa: {0}")]
     Grandpa(String),
+    /// The voter's record ([`record`]) could not be read, decoded or written: the
+    /// voter does not vote without it (what the store said).
+    #[error("the GRANDPA voter record: {0}")]
+    Record(String),
 }
 
 impl From<grandpa::Error> for FinalityError {
@@ -467,11 +497,103 @@ struct Shared {
     peers: Vec<PeerId>,
     router: Mutex<Router>,
     finalized: watch::Sender<(Hash, Number)>,
+    /// The voter's record as last written (see [`record`]); locked alone, or
+    /// before the store, never with the router.
+    record: Mutex<VoterRecord>,
+    store: Arc<dyn VoterStore>,
 }
 
 impl Shared {
     fn router(&self) -> MutexGuard<'_, Router> {
         self.router.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn record(&self) -> MutexGuard<'_, VoterRecord> {
+        self.record.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Change the record with `change` and, if it says so, write it; the record
+    /// in memory changes only once the write succeeded.
+    fn update_record(
+        &self,
+        change: impl FnOnce(&mut VoterRecord) -> bool,
+    ) -> Result<(), FinalityError> {
+        let mut record = self.record();
+        let mut next = record.clone();
+        if change(&mut next) {
+            self.store
+                .save_voter_record(&next)
+                .map_err(|e| FinalityError::Record(e.to_string()))?;
+            *record = next;
+        }
+        Ok(())
+    }
+
+    /// Record our `vote` in `round` before it leaves (write-then-send): GRANDPA,
+    /// which GP §19 finalizes with, is safe only while voters do not equivocate,
+    /// and a vote sent but not on disk could be cast differently after a
+    /// restart. A vote of that kind recorded before a restart is kept;
+    /// [`Shared::vote_to_send`] then sends it instead.
+    fn record_vote(&self, round: u64, vote: GrandpaVote) -> Result<(), FinalityError> {
+        let mut noted = Noted::Past;
+        self.update_record(|r| {
+            noted = r.note_vote(round, vote);
+            noted == Noted::New
+        })?;
+        match noted {
+            Noted::New | Noted::Past => Ok(()),
+            Noted::Recorded(recorded) => {
+                if recorded != vote {
+                    info!(round, ?recorded, instead_of = ?vote,
+                        "GRANDPA: keeping the vote recorded before a restart");
+                }
+                Ok(())
+            }
+            Noted::Full => Err(FinalityError::Record(format!(
+                "no room to record a vote in round {round}; not voting"
+            ))),
+        }
+    }
+
+    /// The vote that may leave when the voter casts `vote` in `round`: the one
+    /// recorded for that round and kind (the same one, unless the voter restarted
+    /// in the round), `vote` itself in a round at or before the completed one (it
+    /// is never run again), and none if it was not recorded.
+    fn vote_to_send(&self, round: u64, vote: GrandpaVote) -> Option<GrandpaVote> {
+        let record = self.record();
+        if round <= record.completed_round() {
+            return Some(vote);
+        }
+        record.recorded(round, &vote)
+    }
+
+    /// Record `round` as the last completed one: a restarted voter runs it again
+    /// in the background from these votes and votes from the round after.
+    fn record_completed(&self, round: record::CompletedRound) -> Result<(), FinalityError> {
+        self.update_record(|r| r.note_completed(round))
+    }
+
+    /// Update the last completed round with the votes it had when it concluded.
+    fn record_concluded(&self, round: record::CompletedRound) -> Result<(), FinalityError> {
+        self.update_record(|r| r.note_concluded(round))
+    }
+
+    /// After a restart: let catch-ups be served from the recorded completed round,
+    /// and route and re-send our votes recorded in the round after it (the same
+    /// octets: Ed25519 signatures are deterministic), so that the round counts
+    /// them and peers that missed them get them.
+    fn resume(&self, record: &VoterRecord) {
+        if let Some(c) = &record.completed {
+            self.router().completed = Some(CompletedRound {
+                round: c.round,
+                base: (c.base.hash, c.base.number),
+                votes: c.votes.iter().map(signed_from_wire).collect(),
+            });
+        }
+        let round = record.completed_round() + 1;
+        for vote in record.cast(round).into_iter().flat_map(|c| c.votes()) {
+            self.sign_and_send(round, vote);
+        }
     }
 
     fn known(&self, t: &GrandpaTarget) -> Known {
@@ -716,10 +838,19 @@ impl Shared {
         }
     }
 
-    /// Sign, route locally and broadcast one of our votes.
+    /// Send the voter's `message` in `round`: the vote the record allows
+    /// ([`Shared::vote_to_send`]), or nothing if it was never recorded.
     fn cast(&self, round: u64, message: &Message<Hash, Number>) {
-        let Some(key) = &self.local else { return };
         let vote = to_wire(message);
+        match self.vote_to_send(round, vote) {
+            Some(allowed) => self.sign_and_send(round, allowed),
+            None => warn!(round, ?vote, "GRANDPA vote not recorded; not sent"),
+        }
+    }
+
+    /// Sign, route locally and broadcast one of our votes.
+    fn sign_and_send(&self, round: u64, vote: GrandpaVote) {
+        let Some(key) = &self.local else { return };
         let signed = SignedGrandpaVote {
             vote,
             signature: key.sign(&vote_payload(&vote, round, self.set_id)),
@@ -1031,28 +1162,35 @@ impl grandpa::voter::Environment<Hash, Number> for Env {
         timer(self.shared.commit_delay())
     }
 
+    // The crate calls these three before it hands the vote to `OutgoingVotes`:
+    // an error here stops the voter with the vote unsent.
     fn proposed(
         &self,
-        _round: u64,
-        _propose: grandpa::PrimaryPropose<Hash, Number>,
+        round: u64,
+        propose: grandpa::PrimaryPropose<Hash, Number>,
     ) -> Result<(), FinalityError> {
-        Ok(())
+        let target = to_target(&propose.target_hash, propose.target_number);
+        self.shared
+            .record_vote(round, GrandpaVote::PrimaryPropose(target))
     }
 
     fn prevoted(
         &self,
-        _round: u64,
-        _prevote: grandpa::Prevote<Hash, Number>,
+        round: u64,
+        prevote: grandpa::Prevote<Hash, Number>,
     ) -> Result<(), FinalityError> {
-        Ok(())
+        let target = to_target(&prevote.target_hash, prevote.target_number);
+        self.shared.record_vote(round, GrandpaVote::Prevote(target))
     }
 
     fn precommitted(
         &self,
-        _round: u64,
-        _precommit: grandpa::Precommit<Hash, Number>,
+        round: u64,
+        precommit: grandpa::Precommit<Hash, Number>,
     ) -> Result<(), FinalityError> {
-        Ok(())
+        let target = to_target(&precommit.target_hash, precommit.target_number);
+        self.shared
+            .record_vote(round, GrandpaVote::Precommit(target))
     }
 
     fn completed(
@@ -1063,6 +1201,8 @@ impl grandpa::voter::Environment<Hash, Number> for Env {
         votes: &HistoricalVotes<Hash, Number, Signature, PublicKey>,
     ) -> Result<(), FinalityError> {
         debug!(round, estimate = ?state.estimate.map(|e| e.1), "GRANDPA round completed");
+        self.shared
+            .record_completed(recorded_round(round, &state, base, votes))?;
         self.shared.router().completed = Some(CompletedRound {
             round,
             base,
@@ -1073,12 +1213,13 @@ impl grandpa::voter::Environment<Hash, Number> for Env {
 
     fn concluded(
         &self,
-        _round: u64,
-        _state: grandpa::round::State<Hash, Number>,
-        _base: (Hash, Number),
-        _votes: &HistoricalVotes<Hash, Number, Signature, PublicKey>,
+        round: u64,
+        state: grandpa::round::State<Hash, Number>,
+        base: (Hash, Number),
+        votes: &HistoricalVotes<Hash, Number, Signature, PublicKey>,
     ) -> Result<(), FinalityError> {
-        Ok(())
+        self.shared
+            .record_concluded(recorded_round(round, &state, base, votes))
     }
 
     fn finalize_block(
@@ -1111,6 +1252,76 @@ impl grandpa::voter::Environment<Hash, Number> for Env {
     ) {
         warn!(round, voter = ?e.identity, first = e.first.0.target_number,
             second = e.second.0.target_number, "GRANDPA precommit equivocation");
+    }
+}
+
+/// Round `round` as the record keeps it (its first [`record::MAX_RECORD_VOTES`]
+/// votes: those that completed it).
+fn recorded_round(
+    round: u64,
+    state: &grandpa::round::State<Hash, Number>,
+    base: (Hash, Number),
+    votes: &HistoricalVotes<Hash, Number, Signature, PublicKey>,
+) -> record::CompletedRound {
+    let target = |b: &Option<(Hash, Number)>| b.map(|(h, n)| to_target(&h, n));
+    record::CompletedRound {
+        round,
+        base: to_target(&base.0, base.1),
+        state: record::RoundState {
+            prevote_ghost: target(&state.prevote_ghost),
+            finalized: target(&state.finalized),
+            estimate: target(&state.estimate),
+            completable: state.completable,
+        },
+        votes: votes
+            .seen()
+            .iter()
+            .take(record::MAX_RECORD_VOTES)
+            .map(signed_to_wire)
+            .collect(),
+    }
+}
+
+/// The voter's record to resume from: the stored one if it is of set `set_id`;
+/// otherwise a fresh one (a record of another set is logged and left to be
+/// overwritten: its rounds are not this set's).
+fn restored_record(store: &dyn VoterStore, set_id: u64) -> Result<VoterRecord, FinalityError> {
+    let stored = store
+        .load_voter_record()
+        .map_err(|e| FinalityError::Record(format!("{e}; not voting without it")))?;
+    match stored {
+        None => Ok(VoterRecord::new(set_id)),
+        Some(r) if r.set_id != set_id => {
+            warn!(
+                recorded_set = r.set_id,
+                set_id, "GRANDPA voter record of another set ignored; starting at round 1"
+            );
+            Ok(VoterRecord::new(set_id))
+        }
+        Some(r) => {
+            info!(
+                completed = r.completed_round(),
+                estimate = ?r.completed.as_ref().and_then(|c| c.state.estimate).map(|e| e.number),
+                "GRANDPA voter resumes after its recorded round"
+            );
+            Ok(r)
+        }
+    }
+}
+
+/// What `Voter::new` resumes from: the last completed round's number, votes and
+/// base, or round 0 on `finalized` when none completed.
+fn last_round(
+    record: &VoterRecord,
+    finalized: (Hash, Number),
+) -> (u64, Vec<GSigned>, (Hash, Number)) {
+    match &record.completed {
+        Some(c) => (
+            c.round,
+            c.votes.iter().map(signed_from_wire).collect(),
+            (c.base.hash, c.base.number),
+        ),
+        None => (0, Vec::new(), finalized),
     }
 }
 
@@ -1168,13 +1379,21 @@ impl Drop for FinalityHandle {
 
 /// Start the GRANDPA voter of `config` on the current tokio runtime: register the
 /// CE 250 handler on `network`, send our votes and commits to `peers` (the other
-/// voters' peer ids, which are their Ed25519 keys; ours is skipped), and finalize
-/// through `tree`. The voter starts at round 1 from `tree.finalized()`.
+/// voters' peer ids, which are their Ed25519 keys; ours is skipped), finalize
+/// through `tree`, and keep the voter's record in `store`.
+///
+/// The voter resumes from the record of set `config.set_id` in `store`: it runs
+/// the recorded completed round again in the background and votes from the round
+/// after it, sending in that round only the votes recorded there, if any. With no
+/// record (or one of another set) it starts at round 1 from `tree.finalized()`.
+/// A record that cannot be read or decoded is an error: the voter cannot know
+/// what it signed.
 pub fn start(
     config: FinalityConfig,
     network: Network,
     peers: Vec<PeerId>,
     tree: Arc<dyn BlockTree>,
+    store: Arc<dyn VoterStore>,
 ) -> Result<FinalityHandle, FinalityError> {
     if config.gossip_duration.is_zero() {
         return Err(FinalityError::ZeroGossipDuration);
@@ -1187,6 +1406,7 @@ pub fn start(
     }
     let voters =
         VoterSet::new(config.voters.iter().map(|k| (*k, 1))).ok_or(FinalityError::EmptyVoterSet)?;
+    let record = restored_record(&*store, config.set_id)?;
     let local = config.local.filter(|k| voters.get(&k.public()).is_some());
     if local.is_none() {
         info!("GRANDPA: no voter key of this set here; observing only");
@@ -1210,6 +1430,8 @@ pub fn start(
             ..Router::default()
         }),
         finalized: finalized_tx,
+        record: Mutex::new(record.clone()),
+        store,
     });
     let weak = Arc::downgrade(&shared);
     let handler_weak = weak.clone();
@@ -1229,15 +1451,18 @@ pub fn start(
     let commits = OutgoingCommits {
         shared: shared.clone(),
     };
+    let (last_number, last_votes, last_base) = last_round(&record, finalized);
     let voter = Voter::new(
         env,
         voters,
         (global_rx, commits),
-        0,
-        Vec::new(),
-        finalized,
+        last_number,
+        last_votes,
+        last_base,
         finalized,
     );
+    // `Voter::new` opened the round after the completed one: our votes go there.
+    shared.resume(&record);
     drop(shared);
     let voter = tokio::spawn(async move {
         match voter.await {

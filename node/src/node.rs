@@ -340,6 +340,27 @@ impl crate::finality::BlockTree for FinalityTree {
     }
 }
 
+/// The GRANDPA voter's record lives in the chain's store, beside the finalized
+/// block it leads to ([`crate::finality::record`]).
+impl crate::finality::VoterStore for FinalityTree {
+    fn load_voter_record(
+        &self,
+    ) -> Result<Option<crate::finality::VoterRecord>, crate::store::StoreError> {
+        let shared = self.0.upgrade().ok_or(crate::store::StoreError::Closed)?;
+        let record = shared.chain().voter_record();
+        record
+    }
+
+    fn save_voter_record(
+        &self,
+        record: &crate::finality::VoterRecord,
+    ) -> Result<(), crate::store::StoreError> {
+        let shared = self.0.upgrade().ok_or(crate::store::StoreError::Closed)?;
+        let saved = shared.chain().set_voter_record(record);
+        saved
+    }
+}
+
 impl Node {
     /// Start the node on the current tokio runtime over `chain`.
     pub fn start(config: NodeConfig, chain: Chain) -> anyhow::Result<Node> {
@@ -505,6 +526,7 @@ impl Node {
                 .copied()
                 .filter(|p| *p != network.peer_id())
                 .collect(),
+            Arc::new(FinalityTree(Arc::downgrade(&shared))),
             Arc::new(FinalityTree(Arc::downgrade(&shared))),
         )?;
         let node = Node {

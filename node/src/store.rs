@@ -32,6 +32,8 @@ use tessera_da::store::{ShardStore, COLUMN_FAMILIES as DA_FAMILIES};
 use tessera_state::serial::KeyValues;
 use tessera_state::ChainState;
 
+use crate::finality::record::{VoterRecord, VOTER_RECORD_KEY};
+
 /// A state and its root `M_σ`.
 #[derive(Clone, Debug)]
 pub struct Stored {
@@ -53,6 +55,18 @@ pub enum StoreError {
     /// The database lacks a column family [`StateStore::open`] creates.
     #[error("the database has no column family {0}")]
     MissingFamily(&'static str),
+    /// The store is gone: the node that owned it stopped.
+    #[error("the store is closed")]
+    Closed,
+    /// One of the node's small records does not decode.
+    #[error("the stored record {key:?} is corrupt: {source}")]
+    CorruptRecord {
+        /// The record's key in the `meta` family.
+        key: &'static str,
+        /// Why it does not decode, and where.
+        #[source]
+        source: tessera_core::codec::DecodeError,
+    },
     /// A stored value does not decode: the database is corrupt or foreign.
     #[error("stored state under header {header} is corrupt: {reason}")]
     Corrupt {
@@ -276,6 +290,38 @@ impl StateStore {
                 Ok(())
             }
             Backend::Rocks(db) => Ok(db.put_cf(family(db, META)?, key.as_bytes(), value)?),
+        }
+    }
+
+    /// The GRANDPA voter's record ([`crate::finality::record`]), if written.
+    pub fn voter_record(&self) -> Result<Option<VoterRecord>, StoreError> {
+        let Some(bytes) = self.meta(VOTER_RECORD_KEY)? else {
+            return Ok(None);
+        };
+        decode_exact(&self.spec, &bytes)
+            .map(Some)
+            .map_err(|source| StoreError::CorruptRecord {
+                key: VOTER_RECORD_KEY,
+                source,
+            })
+    }
+
+    /// Replace the GRANDPA voter's record, synced to disk before this returns:
+    /// the voter sends a vote only after its record is written, and a vote
+    /// forgotten at a power cut could be cast differently after it.
+    pub fn set_voter_record(&mut self, record: &VoterRecord) -> Result<(), StoreError> {
+        let bytes = record.encode();
+        match &mut self.backend {
+            Backend::Memory { meta, .. } => {
+                meta.insert(VOTER_RECORD_KEY.to_owned(), bytes);
+                Ok(())
+            }
+            Backend::Rocks(db) => {
+                let mut options = rocksdb::WriteOptions::default();
+                options.set_sync(true);
+                let meta = family(db, META)?;
+                Ok(db.put_cf_opt(meta, VOTER_RECORD_KEY.as_bytes(), bytes, &options)?)
+            }
         }
     }
 

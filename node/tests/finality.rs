@@ -4,25 +4,31 @@
 //!
 //! GRANDPA's threshold for six voters is `6 − ⌊5/3⌋ = 5`: one silent voter is
 //! tolerated, two are not. The tests check both sides of that line, a voter whose
-//! audited tip lags capping finality, forged commits refused, and the CE 250
-//! codec.
+//! audited tip lags capping finality, forged commits refused, the CE 250 codec,
+//! and the voter's record: stored and read back, written before each vote leaves,
+//! and resumed from after a restart without a vote that differs from it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use proptest::prelude::*;
-use tessera_core::crypto::ed25519::{Keypair, PublicKey};
+use tessera_core::crypto::ed25519::{self, Keypair, PublicKey};
 use tessera_core::crypto::jip5::ValidatorSecrets;
 use tessera_core::{decode_exact, ByteArray, ChainSpec, Encode, Hash};
 use tessera_net::messages::{
     GrandpaMessage, GrandpaProtocol, GrandpaTarget, GrandpaVote, SignedGrandpaVote,
 };
-use tessera_net::{Identity, Network, NetworkConfig, PeerId, Wire};
+use tessera_net::{Identity, Network, NetworkConfig, PeerId, Refusal, Wire};
+use tessera_node::finality::record::{
+    CastVotes, CompletedRound, Noted, RoundState, VoterRecord, VoterStore, MAX_LIVE_ROUNDS,
+    VOTER_RECORD_KEY,
+};
 use tessera_node::finality::{
     self, threshold, verify_justification, vote_payload, BlockInfo, BlockTree, FinalityConfig,
     FinalityError, FinalityHandle, JustificationError,
 };
+use tessera_node::store::{StateStore, StoreError};
 
 const GOSSIP: Duration = Duration::from_millis(50);
 
@@ -94,6 +100,8 @@ type Shared = Arc<Mutex<Blocks>>;
 struct View {
     blocks: Shared,
     cap: Option<u32>,
+    /// Calls of `best_votable`: the voter asks it only to construct a prevote.
+    asked: std::sync::atomic::AtomicUsize,
     finalized: Mutex<(Hash, u32)>,
     justifications: Mutex<Vec<(Hash, u32, Vec<u8>)>>,
     /// Finalizations that did not extend the previous finalized block.
@@ -105,6 +113,7 @@ impl View {
         Arc::new(View {
             blocks,
             cap,
+            asked: Default::default(),
             finalized: Mutex::new((genesis(), 0)),
             justifications: Mutex::new(Vec::new()),
             violations: Mutex::new(Vec::new()),
@@ -118,6 +127,7 @@ impl BlockTree for View {
     }
 
     fn best_votable(&self) -> (Hash, u32) {
+        self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         // Never hold both locks: the test reads `finalized` with `blocks` held.
         let (fin, _) = self.finalized();
         let blocks = self.blocks.lock().unwrap();
@@ -252,10 +262,22 @@ fn peers() -> Vec<PeerId> {
     voters().into_iter().map(PeerId).collect()
 }
 
+/// A voter's record store of its own, in memory.
+type RecordStore = Arc<Mutex<StateStore>>;
+
+fn record_store() -> RecordStore {
+    Arc::new(Mutex::new(StateStore::in_memory(&ChainSpec::tiny())))
+}
+
+fn stored_record(store: &RecordStore) -> Option<VoterRecord> {
+    store.load_voter_record().expect("the record reads back")
+}
+
 struct Voters {
     _nets: Vec<Network>,
     handles: Vec<FinalityHandle>,
     views: Vec<Arc<View>>,
+    stores: Vec<RecordStore>,
     _grower: tokio::task::JoinHandle<()>,
 }
 
@@ -276,6 +298,7 @@ async fn run(online: &[u32], caps: &[(u32, u32)]) -> Voters {
     let grower = grow(blocks.clone());
     let mut handles = Vec::new();
     let mut views = Vec::new();
+    let mut stores = Vec::new();
     for (i, net) in online.iter().zip(&nets) {
         let cap = caps.iter().find(|(v, _)| v == i).map(|(_, c)| *c);
         let view = View::new(blocks.clone(), cap);
@@ -285,13 +308,17 @@ async fn run(online: &[u32], caps: &[(u32, u32)]) -> Voters {
             local: Some(dev_key(*i)),
             gossip_duration: GOSSIP,
         };
-        handles.push(finality::start(config, net.clone(), peers(), view.clone()).expect("starts"));
+        let store = record_store();
+        let handle = finality::start(config, net.clone(), peers(), view.clone(), store.clone());
+        handles.push(handle.expect("starts"));
         views.push(view);
+        stores.push(store);
     }
     Voters {
         _nets: nets,
         handles,
         views,
+        stores,
         _grower: grower,
     }
 }
@@ -333,6 +360,15 @@ async fn six_voters_finalize_the_same_growing_chain() {
     // The same block at a common height: the lowest finalized one is an ancestor
     // of every other voter's.
     assert!(v.handles.iter().all(|h| h.is_running() && h.round() > 1));
+    // Each voter recorded the rounds it completed, up to the one before its own.
+    for (h, store) in v.handles.iter().zip(&v.stores) {
+        let record = stored_record(store).expect("a record was written");
+        assert_eq!(record.set_id, 0);
+        let completed = record.completed.expect("a completed round");
+        assert!(completed.round >= 1 && completed.round < h.round());
+        assert!(completed.state.completable);
+        assert!(!completed.votes.is_empty());
+    }
 
     // Every justification handed to the tree verifies, and a tampered one does not.
     let spec = ChainSpec::tiny();
@@ -462,6 +498,7 @@ async fn forged_commits_are_refused_and_a_valid_one_finalizes() {
         voter.clone(),
         peers(),
         view.clone(),
+        record_store(),
     )
     .expect("starts");
     let keys: Vec<Keypair> = (0..6).map(dev_key).collect();
@@ -550,18 +587,32 @@ async fn a_bad_configuration_is_an_error() {
         gossip_duration: GOSSIP,
     };
     assert_eq!(
-        finality::start(config.clone(), net.clone(), Vec::new(), tree.clone()).err(),
+        finality::start(
+            config.clone(),
+            net.clone(),
+            Vec::new(),
+            tree.clone(),
+            record_store()
+        )
+        .err(),
         Some(FinalityError::EmptyVoterSet)
     );
     config.voters = vec![voters()[0], voters()[0]];
     assert_eq!(
-        finality::start(config.clone(), net.clone(), Vec::new(), tree.clone()).err(),
+        finality::start(
+            config.clone(),
+            net.clone(),
+            Vec::new(),
+            tree.clone(),
+            record_store()
+        )
+        .err(),
         Some(FinalityError::DuplicateVoter(voters()[0]))
     );
     config.voters = voters();
     config.gossip_duration = Duration::ZERO;
     assert_eq!(
-        finality::start(config, net.clone(), Vec::new(), tree).err(),
+        finality::start(config, net.clone(), Vec::new(), tree, record_store()).err(),
         Some(FinalityError::ZeroGossipDuration)
     );
     net.close();
@@ -621,6 +672,350 @@ fn ce250_vote_encoding_is_as_documented() {
     assert!(decode_exact::<GrandpaMessage>(&spec, &vote_kind).is_err());
 }
 
+// ---------------------------------------------------------------------------
+// The voter's record: stored and read back, written before a vote leaves, and
+// resumed from after a restart.
+
+fn target(fork: u8, number: u32) -> GrandpaTarget {
+    GrandpaTarget {
+        hash: h(fork, number),
+        number,
+    }
+}
+
+fn signed(key: &Keypair, round: u64, vote: GrandpaVote) -> SignedGrandpaVote {
+    SignedGrandpaVote {
+        vote,
+        signature: key.sign(&vote_payload(&vote, round, 0)),
+        voter: key.public(),
+    }
+}
+
+/// Voter 0's record of set 0 after a crash: round 3 completed on genesis (voters
+/// 1–5 prevoted and precommitted it), and in round 4 voter 0 prevoted `prevote`.
+fn record_after_round_3(prevote: GrandpaTarget) -> VoterRecord {
+    let base = target(0, 0);
+    let prevotes = (1..6).map(|i| signed(&dev_key(i), 3, GrandpaVote::Prevote(base)));
+    let precommits = (1..6).map(|i| signed(&dev_key(i), 3, GrandpaVote::Precommit(base)));
+    VoterRecord {
+        set_id: 0,
+        completed: Some(CompletedRound {
+            round: 3,
+            base,
+            state: RoundState {
+                prevote_ghost: Some(base),
+                finalized: Some(base),
+                estimate: Some(base),
+                completable: true,
+            },
+            votes: prevotes.chain(precommits).collect(),
+        }),
+        live: vec![CastVotes {
+            round: 4,
+            prevote: Some(prevote),
+            ..CastVotes::default()
+        }],
+    }
+}
+
+/// Genesis, a main chain to height 6 and a fork off genesis to height 3: the
+/// best votable block is the main chain's tip, `h(0, 6)`.
+fn two_branches() -> Shared {
+    let mut b = Blocks::new();
+    let mut tip = genesis();
+    for _ in 0..6 {
+        tip = b.add(0, tip).0;
+    }
+    let mut fork = genesis();
+    for _ in 0..3 {
+        fork = b.add(1, fork).0;
+    }
+    Arc::new(Mutex::new(b))
+}
+
+fn voter_0_config() -> FinalityConfig {
+    FinalityConfig {
+        voters: voters(),
+        set_id: 0,
+        local: Some(dev_key(0)),
+        gossip_duration: GOSSIP,
+    }
+}
+
+/// Voter 0's endpoint and a listener's (dev key 1, one of voter 0's peers),
+/// connected.
+async fn voter_and_listener() -> (Network, Network) {
+    let voter = endpoint(dev_key(0));
+    let listener = endpoint(dev_key(1));
+    listener
+        .connect(voter.peer_id(), voter.local_addr().unwrap())
+        .await
+        .expect("loopback dial");
+    assert!(eventually(5, || voter.is_connected(&listener.peer_id())).await);
+    (voter, listener)
+}
+
+/// A vote the listener received, and whether voter 0's record held it then.
+#[derive(Clone, Debug)]
+struct Heard {
+    round: u64,
+    vote: SignedGrandpaVote,
+    recorded: bool,
+}
+
+/// Every CE 250 vote `listener` receives, checked against `store` on arrival.
+fn listen(listener: &Network, store: RecordStore) -> Arc<Mutex<Vec<Heard>>> {
+    let heard = Arc::new(Mutex::new(Vec::new()));
+    let sink = heard.clone();
+    listener.register::<GrandpaProtocol, _, _>(move |_peer, message| {
+        if let GrandpaMessage::Vote { round, vote, .. } = message {
+            let recorded = stored_record(&store).is_some_and(|r| {
+                round <= r.completed_round()
+                    || r.cast(round)
+                        .is_some_and(|c| c.votes().any(|v| v == vote.vote))
+            });
+            sink.lock().unwrap().push(Heard {
+                round,
+                vote,
+                recorded,
+            });
+        }
+        async { Ok::<(), Refusal>(()) }
+    });
+    heard
+}
+
+fn completed_on_genesis(round: u64) -> CompletedRound {
+    CompletedRound {
+        round,
+        base: target(0, 0),
+        state: RoundState::default(),
+        votes: Vec::new(),
+    }
+}
+
+#[test]
+fn the_first_vote_of_a_kind_in_a_round_is_the_only_one_recorded() {
+    let mut r = VoterRecord::new(0);
+    let prevote = |n| GrandpaVote::Prevote(target(0, n));
+    let precommit = |n| GrandpaVote::Precommit(target(0, n));
+    assert_eq!(r.note_vote(1, prevote(3)), Noted::New);
+    assert_eq!(r.note_vote(1, prevote(4)), Noted::Recorded(prevote(3)));
+    assert_eq!(r.note_vote(1, precommit(2)), Noted::New);
+    assert_eq!(r.note_vote(1, precommit(3)), Noted::Recorded(precommit(2)));
+    let propose = GrandpaVote::PrimaryPropose(target(0, 1));
+    assert_eq!(r.note_vote(1, propose), Noted::New);
+    let cast = r.cast(1).copied().unwrap_or_default();
+    assert_eq!(
+        cast.votes().collect::<Vec<_>>(),
+        vec![propose, prevote(3), precommit(2)]
+    );
+}
+
+#[test]
+fn completing_a_round_drops_its_votes_and_earlier_rounds_are_past() {
+    let mut r = VoterRecord::new(0);
+    assert_eq!(
+        r.note_vote(2, GrandpaVote::Prevote(target(0, 3))),
+        Noted::New
+    );
+    assert_eq!(
+        r.note_vote(3, GrandpaVote::Prevote(target(0, 4))),
+        Noted::New
+    );
+    assert!(r.note_completed(completed_on_genesis(2)));
+    assert!(
+        !r.note_completed(completed_on_genesis(1)),
+        "an older round changes nothing"
+    );
+    assert_eq!(r.completed_round(), 2);
+    assert_eq!(r.live.iter().map(|c| c.round).collect::<Vec<_>>(), vec![3]);
+    assert_eq!(
+        r.note_vote(2, GrandpaVote::Precommit(target(0, 3))),
+        Noted::Past
+    );
+    // Concluding the completed round updates it; another round does not.
+    let mut more = completed_on_genesis(2);
+    more.state.completable = true;
+    assert!(r.note_concluded(more.clone()));
+    assert!(!r.note_concluded(more));
+    assert!(!r.note_concluded(completed_on_genesis(1)));
+}
+
+#[test]
+fn live_rounds_stay_ordered_and_a_full_record_refuses_a_new_round() {
+    let mut r = VoterRecord::new(0);
+    let prevote = GrandpaVote::Prevote(target(0, 1));
+    let last = MAX_LIVE_ROUNDS as u64 + 1;
+    for round in (2..=last).rev() {
+        assert_eq!(r.note_vote(round, prevote), Noted::New);
+    }
+    let rounds: Vec<u64> = r.live.iter().map(|c| c.round).collect();
+    assert_eq!(rounds, (2..=last).collect::<Vec<_>>());
+    // A new round does not fit (its vote must not be sent); a recorded one does.
+    assert_eq!(r.note_vote(1, prevote), Noted::Full);
+    assert_eq!(
+        r.note_vote(2, GrandpaVote::Precommit(target(0, 1))),
+        Noted::New
+    );
+}
+
+#[test]
+fn the_voter_record_round_trips_through_rocksdb_and_a_corrupt_one_is_a_typed_error() {
+    let spec = ChainSpec::tiny();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let record = record_after_round_3(target(1, 3));
+    {
+        let mut store = StateStore::open(&spec, dir.path()).expect("opens");
+        assert_eq!(store.voter_record().expect("reads"), None);
+        store.set_voter_record(&record).expect("writes");
+    }
+    let mut store = StateStore::open(&spec, dir.path()).expect("reopens");
+    assert_eq!(store.voter_record().expect("reads"), Some(record.clone()));
+
+    // Truncated, one octet too many, an option tag that is neither 0 nor 1 (the
+    // one of `completed`, after the set id's eight octets): an error naming the
+    // record, never a panic.
+    let bytes = record.encode();
+    let mut bad_tag = bytes.clone();
+    bad_tag[8] = 7;
+    let corrupt = [
+        bytes[..bytes.len() - 1].to_vec(),
+        [bytes.clone(), vec![0]].concat(),
+        bad_tag,
+        Vec::new(),
+    ];
+    for bad in corrupt {
+        store.set_meta(VOTER_RECORD_KEY, &bad).expect("writes");
+        match store.voter_record() {
+            Err(StoreError::CorruptRecord { key, .. }) => assert_eq!(key, VOTER_RECORD_KEY),
+            other => panic!("a corrupt record read as {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_corrupt_record_stops_start_and_one_of_another_set_is_ignored() {
+    let net = endpoint(dev_key(0));
+    let tree = View::new(two_branches(), None);
+    let store = record_store();
+    store
+        .lock()
+        .unwrap()
+        .set_meta(VOTER_RECORD_KEY, &[1, 2, 3])
+        .expect("writes");
+    match finality::start(
+        voter_0_config(),
+        net.clone(),
+        Vec::new(),
+        tree.clone(),
+        store,
+    ) {
+        Err(FinalityError::Record(reason)) => {
+            assert!(reason.contains(VOTER_RECORD_KEY), "{reason}")
+        }
+        other => panic!("started on a corrupt record: {other:?}"),
+    }
+
+    // A record of set 5 says nothing of set 0's rounds: the voter starts at 1.
+    let store = record_store();
+    let mut other_set = record_after_round_3(target(1, 3));
+    other_set.set_id = 5;
+    store.save_voter_record(&other_set).expect("writes");
+    let handle =
+        finality::start(voter_0_config(), net.clone(), Vec::new(), tree, store).expect("starts");
+    assert_eq!(handle.round(), 1);
+    drop(handle);
+    net.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_vote_is_recorded_before_it_leaves() {
+    let (voter, listener) = voter_and_listener().await;
+    let store = record_store();
+    let heard = listen(&listener, store.clone());
+    let view = View::new(two_branches(), None);
+    let handle = finality::start(
+        voter_0_config(),
+        voter.clone(),
+        peers(),
+        view,
+        store.clone(),
+    )
+    .expect("starts");
+    let prevoted = || {
+        heard
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|h| matches!(h.vote.vote, GrandpaVote::Prevote(_)))
+    };
+    assert!(eventually(5, prevoted).await, "voter 0 prevotes");
+    let heard = heard.lock().unwrap().clone();
+    assert!(
+        heard.iter().all(|h| h.recorded),
+        "a vote arrived before it was recorded: {heard:?}"
+    );
+    assert!(heard.iter().all(|h| h.round == 1));
+    let record = stored_record(&store).expect("written");
+    assert_eq!(record.cast(1).and_then(|c| c.prevote), Some(target(0, 6)));
+    assert!(handle.is_running());
+    voter.close();
+    listener.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_voter_resumes_after_its_round_and_sends_only_its_recorded_vote() {
+    let (voter, listener) = voter_and_listener().await;
+    let store = record_store();
+    // Before the crash voter 0 prevoted the fork's tip in round 4; its tree now
+    // offers the main chain's tip, `h(0, 6)`, a different prevote.
+    let recorded = target(1, 3);
+    store
+        .save_voter_record(&record_after_round_3(recorded))
+        .expect("writes");
+    let heard = listen(&listener, store.clone());
+    let view = View::new(two_branches(), None);
+    let handle = finality::start(
+        voter_0_config(),
+        voter.clone(),
+        peers(),
+        view.clone(),
+        store.clone(),
+    )
+    .expect("starts");
+    assert_eq!(
+        handle.round(),
+        4,
+        "the voter starts after its completed round"
+    );
+
+    // Wait until the voter has constructed its own prevote (it asks the tree
+    // for it), then long enough for that prevote and a resend to arrive.
+    let asked = || view.asked.load(std::sync::atomic::Ordering::SeqCst) > 0;
+    assert!(eventually(5, asked).await, "voter 0 constructs a prevote");
+    tokio::time::sleep(GOSSIP * 8).await;
+    let heard = heard.lock().unwrap().clone();
+    assert!(!heard.is_empty(), "voter 0 re-sends its recorded prevote");
+    for h in &heard {
+        assert_eq!(
+            (h.round, h.vote.vote),
+            (4, GrandpaVote::Prevote(recorded)),
+            "voter 0 sent another vote: {heard:?}"
+        );
+        assert_eq!(h.vote.voter, dev_key(0).public());
+        let payload = vote_payload(&h.vote.vote, 4, 0);
+        assert!(ed25519::verify(&h.vote.voter, &payload, &h.vote.signature).is_ok());
+        assert!(h.recorded);
+    }
+    let record = stored_record(&store).expect("kept");
+    assert_eq!(record.completed_round(), 3);
+    assert_eq!(record.cast(4).and_then(|c| c.prevote), Some(recorded));
+    assert!(handle.is_running());
+    voter.close();
+    listener.close();
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -639,5 +1034,22 @@ proptest! {
         let _ = decode_exact::<GrandpaMessage>(&spec, &valid);
         valid.truncate(i);
         let _ = decode_exact::<GrandpaMessage>(&spec, &valid);
+    }
+
+    /// Random bytes, and mutations of a valid voter record, never panic its
+    /// decoder.
+    #[test]
+    fn voter_record_decoder_never_panics(
+        bytes in proptest::collection::vec(any::<u8>(), 0..600),
+        flip in any::<(usize, u8)>(),
+    ) {
+        let spec = ChainSpec::tiny();
+        let _ = decode_exact::<VoterRecord>(&spec, &bytes);
+        let mut valid = record_after_round_3(target(1, 3)).encode();
+        let i = flip.0 % valid.len();
+        valid[i] ^= flip.1;
+        let _ = decode_exact::<VoterRecord>(&spec, &valid);
+        valid.truncate(i);
+        let _ = decode_exact::<VoterRecord>(&spec, &valid);
     }
 }

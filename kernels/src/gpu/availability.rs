@@ -132,7 +132,10 @@ impl GpuContext {
         })?;
         let shards_size = (total * row_bytes) as u64;
         let shards = self.buffer(&mut buffers.shards, shards_size, storage, "shards");
-        let readback_size = shards_size + total as u64 * 32;
+        // Only what the host lacks comes back: the recovery shards and the digests
+        // (the originals are the host's own input).
+        let recovery_size = (code.recovery * row_bytes) as u64;
+        let readback_size = recovery_size + total as u64 * 32;
         let readback = self.buffer(&mut buffers.readback, readback_size, READBACK, "readback");
         let mut recorder = self.recorder();
         recorder.copy(UPLOAD_COPY, (upload, 0), (work, 0), upload_size);
@@ -203,21 +206,25 @@ impl GpuContext {
                 (output, 0)
             }
         };
-        // 4. Shards and digests back in one read.
-        recorder.copy(READBACK_COPY, (shards, 0), (readback, 0), shards_size);
+        // 4. Recovery shards and digests back in one read.
+        recorder.copy(
+            READBACK_COPY,
+            (shards, upload_size),
+            (readback, 0),
+            recovery_size,
+        );
         recorder.copy(
             READBACK_COPY,
             (digests, digests_at),
-            (readback, shards_size),
+            (readback, recovery_size),
             total as u64 * 32,
         );
         self.submit(recorder);
         let mut hashes = Vec::with_capacity(total);
         self.read_back(readback, readback_size, |octets| {
-            let (rows, tail) = octets.split_at(shards_size as usize);
+            let (rows, tail) = octets.split_at(recovery_size as usize);
             for (row, out) in rows
                 .chunks_exact(row_bytes)
-                .skip(k)
                 .zip(recovery.chunks_exact_mut(shard_bytes))
             {
                 out.copy_from_slice(&row[..shard_bytes]);

@@ -18,6 +18,8 @@
 #   da.json            tessera bench da --backend simd,gpu --profile (package, slot)
 #   da-radix1.json     the same package workload with one transform layer per dispatch
 #   sigs.json          tessera bench sigs --backend simd,gpu --profile
+#   summary.txt        each gpu figure beside simd and raw reed-solomon-simd, and as
+#                      a fraction of the host-to-GPU copy bound (python3 permitting)
 #   *.log              stderr of each bench
 # `quick` skips the slot workload and the largest signature batches (about a minute).
 # Binaries built on the 2-core development machine ran unchanged on the H200 machine.
@@ -106,6 +108,41 @@ run() {
         --profile --json
     echo ']}' >>"$OUT/summary.json"
     cat "$OUT/summary.json"
+    if command -v python3 >/dev/null; then
+        python3 - "$OUT" <<'PY' | tee "$OUT/summary.txt"
+# Each gpu figure beside simd and raw reed-solomon-simd of the same run, and as a
+# fraction of the host-to-GPU copy bound (PCIE_BOUND_GBS, default 53: pinned copies
+# on the H200 machine, measured for issue #20).
+import json, os, sys
+out = sys.argv[1]
+bound = float(os.environ.get("PCIE_BOUND_GBS", "53")) * 1000
+def load(name):
+    try:
+        return json.load(open(os.path.join(out, name)))
+    except (OSError, ValueError):
+        return []
+da = load("da.json")
+rate = {(r["workload"], r["operation"], r["backend"]): r["mb_per_s"] for r in da}
+for (w, op, b), mbs in sorted(rate.items()):
+    if b != "gpu":
+        continue
+    simd = rate.get((w, op, "simd"))
+    raw = rate.get((w, op, "reed-solomon-simd"))
+    print(f"{w:8} {op:13} gpu {mbs:10.1f} MB/s"
+          + (f"  {mbs / simd:5.2f}x simd" if simd else "")
+          + (f"  {mbs / raw:5.2f}x raw" if raw else "")
+          + f"  {100 * mbs / bound:5.2f}% of the {bound / 1000:.0f} GB/s copy bound")
+for r in load("da-radix1.json"):
+    if r["backend"] == "gpu":
+        print(f"{r['workload']:8} {r['operation']:13} gpu at 1 layer per pass {r['mb_per_s']:10.1f} MB/s")
+sigs = load("sigs.json")
+per = {(r["batch"], r["backend"]): r["per_second"] for r in sigs}
+for (n, b), v in sorted(per.items()):
+    if b == "gpu":
+        simd = per.get((n, "simd"))
+        print(f"ed25519 batch {n:7}: gpu {v:12.0f}/s" + (f"  {v / simd:5.2f}x simd" if simd else ""))
+PY
+    fi
 }
 
 case ${1:-} in

@@ -23,7 +23,7 @@ use tessera_net::messages::{
     SegmentShardRequest, SegmentShardRequestProtocol, SegmentShards, ShardDistribution,
     ShardRequest, ShardResponse,
 };
-use tessera_net::{Network, Refusal};
+use tessera_net::{Network, PeerId, Refusal};
 
 use crate::justification;
 use crate::package::{exported_segments, Distributable};
@@ -51,13 +51,84 @@ pub fn store_distributable<S: AsRef<[u8]>>(
     Ok(())
 }
 
+/// A request the handlers answer that the node reports (JIP-3's receiving-side
+/// events: 121, 124, 125 and 122 for CE 137; 141, 144, 145 and 142 for CE 138; 149,
+/// 152, 153 and 150 for CE 147).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Served {
+    /// CE 137: an assurer's shard set.
+    ShardSet {
+        /// The package's erasure root.
+        erasure_root: Hash,
+        /// The shard index asked for.
+        shard_index: u16,
+    },
+    /// CE 138: an auditor's bundle shard.
+    AuditShard {
+        /// The package's erasure root.
+        erasure_root: Hash,
+        /// The shard index asked for.
+        shard_index: u16,
+    },
+    /// CE 147: an auditor's whole bundle.
+    Bundle {
+        /// The package's erasure root.
+        erasure_root: Hash,
+    },
+}
+
+/// Where the handlers report the requests of [`Served`] kinds: each is `received`
+/// once it is decoded and `answered` once its response is ready (or it is refused,
+/// with the reason), in that order, with the token `received` returned.
+pub trait ServeEvents: Send + Sync + 'static {
+    /// `request` from `peer` arrived; the token identifies it to [`Self::answered`].
+    fn received(&self, peer: &PeerId, request: Served) -> u64;
+    /// The request `token` was answered (`Ok`) or refused (`Err(reason)`).
+    fn answered(&self, token: u64, request: Served, outcome: Result<(), &str>);
+}
+
+/// Reports nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Unobserved;
+
+impl ServeEvents for Unobserved {
+    fn received(&self, _peer: &PeerId, _request: Served) -> u64 {
+        0
+    }
+    fn answered(&self, _token: u64, _request: Served, _outcome: Result<(), &str>) {}
+}
+
+/// Run `answer` for `request` from `peer`, reporting it to `events` before and after.
+async fn reported<T>(
+    events: &dyn ServeEvents,
+    peer: &PeerId,
+    request: Served,
+    answer: impl std::future::Future<Output = Result<T, Refusal>>,
+) -> Result<T, Refusal> {
+    let token = events.received(peer, request);
+    let result = answer.await;
+    let outcome = result.as_ref().map(|_| ()).map_err(|e| e.0.as_str());
+    events.answered(token, request, outcome);
+    result
+}
+
 /// Register the CE 137, 138, 139, 140, 147 and 148 handlers on `network`, answering
-/// from `store`.
+/// from `store`, reporting nothing.
 pub fn register(network: &Network, store: Arc<ShardStore>) {
+    register_observed(network, store, Arc::new(Unobserved));
+}
+
+/// [`register`], reporting the requests of [`Served`] kinds to `events`.
+pub fn register_observed(network: &Network, store: Arc<ShardStore>, events: Arc<dyn ServeEvents>) {
     let s = store.clone();
-    network.register::<ShardDistribution, _, _>(move |_peer, req: ShardRequest| {
-        let s = s.clone();
-        blocking(move || {
+    let ev = events.clone();
+    network.register::<ShardDistribution, _, _>(move |peer, req: ShardRequest| {
+        let (s, ev) = (s.clone(), ev.clone());
+        let served = Served::ShardSet {
+            erasure_root: req.erasure_root,
+            shard_index: req.shard_index,
+        };
+        let answer = blocking(move || {
             let set = s
                 .shard_set(&req.erasure_root, req.shard_index)
                 .map_err(refuse)?
@@ -67,13 +138,19 @@ pub fn register(network: &Network, store: Arc<ShardStore>) {
                 segment_shards: SegmentShards(set.segment_shards),
                 justification: set.justification,
             })
-        })
+        });
+        async move { reported(&*ev, &peer, served, answer).await }
     });
 
     let s = store.clone();
-    network.register::<AuditShardRequest, _, _>(move |_peer, req: ShardRequest| {
-        let s = s.clone();
-        blocking(move || {
+    let ev = events.clone();
+    network.register::<AuditShardRequest, _, _>(move |peer, req: ShardRequest| {
+        let (s, ev) = (s.clone(), ev.clone());
+        let served = Served::AuditShard {
+            erasure_root: req.erasure_root,
+            shard_index: req.shard_index,
+        };
+        let answer = blocking(move || {
             let (root, index) = (&req.erasure_root, req.shard_index);
             let missing = || not_held("bundle shard", root, index);
             // b♣_i, s♣_i and the CE 137 justification are stored together: no
@@ -94,7 +171,8 @@ pub fn register(network: &Network, store: Arc<ShardStore>) {
                 bundle_shard,
                 justification: justification::audit_shard(&j137, s_root),
             })
-        })
+        });
+        async move { reported(&*ev, &peer, served, answer).await }
     });
 
     let s = store.clone();
@@ -121,14 +199,15 @@ pub fn register(network: &Network, store: Arc<ShardStore>) {
     );
 
     let s = store.clone();
-    network.register::<BundleRequest, _, _>(move |_peer, erasure_root: Hash| {
-        let s = s.clone();
-        blocking(move || {
+    network.register::<BundleRequest, _, _>(move |peer, erasure_root: Hash| {
+        let (s, ev) = (s.clone(), events.clone());
+        let answer = blocking(move || {
             s.bundle(&erasure_root)
                 .map_err(refuse)?
                 .map(Raw)
                 .ok_or_else(|| Refusal(format!("no bundle held for erasure root {erasure_root}")))
-        })
+        });
+        async move { reported(&*ev, &peer, Served::Bundle { erasure_root }, answer).await }
     });
 
     let s = store;

@@ -9,6 +9,8 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use common::{connect, node, Node};
 
 use tessera_core::hash::{blake2b_256, Hash};
@@ -18,7 +20,7 @@ use tessera_da::availability::AvailabilityEngine;
 use tessera_da::fetch::{fetch_audit_shard, fetch_shard_set, fetch_shard_set_from, FetchError};
 use tessera_da::justification::verify_segment_shard;
 use tessera_da::package::Distributable;
-use tessera_da::serve::store_distributable;
+use tessera_da::serve::{register_observed, store_distributable, ServeEvents, Served};
 use tessera_kernels::{erasure, Backend};
 use tessera_net::messages::{
     BundleRequest, JustifiedSegmentShardRequest, SegmentRequest, SegmentRequestItem,
@@ -210,4 +212,98 @@ async fn shards_travel_verified_and_rebuild_the_package() {
     // An assurer holds only its own index.
     let r = fetch_audit_shard(&auditor.net, &spec, &assurers[4].net.peer_id(), &root, 1).await;
     assert!(r.is_err(), "{r:?}");
+}
+
+/// What a [`ServeEvents`] saw, in order.
+#[derive(Default)]
+struct Recorded(std::sync::Mutex<Vec<String>>);
+
+impl ServeEvents for Recorded {
+    fn received(&self, peer: &tessera_net::PeerId, request: Served) -> u64 {
+        let mut seen = self.0.lock().unwrap();
+        seen.push(format!("received {request:?} from {}", peer.0 .0[0]));
+        seen.len() as u64
+    }
+    fn answered(&self, token: u64, request: Served, outcome: Result<(), &str>) {
+        let outcome = outcome.map_err(|e| e.split(' ').take(3).collect::<Vec<_>>().join(" "));
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("answered {token} {request:?} {outcome:?}"));
+    }
+}
+
+/// The served requests are reported (the node turns them into JIP-3's receiving-side
+/// events): CE 137, 138 and 147 each `received` with what was asked, then `answered`
+/// with the same token — `Ok` when served, the refusal when not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn served_requests_are_reported_before_and_after() {
+    let spec = ChainSpec::tiny();
+    let mut rng = SplitMix(7);
+    let bundle = rng.bytes(3_000);
+    let guarantor = node(&spec, 1);
+    let mut engine = AvailabilityEngine::new(&spec, Backend::Simd);
+    let package = Distributable::new(&spec, &mut engine, &bundle, &[] as &[Vec<u8>]).unwrap();
+    let root = package.erasure_root;
+    store_distributable(&guarantor.store, &package, &bundle, &[] as &[Vec<u8>], 1).unwrap();
+    // A second endpoint over the same store, reporting to `recorded`.
+    let recorded = Arc::new(Recorded::default());
+    let observed = tessera_net::Network::start(
+        tessera_net::Identity::from_ed25519_seed([2; 32]),
+        spec.clone(),
+        common::config(),
+    )
+    .unwrap();
+    register_observed(&observed, guarantor.store.clone(), recorded.clone());
+    let auditor = node(&spec, 9);
+    auditor
+        .net
+        .connect(observed.peer_id(), observed.local_addr().unwrap())
+        .await
+        .unwrap();
+
+    let set = fetch_shard_set_from(&auditor.net, &spec, &observed.peer_id(), &root, 3).await;
+    assert_eq!(set.unwrap(), package.shard_set(3).unwrap());
+    let shard = fetch_audit_shard(&auditor.net, &spec, &observed.peer_id(), &root, 1).await;
+    assert!(shard.is_ok(), "{shard:?}");
+    let whole = auditor
+        .net
+        .request::<BundleRequest>(&observed.peer_id(), &root)
+        .await
+        .unwrap();
+    assert_eq!(whole.0, bundle);
+    let unknown = tessera_core::ByteArray([0xEE; 32]);
+    let refused = auditor
+        .net
+        .request::<BundleRequest>(&observed.peer_id(), &unknown)
+        .await;
+    assert!(refused.is_err());
+
+    let from = auditor.net.peer_id().0 .0[0];
+    let seen = recorded.0.lock().unwrap().clone();
+    let set_req = Served::ShardSet {
+        erasure_root: root,
+        shard_index: 3,
+    };
+    let audit_req = Served::AuditShard {
+        erasure_root: root,
+        shard_index: 1,
+    };
+    let bundle_req = Served::Bundle { erasure_root: root };
+    let unknown_req = Served::Bundle {
+        erasure_root: unknown,
+    };
+    assert_eq!(
+        seen,
+        [
+            format!("received {set_req:?} from {from}"),
+            format!("answered 1 {set_req:?} Ok(())"),
+            format!("received {audit_req:?} from {from}"),
+            format!("answered 3 {audit_req:?} Ok(())"),
+            format!("received {bundle_req:?} from {from}"),
+            format!("answered 5 {bundle_req:?} Ok(())"),
+            format!("received {unknown_req:?} from {from}"),
+            format!("answered 7 {unknown_req:?} Err(\"no bundle held\")"),
+        ]
+    );
 }

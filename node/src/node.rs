@@ -420,8 +420,9 @@ impl Node {
             observer: crate::observe::Observer::new(),
         });
         network.set_chain_head(shared.handshake());
-        // CE 137/138 (and the segment kinds): serve the shards we hold.
-        tessera_da::serve::register(&network, shards);
+        // CE 137/138/147 (and the segment kinds): serve the shards we hold, with
+        // JIP-3's receiving-side events.
+        tessera_da::serve::register_observed(&network, shards, Arc::new(shared.observer.clone()));
         // CE 141 and CE 135 into the pools.
         crate::pool::register(&network, pools);
         // CE 142/143: preimages into the pool, and served from it.

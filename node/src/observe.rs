@@ -103,3 +103,60 @@ fn backend_label(backend: Backend) -> BackendLabel {
         },
     }
 }
+
+/// JIP-3's receiving-side events of the availability requests this node serves
+/// (`tessera_da::serve`): "receiving … request" with the requester, then "…
+/// request received" with what was asked, then "… transferred" once the response
+/// is ready, or "… request failed" with the refusal. (The response leaving the node
+/// is the network layer's; a stream reset after this point is not reported.)
+impl tessera_da::serve::ServeEvents for Observer {
+    fn received(&self, peer: &tessera_net::PeerId, request: tessera_da::serve::Served) -> u64 {
+        use crate::telemetry::Event;
+        use tessera_da::serve::Served;
+        let telemetry = self.telemetry();
+        let peer = crate::telemetry::peer_id(peer);
+        match request {
+            Served::ShardSet {
+                erasure_root,
+                shard_index,
+            } => {
+                let id = telemetry.send(Event::ReceivingShardRequest(peer));
+                telemetry.send(Event::ShardRequestReceived(id, erasure_root, shard_index));
+                id
+            }
+            Served::AuditShard {
+                erasure_root,
+                shard_index,
+            } => {
+                let id = telemetry.send(Event::ReceivingBundleShardRequest(peer));
+                telemetry.send(Event::BundleShardRequestReceived(
+                    id,
+                    erasure_root,
+                    shard_index,
+                ));
+                id
+            }
+            Served::Bundle { erasure_root } => {
+                let id = telemetry.send(Event::ReceivingBundleRequest(peer));
+                telemetry.send(Event::BundleRequestReceived(id, erasure_root));
+                id
+            }
+        }
+    }
+
+    fn answered(&self, token: u64, request: tessera_da::serve::Served, outcome: Result<(), &str>) {
+        use crate::telemetry::Event;
+        use tessera_da::serve::Served;
+        let event = match (request, outcome) {
+            (Served::ShardSet { .. }, Ok(())) => Event::ShardsTransferred(token),
+            (Served::ShardSet { .. }, Err(why)) => Event::ShardRequestFailed(token, why.into()),
+            (Served::AuditShard { .. }, Ok(())) => Event::BundleShardTransferred(token),
+            (Served::AuditShard { .. }, Err(why)) => {
+                Event::BundleShardRequestFailed(token, why.into())
+            }
+            (Served::Bundle { .. }, Ok(())) => Event::BundleTransferred(token),
+            (Served::Bundle { .. }, Err(why)) => Event::BundleRequestFailed(token, why.into()),
+        };
+        self.telemetry().send(event);
+    }
+}

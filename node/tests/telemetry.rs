@@ -361,3 +361,83 @@ async fn a_server_that_disappears_does_not_stop_the_sender() {
     }
     assert!(saw_dropped, "the lost events are reported as Dropped");
 }
+
+/// A node's served availability requests as JIP-3's receiving-side events: CE 138
+/// gives 141 "receiving bundle shard request" (the auditor), 144 "bundle shard
+/// request received" (its ID, erasure root, shard index), 145 "bundle shard
+/// transferred"; a refused CE 147 gives 149, 152 and 150 "bundle request failed"
+/// with the reason; CE 137 gives 121, 124 and 125 — each later event naming the
+/// first's ID.
+#[tokio::test]
+async fn served_requests_are_receiving_side_events() {
+    use tessera_da::serve::{ServeEvents, Served};
+    let (l, addr) = listen().await;
+    let observer = tessera_node::observe::Observer::new();
+    assert!(observer.connect_telemetry(Telemetry::connect(addr.to_string(), info())));
+    let mut s = accept(&l).await;
+    check_info(read_msg(&mut s).await);
+
+    let auditor = tessera_net::PeerId(tessera_core::crypto::ed25519::PublicKey(ByteArray(
+        [0x44; 32],
+    )));
+    let root = ByteArray([0x55; 32]);
+    let shard = Served::AuditShard {
+        erasure_root: root,
+        shard_index: 4,
+    };
+    let token = observer.received(&auditor, shard);
+    observer.answered(token, shard, Ok(()));
+    let bundle = Served::Bundle { erasure_root: root };
+    let refused = observer.received(&auditor, bundle);
+    observer.answered(refused, bundle, Err("no bundle held"));
+    let set = Served::ShardSet {
+        erasure_root: root,
+        shard_index: 2,
+    };
+    let assurer = observer.received(&auditor, set);
+    observer.answered(assurer, set, Ok(()));
+
+    let mut m = read_msg(&mut s).await;
+    next(141, &mut m);
+    assert_eq!(m.hash(), [0x44; 32]);
+    m.end();
+    let mut m = read_msg(&mut s).await;
+    next(144, &mut m);
+    assert_eq!(m.u64(), token);
+    assert_eq!(m.hash(), [0x55; 32]);
+    assert_eq!(m.u16(), 4);
+    m.end();
+    let mut m = read_msg(&mut s).await;
+    next(145, &mut m);
+    assert_eq!(m.u64(), token);
+    m.end();
+
+    let mut m = read_msg(&mut s).await;
+    next(149, &mut m);
+    assert_eq!(m.hash(), [0x44; 32]);
+    m.end();
+    let mut m = read_msg(&mut s).await;
+    next(152, &mut m);
+    assert_eq!(m.u64(), refused);
+    assert_eq!(m.hash(), [0x55; 32]);
+    m.end();
+    let mut m = read_msg(&mut s).await;
+    next(150, &mut m);
+    assert_eq!(m.u64(), refused);
+    assert_eq!(m.string(128), "no bundle held");
+    m.end();
+
+    for (disc, id) in [(121u8, None), (124, Some(assurer)), (125, Some(assurer))] {
+        let mut m = read_msg(&mut s).await;
+        next(disc, &mut m);
+        match id {
+            None => assert_eq!(m.hash(), [0x44; 32]),
+            Some(id) => assert_eq!(m.u64(), id),
+        }
+        if disc == 124 {
+            assert_eq!(m.hash(), [0x55; 32]);
+            assert_eq!(m.u16(), 2);
+        }
+        m.end();
+    }
+}

@@ -62,6 +62,34 @@ pub fn write(path: &Path, points: Vec<Point>) -> anyhow::Result<Calibration> {
     Ok(calibration)
 }
 
+/// What `--calibrate` does at the end of a bench: the points of `rates` merged into
+/// the file at `path`, and on stderr what `auto` now runs where.
+pub fn store(path: &Path, rates: &[Rate<'_>]) -> anyhow::Result<()> {
+    let written = write(path, points(rates))?;
+    eprintln!("GPU calibration written to {}:", path.display());
+    for line in describe(&written) {
+        eprintln!("{line}");
+    }
+    Ok(())
+}
+
+/// Where `--calibrate` writes (`file`, the calibration file of the command line),
+/// refused unless both backends it compares are measured.
+pub fn target(
+    calibrate: bool,
+    file: Option<&Path>,
+    simd_and_gpu: bool,
+) -> anyhow::Result<Option<&Path>> {
+    match (calibrate, file) {
+        (false, _) => Ok(None),
+        (true, None) => bail!("--calibrate: no calibration file (set --gpu-calibration or HOME)"),
+        (true, Some(_)) if !simd_and_gpu => {
+            bail!("--calibrate compares simd with gpu: run it with --backend simd,gpu")
+        }
+        (true, Some(path)) => Ok(Some(path)),
+    }
+}
+
 /// One line per operation: where `auto` now runs it.
 pub fn describe(calibration: &Calibration) -> Vec<String> {
     let mut lines = Vec::new();

@@ -84,19 +84,11 @@ pub fn da(
         parse_workloads(&kernels.join(","))?
     };
     let backends = parse_backends(&args.backend)?;
-    let calibration = match (args.calibrate, calibration) {
-        (false, _) => None,
-        (true, None) => bail!("--calibrate: no calibration file (set --gpu-calibration or HOME)"),
-        (true, Some(_)) if kernel_workloads.is_empty() => {
-            bail!("--calibrate measures the package and slot workloads; none was asked for")
-        }
-        (true, Some(_))
-            if !(backends.contains(&Backend::Gpu) && backends.contains(&Backend::Simd)) =>
-        {
-            bail!("--calibrate compares simd with gpu: run it with --backend simd,gpu")
-        }
-        (true, Some(path)) => Some(path),
-    };
+    let both = backends.contains(&Backend::Gpu) && backends.contains(&Backend::Simd);
+    let calibration = tessera_benches::calibrate::target(args.calibrate, calibration, both)?;
+    if calibration.is_some() && kernel_workloads.is_empty() {
+        bail!("--calibrate measures the package and slot workloads; none was asked for");
+    }
     if args.threads > 0 {
         rayon::ThreadPoolBuilder::new()
             .num_threads(args.threads)
@@ -218,12 +210,7 @@ fn run_kernel_workloads(
                 Some((operation, r.input_bytes, r.backend.as_str(), r.mb_per_s))
             })
             .collect();
-        let written =
-            tessera_benches::calibrate::write(path, tessera_benches::calibrate::points(&rates))?;
-        eprintln!("GPU calibration written to {}:", path.display());
-        for line in tessera_benches::calibrate::describe(&written) {
-            eprintln!("{line}");
-        }
+        tessera_benches::calibrate::store(path, &rates)?;
     }
     Ok(())
 }

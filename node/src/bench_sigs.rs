@@ -44,17 +44,9 @@ pub struct SigsArgs {
 /// Run `tessera bench sigs`.
 pub fn run(args: &SigsArgs, calibration: Option<&std::path::Path>) -> anyhow::Result<()> {
     let backends = parse_backends(&args.backend)?;
-    let calibration = match (args.calibrate, calibration) {
-        (false, _) => None,
-        (true, None) => bail!("--calibrate: no calibration file (set --gpu-calibration or HOME)"),
-        (true, Some(_))
-            if !(backends.contains(&tessera_kernels::Backend::Gpu)
-                && backends.contains(&tessera_kernels::Backend::Simd)) =>
-        {
-            bail!("--calibrate compares simd with gpu: run it with --backend simd,gpu")
-        }
-        (true, Some(path)) => Some(path),
-    };
+    let both = backends.contains(&tessera_kernels::Backend::Gpu)
+        && backends.contains(&tessera_kernels::Backend::Simd);
+    let calibration = tessera_benches::calibrate::target(args.calibrate, calibration, both)?;
     let machine = Machine::probe(backends.contains(&tessera_kernels::Backend::Gpu));
     let mut batches = args.batches.clone();
     batches.retain(|&b| b > 0);
@@ -90,12 +82,7 @@ pub fn run(args: &SigsArgs, calibration: Option<&std::path::Path>) -> anyhow::Re
                 (operation, r.batch as u64, r.backend.as_str(), r.per_second)
             })
             .collect();
-        let written =
-            tessera_benches::calibrate::write(path, tessera_benches::calibrate::points(&rates))?;
-        eprintln!("GPU calibration written to {}:", path.display());
-        for line in tessera_benches::calibrate::describe(&written) {
-            eprintln!("{line}");
-        }
+        tessera_benches::calibrate::store(path, &rates)?;
     }
     if let Some(path) = &args.plot {
         plot(path, &records, &machine.line())

@@ -242,46 +242,30 @@ fn bench_da_calibrate_writes_a_calibration_auto_can_load() {
     let _ = std::fs::remove_dir_all(&dir);
     let file = dir.join("gpu-calibration.json");
     let file_arg = file.to_str().expect("a UTF-8 temp path");
-    let refused = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args([
-            "--gpu-calibration",
-            file_arg,
-            "bench",
-            "da",
-            "--spec",
-            "tiny",
-        ])
-        .args(["--workload", "package", "--backend", "simd", "--calibrate"])
-        .output()
-        .expect("the tessera binary runs");
-    assert!(!refused.status.success());
-    assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("--backend simd,gpu"),
-        "{}",
-        String::from_utf8_lossy(&refused.stderr)
-    );
+    // `bench da --spec tiny --workload package` with the calibration file and `more`:
+    // it must fail, and its stderr is returned.
+    let fails = |more: &[&str]| -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args([
+                "--gpu-calibration",
+                file_arg,
+                "bench",
+                "da",
+                "--spec",
+                "tiny",
+            ])
+            .args(["--workload", "package", "--repetitions", "1"])
+            .args(more)
+            .output()
+            .expect("the tessera binary runs");
+        assert!(!out.status.success(), "{more:?} succeeded");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let refused = fails(&["--backend", "simd", "--calibrate"]);
+    assert!(refused.contains("--backend simd,gpu"), "{refused}");
     // A calibration named on the command line must exist.
-    let missing = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args([
-            "--gpu-calibration",
-            file_arg,
-            "bench",
-            "da",
-            "--spec",
-            "tiny",
-        ])
-        .args([
-            "--workload",
-            "package",
-            "--backend",
-            "simd",
-            "--repetitions",
-            "1",
-        ])
-        .output()
-        .expect("the tessera binary runs");
-    assert!(!missing.status.success());
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("--gpu-calibration"));
+    let missing = fails(&["--backend", "simd"]);
+    assert!(missing.contains("--gpu-calibration"), "{missing}");
 
     let Ok(ctx) = tessera_kernels::gpu::context() else {
         assert!(
@@ -354,27 +338,7 @@ fn bench_da_calibrate_writes_a_calibration_auto_can_load() {
         "--json",
     ]);
     std::fs::write(&file, "{\"adapter\": 3}").expect("overwrite");
-    let bad = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args([
-            "--gpu-calibration",
-            file_arg,
-            "bench",
-            "da",
-            "--spec",
-            "tiny",
-        ])
-        .args([
-            "--workload",
-            "package",
-            "--backend",
-            "simd",
-            "--repetitions",
-            "1",
-        ])
-        .output()
-        .expect("the tessera binary runs");
-    assert!(!bad.status.success());
-    let stderr = String::from_utf8_lossy(&bad.stderr);
+    let stderr = fails(&["--backend", "simd"]);
     assert!(
         stderr.contains("GPU calibration") && stderr.contains("adapter"),
         "{stderr}"

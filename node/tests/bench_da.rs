@@ -278,22 +278,21 @@ fn bench_da_calibrate_writes_a_calibration_auto_can_load() {
         return;
     };
     std::fs::create_dir_all(&dir).expect("a temp dir");
-    let records = tessera_json(&[
-        "--gpu-calibration",
-        file_arg,
-        "bench",
-        "da",
-        "--spec",
-        "tiny",
-        "--workload",
-        "package",
-        "--backend",
-        "simd,gpu",
-        "--repetitions",
-        "1",
-        "--calibrate",
-        "--json",
-    ]);
+    // The same bench, expected to succeed: its JSON records.
+    let runs = |more: &[&str]| {
+        let mut args = vec![
+            "--gpu-calibration",
+            file_arg,
+            "bench",
+            "da",
+            "--spec",
+            "tiny",
+        ];
+        args.extend(["--workload", "package", "--repetitions", "1", "--json"]);
+        args.extend_from_slice(more);
+        tessera_json(&args)
+    };
+    let records = runs(&["--backend", "simd,gpu", "--calibrate"]);
     let text = std::fs::read_to_string(&file).expect("the calibration was written");
     let calibration = tessera_kernels::calibration::Calibration::from_json(&text)
         .expect("the written calibration parses");
@@ -322,21 +321,7 @@ fn bench_da_calibrate_writes_a_calibration_auto_can_load() {
         assert_eq!((p.gpu_per_s, p.simd_per_s), (rate("gpu"), rate("simd")));
     }
     // The file loads in a later process (a software adapter still runs `auto` on simd).
-    tessera_json(&[
-        "--gpu-calibration",
-        file_arg,
-        "bench",
-        "da",
-        "--spec",
-        "tiny",
-        "--workload",
-        "package",
-        "--backend",
-        "auto",
-        "--repetitions",
-        "1",
-        "--json",
-    ]);
+    runs(&["--backend", "auto"]);
     std::fs::write(&file, "{\"adapter\": 3}").expect("overwrite");
     let stderr = fails(&["--backend", "simd"]);
     assert!(

@@ -17,6 +17,7 @@
 #   tests.log          the GPU test binaries' output
 #   da.json            tessera bench da --backend simd,gpu --profile (package, slot)
 #   da-radix1.json     the same package workload with one transform layer per dispatch
+#   da-tables.json     the same package workload multiplying through per-factor tables
 #   sigs.json          tessera bench sigs --backend simd,gpu --profile
 #   summary.txt        each gpu figure beside simd and raw reed-solomon-simd, and as
 #                      a fraction of the host-to-GPU copy bound (python3 permitting)
@@ -104,6 +105,8 @@ run() {
         --repetitions 3 --profile --json
     step da-radix1 120 "$bin/tessera" bench da --backend gpu --workload package \
         --repetitions 3 --gpu-radix-bits 1 --profile --json
+    step da-tables 120 "$bin/tessera" bench da --backend gpu --workload package \
+        --repetitions 3 --gpu-multiply tables --profile --json
     step sigs 300 "$bin/tessera" bench sigs --backend simd,gpu --batches "$batches" \
         --profile --json
     echo ']}' >>"$OUT/summary.json"
@@ -132,9 +135,10 @@ for (w, op, b), mbs in sorted(rate.items()):
           + (f"  {mbs / simd:5.2f}x simd" if simd else "")
           + (f"  {mbs / raw:5.2f}x raw" if raw else "")
           + f"  {100 * mbs / bound:5.2f}% of the {bound / 1000:.0f} GB/s copy bound")
-for r in load("da-radix1.json"):
-    if r["backend"] == "gpu":
-        print(f"{r['workload']:8} {r['operation']:13} gpu at 1 layer per pass {r['mb_per_s']:10.1f} MB/s")
+for name, what in [("da-radix1.json", "at 1 layer per pass"), ("da-tables.json", "with factor tables")]:
+    for r in load(name):
+        if r["backend"] == "gpu":
+            print(f"{r['workload']:8} {r['operation']:13} gpu {what:22} {r['mb_per_s']:10.1f} MB/s")
 sigs = load("sigs.json")
 per = {(r["batch"], r["backend"]): r["per_second"] for r in sigs}
 for (n, b), v in sorted(per.items()):

@@ -80,14 +80,68 @@ fn forward_butterfly(lo: u32, hi: u32, log_s: u32) -> vec2<u32> {
     return vec2<u32>(l, hi ^ l);
 }
 
-// The factor of layer `j0 + l` for the butterfly whose low row is `row` (relative to
-// the transform's row 0): the skew of its block of 2^(j0 + l + 1) rows.
-fn factor(l: u32, row: u32) -> u32 {
-    return skews[layer.skew_bases[l] + (row >> (layer.j + l + 1u))];
+// Where the factor of layer `j0 + l` is for the butterfly whose low row is `row`
+// (relative to the transform's row 0): the skew of its block of 2^(j0 + l + 1) rows.
+fn factor_index(l: u32, row: u32) -> u32 {
+    return layer.skew_bases[l] + (row >> (layer.j + l + 1u));
 }
 
-// The `butterflies_<b>` entry points (b = 1 ..= 4 layers per dispatch) are generated
-// straight-line code appended by the host (`kernels/src/gpu/reed_solomon.rs`,
+// That factor's `skews` word (its logarithm, or ZERO).
+fn factor(l: u32, row: u32) -> u32 {
+    return skews[factor_index(l, row)];
+}
+
+// The second way to multiply (the host's `Multiply::Tables`): per-factor product
+// tables, so that a product is two independent loads from 1 KiB that every
+// invocation of a workgroup shares (its rows, hence its factors, are the same),
+// instead of two dependent loads from the 768 KiB log/exp tables. Entry `256·f + e`
+// holds `s·e` in its low half and `s·(e << 8)` in its high half, `s` the factor of
+// `skews[f]` (zero for ZERO); `expand` fills them for the submission's plan.
+@group(0) @binding(4) var<storage, read_write> factor_tables: array<u32>;
+
+// a · s for a field word a, s the factor whose table starts at `base`.
+fn mul_table(a: u32, base: u32) -> u32 {
+    return (factor_tables[base + (a & 255u)] & 0xffffu) ^ (factor_tables[base + (a >> 8u)] >> 16u);
+}
+
+// Both words of a packed pair times factor `f`.
+fn mul_pair_table(x: u32, f: u32) -> u32 {
+    let base = f * 256u;
+    return mul_table(x & 0xffffu, base) | (mul_table(x >> 16u, base) << 16u);
+}
+
+// `inverse_butterfly` and `forward_butterfly` with the factor's table (a zero factor's
+// table is zeros, so no test is needed).
+fn inverse_butterfly_table(lo: u32, hi: u32, f: u32) -> vec2<u32> {
+    let h = hi ^ lo;
+    return vec2<u32>(lo ^ mul_pair_table(h, f), h);
+}
+
+fn forward_butterfly_table(lo: u32, hi: u32, f: u32) -> vec2<u32> {
+    let l = lo ^ mul_pair_table(hi, f);
+    return vec2<u32>(l, hi ^ l);
+}
+
+// Fill the product tables of `skews[0 .. layer.half]` (invocation: entry e, factor
+// f = group row).
+@compute @workgroup_size(256)
+fn expand(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let e = gid.x;
+    let f = gid.y;
+    if (e >= 256u || f >= layer.half) {
+        return;
+    }
+    let log_s = skews[f];
+    var entry = 0u;
+    if (log_s != ZERO) {
+        entry = mul_log(e, log_s) | (mul_log(e << 8u, log_s) << 16u);
+    }
+    factor_tables[f * 256u + e] = entry;
+}
+
+// The `butterflies_<b>` and `butterflies_tables_<b>` entry points (b = 1 ..= 4 layers
+// per dispatch; log/exp or per-factor tables) are generated straight-line code
+// appended by the host (`kernels/src/gpu/reed_solomon.rs`,
 // `butterflies_source`): an invocation (column, group) loads the 2^b rows that layers
 // j0 .. j0 + b − 1 mix into registers, runs their butterflies and stores them once.
 // Copy the coefficient rows 0..chunk to every further coset block (invocation: column,

@@ -28,10 +28,11 @@ impl Machine {
         } else {
             match tessera_kernels::gpu::context() {
                 Ok(ctx) => format!(
-                    "{} ({}; {} erasure-transform layers per dispatch{})",
+                    "{} ({}; {} erasure-transform layers per dispatch, {:?} multiplication{})",
                     ctx.adapter_name(),
                     ctx.driver(),
                     tessera_kernels::gpu::reed_solomon::radix_bits(),
+                    tessera_kernels::gpu::reed_solomon::multiply(),
                     if ctx.is_software() {
                         "; software rasteriser: a correctness check, not a GPU figure"
                     } else {

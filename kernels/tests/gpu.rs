@@ -183,18 +183,24 @@ fn gpu_reconstruct_equals_cpu() {
 }
 
 #[test]
-fn gpu_every_radix_equals_cpu() {
-    if gpu_or_skip("gpu_every_radix_equals_cpu").is_none() {
+fn gpu_every_radix_and_multiplication_equals_cpu() {
+    if gpu_or_skip("gpu_every_radix_and_multiplication_equals_cpu").is_none() {
         return;
     }
-    // 1 to 4 transform layers per dispatch. The full spec's encode runs 9 + 9 layers
+    // 1 to 4 transform layers per dispatch, multiplying through the log/exp tables
+    // and through per-factor product tables. The full spec's encode runs 9 + 9 layers
     // (at most 4 per dispatch: 3 + 3 + 3; at most 2: 2 + 2 + 2 + 2 + 1), its decode
     // 11 + 11 (4 + 4 + 3), tiny's encode 1 + 1 and decode 3 + 3.
     // The setting is process-wide; the other tests of this binary may run under any
     // of them meanwhile, which is harmless since every setting must give these octets.
+    use gpu::reed_solomon::{set_multiply, set_radix_bits, Multiply, MAX_RADIX_BITS};
     let mut rng = SplitMix(21);
-    for bits in 1..=gpu::reed_solomon::MAX_RADIX_BITS {
-        gpu::reed_solomon::set_radix_bits(bits);
+    let settings = [Multiply::Log, Multiply::Tables]
+        .into_iter()
+        .flat_map(|m| (1..=MAX_RADIX_BITS).map(move |bits| (m, bits)));
+    for (multiply, bits) in settings {
+        set_multiply(multiply);
+        set_radix_bits(bits);
         for spec in [ChainSpec::tiny(), ChainSpec::full()] {
             let (k, v) = (spec.erasure_originals(), spec.validators());
             for len in [1usize, 684, 9_999] {
@@ -202,7 +208,7 @@ fn gpu_every_radix_equals_cpu() {
                 let shards = encode(&spec, Backend::Cpu, &blob).unwrap();
                 assert!(
                     encode(&spec, Backend::Gpu, &blob).unwrap() == shards,
-                    "{} encode at {bits} layers per dispatch, {len} octets",
+                    "{} encode at {bits} layers per dispatch, {multiply:?}, {len} octets",
                     spec.name
                 );
                 let chosen: Vec<(usize, &[u8])> = rng
@@ -212,13 +218,14 @@ fn gpu_every_radix_equals_cpu() {
                     .collect();
                 assert!(
                     reconstruct(&spec, Backend::Gpu, &chosen, len).unwrap() == blob,
-                    "{} reconstruct at {bits} layers per dispatch, {len} octets",
+                    "{} reconstruct at {bits} layers per dispatch, {multiply:?}, {len} octets",
                     spec.name
                 );
             }
         }
     }
-    gpu::reed_solomon::set_radix_bits(gpu::reed_solomon::MAX_RADIX_BITS);
+    set_multiply(Multiply::Log);
+    set_radix_bits(MAX_RADIX_BITS);
 }
 
 /// A maximum bundle (W_B octets, more columns than one 128 MiB binding holds at 4096

@@ -54,6 +54,11 @@ pub struct BenchDaArgs {
     /// this adapter. Results are identical at every setting.
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=4))]
     pub gpu_radix_bits: Option<u8>,
+    /// How the GPU transform multiplies: `log` (the field's log/exp tables, the
+    /// default) or `tables` (a product table per factor, built on the device), to
+    /// measure which is faster on this adapter. Results are identical.
+    #[arg(long, value_parser = ["log", "tables"])]
+    pub gpu_multiply: Option<String>,
     /// Store the simd and gpu rates measured side by side in the GPU calibration file
     /// (`--gpu-calibration`, or its default), which `auto` follows from then on:
     /// the GPU only for the operations and sizes where it was faster. Needs
@@ -97,6 +102,11 @@ pub fn da(
     }
     if let Some(bits) = args.gpu_radix_bits {
         tessera_kernels::gpu::reed_solomon::set_radix_bits(usize::from(bits));
+    }
+    if args.gpu_multiply.as_deref() == Some("tables") {
+        tessera_kernels::gpu::reed_solomon::set_multiply(
+            tessera_kernels::gpu::reed_solomon::Multiply::Tables,
+        );
     }
     let machine = Machine::probe(backends.contains(&Backend::Gpu));
     if !args.json {

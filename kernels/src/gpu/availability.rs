@@ -153,7 +153,11 @@ impl GpuContext {
             &plan,
             work,
             work_size,
-            (&mut buffers.params, &mut buffers.skews),
+            (
+                &mut buffers.params,
+                &mut buffers.skews,
+                &mut buffers.factor_tables,
+            ),
             row_bytes / 4,
         )?;
         // 2. All V shards side by side on the device.

@@ -108,6 +108,8 @@ pub(super) struct Buffers {
     pub(super) readback: Option<wgpu::Buffer>,
     pub(super) params: Option<wgpu::Buffer>,
     pub(super) skews: Option<wgpu::Buffer>,
+    /// The transform's per-factor product tables (`Multiply::Tables`).
+    pub(super) factor_tables: Option<wgpu::Buffer>,
     pub(super) hash_input: Option<wgpu::Buffer>,
     pub(super) hash_output: Option<wgpu::Buffer>,
     pub(super) sig_input: Option<wgpu::Buffer>,
@@ -168,6 +170,10 @@ pub struct GpuContext {
     /// `butterflies` compiled for 1 to [`MAX_RADIX_BITS`] layers per dispatch (entry
     /// `b − 1` runs `b` layers).
     pub(super) butterflies: [wgpu::ComputePipeline; MAX_RADIX_BITS],
+    /// The same with per-factor product tables (`Multiply::Tables`).
+    pub(super) butterflies_tables: [wgpu::ComputePipeline; MAX_RADIX_BITS],
+    /// Fills the product tables.
+    pub(super) expand: wgpu::ComputePipeline,
     pub(super) broadcast: wgpu::ComputePipeline,
     pub(super) scale: wgpu::ComputePipeline,
     pub(super) derivative: wgpu::ComputePipeline,
@@ -259,6 +265,7 @@ impl GpuContext {
                 storage_entry(1, false),
                 uniform_entry(2, true),
                 storage_entry(3, true),
+                storage_entry(4, false),
             ],
         );
         let rs_source = format!(
@@ -275,6 +282,15 @@ impl GpuContext {
                 &format!("butterflies_{}", b + 1),
             )
         });
+        let butterflies_tables = std::array::from_fn(|b| {
+            compute_pipeline(
+                &device,
+                &rs_layout,
+                &rs_module,
+                &format!("butterflies_tables_{}", b + 1),
+            )
+        });
+        let expand = compute_pipeline(&device, &rs_layout, &rs_module, "expand");
         let broadcast = compute_pipeline(&device, &rs_layout, &rs_module, "broadcast");
         let scale = compute_pipeline(&device, &rs_layout, &rs_module, "scale");
         let derivative = compute_pipeline(&device, &rs_layout, &rs_module, "derivative");
@@ -343,6 +359,8 @@ impl GpuContext {
             pending_times: Mutex::new(Vec::new()),
             reed_solomon: rs_layout,
             butterflies,
+            butterflies_tables,
+            expand,
             broadcast,
             scale,
             derivative,

@@ -47,6 +47,36 @@ use super::recorder::Recorder;
 /// Invocations per workgroup of the `butterfly` and `broadcast` entry points.
 pub(super) const GROUP: u64 = 256;
 
+/// How the transform's butterflies multiply by their factors. Both give the same
+/// words; which is faster depends on the adapter's caches, so it is a setting to
+/// measure (`tessera bench da --gpu-multiply`), not a guess.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Multiply {
+    /// Through the field's log and exp tables (768 KiB, shared by every factor): two
+    /// dependent loads per word. The default: the form measured on an H200 so far.
+    Log,
+    /// Through a 1 KiB product table per factor, filled on the device at the start of
+    /// each submission (`expand`): two independent loads per word from memory that a
+    /// workgroup's invocations share.
+    Tables,
+}
+
+/// The process's [`Multiply`] (0: log, 1: tables).
+static MULTIPLY: AtomicUsize = AtomicUsize::new(0);
+
+/// Multiply by the transform's factors as `multiply` says, for the process.
+pub fn set_multiply(multiply: Multiply) {
+    MULTIPLY.store(multiply as usize, Ordering::Relaxed);
+}
+
+/// The current [`set_multiply`] setting.
+pub fn multiply() -> Multiply {
+    match MULTIPLY.load(Ordering::Relaxed) {
+        0 => Multiply::Log,
+        _ => Multiply::Tables,
+    }
+}
+
 /// Submissions of one batch in flight at once: staged, running or waiting to be read
 /// back (issue #20: "at least three in flight"), each with its own staging pair.
 pub(super) const IN_FLIGHT: usize = 3;
@@ -148,13 +178,24 @@ pub(super) struct Plan {
 pub(super) fn butterflies_source() -> String {
     use std::fmt::Write;
     let mut src = String::new();
-    for bits in 1..=MAX_RADIX_BITS {
+    for (multiply, bits) in [Multiply::Log, Multiply::Tables]
+        .into_iter()
+        .flat_map(|m| (1..=MAX_RADIX_BITS).map(move |b| (m, b)))
+    {
         let n = 1usize << bits;
+        let (entry, suffix, factor) = match multiply {
+            Multiply::Log => (format!("butterflies_{bits}"), "", "factor"),
+            Multiply::Tables => (
+                format!("butterflies_tables_{bits}"),
+                "_table",
+                "factor_index",
+            ),
+        };
         // Writing into a String cannot fail.
         let _ = write!(
             src,
             "\n@compute @workgroup_size(256)\n\
-             fn butterflies_{bits}(@builtin(global_invocation_id) gid: vec3<u32>) {{\n\
+             fn {entry}(@builtin(global_invocation_id) gid: vec3<u32>) {{\n\
              \x20   let col = gid.x;\n\
              \x20   if (col >= layer.width) {{\n        return;\n    }}\n\
              \x20   let j0 = layer.j;\n\
@@ -182,7 +223,7 @@ pub(super) fn butterflies_source() -> String {
                     let u = t + h;
                     let _ = writeln!(
                         src,
-                        "        r = {direction}_butterfly(v{t}, v{u}, factor({l}u, first + ({t}u << j0))); \
+                        "        r = {direction}_butterfly{suffix}(v{t}, v{u}, {factor}({l}u, first + ({t}u << j0))); \
                          v{t} = r.x; v{u} = r.y;"
                     );
                 }
@@ -591,7 +632,11 @@ impl GpuContext {
             &plan,
             work,
             work_size,
-            (&mut buffers.params, &mut buffers.skews),
+            (
+                &mut buffers.params,
+                &mut buffers.skews,
+                &mut buffers.factor_tables,
+            ),
             width,
         )?;
         recorder.copy(READBACK_COPY, (work, 0), (readback, 0), recovery_size);
@@ -609,13 +654,26 @@ impl GpuContext {
         plan: &Plan,
         work: &wgpu::Buffer,
         work_size: u64,
-        (params, skews): (&mut Option<wgpu::Buffer>, &mut Option<wgpu::Buffer>),
+        (params, skews, factor_tables): (
+            &mut Option<wgpu::Buffer>,
+            &mut Option<wgpu::Buffer>,
+            &mut Option<wgpu::Buffer>,
+        ),
         width: usize,
     ) -> Result<(), GpuError> {
         let align = self.uniform_align;
-        let params = self.buffer(params, plan.layers.len() as u64 * align, UNIFORM, "params");
-        let mut bytes = vec![0u8; plan.layers.len() * align as usize];
-        for (slot, layer) in bytes.chunks_exact_mut(align as usize).zip(&plan.layers) {
+        let tables = multiply() == Multiply::Tables;
+        // With per-factor tables, one more uniform: `expand`'s, whose `half` is the
+        // number of factors to expand.
+        let mut layers = plan.layers.clone();
+        if tables {
+            let mut expand = [0; LAYER_WORDS];
+            expand[0] = plan.skews.len() as u32;
+            layers.push(expand);
+        }
+        let params = self.buffer(params, layers.len() as u64 * align, UNIFORM, "params");
+        let mut bytes = vec![0u8; layers.len() * align as usize];
+        for (slot, layer) in bytes.chunks_exact_mut(align as usize).zip(&layers) {
             // Word 3 of every uniform is the submission's row width.
             let mut layer = *layer;
             layer[3] = width as u32;
@@ -628,6 +686,9 @@ impl GpuContext {
         let skews = self.buffer(skews, skews_size, STORAGE_IN, "skews");
         let skew_bytes: Vec<u8> = plan.skews.iter().flat_map(|s| s.to_le_bytes()).collect();
         self.queue.write_buffer(skews, 0, &skew_bytes);
+        // 1 KiB per factor with tables; unused (but bound) without.
+        let tables_size = if tables { skews_size * 256 } else { 1024 };
+        let factor_tables = self.buffer(factor_tables, tables_size, STORAGE_WORK, "factor tables");
         let bind_group = self.bind_group(
             "reed_solomon",
             &self.reed_solomon,
@@ -636,8 +697,21 @@ impl GpuContext {
                 (1, binding(work, work_size)),
                 (2, binding(params, LAYER)),
                 (3, binding(skews, skews_size)),
+                (4, binding(factor_tables, tables_size)),
             ],
         );
+        if tables {
+            let factors = u32::try_from(plan.skews.len())
+                .ok()
+                .filter(|&f| f <= self.max_groups)
+                .ok_or_else(|| GpuError::Operation("too many factors to expand".into()))?;
+            let offset = u32::try_from(plan.layers.len() as u64 * align)
+                .map_err(|_| GpuError::Operation("too many layers".into()))?;
+            let mut pass = recorder.pass("transform: factor tables");
+            pass.set_pipeline(&self.expand);
+            pass.set_bind_group(0, &bind_group, &[offset]);
+            pass.dispatch_workgroups(1, factors, 1);
+        }
         let x = u32::try_from(width.div_ceil(GROUP as usize))
             .map_err(|_| GpuError::Operation(format!("{width} columns per row")))?;
         let mut dispatches = Vec::with_capacity(plan.heights.len());
@@ -655,7 +729,13 @@ impl GpuContext {
             let pipeline = match kernel {
                 Kernel::Butterflies(bits) => (bits as usize)
                     .checked_sub(1)
-                    .and_then(|b| self.butterflies.get(b))
+                    .and_then(|b| {
+                        if tables {
+                            self.butterflies_tables.get(b)
+                        } else {
+                            self.butterflies.get(b)
+                        }
+                    })
                     .ok_or_else(|| GpuError::Operation(format!("radix 2^{bits}")))?,
                 Kernel::Broadcast => &self.broadcast,
                 Kernel::Scale => &self.scale,
@@ -799,7 +879,11 @@ impl GpuContext {
             plan,
             work,
             work_size,
-            (&mut buffers.params, &mut buffers.skews),
+            (
+                &mut buffers.params,
+                &mut buffers.skews,
+                &mut buffers.factor_tables,
+            ),
             width,
         )?;
         recorder.copy(READBACK_COPY, (work, packed_at), (readback, 0), result_size);

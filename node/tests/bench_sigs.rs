@@ -159,3 +159,67 @@ fn common_machine(m: &serde_json::Value) {
     }
     assert!(m["threads"].as_u64().is_some_and(|t| t > 0), "{m}");
 }
+
+/// `--calibrate` stores the run's simd and gpu verifications/s per batch as Ed25519
+/// points of the calibration file, keeping what the file held for other operations.
+#[test]
+fn calibrate_stores_ed25519_points_beside_the_others() {
+    let Ok(ctx) = tessera_kernels::gpu::context() else {
+        assert!(
+            std::env::var("TESSERA_REQUIRE_GPU").as_deref() != Ok("1"),
+            "TESSERA_REQUIRE_GPU=1 but no GPU adapter"
+        );
+        eprintln!("calibrate_stores_ed25519_points_beside_the_others: no GPU adapter, skipped");
+        return;
+    };
+    use tessera_kernels::calibration::{Calibration, Operation, Point};
+    let dir = std::env::temp_dir().join(format!("tessera-sigs-calibrate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("gpu-calibration.json");
+    let earlier = Calibration {
+        adapter: ctx.adapter_name().to_string(),
+        points: vec![Point {
+            operation: Operation::Encode,
+            size: 1000,
+            gpu_per_s: 1.0,
+            simd_per_s: 2.0,
+        }],
+        ..Calibration::default()
+    };
+    std::fs::write(&file, earlier.to_json()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .arg("--gpu-calibration")
+        .arg(&file)
+        .args(["bench", "sigs", "--json", "--batches", "2,4"])
+        .args(["--backend", "simd,gpu", "--calibrate"])
+        .output()
+        .expect("the tessera binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let records: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let written = Calibration::from_json(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let ed25519: Vec<&Point> = written
+        .points
+        .iter()
+        .filter(|p| p.operation == Operation::Ed25519)
+        .collect();
+    assert_eq!(ed25519.iter().map(|p| p.size).collect::<Vec<_>>(), [2, 4]);
+    for p in ed25519 {
+        let rate = |backend: &str| {
+            records
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["batch"] == p.size && r["backend"] == backend)
+                .and_then(|r| r["per_second"].as_f64())
+                .unwrap()
+        };
+        assert_eq!((p.gpu_per_s, p.simd_per_s), (rate("gpu"), rate("simd")));
+    }
+    assert!(written.points.contains(&earlier.points[0]), "{written:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

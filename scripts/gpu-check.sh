@@ -35,7 +35,7 @@ build() {
     cargo build --release --locked -p tessera-node || exit 1
     cp target/release/tessera "$bin/"
     # The GPU test binaries: their paths from cargo's JSON messages.
-    cargo test --release --locked -p tessera-kernels --test gpu --test gpu_ed25519 \
+    cargo test --release --locked -p tessera-kernels --test gpu --test gpu_ed25519 --test gpu_profile \
         --test digest --no-run --message-format=json \
         | python3 -c '
 import json, sys

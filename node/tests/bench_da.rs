@@ -242,19 +242,23 @@ fn bench_da_calibrate_writes_a_calibration_auto_can_load() {
     let _ = std::fs::remove_dir_all(&dir);
     let file = dir.join("gpu-calibration.json");
     let file_arg = file.to_str().expect("a UTF-8 temp path");
-    // `bench da --spec tiny --workload package` with the calibration file and `more`:
-    // it must fail, and its stderr is returned.
+    // `bench da` of one tiny package with the calibration file, then `more`.
+    let bench = [
+        "--gpu-calibration",
+        file_arg,
+        "bench",
+        "da",
+        "--spec",
+        "tiny",
+        "--workload",
+        "package",
+        "--repetitions",
+        "1",
+    ];
+    // It must fail; its stderr.
     let fails = |more: &[&str]| -> String {
         let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-            .args([
-                "--gpu-calibration",
-                file_arg,
-                "bench",
-                "da",
-                "--spec",
-                "tiny",
-            ])
-            .args(["--workload", "package", "--repetitions", "1"])
+            .args(bench)
             .args(more)
             .output()
             .expect("the tessera binary runs");
@@ -280,15 +284,8 @@ fn bench_da_calibrate_writes_a_calibration_auto_can_load() {
     std::fs::create_dir_all(&dir).expect("a temp dir");
     // The same bench, expected to succeed: its JSON records.
     let runs = |more: &[&str]| {
-        let mut args = vec![
-            "--gpu-calibration",
-            file_arg,
-            "bench",
-            "da",
-            "--spec",
-            "tiny",
-        ];
-        args.extend(["--workload", "package", "--repetitions", "1", "--json"]);
+        let mut args = bench.to_vec();
+        args.push("--json");
         args.extend_from_slice(more);
         tessera_json(&args)
     };

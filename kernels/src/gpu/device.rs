@@ -274,22 +274,15 @@ impl GpuContext {
             butterflies_source()
         );
         let rs_module = shader(&device, "reed_solomon", &rs_source);
-        let butterflies = std::array::from_fn(|b| {
-            compute_pipeline(
-                &device,
-                &rs_layout,
-                &rs_module,
-                &format!("butterflies_{}", b + 1),
-            )
-        });
-        let butterflies_tables = std::array::from_fn(|b| {
-            compute_pipeline(
-                &device,
-                &rs_layout,
-                &rs_module,
-                &format!("butterflies_tables_{}", b + 1),
-            )
-        });
+        // `<prefix>_1 ..= <prefix>_4`: the generated entry points of each radix.
+        let radices = |prefix: &str| -> [wgpu::ComputePipeline; MAX_RADIX_BITS] {
+            std::array::from_fn(|b| {
+                let entry = format!("{prefix}_{}", b + 1);
+                compute_pipeline(&device, &rs_layout, &rs_module, &entry)
+            })
+        };
+        let butterflies = radices("butterflies");
+        let butterflies_tables = radices("butterflies_tables");
         let expand = compute_pipeline(&device, &rs_layout, &rs_module, "expand");
         let broadcast = compute_pipeline(&device, &rs_layout, &rs_module, "broadcast");
         let scale = compute_pipeline(&device, &rs_layout, &rs_module, "scale");

@@ -663,17 +663,15 @@ impl GpuContext {
     ) -> Result<(), GpuError> {
         let align = self.uniform_align;
         let tables = multiply() == Multiply::Tables;
-        // With per-factor tables, one more uniform: `expand`'s, whose `half` is the
-        // number of factors to expand.
-        let mut layers = plan.layers.clone();
-        if tables {
-            let mut expand = [0; LAYER_WORDS];
-            expand[0] = plan.skews.len() as u32;
-            layers.push(expand);
-        }
-        let params = self.buffer(params, layers.len() as u64 * align, UNIFORM, "params");
-        let mut bytes = vec![0u8; layers.len() * align as usize];
-        for (slot, layer) in bytes.chunks_exact_mut(align as usize).zip(&layers) {
+        // With per-factor tables, one more uniform after the plan's: `expand`'s, whose
+        // `half` is the number of factors to expand.
+        let mut expand = [0; LAYER_WORDS];
+        expand[0] = plan.skews.len() as u32;
+        let layers = plan.layers.iter().chain(tables.then_some(&expand));
+        let count = plan.layers.len() + usize::from(tables);
+        let params = self.buffer(params, count as u64 * align, UNIFORM, "params");
+        let mut bytes = vec![0u8; count * align as usize];
+        for (slot, layer) in bytes.chunks_exact_mut(align as usize).zip(layers) {
             // Word 3 of every uniform is the submission's row width.
             let mut layer = *layer;
             layer[3] = width as u32;

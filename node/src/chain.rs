@@ -154,9 +154,7 @@ impl Chain {
                 .map(|s| s.root)
                 .unwrap_or_default()
         } else {
-            let root = genesis_state.root();
-            store.put(genesis_hash, root, Arc::new(genesis_state))?;
-            root
+            store.put(genesis_hash, Arc::new(genesis_state))?
         };
         let genesis_info = BlockInfo {
             hash: genesis_hash,
@@ -307,13 +305,14 @@ impl Chain {
         let post = import_block(&self.spec, &prior.state, &prior.root, block)?;
         // `isticketed` (GP 6.15): the slot's seal key was a ticket.
         let ticketed = matches!(post.gamma.seal_keys, TicketsOrKeys::Tickets(_));
-        let root = post.root();
-        // The record: `isticketed`, the posterior root, `E(B)`.
+        // The record: `isticketed`, the posterior root, `E(B)`. The root comes
+        // from the parent's trie updated along what the block changed.
+        let staged = self.store.stage_child(&parent.hash, Arc::new(post))?;
+        let root = staged.root();
         let mut record = vec![u8::from(ticketed)];
         record.extend_from_slice(&root.0);
         block.encode_to(&mut record);
-        self.store
-            .put_with_block(hash, root, Arc::new(post), Some(&record))?;
+        self.store.commit(hash, staged, Some(&record))?;
         let available = available_reports(&self.spec, &prior.state, block);
         let info = self.insert(&parent, block.clone(), ticketed, root);
         if available.is_empty() {

@@ -53,16 +53,12 @@ impl Importer {
         keyvals: &KeyValues,
     ) -> Result<Hash, ImportError> {
         let state = ChainState::deserialize(&self.spec, keyvals)?;
-        let root = state.root();
-        self.store.put(header.hash(), root, Arc::new(state))?;
-        Ok(root)
+        Ok(self.store.put(header.hash(), Arc::new(state))?)
     }
 
     /// Store `state` as the one made by header hash `header`; returns its root.
     pub fn seed(&mut self, header: Hash, state: ChainState) -> Result<Hash, ImportError> {
-        let root = state.root();
-        self.store.put(header, root, Arc::new(state))?;
-        Ok(root)
+        Ok(self.store.put(header, Arc::new(state))?)
     }
 
     /// Import `block` onto its parent's state; returns the posterior state root.
@@ -73,9 +69,9 @@ impl Importer {
             .get(&parent)?
             .ok_or(ImportError::UnknownParent(parent))?;
         let post = import_block(&self.spec, &prior.state, &prior.root, block)?;
-        let root = post.root();
-        self.store.put(block.header.hash(), root, Arc::new(post))?;
-        Ok(root)
+        Ok(self
+            .store
+            .put_child(block.header.hash(), &parent, Arc::new(post))?)
     }
 
     /// The state made by header hash `header`, if stored.

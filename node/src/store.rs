@@ -7,25 +7,38 @@
 //! database ([`StateStore::shard_store`]), so one directory holds a node's data.
 //!
 //! States share what they share. A state is stored as a record under its header
-//! hash: its root and, for each key of `T(σ)` (GP D.2), the hash of the value
+//! hash: its root and, for each key `k` of `T(σ)` (GP D.2), the hash of the value
 //! there; the values themselves live once each in the `state_values` column
-//! family, keyed by their BLAKE2b hash. Two successive states differ in a few
-//! components (τ, β, the statistics, ρ, …) while the large ones (the validator
-//! sets, φ, service code) are written once and referenced by every record after.
-//! Deleting states ([`StateStore::delete_states`], at finality) sweeps the values
-//! no remaining record references, in the same write.
+//! family, under `k ⌢ H(value)`. Two successive states differ in a few components
+//! (τ, β, the statistics, ρ, …) and service items, while the large parts (the
+//! validator sets, φ, service code and storage) are written once and referenced
+//! by every record after.
+//!
+//! The work of a put follows what the block changed, not the size of the state:
+//! [`StateStore::put_child`] takes the changes from the parent's state
+//! ([`ChainState::serial_changes`]), gets `M_σ` by updating the parent's
+//! [`StateTrie`] along the changed keys only, and writes only the changed values
+//! (and the record, one entry per key). Pruning ([`StateStore::delete_states`],
+//! at finality) finds the values only the deleted states referenced by walking
+//! their tries where they differ from the kept ones, so it too costs what
+//! changed. A value is keyed by its state key as well as its hash so that this
+//! walk is exact: the value at `k ⌢ H(v)` is live exactly when some kept state
+//! holds `v` at `k`. (Equal values under different keys, as κ and λ across an
+//! epoch change, are stored once per key.)
 //!
 //! Each put or delete is one RocksDB write batch, so an import either lands
 //! completely or not at all: a failed or interrupted import leaves every stored
-//! state as it was. Recently used states are kept decoded so that importing a
-//! chain does not re-read its parent.
+//! state as it was. Recently used states are kept decoded, and the tries of
+//! recent states in memory (they share their nodes), so that importing a chain
+//! does not re-read its parent.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 
 use tessera_core::codec::{decode_exact, Decode, Encode};
-use tessera_core::hash::{blake2b_256, Hash};
+use tessera_core::hash::Hash;
+use tessera_core::merkle::state_trie::{Leaf, StateTrie};
 use tessera_core::merkle::trie::StateKey;
 use tessera_core::spec::ChainSpec;
 use tessera_da::store::{ShardStore, COLUMN_FAMILIES as DA_FAMILIES};
@@ -34,13 +47,15 @@ use tessera_state::ChainState;
 
 use crate::finality::record::{VoterRecord, VOTER_RECORD_KEY};
 
-/// A state and its root `M_σ`.
+/// A state, its root `M_σ` and its trie.
 #[derive(Clone, Debug)]
 pub struct Stored {
-    /// `M_σ(σ)`.
+    /// `M_σ(σ)`: `trie.root()`.
     pub root: Hash,
     /// σ.
     pub state: Arc<ChainState>,
+    /// The trie of `T(σ)`, sharing its nodes with the states near it.
+    pub trie: StateTrie,
 }
 
 /// Why the store failed.
@@ -67,6 +82,9 @@ pub enum StoreError {
         #[source]
         source: tessera_core::codec::DecodeError,
     },
+    /// A state is to be stored on a parent that is not stored.
+    #[error("no state is stored for the parent {0}")]
+    MissingParent(Hash),
     /// A stored value does not decode: the database is corrupt or foreign.
     #[error("stored state under header {header} is corrupt: {reason}")]
     Corrupt {
@@ -90,19 +108,44 @@ enum Backend {
 const BLOCKS: &str = "blocks";
 /// The column family of the node's small records (the finalized block, …).
 const META: &str = "meta";
-/// The column family of state values: each value of some stored `T(σ)`, once,
-/// under `H(value)`.
+/// The column family of state values: each value `v` at key `k` of some stored
+/// `T(σ)`, once, under `k ⌢ H(v)` ([`value_key`]).
 const STATE_VALUES: &str = "state_values";
 
 /// A stored state in the default column family, under its header hash: `M_σ(σ)`
-/// and, per state key, the hash of its value in [`STATE_VALUES`].
+/// and, per state key in ascending order, the hash of its value.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 struct StateRecord {
     /// `M_σ(σ)`.
     root: Hash,
-    /// State key → `H(value)`.
-    #[codec(dict, name = "state entries")]
-    entries: BTreeMap<StateKey, Hash>,
+    /// `(k, H(v))` for each `(k, v)` of `T(σ)`, by key.
+    #[codec(name = "state entries")]
+    entries: Vec<(StateKey, Hash)>,
+}
+
+/// The key of value `H(v) = value_hash` at state key `key` in [`STATE_VALUES`].
+fn value_key(key: &StateKey, value_hash: &Hash) -> [u8; 63] {
+    let mut out = [0u8; 63];
+    out[..31].copy_from_slice(key.as_ref());
+    out[31..].copy_from_slice(value_hash.as_ref());
+    out
+}
+
+/// A state ready to be stored ([`StateStore::stage_child`]).
+#[derive(Debug)]
+pub struct Staged {
+    parent: Hash,
+    state: Arc<ChainState>,
+    trie: StateTrie,
+    /// The changed values, each with its leaf.
+    written: Vec<(Leaf, Vec<u8>)>,
+}
+
+impl Staged {
+    /// `M_σ` of the staged state.
+    pub fn root(&self) -> Hash {
+        self.trie.root()
+    }
 }
 
 /// What one column family of the database holds: live entries and their octets
@@ -123,10 +166,21 @@ pub struct StateStore {
     backend: Backend,
     /// Decoded states most recently put or read, newest last.
     cache: VecDeque<(Hash, Stored)>,
+    /// The tries of the states most recently put or read, newest last: pruning
+    /// compares the pruned states' tries with the kept ones'.
+    tries: VecDeque<(Hash, StateTrie)>,
+    /// The header hashes that have a state record (RocksDB; read at open).
+    stored: HashSet<Hash>,
 }
 
 /// How many decoded states the cache keeps: enough for forks a few blocks deep.
+/// (A decoded state holds its own copy of each account a block changed.)
 const CACHE_STATES: usize = 8;
+
+/// How many tries are kept: the unfinalized states and a margin. They share
+/// nodes, so each costs about what its block changed; past this, a trie pruning
+/// needs is rebuilt from the database.
+const CACHE_TRIES: usize = 64;
 
 impl StateStore {
     /// A store that lives in memory only.
@@ -139,6 +193,8 @@ impl StateStore {
                 meta: BTreeMap::new(),
             },
             cache: VecDeque::new(),
+            tries: VecDeque::new(),
+            stored: HashSet::new(),
         }
     }
 
@@ -157,10 +213,23 @@ impl StateStore {
             .copied()
             .chain([BLOCKS, META, STATE_VALUES]);
         let db = rocksdb::DB::open_cf(&options, path, families)?;
+        let mut stored = HashSet::new();
+        let mut it = db.raw_iterator();
+        it.seek_to_first();
+        while let Some(key) = it.key() {
+            if let Ok(hash) = <[u8; 32]>::try_from(key) {
+                stored.insert(tessera_core::ByteArray(hash));
+            }
+            it.next();
+        }
+        it.status()?;
+        drop(it);
         Ok(StateStore {
             spec: spec.clone(),
             backend: Backend::Rocks(Arc::new(db)),
             cache: VecDeque::new(),
+            tries: VecDeque::new(),
+            stored,
         })
     }
 
@@ -190,26 +259,90 @@ impl StateStore {
         Ok(stored)
     }
 
-    /// Store `state` with root `root` under `header`, in one atomic write.
-    pub fn put(
-        &mut self,
-        header: Hash,
-        root: Hash,
-        state: Arc<ChainState>,
-    ) -> Result<(), StoreError> {
-        self.put_with_block(header, root, state, None)
+    /// Store `state` under `header`, in one atomic write; returns `M_σ(state)`.
+    /// The whole of `T(σ)` is hashed and written: for a state with no stored
+    /// parent (genesis, a fuzzer's initial state).
+    pub fn put(&mut self, header: Hash, state: Arc<ChainState>) -> Result<Hash, StoreError> {
+        let kv = state.serialize();
+        let trie = StateTrie::from_map(&kv);
+        let written: Vec<(Leaf, Vec<u8>)> =
+            trie.leaves().into_iter().zip(kv.into_values()).collect();
+        self.write(header, state, trie, &written, None)
     }
 
-    /// Store the state made by `header` together with the block `E(B)` that made
-    /// it, in one atomic write: after a crash either both are there or neither.
-    pub fn put_with_block(
+    /// Prepare `state`, made by a block on the state stored under `parent`, for
+    /// [`StateStore::commit`]: take the changes from the parent's state
+    /// ([`ChainState::serial_changes`]) and update the parent's trie along them.
+    /// Only what the block changed is hashed. The root is known from here on,
+    /// for a block record that names it.
+    pub fn stage_child(
+        &mut self,
+        parent: &Hash,
+        state: Arc<ChainState>,
+    ) -> Result<Staged, StoreError> {
+        let prior = self
+            .get(parent)?
+            .ok_or(StoreError::MissingParent(*parent))?;
+        let mut leaves = Vec::new();
+        let mut written = Vec::new();
+        for (key, value) in state.serial_changes(&prior.state) {
+            let leaf = value.as_deref().map(|v| Leaf::new(key, v));
+            leaves.push((key, leaf));
+            if let (Some(leaf), Some(value)) = (leaf, value) {
+                written.push((leaf, value));
+            }
+        }
+        Ok(Staged {
+            parent: *parent,
+            trie: prior.trie.updated(leaves),
+            state,
+            written,
+        })
+    }
+
+    /// Store a staged state under `header`, with the block's record `E(B)` when
+    /// given, in one atomic write: after a crash either both are there or
+    /// neither. Returns `M_σ`. Only the changed values are written (and the
+    /// record): every other value is the parent's, stored under the same key,
+    /// and the parent must still be stored.
+    pub fn commit(
         &mut self,
         header: Hash,
-        root: Hash,
-        state: Arc<ChainState>,
+        staged: Staged,
         block: Option<&[u8]>,
-    ) -> Result<(), StoreError> {
-        let stored = Stored { root, state };
+    ) -> Result<Hash, StoreError> {
+        if !self.contains(&staged.parent)? {
+            return Err(StoreError::MissingParent(staged.parent));
+        }
+        self.write(header, staged.state, staged.trie, &staged.written, block)
+    }
+
+    /// [`StateStore::stage_child`] then [`StateStore::commit`], with no block.
+    pub fn put_child(
+        &mut self,
+        header: Hash,
+        parent: &Hash,
+        state: Arc<ChainState>,
+    ) -> Result<Hash, StoreError> {
+        let staged = self.stage_child(parent, state)?;
+        self.commit(header, staged, None)
+    }
+
+    /// Write the state `state` with trie `trie` under `header`: the values
+    /// `written` (each with its leaf), the record, and the block when given.
+    fn write(
+        &mut self,
+        header: Hash,
+        state: Arc<ChainState>,
+        trie: StateTrie,
+        written: &[(Leaf, Vec<u8>)],
+        block: Option<&[u8]>,
+    ) -> Result<Hash, StoreError> {
+        let stored = Stored {
+            root: trie.root(),
+            state,
+            trie,
+        };
         match &mut self.backend {
             Backend::Memory { states, blocks, .. } => {
                 states.insert(header, stored.clone());
@@ -220,29 +353,29 @@ impl StateStore {
             Backend::Rocks(db) => {
                 let values = family(db, STATE_VALUES)?;
                 let mut batch = rocksdb::WriteBatch::default();
-                let mut record = StateRecord {
-                    root,
-                    entries: BTreeMap::new(),
-                };
-                let mut written = HashSet::new();
-                for (key, value) in stored.state.serialize() {
-                    let hash = blake2b_256(&value);
-                    // A value already stored (by this state or an earlier one) is
-                    // referenced, not written again.
-                    if written.insert(hash) && db.get_pinned_cf(values, hash.0)?.is_none() {
-                        batch.put_cf(values, hash.0, &value);
-                    }
-                    record.entries.insert(key, hash);
+                for (leaf, value) in written {
+                    batch.put_cf(values, value_key(&leaf.key, &leaf.value_hash), value);
                 }
+                let record = StateRecord {
+                    root: stored.root,
+                    entries: stored
+                        .trie
+                        .leaves()
+                        .into_iter()
+                        .map(|l| (l.key, l.value_hash))
+                        .collect(),
+                };
                 batch.put(header.0, record.encode());
                 if let Some(b) = block {
                     batch.put_cf(family(db, BLOCKS)?, header.0, b);
                 }
                 db.write(batch)?;
+                self.stored.insert(header);
             }
         }
+        let root = stored.root;
         self.remember(header, stored);
-        Ok(())
+        Ok(root)
     }
 
     /// The stored record of block `hash` (as [`StateStore::blocks`] gives it).
@@ -327,48 +460,83 @@ impl StateStore {
 
     /// Remove the states stored under `headers` (their blocks stay) and the
     /// values no remaining state references, in one write.
+    ///
+    /// A value at `k ⌢ H(v)` is live while some remaining state holds `v` at `k`.
+    /// The candidates are the leaves of each deleted state's trie outside the
+    /// subtrees it shares with a remaining one; each is looked up in every
+    /// remaining trie. So the cost follows what differs between the deleted
+    /// states and the kept ones, not the size of the state.
     pub fn delete_states(&mut self, headers: &[Hash]) -> Result<(), StoreError> {
-        self.cache.retain(|(h, _)| !headers.contains(h));
-        match &mut self.backend {
-            Backend::Memory { states, .. } => {
-                for h in headers {
-                    states.remove(h);
-                }
+        if let Backend::Memory { states, .. } = &mut self.backend {
+            for h in headers {
+                states.remove(h);
             }
-            Backend::Rocks(db) => {
-                if headers.is_empty() {
-                    return Ok(());
+            self.forget(headers);
+            return Ok(());
+        }
+        let doomed: Vec<Hash> = {
+            let mut seen = HashSet::new();
+            headers
+                .iter()
+                .filter(|h| self.stored.contains(*h) && seen.insert(**h))
+                .copied()
+                .collect()
+        };
+        if doomed.is_empty() {
+            return Ok(());
+        }
+        let kept: Vec<Hash> = self
+            .stored
+            .iter()
+            .filter(|h| !doomed.contains(*h))
+            .copied()
+            .collect();
+        let mut doomed_tries = Vec::with_capacity(doomed.len());
+        for h in &doomed {
+            doomed_tries.push(self.trie_of(h)?);
+        }
+        let mut kept_tries = Vec::with_capacity(kept.len());
+        for h in &kept {
+            kept_tries.push(self.trie_of(h)?);
+        }
+        let Backend::Rocks(db) = &self.backend else {
+            return Ok(());
+        };
+        let values = family(db, STATE_VALUES)?;
+        let mut batch = rocksdb::WriteBatch::default();
+        let mut swept = HashSet::new();
+        for (h, trie) in doomed.iter().zip(&doomed_tries) {
+            batch.delete(h.0);
+            let candidates = match kept_tries.first() {
+                Some(kept) => trie.leaves_not_shared_with(kept),
+                None => trie.leaves(),
+            };
+            for leaf in candidates {
+                let live = kept_tries.iter().any(|t| t.get(&leaf.key) == Some(&leaf));
+                if !live && swept.insert((leaf.key, leaf.value_hash)) {
+                    batch.delete_cf(values, value_key(&leaf.key, &leaf.value_hash));
                 }
-                let doomed: BTreeSet<&[u8]> = headers.iter().map(|h| &h.0[..]).collect();
-                let mut batch = rocksdb::WriteBatch::default();
-                for h in headers {
-                    batch.delete(h.0);
-                }
-                // Mark: the values the remaining records reference.
-                let mut live: HashSet<Vec<u8>> = HashSet::new();
-                for item in db.iterator(rocksdb::IteratorMode::Start) {
-                    let (key, bytes) = item?;
-                    if doomed.contains(&key[..]) {
-                        continue;
-                    }
-                    let record = decode_record(&self.spec, &key, &bytes)?;
-                    live.extend(record.entries.values().map(|h| h.0.to_vec()));
-                }
-                // Sweep: every other value.
-                let values = family(db, STATE_VALUES)?;
-                let mut it = db.raw_iterator_cf(values);
-                it.seek_to_first();
-                while let Some(key) = it.key() {
-                    if !live.contains(key) {
-                        batch.delete_cf(values, key);
-                    }
-                    it.next();
-                }
-                it.status()?;
-                db.write(batch)?;
             }
         }
+        db.write(batch)?;
+        for h in &doomed {
+            self.stored.remove(h);
+        }
+        self.forget(&doomed);
         Ok(())
+    }
+
+    /// The trie of the state under `header`, which must be stored: from memory,
+    /// else rebuilt from the database.
+    fn trie_of(&mut self, header: &Hash) -> Result<StateTrie, StoreError> {
+        if let Some((_, t)) = self.tries.iter().find(|(h, _)| h == header) {
+            return Ok(t.clone());
+        }
+        let stored = self.get(header)?.ok_or_else(|| StoreError::Corrupt {
+            header: *header,
+            reason: "its state record vanished".into(),
+        })?;
+        Ok(stored.trie)
     }
 
     /// What each part of the database holds now (live entries and octets): state
@@ -430,21 +598,28 @@ impl StateStore {
 
     /// Whether a state is stored under `header` (without decoding it).
     pub fn contains(&mut self, header: &Hash) -> Result<bool, StoreError> {
-        if self.cache.iter().any(|(h, _)| h == header) {
-            return Ok(true);
-        }
         match &self.backend {
             Backend::Memory { states, .. } => Ok(states.contains_key(header)),
-            Backend::Rocks(db) => Ok(db.get_pinned(header.0)?.is_some()),
+            Backend::Rocks(_) => Ok(self.stored.contains(header)),
         }
     }
 
     fn remember(&mut self, header: Hash, stored: Stored) {
+        self.tries.retain(|(h, _)| *h != header);
+        self.tries.push_back((header, stored.trie.clone()));
+        while self.tries.len() > CACHE_TRIES {
+            self.tries.pop_front();
+        }
         self.cache.retain(|(h, _)| *h != header);
         self.cache.push_back((header, stored));
         while self.cache.len() > CACHE_STATES {
             self.cache.pop_front();
         }
+    }
+
+    fn forget(&mut self, headers: &[Hash]) {
+        self.cache.retain(|(h, _)| !headers.contains(h));
+        self.tries.retain(|(h, _)| !headers.contains(h));
     }
 }
 
@@ -459,7 +634,8 @@ fn decode_record(spec: &ChainSpec, key: &[u8], bytes: &[u8]) -> Result<StateReco
     })
 }
 
-/// The state stored under `header`: its record, and each value the record names.
+/// The state stored under `header`: its record, and each value the record names;
+/// its trie rebuilt, and checked against the record's root.
 fn load(
     spec: &ChainSpec,
     db: &rocksdb::DB,
@@ -471,18 +647,42 @@ fn load(
         reason,
     };
     let record = decode_record(spec, &header.0, bytes)?;
+    if record.entries.windows(2).any(|w| w[0].0 >= w[1].0) {
+        return Err(corrupt(
+            "the record's keys are not in ascending order".into(),
+        ));
+    }
     let values = family(db, STATE_VALUES)?;
-    let fetched = db.batched_multi_get_cf(values, record.entries.values().map(|h| &h.0), false);
+    let keys: Vec<[u8; 63]> = record
+        .entries
+        .iter()
+        .map(|(k, h)| value_key(k, h))
+        .collect();
+    let fetched = db.batched_multi_get_cf(values, keys.iter(), false);
     let mut keyvals = KeyValues::new();
     for ((key, hash), value) in record.entries.iter().zip(fetched) {
-        let value =
-            value?.ok_or_else(|| corrupt(format!("the value {hash} of key {key} is missing")))?;
+        let value = value?.ok_or_else(|| {
+            corrupt(format!(
+                "the value {hash} of key {key} is missing (a database written by a \
+                 Tessera that keyed values by hash alone is not read: start on a fresh \
+                 --base-path)"
+            ))
+        })?;
         keyvals.insert(*key, value.to_vec());
+    }
+    let trie = StateTrie::from_map(&keyvals);
+    if trie.root() != record.root {
+        return Err(corrupt(format!(
+            "its values merklize to {}, not the recorded root {}",
+            trie.root(),
+            record.root
+        )));
     }
     let state = ChainState::deserialize(spec, &keyvals).map_err(|e| corrupt(e.to_string()))?;
     Ok(Stored {
         root: record.root,
         state: Arc::new(state),
+        trie,
     })
 }
 

@@ -83,6 +83,49 @@ fn component_name(i: u8) -> Option<&'static str> {
     NAMES.get(usize::from(i).checked_sub(1)?).copied()
 }
 
+/// The components `C(1) ..= C(16)` of GP v0.7.2.
+const COMPONENTS: u8 = 16;
+
+/// The changes that turn the items `before` into `after` (both ordered by key),
+/// appended to `out`: a merge of the two orders, so equal items cost a comparison.
+fn item_changes(
+    before: &BTreeMap<StateKey, Vec<u8>>,
+    after: &BTreeMap<StateKey, Vec<u8>>,
+    out: &mut Vec<(StateKey, Option<Vec<u8>>)>,
+) {
+    let (mut b, mut a) = (before.iter().peekable(), after.iter().peekable());
+    loop {
+        match (b.peek(), a.peek()) {
+            (None, None) => return,
+            (Some((kb, _)), None) => {
+                out.push((**kb, None));
+                b.next();
+            }
+            (None, Some((ka, va))) => {
+                out.push((**ka, Some((*va).clone())));
+                a.next();
+            }
+            (Some((kb, vb)), Some((ka, va))) => match kb.cmp(ka) {
+                std::cmp::Ordering::Less => {
+                    out.push((**kb, None));
+                    b.next();
+                }
+                std::cmp::Ordering::Greater => {
+                    out.push((**ka, Some((*va).clone())));
+                    a.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    if vb != va {
+                        out.push((**ka, Some((*va).clone())));
+                    }
+                    b.next();
+                    a.next();
+                }
+            },
+        }
+    }
+}
+
 fn encoded<T: Encode + ?Sized>(x: &T) -> Vec<u8> {
     let mut out = Vec::new();
     x.encode_to(&mut out);
@@ -93,52 +136,9 @@ impl ChainState {
     /// `T(σ)` (GP D.2).
     pub fn serialize(&self) -> KeyValues {
         let mut kv = KeyValues::new();
-        let mut put = |i: u8, v: Vec<u8>| {
-            kv.insert(state_key::component(i), v);
-        };
-        put(1, encoded(&self.alpha));
-        put(2, encoded(&self.phi));
-        put(3, encoded(&self.beta));
-        put(4, {
-            let g = &self.gamma;
-            let mut out = encoded(&g.pending);
-            g.ring_root.encode_to(&mut out);
-            g.seal_keys.encode_to(&mut out);
-            encode_seq(&g.tickets, &mut out);
-            out
-        });
-        put(5, encoded(&self.psi));
-        put(6, encoded(&self.eta));
-        put(7, encoded(&self.iota));
-        put(8, encoded(&self.kappa));
-        put(9, encoded(&self.lambda));
-        put(10, encoded(&self.rho));
-        put(11, encoded(&self.tau));
-        put(12, encoded(&self.chi));
-        put(13, {
-            let p = &self.pi;
-            let mut out = Vec::new();
-            encode_fixed_seq(&p.current, &mut out);
-            encode_fixed_seq(&p.last, &mut out);
-            p.cores.encode_to(&mut out);
-            encode_seq(&p.services, &mut out);
-            out
-        });
-        put(14, {
-            let mut out = Vec::new();
-            for slot in &self.omega {
-                encode_seq(slot, &mut out);
-            }
-            out
-        });
-        put(15, {
-            let mut out = Vec::new();
-            for slot in &self.xi {
-                encode_seq(slot, &mut out);
-            }
-            out
-        });
-        put(16, encoded(&self.theta));
+        for i in 1..=COMPONENTS {
+            kv.insert(state_key::component(i), self.component(i));
+        }
         for (s, a) in &self.delta {
             kv.insert(state_key::service(*s), encoded(&a.info));
             for (k, v) in &a.items {
@@ -148,6 +148,113 @@ impl ChainState {
         kv
     }
 
+    /// The value of `C(i)` in `T(σ)` (GP D.2), `i` in `1..=16`.
+    fn component(&self, i: u8) -> Vec<u8> {
+        match i {
+            1 => encoded(&self.alpha),
+            2 => encoded(&self.phi),
+            3 => encoded(&self.beta),
+            4 => {
+                let g = &self.gamma;
+                let mut out = encoded(&g.pending);
+                g.ring_root.encode_to(&mut out);
+                g.seal_keys.encode_to(&mut out);
+                encode_seq(&g.tickets, &mut out);
+                out
+            }
+            5 => encoded(&self.psi),
+            6 => encoded(&self.eta),
+            7 => encoded(&self.iota),
+            8 => encoded(&self.kappa),
+            9 => encoded(&self.lambda),
+            10 => encoded(&self.rho),
+            11 => encoded(&self.tau),
+            12 => encoded(&self.chi),
+            13 => {
+                let p = &self.pi;
+                let mut out = Vec::new();
+                encode_fixed_seq(&p.current, &mut out);
+                encode_fixed_seq(&p.last, &mut out);
+                p.cores.encode_to(&mut out);
+                encode_seq(&p.services, &mut out);
+                out
+            }
+            14 => {
+                let mut out = Vec::new();
+                for slot in &self.omega {
+                    encode_seq(slot, &mut out);
+                }
+                out
+            }
+            15 => {
+                let mut out = Vec::new();
+                for slot in &self.xi {
+                    encode_seq(slot, &mut out);
+                }
+                out
+            }
+            _ => encoded(&self.theta),
+        }
+    }
+
+    /// Whether component `i` is the same in `self` and `other`.
+    fn same_component(&self, other: &ChainState, i: u8) -> bool {
+        match i {
+            1 => self.alpha == other.alpha,
+            2 => self.phi == other.phi,
+            3 => self.beta == other.beta,
+            4 => self.gamma == other.gamma,
+            5 => self.psi == other.psi,
+            6 => self.eta == other.eta,
+            7 => self.iota == other.iota,
+            8 => self.kappa == other.kappa,
+            9 => self.lambda == other.lambda,
+            10 => self.rho == other.rho,
+            11 => self.tau == other.tau,
+            12 => self.chi == other.chi,
+            13 => self.pi == other.pi,
+            14 => self.omega == other.omega,
+            15 => self.xi == other.xi,
+            _ => self.theta == other.theta,
+        }
+    }
+
+    /// What turns `T(prior)` into `T(self)` (GP D.2): each key whose value
+    /// differs, with its value in `T(self)`, or `None` where `T(self)` has none;
+    /// in key order. A block changes a few components and a few service items, so
+    /// this costs what they cost: components are compared as values, accounts
+    /// that are the same `Arc` are skipped, and the items of an account that
+    /// changed are walked side by side without copying.
+    pub fn serial_changes(&self, prior: &ChainState) -> Vec<(StateKey, Option<Vec<u8>>)> {
+        let mut out = Vec::new();
+        for i in 1..=COMPONENTS {
+            if !self.same_component(prior, i) {
+                out.push((state_key::component(i), Some(self.component(i))));
+            }
+        }
+        for (s, a) in &self.delta {
+            let Some(p) = prior.delta.get(s) else {
+                out.push((state_key::service(*s), Some(encoded(&a.info))));
+                out.extend(a.items.iter().map(|(k, v)| (*k, Some(v.clone()))));
+                continue;
+            };
+            if Arc::ptr_eq(a, p) {
+                continue;
+            }
+            if a.info != p.info {
+                out.push((state_key::service(*s), Some(encoded(&a.info))));
+            }
+            item_changes(&p.items, &a.items, &mut out);
+        }
+        for (s, p) in &prior.delta {
+            if !self.delta.contains_key(s) {
+                out.push((state_key::service(*s), None));
+                out.extend(p.items.keys().map(|k| (*k, None)));
+            }
+        }
+        out.sort_by_key(|c| c.0);
+        out
+    }
     /// `M_σ(σ)` (GP D.5): the state root.
     pub fn root(&self) -> Hash {
         trie::state_root_of_map(&self.serialize())

@@ -2,6 +2,8 @@
 //!
 //! - [`trie`]: the state Merklization `M_σ` (D.3–D.6), a binary Patricia trie of
 //!   64-octet nodes over 31-octet state keys.
+//! - [`state_trie`]: the same trie kept as shared nodes between states, so that a
+//!   state differing from its parent in a few keys gets `M_σ` in a few hashes.
 //! - [`node`]: the node function `N` (E.1) and the trace `T` (E.2) both tree kinds
 //!   below are built from.
 //! - [`balanced`]: the well-balanced binary Merkle root `M_B` (E.3).
@@ -21,6 +23,7 @@ pub mod balanced;
 pub mod constant_depth;
 pub mod mmr;
 pub mod node;
+pub mod state_trie;
 pub mod trie;
 
 use crate::hash::Hash;

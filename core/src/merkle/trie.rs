@@ -92,12 +92,21 @@ impl BitOrder {
             };
             node[32..32 + value.len()].copy_from_slice(value);
         } else {
-            node[0] = match self {
-                BitOrder::MsbFirst => 0b1100_0000,
-                BitOrder::LsbFirst => 0b0000_0011,
-            };
-            node[32..].copy_from_slice(blake2b_256(value).as_ref());
+            node = self.hashed_leaf_node(key, &blake2b_256(value));
         }
+        node
+    }
+
+    /// `L(k, v)` for a value longer than 32 octets, from `H(v)`:
+    /// `[1, 1, 0, 0, 0, 0, 0, 0] ⌢ bits(k) ⌢ bits(H(v))` (GP D.4).
+    pub fn hashed_leaf_node(self, key: &StateKey, value_hash: &Hash) -> NodeBytes {
+        let mut node = [0u8; 64];
+        node[0] = match self {
+            BitOrder::MsbFirst => 0b1100_0000,
+            BitOrder::LsbFirst => 0b0000_0011,
+        };
+        node[1..32].copy_from_slice(key.as_ref());
+        node[32..].copy_from_slice(value_hash.as_ref());
         node
     }
 }

@@ -305,10 +305,17 @@ struct ErasedHandler {
 type AnnouncementHandler = Arc<dyn Fn(PeerId, BlockAnnouncementEvent) + Send + Sync>;
 
 /// One live connection.
+/// How long after a connection opened by the preferred initiator one opened by
+/// the other side counts as a redial (the peer lost the first) rather than a
+/// simultaneous dial ([`Inner::register`]).
+const REDIAL_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 struct ConnState {
     conn: Connection,
     peer: PeerId,
     we_initiated: bool,
+    /// When the handshake completed.
+    opened: std::time::Instant,
     builder: bool,
     kind_limits: Mutex<HashMap<StreamKind, Arc<Semaphore>>>,
     up0: Mutex<Option<Up0Slot>>,
@@ -828,6 +835,7 @@ impl Inner {
             conn,
             peer,
             we_initiated,
+            opened: std::time::Instant::now(),
             builder,
             kind_limits: Mutex::new(HashMap::new()),
             up0: Mutex::new(None),
@@ -848,6 +856,12 @@ impl Inner {
 
     /// Keep at most one connection per peer: both sides keep the one opened by the
     /// preferred initiator `P(a, b)`; between two opened by the same side, the newer.
+    /// The preferred rule settles two connections opened at about the same time
+    /// (both sides dialling at start). A connection from the other side that
+    /// arrives [`REDIAL_GRACE`] or more after the preferred one replaces it: the
+    /// peer dials only while it holds no connection to us, so it has lost that
+    /// one (it restarted, or its side timed out first), which this side would
+    /// otherwise learn only at the idle timeout, refusing the peer until then.
     /// An accepted builder connection needs a free builder slot (a builder's own
     /// earlier connection, which it replaces, does not hold one against it). Counted
     /// and inserted under one lock, so simultaneous handshakes cannot overfill them.
@@ -875,7 +889,7 @@ impl Inner {
                 let me_preferred = we_initiate(&self.me, &state.peer);
                 let new_preferred = state.we_initiated == me_preferred;
                 let old_preferred = old.we_initiated == me_preferred;
-                if old_preferred && !new_preferred {
+                if old_preferred && !new_preferred && old.opened.elapsed() < REDIAL_GRACE {
                     state
                         .conn
                         .close(code(codes::CLOSE_DUPLICATE), b"duplicate connection");

@@ -315,3 +315,27 @@ async fn simultaneous_dials_leave_one_connection_by_the_preferred_initiator() {
         o.we_initiated(&p.peer_id())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_dials_again_later_replaces_the_connection_it_lost() {
+    // The preferred side holds a connection; the peer then comes back as a new
+    // process with the same key (killed and restarted: the old connection is
+    // not closed, only abandoned) and dials. Refusing it as a duplicate would
+    // shut the peer out until the old connection's idle timeout.
+    let (p, o) = pair(77, 78, Duration::from_secs(60));
+    p.connect(o.peer_id(), addr(&o)).await.unwrap();
+    assert!(eventually(3, || o.we_initiated(&p.peer_id()) == Some(false)).await);
+    // Past the grace in which a second connection counts as a simultaneous dial.
+    tokio::time::sleep(Duration::from_millis(5_200)).await;
+    let restarted = Network::start(o.identity().clone(), spec(), config()).unwrap();
+    restarted.connect(p.peer_id(), addr(&p)).await.unwrap();
+    assert!(
+        eventually(3, || p.we_initiated(&o.peer_id()) == Some(false)
+            && restarted.is_connected(&p.peer_id()))
+        .await,
+        "the preferred side kept the abandoned connection: p initiated {:?}",
+        p.we_initiated(&o.peer_id())
+    );
+    // (Within the grace the preferred initiator's connection still wins:
+    // `simultaneous_dials_leave_one_connection_by_the_preferred_initiator`.)
+}

@@ -24,7 +24,7 @@
 //! "equivocation" check).
 //!
 //! A block is stored with its posterior state in one write
-//! ([`StateStore::put_with_block`]) so that a node killed mid-import restarts on
+//! ([`StateStore::commit`]) so that a node killed mid-import restarts on
 //! a consistent tree: [`Chain::open`] rebuilds the tree from the stored blocks.
 
 use std::collections::{BTreeSet, HashMap};

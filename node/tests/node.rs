@@ -198,3 +198,116 @@ fn a_killed_node_resumes_from_its_base_path() {
     drop(a);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every line `node` logged until `deadline`, or until one satisfies `done`.
+fn lines_until(
+    node: &NodeProc,
+    deadline: Instant,
+    log: &mut Vec<String>,
+    done: impl Fn(&str) -> bool,
+) -> bool {
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match node.lines.recv_timeout(left) {
+            Ok(line) => {
+                let hit = done(&line);
+                log.push(line);
+                if hit {
+                    return true;
+                }
+            }
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+/// The block number of a GRANDPA "finalized" line.
+fn finalized_number(line: &str) -> Option<u32> {
+    line.contains("finalized")
+        .then(|| field(line, "number="))
+        .flatten()
+}
+
+/// GRANDPA across a SIGKILL (GP §19; the voter record of `finality/record.rs`):
+/// five of the six tiny validators finalize; one is killed mid-run and
+/// restarted on its base path; it resumes after the round it had recorded, the
+/// five finalize past where they were, and no validator sees an equivocation.
+#[test]
+fn a_killed_voter_resumes_its_rounds_and_finality_goes_on() {
+    let dir = temp_dir("grandpa-restart");
+    let ports: Vec<u16> = (0..5).map(|_| free_port()).collect();
+    let peers: Vec<String> = (0..5).map(|i| bootnode(i, ports[i as usize])).collect();
+    let others = |me: usize| -> Vec<String> {
+        let mut o = peers.clone();
+        o.remove(me);
+        o
+    };
+    let genesis = now_unix();
+    let base = |i: usize| dir.join(format!("v{i}"));
+    let mut nodes: Vec<NodeProc> = (0..5)
+        .map(|i| NodeProc::start(i as u32, &base(i), ports[i], &others(i), genesis, 60))
+        .collect();
+    let mut log = Vec::new();
+    let finalized_before = lines_until(
+        &nodes[4],
+        Instant::now() + Duration::from_secs(30),
+        &mut log,
+        |l| finalized_number(l).is_some_and(|n| n >= 2),
+    );
+    assert!(
+        finalized_before,
+        "five of six validators finalized nothing past #1 in 30 slots:\n{}",
+        log.join("\n")
+    );
+    let before = log
+        .iter()
+        .filter_map(|l| finalized_number(l))
+        .max()
+        .unwrap_or(0);
+    // SIGKILL: only what was written (the voter record is synced before a vote
+    // leaves) survives.
+    nodes[4].child.kill().unwrap();
+    nodes[4].child.wait().unwrap();
+    nodes[4] = NodeProc::start(4, &base(4), ports[4], &others(4), genesis, 30);
+    let mut after = Vec::new();
+    let caught_up = lines_until(
+        &nodes[4],
+        Instant::now() + Duration::from_secs(30),
+        &mut after,
+        |l| finalized_number(l).is_some_and(|n| n > before),
+    );
+    let resumed = after
+        .iter()
+        .find(|l| l.contains("GRANDPA voter resumes after its recorded round"));
+    assert!(
+        resumed.is_some_and(|l| field(l, "completed=").is_some_and(|r| r >= 1)),
+        "the restarted voter did not resume from a recorded round:\n{}",
+        after.join("\n")
+    );
+    let mut everything: Vec<String> = after.clone();
+    for n in &nodes {
+        everything.extend(n.lines.try_iter());
+    }
+    assert!(
+        caught_up,
+        "no block past #{before} finalized after the restart; the restarted node:\n{}\n\nthe others' GRANDPA lines:\n{}",
+        after.join("\n"),
+        everything[after.len()..]
+            .iter()
+            .filter(|l| l.contains("GRANDPA") || l.contains("finalized") || l.contains("WARN") || l.contains("peer"))
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    everything.extend(log);
+    let equivocations: Vec<&String> = everything
+        .iter()
+        .filter(|l| l.contains("equivocation"))
+        .collect();
+    assert!(
+        equivocations.is_empty(),
+        "a validator saw an equivocation: {equivocations:?}"
+    );
+    drop(nodes);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -18,10 +18,18 @@
 //!   (all the reports it made available were judged valid, GP §17), the one with
 //!   the greatest `m`.
 //!
+//! Both heads also keep out every chain with an *equivocation* (GP 19.3): an
+//! unfinalized block (itself included) for which another valid block of the same
+//! timeslot is known, on any fork. The GP's definition is the timeslot alone
+//! (two valid blocks of one slot can only come from its one seal key signing
+//! twice), and it rules out both blocks and everything built on them. GP 19.3
+//! states it for the vote target; it holds for the authoring head too, because
+//! an author that kept building on a chain no voter may vote for would stall
+//! finality, while one that builds beside the equivocation (on the last block
+//! before it) makes a chain the voters can take.
+//!
 //! Ties go to the greater height, then the lower header hash, so that every node
-//! picks the same block. Equivocations (two blocks of one author in one slot) are
-//! left out of both rules for now (they need the seal-key bookkeeping of §19's
-//! "equivocation" check).
+//! picks the same block.
 //!
 //! A block is stored with its posterior state in one write
 //! ([`StateStore::commit`]) so that a node killed mid-import restarts on
@@ -133,6 +141,9 @@ pub struct Chain {
     archive: bool,
     /// Blocks whose states were pruned.
     pruned: BTreeSet<Hash>,
+    /// The imported blocks of each timeslot after the finalized block's: two in
+    /// one slot are an equivocation (GP 19.3).
+    by_slot: HashMap<TimeSlot, Vec<Hash>>,
 }
 
 impl Chain {
@@ -178,6 +189,7 @@ impl Chain {
             vote: genesis_hash,
             archive: false,
             pruned: BTreeSet::new(),
+            by_slot: HashMap::new(),
         };
         chain.reload()?;
         chain.evict_old_blocks();
@@ -237,6 +249,8 @@ impl Chain {
                     }
                     at = info.parent;
                 }
+                let floor = self.infos[&hash].slot;
+                self.by_slot.retain(|slot, _| *slot > floor);
             }
         }
         self.choose_heads();
@@ -260,6 +274,12 @@ impl Chain {
             state_root,
         };
         self.infos.insert(hash, info.clone());
+        let twins = self.by_slot.entry(info.slot).or_default();
+        twins.push(hash);
+        if twins.len() == 2 {
+            tracing::warn!(slot = info.slot, first = %twins[0], second = %hash,
+                "equivocation: two blocks of one timeslot; neither chain is built on or voted for (GP 19.3)");
+        }
         self.blocks.insert(hash, Arc::new(block));
         self.children.entry(parent.hash).or_default().push(hash);
         info
@@ -394,6 +414,9 @@ impl Chain {
         }
         self.store.set_meta(FINALIZED, &hash.0)?;
         self.finalized = hash;
+        // An equivocation matters only above the finalized block (GP 19.3).
+        let floor = self.infos[&hash].slot;
+        self.by_slot.retain(|slot, _| *slot > floor);
         self.choose_heads();
         if self.archive {
             self.evict_old_blocks();
@@ -462,8 +485,8 @@ impl Chain {
     }
 
     fn choose_heads(&mut self) {
-        self.best = self.choose(|c, h| !c.disregarded.contains(h));
-        self.vote = self.choose(|c, h| c.audited.contains(h));
+        self.best = self.choose(|c, h| !c.disregarded.contains(h) && !c.equivocated(h));
+        self.vote = self.choose(|c, h| c.audited.contains(h) && !c.equivocated(h));
         debug_assert!(self.chain_audited(&self.vote));
     }
 
@@ -487,6 +510,14 @@ impl Chain {
             }
         }
         best.hash
+    }
+
+    /// Whether another block of `hash`'s timeslot is known (GP 19.3).
+    pub fn equivocated(&self, hash: &Hash) -> bool {
+        self.infos
+            .get(hash)
+            .and_then(|i| self.by_slot.get(&i.slot))
+            .is_some_and(|twins| twins.len() > 1)
     }
 
     /// The best block (GP §17.4): the head to author on.

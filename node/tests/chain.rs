@@ -167,3 +167,53 @@ fn old_finalized_blocks_are_read_back_from_the_store() {
     assert_eq!(walked, vec![hashes[5], hashes[4], hashes[3]]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// GP 19.3: two valid blocks of one timeslot (here on two forks) rule out both
+/// chains for the vote target and the authoring head; a block built beside
+/// them, on the last block before the equivocation, is taken instead.
+#[test]
+fn an_equivocation_rules_out_both_chains() {
+    let spec = ChainSpec::tiny();
+    let (header, state) = testnet_genesis(&spec, &devs(&spec)).unwrap();
+    let mut chain = Chain::open(&spec, StateStore::in_memory(&spec), &header, state).unwrap();
+    let genesis = chain.genesis_hash();
+    let a = child(&spec, &mut chain, genesis, 0);
+    let a_hash = import(&mut chain, &a);
+    let b = child(&spec, &mut chain, genesis, a.header.slot);
+    let b_hash = import(&mut chain, &b);
+    // One slot after both, built on each: the slot's author signs twice.
+    let after = b.header.slot;
+    let c = child(&spec, &mut chain, a_hash, after);
+    let c_hash = import(&mut chain, &c);
+    assert_eq!(
+        chain.vote_target().hash,
+        c_hash,
+        "before the twin, C is the head"
+    );
+    assert!(!chain.equivocated(&c_hash));
+    let d = child(&spec, &mut chain, b_hash, after);
+    assert_eq!(c.header.slot, d.header.slot, "the same slot on both forks");
+    let d_hash = import(&mut chain, &d);
+    assert!(chain.equivocated(&c_hash) && chain.equivocated(&d_hash));
+    for head in [chain.vote_target().hash, chain.best().hash] {
+        assert!(
+            head == a_hash || head == b_hash,
+            "a head on an equivocated chain: {head}"
+        );
+    }
+    // Built beside the equivocation, on A: taken by both rules.
+    let e = child(&spec, &mut chain, a_hash, d.header.slot);
+    let e_hash = import(&mut chain, &e);
+    assert_eq!(chain.vote_target().hash, e_hash);
+    assert_eq!(chain.best().hash, e_hash);
+    // A descendant of an equivocated block stays out, whatever its weight.
+    let f = child(&spec, &mut chain, c_hash, e.header.slot);
+    let f_hash = import(&mut chain, &f);
+    assert_ne!(chain.vote_target().hash, f_hash);
+    assert_ne!(chain.best().hash, f_hash);
+    // Once a chain is finalized past the slot, its twin no longer counts.
+    chain.finalize(a_hash).unwrap();
+    chain.finalize(c_hash).unwrap();
+    assert!(!chain.equivocated(&f_hash));
+    assert_eq!(chain.vote_target().hash, f_hash);
+}

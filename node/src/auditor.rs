@@ -1,5 +1,12 @@
 //! The auditor's duty (GP v0.7.2 §17, JAMNP-S CE 144/145/138/147), through
-//! `tessera-audit`'s farm with this node's one identity.
+//! `tessera-audit`'s farm: with this node's one identity, or shared by every
+//! validator a process hosts (`tessera node --validators-hosted K`,
+//! `tessera testnet --farm`). Shared, a block is tracked once (by whichever
+//! hosted node imports it first), each report it made available is fetched and
+//! re-executed once and judged by every hosted identity that selected it; each
+//! identity's announcements and judgments go out on its own node's endpoint,
+//! and the outcome (audited, disregarded, disputed) reaches every hosted node's
+//! chain and pools.
 //!
 //! For each imported block that made reports available (`W`, GP 11.16) the node
 //! tracks a [`BlockAudit`] and runs tranche `n` once its time comes — tranche 0 at
@@ -16,8 +23,8 @@
 //! on the GP's chain), so a testnet with short slots audits at the same pace in
 //! slots.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use tessera_audit::execute::{Context, StateAuthorizer};
@@ -26,6 +33,7 @@ use tessera_audit::gossip::{publish, Inbox};
 use tessera_audit::verdict::{culprits, verdict, Kind};
 use tessera_audit::{Auditor, BlockAudit};
 use tessera_core::hash::Hash;
+use tessera_core::spec::ChainSpec;
 use tessera_core::types::{Ed25519Public, Ed25519Signature, WorkReport};
 use tessera_da::availability::AvailabilityEngine;
 use tessera_da::fetch::Holder;
@@ -40,12 +48,12 @@ use crate::node::{NodeEvent, Shared};
 /// Tranches after which a block still not audited is given up on (logged).
 const MAX_TRANCHES: u32 = 12;
 
-/// What the node's audits have done.
+/// What the node's audits have done (a shared farm's: all its hosted nodes').
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AuditCounts {
     /// Blocks that made reports available and were audited.
     pub blocks_audited: u64,
-    /// Reports this node re-executed.
+    /// Reports re-executed (once each, however many hosted identities judged).
     pub executed: u64,
     /// Of those, judged invalid.
     pub invalid: u64,
@@ -71,9 +79,18 @@ const CREDENTIAL_EPOCHS: u32 = 2;
 /// A guarantee's signers: key and signature.
 type Credentials = Vec<(Ed25519Public, Ed25519Signature)>;
 
-/// The auditor: its identity, the farm and the blocks it tracks.
+/// How many tracked block hashes a duty remembers, so that the other hosted
+/// nodes' imports of a block do not track it again.
+const TRACKED_MEMORY: usize = 4096;
+
+/// The auditor: its identities, the farm, the nodes it audits for and the
+/// blocks it tracks.
 pub struct AuditDuty {
     farm: tokio::sync::Mutex<tessera_audit::farm::Farm>,
+    /// The hosted nodes ([`AuditDuty::attach`]).
+    members: Mutex<Vec<Weak<Shared>>>,
+    /// Blocks tracked so far, newest last (at most [`TRACKED_MEMORY`]).
+    tracked: Mutex<VecDeque<Hash>>,
     blocks: Mutex<BTreeMap<Hash, Tracked>>,
     /// The trackers, by header hash (the inbox drains into them).
     audits: Mutex<BTreeMap<Hash, BlockAudit>>,
@@ -88,28 +105,45 @@ pub struct AuditDuty {
 }
 
 impl AuditDuty {
-    /// The duty of the node `shared`, whose slots last `slot`.
-    pub fn new(shared: &Shared, slot: Duration) -> AuditDuty {
-        let me = Auditor {
-            index: shared.index,
-            secrets: shared.keys.clone(),
-        };
-        let inbox = Arc::new(Mutex::new(Inbox::default()));
-        tessera_audit::gossip::register(&shared.network, inbox.clone());
+    /// A duty auditing as `identities` (the validators it will host, each
+    /// attached with [`AuditDuty::attach`] as its node starts), whose slots last
+    /// `slot`, rebuilding bundles on `backend`.
+    pub fn new(
+        spec: &ChainSpec,
+        backend: tessera_kernels::Backend,
+        slot: Duration,
+        identities: Vec<Auditor>,
+    ) -> AuditDuty {
         AuditDuty {
             farm: tokio::sync::Mutex::new(tessera_audit::farm::Farm::new(
-                &shared.spec,
-                shared.backend,
-                vec![me],
+                spec, backend, identities,
             )),
+            members: Mutex::new(Vec::new()),
+            tracked: Mutex::new(VecDeque::new()),
             blocks: Mutex::new(BTreeMap::new()),
             audits: Mutex::new(BTreeMap::new()),
-            inbox,
-            engine: Mutex::new(AvailabilityEngine::new(&shared.spec, shared.backend)),
+            inbox: Arc::new(Mutex::new(Inbox::default())),
+            engine: Mutex::new(AvailabilityEngine::new(spec, backend)),
             credentials: Mutex::new(BTreeMap::new()),
             counts: Mutex::new(AuditCounts::default()),
             tranche: slot * 8 / 6,
         }
+    }
+
+    /// Audit for the node `shared`: the audit messages its endpoint receives
+    /// come to this duty's inbox, its endpoint publishes its identity's, and
+    /// the outcomes reach its chain and pools.
+    pub fn attach(&self, shared: &Arc<Shared>) {
+        tessera_audit::gossip::register(&shared.network, self.inbox.clone());
+        lock(&self.members).push(Arc::downgrade(shared));
+    }
+
+    /// The hosted nodes still running.
+    fn members(&self) -> Vec<Arc<Shared>> {
+        lock(&self.members)
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect()
     }
 
     /// What the audits have done so far.
@@ -124,6 +158,17 @@ impl AuditDuty {
         info: &BlockInfo,
         available: &[WorkReport],
     ) -> anyhow::Result<()> {
+        {
+            // Hosted nodes import the same blocks: the first tracks it for all.
+            let mut tracked = lock(&self.tracked);
+            if tracked.contains(&info.hash) {
+                return Ok(());
+            }
+            tracked.push_back(info.hash);
+            while tracked.len() > TRACKED_MEMORY {
+                tracked.pop_front();
+            }
+        }
         let mut chain = shared.chain();
         let block = chain
             .block(&info.hash)
@@ -326,7 +371,11 @@ impl AuditDuty {
                     counts.executed += work.verdicts.len() as u64;
                     counts.invalid += work.verdicts.values().filter(|v| v.is_err()).count() as u64;
                 }
-                let endpoints = BTreeMap::from([(shared.index, shared.network.clone())]);
+                let endpoints: BTreeMap<_, _> = self
+                    .members()
+                    .iter()
+                    .map(|m| (m.index, m.network.clone()))
+                    .collect();
                 let failed = publish(&endpoints, &shared.validators, &work).await;
                 if failed > 0 {
                     warn!(block = %hash, tranche, failed, "audit messages not delivered");
@@ -342,6 +391,12 @@ impl AuditDuty {
 
     /// Mark audited blocks, pool verdicts, give up on blocks past the last tranche.
     fn conclude(&self, shared: &Arc<Shared>) {
+        let members = self.members();
+        let members = if members.is_empty() {
+            vec![shared.clone()]
+        } else {
+            members
+        };
         let mut blocks = lock(&self.blocks);
         let audits = lock(&self.audits);
         let mut done = Vec::new();
@@ -367,9 +422,13 @@ impl AuditDuty {
                         Vec::new()
                     };
                     warn!(report = %w, kind = ?material.kind, culprits = culprits.len(), "verdict: report disputed");
-                    shared
-                        .pools()
-                        .add_dispute(material.verdict, culprits, material.faults);
+                    for m in &members {
+                        m.pools().add_dispute(
+                            material.verdict.clone(),
+                            culprits.clone(),
+                            material.faults.clone(),
+                        );
+                    }
                     lock(&self.counts).disputes += 1;
                     t.disputed = true;
                 }
@@ -382,19 +441,23 @@ impl AuditDuty {
                     .is_some_and(|r| r.negative().len() * 3 >= shared.validators.len())
             });
             if invalid {
-                let mut chain = shared.chain();
-                if !chain.is_disregarded(hash) {
-                    warn!(block = %hash, "a report it accumulates is judged invalid by a third of the validators; chain disregarded");
-                    if chain.set_disregarded(*hash) {
-                        let best = chain.best().clone();
-                        drop(chain);
-                        shared.emit(NodeEvent::Best(best));
+                for m in &members {
+                    let mut chain = m.chain();
+                    if !chain.is_disregarded(hash) {
+                        warn!(block = %hash, validator = m.index, "a report it accumulates is judged invalid by a third of the validators; chain disregarded");
+                        if chain.set_disregarded(*hash) {
+                            let best = chain.best().clone();
+                            drop(chain);
+                            m.emit(NodeEvent::Best(best));
+                        }
                     }
                 }
             }
             if audit.is_audited() {
                 done.push(*hash);
-                shared.chain().set_audited(*hash);
+                for m in &members {
+                    m.chain().set_audited(*hash);
+                }
                 lock(&self.counts).blocks_audited += 1;
                 info!(block = %hash, "block audited");
             } else if t.next > MAX_TRANCHES && !t.disputed {

@@ -67,6 +67,9 @@ pub struct NodeConfig {
     pub backend: Backend,
     /// How this validator guarantees (honest, or lying for `--byzantine-guarantor`).
     pub behaviour: crate::guarantor::Behaviour,
+    /// The audit farm this validator shares with the others its process hosts
+    /// (its identity among the farm's); `None` for one of its own.
+    pub farm: Option<Arc<AuditDuty>>,
 }
 
 /// What a node tells its watchers.
@@ -462,7 +465,18 @@ impl Node {
         tasks.spawn(sync(shared.clone(), wanted));
         tasks.spawn(assure(shared.clone(), shared.events.subscribe()));
         tasks.spawn(tickets_duty(shared.clone(), shared.events.subscribe()));
-        let audits = Arc::new(AuditDuty::new(&shared, config.slot_duration));
+        let audits = config.farm.clone().unwrap_or_else(|| {
+            Arc::new(AuditDuty::new(
+                &shared.spec,
+                shared.backend,
+                config.slot_duration,
+                vec![tessera_audit::Auditor {
+                    index: shared.index,
+                    secrets: shared.keys.clone(),
+                }],
+            ))
+        });
+        audits.attach(&shared);
         tasks.spawn(crate::auditor::run(
             shared.clone(),
             audits.clone(),
@@ -558,7 +572,13 @@ impl Node {
         });
     }
 
-    /// What this node's audits have done.
+    /// The audit duty this node takes part in (shared by the validators its
+    /// process hosts, or its own).
+    pub fn audit_duty(&self) -> &Arc<AuditDuty> {
+        &self.audits
+    }
+
+    /// What this node's audits have done (a shared farm's, for all it hosts).
     pub fn audit_counts(&self) -> crate::auditor::AuditCounts {
         self.audits.counts()
     }

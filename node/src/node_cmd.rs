@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
@@ -11,8 +12,10 @@ use clap::Args;
 use tessera_core::crypto::jip5::ValidatorSecrets;
 use tessera_core::spec::ChainSpec;
 use tessera_kernels::Backend;
+use tessera_net::PeerId;
 use tracing::info;
 
+use crate::auditor::AuditDuty;
 use crate::chain::Chain;
 use crate::node::{Node, NodeConfig, NodeEvent};
 use crate::store::StateStore;
@@ -26,9 +29,19 @@ pub struct NodeArgs {
     /// Run as JIP-5 development validator `I` (seed `trivial_seed(I)`).
     #[arg(long, conflicts_with = "key_file")]
     pub dev: Option<u32>,
-    /// A file holding the validator's JIP-5 seed: 32 octets as 64 hex digits.
+    /// A file holding the validator's JIP-5 seed: 32 octets as 64 hex digits
+    /// (repeat to host several validators, see `--validators-hosted`).
     #[arg(long)]
-    pub key_file: Option<PathBuf>,
+    pub key_file: Vec<PathBuf>,
+    /// Host this many validators in this process, sharing one audit farm (each
+    /// report they select is fetched and re-executed once, judged by each): with
+    /// `--dev I`, validators `I … I+K−1`; with `--key-file`, one per file (K may
+    /// then be left out). Each has its own endpoint (the `--listen` port plus
+    /// its position), its own database (`hosted-J` under the base path when
+    /// there are several) and authors, guarantees and assures as any validator;
+    /// RPC, metrics and telemetry serve the first.
+    #[arg(long)]
+    pub validators_hosted: Option<u32>,
     /// The UDP address to listen on.
     #[arg(long, default_value = "0.0.0.0:40000")]
     pub listen: SocketAddr,
@@ -89,27 +102,50 @@ impl NodeArgs {
     }
 }
 
-/// The validator's keys from `--dev` or `--key-file`.
-fn keys(args: &NodeArgs) -> anyhow::Result<ValidatorSecrets> {
-    match (&args.dev, &args.key_file) {
-        (Some(i), _) => Ok(ValidatorSecrets::dev(*i)),
-        (None, Some(path)) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading the key file {}", path.display()))?;
-            let hex_seed = text.trim().trim_start_matches("0x");
-            let bytes = hex::decode(hex_seed)
-                .with_context(|| format!("key file {}: the seed is not hex", path.display()))?;
-            let seed: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
-                anyhow::anyhow!(
-                    "key file {}: the seed is {} octets; a JIP-5 seed is 32",
-                    path.display(),
-                    b.len()
-                )
-            })?;
-            Ok(ValidatorSecrets::from_seed(&seed))
+/// The hosted validators' keys, from `--dev` (and `--validators-hosted`) or the
+/// `--key-file`s.
+fn keys(args: &NodeArgs) -> anyhow::Result<Vec<ValidatorSecrets>> {
+    const MAX_HOSTED: u32 = 1023;
+    match (&args.dev, args.key_file.as_slice(), args.validators_hosted) {
+        (_, _, Some(0)) => anyhow::bail!("--validators-hosted 0: host at least one validator"),
+        (_, _, Some(k)) if k > MAX_HOSTED => {
+            anyhow::bail!("--validators-hosted {k}: at most {MAX_HOSTED} (V of the full spec)")
         }
-        (None, None) => anyhow::bail!("give the validator's keys: --dev I or --key-file FILE"),
+        (Some(i), _, k) => {
+            let k = k.unwrap_or(1);
+            let last = i.checked_add(k - 1).ok_or_else(|| {
+                anyhow::anyhow!("--dev {i} --validators-hosted {k}: past the last index")
+            })?;
+            Ok((*i..=last).map(ValidatorSecrets::dev).collect())
+        }
+        (None, [], _) => anyhow::bail!("give the validator's keys: --dev I or --key-file FILE"),
+        (None, files, k) => {
+            if let Some(k) = k.filter(|k| *k as usize != files.len()) {
+                anyhow::bail!(
+                    "--validators-hosted {k} with {} --key-file: one file per hosted validator",
+                    files.len()
+                );
+            }
+            files.iter().map(|path| key_file(path)).collect()
+        }
     }
+}
+
+/// The JIP-5 seed in `path`: 64 hex digits.
+fn key_file(path: &std::path::Path) -> anyhow::Result<ValidatorSecrets> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the key file {}", path.display()))?;
+    let hex_seed = text.trim().trim_start_matches("0x");
+    let bytes = hex::decode(hex_seed)
+        .with_context(|| format!("key file {}: the seed is not hex", path.display()))?;
+    let seed: [u8; 32] = bytes.try_into().map_err(|b: Vec<u8>| {
+        anyhow::anyhow!(
+            "key file {}: the seed is {} octets; a JIP-5 seed is 32",
+            path.display(),
+            b.len()
+        )
+    })?;
+    Ok(ValidatorSecrets::from_seed(&seed))
 }
 
 /// `tessera node`.
@@ -124,7 +160,7 @@ pub fn run(spec: &ChainSpec, args: &NodeArgs) -> anyhow::Result<()> {
         .da_backend
         .parse()
         .map_err(|e: String| anyhow::anyhow!("--da-backend: {e}"))?;
-    let keys = keys(args)?;
+    let hosted = keys(args)?;
     let mut peers = args
         .bootnode
         .iter()
@@ -150,13 +186,45 @@ pub fn run(spec: &ChainSpec, args: &NodeArgs) -> anyhow::Result<()> {
         }
     };
     let spec = &spec;
-    std::fs::create_dir_all(&args.base_path)
-        .with_context(|| format!("creating {}", args.base_path.display()))?;
-    let store = StateStore::open(spec, &args.base_path.join("db"))
-        .with_context(|| format!("opening the database in {}", args.base_path.display()))?;
-    let mut chain = Chain::open(spec, store, &header, state)?;
-    chain.set_archive(args.archive);
-    let genesis_hash = chain.genesis_hash();
+    // Each hosted validator: its keys, its address (the `--listen` port plus its
+    // position) and its chain over its own database.
+    let mut members: Vec<(ValidatorSecrets, SocketAddr, Chain)> = Vec::new();
+    for (j, keys) in hosted.iter().enumerate() {
+        let port = match args.listen.port() {
+            0 => 0,
+            p => p.checked_add(u16::try_from(j)?).ok_or_else(|| {
+                anyhow::anyhow!("--listen {}: no port for hosted validator {j}", args.listen)
+            })?,
+        };
+        let listen = SocketAddr::new(args.listen.ip(), port);
+        let base = if hosted.len() == 1 {
+            args.base_path.clone()
+        } else {
+            args.base_path.join(format!("hosted-{j}"))
+        };
+        std::fs::create_dir_all(&base).with_context(|| format!("creating {}", base.display()))?;
+        let store = StateStore::open(spec, &base.join("db"))
+            .with_context(|| format!("opening the database in {}", base.display()))?;
+        let mut chain = Chain::open(spec, store, &header, state.clone())?;
+        chain.set_archive(args.archive);
+        members.push((keys.clone(), listen, chain));
+    }
+    // The hosted validators keep each other connected too.
+    let co_hosted: Vec<(PeerId, SocketAddr)> = members
+        .iter()
+        .map(|(keys, listen, _)| {
+            let ip = if listen.ip().is_unspecified() {
+                std::net::IpAddr::from([127, 0, 0, 1])
+            } else {
+                listen.ip()
+            };
+            (
+                PeerId::from(keys.ed25519.public()),
+                SocketAddr::new(ip, listen.port()),
+            )
+        })
+        .collect();
+    let genesis_hash = header.hash();
     let era = args
         .genesis_time
         .unwrap_or(tessera_audit::JAM_COMMON_ERA_UNIX);
@@ -169,43 +237,72 @@ pub fn run(spec: &ChainSpec, args: &NodeArgs) -> anyhow::Result<()> {
         .build()
         .context("starting the tokio runtime")?;
     runtime.block_on(async {
-        let mut config = tessera_net::NetworkConfig::new(args.listen, genesis_hash);
-        config.fallback_dial_delay = Duration::from_millis(500);
-        config.reconnect_backoff_max = Duration::from_secs(5);
-        let node = Node::start(
-            NodeConfig {
-                spec: spec.clone(),
-                keys: keys.clone(),
-                listen: args.listen,
-                peers,
-                slot_zero,
-                slot_duration: Duration::from_secs_f64(args.slot_seconds),
-                network: config,
-                backend,
-                behaviour: crate::guarantor::Behaviour::Honest,
-            },
-            chain,
-        )?;
+        let slot_duration = Duration::from_secs_f64(args.slot_seconds);
+        let farm = (members.len() > 1).then(|| {
+            let identities = members
+                .iter_mut()
+                .filter_map(|(keys, _, chain)| {
+                    Some(tessera_audit::Auditor {
+                        index: validator_index(chain, keys)?,
+                        secrets: keys.clone(),
+                    })
+                })
+                .collect();
+            Arc::new(AuditDuty::new(spec, backend, slot_duration, identities))
+        });
+        let mut nodes = Vec::new();
+        for (keys, listen, chain) in members {
+            let mut config = tessera_net::NetworkConfig::new(listen, genesis_hash);
+            config.fallback_dial_delay = Duration::from_millis(500);
+            config.reconnect_backoff_max = Duration::from_secs(5);
+            let me = PeerId::from(keys.ed25519.public());
+            let node_peers = peers
+                .iter()
+                .chain(&co_hosted)
+                .filter(|(p, _)| *p != me)
+                .copied()
+                .collect();
+            nodes.push(Node::start(
+                NodeConfig {
+                    spec: spec.clone(),
+                    keys,
+                    listen,
+                    peers: node_peers,
+                    slot_zero,
+                    slot_duration,
+                    network: config,
+                    backend,
+                    behaviour: crate::guarantor::Behaviour::Honest,
+                    farm: farm.clone(),
+                },
+                chain,
+            )?);
+        }
+        let node = &nodes[0];
         let shared = node.shared().clone();
         let operator = crate::operator::start(shared.clone(), args.operator()).await;
-        let resumed = shared.chain().best().clone();
-        info!(
-            version = env!("CARGO_PKG_VERSION"),
-            chain = if spec.validators() == 6 { "tiny" } else { "full" },
-            genesis = %genesis_hash,
-            validator = shared.index,
-            name = %shared.network.peer_id(),
-            listen = %shared.network.local_addr()?,
-            simd = %machine.simd,
-            gpu = %machine.gpu,
-            cpu = %machine.cpu,
-            pvm = tessera_pvm::Backend::default_choice().name(),
-            best_height = resumed.height,
-            best_slot = resumed.slot,
-            rpc = ?operator.rpc_addr(),
-            prometheus = ?operator.metrics_addr(),
-            "tessera node started"
-        );
+        for n in &nodes {
+            let shared = n.shared();
+            let resumed = shared.chain().best().clone();
+            info!(
+                version = env!("CARGO_PKG_VERSION"),
+                chain = if spec.validators() == 6 { "tiny" } else { "full" },
+                genesis = %genesis_hash,
+                validator = shared.index,
+                name = %shared.network.peer_id(),
+                listen = %shared.network.local_addr()?,
+                simd = %machine.simd,
+                gpu = %machine.gpu,
+                cpu = %machine.cpu,
+                pvm = tessera_pvm::Backend::default_choice().name(),
+                best_height = resumed.height,
+                best_slot = resumed.slot,
+                hosted = nodes.len(),
+                rpc = ?operator.rpc_addr(),
+                prometheus = ?operator.metrics_addr(),
+                "tessera node started"
+            );
+        }
         let mut events = node.subscribe();
         let stop_at = args.slots.map(|n| shared.slot_at(SystemTime::now()) + n);
         loop {
@@ -240,8 +337,30 @@ pub fn run(spec: &ChainSpec, args: &NodeArgs) -> anyhow::Result<()> {
             "node stopped: best #{} at slot {} ({}); finalized #{}",
             best.height, best.slot, best.hash, finalized.height
         );
+        if nodes.len() > 1 {
+            let counts = node.audit_counts();
+            println!(
+                "audit farm of {} validators: {} reports re-executed (once each), {} invalid, {} blocks audited",
+                nodes.len(),
+                counts.executed,
+                counts.invalid,
+                counts.blocks_audited
+            );
+        }
         drop(operator);
-        drop(node);
+        drop(nodes);
         Ok(())
     })
+}
+
+/// `keys`' index in κ at `chain`'s best block.
+fn validator_index(
+    chain: &mut Chain,
+    keys: &ValidatorSecrets,
+) -> Option<tessera_core::types::ValidatorIndex> {
+    let best = chain.best().hash;
+    let state = chain.state(&best).ok()??;
+    let me = keys.ed25519.public();
+    let i = state.state.kappa.0.iter().position(|v| v.ed25519 == me)?;
+    tessera_core::types::ValidatorIndex::try_from(i).ok()
 }

@@ -8,13 +8,14 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
 use clap::Args;
 use tessera_core::crypto::jip5::ValidatorSecrets;
 use tessera_core::spec::ChainSpec;
-use tessera_core::types::{Header, TimeSlot};
+use tessera_core::types::{Header, TimeSlot, ValidatorIndex};
 use tessera_net::{NetworkConfig, PeerId};
 use tessera_state::ChainState;
 use tracing::info;
@@ -72,6 +73,12 @@ pub struct TestnetArgs {
     /// process. 0: every validator in this process.
     #[arg(long, default_value_t = 0)]
     pub processes: usize,
+    /// One audit farm for the validators in this process (as
+    /// `tessera node --validators-hosted` runs one): each report they select is
+    /// fetched and re-executed once and judged by each of them. Default: every
+    /// validator audits on its own.
+    #[arg(long)]
+    pub farm: bool,
 }
 
 /// What a run did, from the first validator's view of its chain.
@@ -245,6 +252,8 @@ pub struct TestnetConfig {
     /// When slot 0 began (`None`: half a slot before now, so slot 1 begins half
     /// a slot from now).
     pub slot_zero: Option<SystemTime>,
+    /// One audit farm for every validator of this process.
+    pub farm: bool,
 }
 
 impl Testnet {
@@ -266,6 +275,23 @@ impl Testnet {
             .hosted
             .clone()
             .unwrap_or_else(|| (0..config.validators.len()).collect());
+        let farm = config.farm.then(|| {
+            let identities = hosted
+                .iter()
+                .filter_map(|i| {
+                    Some(tessera_audit::Auditor {
+                        index: ValidatorIndex::try_from(*i).ok()?,
+                        secrets: config.validators.get(*i)?.clone(),
+                    })
+                })
+                .collect();
+            Arc::new(crate::auditor::AuditDuty::new(
+                &config.spec,
+                config.backend,
+                config.slot_duration,
+                identities,
+            ))
+        });
         for (i, keys) in config.validators.iter().enumerate() {
             if !hosted.contains(&i) {
                 continue;
@@ -302,6 +328,7 @@ impl Testnet {
                     } else {
                         crate::guarantor::Behaviour::Honest
                     },
+                    farm: farm.clone(),
                 },
                 chain,
             )?;
@@ -456,7 +483,14 @@ impl Testnet {
         let finalized = chain.finalized().clone();
         drop(chain);
         let agreed = self.agreed();
-        let audits: Vec<_> = self.nodes.iter().map(|n| n.audit_counts()).collect();
+        // Each duty once: a farm's counts are all its hosted validators'.
+        let mut duties: Vec<&Arc<crate::auditor::AuditDuty>> = Vec::new();
+        for n in &self.nodes {
+            if !duties.iter().any(|d| Arc::ptr_eq(d, n.audit_duty())) {
+                duties.push(n.audit_duty());
+            }
+        }
+        let audits: Vec<_> = duties.iter().map(|d| d.counts()).collect();
         let (bad_verdicts, offenders) = {
             let shared = self.nodes[0].shared();
             let state = shared.chain().state(&best.hash).ok().flatten();
@@ -876,6 +910,7 @@ pub fn run(
             hosted,
             remote,
             slot_zero,
+            farm: args.farm,
         })?;
         info!(
             validators = net.nodes.len(),
@@ -884,7 +919,7 @@ pub fn run(
             "testnet started"
         );
         println!(
-            "tessera testnet: {} validators ({} spec), {} s slots{}{}",
+            "tessera testnet: {} validators ({} spec), {} s slots{}{}{}",
             v,
             if spec.validators() == 6 { "tiny" } else { "full" },
             args.slot_seconds,
@@ -896,6 +931,14 @@ pub fn run(
                     "; validators {}–{} as separate `tessera node` processes",
                     v - args.processes,
                     v - 1
+                )
+            } else {
+                String::new()
+            },
+            if args.farm {
+                format!(
+                    "; one audit farm for the {} validators in this process",
+                    net.nodes.len()
                 )
             } else {
                 String::new()
@@ -946,7 +989,7 @@ pub fn run(
             }
         );
         println!(
-            "summary: work packages submitted {}, accumulated {}, refused {}; reports available {}; blocks audited {} (first validator); audits {} ({} invalid); disputes {}; assurances {}; shards fetched {:.1} MB",
+            "summary: work packages submitted {}, accumulated {}, refused {}; reports available {}; blocks audited {} (first validator); audits {} ({} invalid; re-executions, a farm's once per report); disputes {}; assurances {}; shards fetched {:.1} MB",
             summary.submitted,
             summary.accumulated,
             summary.refused,

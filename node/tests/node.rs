@@ -311,3 +311,93 @@ fn a_killed_voter_resumes_its_rounds_and_finality_goes_on() {
     drop(nodes);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--validators-hosted 6`: one process hosts all six tiny validators (each its
+/// own endpoint and database, one audit farm): it makes and finalizes a chain
+/// on its own. Bad counts are refused with the reason.
+#[test]
+fn one_process_hosts_every_validator_and_finalizes() {
+    let dir = temp_dir("hosted");
+    let port = free_port();
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "node",
+            "--chain",
+            "tiny",
+            "--dev",
+            "0",
+            "--validators-hosted",
+            "6",
+        ])
+        .arg("--base-path")
+        .arg(&dir)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--slot-seconds",
+            "1",
+            "--genesis-time",
+            &now_unix().to_string(),
+        ])
+        .args([
+            "--slots",
+            "8",
+            "--da-backend",
+            "simd",
+            "--no-rpc",
+            "--no-prometheus",
+        ])
+        .env("RUST_LOG", "info,tessera_net=warn")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("tessera node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let mut started: Vec<u32> = stderr
+        .lines()
+        .chain(stdout.lines())
+        .filter(|l| l.contains("tessera node started"))
+        .filter_map(|l| field(l, "validator="))
+        .collect();
+    started.sort();
+    assert_eq!(started, vec![0, 1, 2, 3, 4, 5], "{stderr}");
+    for j in 0..6 {
+        assert!(
+            dir.join(format!("hosted-{j}/db")).is_dir(),
+            "hosted-{j}'s database"
+        );
+    }
+    let stopped = stdout
+        .lines()
+        .find(|l| l.starts_with("node stopped:"))
+        .unwrap_or_else(|| panic!("no stop line:\n{stdout}"));
+    assert!(
+        field(stopped, "finalized #").is_some_and(|f| f >= 1),
+        "{stopped}"
+    );
+    assert!(stdout.contains("audit farm of 6 validators"), "{stdout}");
+    for (args, reason) in [
+        (
+            vec!["--dev", "0", "--validators-hosted", "0"],
+            "at least one",
+        ),
+        (
+            vec!["--key-file", "/nonexistent", "--validators-hosted", "2"],
+            "one file per hosted validator",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(["node", "--chain", "tiny", "--no-rpc", "--no-prometheus"])
+            .args(&args)
+            .arg("--base-path")
+            .arg(dir.join("refused"))
+            .output()
+            .expect("tessera node runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(reason),
+            "{args:?}: {stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -283,6 +283,7 @@ async fn a_submitted_preimage_reaches_every_validator() {
         hosted: None,
         remote: Vec::new(),
         slot_zero: None,
+        farm: false,
     })
     .unwrap();
     // The testnet's JIP-4 chainspec names this network: its genesis, and every

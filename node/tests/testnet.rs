@@ -466,6 +466,33 @@ fn a_testnet_across_processes_passes() {
     every_package_accumulated(&stdout);
 }
 
+/// `--farm`: the six validators share one audit farm, so each report any of
+/// them selects is re-executed once (not once per validator) and still judged
+/// by each: every block is audited and every package accumulated.
+#[test]
+fn a_testnet_with_one_audit_farm_passes() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["testnet", "--slots", "8", "--slot-seconds", "1", "--farm"])
+        .args(["--rpc-port", "0", "--prometheus-port", "0"])
+        .output()
+        .expect("tessera testnet runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "testnet failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("one audit farm for the 6 validators in this process"),
+        "{stdout}"
+    );
+    let work = every_package_accumulated(&stdout);
+    let available = number_after(work, "reports available ");
+    let audits = number_after(work, "audits ");
+    // Tiny draws every report in tranche 0 for each validator: without the farm
+    // that is six re-executions a report.
+    assert!(audits > 0 && audits <= available, "{work}");
+    assert!(number_after(work, "blocks audited ") > 0, "{work}");
+}
+
 #[test]
 fn bad_arguments_are_refused() {
     let out = Command::new(env!("CARGO_BIN_EXE_tessera"))

@@ -36,12 +36,11 @@ use jsonrpsee::server::{
 use jsonrpsee::types::error::{ErrorCode, ErrorObjectOwned};
 use jsonrpsee::types::Params;
 use serde_json::{json, Value};
-use tessera_core::codec::{encode_fixed_seq, encode_seq, Encode};
+use tessera_core::codec::Encode;
 use tessera_core::hash::Hash;
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{CoreIndex, ServiceId, TimeSlot};
 use tessera_state::sigma::accounts::decode_lookup;
-use tessera_state::sigma::Statistics;
 use tessera_state::ChainState;
 use tokio::sync::broadcast;
 
@@ -513,7 +512,7 @@ impl Query {
     /// needs the node, see [`Query::at`]).
     fn read(&self, state: &ChainState) -> Value {
         match self {
-            Query::Statistics => Value::String(b64(&encode_statistics(&state.pi))),
+            Query::Statistics => Value::String(b64(&state.component(13))),
             Query::ServiceData(s) => state
                 .delta
                 .get(s)
@@ -551,19 +550,6 @@ impl Query {
             q => Ok(q.read(&*state_at(view, &b.header_hash)?)),
         }
     }
-}
-
-/// `π` as serialized at C(13) (GP D.2): `E(↕?)`-less fixed sequences of the
-/// current and last validator records (`V` each), the core records, then the
-/// service records with a length prefix. This is the same encoding as
-/// `ChainState::serialize` (a test checks the two agree).
-fn encode_statistics(p: &Statistics) -> Vec<u8> {
-    let mut out = Vec::new();
-    encode_fixed_seq(&p.current, &mut out);
-    encode_fixed_seq(&p.last, &mut out);
-    p.cores.encode_to(&mut out);
-    encode_seq(&p.services, &mut out);
-    out
 }
 
 /// JIP-2 `parameters`: `{"V1": {…}}` with the members JIP-2 lists, each the GP

@@ -433,23 +433,7 @@ fn a_lying_guarantor_is_caught() {
 /// finalizes, and both processes exit 0 at the end.
 #[test]
 fn a_testnet_across_processes_passes() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args([
-            "testnet",
-            "--slots",
-            "8",
-            "--slot-seconds",
-            "1",
-            "--processes",
-            "2",
-        ])
-        .args(["--rpc-port", "0", "--prometheus-port", "0"])
-        .output()
-        .expect("tessera testnet runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "testnet failed:\n{stdout}\n{stderr}");
+    let stdout = passing_testnet(&["--slots", "8", "--slot-seconds", "1", "--processes", "2"]);
     assert!(
         stdout.contains("validators 4–5 as separate `tessera node` processes"),
         "{stdout}"
@@ -471,15 +455,7 @@ fn a_testnet_across_processes_passes() {
 /// by each: every block is audited and every package accumulated.
 #[test]
 fn a_testnet_with_one_audit_farm_passes() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(["testnet", "--slots", "8", "--slot-seconds", "1", "--farm"])
-        .args(["--rpc-port", "0", "--prometheus-port", "0"])
-        .output()
-        .expect("tessera testnet runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "testnet failed:\n{stdout}\n{stderr}");
+    let stdout = passing_testnet(&["--slots", "8", "--slot-seconds", "1", "--farm"]);
     assert!(
         stdout.contains("one audit farm for the 6 validators in this process"),
         "{stdout}"
@@ -510,6 +486,22 @@ fn bad_arguments_are_refused() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--processes 6: at most 5"), "{stderr}");
+}
+
+/// The stdout of `tessera testnet ARGS` (RPC and metrics on any free port), one
+/// run at a time, asserting that it passed.
+fn passing_testnet(args: &[&str]) -> String {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .arg("testnet")
+        .args(args)
+        .args(["--rpc-port", "0", "--prometheus-port", "0"])
+        .output()
+        .expect("tessera testnet runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "testnet failed:\n{stdout}\n{stderr}");
+    stdout
 }
 
 /// The work summary line of a run's `stdout`, asserting that the builder

@@ -148,8 +148,8 @@ impl ChainState {
         kv
     }
 
-    /// The value of `C(i)` in `T(σ)` (GP D.2), `i` in `1..=16`.
-    fn component(&self, i: u8) -> Vec<u8> {
+    /// The value of `C(i)` in `T(σ)` (GP D.2), `i` in `1..=16` (16 beyond).
+    pub fn component(&self, i: u8) -> Vec<u8> {
         match i {
             1 => encoded(&self.alpha),
             2 => encoded(&self.phi),

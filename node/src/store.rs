@@ -48,7 +48,7 @@ use tessera_state::ChainState;
 use crate::finality::record::{VoterRecord, VOTER_RECORD_KEY};
 
 /// A state, its root `M_σ` and its trie.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Stored {
     /// `M_σ(σ)`: `trie.root()`.
     pub root: Hash,
@@ -56,6 +56,44 @@ pub struct Stored {
     pub state: Arc<ChainState>,
     /// The trie of `T(σ)`, sharing its nodes with the states near it.
     pub trie: StateTrie,
+    /// Its record's entries (RocksDB), kept so that a child's record is this
+    /// one merged with the child's changes: copying a sorted array is far
+    /// cheaper than walking every leaf of the trie.
+    entries: Option<Entries>,
+}
+
+impl std::fmt::Debug for Stored {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stored")
+            .field("root", &self.root)
+            .field("keys", &self.entries.as_ref().map(|e| e.len()))
+            .finish_non_exhaustive()
+    }
+}
+
+/// `(k, H(v))` for each key `k` of a state, ascending: a record's entries.
+type Entries = Arc<Vec<(StateKey, Hash)>>;
+
+/// `parent` (a record's entries) with `changes` (ascending, one per key) made.
+fn merged(
+    parent: &[(StateKey, Hash)],
+    changes: &[(StateKey, Option<Leaf>)],
+) -> Vec<(StateKey, Hash)> {
+    let mut out = Vec::with_capacity(parent.len() + changes.len());
+    let mut at = 0;
+    for (key, leaf) in changes {
+        let next = at + parent[at..].partition_point(|(k, _)| k < key);
+        out.extend_from_slice(&parent[at..next]);
+        at = next;
+        if parent.get(at).is_some_and(|(k, _)| k == key) {
+            at += 1;
+        }
+        if let Some(leaf) = leaf {
+            out.push((*key, leaf.value_hash));
+        }
+    }
+    out.extend_from_slice(&parent[at..]);
+    out
 }
 
 /// Why the store failed.
@@ -123,6 +161,14 @@ struct StateRecord {
     entries: Vec<(StateKey, Hash)>,
 }
 
+/// A record's entries from a trie: every leaf's key and value hash.
+fn record_entries(trie: &StateTrie) -> Vec<(StateKey, Hash)> {
+    trie.leaves()
+        .into_iter()
+        .map(|l| (l.key, l.value_hash))
+        .collect()
+}
+
 /// The key of value `H(v) = value_hash` at state key `key` in [`STATE_VALUES`].
 fn value_key(key: &StateKey, value_hash: &Hash) -> [u8; 63] {
     let mut out = [0u8; 63];
@@ -137,6 +183,7 @@ pub struct Staged {
     parent: Hash,
     state: Arc<ChainState>,
     trie: StateTrie,
+    entries: Option<Entries>,
     /// The changed values, each with its leaf.
     written: Vec<(Leaf, Vec<u8>)>,
 }
@@ -267,7 +314,20 @@ impl StateStore {
         let trie = StateTrie::from_map(&kv);
         let written: Vec<(Leaf, Vec<u8>)> =
             trie.leaves().into_iter().zip(kv.into_values()).collect();
-        self.write(header, state, trie, &written, None)
+        let entries = self.keeps_records().then(|| {
+            Arc::new(
+                written
+                    .iter()
+                    .map(|(l, _)| (l.key, l.value_hash))
+                    .collect::<Vec<_>>(),
+            )
+        });
+        self.write(header, state, trie, entries, &written, None)
+    }
+
+    /// Whether states are written as records (RocksDB), not kept whole (memory).
+    fn keeps_records(&self) -> bool {
+        matches!(self.backend, Backend::Rocks(_))
     }
 
     /// Prepare `state`, made by a block on the state stored under `parent`, for
@@ -292,10 +352,18 @@ impl StateStore {
                 written.push((leaf, value));
             }
         }
+        let entries = self.keeps_records().then(|| {
+            let parent = prior
+                .entries
+                .clone()
+                .unwrap_or_else(|| Arc::new(record_entries(&prior.trie)));
+            Arc::new(merged(&parent, &leaves))
+        });
         Ok(Staged {
             parent: *parent,
             trie: prior.trie.updated(leaves),
             state,
+            entries,
             written,
         })
     }
@@ -314,7 +382,14 @@ impl StateStore {
         if !self.contains(&staged.parent)? {
             return Err(StoreError::MissingParent(staged.parent));
         }
-        self.write(header, staged.state, staged.trie, &staged.written, block)
+        self.write(
+            header,
+            staged.state,
+            staged.trie,
+            staged.entries,
+            &staged.written,
+            block,
+        )
     }
 
     /// [`StateStore::stage_child`] then [`StateStore::commit`], with no block.
@@ -335,6 +410,7 @@ impl StateStore {
         header: Hash,
         state: Arc<ChainState>,
         trie: StateTrie,
+        entries: Option<Entries>,
         written: &[(Leaf, Vec<u8>)],
         block: Option<&[u8]>,
     ) -> Result<Hash, StoreError> {
@@ -342,6 +418,7 @@ impl StateStore {
             root: trie.root(),
             state,
             trie,
+            entries,
         };
         match &mut self.backend {
             Backend::Memory { states, blocks, .. } => {
@@ -356,16 +433,13 @@ impl StateStore {
                 for (leaf, value) in written {
                     batch.put_cf(values, value_key(&leaf.key, &leaf.value_hash), value);
                 }
-                let record = StateRecord {
-                    root: stored.root,
-                    entries: stored
-                        .trie
-                        .leaves()
-                        .into_iter()
-                        .map(|l| (l.key, l.value_hash))
-                        .collect(),
-                };
-                batch.put(header.0, record.encode());
+                let mut record = Vec::new();
+                stored.root.encode_to(&mut record);
+                match &stored.entries {
+                    Some(entries) => entries.encode_to(&mut record),
+                    None => record_entries(&stored.trie).encode_to(&mut record),
+                }
+                batch.put(header.0, record);
                 if let Some(b) = block {
                     batch.put_cf(family(db, BLOCKS)?, header.0, b);
                 }
@@ -683,6 +757,7 @@ fn load(
         root: record.root,
         state: Arc::new(state),
         trie,
+        entries: Some(Arc::new(record.entries)),
     })
 }
 

@@ -94,6 +94,11 @@ impl Farm {
         }
     }
 
+    /// Audit as `identity` too, from the next tranche on.
+    pub fn host(&mut self, identity: Auditor) {
+        self.identities.push(identity);
+    }
+
     /// The hosted identities.
     pub fn identities(&self) -> &[Auditor] {
         &self.identities

@@ -87,6 +87,9 @@ const TRACKED_MEMORY: usize = 4096;
 /// blocks it tracks.
 pub struct AuditDuty {
     farm: tokio::sync::Mutex<tessera_audit::farm::Farm>,
+    /// Identities attached since the last tranche, for the farm to host (it is
+    /// locked across a tranche's awaits, which a node's start does not wait for).
+    joining: Mutex<Vec<Auditor>>,
     /// The hosted nodes ([`AuditDuty::attach`]).
     members: Mutex<Vec<Weak<Shared>>>,
     /// Blocks tracked so far, newest last (at most [`TRACKED_MEMORY`]).
@@ -105,19 +108,17 @@ pub struct AuditDuty {
 }
 
 impl AuditDuty {
-    /// A duty auditing as `identities` (the validators it will host, each
-    /// attached with [`AuditDuty::attach`] as its node starts), whose slots last
-    /// `slot`, rebuilding bundles on `backend`.
-    pub fn new(
-        spec: &ChainSpec,
-        backend: tessera_kernels::Backend,
-        slot: Duration,
-        identities: Vec<Auditor>,
-    ) -> AuditDuty {
+    /// A duty for the validators it will host (each attached with
+    /// [`AuditDuty::attach`] as its node starts), whose slots last `slot`,
+    /// rebuilding bundles on `backend`.
+    pub fn new(spec: &ChainSpec, backend: tessera_kernels::Backend, slot: Duration) -> AuditDuty {
         AuditDuty {
             farm: tokio::sync::Mutex::new(tessera_audit::farm::Farm::new(
-                spec, backend, identities,
+                spec,
+                backend,
+                Vec::new(),
             )),
+            joining: Mutex::new(Vec::new()),
             members: Mutex::new(Vec::new()),
             tracked: Mutex::new(VecDeque::new()),
             blocks: Mutex::new(BTreeMap::new()),
@@ -130,10 +131,15 @@ impl AuditDuty {
         }
     }
 
-    /// Audit for the node `shared`: the audit messages its endpoint receives
-    /// come to this duty's inbox, its endpoint publishes its identity's, and
-    /// the outcomes reach its chain and pools.
+    /// Audit for the node `shared`: its identity joins the farm (at the next
+    /// tranche), the audit messages its endpoint receives come to this duty's
+    /// inbox, its endpoint publishes its identity's, and the outcomes reach its
+    /// chain and pools.
     pub fn attach(&self, shared: &Arc<Shared>) {
+        lock(&self.joining).push(Auditor {
+            index: shared.index,
+            secrets: shared.keys.clone(),
+        });
         tessera_audit::gossip::register(&shared.network, self.inbox.clone());
         lock(&self.members).push(Arc::downgrade(shared));
     }
@@ -323,6 +329,9 @@ impl AuditDuty {
         let deadline = tracked.started + self.tranche * (tranche + 1);
         let (result, before, after) = {
             let mut farm = self.farm.lock().await;
+            for identity in lock(&self.joining).drain(..) {
+                farm.host(identity);
+            }
             let before = farm.counters();
             let result = farm
                 .tranche(

@@ -68,7 +68,7 @@ pub struct NodeConfig {
     /// How this validator guarantees (honest, or lying for `--byzantine-guarantor`).
     pub behaviour: crate::guarantor::Behaviour,
     /// The audit farm this validator shares with the others its process hosts
-    /// (its identity among the farm's); `None` for one of its own.
+    /// (it joins it as it starts); `None` for one of its own.
     pub farm: Option<Arc<AuditDuty>>,
 }
 
@@ -470,10 +470,6 @@ impl Node {
                 &shared.spec,
                 shared.backend,
                 config.slot_duration,
-                vec![tessera_audit::Auditor {
-                    index: shared.index,
-                    secrets: shared.keys.clone(),
-                }],
             ))
         });
         audits.attach(&shared);

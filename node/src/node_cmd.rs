@@ -238,18 +238,8 @@ pub fn run(spec: &ChainSpec, args: &NodeArgs) -> anyhow::Result<()> {
         .context("starting the tokio runtime")?;
     runtime.block_on(async {
         let slot_duration = Duration::from_secs_f64(args.slot_seconds);
-        let farm = (members.len() > 1).then(|| {
-            let identities = members
-                .iter_mut()
-                .filter_map(|(keys, _, chain)| {
-                    Some(tessera_audit::Auditor {
-                        index: validator_index(chain, keys)?,
-                        secrets: keys.clone(),
-                    })
-                })
-                .collect();
-            Arc::new(AuditDuty::new(spec, backend, slot_duration, identities))
-        });
+        let farm = (members.len() > 1)
+            .then(|| Arc::new(AuditDuty::new(spec, backend, slot_duration)));
         let mut nodes = Vec::new();
         for (keys, listen, chain) in members {
             let mut config = tessera_net::NetworkConfig::new(listen, genesis_hash);
@@ -351,16 +341,4 @@ pub fn run(spec: &ChainSpec, args: &NodeArgs) -> anyhow::Result<()> {
         drop(nodes);
         Ok(())
     })
-}
-
-/// `keys`' index in κ at `chain`'s best block.
-fn validator_index(
-    chain: &mut Chain,
-    keys: &ValidatorSecrets,
-) -> Option<tessera_core::types::ValidatorIndex> {
-    let best = chain.best().hash;
-    let state = chain.state(&best).ok()??;
-    let me = keys.ed25519.public();
-    let i = state.state.kappa.0.iter().position(|v| v.ed25519 == me)?;
-    tessera_core::types::ValidatorIndex::try_from(i).ok()
 }

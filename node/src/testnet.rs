@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use clap::Args;
 use tessera_core::crypto::jip5::ValidatorSecrets;
 use tessera_core::spec::ChainSpec;
-use tessera_core::types::{Header, TimeSlot, ValidatorIndex};
+use tessera_core::types::{Header, TimeSlot};
 use tessera_net::{NetworkConfig, PeerId};
 use tessera_state::ChainState;
 use tracing::info;
@@ -276,20 +276,10 @@ impl Testnet {
             .clone()
             .unwrap_or_else(|| (0..config.validators.len()).collect());
         let farm = config.farm.then(|| {
-            let identities = hosted
-                .iter()
-                .filter_map(|i| {
-                    Some(tessera_audit::Auditor {
-                        index: ValidatorIndex::try_from(*i).ok()?,
-                        secrets: config.validators.get(*i)?.clone(),
-                    })
-                })
-                .collect();
             Arc::new(crate::auditor::AuditDuty::new(
                 &config.spec,
                 config.backend,
                 config.slot_duration,
-                identities,
             ))
         });
         for (i, keys) in config.validators.iter().enumerate() {

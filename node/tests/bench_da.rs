@@ -18,19 +18,21 @@ fn tessera_json(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("stdout is JSON")
 }
 
+/// `bench da` of one tiny package, once.
+const ONE_TINY_PACKAGE: [&str; 8] = [
+    "bench",
+    "da",
+    "--spec",
+    "tiny",
+    "--workload",
+    "package",
+    "--repetitions",
+    "1",
+];
+
 #[test]
 fn bench_da_json_records_have_the_documented_shape() {
-    let value = tessera_json(&[
-        "bench",
-        "da",
-        "--spec",
-        "tiny",
-        "--workload",
-        "package",
-        "--repetitions",
-        "1",
-        "--json",
-    ]);
+    let value = tessera_json(&[&ONE_TINY_PACKAGE[..], &["--json"]].concat());
     let records = value.as_array().expect("a JSON array");
     let keys = [
         "workload",
@@ -243,22 +245,11 @@ fn bench_da_calibrate_writes_a_calibration_auto_can_load() {
     let file = dir.join("gpu-calibration.json");
     let file_arg = file.to_str().expect("a UTF-8 temp path");
     // `bench da` of one tiny package with the calibration file, then `more`.
-    let bench = [
-        "--gpu-calibration",
-        file_arg,
-        "bench",
-        "da",
-        "--spec",
-        "tiny",
-        "--workload",
-        "package",
-        "--repetitions",
-        "1",
-    ];
+    let bench = [&["--gpu-calibration", file_arg][..], &ONE_TINY_PACKAGE].concat();
     // It must fail; its stderr.
     let fails = |more: &[&str]| -> String {
         let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-            .args(bench)
+            .args(&bench)
             .args(more)
             .output()
             .expect("the tessera binary runs");

@@ -13,7 +13,21 @@ use clap::Parser as _;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// jemalloc's `stats.allocated` and `stats.resident`, refreshed (`epoch`) first:
+/// jemalloc caches its statistics until the epoch advances.
+#[cfg(all(unix, not(target_env = "musl")))]
+fn jemalloc_stats() -> Option<tessera_node::metrics::AllocatorStats> {
+    use tikv_jemalloc_ctl::{epoch, stats};
+    epoch::advance().ok()?;
+    Some(tessera_node::metrics::AllocatorStats {
+        allocated: u64::try_from(stats::allocated::read().ok()?).ok()?,
+        resident: u64::try_from(stats::resident::read().ok()?).ok()?,
+    })
+}
+
 fn main() -> std::process::ExitCode {
+    #[cfg(all(unix, not(target_env = "musl")))]
+    tessera_node::metrics::set_allocator_stats(jemalloc_stats);
     let cli = tessera_node::cli::Cli::parse();
     // Logs go to stderr so that `--json` output on stdout stays clean;
     // `RUST_LOG` overrides the default level: `info`, and `warn` for benches, whose

@@ -121,7 +121,52 @@ pub struct NodeMetrics {
     pub work_packages_guaranteed: Counter,
     /// Work-packages accumulated on the best chain.
     pub work_packages_accumulated: Counter,
+    /// The process's resident set (`/proc/self/status`), read at each scrape.
+    pub process_resident_bytes: Gauge,
+    /// Octets the allocator has handed out and not had back, read at each scrape
+    /// (only where the binary registered its allocator's [`AllocatorStats`]).
+    pub memory_allocated_bytes: Gauge,
+    /// Octets of physical memory the allocator holds (allocated, its metadata and
+    /// freed pages not yet returned), read at each scrape (as above).
+    pub memory_resident_bytes: Gauge,
     registry: Registry,
+}
+
+/// What the process's allocator says of its memory: live allocations against the
+/// physical pages it holds. Together with the resident set they tell a leak
+/// (`allocated` grows) from fragmentation or retention (`resident` grows alone)
+/// from memory outside the allocator (RocksDB's own, thread stacks, mappings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AllocatorStats {
+    /// Octets allocated by the application and not freed.
+    pub allocated: u64,
+    /// Octets in physically resident pages the allocator maps.
+    pub resident: u64,
+}
+
+/// Where [`NodeMetrics`] reads [`AllocatorStats`]: set once by the binary, whose
+/// global allocator it is (the library does not choose the allocator).
+static ALLOCATOR_STATS: std::sync::OnceLock<fn() -> Option<AllocatorStats>> =
+    std::sync::OnceLock::new();
+
+/// Register the process allocator's statistics for the memory metrics (the first
+/// call wins; later ones are ignored).
+pub fn set_allocator_stats(read: fn() -> Option<AllocatorStats>) {
+    let _ = ALLOCATOR_STATS.set(read);
+}
+
+/// The allocator's statistics now, where the binary registered them.
+pub fn allocator_stats() -> Option<AllocatorStats> {
+    ALLOCATOR_STATS.get().and_then(|read| read())
+}
+
+/// The process's resident set in octets: `VmRSS` of `/proc/self/status` (in kB);
+/// `None` where there is no such file (not Linux).
+pub fn process_resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?;
+    let kb: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
+    Some(kb * 1024)
 }
 
 impl std::fmt::Debug for NodeMetrics {
@@ -159,6 +204,9 @@ impl NodeMetrics {
             gpu_queue_depth: Gauge::default(),
             work_packages_guaranteed: Counter::default(),
             work_packages_accumulated: Counter::default(),
+            process_resident_bytes: Gauge::default(),
+            memory_allocated_bytes: Gauge::default(),
+            memory_resident_bytes: Gauge::default(),
             registry: Registry::with_prefix("tessera"),
         };
         let mut r = Registry::with_prefix("tessera");
@@ -245,11 +293,34 @@ impl NodeMetrics {
             "Work-packages accumulated on the best chain",
             m.work_packages_accumulated.clone(),
         );
+        r.register(
+            "process_resident_bytes",
+            "Resident set of the process, octets",
+            m.process_resident_bytes.clone(),
+        );
+        r.register(
+            "memory_allocated_bytes",
+            "Octets allocated and not freed, by the allocator's count",
+            m.memory_allocated_bytes.clone(),
+        );
+        r.register(
+            "memory_resident_bytes",
+            "Octets of resident pages the allocator holds",
+            m.memory_resident_bytes.clone(),
+        );
         NodeMetrics { registry: r, ..m }
     }
 
-    /// Every metric in the OpenMetrics text format.
+    /// Every metric in the OpenMetrics text format, the memory gauges read now.
     pub fn encode(&self) -> String {
+        let gauge = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        if let Some(rss) = process_resident_bytes() {
+            self.process_resident_bytes.set(gauge(rss));
+        }
+        if let Some(stats) = allocator_stats() {
+            self.memory_allocated_bytes.set(gauge(stats.allocated));
+            self.memory_resident_bytes.set(gauge(stats.resident));
+        }
         let mut out = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);

@@ -1008,6 +1008,7 @@ pub fn run(
             );
         }
         println!("{}", net.database_line(0));
+        println!("{}", memory_line());
         let mut passed = summary.passed();
         if let Some(children) = processes.take() {
             // They stop on their own a few slots after this process's last slot.
@@ -1199,6 +1200,23 @@ fn spawn_nodes(
         });
     }
     Ok(started)
+}
+
+/// One line on this process's memory: its resident set and, where the binary's
+/// allocator reports them, the octets allocated and the resident pages the
+/// allocator holds (a leak grows the first, fragmentation only the second).
+pub fn memory_line() -> String {
+    let mb = |b: u64| b as f64 / 1e6;
+    let rss = crate::metrics::process_resident_bytes()
+        .map_or_else(|| "unknown".to_owned(), |b| format!("{:.1} MB", mb(b)));
+    match crate::metrics::allocator_stats() {
+        Some(a) => format!(
+            "memory (this process): resident {rss}; allocator: {:.1} MB allocated, {:.1} MB resident",
+            mb(a.allocated),
+            mb(a.resident)
+        ),
+        None => format!("memory (this process): resident {rss}; allocator statistics unavailable"),
+    }
 }
 
 /// Octets of the files under `dir` (RocksDB's tables, logs and manifests).

@@ -129,10 +129,13 @@ impl TicketPool {
                 expected: submission + 1,
             });
         }
-        let verifier =
-            ring_cache::verifiers(spec.validators())?.for_root(&state.gamma.ring_root)?;
         let input = ticket_vrf_input(&state.eta.0[2], ticket.attempt);
-        let id = verifier.verify(&input, &[], &ticket.proof)?;
+        let id = ring_cache::verifiers(spec.validators())?.verify(
+            &state.gamma.ring_root,
+            &input,
+            &[],
+            &ticket.proof,
+        )?;
         self.by_epoch.entry(submission).or_default().insert(
             id,
             TicketEnvelope {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tessera_node::metrics::{
-    self, AuditOutcome, BackendLabel, DaBackend, NodeMetrics, OutcomeLabel,
+    self, AllocatorStats, AuditOutcome, BackendLabel, DaBackend, NodeMetrics, OutcomeLabel,
 };
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -80,6 +80,13 @@ async fn scrape_after_recording() {
     m.gpu_queue_depth.set(3);
     m.work_packages_guaranteed.inc_by(4);
     m.work_packages_accumulated.inc_by(4);
+    // The allocator's figures are read at the scrape, from what the binary registers.
+    metrics::set_allocator_stats(|| {
+        Some(AllocatorStats {
+            allocated: 123_456,
+            resident: 654_321,
+        })
+    });
 
     let (head, body) = get(addr, "/metrics").await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
@@ -121,10 +128,16 @@ async fn scrape_after_recording() {
         ("tessera_gpu_queue_depth", 3.0),
         ("tessera_work_packages_guaranteed_total", 4.0),
         ("tessera_work_packages_accumulated_total", 4.0),
+        ("tessera_memory_allocated_bytes", 123_456.0),
+        ("tessera_memory_resident_bytes", 654_321.0),
     ];
     for (k, v) in expect {
         assert_eq!(s.get(k), Some(&v), "{k} in\n{body}");
     }
+    // The resident set is this test process's own: more than a megabyte, less
+    // than the machine.
+    let rss = s["tessera_process_resident_bytes"];
+    assert!((1e6..1e12).contains(&rss), "{rss}");
     // The histogram's 0.25 s and 0.5 s observations fall in the buckets above them.
     let le_1 = s
         .iter()

@@ -107,6 +107,15 @@ fn a_short_testnet_passes_and_serves_rpc() {
         .unwrap_or_else(|| panic!("no database line:\n{stdout}"));
     let kept = number_after(db, "): ");
     assert!((1..10).contains(&kept), "states not pruned: {db}");
+    // The memory line: the binary's jemalloc reports its statistics, and holds at
+    // least what it has allocated.
+    let memory = stdout
+        .lines()
+        .find(|l| l.starts_with("memory (this process):"))
+        .unwrap_or_else(|| panic!("no memory line:\n{stdout}"));
+    let allocated = number_after(memory, "allocator: ");
+    let resident = number_after(memory, "allocated, ");
+    assert!(allocated > 0 && resident >= allocated, "{memory}");
 
     // JIP-3 telemetry from every validator: the node information, then Status
     // events and those of authoring, importing, guaranteeing, shard requests and

@@ -10,11 +10,13 @@
 //! over the whole domain, a verifier about a millisecond, against about 10 ms per
 //! proof.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::crypto::bandersnatch::{
-    Error, PublicKey, RingCommitment, RingContext, RingProver, RingVerifier, Secret,
+    Error, PublicKey, RingCommitment, RingContext, RingProof, RingProver, RingVerifier, Secret,
+    VrfOutputHash,
 };
 use crate::memo::Memo;
 
@@ -93,11 +95,35 @@ pub fn verifiers(ring_size: usize) -> Result<Arc<RingVerifiers>, Error> {
 /// add about 5 % to a tickets extrinsic; IETF signatures check at about 1.2 ms each
 /// (16 in 19.6 ms on 2 threads). Reuse also keeps the verifier key out of the
 /// per-ticket allocation path.
+///
+/// It also remembers the proofs it has found valid ([`RingVerifiers::verify`]): a
+/// node meets each ticket several times (from its generator or proxy over CE
+/// 131/132, then in every block on every fork that carries it, and, in a process
+/// hosting several validators, once per validator), and each check is about 10 ms
+/// of pairings. A proof is remembered with everything its validity depends on —
+/// the root, the VRF input, the auxiliary data and all 784 octets — compared in
+/// full, so a hit is exactly the result checking again would give.
 #[derive(Debug)]
 pub struct RingVerifiers {
     context: Arc<RingContext>,
     verifiers: Memo<RingCommitment, Arc<RingVerifier>>,
     builds: AtomicUsize,
+    verified: Mutex<VerifiedProofs>,
+    checks: AtomicUsize,
+}
+
+/// How many valid proofs [`RingVerifiers`] remembers: two epochs' worth of the
+/// full spec's tickets (`V · N` = 1023 · 2 a contest), about 2 MB.
+pub const REMEMBERED_PROOFS: usize = 4096;
+
+/// The exact arguments of one successful [`RingVerifier::verify`].
+type ProofKey = (RingCommitment, Vec<u8>, Vec<u8>, RingProof);
+
+/// Valid proofs with their outputs, oldest evicted first.
+#[derive(Debug, Default)]
+struct VerifiedProofs {
+    outputs: HashMap<ProofKey, VrfOutputHash>,
+    order: VecDeque<ProofKey>,
 }
 
 impl RingVerifiers {
@@ -108,7 +134,49 @@ impl RingVerifiers {
             // The current epoch's root and a few before it, for blocks on forks.
             verifiers: Memo::new(4),
             builds: AtomicUsize::new(0),
+            verified: Mutex::new(VerifiedProofs::default()),
+            checks: AtomicUsize::new(0),
         }
+    }
+
+    /// Check `proof ∈ F̄_root⟨vrf_input⟩(aux_data)` (GP G.4) and return `Y(proof)`
+    /// (G.5), as [`RingVerifier::verify`] under [`Self::for_root`]`(root)` does, but
+    /// answering from memory for a proof already found valid with these same
+    /// arguments. Failures are not remembered: they cost the sender a check each
+    /// time, and a peer that keeps sending them is cut off by the caller.
+    pub fn verify(
+        &self,
+        root: &RingCommitment,
+        vrf_input: &[u8],
+        aux_data: &[u8],
+        proof: &RingProof,
+    ) -> Result<VrfOutputHash, Error> {
+        let key: ProofKey = (*root, vrf_input.to_vec(), aux_data.to_vec(), *proof);
+        if let Some(output) = self.lock_verified().outputs.get(&key) {
+            return Ok(*output);
+        }
+        let output = self.for_root(root)?.verify(vrf_input, aux_data, proof)?;
+        self.checks.fetch_add(1, Ordering::Relaxed);
+        let mut verified = self.lock_verified();
+        if verified.outputs.insert(key.clone(), output).is_none() {
+            verified.order.push_back(key);
+            while verified.order.len() > REMEMBERED_PROOFS {
+                if let Some(oldest) = verified.order.pop_front() {
+                    verified.outputs.remove(&oldest);
+                }
+            }
+        }
+        Ok(output)
+    }
+
+    /// How many proofs [`Self::verify`] has checked with pairings (not from memory).
+    pub fn checks(&self) -> usize {
+        self.checks.load(Ordering::Relaxed)
+    }
+
+    fn lock_verified(&self) -> std::sync::MutexGuard<'_, VerifiedProofs> {
+        // Entries are inserted whole, so a panic elsewhere leaves nothing half-made.
+        self.verified.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The verifier for `root`: one already built if `root` is among the last
@@ -179,5 +247,34 @@ mod tests {
         }
         assert!(prover(6, &keys, 1, &secrets[0]).is_err());
         assert!(prover(6, &keys, 6, &secrets[0]).is_err());
+    }
+
+    /// A valid proof is checked with pairings once and then answered from memory
+    /// with the same output; the same proof under another input or root, and a
+    /// proof with one octet changed, are still checked, and fail.
+    #[test]
+    fn a_valid_proof_is_checked_once_and_nothing_else_is_taken_from_memory() {
+        let secrets: Vec<Secret> = (0u8..6).map(|i| Secret::from_seed(&[i + 90; 32])).collect();
+        let keys: Vec<PublicKey> = secrets.iter().map(Secret::public).collect();
+        let r = root(6, &keys).expect("root");
+        let other_root = root(6, &keys[..5]).expect("root");
+        let proof = prover(6, &keys, 2, &secrets[2])
+            .expect("prover")
+            .prove(b"input", b"")
+            .expect("proof");
+        let fresh = RingVerifiers::new(context(6).expect("context"));
+        let expected = secrets[2].vrf_output(b"input").expect("output");
+        assert_eq!(fresh.verify(&r, b"input", b"", &proof), Ok(expected));
+        assert_eq!(fresh.checks(), 1);
+        assert_eq!(fresh.verify(&r, b"input", b"", &proof), Ok(expected));
+        assert_eq!(fresh.checks(), 1, "the second time comes from memory");
+        assert!(fresh.verify(&r, b"other input", b"", &proof).is_err());
+        assert!(fresh.verify(&r, b"input", b"aux", &proof).is_err());
+        assert!(fresh.verify(&other_root, b"input", b"", &proof).is_err());
+        let mut tampered = proof;
+        tampered.0[100] ^= 1;
+        assert!(fresh.verify(&r, b"input", b"", &tampered).is_err());
+        assert!(fresh.verify(&r, b"input", b"", &tampered).is_err());
+        assert_eq!(fresh.checks(), 1, "failures are neither counted nor kept");
     }
 }

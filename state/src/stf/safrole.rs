@@ -220,12 +220,11 @@ fn accumulate_tickets(
     post: &mut SafroleState,
     input: &SafroleInput,
 ) -> Result<(), SafroleError> {
-    // One verifier per ring root for the process: every ticket of an epoch is
-    // checked under the same γ'_z, and block import meets it again each block.
-    let verifier = ring_cache::verifiers(spec.validators())
-        .map_err(|_| SafroleError::RingUnavailable)?
-        .for_root(&post.gamma_z)
-        .map_err(|_| SafroleError::BadTicketProof)?;
+    // The process's verifiers: one per ring root (every ticket of an epoch is
+    // checked under the same γ'_z), and each proof checked once however many
+    // blocks, forks and hosted validators meet it (`ring_cache::RingVerifiers`).
+    let verifiers =
+        ring_cache::verifiers(spec.validators()).map_err(|_| SafroleError::RingUnavailable)?;
     let eta2 = post.eta.0[2];
     // GP 6.29: p ∈ F̄_{γ'_z}⟨X_T ⌢ η'_2 ⌢ r⟩([]); GP 6.31: the id is Y(p). Each
     // proof is milliseconds of pairing work and independent of the others, so
@@ -236,8 +235,8 @@ fn accumulate_tickets(
         .par_iter()
         .map(|envelope| {
             let vrf_input = [X_TICKET, &eta2[..], &[envelope.attempt]].concat();
-            let id = verifier
-                .verify(&vrf_input, &[], &envelope.signature)
+            let id = verifiers
+                .verify(&post.gamma_z, &vrf_input, &[], &envelope.signature)
                 .map_err(|_| SafroleError::BadTicketProof)?;
             Ok(TicketBody {
                 id,

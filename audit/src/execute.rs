@@ -24,8 +24,8 @@ use tessera_core::codec::{Decode, DecodeError, Encode, Reader};
 use tessera_core::hash::{blake2b_256, blake2b_256_concat};
 use tessera_core::merkle::constant_depth;
 use tessera_core::types::{
-    AvailabilitySpec, CoreIndex, Gas, RefineLoad, WorkExecResult, WorkPackage, WorkReport,
-    WorkResult,
+    AvailabilitySpec, CoreIndex, Gas, RefineLoad, SegmentRootLookup, WorkExecResult, WorkPackage,
+    WorkReport, WorkResult,
 };
 use tessera_core::{ChainSpec, Hash};
 use tessera_state::refine::{refine_items, HistoricalLookup, Refinement};
@@ -298,6 +298,13 @@ pub fn check_data(report: &WorkReport, bundle: &Bundle) -> Result<(), Invalid> {
             }
         }
     }
+    check_justifications(bundle, &report.segment_root_lookup)
+}
+
+/// Check each import of `bundle` against its justification to the segment root
+/// `L(r)` (§17.2, GP 14.14): `r` itself, or for a work-package hash `r⊞` the root
+/// `lookup` (a report's `l`) gives it.
+pub fn check_justifications(bundle: &Bundle, lookup: &SegmentRootLookup) -> Result<(), Invalid> {
     let items = bundle
         .package
         .items
@@ -307,12 +314,11 @@ pub fn check_data(report: &WorkReport, bundle: &Bundle) -> Result<(), Invalid> {
     for (item, ((w, segments), paths)) in items.enumerate() {
         let imports = w.import_segments.iter().zip(segments).zip(paths);
         for (index, ((spec, segment), path)) in imports.enumerate() {
-            // L(r): a segment root as it is, a package hash through the report's `l`.
+            // L(r): a segment root as it is, a package hash through `l`.
             let root = if spec.index & PACKAGE_HASH_FLAG == 0 {
                 spec.tree_root
             } else {
-                *report
-                    .segment_root_lookup
+                *lookup
                     .get(&spec.tree_root)
                     .ok_or(Invalid::UnknownSegmentRoot { item, index })?
             };

@@ -1,10 +1,11 @@
 //! A work-package builder for the testnet service (GP v0.7.2 §14.3, the work
 //! package `P`): one work item of [`crate::testnet_service`] carrying a payload,
+//! exporting [`EXPORTS`] segments and importing the segments it is given,
 //! authorized by the testnet authorizer, anchored on a recent block.
 
 use tessera_core::hash::Hash;
 use tessera_core::spec::ChainSpec;
-use tessera_core::types::{RefineContext, WorkItem, WorkPackage};
+use tessera_core::types::{ImportSpec, RefineContext, WorkItem, WorkPackage};
 use tessera_core::Bytes;
 use tessera_state::ChainState;
 
@@ -24,6 +25,10 @@ pub struct Anchor {
 /// accumulate code's loop of one storage write per input.
 pub const ACCUMULATE_GAS: u64 = 100_000;
 
+/// The segments each testnet work item exports (`w_e`): one, so that every
+/// package puts segments in the imports DA for later packages to import.
+pub const EXPORTS: u16 = 1;
+
 /// The refine gas of a testnet work item: the FNV loop costs 5 gas an octet plus
 /// about 20 per 4 KiB chunk, so `8·|payload| + 10_000`, capped at `G_R`.
 pub fn refine_gas(spec: &ChainSpec, payload_len: usize) -> u64 {
@@ -33,14 +38,16 @@ pub fn refine_gas(spec: &ChainSpec, payload_len: usize) -> u64 {
         .min(spec.gas_refine)
 }
 
-/// The testnet service's package for `payload`, anchored on `anchor`, whose
-/// posterior state is `state` (the package's `x_b` is that block's BEEFY root in
-/// `β_H`, its lookup anchor is the block itself at slot `τ`).
+/// The testnet service's package for `payload` importing `imports`, anchored on
+/// `anchor`, whose posterior state is `state` (the package's `x_b` is that
+/// block's BEEFY root in `β_H`, its lookup anchor is the block itself at slot
+/// `τ`).
 pub fn testnet_package(
     spec: &ChainSpec,
     state: &ChainState,
     anchor: &Anchor,
     payload: Vec<u8>,
+    imports: Vec<ImportSpec>,
 ) -> WorkPackage {
     let beefy_root = state
         .beta
@@ -67,9 +74,9 @@ pub fn testnet_package(
             code_hash: testnet_service::service_code_hash(),
             refine_gas_limit: refine_gas(spec, payload.len()),
             accumulate_gas_limit: ACCUMULATE_GAS,
-            export_count: 0,
+            export_count: EXPORTS,
             payload: Bytes(payload),
-            import_segments: Vec::new(),
+            import_segments: imports,
             extrinsic: Vec::new(),
         }],
     }

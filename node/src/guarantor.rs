@@ -6,8 +6,10 @@
 //!
 //! The checks before refine ([`Guarantor::check`]), each as block import will
 //! apply it to the guarantee (GP 11.23–11.42), on the node's best state:
-//! - the package names a core below `C`, has 1..=`I` items, and no imports
-//!   (segment imports are not supported yet: [`GuaranteeError::ImportsUnsupported`]);
+//! - the package names a core below `C`, has 1..=`I` items and at most `W_M`
+//!   imports in all (GP 14.2), each naming a package whose report this node has
+//!   seen, by segments root or work-package hash ([`crate::exports`]), and an
+//!   index below its export count;
 //! - the guarantor is assigned to the core by `M` (GP 11.18–11.22) for the slot
 //!   the guarantee is made at: `P(η'_2, t)` over `κ`, or over `Φ(γ_P)` with `η_1`
 //!   as `η'_2` when `t` is in the epoch after the best state's (GP 6.13, 6.23);
@@ -18,9 +20,17 @@
 //! - the lookup anchor is at most `L` slots old (GP 11.33);
 //! - every extrinsic blob hashes to its reference (GP 14.4).
 //!
-//! Then Ψ_I (with `Λ` over the best state, [`crate::genesis::StateLookup`]) must
-//! authorize, Ψ_R runs per item ([`refine_items`]), and the report is built as an
-//! auditor ([`tessera_audit::execute`]) recomputes it. The guarantor signs
+//! Then the imported segments are fetched from the exporting packages' assurers
+//! and proven to their segments roots (GP 14.3, JAMNP-S CE 139/140:
+//! [`tessera_da::import::import_segments`]), Ψ_I (with `Λ` over the best state,
+//! [`crate::genesis::StateLookup`]) must authorize, Ψ_R runs per item
+//! ([`refine_items`]) with the imports, and the report is built as an auditor
+//! ([`tessera_audit::execute`]) recomputes it: the bundle carries each import
+//! with its justification `J_0` (GP 14.14), and the report's segment-root lookup
+//! `l` maps each package named by hash to its segments root. A co-guarantor
+//! takes the imports from the bundle, checks every justification against the
+//! segments root its own index gives (and the primary's CE 134 mappings against
+//! that index), and refines with them. The guarantor signs
 //! `X_G ⌢ H(E(report))` (GP 11.26), sends the bundle to the other guarantors of
 //! the core over CE 134 and keeps each signature on the same report hash, then
 //! with 2–3 signatures ordered by validator index makes the [`Guarantee`] for its
@@ -44,8 +54,8 @@ use tessera_core::hash::{blake2b_256, Hash};
 use tessera_core::merkle::constant_depth;
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{
-    AvailabilitySpec, CoreIndex, Guarantee, SegmentRootLookup, TimeSlot, ValidatorIndex,
-    ValidatorSignature, WorkExecResult, WorkPackage, WorkReport,
+    AvailabilitySpec, CoreIndex, Guarantee, SegmentRootLookup, SegmentRootLookupItem, TimeSlot,
+    ValidatorIndex, ValidatorSignature, WorkExecResult, WorkPackage, WorkReport,
 };
 use tessera_da::availability::AvailabilityEngine;
 use tessera_da::package::Distributable;
@@ -64,11 +74,12 @@ use tessera_state::stf::reports::X_GUARANTEE;
 use tessera_state::ChainState;
 use tokio::sync::broadcast;
 
+use crate::exports::{ExportsIndex, Resolved};
 use crate::genesis::StateLookup;
 use crate::observe::Observer;
 use crate::telemetry::{
-    Event, EventId, ExecCost, GuaranteeOutline, IsAuthorizedCost, RefineCost, WorkPackageOutline,
-    WorkReportOutline,
+    Event, EventId, ExecCost, GuaranteeOutline, IsAuthorizedCost, Reason, RefineCost,
+    WorkPackageOutline, WorkReportOutline,
 };
 
 /// How a guarantor behaves.
@@ -117,9 +128,23 @@ pub enum GuaranteeError {
     /// GP 11.3/14.2: a package has 1..=I items.
     #[error("the package has {0} work items")]
     BadItemCount(usize),
-    /// Segment imports are not supported by this guarantor yet.
-    #[error("work items import segments, which this guarantor does not support yet")]
-    ImportsUnsupported,
+    /// GP 14.2: more than `W_M` imports in all.
+    #[error("the package imports {0} segments, more than W_M")]
+    TooManyImports(usize),
+    /// An import names a package whose report this node has not seen.
+    #[error("import from {0}, a package this node knows no exports of")]
+    UnknownImport(Hash),
+    /// An import's index is not below its package's export count.
+    #[error("import of segment {index} of a package that exported {count}")]
+    NotExported {
+        /// The index asked for.
+        index: u16,
+        /// The package's `n`.
+        count: u16,
+    },
+    /// Fetching or proving the imported segments failed.
+    #[error("importing segments: {0}")]
+    Import(String),
     /// GP 11.26: we are not among the core's guarantors at this slot.
     #[error("validator {index:?} is not assigned to core {core} at slot {slot}")]
     NotAssigned {
@@ -203,6 +228,56 @@ struct Inner {
     backend: tessera_kernels::Backend,
     guarantees: broadcast::Sender<Guarantee>,
     observer: OnceLock<Observer>,
+    exports: OnceLock<Arc<ExportsIndex>>,
+}
+
+/// A package's imports for Ψ_R and its bundle: per item, the segments (`W_G`
+/// octets each) and their justifications `J_0`, and the report's segment-root
+/// lookup `l`.
+#[derive(Clone, Debug, Default)]
+pub struct Imports {
+    /// `S#(p_w)`.
+    pub segments: Vec<Vec<Vec<u8>>>,
+    /// `J#(p_w)`.
+    pub justifications: Vec<Vec<Vec<Hash>>>,
+    /// `l`: work-package hash to segments root, for imports named by hash.
+    pub lookup: SegmentRootLookup,
+}
+
+impl Imports {
+    /// No imports, for a package whose items import nothing.
+    pub fn none(package: &WorkPackage) -> Self {
+        Imports {
+            segments: package.items.iter().map(|_| Vec::new()).collect(),
+            justifications: package.items.iter().map(|_| Vec::new()).collect(),
+            lookup: SegmentRootLookup(Vec::new()),
+        }
+    }
+
+    /// `l` for the imports of `package` that name a package by hash, resolved
+    /// in `resolved` (one per import, in item order), ordered by hash as GP C.2
+    /// encodes a dictionary.
+    fn lookup_of(package: &WorkPackage, resolved: &[Resolved]) -> SegmentRootLookup {
+        let imports = package.items.iter().flat_map(|w| &w.import_segments);
+        let mut pairs: Vec<(Hash, Hash)> = imports
+            .zip(resolved)
+            .filter(|(_, r)| r.by_package_hash)
+            .map(|(i, r)| (i.tree_root, r.exported.by.segments_root))
+            .collect();
+        pairs.sort();
+        pairs.dedup();
+        SegmentRootLookup(
+            pairs
+                .into_iter()
+                .map(
+                    |(work_package_hash, segment_tree_root)| SegmentRootLookupItem {
+                        work_package_hash,
+                        segment_tree_root,
+                    },
+                )
+                .collect(),
+        )
+    }
 }
 
 /// The guarantor assignment in force at `slot` on `state` (GP 11.18–11.22): each
@@ -283,6 +358,7 @@ pub fn split_extrinsics(
 /// The report of `package` on `core` (GP 14.11–14.16): Ψ_I, Ψ_R per item, the
 /// bundle coded for availability. `lie` alters the refine outputs as
 /// [`Behaviour::Lie`] says.
+#[allow(clippy::too_many_arguments)]
 pub fn make_report(
     spec: &ChainSpec,
     engine: &mut AvailabilityEngine,
@@ -290,6 +366,7 @@ pub fn make_report(
     core: CoreIndex,
     package: &WorkPackage,
     extrinsics: Vec<Vec<Vec<u8>>>,
+    imported: Imports,
     lie: bool,
 ) -> Result<Made, GuaranteeError> {
     let lookup = StateLookup(state);
@@ -297,7 +374,11 @@ pub fn make_report(
     let (trace, auth_gas) = psi_i(spec, package, core, &lookup);
     let authorization = (auth_gas, started.elapsed());
     let trace = trace.map_err(GuaranteeError::NotAuthorized)?;
-    let imports: Vec<Vec<Vec<u8>>> = package.items.iter().map(|_| Vec::new()).collect();
+    let Imports {
+        segments: imports,
+        justifications,
+        lookup: segment_root_lookup,
+    } = imported;
     let started = Instant::now();
     let outcomes = refine_items(&Refinement {
         spec,
@@ -333,7 +414,7 @@ pub fn make_report(
     let bundle = Bundle {
         package: package.clone(),
         extrinsics,
-        justifications: package.items.iter().map(|_| Vec::new()).collect(),
+        justifications,
         imports,
     }
     .encode();
@@ -354,7 +435,7 @@ pub fn make_report(
         authorizer_hash: authorizer_hash(package),
         auth_gas_used: auth_gas,
         auth_output: trace.into(),
-        segment_root_lookup: SegmentRootLookup(Vec::new()),
+        segment_root_lookup,
         results,
     };
     Ok(Made {
@@ -407,6 +488,7 @@ impl Guarantor {
                 engine: Mutex::new(engine),
                 guarantees,
                 observer: OnceLock::new(),
+                exports: OnceLock::new(),
             }),
         };
         let me = g.clone();
@@ -438,6 +520,13 @@ impl Guarantor {
             }
         });
         g
+    }
+
+    /// Resolve imports through `exports` from now on (without it, a package
+    /// that imports is refused as importing from an unknown package); `false`
+    /// if one was already set.
+    pub fn set_exports(&self, exports: Arc<ExportsIndex>) -> bool {
+        self.inner.exports.set(exports).is_ok()
     }
 
     /// Record this guarantor's work (JIP-3 guaranteeing events, the DA encode
@@ -569,6 +658,7 @@ impl Guarantor {
         }
         let slot = best.slot;
         let state = best.state.clone();
+        let imported = inner.fetch_imports(&state, &package, submission).await?;
         let made = {
             let inner = inner.clone();
             let state = state.clone();
@@ -582,6 +672,7 @@ impl Guarantor {
                     core,
                     &package,
                     blobs,
+                    imported,
                     inner.behaviour == Behaviour::Lie,
                 )
             })
@@ -606,7 +697,14 @@ impl Guarantor {
         // CE 134 to the co-guarantors, concurrently.
         let request = BundleWithMappings {
             core_index: core,
-            mappings: SegmentRootMappings::default(),
+            mappings: SegmentRootMappings(
+                made.report
+                    .segment_root_lookup
+                    .0
+                    .iter()
+                    .map(|l| (l.work_package_hash, l.segment_tree_root))
+                    .collect(),
+            ),
             bundle: made.bundle.clone(),
         };
         let mut asks = tokio::task::JoinSet::new();
@@ -789,6 +887,156 @@ impl Inner {
             .and_then(|i| ValidatorIndex::try_from(i).ok())
     }
 
+    /// Each import of `package`, in item order, resolved through the exports
+    /// index (GP 14.2's bound `W_M` on their number checked first).
+    fn resolve_imports(&self, package: &WorkPackage) -> Result<Vec<Resolved>, GuaranteeError> {
+        let count: usize = package.items.iter().map(|w| w.import_segments.len()).sum();
+        if count > self.spec.max_imports as usize {
+            return Err(GuaranteeError::TooManyImports(count));
+        }
+        let imports = package.items.iter().flat_map(|w| &w.import_segments);
+        imports
+            .map(|import| {
+                let r = self
+                    .exports
+                    .get()
+                    .and_then(|index| index.resolve(import))
+                    .ok_or(GuaranteeError::UnknownImport(import.tree_root))?;
+                if r.index >= r.exported.by.export_count {
+                    return Err(GuaranteeError::NotExported {
+                        index: r.index,
+                        count: r.exported.by.export_count,
+                    });
+                }
+                Ok(r)
+            })
+            .collect()
+    }
+
+    /// The primary's imports (GP 14.3): each exporting package's wanted
+    /// segments fetched from the assurers of its core (CE 139, then CE 140 on
+    /// an inconsistency) and proven to its segments root. JIP-3 events under the
+    /// submission event `submission`: 160 for each package named by hash, 161
+    /// for each exporting package, 168 then 170 (or 169) around each package's
+    /// fetch and reconstruction, 172 (or 171) for the imports proven.
+    async fn fetch_imports(
+        &self,
+        state: &ChainState,
+        package: &WorkPackage,
+        submission: EventId,
+    ) -> Result<Imports, GuaranteeError> {
+        let resolved = self.resolve_imports(package)?;
+        if resolved.is_empty() {
+            return Ok(Imports::none(package));
+        }
+        let telemetry = self.observer().telemetry();
+        let imports = package.items.iter().flat_map(|w| &w.import_segments);
+        // Per exporting package: its exports and, for each wanted index, the
+        // import segment ids (positions among all the package's imports) it serves.
+        type Wanted = (crate::exports::Exported, Vec<u16>, Vec<u16>);
+        let mut wanted: std::collections::BTreeMap<Hash, Wanted> =
+            std::collections::BTreeMap::new();
+        for (id, (import, r)) in imports.zip(&resolved).enumerate() {
+            if r.by_package_hash {
+                telemetry.send(Event::WorkPackageHashMapped(
+                    submission,
+                    import.tree_root,
+                    r.exported.by.segments_root,
+                ));
+            }
+            let entry = wanted
+                .entry(r.exported.by.segments_root)
+                .or_insert_with(|| {
+                    telemetry.send(Event::SegmentsRootMapped(
+                        submission,
+                        r.exported.by.segments_root,
+                        r.exported.by.erasure_root,
+                    ));
+                    (r.exported, Vec::new(), Vec::new())
+                });
+            if !entry.1.contains(&r.index) {
+                entry.1.push(r.index);
+            }
+            entry.2.push(u16::try_from(id).unwrap_or(u16::MAX));
+        }
+        let all_ids: Vec<u16> = wanted
+            .values()
+            .flat_map(|(_, _, ids)| ids.clone())
+            .collect();
+        let me = self.network.peer_id();
+        let mut proven = std::collections::HashMap::new();
+        for (root, (exported, indices, ids)) in wanted {
+            let holders: Vec<tessera_da::import::Holder> = state
+                .kappa
+                .0
+                .iter()
+                .enumerate()
+                .filter_map(|(v, validator)| {
+                    let peer = PeerId::from(validator.ed25519);
+                    let v = u16::try_from(v).ok()?;
+                    (peer != me).then_some(tessera_da::import::Holder {
+                        peer,
+                        shard_index: tessera_da::assignment::shard_index(
+                            &self.spec,
+                            exported.core,
+                            v,
+                        )?,
+                    })
+                })
+                .collect();
+            let reconstructing = telemetry.send(Event::ReconstructingSegments(
+                submission,
+                ids.clone(),
+                false,
+            ));
+            let segments = match tessera_da::import::import_segments(
+                &self.network,
+                &self.spec,
+                self.backend,
+                &exported.by,
+                &indices,
+                &holders,
+            )
+            .await
+            {
+                Ok(segments) => {
+                    telemetry.send(Event::SegmentsReconstructed(reconstructing));
+                    segments
+                }
+                Err(e) => {
+                    let reason: Reason = e.to_string().into();
+                    telemetry.send(match e {
+                        // Shards proven to the erasure root rebuilt segments that do
+                        // not prove to the segments root: verification failed.
+                        tessera_da::import::ImportError::InvalidErasureRoot { .. } => {
+                            Event::SegmentVerificationFailed(submission, ids, reason)
+                        }
+                        _ => Event::SegmentReconstructionFailed(reconstructing, reason),
+                    });
+                    return Err(GuaranteeError::Import(e.to_string()));
+                }
+            };
+            for s in segments {
+                proven.insert((root, s.index), s);
+            }
+        }
+        let mut imports = Imports::none(package);
+        let mut next = resolved.iter();
+        for (item, w) in package.items.iter().enumerate() {
+            for _ in &w.import_segments {
+                let segment = next
+                    .next()
+                    .and_then(|r| proven.get(&(r.exported.by.segments_root, r.index)))
+                    .ok_or_else(|| GuaranteeError::Import("a segment was not fetched".into()))?;
+                imports.segments[item].push(segment.segment.clone());
+                imports.justifications[item].push(segment.proof.clone());
+            }
+        }
+        imports.lookup = Imports::lookup_of(package, &resolved);
+        telemetry.send(Event::SegmentsVerified(submission, all_ids));
+        Ok(imports)
+    }
+
     /// The checks before refine (module docs).
     fn check(
         &self,
@@ -805,9 +1053,7 @@ impl Inner {
         if items == 0 || items > spec.max_work_items as usize {
             return Err(GuaranteeError::BadItemCount(items));
         }
-        if package.items.iter().any(|w| !w.import_segments.is_empty()) {
-            return Err(GuaranteeError::ImportsUnsupported);
-        }
+        self.resolve_imports(package)?;
         let (cores, validators) = assignment(spec, state, best.slot);
         let index = self.my_index(&validators);
         if index.and_then(|i| cores.get(usize::from(i))) != Some(&core) {
@@ -868,8 +1114,22 @@ impl Inner {
         }
         let best = self.chain.best();
         let lie = self.behaviour == Behaviour::Lie;
+        let mut imported = Imports::none(&bundle.package);
         if !lie {
             self.check(&best, req.core_index, &bundle.package)?;
+            // The imports as the primary fetched them, each proven to the segments
+            // root our own index gives (and the primary's mappings agreeing).
+            let resolved = self.resolve_imports(&bundle.package)?;
+            imported.lookup = Imports::lookup_of(&bundle.package, &resolved);
+            for (hash, root) in &req.mappings.0 {
+                if imported.lookup.get(hash).is_some_and(|ours| ours != root) {
+                    return Err(GuaranteeError::Import(format!(
+                        "the primary maps package {hash} to segments root {root}, which is not its root"
+                    )));
+                }
+            }
+            tessera_audit::execute::check_justifications(&bundle, &imported.lookup)
+                .map_err(|e| GuaranteeError::Import(e.to_string()))?;
             for (item, blobs) in bundle.package.items.iter().zip(&bundle.extrinsics) {
                 for (x, blob) in item.extrinsic.iter().zip(blobs) {
                     if blake2b_256(blob) != x.hash {
@@ -890,6 +1150,11 @@ impl Inner {
                 req.core_index,
                 &bundle.package,
                 bundle.extrinsics,
+                Imports {
+                    segments: bundle.imports,
+                    justifications: bundle.justifications,
+                    lookup: imported.lookup,
+                },
                 lie,
             )?
         };

@@ -17,6 +17,7 @@ pub mod chain;
 pub mod chainspec;
 pub mod cli;
 pub mod codec_cmd;
+pub mod exports;
 pub mod finality;
 pub mod fuzz_target;
 pub mod genesis;

@@ -120,6 +120,9 @@ pub struct Shared {
     pub submit: std::sync::OnceLock<SubmitFn>,
     /// Metrics and telemetry, recorded by the duties where the work happens.
     pub observer: crate::observe::Observer,
+    /// The exports of the reports seen in imported blocks, for the guarantor's
+    /// segment imports.
+    pub exports: Arc<crate::exports::ExportsIndex>,
 }
 
 /// A work package for a core, with its extrinsic data, handed to a guarantor.
@@ -421,6 +424,7 @@ impl Node {
             stats: Stats::default(),
             submit: std::sync::OnceLock::new(),
             observer: crate::observe::Observer::new(),
+            exports: Arc::new(crate::exports::ExportsIndex::new()),
         });
         network.set_chain_head(shared.handshake());
         // CE 137/138/147 (and the segment kinds): serve the shards we hold, with
@@ -494,6 +498,7 @@ impl Node {
             )
         };
         guarantor.set_observer(shared.observer.clone());
+        guarantor.set_exports(shared.exports.clone());
         {
             let mut made = guarantor.subscribe();
             let s = shared.clone();
@@ -717,6 +722,10 @@ fn timed_import(shared: &Shared, chain: &mut Chain, block: &Block) -> Result<Imp
     let started = std::time::Instant::now();
     let imported = chain.import(block)?;
     if matches!(imported, Imported::New { .. }) {
+        // Where the reports' exported segments are, for packages importing them.
+        for guarantee in &block.extrinsic.guarantees.0 {
+            shared.exports.record(&guarantee.report);
+        }
         shared
             .observer
             .metrics

@@ -204,7 +204,7 @@ pub fn run(spec: &ChainSpec, args: &SubmitArgs) -> anyhow::Result<()> {
                 );
             }
             let payload: Vec<u8> = (0..n).map(|i| (i as u8).wrapping_mul(31)).collect();
-            let mut package = testnet_package(spec, state, &anchor, payload);
+            let mut package = testnet_package(spec, state, &anchor, payload, Vec::new());
             if let (Some(beefy_root), Some(slot)) = (args.anchor_beefy_root, args.anchor_slot) {
                 package.context.beefy_root = beefy_root;
                 package.context.lookup_anchor_slot = slot;

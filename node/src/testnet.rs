@@ -118,6 +118,8 @@ pub struct Summary {
     pub accumulated: u64,
     /// Submissions no guarantor took.
     pub refused: u64,
+    /// Of the packages submitted, those importing a segment another exported.
+    pub importing: u64,
     /// The slots at which the packages not accumulated were submitted.
     pub missing: Vec<TimeSlot>,
     /// Reports judged bad on chain (`ψ_B` of the first validator's best state).
@@ -585,6 +587,7 @@ impl Testnet {
             summary.submitted = b.submitted.len() as u64;
             summary.accumulated = accumulated.len() as u64;
             summary.refused = b.refused;
+            summary.importing = b.importing;
             summary.missing = b
                 .submitted
                 .iter()
@@ -615,7 +618,16 @@ pub struct Builder {
     accumulated_at: std::collections::BTreeMap<tessera_core::hash::Hash, tessera_core::hash::Hash>,
     /// Submissions no guarantor took.
     pub refused: u64,
+    /// The segments roots `e` of the latest accumulated packages, newest last,
+    /// read from the service's record of each (`E(0, p, e, …)`): what the next
+    /// packages import segment 0 of.
+    exported: std::collections::VecDeque<tessera_core::hash::Hash>,
+    /// Packages submitted with an import.
+    pub importing: u64,
 }
+
+/// How many accumulated packages' segments roots the builder remembers.
+const EXPORTED_KEPT: usize = 16;
 
 impl Builder {
     /// A builder endpoint connected to the testnet's validators, submitting
@@ -657,6 +669,8 @@ impl Builder {
             submitted: Default::default(),
             accumulated_at: Default::default(),
             refused: 0,
+            exported: Default::default(),
+            importing: 0,
         })
     }
 
@@ -685,7 +699,22 @@ impl Builder {
             let mut payload: Vec<u8> = slot.to_le_bytes().to_vec();
             payload.extend_from_slice(&(core as u32).to_le_bytes());
             payload.extend((0..self.payload_bytes.saturating_sub(8)).map(|i| (i % 251) as u8));
-            let package = crate::builder::testnet_package(&net.spec, &state, &anchor, payload);
+            // Segment 0 of an accumulated package's exports, by its segments root
+            // (GP 14.3; each core a different one where there are several).
+            let imports: Vec<tessera_core::types::ImportSpec> = self
+                .exported
+                .iter()
+                .rev()
+                .nth(core)
+                .map(|root| tessera_core::types::ImportSpec {
+                    tree_root: *root,
+                    index: 0,
+                })
+                .into_iter()
+                .collect();
+            let importing = !imports.is_empty();
+            let package =
+                crate::builder::testnet_package(&net.spec, &state, &anchor, payload, imports);
             let hash =
                 tessera_core::hash::blake2b_256(&tessera_core::codec::Encode::encode(&package));
             let submission = tessera_net::messages::WorkPackageSubmission {
@@ -727,6 +756,7 @@ impl Builder {
             }
             if taken {
                 self.submitted.insert(hash, slot);
+                self.importing += u64::from(importing);
             } else {
                 self.refused += 1;
                 tracing::warn!(core, slot, "no guarantor took the package");
@@ -746,7 +776,21 @@ impl Builder {
         if let Some(s) = state {
             for h in s.state.xi.iter().flatten() {
                 if self.submitted.contains_key(h) {
-                    self.accumulated_at.insert(*h, best);
+                    let new = self.accumulated_at.insert(*h, best).is_none();
+                    // The service's record of the package: E(0, p, e, …), `e` at 33.
+                    let service = crate::testnet_service::SERVICE_ID;
+                    let record = s.state.delta.get(&service).and_then(|a| {
+                        a.storage(service, &crate::testnet_service::accumulate_key(h))
+                    });
+                    let root = record
+                        .and_then(|r| r.get(33..65))
+                        .and_then(tessera_core::hash::Hash::from_slice);
+                    if let (true, Some(root)) = (new, root) {
+                        self.exported.push_back(root);
+                        while self.exported.len() > EXPORTED_KEPT {
+                            self.exported.pop_front();
+                        }
+                    }
                 }
             }
         }
@@ -979,8 +1023,9 @@ pub fn run(
             }
         );
         println!(
-            "summary: work packages submitted {}, accumulated {}, refused {}; reports available {}; blocks audited {} (first validator); audits {} ({} invalid; re-executions, a farm's once per report); disputes {}; assurances {}; shards fetched {:.1} MB",
+            "summary: work packages submitted {} ({} importing a segment), accumulated {}, refused {}; reports available {}; blocks audited {} (first validator); audits {} ({} invalid; re-executions, a farm's once per report); disputes {}; assurances {}; shards fetched {:.1} MB",
             summary.submitted,
+            summary.importing,
             summary.accumulated,
             summary.refused,
             summary.available,

@@ -15,7 +15,12 @@
 //!   `fetch` host call (Ω_Y, kind 13 — `p_w[ω11]_y`, GP B.6) in 4 KiB chunks into a
 //!   stack buffer; the item index is the second compact natural of the argument
 //!   `E(c, i, w_s, ↕w_y, H(p))`. A guarantor that misreports this output is caught
-//!   by any auditor re-running it.
+//!   by any auditor re-running it. Then it exports the item's `w_e` segments
+//!   (Ω_E, host call 7, GP B.6), reading `w_e` from the item's summary `S(w)`
+//!   (Ω_Y kind 12, the `E_2` at offset 52): segment `j` is `E_8(h) ⌢ E_8(j)`
+//!   zero-padded to `W_G` ([`export_reference`]), where `h` is the output. Its
+//!   imported segments are not read: they reach the bundle, and the auditors,
+//!   with their justifications (GP 14.14) whatever the code does with them.
 //! - **Accumulate** (Ψ_A at pc 5, GP B.7): for each accumulation input `k`
 //!   (fetched with Ω_Y kind 15, `E(i[ω11])`, until it returns NONE), writes the
 //!   input's encoding (truncated to 4096 octets) into the service's storage with
@@ -54,6 +59,15 @@ pub fn refine_reference(payload: &[u8]) -> Vec<u8> {
         (h ^ u64::from(*b)).wrapping_mul(FNV_PRIME)
     });
     h.to_le_bytes().to_vec()
+}
+
+/// Segment `j` of the exports of an item with `payload` (`W_G` = `segment_size`
+/// octets): `E_8(FNV-1a 64 of the payload) ⌢ E_8(j)`, then zeros.
+pub fn export_reference(payload: &[u8], j: u64, segment_size: usize) -> Vec<u8> {
+    let mut segment = refine_reference(payload);
+    segment.extend_from_slice(&j.to_le_bytes());
+    segment.resize(segment_size.max(16), 0);
+    segment
 }
 
 /// The storage key under which the accumulate code records an operand of
@@ -96,10 +110,16 @@ pub fn service_code_hash() -> Hash {
 }
 
 /// The fetch host call's kinds used here (GP B.6, Ω_Y).
+const FETCH_ITEM_SUMMARY: i32 = 12;
 const FETCH_PAYLOAD: i32 = 13;
 const FETCH_INPUT: i32 = 15;
 const HOST_FETCH: i32 = 1;
 const HOST_WRITE: i32 = 4;
+const HOST_EXPORT: i32 = 7;
+/// Where `S(w)` (62 octets) is fetched to, in the buffer, and the offset of its
+/// `E_2(w_e)`: after `E_4(s)`, `c` and `E_8(g, a)`.
+const SUMMARY_AT: i32 = 64;
+const SUMMARY_EXPORT_COUNT: i32 = 4 + 32 + 16;
 
 fn service_blob() -> Vec<u8> {
     let mut a = Asm::default();
@@ -143,7 +163,8 @@ fn accumulate(a: &mut Asm) {
 }
 
 /// Ψ_R's body. Registers: ω2 the hash, ω3 the prime, ω4 the payload offset, ω5
-/// the buffer, ω6 the item index.
+/// the buffer, ω6 the item index; for the exports, ω3 the segment `j` and ω4
+/// the count `w_e`.
 fn refine(a: &mut Asm) {
     a.label("refine");
     // i: the second natural of the argument, after E(c) (one octet below 128,
@@ -184,6 +205,26 @@ fn refine(a: &mut Asm) {
     a.jump("chunk");
     a.label("refine_done");
     a.store_ind_u64(2, 5, 0);
+    // w_e from S(w_i), fetched to buf[SUMMARY_AT..].
+    a.add_imm64(7, 5, SUMMARY_AT);
+    a.load_imm(8, 0);
+    a.load_imm(9, 64);
+    a.load_imm(10, FETCH_ITEM_SUMMARY);
+    a.move_reg(11, 6);
+    a.ecalli(HOST_FETCH);
+    a.load_ind_u16(4, 5, SUMMARY_AT + SUMMARY_EXPORT_COUNT);
+    a.load_imm(3, 0);
+    a.jump("export_check");
+    // export(buf[..16]) with buf[8..16] = E_8(j), for j < w_e.
+    a.label("export_one");
+    a.store_ind_u64(3, 5, 8);
+    a.move_reg(7, 5);
+    a.load_imm(8, 16);
+    a.ecalli(HOST_EXPORT);
+    a.add_imm64(3, 3, 1);
+    a.fallthrough();
+    a.label("export_check");
+    a.branch_lt_u(3, 4, "export_one");
     a.move_reg(7, 5);
     a.load_imm(8, 8);
     a.jump_ind(0, 0);
@@ -276,6 +317,9 @@ impl Asm {
     /// `ω_a = mem[ω_b + imm]`.
     fn load_ind_u8(&mut self, a: u8, b: u8, imm: i32) {
         self.two_imm(Opcode::LoadIndU8, a, b, imm);
+    }
+    fn load_ind_u16(&mut self, a: u8, b: u8, imm: i32) {
+        self.two_imm(Opcode::LoadIndU16, a, b, imm);
     }
     /// `mem[ω_b + imm] = ω_a`.
     fn store_ind_u64(&mut self, a: u8, b: u8, imm: i32) {

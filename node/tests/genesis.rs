@@ -188,7 +188,9 @@ fn service_authorizes_and_refines_to_the_fnv_of_the_payload() {
     };
     let lookup = StateLookup(&state);
     for payload in payloads() {
-        let package = testnet_package(&spec, &state, &anchor, payload.clone());
+        let mut package = testnet_package(&spec, &state, &anchor, payload.clone(), Vec::new());
+        // 0 to 3 exports, by the payload's length.
+        package.items[0].export_count = (payload.len() % 4) as u16;
         for core in 0..spec.core_count {
             // Ψ_I halts at once: its trace is its argument E_2(c) (GP B.2).
             let (trace, _gas) = psi_i(&spec, &package, core, &lookup);
@@ -211,6 +213,12 @@ fn service_authorizes_and_refines_to_the_fnv_of_the_payload() {
                 payload.len()
             );
             assert!(outcomes[0].gas_used <= package.items[0].refine_gas_limit);
+            // It exports the item's w_e segments, E_8(h) ⌢ E_8(j) padded to W_G.
+            let w_e = usize::from(package.items[0].export_count);
+            let expected: Vec<Vec<u8>> = (0..w_e as u64)
+                .map(|j| testnet_service::export_reference(&payload, j, spec.segment_size as usize))
+                .collect();
+            assert_eq!(outcomes[0].exports, expected);
         }
     }
     // The reference is FNV-1a 64: its published value for "a".

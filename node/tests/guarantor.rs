@@ -12,6 +12,13 @@
 //! - On the other core two of the three guarantors lie: submitted to a liar, the
 //!   guarantee's report differs from the honest one, and it still imports (the
 //!   lie reaches the chain, for auditors to catch).
+//! - Segment imports (GP 14.3, no vector: the reference is the service's own
+//!   export definition and GP 14.14's bundle): a package on one core exports a
+//!   segment; a package on the other core imports it, by segments root and by
+//!   package hash, fetched over CE 139 from the exporting core's shard holders.
+//!   Its bundle (checked through the erasure root and length of the report)
+//!   carries exactly that segment and its justification, its co-guarantors sign,
+//!   and imports the node knows nothing of are refused.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -22,7 +29,7 @@ use tessera_core::crypto::jip5::{ed25519_seed, trivial_seed, ValidatorSecrets};
 use tessera_core::hash::Hash;
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{
-    CoreIndex, Extrinsic, Guarantee, GuaranteesExtrinsic, WorkExecResult, WorkPackage,
+    CoreIndex, Extrinsic, Guarantee, GuaranteesExtrinsic, ImportSpec, WorkExecResult, WorkPackage,
 };
 use tessera_core::Bytes;
 use tessera_da::availability::AvailabilityEngine;
@@ -34,9 +41,10 @@ use tessera_net::messages::{
 use tessera_net::{Identity, Network, NetworkConfig, PeerId};
 use tessera_node::author::{author_block, slot_author, Parent};
 use tessera_node::builder::{testnet_package, Anchor};
+use tessera_node::exports::{ExportsIndex, PACKAGE_HASH_FLAG};
 use tessera_node::genesis::testnet_genesis;
 use tessera_node::guarantor::{guarantee_message, guarantors_of, Behaviour, BestState, Guarantor};
-use tessera_node::testnet_service::refine_reference;
+use tessera_node::testnet_service::{export_reference, refine_reference};
 use tessera_state::{import_block, ChainState};
 
 const SLOT: u32 = 1;
@@ -58,6 +66,8 @@ struct Net {
     validators: Vec<ValidatorSecrets>,
     nets: Vec<Network>,
     guarantors: Vec<Guarantor>,
+    /// The guarantors' exports index (each node's own in a real node).
+    exports: Arc<ExportsIndex>,
     /// CE 135 deliveries, by receiving validator.
     received: Arc<Mutex<BTreeMap<usize, Vec<Guarantee>>>>,
     _dirs: Vec<tempfile::TempDir>,
@@ -90,6 +100,7 @@ async fn start(liars: &[usize]) -> Net {
     let received = Arc::new(Mutex::new(BTreeMap::<usize, Vec<Guarantee>>::new()));
     let mut guarantors = Vec::new();
     let mut dirs = Vec::new();
+    let exports = Arc::new(ExportsIndex::new());
     for (i, net) in nets.iter().enumerate() {
         let r = received.clone();
         net.register::<WorkReportDistribution, _, _>(move |_peer, g: Guarantee| {
@@ -101,6 +112,7 @@ async fn start(liars: &[usize]) -> Net {
         });
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(ShardStore::open(&spec, dir.path()).unwrap());
+        tessera_da::serve::register(net, store.clone());
         dirs.push(dir);
         let best = {
             let state = state.clone();
@@ -111,7 +123,7 @@ async fn start(liars: &[usize]) -> Net {
                 slot: SLOT,
             }
         };
-        guarantors.push(Guarantor::start(
+        let guarantor = Guarantor::start(
             spec.clone(),
             validators[i].clone(),
             if liars.contains(&i) {
@@ -123,7 +135,9 @@ async fn start(liars: &[usize]) -> Net {
             best,
             store,
             AvailabilityEngine::new(&spec, Backend::Cpu),
-        ));
+        );
+        assert!(guarantor.set_exports(exports.clone()));
+        guarantors.push(guarantor);
     }
     Net {
         spec,
@@ -133,6 +147,7 @@ async fn start(liars: &[usize]) -> Net {
         validators,
         nets,
         guarantors,
+        exports,
         received,
         _dirs: dirs,
     }
@@ -140,6 +155,10 @@ async fn start(liars: &[usize]) -> Net {
 
 impl Net {
     fn package(&self, payload: &[u8]) -> WorkPackage {
+        self.package_importing(payload, Vec::new())
+    }
+
+    fn package_importing(&self, payload: &[u8], imports: Vec<ImportSpec>) -> WorkPackage {
         testnet_package(
             &self.spec,
             &self.state,
@@ -148,6 +167,7 @@ impl Net {
                 state_root: self.root,
             },
             payload.to_vec(),
+            imports,
         )
     }
 
@@ -315,5 +335,219 @@ async fn guarantees_refuses_and_lies_on_loopback() {
     net.import(&lie).expect("a lie passes the guarantees STF");
     for n in &net.nets {
         n.close();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imports_are_fetched_proven_and_carried_in_the_bundle() {
+    use tessera_audit::execute::Bundle;
+    use tessera_core::codec::Encode;
+    use tessera_core::hash::blake2b_256;
+    use tessera_core::merkle::constant_depth;
+    use tessera_da::package::Distributable;
+
+    let net = start(&[]).await;
+    let spec = net.spec.clone();
+    let w_g = spec.segment_size as usize;
+    let (exporting, importing): (CoreIndex, CoreIndex) = (0, 1);
+    let exporter = usize::from(guarantors_of(&spec, &net.state, SLOT, exporting)[0]);
+    let importer = usize::from(guarantors_of(&spec, &net.state, SLOT, importing)[0]);
+
+    // 1. A package exporting three segments, the service's E_8(h) ⌢ E_8(j)
+    // padded; the last is imported (a justification two levels deep).
+    let payload = b"a package whose export is imported".to_vec();
+    let mut rx = net.guarantors[exporter].subscribe();
+    let mut package = net.package(&payload);
+    package.items[0].export_count = 3;
+    net.submit(exporter, exporting, package.clone())
+        .await
+        .expect("accepted");
+    let exported = next_guarantee(&net.guarantors[exporter], &mut rx).await;
+    let segments: Vec<Vec<u8>> = (0..3).map(|j| export_reference(&payload, j, w_g)).collect();
+    let segment = segments[2].clone();
+    let justification = constant_depth::justifications(&segments, blake2b_256)[2].clone();
+    assert_eq!(justification.len(), 2);
+    let spec_of = exported.report.package_spec;
+    assert_eq!(spec_of.exports_count, 3);
+    assert_eq!(
+        spec_of.exports_root,
+        constant_depth::root(&segments, blake2b_256)
+    );
+    let by_root = ImportSpec {
+        tree_root: spec_of.exports_root,
+        index: 2,
+    };
+
+    // The importer's JIP-3 events, to a test server (messages after the info
+    // message: E_8(time), the discriminator, the fields).
+    let (events, events_addr) = telemetry_sink().await;
+    let observer = tessera_node::observe::Observer::new();
+    assert!(
+        observer.connect_telemetry(tessera_node::telemetry::Telemetry::connect(
+            events_addr.to_string(),
+            tessera_node::telemetry::NodeInfo {
+                peer_id: net.nets[importer].peer_id().0 .0,
+                address: net.nets[importer].local_addr().unwrap(),
+                flags: 0,
+                name: tessera_node::telemetry::Text::new("Tessera"),
+                version: tessera_node::telemetry::Text::new("test"),
+                note: tessera_node::telemetry::Text::new(""),
+            },
+        ))
+    );
+    assert!(net.guarantors[importer].set_observer(observer));
+
+    // 2. Before any block carried its report, the importer knows no such root.
+    let first = net.package_importing(b"too early", vec![by_root]);
+    assert!(net.submit(importer, importing, first).await.is_err());
+    net.exports.record(&exported.report);
+
+    // 3. Imported by segments root, then by package hash.
+    let mut rx = net.guarantors[importer].subscribe();
+    let by_hash = ImportSpec {
+        tree_root: spec_of.hash,
+        index: PACKAGE_HASH_FLAG | 2,
+    };
+    for (imports, lookup) in [
+        (vec![by_root], vec![]),
+        (vec![by_hash], vec![(spec_of.hash, spec_of.exports_root)]),
+    ] {
+        let payload = format!("importing {lookup:?}").into_bytes();
+        let package = net.package_importing(&payload, imports);
+        net.submit(importer, importing, package.clone())
+            .await
+            .expect("an import of a known segment is accepted");
+        let g = next_guarantee(&net.guarantors[importer], &mut rx).await;
+        assert!(g.signatures.len() >= 2, "co-guarantors checked and signed");
+        net.check_signatures(&g);
+        assert_eq!(
+            g.report.results[0].result,
+            WorkExecResult::Ok(Bytes(refine_reference(&payload)))
+        );
+        let got: Vec<_> = g
+            .report
+            .segment_root_lookup
+            .0
+            .iter()
+            .map(|l| (l.work_package_hash, l.segment_tree_root))
+            .collect();
+        assert_eq!(got, lookup);
+        // GP 14.14: the bundle is the package, its imported segment and the
+        // segment's justification J_0; the report's erasure root and length are
+        // those of exactly that bundle with the importer's own export.
+        let bundle = Bundle {
+            package: package.clone(),
+            extrinsics: vec![Vec::new()],
+            imports: vec![vec![segment.clone()]],
+            justifications: vec![vec![justification.clone()]],
+        }
+        .encode();
+        let exports = vec![export_reference(&payload, 0, w_g)];
+        let mut engine = AvailabilityEngine::new(&spec, Backend::Cpu);
+        let coded = Distributable::new(&spec, &mut engine, &bundle, &exports).unwrap();
+        assert_eq!(g.report.package_spec.length as usize, bundle.len());
+        assert_eq!(g.report.package_spec.erasure_root, coded.erasure_root);
+        assert_eq!(g.report.package_spec.hash, blake2b_256(&package.encode()));
+        // JIP-3: 160 for an import named by hash (package hash, segments root),
+        // 161 (segments root, erasure root), 168 (import ids [0], not trivial),
+        // 170 naming 168's event, 172 (import ids [0]); each under one
+        // submission event.
+        let seen = segment_events(&events).await;
+        let expected: Vec<u8> = if lookup.is_empty() {
+            vec![161, 168, 170, 172]
+        } else {
+            vec![160, 161, 168, 170, 172]
+        };
+        assert_eq!(
+            seen.iter().map(|(d, _, _)| *d).collect::<Vec<_>>(),
+            expected
+        );
+        let submission = seen[0].1;
+        let fields = |d: u8| &seen.iter().find(|(x, _, _)| *x == d).unwrap().2;
+        if !lookup.is_empty() {
+            assert_eq!(fields(160)[..32], spec_of.hash.0);
+            assert_eq!(fields(160)[32..], spec_of.exports_root.0);
+        }
+        assert_eq!(fields(161)[..32], spec_of.exports_root.0);
+        assert_eq!(fields(161)[32..], spec_of.erasure_root.0);
+        assert_eq!(fields(168), &[1, 0, 0, 0]);
+        let reconstructing = seen.iter().find(|(d, _, _)| *d == 168).unwrap();
+        assert_eq!(reconstructing.1, submission);
+        let reconstructed = seen.iter().find(|(d, _, _)| *d == 170).unwrap();
+        assert!(reconstructed.1 > submission, "170 names 168's own event");
+        assert_eq!(fields(172), &[1, 0, 0]);
+    }
+
+    // 4. Refused: an index past the export count, and an unknown root.
+    let past = net.package_importing(
+        b"past the exports",
+        vec![ImportSpec {
+            tree_root: spec_of.exports_root,
+            index: 3,
+        }],
+    );
+    assert!(net.submit(importer, importing, past).await.is_err());
+    let unknown = net.package_importing(
+        b"unknown",
+        vec![ImportSpec {
+            tree_root: blake2b_256(b"no such root"),
+            index: 0,
+        }],
+    );
+    assert!(net.submit(importer, importing, unknown).await.is_err());
+    for n in &net.nets {
+        n.close();
+    }
+}
+
+type Events = Arc<tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>>>;
+
+/// A telemetry server on loopback: each message after the node-information
+/// message, whole, in order.
+async fn telemetry_sink() -> (Events, std::net::SocketAddr) {
+    use tokio::io::AsyncReadExt as _;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut first = true;
+        loop {
+            let mut size = [0u8; 4];
+            if s.read_exact(&mut size).await.is_err() {
+                return;
+            }
+            let mut m = vec![0u8; u32::from_le_bytes(size) as usize];
+            if s.read_exact(&mut m).await.is_err() {
+                return;
+            }
+            if !std::mem::take(&mut first) {
+                let _ = tx.send(m);
+            }
+        }
+    });
+    (Arc::new(tokio::sync::Mutex::new(rx)), addr)
+}
+
+/// The segment-recovery events (JIP-3 160–172) up to the next 172 "segments
+/// verified": each as (discriminator, first field as an event ID, the fields
+/// after it). Events are numbered in the order sent, so the ID of the first
+/// field is the submission's (or, for 170, the 168 event's).
+async fn segment_events(events: &Events) -> Vec<(u8, u64, Vec<u8>)> {
+    let mut rx = events.lock().await;
+    let mut seen = Vec::new();
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(20), rx.recv())
+            .await
+            .expect("segment events in time")
+            .expect("the telemetry server");
+        let disc = m[8];
+        if (160..=172).contains(&disc) {
+            let id = u64::from_le_bytes(m[9..17].try_into().unwrap());
+            seen.push((disc, id, m[17..].to_vec()));
+            if disc == 172 {
+                return seen;
+            }
+        }
     }
 }

@@ -82,6 +82,7 @@ async fn library_submission_is_guaranteed() {
             state_root: root,
         },
         payload.clone(),
+        Vec::new(),
     );
     // The target as a user writes it: N(k)@ip:port.
     let target = parse_target(&format!(

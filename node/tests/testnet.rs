@@ -95,6 +95,9 @@ fn a_short_testnet_passes_and_serves_rpc() {
     // accumulation, and GRANDPA finalized.
     let work = every_package_accumulated(&stdout);
     assert!(number_after(work, "audits ") > 0, "{work}");
+    // Later packages imported segments earlier ones exported (GP 14.3), and
+    // were accumulated like the rest.
+    assert!(number_after(work, "(") > 0, "no package imported: {work}");
     let last = stdout
         .lines()
         .rfind(|l| l.starts_with("slot "))
@@ -259,7 +262,7 @@ async fn live_rpc(addr: SocketAddr) -> Result<(), String> {
         state_root: state.root(),
     };
     let payload = b"a work package submitted over JIP-2".to_vec();
-    let package = testnet_package(&spec, &state, &anchor, payload.clone());
+    let package = testnet_package(&spec, &state, &anchor, payload.clone(), Vec::new());
     let encoded = package.encode();
     let package_hash = blake2b_256(&encoded);
     let mut best = c

@@ -53,7 +53,7 @@ pub fn store_distributable<S: AsRef<[u8]>>(
 
 /// A request the handlers answer that the node reports (JIP-3's receiving-side
 /// events: 121, 124, 125 and 122 for CE 137; 141, 144, 145 and 142 for CE 138; 149,
-/// 152, 153 and 150 for CE 147).
+/// 152, 153 and 150 for CE 147; 163, 166, 167 and 164 for CE 139/140).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Served {
     /// CE 137: an assurer's shard set.
@@ -74,6 +74,13 @@ pub enum Served {
     Bundle {
         /// The package's erasure root.
         erasure_root: Hash,
+    },
+    /// CE 139 or CE 140: a guarantor's segment shards.
+    SegmentShards {
+        /// CE 140 (with justifications) rather than CE 139.
+        justified: bool,
+        /// The segment shards asked for, all items together.
+        shards: u16,
     },
 }
 
@@ -176,25 +183,29 @@ pub fn register_observed(network: &Network, store: Arc<ShardStore>, events: Arc<
     });
 
     let s = store.clone();
-    network.register::<SegmentShardRequestProtocol, _, _>(
-        move |_peer, req: SegmentShardRequest| {
-            let s = s.clone();
-            blocking(move || segment_shards(&s, &req, false).map(|(shards, _)| shards))
-        },
-    );
+    let ev = events.clone();
+    network.register::<SegmentShardRequestProtocol, _, _>(move |peer, req: SegmentShardRequest| {
+        let (s, ev) = (s.clone(), ev.clone());
+        let served = segment_shards_served(&req, false);
+        let answer = blocking(move || segment_shards(&s, &req, false).map(|(shards, _)| shards));
+        async move { reported(&*ev, &peer, served, answer).await }
+    });
 
     let s = store.clone();
+    let ev = events.clone();
     network.register::<JustifiedSegmentShardRequest, _, _>(
-        move |_peer, req: SegmentShardRequest| {
-            let s = s.clone();
-            blocking(move || {
+        move |peer, req: SegmentShardRequest| {
+            let (s, ev) = (s.clone(), ev.clone());
+            let served = segment_shards_served(&req, true);
+            let answer = blocking(move || {
                 segment_shards(&s, &req, true).map(|(shards, justifications)| {
                     JustifiedSegmentShards {
                         shards,
                         justifications,
                     }
                 })
-            })
+            });
+            async move { reported(&*ev, &peer, served, answer).await }
         },
     );
 
@@ -233,6 +244,15 @@ pub fn register_observed(network: &Network, store: Arc<ShardStore>, events: Arc<
             Ok(out)
         })
     });
+}
+
+/// What a CE 139 (or, `justified`, CE 140) request asks, as [`Served`] reports it.
+fn segment_shards_served(req: &SegmentShardRequest, justified: bool) -> Served {
+    let shards: usize = req.0.iter().map(|i| i.segment_indices.len()).sum();
+    Served::SegmentShards {
+        justified,
+        shards: u16::try_from(shards).unwrap_or(u16::MAX),
+    }
 }
 
 /// CE 139/140: the requested segment shards, and with `justify` their CE 140

@@ -234,18 +234,19 @@ impl ServeEvents for Recorded {
 }
 
 /// The served requests are reported (the node turns them into JIP-3's receiving-side
-/// events): CE 137, 138 and 147 each `received` with what was asked, then `answered`
-/// with the same token — `Ok` when served, the refusal when not.
+/// events): CE 137, 138, 147, 139 and 140 each `received` with what was asked, then
+/// `answered` with the same token — `Ok` when served, the refusal when not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn served_requests_are_reported_before_and_after() {
     let spec = ChainSpec::tiny();
     let mut rng = SplitMix(7);
     let bundle = rng.bytes(3_000);
+    let exports = vec![rng.bytes(spec.segment_size as usize)];
     let guarantor = node(&spec, 1);
     let mut engine = AvailabilityEngine::new(&spec, Backend::Simd);
-    let package = Distributable::new(&spec, &mut engine, &bundle, &[] as &[Vec<u8>]).unwrap();
+    let package = Distributable::new(&spec, &mut engine, &bundle, &exports).unwrap();
     let root = package.erasure_root;
-    store_distributable(&guarantor.store, &package, &bundle, &[] as &[Vec<u8>], 1).unwrap();
+    store_distributable(&guarantor.store, &package, &bundle, &exports, 1).unwrap();
     // A second endpoint over the same store, reporting to `recorded`.
     let recorded = Arc::new(Recorded::default());
     let observed = tessera_net::Network::start(
@@ -278,6 +279,25 @@ async fn served_requests_are_reported_before_and_after() {
         .request::<BundleRequest>(&observed.peer_id(), &unknown)
         .await;
     assert!(refused.is_err());
+    // CE 139 for segment 0 and its proof page (index 1); CE 140 for a segment the
+    // package did not export.
+    let segments = |indices: Vec<u16>| {
+        SegmentShardRequest(vec![SegmentShardRequestItem {
+            erasure_root: root,
+            shard_index: 2,
+            segment_indices: indices,
+        }])
+    };
+    let plain = auditor
+        .net
+        .request::<SegmentShardRequestProtocol>(&observed.peer_id(), &segments(vec![0, 1]))
+        .await;
+    assert!(plain.is_ok(), "{plain:?}");
+    let justified = auditor
+        .net
+        .request::<JustifiedSegmentShardRequest>(&observed.peer_id(), &segments(vec![9]))
+        .await;
+    assert!(justified.is_err());
 
     let from = auditor.net.peer_id().0 .0[0];
     let seen = recorded.0.lock().unwrap().clone();
@@ -293,6 +313,14 @@ async fn served_requests_are_reported_before_and_after() {
     let unknown_req = Served::Bundle {
         erasure_root: unknown,
     };
+    let plain_req = Served::SegmentShards {
+        justified: false,
+        shards: 2,
+    };
+    let justified_req = Served::SegmentShards {
+        justified: true,
+        shards: 1,
+    };
     assert_eq!(
         seen,
         [
@@ -304,6 +332,12 @@ async fn served_requests_are_reported_before_and_after() {
             format!("answered 5 {bundle_req:?} Ok(())"),
             format!("received {unknown_req:?} from {from}"),
             format!("answered 7 {unknown_req:?} Err(\"no bundle held\")"),
+            format!("received {plain_req:?} from {from}"),
+            format!("answered 9 {plain_req:?} Ok(())"),
+            format!("received {justified_req:?} from {from}"),
+            seen[11].clone(),
         ]
     );
+    let refusal = format!("answered 11 {justified_req:?} Err(");
+    assert!(seen[11].starts_with(&refusal), "{}", seen[11]);
 }

@@ -141,6 +141,11 @@ impl tessera_da::serve::ServeEvents for Observer {
                 telemetry.send(Event::BundleRequestReceived(id, erasure_root));
                 id
             }
+            Served::SegmentShards { justified, shards } => {
+                let id = telemetry.send(Event::ReceivingSegmentShardRequest(peer, justified));
+                telemetry.send(Event::SegmentShardRequestReceived(id, shards));
+                id
+            }
         }
     }
 
@@ -156,6 +161,10 @@ impl tessera_da::serve::ServeEvents for Observer {
             }
             (Served::Bundle { .. }, Ok(())) => Event::BundleTransferred(token),
             (Served::Bundle { .. }, Err(why)) => Event::BundleRequestFailed(token, why.into()),
+            (Served::SegmentShards { .. }, Ok(())) => Event::SegmentShardsTransferred(token),
+            (Served::SegmentShards { .. }, Err(why)) => {
+                Event::SegmentShardRequestFailed(token, why.into())
+            }
         };
         self.telemetry().send(event);
     }

@@ -366,8 +366,8 @@ async fn a_server_that_disappears_does_not_stop_the_sender() {
 /// gives 141 "receiving bundle shard request" (the auditor), 144 "bundle shard
 /// request received" (its ID, erasure root, shard index), 145 "bundle shard
 /// transferred"; a refused CE 147 gives 149, 152 and 150 "bundle request failed"
-/// with the reason; CE 137 gives 121, 124 and 125 — each later event naming the
-/// first's ID.
+/// with the reason; CE 137 gives 121, 124 and 125; a refused CE 140 gives 163,
+/// 166 and 164 — each later event naming the first's ID.
 #[tokio::test]
 async fn served_requests_are_receiving_side_events() {
     use tessera_da::serve::{ServeEvents, Served};
@@ -396,6 +396,12 @@ async fn served_requests_are_receiving_side_events() {
     };
     let assurer = observer.received(&auditor, set);
     observer.answered(assurer, set, Ok(()));
+    let segments = Served::SegmentShards {
+        justified: true,
+        shards: 3,
+    };
+    let guarantor = observer.received(&auditor, segments);
+    observer.answered(guarantor, segments, Err("no shard held"));
 
     let mut m = read_msg(&mut s).await;
     next(141, &mut m);
@@ -440,4 +446,20 @@ async fn served_requests_are_receiving_side_events() {
         }
         m.end();
     }
+    // CE 140 (3 segment shards) refused: 163 (sender, CE 140), 166 (ID, 3), 164.
+    let mut m = read_msg(&mut s).await;
+    next(163, &mut m);
+    assert_eq!(m.hash(), [0x44; 32]);
+    assert!(m.bool());
+    m.end();
+    let mut m = read_msg(&mut s).await;
+    next(166, &mut m);
+    assert_eq!(m.u64(), guarantor);
+    assert_eq!(m.u16(), 3);
+    m.end();
+    let mut m = read_msg(&mut s).await;
+    next(164, &mut m);
+    assert_eq!(m.u64(), guarantor);
+    assert_eq!(m.string(128), "no shard held");
+    m.end();
 }

@@ -22,6 +22,7 @@
 //! (`reconstruct_many`: one job per segment, in parallel).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use tessera_core::codec::{Decode, Reader};
 use tessera_core::hash::{blake2b_256, Hash};
@@ -35,7 +36,7 @@ use tessera_net::messages::{
     JustifiedSegmentShardRequest, SegmentShardRequest, SegmentShardRequestItem,
     SegmentShardRequestProtocol,
 };
-use tessera_net::Network;
+use tessera_net::{Network, PeerId};
 use tracing::warn;
 
 use crate::availability::{PAGE_LOG, PAGE_SEGMENTS};
@@ -106,6 +107,29 @@ pub enum ImportError {
     },
 }
 
+/// Where an import reports each segment-shard request it makes (a node turns them
+/// into JIP-3's sending-side events 162, then 165 and 167, or 164).
+pub trait ImportEvents: Send + Sync + 'static {
+    /// A request to `peer` (CE 140 when `justified`, else CE 139) for shard
+    /// `shard_index` of `segments` (indices in `s ⌢ P(s)`: the exports, then the
+    /// proof pages from `n`) is being sent; the token names it to [`Self::finished`].
+    fn sending(&self, peer: &PeerId, justified: bool, segments: &[u16], shard_index: u16) -> u64;
+    /// The request `token` was answered with shards of the right shape (and, for
+    /// CE 140, each proven) — `Ok` — or failed, with the reason.
+    fn finished(&self, token: u64, outcome: Result<(), String>);
+}
+
+/// Reports nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Unobserved;
+
+impl ImportEvents for Unobserved {
+    fn sending(&self, _: &PeerId, _: bool, _: &[u16], _: u16) -> u64 {
+        0
+    }
+    fn finished(&self, _: u64, _: Result<(), String>) {}
+}
+
 /// Import segments `wanted` of the package `from` from `holders` (CE 139, then CE 140
 /// on an inconsistency), each proven to the segments root with its import proof, in
 /// the order asked.
@@ -116,6 +140,28 @@ pub async fn import_segments(
     from: &ExportedBy,
     wanted: &[u16],
     holders: &[Holder],
+) -> Result<Vec<ImportedSegment>, ImportError> {
+    import_segments_observed(
+        network,
+        spec,
+        backend,
+        from,
+        wanted,
+        holders,
+        Arc::new(Unobserved),
+    )
+    .await
+}
+
+/// [`import_segments`], reporting each request to `events`.
+pub async fn import_segments_observed(
+    network: &Network,
+    spec: &ChainSpec,
+    backend: Backend,
+    from: &ExportedBy,
+    wanted: &[u16],
+    holders: &[Holder],
+    events: Arc<dyn ImportEvents>,
 ) -> Result<Vec<ImportedSegment>, ImportError> {
     if let Some(&index) = wanted.iter().find(|&&i| i >= from.export_count) {
         return Err(ImportError::NotExported {
@@ -128,7 +174,7 @@ pub async fn import_segments(
     let per_request = (spec.max_imports as usize).saturating_sub(pages).max(1);
     let mut out = Vec::with_capacity(wanted.len());
     for group in wanted.chunks(per_request) {
-        out.extend(import_group(network, spec, backend, from, group, holders).await?);
+        out.extend(import_group(network, spec, backend, from, group, holders, &events).await?);
     }
     Ok(out)
 }
@@ -141,6 +187,7 @@ async fn import_group(
     from: &ExportedBy,
     wanted: &[u16],
     holders: &[Holder],
+    events: &Arc<dyn ImportEvents>,
 ) -> Result<Vec<ImportedSegment>, ImportError> {
     let plan = Plan::new(from, wanted);
     let holders = distinct(holders);
@@ -152,16 +199,23 @@ async fn import_group(
         let request = plan.request(from, h.shard_index);
         let spec = spec.clone();
         let count = plan.fetched.len();
+        let token = events.sending(&h.peer, false, &plan.fetched, h.shard_index);
+        let events = events.clone();
         async move {
-            let got = network
-                .request::<SegmentShardRequestProtocol>(&h.peer, &request)
-                .await
-                .map_err(|error| FetchError::Request {
-                    peer: h.peer,
-                    error,
-                })?;
-            check_shape(&spec, &h, &got.0, count)?;
-            Ok(got.0)
+            let got: Result<_, FetchError> = async {
+                let got = network
+                    .request::<SegmentShardRequestProtocol>(&h.peer, &request)
+                    .await
+                    .map_err(|error| FetchError::Request {
+                        peer: h.peer,
+                        error,
+                    })?;
+                check_shape(&spec, &h, &got.0, count)?;
+                Ok(got.0)
+            }
+            .await;
+            events.finished(token, got.as_ref().map(|_| ()).map_err(ToString::to_string));
+            got
         }
     })
     .await;
@@ -191,43 +245,50 @@ async fn import_group(
         let spec = spec.clone();
         let fetched = plan.fetched.clone();
         let erasure_root = from.erasure_root;
+        let token = events.sending(&h.peer, true, &plan.fetched, h.shard_index);
+        let events = events.clone();
         async move {
-            let got = network
-                .request::<JustifiedSegmentShardRequest>(&h.peer, &request)
-                .await
-                .map_err(|error| FetchError::Request {
-                    peer: h.peer,
-                    error,
-                })?;
-            check_shape(&spec, &h, &got.shards.0, fetched.len())?;
-            if got.justifications.len() != fetched.len() {
-                return Err(FetchError::Malformed {
-                    peer: h.peer,
-                    reason: format!(
-                        "{} justifications for {} segment shards",
-                        got.justifications.len(),
-                        fetched.len()
-                    ),
-                });
+            let got: Result<_, FetchError> = async {
+                let got = network
+                    .request::<JustifiedSegmentShardRequest>(&h.peer, &request)
+                    .await
+                    .map_err(|error| FetchError::Request {
+                        peer: h.peer,
+                        error,
+                    })?;
+                check_shape(&spec, &h, &got.shards.0, fetched.len())?;
+                if got.justifications.len() != fetched.len() {
+                    return Err(FetchError::Malformed {
+                        peer: h.peer,
+                        reason: format!(
+                            "{} justifications for {} segment shards",
+                            got.justifications.len(),
+                            fetched.len()
+                        ),
+                    });
+                }
+                for ((segment, shard), justification) in
+                    fetched.iter().zip(&got.shards.0).zip(&got.justifications)
+                {
+                    verify_segment_shard(
+                        &spec,
+                        &erasure_root,
+                        usize::from(h.shard_index),
+                        total,
+                        usize::from(*segment),
+                        shard,
+                        justification,
+                    )
+                    .map_err(|error| FetchError::Invalid {
+                        peer: h.peer,
+                        error,
+                    })?;
+                }
+                Ok(got.shards.0)
             }
-            for ((segment, shard), justification) in
-                fetched.iter().zip(&got.shards.0).zip(&got.justifications)
-            {
-                verify_segment_shard(
-                    &spec,
-                    &erasure_root,
-                    usize::from(h.shard_index),
-                    total,
-                    usize::from(*segment),
-                    shard,
-                    justification,
-                )
-                .map_err(|error| FetchError::Invalid {
-                    peer: h.peer,
-                    error,
-                })?;
-            }
-            Ok(got.shards.0)
+            .await;
+            events.finished(token, got.as_ref().map(|_| ()).map_err(ToString::to_string));
+            got
         }
     })
     .await;

@@ -231,6 +231,53 @@ struct Inner {
     exports: OnceLock<Arc<ExportsIndex>>,
 }
 
+/// One exporting package's segment-shard requests as JIP-3 events 162, 165 and
+/// 167 (or 164) under the submission event: each requested index of `s ⌢ P(s)`
+/// named by its import segment ID — the first import of the package wanting that
+/// segment, or `2^15` plus the page's index for a proof page.
+struct SegmentRequests {
+    telemetry: crate::telemetry::Telemetry,
+    submission: EventId,
+    /// `n`: where the proof pages start.
+    export_count: u16,
+    /// The import segment ID of each wanted segment.
+    first_id: std::collections::BTreeMap<u16, u16>,
+}
+
+impl tessera_da::import::ImportEvents for SegmentRequests {
+    fn sending(&self, peer: &PeerId, justified: bool, segments: &[u16], shard_index: u16) -> u64 {
+        let pairs = segments
+            .iter()
+            .map(|&k| {
+                let id = match k.checked_sub(self.export_count) {
+                    Some(page) => (1 << 15) | page,
+                    None => self.first_id.get(&k).copied().unwrap_or(u16::MAX),
+                };
+                (id, shard_index)
+            })
+            .collect();
+        self.telemetry.send(Event::SendingSegmentShardRequest(
+            self.submission,
+            crate::telemetry::peer_id(peer),
+            justified,
+            pairs,
+        ))
+    }
+
+    fn finished(&self, token: u64, outcome: Result<(), String>) {
+        match outcome {
+            Ok(()) => {
+                self.telemetry.send(Event::SegmentShardRequestSent(token));
+                self.telemetry.send(Event::SegmentShardsTransferred(token));
+            }
+            Err(why) => {
+                self.telemetry
+                    .send(Event::SegmentShardRequestFailed(token, why.into()));
+            }
+        }
+    }
+}
+
 /// A package's imports for Ψ_R and its bundle: per item, the segments (`W_G`
 /// octets each) and their justifications `J_0`, and the report's segment-root
 /// lookup `l`.
@@ -933,7 +980,12 @@ impl Inner {
         let imports = package.items.iter().flat_map(|w| &w.import_segments);
         // Per exporting package: its exports and, for each wanted index, the
         // import segment ids (positions among all the package's imports) it serves.
-        type Wanted = (crate::exports::Exported, Vec<u16>, Vec<u16>);
+        type Wanted = (
+            crate::exports::Exported,
+            Vec<u16>,
+            Vec<u16>,
+            std::collections::BTreeMap<u16, u16>,
+        );
         let mut wanted: std::collections::BTreeMap<Hash, Wanted> =
             std::collections::BTreeMap::new();
         for (id, (import, r)) in imports.zip(&resolved).enumerate() {
@@ -952,20 +1004,22 @@ impl Inner {
                         r.exported.by.segments_root,
                         r.exported.by.erasure_root,
                     ));
-                    (r.exported, Vec::new(), Vec::new())
+                    (r.exported, Vec::new(), Vec::new(), Default::default())
                 });
             if !entry.1.contains(&r.index) {
                 entry.1.push(r.index);
             }
-            entry.2.push(u16::try_from(id).unwrap_or(u16::MAX));
+            let id = u16::try_from(id).unwrap_or(u16::MAX);
+            entry.2.push(id);
+            entry.3.entry(r.index).or_insert(id);
         }
         let all_ids: Vec<u16> = wanted
             .values()
-            .flat_map(|(_, _, ids)| ids.clone())
+            .flat_map(|(_, _, ids, _)| ids.clone())
             .collect();
         let me = self.network.peer_id();
         let mut proven = std::collections::HashMap::new();
-        for (root, (exported, indices, ids)) in wanted {
+        for (root, (exported, indices, ids, first_id)) in wanted {
             let holders: Vec<tessera_da::import::Holder> = state
                 .kappa
                 .0
@@ -989,13 +1043,20 @@ impl Inner {
                 ids.clone(),
                 false,
             ));
-            let segments = match tessera_da::import::import_segments(
+            let requests = Arc::new(SegmentRequests {
+                telemetry: telemetry.clone(),
+                submission,
+                export_count: exported.by.export_count,
+                first_id,
+            });
+            let segments = match tessera_da::import::import_segments_observed(
                 &self.network,
                 &self.spec,
                 self.backend,
                 &exported.by,
                 &indices,
                 &holders,
+                requests,
             )
             .await
             {

@@ -450,9 +450,13 @@ async fn imports_are_fetched_proven_and_carried_in_the_bundle() {
         assert_eq!(g.report.package_spec.hash, blake2b_256(&package.encode()));
         // JIP-3: 160 for an import named by hash (package hash, segments root),
         // 161 (segments root, erasure root), 168 (import ids [0], not trivial),
+        // a CE 139 request to each of R = 2 assurers (162, then 165 and 167),
         // 170 naming 168's event, 172 (import ids [0]); each under one
         // submission event.
-        let seen = segment_events(&events).await;
+        let all = segment_events(&events).await;
+        let (requests, seen): (Vec<_>, Vec<_>) = all
+            .into_iter()
+            .partition(|(d, _, _)| (162..=167).contains(d));
         let expected: Vec<u8> = if lookup.is_empty() {
             vec![161, 168, 170, 172]
         } else {
@@ -462,6 +466,20 @@ async fn imports_are_fetched_proven_and_carried_in_the_bundle() {
             seen.iter().map(|(d, _, _)| *d).collect::<Vec<_>>(),
             expected
         );
+        let count = |d: u8| requests.iter().filter(|(x, _, _)| *x == d).count();
+        assert_eq!((count(162), count(165), count(167)), (2, 2, 2));
+        for (_, id, fields) in requests.iter().filter(|(d, _, _)| *d == 162) {
+            assert_eq!(*id, seen[0].1, "under the submission event");
+            // Assurer, CE 139 (not 140), then (import segment ID, shard index):
+            // the import (ID 0) and its proof page (2^15 + page 0).
+            assert_eq!(fields[32], 0);
+            assert_eq!(fields[33], 2);
+            let shard = u16::from_le_bytes([fields[36], fields[37]]);
+            assert_eq!(&fields[34..36], &0u16.to_le_bytes());
+            assert_eq!(&fields[38..40], &0x8000u16.to_le_bytes());
+            assert_eq!(u16::from_le_bytes([fields[40], fields[41]]), shard);
+            assert_eq!(fields.len(), 42);
+        }
         let submission = seen[0].1;
         let fields = |d: u8| &seen.iter().find(|(x, _, _)| *x == d).unwrap().2;
         if !lookup.is_empty() {

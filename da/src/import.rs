@@ -200,23 +200,17 @@ async fn import_group(
         let spec = spec.clone();
         let count = plan.fetched.len();
         let token = events.sending(&h.peer, false, &plan.fetched, h.shard_index);
-        let events = events.clone();
-        async move {
-            let got: Result<_, FetchError> = async {
-                let got = network
-                    .request::<SegmentShardRequestProtocol>(&h.peer, &request)
-                    .await
-                    .map_err(|error| FetchError::Request {
-                        peer: h.peer,
-                        error,
-                    })?;
-                check_shape(&spec, &h, &got.0, count)?;
-                Ok(got.0)
-            }
-            .await;
-            events.finished(token, got.as_ref().map(|_| ()).map_err(ToString::to_string));
-            got
-        }
+        reported(events.clone(), token, async move {
+            let got = network
+                .request::<SegmentShardRequestProtocol>(&h.peer, &request)
+                .await
+                .map_err(|error| FetchError::Request {
+                    peer: h.peer,
+                    error,
+                })?;
+            check_shape(&spec, &h, &got.0, count)?;
+            Ok(got.0)
+        })
     })
     .await;
     if plain.len() >= needed {
@@ -246,50 +240,44 @@ async fn import_group(
         let fetched = plan.fetched.clone();
         let erasure_root = from.erasure_root;
         let token = events.sending(&h.peer, true, &plan.fetched, h.shard_index);
-        let events = events.clone();
-        async move {
-            let got: Result<_, FetchError> = async {
-                let got = network
-                    .request::<JustifiedSegmentShardRequest>(&h.peer, &request)
-                    .await
-                    .map_err(|error| FetchError::Request {
-                        peer: h.peer,
-                        error,
-                    })?;
-                check_shape(&spec, &h, &got.shards.0, fetched.len())?;
-                if got.justifications.len() != fetched.len() {
-                    return Err(FetchError::Malformed {
-                        peer: h.peer,
-                        reason: format!(
-                            "{} justifications for {} segment shards",
-                            got.justifications.len(),
-                            fetched.len()
-                        ),
-                    });
-                }
-                for ((segment, shard), justification) in
-                    fetched.iter().zip(&got.shards.0).zip(&got.justifications)
-                {
-                    verify_segment_shard(
-                        &spec,
-                        &erasure_root,
-                        usize::from(h.shard_index),
-                        total,
-                        usize::from(*segment),
-                        shard,
-                        justification,
-                    )
-                    .map_err(|error| FetchError::Invalid {
-                        peer: h.peer,
-                        error,
-                    })?;
-                }
-                Ok(got.shards.0)
+        reported(events.clone(), token, async move {
+            let got = network
+                .request::<JustifiedSegmentShardRequest>(&h.peer, &request)
+                .await
+                .map_err(|error| FetchError::Request {
+                    peer: h.peer,
+                    error,
+                })?;
+            check_shape(&spec, &h, &got.shards.0, fetched.len())?;
+            if got.justifications.len() != fetched.len() {
+                return Err(FetchError::Malformed {
+                    peer: h.peer,
+                    reason: format!(
+                        "{} justifications for {} segment shards",
+                        got.justifications.len(),
+                        fetched.len()
+                    ),
+                });
             }
-            .await;
-            events.finished(token, got.as_ref().map(|_| ()).map_err(ToString::to_string));
-            got
-        }
+            for ((segment, shard), justification) in
+                fetched.iter().zip(&got.shards.0).zip(&got.justifications)
+            {
+                verify_segment_shard(
+                    &spec,
+                    &erasure_root,
+                    usize::from(h.shard_index),
+                    total,
+                    usize::from(*segment),
+                    shard,
+                    justification,
+                )
+                .map_err(|error| FetchError::Invalid {
+                    peer: h.peer,
+                    error,
+                })?;
+            }
+            Ok(got.shards.0)
+        })
     })
     .await;
     if proven.len() < needed {
@@ -306,6 +294,17 @@ async fn import_group(
             erasure_root: from.erasure_root,
             index,
         })
+}
+
+/// `fetch`'s result, reported to `events` under `token` once it is known.
+async fn reported<T>(
+    events: Arc<dyn ImportEvents>,
+    token: u64,
+    fetch: impl std::future::Future<Output = Result<T, FetchError>>,
+) -> Result<T, FetchError> {
+    let got = fetch.await;
+    events.finished(token, got.as_ref().map(|_| ()).map_err(ToString::to_string));
+    got
 }
 
 /// What to fetch: the wanted segments and the proof pages that cover them.

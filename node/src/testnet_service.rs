@@ -138,10 +138,7 @@ fn accumulate(a: &mut Asm) {
     a.label("acc_next");
     a.move_reg(7, 5);
     a.load_imm(8, 0);
-    a.load_imm(9, BUFFER as i32);
-    a.load_imm(10, FETCH_INPUT);
-    a.move_reg(11, 6);
-    a.ecalli(HOST_FETCH);
+    a.fetch(FETCH_INPUT, BUFFER as i32);
     // ω7 = NONE (2^64 − 1) when there is no input k.
     a.branch_eq_imm(7, -1, "acc_done");
     a.move_reg(10, 7);
@@ -181,10 +178,7 @@ fn refine(a: &mut Asm) {
     a.label("chunk");
     a.move_reg(7, 5);
     a.move_reg(8, 4);
-    a.load_imm(9, BUFFER as i32);
-    a.load_imm(10, FETCH_PAYLOAD);
-    a.move_reg(11, 6);
-    a.ecalli(HOST_FETCH);
+    a.fetch(FETCH_PAYLOAD, BUFFER as i32);
     // n = min(len − offset, BUFFER); none left: done.
     a.three(Opcode::Sub64, 9, 7, 4);
     a.branch_le_u_imm(9, BUFFER as i32, "have_n");
@@ -208,10 +202,7 @@ fn refine(a: &mut Asm) {
     // w_e from S(w_i), fetched to buf[SUMMARY_AT..].
     a.add_imm64(7, 5, SUMMARY_AT);
     a.load_imm(8, 0);
-    a.load_imm(9, 64);
-    a.load_imm(10, FETCH_ITEM_SUMMARY);
-    a.move_reg(11, 6);
-    a.ecalli(HOST_FETCH);
+    a.fetch(FETCH_ITEM_SUMMARY, 64);
     a.load_ind_u16(4, 5, SUMMARY_AT + SUMMARY_EXPORT_COUNT);
     a.load_imm(3, 0);
     a.jump("export_check");
@@ -284,6 +275,14 @@ impl Asm {
         let mut v = vec![Opcode::Ecalli.code()];
         v.extend_from_slice(&id.to_le_bytes());
         self.emit(&v);
+    }
+    /// Ω_Y of `kind` with selector ω6, at most `length` octets to ω7 from offset
+    /// ω8 (which the caller sets).
+    fn fetch(&mut self, kind: i32, length: i32) {
+        self.load_imm(9, length);
+        self.load_imm(10, kind);
+        self.move_reg(11, 6);
+        self.ecalli(HOST_FETCH);
     }
     fn jump(&mut self, to: &'static str) {
         self.fixup(1, to);

@@ -978,14 +978,14 @@ impl Inner {
         }
         let telemetry = self.observer().telemetry();
         let imports = package.items.iter().flat_map(|w| &w.import_segments);
-        // Per exporting package: its exports and, for each wanted index, the
-        // import segment ids (positions among all the package's imports) it serves.
-        type Wanted = (
-            crate::exports::Exported,
-            Vec<u16>,
-            Vec<u16>,
-            std::collections::BTreeMap<u16, u16>,
-        );
+        // Per exporting package: its exports, the import segment IDs (positions
+        // among all the package's imports) it serves, and each wanted index's
+        // first such ID.
+        struct Wanted {
+            exported: crate::exports::Exported,
+            ids: Vec<u16>,
+            first_id: std::collections::BTreeMap<u16, u16>,
+        }
         let mut wanted: std::collections::BTreeMap<Hash, Wanted> =
             std::collections::BTreeMap::new();
         for (id, (import, r)) in imports.zip(&resolved).enumerate() {
@@ -1004,22 +1004,22 @@ impl Inner {
                         r.exported.by.segments_root,
                         r.exported.by.erasure_root,
                     ));
-                    (r.exported, Vec::new(), Vec::new(), Default::default())
+                    Wanted {
+                        exported: r.exported,
+                        ids: Vec::new(),
+                        first_id: Default::default(),
+                    }
                 });
-            if !entry.1.contains(&r.index) {
-                entry.1.push(r.index);
-            }
             let id = u16::try_from(id).unwrap_or(u16::MAX);
-            entry.2.push(id);
-            entry.3.entry(r.index).or_insert(id);
+            entry.ids.push(id);
+            entry.first_id.entry(r.index).or_insert(id);
         }
-        let all_ids: Vec<u16> = wanted
-            .values()
-            .flat_map(|(_, _, ids, _)| ids.clone())
-            .collect();
+        let all_ids: Vec<u16> = wanted.values().flat_map(|w| w.ids.clone()).collect();
         let me = self.network.peer_id();
         let mut proven = std::collections::HashMap::new();
-        for (root, (exported, indices, ids, first_id)) in wanted {
+        for (root, w) in wanted {
+            let (exported, ids) = (w.exported, w.ids);
+            let indices: Vec<u16> = w.first_id.keys().copied().collect();
             let holders: Vec<tessera_da::import::Holder> = state
                 .kappa
                 .0
@@ -1047,7 +1047,7 @@ impl Inner {
                 telemetry: telemetry.clone(),
                 submission,
                 export_count: exported.by.export_count,
-                first_id,
+                first_id: w.first_id,
             });
             let segments = match tessera_da::import::import_segments_observed(
                 &self.network,

@@ -605,13 +605,13 @@ impl Guarantor {
         } = req;
         let prepared = tokio::task::spawn_blocking(move || {
             let best = inner.chain.best();
-            inner.check(&best, core_index, &package)?;
+            let resolved = inner.check(&best, core_index, &package)?;
             let blobs = split_extrinsics(&package, &extrinsics)?;
             let lookup = StateLookup(&best.state);
             psi_i(&inner.spec, &package, core_index, &lookup)
                 .0
                 .map_err(GuaranteeError::NotAuthorized)?;
-            Ok::<_, GuaranteeError>((best, package, blobs))
+            Ok::<_, GuaranteeError>((best, package, blobs, resolved))
         })
         .await
         .map_err(|e| Refusal(e.to_string()))?
@@ -622,9 +622,9 @@ impl Guarantor {
         })?;
         let me = self.clone();
         tokio::spawn(async move {
-            let (best, package, blobs) = prepared;
+            let (best, package, blobs, resolved) = prepared;
             match me
-                .guarantee_checked(best, core_index, package, blobs, submission)
+                .guarantee_checked(best, core_index, package, blobs, resolved, submission)
                 .await
             {
                 Ok(g) => {
@@ -656,15 +656,17 @@ impl Guarantor {
         let checked = self
             .inner
             .check(&best, core, &package)
-            .and_then(|()| split_extrinsics(&package, extrinsics));
-        let blobs = match checked {
-            Ok(blobs) => blobs,
+            .and_then(|resolved| {
+                split_extrinsics(&package, extrinsics).map(|blobs| (blobs, resolved))
+            });
+        let (blobs, resolved) = match checked {
+            Ok(checked) => checked,
             Err(e) => {
                 telemetry.send(Event::WorkPackageFailed(submission, e.to_string().into()));
                 return Err(e);
             }
         };
-        self.guarantee_checked(best, core, package, blobs, submission)
+        self.guarantee_checked(best, core, package, blobs, resolved, submission)
             .await
     }
 
@@ -674,10 +676,11 @@ impl Guarantor {
         core: CoreIndex,
         package: WorkPackage,
         blobs: Vec<Vec<Vec<u8>>>,
+        resolved: Vec<Resolved>,
         submission: EventId,
     ) -> Result<Guarantee, GuaranteeError> {
         let result = self
-            .guarantee_observed(best, core, package, blobs, submission)
+            .guarantee_observed(best, core, package, blobs, resolved, submission)
             .await;
         if let Err(e) = &result {
             self.inner
@@ -694,6 +697,7 @@ impl Guarantor {
         core: CoreIndex,
         package: WorkPackage,
         blobs: Vec<Vec<Vec<u8>>>,
+        resolved: Vec<Resolved>,
         submission: EventId,
     ) -> Result<Guarantee, GuaranteeError> {
         let inner = self.inner.clone();
@@ -705,7 +709,9 @@ impl Guarantor {
         }
         let slot = best.slot;
         let state = best.state.clone();
-        let imported = inner.fetch_imports(&state, &package, submission).await?;
+        let imported = inner
+            .fetch_imports(&state, &package, &resolved, submission)
+            .await?;
         let made = {
             let inner = inner.clone();
             let state = state.clone();
@@ -970,9 +976,9 @@ impl Inner {
         &self,
         state: &ChainState,
         package: &WorkPackage,
+        resolved: &[Resolved],
         submission: EventId,
     ) -> Result<Imports, GuaranteeError> {
-        let resolved = self.resolve_imports(package)?;
         if resolved.is_empty() {
             return Ok(Imports::none(package));
         }
@@ -988,7 +994,7 @@ impl Inner {
         }
         let mut wanted: std::collections::BTreeMap<Hash, Wanted> =
             std::collections::BTreeMap::new();
-        for (id, (import, r)) in imports.zip(&resolved).enumerate() {
+        for (id, (import, r)) in imports.zip(resolved).enumerate() {
             if r.by_package_hash {
                 telemetry.send(Event::WorkPackageHashMapped(
                     submission,
@@ -1093,18 +1099,18 @@ impl Inner {
                 imports.justifications[item].push(segment.proof.clone());
             }
         }
-        imports.lookup = Imports::lookup_of(package, &resolved);
+        imports.lookup = Imports::lookup_of(package, resolved);
         telemetry.send(Event::SegmentsVerified(submission, all_ids));
         Ok(imports)
     }
 
-    /// The checks before refine (module docs).
+    /// The checks before refine (module docs); the imports, resolved.
     fn check(
         &self,
         best: &BestState,
         core: CoreIndex,
         package: &WorkPackage,
-    ) -> Result<(), GuaranteeError> {
+    ) -> Result<Vec<Resolved>, GuaranteeError> {
         let spec = &self.spec;
         let state = &best.state;
         if usize::from(core) >= spec.cores() {
@@ -1114,7 +1120,7 @@ impl Inner {
         if items == 0 || items > spec.max_work_items as usize {
             return Err(GuaranteeError::BadItemCount(items));
         }
-        self.resolve_imports(package)?;
+        let resolved = self.resolve_imports(package)?;
         let (cores, validators) = assignment(spec, state, best.slot);
         let index = self.my_index(&validators);
         if index.and_then(|i| cores.get(usize::from(i))) != Some(&core) {
@@ -1153,7 +1159,7 @@ impl Inner {
                 slot: best.slot,
             });
         }
-        Ok(())
+        Ok(resolved)
     }
 
     /// CE 134 as co-guarantor: decode the bundle, check and refine it as the
@@ -1177,10 +1183,9 @@ impl Inner {
         let lie = self.behaviour == Behaviour::Lie;
         let mut imported = Imports::none(&bundle.package);
         if !lie {
-            self.check(&best, req.core_index, &bundle.package)?;
             // The imports as the primary fetched them, each proven to the segments
             // root our own index gives (and the primary's mappings agreeing).
-            let resolved = self.resolve_imports(&bundle.package)?;
+            let resolved = self.check(&best, req.core_index, &bundle.package)?;
             imported.lookup = Imports::lookup_of(&bundle.package, &resolved);
             for (hash, root) in &req.mappings.0 {
                 if imported.lookup.get(hash).is_some_and(|ours| ours != root) {

@@ -179,20 +179,13 @@ fn bench_da_profile_names_the_gpu_spans() {
         eprintln!("bench_da_profile_names_the_gpu_spans: no GPU adapter, skipped");
         return;
     }
-    let value = tessera_json(&[
-        "bench",
-        "da",
-        "--spec",
-        "tiny",
-        "--workload",
-        "package",
-        "--backend",
-        "gpu",
-        "--repetitions",
-        "1",
-        "--profile",
-        "--json",
-    ]);
+    let value = tessera_json(
+        &[
+            &ONE_TINY_PACKAGE[..],
+            &["--backend", "gpu", "--profile", "--json"],
+        ]
+        .concat(),
+    );
     let timestamps = tessera_kernels::gpu::context().is_ok_and(|c| c.timestamp_queries());
     for r in value.as_array().expect("a JSON array") {
         if r["backend"] != "gpu" {

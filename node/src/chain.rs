@@ -653,6 +653,18 @@ impl Chain {
         out
     }
 
+    /// Every block in the tree but genesis, oldest slot first (parents before
+    /// children, GP 5.7).
+    pub fn in_slot_order(&self) -> Vec<&BlockInfo> {
+        let mut out: Vec<&BlockInfo> = self
+            .infos
+            .values()
+            .filter(|i| i.hash != self.genesis)
+            .collect();
+        out.sort_by_key(|i| (i.slot, i.height));
+        out
+    }
+
     /// The blocks without children that descend from the finalized block
     /// (UP 0 handshake leaves).
     pub fn leaves(&self) -> Vec<&BlockInfo> {

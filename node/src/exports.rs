@@ -12,7 +12,8 @@
 //!
 //! The index is fed from imported blocks, on every fork, and keeps the last
 //! [`ExportsIndex::CAPACITY`] reports with exports, oldest forgotten first; an
-//! import of an older package is refused by the guarantor as unknown.
+//! import of an older package is refused by the guarantor as unknown. At start
+//! it is rebuilt from the stored blocks ([`ExportsIndex::recall`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -103,6 +104,24 @@ impl ExportsIndex {
                 }
             }
         }
+    }
+
+    /// Rebuild the index from the blocks of `chain`, oldest first, as a node
+    /// that had imported them would have it: the index lives in memory, and a
+    /// restarted node still guarantees packages importing segments exported
+    /// before it stopped. How many reports with exports were seen.
+    pub fn recall(&self, chain: &crate::chain::Chain) -> usize {
+        let mut seen = 0;
+        for info in chain.in_slot_order() {
+            let Some(block) = chain.block(&info.hash) else {
+                continue;
+            };
+            for guarantee in &block.extrinsic.guarantees.0 {
+                seen += usize::from(guarantee.report.package_spec.exports_count > 0);
+                self.record(&guarantee.report);
+            }
+        }
+        seen
     }
 
     /// The package whose segments root is `root`.

@@ -426,6 +426,16 @@ impl Node {
             observer: crate::observe::Observer::new(),
             exports: Arc::new(crate::exports::ExportsIndex::new()),
         });
+        {
+            let recalled = shared.exports.recall(&shared.chain());
+            if recalled > 0 {
+                info!(
+                    reports = recalled,
+                    kept = shared.exports.len(),
+                    "exported segments recalled from the stored blocks"
+                );
+            }
+        }
         network.set_chain_head(shared.handshake());
         // CE 137/138/147 (and the segment kinds): serve the shards we hold, with
         // JIP-3's receiving-side events.

@@ -18,7 +18,9 @@
 //!   package hash, fetched over CE 139 from the exporting core's shard holders.
 //!   Its bundle (checked through the erasure root and length of the report)
 //!   carries exactly that segment and its justification, its co-guarantors sign,
-//!   and imports the node knows nothing of are refused.
+//!   and imports the node knows nothing of are refused. The importer learns of
+//!   the exporter from a stored block read back as after a restart
+//!   (`ExportsIndex::recall`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -60,6 +62,7 @@ fn config(genesis: Hash, builder: bool) -> NetworkConfig {
 
 struct Net {
     spec: ChainSpec,
+    genesis: tessera_core::types::Header,
     genesis_hash: Hash,
     state: Arc<ChainState>,
     root: Hash,
@@ -149,6 +152,7 @@ async fn start(liars: &[usize]) -> Net {
         guarantors,
         exports,
         received,
+        genesis: header,
         _dirs: dirs,
     }
 }
@@ -202,10 +206,16 @@ impl Net {
 
     /// Import a block at slot 1 carrying `g` onto the genesis.
     fn import(&self, g: &Guarantee) -> Result<ChainState, String> {
+        let block = self.block_with(g)?;
+        import_block(&self.spec, &self.state, &self.root, &block).map_err(|e| e.to_string())
+    }
+
+    /// The block of slot 1 on genesis carrying `g`.
+    fn block_with(&self, g: &Guarantee) -> Result<tessera_core::types::Block, String> {
         let (author, _) = slot_author(&self.spec, &self.state, SLOT, &self.validators)
             .unwrap()
             .expect("a dev author for slot 1");
-        let block = author_block(
+        author_block(
             &self.spec,
             Parent {
                 state: &self.state,
@@ -219,8 +229,7 @@ impl Net {
                 ..Default::default()
             },
         )
-        .map_err(|e| e.to_string())?;
-        import_block(&self.spec, &self.state, &self.root, &block).map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())
     }
 
     /// The signatures verify against κ (GP 11.26).
@@ -400,7 +409,28 @@ async fn imports_are_fetched_proven_and_carried_in_the_bundle() {
     // 2. Before any block carried its report, the importer knows no such root.
     let first = net.package_importing(b"too early", vec![by_root]);
     assert!(net.submit(importer, importing, first).await.is_err());
-    net.exports.record(&exported.report);
+    // The index learns of it from a block carrying its report: stored, then
+    // read back by a restarted node ([`ExportsIndex::recall`]).
+    {
+        use tessera_node::chain::Chain;
+        use tessera_node::store::StateStore;
+        let dir = tempfile::tempdir().unwrap();
+        let open = || {
+            Chain::open(
+                &spec,
+                StateStore::open(&spec, dir.path()).unwrap(),
+                &net.genesis,
+                (*net.state).clone(),
+            )
+            .unwrap()
+        };
+        let mut chain = open();
+        chain
+            .import(&net.block_with(&exported).unwrap())
+            .expect("the exporter's guarantee imports");
+        drop(chain);
+        assert_eq!(net.exports.recall(&open()), 1);
+    }
 
     // 3. Imported by segments root, then by package hash.
     let mut rx = net.guarantors[importer].subscribe();

@@ -42,6 +42,11 @@
 //! an empty output) before making the report; as co-guarantor it skips every
 //! check and signs the report a lying primary makes of the bundle. Two lying
 //! guarantors of one core thus put a false report on chain, for auditors to catch.
+//!
+//! [`Behaviour::Drop`] (the testnet's `--faulty-guarantor`): as primary, the
+//! guarantor checks a submitted package and takes it (CE 133 answered), then
+//! never guarantees it — as a guarantor does whose co-guarantors did not answer
+//! in time; as co-guarantor it is honest. What a builder must recover from.
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -91,6 +96,8 @@ pub enum Behaviour {
     /// Misreports refine outputs as primary, signs without checking as
     /// co-guarantor (see the module docs).
     Lie,
+    /// Takes submitted packages and never guarantees them (module docs).
+    Drop,
 }
 
 /// The chain as the guarantor sees it when a package arrives.
@@ -620,6 +627,10 @@ impl Guarantor {
             telemetry.send(Event::WorkPackageFailed(submission, e.to_string().into()));
             Refusal(e.to_string())
         })?;
+        if self.inner.behaviour == Behaviour::Drop {
+            tracing::debug!(builder = %peer, "work package taken and dropped (a faulty guarantor)");
+            return Ok(());
+        }
         let me = self.clone();
         tokio::spawn(async move {
             let (best, package, blobs, resolved) = prepared;

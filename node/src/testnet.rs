@@ -63,6 +63,12 @@ pub struct TestnetArgs {
     /// liar in the offenders `ψ_O`.
     #[arg(long)]
     pub byzantine_guarantor: bool,
+    /// Make validator 1 a faulty guarantor: it takes the packages submitted to
+    /// it and never guarantees them. The builder must notice (no block reported
+    /// a package before its anchor left recent history) and submit them again;
+    /// the run passes only if every payload was still accumulated.
+    #[arg(long, conflicts_with = "byzantine_guarantor")]
+    pub faulty_guarantor: bool,
     /// The payload of each work package the builder submits (one per core per
     /// slot); 0: no builder.
     #[arg(long, default_value_t = 16 * 1024)]
@@ -116,10 +122,15 @@ pub struct Summary {
     pub submitted: u64,
     /// Of those, accumulated.
     pub accumulated: u64,
-    /// Submissions no guarantor took.
+    /// Submissions no guarantor took (tried again the next slot).
     pub refused: u64,
+    /// Payloads no guarantor had taken by the end of the run.
+    pub untaken: u64,
     /// Of the packages submitted, those importing a segment another exported.
     pub importing: u64,
+    /// Packages no block reported before their anchor left recent history,
+    /// submitted again (see [`Builder`]); not counted in `submitted`.
+    pub resubmitted: u64,
     /// The slots at which the packages not accumulated were submitted.
     pub missing: Vec<TimeSlot>,
     /// Reports judged bad on chain (`ψ_B` of the first validator's best state).
@@ -176,8 +187,8 @@ impl Summary {
                 self.accumulated, self.submitted
             ));
         }
-        if self.refused > 0 {
-            out.push(format!("{} packages no guarantor took", self.refused));
+        if self.untaken > 0 {
+            out.push(format!("{} payloads no guarantor took", self.untaken));
         }
         if self.invalid > 0 || self.disputes > 0 {
             out.push(format!(
@@ -246,6 +257,8 @@ pub struct TestnetConfig {
     pub archive: bool,
     /// Validators that guarantee as liars.
     pub liars: Vec<usize>,
+    /// Validators that take packages and drop them.
+    pub droppers: Vec<usize>,
     /// The validators this process runs (`None`: all of them).
     pub hosted: Option<Vec<usize>>,
     /// Validators run elsewhere: index and address (their peer ids are their
@@ -317,6 +330,8 @@ impl Testnet {
                     backend: config.backend,
                     behaviour: if config.liars.contains(&i) {
                         crate::guarantor::Behaviour::Lie
+                    } else if config.droppers.contains(&i) {
+                        crate::guarantor::Behaviour::Drop
                     } else {
                         crate::guarantor::Behaviour::Honest
                     },
@@ -584,13 +599,15 @@ impl Testnet {
         if let Some(b) = builder {
             b.observe(self);
             let accumulated = b.accumulated(self);
-            summary.submitted = b.submitted.len() as u64;
-            summary.accumulated = accumulated.len() as u64;
+            // A replaced package's payload went again in another package.
+            let live = || b.submitted.iter().filter(|(h, _)| !b.replaced.contains(*h));
+            summary.submitted = live().count() as u64;
+            summary.accumulated = live().filter(|(h, _)| accumulated.contains(*h)).count() as u64;
             summary.refused = b.refused;
+            summary.untaken = b.untaken() as u64;
             summary.importing = b.importing;
-            summary.missing = b
-                .submitted
-                .iter()
+            summary.resubmitted = b.resubmitted() as u64;
+            summary.missing = live()
                 .filter(|(h, _)| !accumulated.contains(*h))
                 .map(|(_, slot)| *slot)
                 .collect();
@@ -607,6 +624,15 @@ const SETTLE_SLOTS: u32 = 5;
 /// The testnet's work-package builder: a JAMNP-S endpoint with the builder ALPN
 /// that submits one testnet-service package per core each slot (CE 133) to the
 /// core's guarantors, and watches `ξ` for their accumulation.
+///
+/// A guarantor that takes a package may still fail to guarantee it (too few
+/// co-guarantors answered in time on a loaded machine, or `--faulty-guarantor`).
+/// The builder learns of it from recent history: once the package's anchor has
+/// left `β_H` of the best state without any block having reported the package,
+/// no block can report it any more (GP 11.33 wants the anchor in `β_H`), so the
+/// builder submits its payload again, freshly anchored, and sends the next
+/// packages to that guarantor only after the others for [`DISTRUST_SLOTS`]. The
+/// package given up on counts as replaced, not as submitted.
 pub struct Builder {
     network: tessera_net::Network,
     validators: Vec<(PeerId, SocketAddr)>,
@@ -616,7 +642,7 @@ pub struct Builder {
     /// Of those, seen accumulated (in `ξ` of the first validator's best state),
     /// with the best block in whose `ξ` each was last seen.
     accumulated_at: std::collections::BTreeMap<tessera_core::hash::Hash, tessera_core::hash::Hash>,
-    /// Submissions no guarantor took.
+    /// Submissions no guarantor took (each tried again the next slot).
     pub refused: u64,
     /// The segments roots `e` of the latest accumulated packages, newest last,
     /// read from the service's record of each (`E(0, p, e, …)`): what the next
@@ -624,10 +650,38 @@ pub struct Builder {
     exported: std::collections::VecDeque<tessera_core::hash::Hash>,
     /// Packages submitted with an import.
     pub importing: u64,
+    /// Submitted packages no block of the best chain has reported yet.
+    unreported: std::collections::BTreeMap<tessera_core::hash::Hash, Unreported>,
+    /// Payloads to submit again: packages that can no longer be reported, and
+    /// submissions no guarantor took.
+    lost: Vec<Unreported>,
+    /// Packages given up on and replaced by a resubmission.
+    pub replaced: std::collections::BTreeSet<tessera_core::hash::Hash>,
+    /// Guarantors that lost a package, and the slot until which they are tried
+    /// last.
+    distrusted: std::collections::BTreeMap<PeerId, TimeSlot>,
+}
+
+/// A package taken by a guarantor and not yet reported: what submitting its
+/// payload again needs.
+#[derive(Clone, Debug)]
+struct Unreported {
+    /// The slot of its first submission.
+    slot: TimeSlot,
+    core: usize,
+    payload: Vec<u8>,
+    imports: Vec<tessera_core::types::ImportSpec>,
+    /// Its anchor `x_a`: while it is in `β_H`, a block may still report it.
+    anchor: tessera_core::hash::Hash,
+    /// The guarantor that took it.
+    taken_by: Option<PeerId>,
 }
 
 /// How many accumulated packages' segments roots the builder remembers.
 const EXPORTED_KEPT: usize = 16;
+
+/// For how many slots a guarantor that lost a package is tried after the others.
+pub const DISTRUST_SLOTS: TimeSlot = 32;
 
 impl Builder {
     /// A builder endpoint connected to the testnet's validators, submitting
@@ -671,12 +725,27 @@ impl Builder {
             refused: 0,
             exported: Default::default(),
             importing: 0,
+            unreported: Default::default(),
+            lost: Vec::new(),
+            replaced: Default::default(),
+            distrusted: Default::default(),
         })
     }
 
-    /// Submit one package per core for `slot`, anchored on the first validator's
-    /// best block; each goes to the validators in turn until one takes it (a
-    /// validator not assigned to the core refuses).
+    /// Packages submitted again because no block reported them in time.
+    pub fn resubmitted(&self) -> usize {
+        self.replaced.len()
+    }
+
+    /// Payloads waiting to be submitted (again): at the end of a run, those no
+    /// guarantor took in time.
+    pub fn untaken(&self) -> usize {
+        self.lost.len()
+    }
+
+    /// Submit the lost packages again and one new package per core for `slot`,
+    /// anchored on the first validator's best block; each goes to the validators
+    /// in turn until one takes it (a validator not assigned to the core refuses).
     pub async fn submit(&mut self, net: &Testnet, slot: TimeSlot) {
         let shared = net.nodes[0].shared();
         let (anchor, state) = {
@@ -693,6 +762,14 @@ impl Builder {
                 _ => return,
             }
         };
+        for lost in std::mem::take(&mut self.lost) {
+            let mut again = lost.clone();
+            again.anchor = anchor.header_hash;
+            if !self.send(net, slot, &state, &anchor, again).await {
+                // No guarantor took it now: try again next slot.
+                self.lost.push(lost);
+            }
+        }
         for core in 0..net.spec.cores() {
             // Distinct per slot and core (a package hash may be reported once,
             // GP 11.38): the slot and core lead, a counting fill follows.
@@ -713,59 +790,93 @@ impl Builder {
                 .into_iter()
                 .collect();
             let importing = !imports.is_empty();
-            let package =
-                crate::builder::testnet_package(&net.spec, &state, &anchor, payload, imports);
-            let hash =
-                tessera_core::hash::blake2b_256(&tessera_core::codec::Encode::encode(&package));
-            let submission = tessera_net::messages::WorkPackageSubmission {
-                core_index: u16::try_from(core).unwrap_or(u16::MAX),
-                package,
-                extrinsics: Vec::new(),
+            let package = Unreported {
+                slot,
+                core,
+                payload,
+                imports,
+                anchor: anchor.header_hash,
+                taken_by: None,
             };
-            let mut taken = false;
-            let n = self.validators.len();
-            for k in 0..n {
-                let (peer, addr) = self.validators[(core * 3 + k + slot as usize) % n];
-                let mut result = self
+            if self.send(net, slot, &state, &anchor, package.clone()).await {
+                self.importing += u64::from(importing);
+            } else {
+                self.refused += 1;
+                tracing::warn!(
+                    core,
+                    slot,
+                    "no guarantor took the package; trying again next slot"
+                );
+                self.lost.push(package);
+            }
+        }
+    }
+
+    /// Submit `package` to the validators in turn (those that lost a package
+    /// lately last) until one takes it; whether one did.
+    async fn send(
+        &mut self,
+        net: &Testnet,
+        slot: TimeSlot,
+        state: &ChainState,
+        anchor: &crate::builder::Anchor,
+        mut package: Unreported,
+    ) -> bool {
+        let work = crate::builder::testnet_package(
+            &net.spec,
+            state,
+            anchor,
+            package.payload.clone(),
+            package.imports.clone(),
+        );
+        let hash = tessera_core::hash::blake2b_256(&tessera_core::codec::Encode::encode(&work));
+        let submission = tessera_net::messages::WorkPackageSubmission {
+            core_index: u16::try_from(package.core).unwrap_or(u16::MAX),
+            package: work,
+            extrinsics: Vec::new(),
+        };
+        self.distrusted.retain(|_, until| *until > slot);
+        let n = self.validators.len();
+        let mut order: Vec<(PeerId, SocketAddr)> = (0..n)
+            .map(|k| self.validators[(package.core * 3 + k + slot as usize) % n])
+            .collect();
+        order.sort_by_key(|(peer, _)| self.distrusted.contains_key(peer));
+        for (peer, addr) in order {
+            let mut result = self
+                .network
+                .request::<tessera_net::messages::WorkPackageSubmissionProtocol>(&peer, &submission)
+                .await;
+            // A validator in another process that was not up when the builder
+            // started, or that dropped the connection: dial it once more.
+            if matches!(result, Err(tessera_net::RequestError::PeerUnknown(_)))
+                && self.network.connect(peer, addr).await.is_ok()
+            {
+                result = self
                     .network
                     .request::<tessera_net::messages::WorkPackageSubmissionProtocol>(
                         &peer,
                         &submission,
                     )
                     .await;
-                // A validator in another process that was not up when the builder
-                // started, or that dropped the connection: dial it once more.
-                if matches!(result, Err(tessera_net::RequestError::PeerUnknown(_)))
-                    && self.network.connect(peer, addr).await.is_ok()
-                {
-                    result = self
-                        .network
-                        .request::<tessera_net::messages::WorkPackageSubmissionProtocol>(
-                            &peer,
-                            &submission,
-                        )
-                        .await;
-                }
-                match result {
-                    Ok(()) => {
-                        taken = true;
-                        break;
-                    }
-                    Err(e) => tracing::debug!(%peer, core, error = %e, "package refused"),
-                }
             }
-            if taken {
-                self.submitted.insert(hash, slot);
-                self.importing += u64::from(importing);
-            } else {
-                self.refused += 1;
-                tracing::warn!(core, slot, "no guarantor took the package");
+            match result {
+                Ok(()) => {
+                    self.submitted.insert(hash, package.slot);
+                    package.taken_by = Some(peer);
+                    self.unreported.insert(hash, package);
+                    return true;
+                }
+                Err(e) => {
+                    tracing::debug!(%peer, core = package.core, error = %e, "package refused")
+                }
             }
         }
+        false
     }
 
     /// Record the submitted packages `ξ` of the first validator's best state
-    /// shows accumulated.
+    /// shows accumulated, and those its `β_H` shows reported; a package whose
+    /// anchor has left `β_H` unreported is lost, to be submitted again.
     pub fn observe(&mut self, net: &Testnet) {
         let shared = net.nodes[0].shared();
         let (best, state) = {
@@ -773,25 +884,67 @@ impl Builder {
             let best = chain.best().hash;
             (best, chain.state(&best).ok().flatten())
         };
-        if let Some(s) = state {
-            for h in s.state.xi.iter().flatten() {
-                if self.submitted.contains_key(h) {
-                    let new = self.accumulated_at.insert(*h, best).is_none();
-                    // The service's record of the package: E(0, p, e, …), `e` at 33.
-                    let service = crate::testnet_service::SERVICE_ID;
-                    let record = s.state.delta.get(&service).and_then(|a| {
+        let Some(s) = state else {
+            return;
+        };
+        for h in s.state.xi.iter().flatten() {
+            if self.submitted.contains_key(h) {
+                self.unreported.remove(h);
+                let new = self.accumulated_at.insert(*h, best).is_none();
+                // The service's record of the package: E(0, p, e, …), `e` at 33.
+                let service = crate::testnet_service::SERVICE_ID;
+                let record =
+                    s.state.delta.get(&service).and_then(|a| {
                         a.storage(service, &crate::testnet_service::accumulate_key(h))
                     });
-                    let root = record
-                        .and_then(|r| r.get(33..65))
-                        .and_then(tessera_core::hash::Hash::from_slice);
-                    if let (true, Some(root)) = (new, root) {
-                        self.exported.push_back(root);
-                        while self.exported.len() > EXPORTED_KEPT {
-                            self.exported.pop_front();
-                        }
+                let root = record
+                    .and_then(|r| r.get(33..65))
+                    .and_then(tessera_core::hash::Hash::from_slice);
+                if let (true, Some(root)) = (new, root) {
+                    self.exported.push_back(root);
+                    while self.exported.len() > EXPORTED_KEPT {
+                        self.exported.pop_front();
                     }
                 }
+            }
+        }
+        let history = &s.state.beta.history;
+        for reported in history.iter().flat_map(|b| &b.reported) {
+            self.unreported.remove(&reported.hash);
+        }
+        // Gone from β_H, and more than H blocks below the best one (not merely
+        // off a fork the best chain left and may come back to); two blocks more,
+        // so that a report seen only between two observations is not missed.
+        let depth = net.spec.recent_history_size + 2;
+        let chain = shared.chain();
+        let best_height = chain.best().height;
+        let lost: Vec<tessera_core::hash::Hash> = self
+            .unreported
+            .iter()
+            .filter(|(_, u)| {
+                !history.iter().any(|b| b.header_hash == u.anchor)
+                    && chain
+                        .info(&u.anchor)
+                        .is_some_and(|a| a.height + depth < best_height)
+            })
+            .map(|(h, _)| *h)
+            .collect();
+        drop(chain);
+        let now = s.state.tau;
+        for h in lost {
+            if let Some(u) = self.unreported.remove(&h) {
+                tracing::warn!(
+                    package = %h,
+                    slot = u.slot,
+                    core = u.core,
+                    guarantor = ?u.taken_by,
+                    "a package no block reported before its anchor left recent history; submitting it again"
+                );
+                if let Some(peer) = u.taken_by {
+                    self.distrusted.insert(peer, now + DISTRUST_SLOTS);
+                }
+                self.replaced.insert(h);
+                self.lost.push(u);
             }
         }
     }
@@ -862,6 +1015,13 @@ pub fn run(
     if args.byzantine_guarantor && args.processes > v.saturating_sub(2) {
         anyhow::bail!(
             "--processes {} with --byzantine-guarantor: at most {} (the liars, validators 0 and 1, run in this process)",
+            args.processes,
+            v.saturating_sub(2)
+        );
+    }
+    if args.faulty_guarantor && args.processes > v.saturating_sub(2) {
+        anyhow::bail!(
+            "--processes {} with --faulty-guarantor: at most {} (the faulty guarantor, validator 1, runs in this process)",
             args.processes,
             v.saturating_sub(2)
         );
@@ -941,6 +1101,7 @@ pub fn run(
             backend,
             archive: args.archive,
             liars: if args.byzantine_guarantor { vec![0, 1] } else { Vec::new() },
+            droppers: if args.faulty_guarantor { vec![1] } else { Vec::new() },
             hosted,
             remote,
             slot_zero,
@@ -1023,11 +1184,13 @@ pub fn run(
             }
         );
         println!(
-            "summary: work packages submitted {} ({} importing a segment), accumulated {}, refused {}; reports available {}; blocks audited {} (first validator); audits {} ({} invalid; re-executions, a farm's once per report); disputes {}; assurances {}; shards fetched {:.1} MB",
+            "summary: work packages submitted {} ({} importing a segment; {} submitted again, no block having reported them in time), accumulated {}, refused by every guarantor {} times ({} payloads never taken); reports available {}; blocks audited {} (first validator); audits {} ({} invalid; re-executions, a farm's once per report); disputes {}; assurances {}; shards fetched {:.1} MB",
             summary.submitted,
             summary.importing,
+            summary.resubmitted,
             summary.accumulated,
             summary.refused,
+            summary.untaken,
             summary.available,
             summary.blocks_audited,
             summary.audits,

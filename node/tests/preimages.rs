@@ -280,6 +280,7 @@ async fn a_submitted_preimage_reaches_every_validator() {
         backend: tessera_kernels::Backend::Simd,
         archive: false,
         liars: Vec::new(),
+        droppers: Vec::new(),
         hosted: None,
         remote: Vec::new(),
         slot_zero: None,

@@ -440,6 +440,20 @@ fn a_lying_guarantor_is_caught() {
     );
 }
 
+/// `--faulty-guarantor`: validator 1 takes the packages submitted to it and
+/// never guarantees them. The builder sees each one's anchor leave recent
+/// history with no block having reported it, submits its payload again, and
+/// every payload is still accumulated.
+#[test]
+fn packages_a_faulty_guarantor_dropped_are_submitted_again() {
+    let stdout = passing_testnet(&["--slots", "28", "--slot-seconds", "1", "--faulty-guarantor"]);
+    let work = every_package_accumulated(&stdout);
+    assert!(
+        number_after(work, "segment; ") > 0,
+        "no package was submitted again: {work}"
+    );
+}
+
 /// `--processes 2`: validators 4 and 5 run as `tessera node` processes over real
 /// loopback QUIC with this one; the network still authors, guarantees, audits and
 /// finalizes, and both processes exit 0 at the end.
@@ -498,6 +512,20 @@ fn bad_arguments_are_refused() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--processes 6: at most 5"), "{stderr}");
+    // A faulty and a lying guarantor are both validator 1.
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "testnet",
+            "--slots",
+            "2",
+            "--faulty-guarantor",
+            "--byzantine-guarantor",
+        ])
+        .output()
+        .expect("tessera testnet runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
 }
 
 /// The stdout of `tessera testnet ARGS` (RPC and metrics on any free port), one

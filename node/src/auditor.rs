@@ -136,8 +136,11 @@ impl AuditDuty {
     /// inbox, its endpoint publishes its identity's, and the outcomes reach its
     /// chain and pools.
     pub fn attach(&self, shared: &Arc<Shared>) {
+        let Some(index) = shared.index else {
+            return;
+        };
         lock(&self.joining).push(Auditor {
-            index: shared.index,
+            index,
             secrets: shared.keys.clone(),
         });
         tessera_audit::gossip::register(&shared.network, self.inbox.clone());
@@ -383,7 +386,7 @@ impl AuditDuty {
                 let endpoints: BTreeMap<_, _> = self
                     .members()
                     .iter()
-                    .map(|m| (m.index, m.network.clone()))
+                    .filter_map(|m| Some((m.index?, m.network.clone())))
                     .collect();
                 let failed = publish(&endpoints, &shared.validators, &work).await;
                 if failed > 0 {

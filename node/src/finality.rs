@@ -13,7 +13,9 @@
 //! - **The network** is [`tessera_net::Network`] with one stream kind of
 //!   Tessera's own, CE 250 ([`tessera_net::messages::GrandpaProtocol`]; JAMNP-S
 //!   defines no GRANDPA streams yet): one [`GrandpaMessage`] per stream — a vote,
-//!   a commit or a catch-up — sent to every peer given to [`start`].
+//!   a commit or a catch-up — sent to every peer given to [`start`], commits
+//!   also to the other connected nodes that are not builders (followers, which
+//!   run this module without a key and learn finality from commits alone).
 //! - **Signatures** are Ed25519 with the validators' keys (`κ_e`; JIP-5 dev keys in
 //!   tests) over [`vote_payload`]: the context `"tessera_grandpa"`, then the GP
 //!   codec encoding of the vote, the round (`E_8`) and the voter-set id (`E_8`).
@@ -633,6 +635,26 @@ impl Shared {
         }
     }
 
+    /// A commit of ours goes to the peers and to every other connected node
+    /// that is not a builder: followers (`tessera node --follower`) observe
+    /// finality from commits alone. An observer sends none: it has no votes
+    /// of its own to commit.
+    fn broadcast_commit(&self, message: GrandpaMessage) {
+        if self.local.is_none() {
+            return;
+        }
+        let message = Arc::new(message);
+        let mut to = self.peers.clone();
+        for peer in self.network.connected_peers() {
+            if !to.contains(&peer) && self.network.is_builder(&peer) == Some(false) {
+                to.push(peer);
+            }
+        }
+        for peer in to {
+            self.send_to(peer, message.clone());
+        }
+    }
+
     fn park(&self, router: &mut Router, pending: Pending) {
         if router.pending.len() >= PENDING_PER_VOTER * self.voter_count {
             router.pending.pop_front();
@@ -1102,7 +1124,7 @@ impl Sink<GOut> for OutgoingCommits {
             "broadcasting a GRANDPA commit"
         );
         self.shared
-            .broadcast(commit_message(round, self.shared.set_id, &commit));
+            .broadcast_commit(commit_message(round, self.shared.set_id, &commit));
         Ok(())
     }
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {

@@ -70,6 +70,11 @@ pub struct NodeConfig {
     /// The audit farm this validator shares with the others its process hosts
     /// (it joins it as it starts); `None` for one of its own.
     pub farm: Option<Arc<AuditDuty>>,
+    /// Follow the chain without a validator's duties: sync, import, fork
+    /// choice, GRANDPA finality as an observer, serving blocks, RPC, metrics
+    /// and telemetry; no authoring, tickets, guaranteeing, assuring or
+    /// auditing. `keys` are then only the endpoint's identity.
+    pub follower: bool,
 }
 
 /// What a node tells its watchers.
@@ -106,8 +111,9 @@ pub struct Shared {
     pub shards: Arc<ShardStore>,
     /// Where the DA kernels run.
     pub backend: Backend,
-    /// This node's index in `κ` (the testnet's validator set does not change).
-    pub index: ValidatorIndex,
+    /// This node's index in `κ` (the testnet's validator set does not change);
+    /// `None` for a follower.
+    pub index: Option<ValidatorIndex>,
     /// The validators' peer ids, by index in `κ`.
     pub validators: Vec<PeerId>,
     slot_zero: SystemTime,
@@ -238,7 +244,8 @@ pub struct Node {
     tasks: JoinSet<()>,
     audits: Arc<AuditDuty>,
     _finality: crate::finality::FinalityHandle,
-    _guarantor: crate::guarantor::Guarantor,
+    /// `None` for a follower.
+    _guarantor: Option<crate::guarantor::Guarantor>,
 }
 
 /// The best state as the guarantor needs it: the best block, its state and root,
@@ -397,19 +404,27 @@ impl Node {
         };
         let (chain, keys, start_state) = kappa;
         let me = config.keys.ed25519.public();
-        let index = keys
-            .iter()
-            .position(|k| *k == me)
-            .and_then(|i| ValidatorIndex::try_from(i).ok())
-            .ok_or_else(|| {
-                anyhow::anyhow!("this node's key {me} is not among the active validators")
-            })?;
+        let index = if config.follower {
+            None
+        } else {
+            Some(
+                keys.iter()
+                    .position(|k| *k == me)
+                    .and_then(|i| ValidatorIndex::try_from(i).ok())
+                    .ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "this node's key {me} is not among the active validators (κ); \
+                             `tessera node --follower` follows the chain without validating"
+                        )
+                    })?,
+            )
+        };
         let validators = keys.iter().map(|k| PeerId::from(*k)).collect();
         let keys_for_finality = keys.clone();
         let pools = Arc::new(Mutex::new(Pools::new(&config.spec, config.backend, keys)));
         let shared = Arc::new(Shared {
             spec: config.spec.clone(),
-            keys: config.keys,
+            keys: config.keys.clone(),
             network: network.clone(),
             chain: Mutex::new(chain),
             events,
@@ -440,8 +455,11 @@ impl Node {
         // CE 137/138/147 (and the segment kinds): serve the shards we hold, with
         // JIP-3's receiving-side events.
         tessera_da::serve::register_observed(&network, shards, Arc::new(shared.observer.clone()));
-        // CE 141 and CE 135 into the pools.
-        crate::pool::register(&network, pools);
+        // CE 141 and CE 135 into the pools (a validator's: a follower builds no
+        // blocks).
+        if shared.index.is_some() {
+            crate::pool::register(&network, pools);
+        }
         // CE 142/143: preimages into the pool, and served from it.
         crate::preimages::register(&shared);
         // CE 128: serve blocks from the tree.
@@ -475,10 +493,7 @@ impl Node {
             }
         });
         let mut tasks = JoinSet::new();
-        tasks.spawn(produce(shared.clone()));
         tasks.spawn(sync(shared.clone(), wanted));
-        tasks.spawn(assure(shared.clone(), shared.events.subscribe()));
-        tasks.spawn(tickets_duty(shared.clone(), shared.events.subscribe()));
         let audits = config.farm.clone().unwrap_or_else(|| {
             Arc::new(AuditDuty::new(
                 &shared.spec,
@@ -486,7 +501,66 @@ impl Node {
                 config.slot_duration,
             ))
         });
-        audits.attach(&shared);
+        let guarantor = match shared.index {
+            Some(_) => Some(Self::start_duties(
+                &shared,
+                &config,
+                &audits,
+                &start_state,
+                &mut tasks,
+            )),
+            None => None,
+        };
+        // GRANDPA (GP §19) over the node's tree: votes only for audited blocks.
+        let finality = crate::finality::start(
+            crate::finality::FinalityConfig {
+                voters: keys_for_finality,
+                set_id: 0,
+                local: shared.index.map(|_| shared.keys.ed25519.clone()),
+                gossip_duration: (config.slot_duration / 6).max(Duration::from_millis(50)),
+            },
+            network.clone(),
+            shared
+                .validators
+                .iter()
+                .copied()
+                .filter(|p| *p != network.peer_id())
+                .collect(),
+            Arc::new(FinalityTree(Arc::downgrade(&shared))),
+            Arc::new(FinalityTree(Arc::downgrade(&shared))),
+        )?;
+        let node = Node {
+            shared,
+            tasks,
+            audits,
+            _finality: finality,
+            _guarantor: guarantor,
+        };
+        if !config.peers.is_empty() {
+            node.connect_to(config.peers);
+        }
+        Ok(node)
+    }
+
+    /// The shared parts (chain, network, events).
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// A validator's duties: authoring, tickets, assuring, auditing (joining
+    /// `audits`) and guaranteeing, the last returned.
+    fn start_duties(
+        shared: &Arc<Shared>,
+        config: &NodeConfig,
+        audits: &Arc<AuditDuty>,
+        start_state: &crate::guarantor::BestState,
+        tasks: &mut JoinSet<()>,
+    ) -> crate::guarantor::Guarantor {
+        let network = &shared.network;
+        tasks.spawn(produce(shared.clone()));
+        tasks.spawn(assure(shared.clone(), shared.events.subscribe()));
+        tasks.spawn(tickets_duty(shared.clone(), shared.events.subscribe()));
+        audits.attach(shared);
         tasks.spawn(crate::auditor::run(
             shared.clone(),
             audits.clone(),
@@ -495,8 +569,8 @@ impl Node {
         // Guaranteeing (GP §11, CE 133/134/135): the guarantor reads the best
         // state, its guarantees go into our pool (the others get them over CE 135).
         let guarantor = {
-            let weak = Arc::downgrade(&shared);
-            let fallback = best_state(&weak, &start_state);
+            let weak = Arc::downgrade(shared);
+            let fallback = best_state(&weak, start_state);
             crate::guarantor::Guarantor::start(
                 shared.spec.clone(),
                 shared.keys.clone(),
@@ -537,40 +611,7 @@ impl Node {
                 Ok(())
             }));
         }
-        // GRANDPA (GP §19) over the node's tree: votes only for audited blocks.
-        let finality = crate::finality::start(
-            crate::finality::FinalityConfig {
-                voters: keys_for_finality,
-                set_id: 0,
-                local: Some(shared.keys.ed25519.clone()),
-                gossip_duration: (config.slot_duration / 6).max(Duration::from_millis(50)),
-            },
-            network.clone(),
-            shared
-                .validators
-                .iter()
-                .copied()
-                .filter(|p| *p != network.peer_id())
-                .collect(),
-            Arc::new(FinalityTree(Arc::downgrade(&shared))),
-            Arc::new(FinalityTree(Arc::downgrade(&shared))),
-        )?;
-        let node = Node {
-            shared,
-            tasks,
-            audits,
-            _finality: finality,
-            _guarantor: guarantor,
-        };
-        if !config.peers.is_empty() {
-            node.connect_to(config.peers);
-        }
-        Ok(node)
-    }
-
-    /// The shared parts (chain, network, events).
-    pub fn shared(&self) -> &Arc<Shared> {
-        &self.shared
+        guarantor
     }
 
     /// Keep `peers` connected (the validators of the current epoch, by key and
@@ -918,6 +959,9 @@ fn guarantors_on_chain(
 }
 
 async fn assure_block(shared: &Arc<Shared>, best: &BlockInfo) -> anyhow::Result<()> {
+    let Some(me) = shared.index else {
+        return Ok(());
+    };
     let state = shared
         .chain()
         .state(&best.hash)?
@@ -943,7 +987,7 @@ async fn assure_block(shared: &Arc<Shared>, best: &BlockInfo) -> anyhow::Result<
         let Some(root) = root else { continue };
         let Some(index) = u16::try_from(core)
             .ok()
-            .and_then(|c| tessera_da::assignment::shard_index(&shared.spec, c, shared.index))
+            .and_then(|c| tessera_da::assignment::shard_index(&shared.spec, c, me))
         else {
             continue;
         };
@@ -970,13 +1014,11 @@ async fn assure_block(shared: &Arc<Shared>, best: &BlockInfo) -> anyhow::Result<
             Err(e) => warn!(core, erasure_root = %root, error = %e, "shard not fetched"),
         }
     }
-    let bits =
-        tessera_da::assurance::bitfield(&shared.spec, &shared.shards, &pending, shared.index)?;
+    let bits = tessera_da::assurance::bitfield(&shared.spec, &shared.shards, &pending, me)?;
     if (0..shared.spec.cores()).all(|c| !bits.is_set(c)) {
         return Ok(());
     }
-    let assurance =
-        tessera_da::assurance::sign(shared.keys.ed25519.secret(), shared.index, best.hash, bits);
+    let assurance = tessera_da::assurance::sign(shared.keys.ed25519.secret(), me, best.hash, bits);
     let _ = shared.pools().assurances.receive(
         &shared.network.peer_id(),
         tessera_da::assurance::to_message(&assurance),

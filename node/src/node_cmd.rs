@@ -264,6 +264,7 @@ pub fn run(spec: &ChainSpec, args: &NodeArgs) -> anyhow::Result<()> {
                     backend,
                     behaviour: crate::guarantor::Behaviour::Honest,
                     farm: farm.clone(),
+                    follower: false,
                 },
                 chain,
             )?);

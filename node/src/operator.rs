@@ -68,7 +68,11 @@ pub async fn start(shared: Arc<Shared>, config: OperatorConfig) -> Operator {
                 flags: 0,
                 name: "tessera".into(),
                 version: env!("CARGO_PKG_VERSION").into(),
-                note: format!("validator {}", shared.index).into(),
+                note: match shared.index {
+                    Some(i) => format!("validator {i}"),
+                    None => "follower".to_string(),
+                }
+                .into(),
             },
         ),
         None => Telemetry::disabled(),

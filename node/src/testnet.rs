@@ -336,6 +336,7 @@ impl Testnet {
                         crate::guarantor::Behaviour::Honest
                     },
                     farm: farm.clone(),
+                    follower: false,
                 },
                 chain,
             )?;

@@ -394,6 +394,65 @@ async fn six_voters_finalize_the_same_growing_chain() {
     );
 }
 
+/// A node outside the voter set (a follower: no key, `local: None`) connected
+/// to the six voters finalizes the same chain from their commits alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_observer_finalizes_from_the_voters_commits() {
+    let v = run(&[0, 1, 2, 3, 4, 5], &[]).await;
+    let observer = endpoint(ValidatorSecrets::dev(6).ed25519);
+    for net in &v._nets {
+        observer
+            .connect(net.peer_id(), net.local_addr().unwrap())
+            .await
+            .expect("loopback dial");
+    }
+    let view = View::new(v.views[0].blocks.clone(), None);
+    let config = FinalityConfig {
+        voters: voters(),
+        set_id: 0,
+        local: None,
+        gossip_duration: GOSSIP,
+    };
+    let handle = finality::start(
+        config,
+        observer.clone(),
+        peers(),
+        view.clone(),
+        record_store(),
+    )
+    .expect("an observer starts");
+    assert!(
+        eventually(20, || handle.finalized().1 >= 8).await,
+        "the observer reached {:?}; the voters {:?}",
+        handle.finalized(),
+        v.handles
+            .iter()
+            .map(|h| h.finalized().1)
+            .collect::<Vec<_>>()
+    );
+    assert!(view.violations.lock().unwrap().is_empty());
+    assert_eq!(
+        view.asked.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "an observer never votes"
+    );
+    let fin = handle.finalized();
+    let blocks = view.blocks.lock().unwrap();
+    for h in &v.handles {
+        let (lo, hi) = if fin.1 <= h.finalized().1 {
+            (fin, h.finalized())
+        } else {
+            (h.finalized(), fin)
+        };
+        assert!(
+            blocks.descends(lo.0, hi.0),
+            "the observer's finalized block conflicts"
+        );
+    }
+    drop(blocks);
+    observer.close();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_of_six_online_still_finalize() {
     let v = run(&[0, 1, 2, 4, 5], &[]).await;

@@ -501,16 +501,9 @@ impl Node {
                 config.slot_duration,
             ))
         });
-        let guarantor = match shared.index {
-            Some(_) => Some(Self::start_duties(
-                &shared,
-                &config,
-                &audits,
-                &start_state,
-                &mut tasks,
-            )),
-            None => None,
-        };
+        let guarantor = shared
+            .index
+            .map(|_| Self::start_duties(&shared, &config, &audits, &start_state, &mut tasks));
         // GRANDPA (GP §19) over the node's tree: votes only for audited blocks.
         let finality = crate::finality::start(
             crate::finality::FinalityConfig {

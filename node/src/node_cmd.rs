@@ -1,6 +1,7 @@
 //! `tessera node`: one validator node for a real deployment (or a local network
 //! of separate processes): its keys, its database under `--base-path`, its
-//! endpoint, its peers, and the slot clock of the JAM Common Era (GP 4.4).
+//! endpoint, its peers, and the slot clock of the JAM Common Era (GP 4.4). With
+//! `--follower`, a node that follows the chain without validating.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -42,6 +43,13 @@ pub struct NodeArgs {
     /// RPC, metrics and telemetry serve the first.
     #[arg(long)]
     pub validators_hosted: Option<u32>,
+    /// Follow the chain without validating: sync blocks over CE 128, import
+    /// them, observe GRANDPA finality from the validators' commits, serve
+    /// blocks, RPC, metrics and telemetry; author, guarantee, assure and audit
+    /// nothing. Its endpoint's key is made on first start and kept in
+    /// `node-key` under the base path.
+    #[arg(long, conflicts_with_all = ["dev", "key_file", "validators_hosted"])]
+    pub follower: bool,
     /// The UDP address to listen on.
     #[arg(long, default_value = "0.0.0.0:40000")]
     pub listen: SocketAddr,
@@ -118,7 +126,10 @@ fn keys(args: &NodeArgs) -> anyhow::Result<Vec<ValidatorSecrets>> {
             })?;
             Ok((*i..=last).map(ValidatorSecrets::dev).collect())
         }
-        (None, [], _) => anyhow::bail!("give the validator's keys: --dev I or --key-file FILE"),
+        (None, [], _) if args.follower => Ok(vec![follower_identity(&args.base_path)?]),
+        (None, [], _) => anyhow::bail!(
+            "give the validator's keys (--dev I or --key-file FILE), or --follower to follow the chain without validating"
+        ),
         (None, files, k) => {
             if let Some(k) = k.filter(|k| *k as usize != files.len()) {
                 anyhow::bail!(
@@ -129,6 +140,30 @@ fn keys(args: &NodeArgs) -> anyhow::Result<Vec<ValidatorSecrets>> {
             files.iter().map(|path| key_file(path)).collect()
         }
     }
+}
+
+/// A follower's endpoint identity: the seed in `node-key` under `base`, made
+/// from the operating system's randomness on first start, so that the node's
+/// peer id stays the same across restarts.
+fn follower_identity(base: &std::path::Path) -> anyhow::Result<ValidatorSecrets> {
+    let path = base.join("node-key");
+    if path.exists() {
+        return key_file(&path);
+    }
+    std::fs::create_dir_all(base).with_context(|| format!("creating {}", base.display()))?;
+    let mut seed = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut seed);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("creating the node key {}", path.display()))?;
+    std::io::Write::write_all(&mut file, hex::encode(seed).as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing the node key {}", path.display()))?;
+    Ok(ValidatorSecrets::from_seed(&seed))
 }
 
 /// The JIP-5 seed in `path`: 64 hex digits.
@@ -264,7 +299,7 @@ pub fn run(spec: &ChainSpec, args: &NodeArgs) -> anyhow::Result<()> {
                     backend,
                     behaviour: crate::guarantor::Behaviour::Honest,
                     farm: farm.clone(),
-                    follower: false,
+                    follower: args.follower,
                 },
                 chain,
             )?);
@@ -279,6 +314,7 @@ pub fn run(spec: &ChainSpec, args: &NodeArgs) -> anyhow::Result<()> {
                 version = env!("CARGO_PKG_VERSION"),
                 chain = if spec.validators() == 6 { "tiny" } else { "full" },
                 genesis = %genesis_hash,
+                role = if shared.index.is_some() { "validator" } else { "follower" },
                 validator = shared.index,
                 name = %shared.network.peer_id(),
                 listen = %shared.network.local_addr()?,
@@ -304,6 +340,9 @@ pub fn run(spec: &ChainSpec, args: &NodeArgs) -> anyhow::Result<()> {
                         if stop_at.is_some_and(|s| b.slot >= s) {
                             break;
                         }
+                    }
+                    Ok(NodeEvent::Finalized(f)) => {
+                        info!(slot = f.slot, height = f.height, hash = %f.hash, "finalized block");
                     }
                     Ok(_) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}

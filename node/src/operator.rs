@@ -278,7 +278,7 @@ impl NodeView for ChainView {
             .shared
             .submit
             .get()
-            .ok_or("this node does not guarantee work packages")?;
+            .ok_or("this node does not guarantee work packages (a follower); submit to a guarantor, e.g. with `tessera submit`")?;
         submit(core, package, extrinsics.concat())
     }
 

@@ -315,6 +315,146 @@ fn a_killed_voter_resumes_its_rounds_and_finality_goes_on() {
 /// `--validators-hosted 6`: one process hosts all six tiny validators (each its
 /// own endpoint and database, one audit farm): it makes and finalizes a chain
 /// on its own. Bad counts are refused with the reason.
+/// `tessera node --follower` beside a process hosting the six validators: it
+/// syncs their chain, learns finality from their GRANDPA commits, authors
+/// nothing, and keeps its endpoint key across a restart. A validator key
+/// outside `κ` is refused with a pointer to `--follower`.
+#[test]
+fn a_follower_syncs_and_sees_finality() {
+    let dir = temp_dir("follower");
+    let port = free_port();
+    let follower_port = free_port();
+    let genesis = now_unix();
+    let validators = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "node",
+            "--chain",
+            "tiny",
+            "--dev",
+            "0",
+            "--validators-hosted",
+            "6",
+        ])
+        .arg("--base-path")
+        .arg(dir.join("validators"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--slot-seconds",
+            "1",
+            "--genesis-time",
+            &genesis.to_string(),
+        ])
+        .args([
+            "--slots",
+            "16",
+            "--da-backend",
+            "simd",
+            "--no-rpc",
+            "--no-prometheus",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tessera node runs");
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _validators = Kill(validators);
+    let follow = |slots: u32| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+        cmd.args(["node", "--chain", "tiny", "--follower"])
+            .arg("--base-path")
+            .arg(dir.join("follower"))
+            .args(["--listen", &format!("127.0.0.1:{follower_port}")])
+            .args([
+                "--slot-seconds",
+                "1",
+                "--genesis-time",
+                &genesis.to_string(),
+            ])
+            .args(["--slots", &slots.to_string(), "--no-rpc", "--no-prometheus"])
+            .env("RUST_LOG", "info,tessera_net=warn")
+            .env("NO_COLOR", "1");
+        for j in 0..6u16 {
+            cmd.args(["--bootnode", &bootnode(u32::from(j), port + j)]);
+        }
+        let out = cmd.output().expect("tessera node --follower runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        let started = stderr
+            .lines()
+            .find(|l| l.contains("tessera node started"))
+            .unwrap_or_else(|| panic!("no start line:\n{stderr}"))
+            .to_string();
+        (stdout, stderr, started)
+    };
+    let (stdout, stderr, started) = follow(10);
+    assert!(started.contains("role=\"follower\""), "{started}");
+    assert!(
+        !stderr.contains("authored block"),
+        "a follower authored:\n{stderr}"
+    );
+    let stopped = stdout
+        .lines()
+        .find(|l| l.starts_with("node stopped:"))
+        .unwrap_or_else(|| panic!("no stop line:\n{stdout}\n{stderr}"));
+    assert!(
+        field(stopped, "best #").is_some_and(|h| h >= 4),
+        "the follower did not sync: {stopped}\n{stderr}"
+    );
+    assert!(
+        field(stopped, "finalized #").is_some_and(|f| f >= 1),
+        "the follower saw no finality: {stopped}\n{stderr}"
+    );
+    assert!(stderr.contains("finalized block"), "{stderr}");
+    // Restarted on its base path: the same endpoint key, the chain it had.
+    let name = |line: &str| {
+        let at = line.find("name=").expect("a name field") + 5;
+        line[at..].split_whitespace().next().unwrap().to_string()
+    };
+    let (_, _, again) = follow(1);
+    assert_eq!(name(&again), name(&started));
+    assert!(
+        field(&again, "best_height=").is_some_and(|h| h >= 4),
+        "the follower lost its chain: {again}"
+    );
+    // A validator key outside κ (tiny: six validators) is refused.
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "node",
+            "--chain",
+            "tiny",
+            "--dev",
+            "7",
+            "--no-rpc",
+            "--no-prometheus",
+        ])
+        .arg("--base-path")
+        .arg(dir.join("outsider"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--slots",
+            "1",
+            "--slot-seconds",
+            "1",
+        ])
+        .output()
+        .expect("tessera node runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("--follower"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn one_process_hosts_every_validator_and_finalizes() {
     let dir = temp_dir("hosted");

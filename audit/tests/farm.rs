@@ -47,7 +47,15 @@ async fn one_fetch_and_one_execution_per_report_whoever_selected_it() {
     // The network: the farm, a guarantor holding the bundle, six assurers.
     let farm_node = node(&spec, 1);
     let guarantor = node(&spec, 2);
-    store_distributable(&guarantor.store, &coded, &c.bytes, &[] as &[Vec<u8>], 1).unwrap();
+    store_distributable(
+        &guarantor.store,
+        &coded,
+        &c.bytes,
+        &[] as &[Vec<u8>],
+        1,
+        None,
+    )
+    .unwrap();
     farm_node
         .net
         .connect(guarantor.net.peer_id(), guarantor.net.local_addr().unwrap())

@@ -123,7 +123,15 @@ async fn bundles_come_from_guarantors_when_theirs_else_from_shards() {
 
     // An honest guarantor of A; one of B that serves A's bundle under B's root.
     let honest = node(&spec, 2);
-    store_distributable(&honest.store, &coded_a, &bundle_a, &[] as &[Vec<u8>], 1).unwrap();
+    store_distributable(
+        &honest.store,
+        &coded_a,
+        &bundle_a,
+        &[] as &[Vec<u8>],
+        1,
+        None,
+    )
+    .unwrap();
     let liar = node(&spec, 3);
     liar.store
         .put_package(

@@ -337,7 +337,7 @@ pub async fn measure(spec: &ChainSpec, config: &AuditConfig) -> anyhow::Result<V
                 iterations,
                 n,
             )?;
-            store_distributable(&store, &coded, &case.bundle, &[] as &[Vec<u8>], 1)?;
+            store_distributable(&store, &coded, &case.bundle, &[] as &[Vec<u8>], 1, None)?;
             cases.push(case);
         }
         let root = Mutex::new(AvailabilityEngine::new(spec, backend));

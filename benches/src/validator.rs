@@ -285,7 +285,7 @@ impl Setup {
         for r in 0..reports {
             let bundle = filler(spec.max_bundle_size as usize, 0xA0D1 + r as u64);
             let package = Distributable::new(spec, &mut engine, &bundle, &[] as &[Vec<u8>])?;
-            store_distributable(&served, &package, &bundle, &[] as &[Vec<u8>], 1)?;
+            store_distributable(&served, &package, &bundle, &[] as &[Vec<u8>], 1, None)?;
             audited.push((package.erasure_root, bundle));
         }
         let segments = (0..spec.max_exports as u64)
@@ -316,7 +316,14 @@ impl Setup {
             let clock = Stopwatch::start();
             let package =
                 Distributable::new(&self.spec, &mut self.engine, &self.bundle, &self.segments)?;
-            store_distributable(&self.served, &package, &self.bundle, &self.segments, 1)?;
+            store_distributable(
+                &self.served,
+                &package,
+                &self.bundle,
+                &self.segments,
+                1,
+                None,
+            )?;
             let root = package.erasure_root;
             let bytes = if path == 0 {
                 let mut requests = JoinSet::new();

@@ -31,16 +31,23 @@ use crate::store::{ShardStore, Slot, StoreError};
 
 /// A guarantor stores what it will serve of a package: every index's shard set
 /// (CE 137), the bundle (CE 147) and the exported segments with their import
-/// proofs (CE 148).
+/// proofs (CE 148). `own`: the guarantor's own shard index for the package's
+/// core, whose segment shards it keeps as an assurer does (the others' only
+/// while assurers fetch them, [`ShardStore::put_guarantor_rows`]); `None`
+/// keeps every index as long (a store serving every index, as the benches').
 pub fn store_distributable<S: AsRef<[u8]>>(
     store: &ShardStore,
     package: &Distributable,
     bundle: &[u8],
     segments: &[S],
     now: Slot,
+    own: Option<u16>,
 ) -> Result<(), StoreError> {
     // Every index in one write: the package is served whole or not at all.
-    store.put_shard_rows(&package.erasure_root, package.rows(), now)?;
+    match own {
+        Some(own) => store.put_guarantor_rows(&package.erasure_root, package.rows(), now, own)?,
+        None => store.put_shard_rows(&package.erasure_root, package.rows(), now)?,
+    }
     store.put_package(
         &package.erasure_root,
         bundle,

@@ -5,7 +5,7 @@
 //! | family | key | value | kept (GP 14.3) |
 //! |---|---|---|---|
 //! | `da_bundle_shards` | erasure root ⌢ shard index | the bundle shard | until released, see below |
-//! | `da_segment_shards` | erasure root ⌢ shard index | that index's segment shards | `segment_retention_slots` |
+//! | `da_segment_shards` | erasure root ⌢ shard index | that index's segment shards | `segment_retention_slots` (a guarantor's rows of indices not its own: `U` slots, [`ShardStore::put_guarantor_rows`]) |
 //! | `da_justifications` | erasure root ⌢ shard index | `b♣_i` (the bundle shard's hash) ⌢ `s♣_i` (the segment shards' root) ⌢ the CE 137 justification | with the segment shards (CE 139/140 are served after the bundle shard is gone, and CE 140 needs `b♣_i`; CE 138 appends `s♣_i`, computed once here rather than per request) |
 //! | `da_bundles` | erasure root | a guarantor's whole bundle (CE 147) | until released |
 //! | `da_segments` | segments root ⌢ segment index | an exported segment and its import proof (CE 148) | `segment_retention_slots` |
@@ -307,6 +307,37 @@ impl ShardStore {
         rows: impl IntoIterator<Item = ShardRow<'a>>,
         now: Slot,
     ) -> Result<(), StoreError> {
+        self.put_rows(erasure_root, rows, now, |_| true)
+    }
+
+    /// A guarantor's rows of the package with `erasure_root` (every index, to
+    /// serve the assurers over CE 137), stored at slot `now` in one write. The
+    /// guarantor is itself the assurer of index `own` only: that row is kept as
+    /// [`Self::put_shard_set`] keeps an assurer's, and the other rows' segment
+    /// shards and justifications expire with their bundle shards' first
+    /// deadline, `U` slots after `now`. By then the report is available or
+    /// never will be, so every assurer has fetched its own row — and keeps it
+    /// for `segment_retention_slots` (GP 14.3's 28 days) — and guarantors need
+    /// not keep a second copy of every index for as long.
+    pub fn put_guarantor_rows<'a>(
+        &self,
+        erasure_root: &Hash,
+        rows: impl IntoIterator<Item = ShardRow<'a>>,
+        now: Slot,
+        own: u16,
+    ) -> Result<(), StoreError> {
+        self.put_rows(erasure_root, rows, now, |index| index == own)
+    }
+
+    /// [`Self::put_shard_rows`], each row's segment shards kept for
+    /// `segment_retention_slots` where `long` says so, else `U` slots.
+    fn put_rows<'a>(
+        &self,
+        erasure_root: &Hash,
+        rows: impl IntoIterator<Item = ShardRow<'a>>,
+        now: Slot,
+        long: impl Fn(u16) -> bool,
+    ) -> Result<(), StoreError> {
         let shard_len = segment_shard_len(&self.spec);
         let mut batch = WriteBatch::default();
         for row in rows {
@@ -333,11 +364,16 @@ impl ShardStore {
                 &key,
                 now.saturating_add(self.spec.availability_timeout),
             )?;
+            let kept = if long(row.index) {
+                self.spec.segment_retention_slots
+            } else {
+                self.spec.availability_timeout
+            };
             self.set_expiry(
                 &mut batch,
                 Class::SegmentShards,
                 &key,
-                now.saturating_add(self.spec.segment_retention_slots),
+                now.saturating_add(kept),
             )?;
         }
         self.db.write(batch)?;

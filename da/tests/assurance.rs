@@ -89,7 +89,7 @@ async fn assurances_from_fetched_shards_make_the_report_available() {
     let segments = rng.blobs(2, spec.segment_size as usize);
     let mut engine = AvailabilityEngine::new(&spec, Backend::Simd);
     let package = Distributable::new(&spec, &mut engine, &bundle, &segments).unwrap();
-    store_distributable(&nodes[0].1, &package, &bundle, &segments, 1).unwrap();
+    store_distributable(&nodes[0].1, &package, &bundle, &segments, 1, None).unwrap();
     let root = package.erasure_root;
 
     // Validator 5 authors the next block.

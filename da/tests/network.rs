@@ -45,7 +45,7 @@ async fn shards_travel_verified_and_rebuild_the_package() {
     let mut engine = AvailabilityEngine::new(&spec, Backend::Simd);
     let package = Distributable::new(&spec, &mut engine, &bundle, &segments).unwrap();
     let root = package.erasure_root;
-    store_distributable(&guarantor.store, &package, &bundle, &segments, 1).unwrap();
+    store_distributable(&guarantor.store, &package, &bundle, &segments, 1, None).unwrap();
     for i in 0..v {
         let mut set = package.shard_set(i).unwrap();
         set.bundle_shard[0] ^= 1;
@@ -246,7 +246,7 @@ async fn served_requests_are_reported_before_and_after() {
     let mut engine = AvailabilityEngine::new(&spec, Backend::Simd);
     let package = Distributable::new(&spec, &mut engine, &bundle, &exports).unwrap();
     let root = package.erasure_root;
-    store_distributable(&guarantor.store, &package, &bundle, &exports, 1).unwrap();
+    store_distributable(&guarantor.store, &package, &bundle, &exports, 1, None).unwrap();
     // A second endpoint over the same store, reporting to `recorded`.
     let recorded = Arc::new(Recorded::default());
     let observed = tessera_net::Network::start(

@@ -168,6 +168,65 @@ fn pruning_follows_the_retention_rules() {
     assert_eq!(store.prune(u32::MAX).unwrap(), Pruned::default());
 }
 
+/// A guarantor stores every index's row to serve the assurers, but keeps past
+/// the availability window (`U` slots) only its own index's segment shards, as
+/// an assurer keeps its own: the others' go with their bundle shards.
+#[test]
+fn a_guarantor_keeps_only_its_own_row_past_the_availability_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec();
+    let u = spec.availability_timeout;
+    let store = ShardStore::open(&spec, dir.path()).unwrap();
+    let sets: Vec<ShardSet> = (0..3).map(|i| shard_set(&spec, 10 + i, 2)).collect();
+    let concatenated: Vec<Vec<u8>> = sets.iter().map(|s| s.segment_shards.concat()).collect();
+    let rows = sets
+        .iter()
+        .zip(&concatenated)
+        .enumerate()
+        .map(|(i, (set, segs))| tessera_da::store::ShardRow {
+            index: i as u16,
+            bundle_shard: &set.bundle_shard,
+            segment_shards: segs,
+            segment_shards_root: Hash::from([i as u8; 32]),
+            justification: &set.justification,
+        });
+    let own = 1;
+    store.put_guarantor_rows(&root(9), rows, 10, own).unwrap();
+    for i in 0..3 {
+        assert_eq!(
+            store.shard_set(&root(9), i).unwrap().as_ref(),
+            Some(&sets[usize::from(i)]),
+            "row {i} served whole until U"
+        );
+    }
+    // At 10 + U: every bundle shard, and the other rows' segment shards and
+    // justifications, expire; the guarantor's own row keeps its segment shards.
+    assert_eq!(
+        store.prune(10 + u).unwrap(),
+        Pruned {
+            bundle_shards: 3,
+            segment_shard_sets: 2,
+            ..Pruned::default()
+        }
+    );
+    for i in [0u16, 2] {
+        assert!(store.segment_shards(&root(9), i).unwrap().is_none());
+        assert!(store.justification(&root(9), i).unwrap().is_none());
+    }
+    assert!(store.segment_shards(&root(9), own).unwrap().is_some());
+    assert!(store.justification(&root(9), own).unwrap().is_some());
+    // Its own goes with the segment retention, 20 slots after receipt.
+    assert_eq!(store.prune(29).unwrap(), Pruned::default());
+    assert_eq!(
+        store.prune(30).unwrap(),
+        Pruned {
+            segment_shard_sets: 1,
+            ..Pruned::default()
+        }
+    );
+    assert_eq!(store.prune(u32::MAX).unwrap(), Pruned::default());
+}
+
 fn segments(spec: &ChainSpec, n: usize, seed: u64) -> Vec<StoredSegment> {
     let mut rng = SplitMix(seed);
     (0..n)

@@ -844,8 +844,16 @@ impl Guarantor {
         ));
         {
             let inner = inner.clone();
+            let own = inner.own_shard_index(&state, core);
             tokio::task::spawn_blocking(move || {
-                store_distributable(&inner.store, &made.coded, &made.bundle, &made.exports, slot)
+                store_distributable(
+                    &inner.store,
+                    &made.coded,
+                    &made.bundle,
+                    &made.exports,
+                    slot,
+                    own,
+                )
             })
             .await
             .map_err(|e| GuaranteeError::Internal(e.to_string()))?
@@ -940,6 +948,13 @@ impl Inner {
     /// The backend the erasure coding runs on.
     fn backend(&self) -> tessera_kernels::Backend {
         self.backend
+    }
+
+    /// This guarantor's own shard index of `core`'s packages, the one it holds
+    /// as an assurer (its index in `κ`, GP 14.16's assignment).
+    fn own_shard_index(&self, state: &ChainState, core: CoreIndex) -> Option<u16> {
+        let v = self.my_index(&state.kappa)?;
+        tessera_da::assignment::shard_index(&self.spec, core, v)
     }
 
     fn my_index(&self, validators: &ValidatorSet) -> Option<ValidatorIndex> {
@@ -1245,6 +1260,7 @@ impl Inner {
             &made.bundle,
             &made.exports,
             best.slot,
+            self.own_shard_index(&best.state, req.core_index),
         )
         .map_err(|e| GuaranteeError::Store(e.to_string()))?;
         Ok(WorkReportSignature {

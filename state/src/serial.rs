@@ -86,42 +86,25 @@ fn component_name(i: u8) -> Option<&'static str> {
 /// The components `C(1) ..= C(16)` of GP v0.7.2.
 const COMPONENTS: u8 = 16;
 
-/// The changes that turn the items `before` into `after` (both ordered by key),
-/// appended to `out`: a merge of the two orders, so equal items cost a comparison.
+/// The changes that turn the items `before` into `after`, appended to `out`.
+/// The two maps share every node a block did not touch (`imbl`'s persistent
+/// B-tree), and the diff skips shared nodes: this costs what the block changed,
+/// not what the account holds.
 fn item_changes(
-    before: &BTreeMap<StateKey, Vec<u8>>,
-    after: &BTreeMap<StateKey, Vec<u8>>,
+    before: &imbl::OrdMap<StateKey, Vec<u8>>,
+    after: &imbl::OrdMap<StateKey, Vec<u8>>,
     out: &mut Vec<(StateKey, Option<Vec<u8>>)>,
 ) {
-    let (mut b, mut a) = (before.iter().peekable(), after.iter().peekable());
-    loop {
-        match (b.peek(), a.peek()) {
-            (None, None) => return,
-            (Some((kb, _)), None) => {
-                out.push((**kb, None));
-                b.next();
+    use imbl::ordmap::DiffItem;
+    for change in before.diff(after) {
+        match change {
+            DiffItem::Add(k, v) => out.push((*k, Some(v.clone()))),
+            DiffItem::Update { old, new } => {
+                if old.1 != new.1 {
+                    out.push((*new.0, Some(new.1.clone())));
+                }
             }
-            (None, Some((ka, va))) => {
-                out.push((**ka, Some((*va).clone())));
-                a.next();
-            }
-            (Some((kb, vb)), Some((ka, va))) => match kb.cmp(ka) {
-                std::cmp::Ordering::Less => {
-                    out.push((**kb, None));
-                    b.next();
-                }
-                std::cmp::Ordering::Greater => {
-                    out.push((**ka, Some((*va).clone())));
-                    a.next();
-                }
-                std::cmp::Ordering::Equal => {
-                    if vb != va {
-                        out.push((**ka, Some((*va).clone())));
-                    }
-                    b.next();
-                    a.next();
-                }
-            },
+            DiffItem::Remove(k, _) => out.push((*k, None)),
         }
     }
 }
@@ -278,7 +261,7 @@ impl ChainState {
                         s,
                         ServiceAccount {
                             info,
-                            items: BTreeMap::new(),
+                            items: imbl::OrdMap::new(),
                         },
                     );
                 }

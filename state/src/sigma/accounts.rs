@@ -18,8 +18,6 @@
 //! entry [`AccountEntry<T>`] of `δ`, strictly ordered by service id, and
 //! [`ServiceAccount::from_dictionaries`] puts the listed items at their state keys.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize, Serializer};
 use tessera_core::bytes::Bytes;
 use tessera_core::codec::{encode_natural, Decode, Encode};
@@ -134,11 +132,11 @@ pub struct ServiceAccount {
     /// value `T(σ)` holds there: the storage value, the preimage, or
     /// `E(↕[E_4(x) | x ∈ t])` for a lookup entry `t` (GP D.2).
     #[serde(serialize_with = "items_as_hex")]
-    pub items: BTreeMap<StateKey, Vec<u8>>,
+    pub items: imbl::OrdMap<StateKey, Vec<u8>>,
 }
 
 fn items_as_hex<S: Serializer>(
-    items: &BTreeMap<StateKey, Vec<u8>>,
+    items: &imbl::OrdMap<StateKey, Vec<u8>>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
     s.collect_map(items.iter().map(|(k, v)| (k, Bytes(v.clone()))))
@@ -198,7 +196,7 @@ impl ServiceAccount {
         preimages: impl IntoIterator<Item = &'a PreimageEntry>,
         lookups: impl IntoIterator<Item = &'a LookupEntry>,
     ) -> Self {
-        let mut items = BTreeMap::new();
+        let mut items = imbl::OrdMap::new();
         for (k, v) in storage {
             items.insert(state_key::storage(s, k), v.to_vec());
         }

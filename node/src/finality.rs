@@ -966,9 +966,13 @@ impl Shared {
             return;
         }
         let me = self.clone();
-        let checked = tokio::task::spawn_blocking(move || me.check(&message).map(|()| message))
-            .await
-            .unwrap_or_else(|e| Err(format!("check failed: {e}")));
+        let checked =
+            match tokio::task::spawn_blocking(move || me.check(&message).map(|()| message)).await {
+                Ok(checked) => checked,
+                // The runtime is shutting down: nothing to report.
+                Err(e) if e.is_cancelled() => return,
+                Err(e) => Err(format!("check failed: {e}")),
+            };
         let message = match checked {
             Ok(m) => m,
             Err(reason) => {

@@ -315,6 +315,33 @@ fn a_killed_voter_resumes_its_rounds_and_finality_goes_on() {
 /// `--validators-hosted 6`: one process hosts all six tiny validators (each its
 /// own endpoint and database, one audit farm): it makes and finalizes a chain
 /// on its own. Bad counts are refused with the reason.
+/// `tessera node` hosting the six tiny validators in one process, listening from
+/// `port` on (each the next port), for `slots` 1-second slots after `genesis`.
+fn hosted_six(base: &Path, port: u16, genesis: u64, slots: u32) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    cmd.args([
+        "node",
+        "--chain",
+        "tiny",
+        "--dev",
+        "0",
+        "--validators-hosted",
+        "6",
+    ])
+    .arg("--base-path")
+    .arg(base)
+    .args(["--listen", &format!("127.0.0.1:{port}")])
+    .args([
+        "--slot-seconds",
+        "1",
+        "--genesis-time",
+        &genesis.to_string(),
+    ])
+    .args(["--slots", &slots.to_string(), "--da-backend", "simd"])
+    .args(["--no-rpc", "--no-prometheus"]);
+    cmd
+}
+
 /// `tessera node --follower` beside a process hosting the six validators: it
 /// syncs their chain, learns finality from their GRANDPA commits, authors
 /// nothing, and keeps its endpoint key across a restart. A validator key
@@ -325,33 +352,7 @@ fn a_follower_syncs_and_sees_finality() {
     let port = free_port();
     let follower_port = free_port();
     let genesis = now_unix();
-    let validators = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args([
-            "node",
-            "--chain",
-            "tiny",
-            "--dev",
-            "0",
-            "--validators-hosted",
-            "6",
-        ])
-        .arg("--base-path")
-        .arg(dir.join("validators"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args([
-            "--slot-seconds",
-            "1",
-            "--genesis-time",
-            &genesis.to_string(),
-        ])
-        .args([
-            "--slots",
-            "16",
-            "--da-backend",
-            "simd",
-            "--no-rpc",
-            "--no-prometheus",
-        ])
+    let validators = hosted_six(&dir.join("validators"), port, genesis, 16)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -459,33 +460,7 @@ fn a_follower_syncs_and_sees_finality() {
 fn one_process_hosts_every_validator_and_finalizes() {
     let dir = temp_dir("hosted");
     let port = free_port();
-    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args([
-            "node",
-            "--chain",
-            "tiny",
-            "--dev",
-            "0",
-            "--validators-hosted",
-            "6",
-        ])
-        .arg("--base-path")
-        .arg(&dir)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args([
-            "--slot-seconds",
-            "1",
-            "--genesis-time",
-            &now_unix().to_string(),
-        ])
-        .args([
-            "--slots",
-            "8",
-            "--da-backend",
-            "simd",
-            "--no-rpc",
-            "--no-prometheus",
-        ])
+    let out = hosted_six(&dir, port, now_unix(), 8)
         .env("RUST_LOG", "info,tessera_net=warn")
         .env("NO_COLOR", "1")
         .output()

@@ -41,20 +41,9 @@ struct NodeProc {
 
 impl NodeProc {
     fn start(dev: u32, base: &Path, port: u16, peers: &[String], genesis: u64, slots: u32) -> Self {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
-        cmd.args(["node", "--chain", "tiny", "--dev", &dev.to_string()])
-            .arg("--base-path")
-            .arg(base)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args([
-                "--slot-seconds",
-                "1",
-                "--genesis-time",
-                &genesis.to_string(),
-            ])
-            .args(["--slots", &slots.to_string(), "--da-backend", "simd"])
-            .args(["--no-rpc", "--no-prometheus"])
-            .env("RUST_LOG", "info,tessera_net=warn")
+        let dev = dev.to_string();
+        let mut cmd = tessera_node(&["--dev", &dev], base, port, genesis, slots);
+        cmd.env("RUST_LOG", "info,tessera_net=warn")
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -315,31 +304,35 @@ fn a_killed_voter_resumes_its_rounds_and_finality_goes_on() {
 /// `--validators-hosted 6`: one process hosts all six tiny validators (each its
 /// own endpoint and database, one audit farm): it makes and finalizes a chain
 /// on its own. Bad counts are refused with the reason.
-/// `tessera node` hosting the six tiny validators in one process, listening from
-/// `port` on (each the next port), for `slots` 1-second slots after `genesis`.
-fn hosted_six(base: &Path, port: u16, genesis: u64, slots: u32) -> Command {
+/// `tessera node` on the tiny chain with `role` (`--dev I`, …), its database
+/// under `base`, listening on `port`, for `slots` 1-second slots after `genesis`.
+fn tessera_node(role: &[&str], base: &Path, port: u16, genesis: u64, slots: u32) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
-    cmd.args([
-        "node",
-        "--chain",
-        "tiny",
-        "--dev",
-        "0",
-        "--validators-hosted",
-        "6",
-    ])
-    .arg("--base-path")
-    .arg(base)
-    .args(["--listen", &format!("127.0.0.1:{port}")])
-    .args([
-        "--slot-seconds",
-        "1",
-        "--genesis-time",
-        &genesis.to_string(),
-    ])
-    .args(["--slots", &slots.to_string(), "--da-backend", "simd"])
-    .args(["--no-rpc", "--no-prometheus"]);
+    cmd.args(["node", "--chain", "tiny"])
+        .args(role)
+        .arg("--base-path")
+        .arg(base)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--slot-seconds",
+            "1",
+            "--genesis-time",
+            &genesis.to_string(),
+        ])
+        .args(["--slots", &slots.to_string(), "--da-backend", "simd"])
+        .args(["--no-rpc", "--no-prometheus"]);
     cmd
+}
+
+/// The six tiny validators hosted in one process (listening from `port` on).
+fn hosted_six(base: &Path, port: u16, genesis: u64, slots: u32) -> Command {
+    tessera_node(
+        &["--dev", "0", "--validators-hosted", "6"],
+        base,
+        port,
+        genesis,
+        slots,
+    )
 }
 
 /// `tessera node --follower` beside a process hosting the six validators: it
@@ -367,19 +360,14 @@ fn a_follower_syncs_and_sees_finality() {
     }
     let _validators = Kill(validators);
     let follow = |slots: u32| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
-        cmd.args(["node", "--chain", "tiny", "--follower"])
-            .arg("--base-path")
-            .arg(dir.join("follower"))
-            .args(["--listen", &format!("127.0.0.1:{follower_port}")])
-            .args([
-                "--slot-seconds",
-                "1",
-                "--genesis-time",
-                &genesis.to_string(),
-            ])
-            .args(["--slots", &slots.to_string(), "--no-rpc", "--no-prometheus"])
-            .env("RUST_LOG", "info,tessera_net=warn")
+        let mut cmd = tessera_node(
+            &["--follower"],
+            &dir.join("follower"),
+            follower_port,
+            genesis,
+            slots,
+        );
+        cmd.env("RUST_LOG", "info,tessera_net=warn")
             .env("NO_COLOR", "1");
         for j in 0..6u16 {
             cmd.args(["--bootnode", &bootnode(u32::from(j), port + j)]);

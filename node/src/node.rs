@@ -12,6 +12,9 @@
 //!   imported parent first. A block that fails import is dropped and its
 //!   announcer logged; the node goes on.
 //! - **Fork choice and finality**: [`crate::chain::Chain`].
+//! - **A follower** ([`NodeConfig::follower`]: no index in `κ`) runs only the
+//!   sync, serving and GRANDPA as an observer (finality from the validators'
+//!   commits); a validator's duties start in `Node::start_duties`.
 //!
 //! CPU work (sealing, import with its signature and ring-proof checks) runs on
 //! the blocking pool, never on the runtime's I/O threads.

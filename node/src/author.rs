@@ -3,7 +3,7 @@
 //! header with its markers, its entropy source `H_V` and its seal `H_S` over a
 //! given extrinsic.
 //!
-//! The header fields are those [`import_block`](tessera_state::import_block)
+//! The header fields are those [`tessera_state::import_block`]
 //! checks, computed with the same component transitions it runs, so an authored
 //! block imports onto the state it was made for:
 //!

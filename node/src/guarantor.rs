@@ -4,7 +4,7 @@
 //! (GP 14.16), has its co-guarantors re-run and sign it, and distributes the
 //! guarantee, serving the package's shards from then on (CE 137).
 //!
-//! The checks before refine ([`Guarantor::check`]), each as block import will
+//! The checks before refine (`Inner::check`), each as block import will
 //! apply it to the guarantee (GP 11.23–11.42), on the node's best state:
 //! - the package names a core below `C`, has 1..=`I` items and at most `W_M`
 //!   imports in all (GP 14.2), each naming a package whose report this node has

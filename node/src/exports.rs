@@ -106,22 +106,35 @@ impl ExportsIndex {
         }
     }
 
-    /// Rebuild the index from the blocks of `chain`, oldest first, as a node
-    /// that had imported them would have it: the index lives in memory, and a
-    /// restarted node still guarantees packages importing segments exported
-    /// before it stopped. How many reports with exports were seen.
+    /// Rebuild the index from the blocks of `chain` as a node that had imported
+    /// them would have it: the index lives in memory, and a restarted node still
+    /// guarantees packages importing segments exported before it stopped. Only
+    /// the newest blocks are read (from the newest back, until the index would be
+    /// full), then recorded oldest first. How many reports with exports were seen.
     pub fn recall(&self, chain: &crate::chain::Chain) -> usize {
-        let mut seen = 0;
-        for info in chain.in_slot_order() {
+        let mut newest_first: Vec<WorkReport> = Vec::new();
+        for info in chain.in_slot_order().into_iter().rev() {
+            if newest_first.len() >= Self::CAPACITY {
+                break;
+            }
             let Some(block) = chain.block(&info.hash) else {
                 continue;
             };
-            for guarantee in &block.extrinsic.guarantees.0 {
-                seen += usize::from(guarantee.report.package_spec.exports_count > 0);
-                self.record(&guarantee.report);
-            }
+            newest_first.extend(
+                block
+                    .extrinsic
+                    .guarantees
+                    .0
+                    .iter()
+                    .rev()
+                    .filter(|g| g.report.package_spec.exports_count > 0)
+                    .map(|g| g.report.clone()),
+            );
         }
-        seen
+        for report in newest_first.iter().rev() {
+            self.record(report);
+        }
+        newest_first.len()
     }
 
     /// The package whose segments root is `root`.

@@ -764,9 +764,7 @@ impl Builder {
             }
         };
         for lost in std::mem::take(&mut self.lost) {
-            let mut again = lost.clone();
-            again.anchor = anchor.header_hash;
-            if !self.send(net, slot, &state, &anchor, again).await {
+            if let Err(lost) = self.send(net, slot, &state, &anchor, lost).await {
                 // No guarantor took it now: try again next slot.
                 self.lost.push(lost);
             }
@@ -799,9 +797,7 @@ impl Builder {
                 anchor: anchor.header_hash,
                 taken_by: None,
             };
-            if self.send(net, slot, &state, &anchor, package.clone()).await {
-                self.importing += u64::from(importing);
-            } else {
+            if let Err(package) = self.send(net, slot, &state, &anchor, package).await {
                 self.refused += 1;
                 tracing::warn!(
                     core,
@@ -809,12 +805,15 @@ impl Builder {
                     "no guarantor took the package; trying again next slot"
                 );
                 self.lost.push(package);
+            } else {
+                self.importing += u64::from(importing);
             }
         }
     }
 
-    /// Submit `package` to the validators in turn (those that lost a package
-    /// lately last) until one takes it; whether one did.
+    /// Submit `package`, anchored on `anchor`, to the validators in turn (those
+    /// that lost a package lately last) until one takes it; the package back if
+    /// none did.
     async fn send(
         &mut self,
         net: &Testnet,
@@ -822,7 +821,8 @@ impl Builder {
         state: &ChainState,
         anchor: &crate::builder::Anchor,
         mut package: Unreported,
-    ) -> bool {
+    ) -> Result<(), Unreported> {
+        package.anchor = anchor.header_hash;
         let work = crate::builder::testnet_package(
             &net.spec,
             state,
@@ -865,14 +865,14 @@ impl Builder {
                     self.submitted.insert(hash, package.slot);
                     package.taken_by = Some(peer);
                     self.unreported.insert(hash, package);
-                    return true;
+                    return Ok(());
                 }
                 Err(e) => {
                     tracing::debug!(%peer, core = package.core, error = %e, "package refused")
                 }
             }
         }
-        false
+        Err(package)
     }
 
     /// Record the submitted packages `ξ` of the first validator's best state

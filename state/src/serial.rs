@@ -99,11 +99,8 @@ fn item_changes(
     for change in before.diff(after) {
         match change {
             DiffItem::Add(k, v) => out.push((*k, Some(v.clone()))),
-            DiffItem::Update { old, new } => {
-                if old.1 != new.1 {
-                    out.push((*new.0, Some(new.1.clone())));
-                }
-            }
+            // Only for a value that differs (the diff compares them).
+            DiffItem::Update { new, .. } => out.push((*new.0, Some(new.1.clone()))),
             DiffItem::Remove(k, _) => out.push((*k, None)),
         }
     }

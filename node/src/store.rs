@@ -6,25 +6,36 @@
 //! the availability store (`tessera_da::store`) in its own families of the same
 //! database ([`StateStore::shard_store`]), so one directory holds a node's data.
 //!
-//! States share what they share. A state is stored as a record under its header
-//! hash: its root and, for each key `k` of `T(σ)` (GP D.2), the hash of the value
-//! there; the values themselves live once each in the `state_values` column
-//! family, under `k ⌢ H(value)`. Two successive states differ in a few components
-//! (τ, β, the statistics, ρ, …) and service items, while the large parts (the
-//! validator sets, φ, service code and storage) are written once and referenced
-//! by every record after.
+//! States share what they share. The values of `T(σ)` (GP D.2) live once each
+//! in the `state_values` column family, under `k ⌢ H(value)`; a state is a
+//! record under its header hash naming the values it holds. Two successive
+//! states differ in a few components (τ, β, the statistics, ρ, …) and service
+//! items, while the large parts (the validator sets, φ, service code and
+//! storage) are written once and referenced by every record after.
+//!
+//! A record is either *whole* — `M_σ(σ)` and, per key `k` of `T(σ)`, the hash
+//! of its value — or *changes*: `M_σ(σ)`, the parent's header hash and the keys
+//! the block changed, each with its new value's hash or none if removed. Most
+//! records are changes; one in [`WHOLE_EVERY`] of a chain is whole, so reading
+//! a state reads at most that many records, and a block's write stays the size
+//! of what it changed (a state of 20,000 keys took 1.26 MB a block as whole
+//! records). A state is read by walking its records back to a whole one and
+//! applying the changes on the way.
 //!
 //! The work of a put follows what the block changed, not the size of the state:
 //! [`StateStore::put_child`] takes the changes from the parent's state
 //! ([`ChainState::serial_changes`]), gets `M_σ` by updating the parent's
 //! [`StateTrie`] along the changed keys only, and writes only the changed values
-//! (and the record, one entry per key). Pruning ([`StateStore::delete_states`],
-//! at finality) finds the values only the deleted states referenced by walking
-//! their tries where they differ from the kept ones, so it too costs what
-//! changed. A value is keyed by its state key as well as its hash so that this
-//! walk is exact: the value at `k ⌢ H(v)` is live exactly when some kept state
-//! holds `v` at `k`. (Equal values under different keys, as κ and λ across an
-//! epoch change, are stored once per key.)
+//! and the record. Pruning ([`StateStore::delete_states`], at finality) finds
+//! the values only the deleted states referenced by walking their tries where
+//! they differ from the kept ones, so it too costs what changed. A value is
+//! keyed by its state key as well as its hash so that this walk is exact: the
+//! value at `k ⌢ H(v)` is live exactly when some kept state holds `v` at `k`.
+//! (Equal values under different keys, as κ and λ across an epoch change, are
+//! stored once per key.) A deleted state whose record a kept state is read
+//! through moves to the `state_bases` family: no longer a state (its values
+//! may be gone), only a link of a kept state's chain, deleted once no kept
+//! state needs it.
 //!
 //! Each put or delete is one RocksDB write batch, so an import either lands
 //! completely or not at all: a failed or interrupted import leaves every stored
@@ -32,11 +43,11 @@
 //! recent states in memory (they share their nodes), so that importing a chain
 //! does not re-read its parent.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 
-use tessera_core::codec::{decode_exact, Decode, Encode};
+use tessera_core::codec::{decode_exact, Decode, Encode, Reader};
 use tessera_core::hash::Hash;
 use tessera_core::merkle::state_trie::{Leaf, StateTrie};
 use tessera_core::merkle::trie::StateKey;
@@ -56,28 +67,25 @@ pub struct Stored {
     pub state: Arc<ChainState>,
     /// The trie of `T(σ)`, sharing its nodes with the states near it.
     pub trie: StateTrie,
-    /// Its record's entries (RocksDB), kept so that a child's record is this
-    /// one merged with the child's changes: copying a sorted array is far
-    /// cheaper than walking every leaf of the trie.
-    entries: Option<Entries>,
 }
 
 impl std::fmt::Debug for Stored {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Stored")
             .field("root", &self.root)
-            .field("keys", &self.entries.as_ref().map(|e| e.len()))
             .finish_non_exhaustive()
     }
 }
 
-/// `(k, H(v))` for each key `k` of a state, ascending: a record's entries.
-type Entries = Arc<Vec<(StateKey, Hash)>>;
+/// What a block changed in `T(σ)`: each key it changed, ascending, with its new
+/// value's hash, or none if removed.
+type Changes = Vec<(StateKey, Option<Hash>)>;
 
-/// `parent` (a record's entries) with `changes` (ascending, one per key) made.
+/// `parent` (a whole record's entries) with `changes` (ascending, one per key)
+/// made.
 fn merged(
     parent: &[(StateKey, Hash)],
-    changes: &[(StateKey, Option<Leaf>)],
+    changes: &[(StateKey, Option<Hash>)],
 ) -> Vec<(StateKey, Hash)> {
     let mut out = Vec::with_capacity(parent.len() + changes.len());
     let mut at = 0;
@@ -88,8 +96,8 @@ fn merged(
         if parent.get(at).is_some_and(|(k, _)| k == key) {
             at += 1;
         }
-        if let Some(leaf) = leaf {
-            out.push((*key, leaf.value_hash));
+        if let Some(value_hash) = leaf {
+            out.push((*key, *value_hash));
         }
     }
     out.extend_from_slice(&parent[at..]);
@@ -120,6 +128,12 @@ pub enum StoreError {
         #[source]
         source: tessera_core::codec::DecodeError,
     },
+    /// The database was written in a layout this Tessera does not read.
+    #[error(
+        "the database at this base path holds states in an older layout ({0}): \
+         start on a fresh --base-path"
+    )]
+    OldLayout(String),
     /// A state is to be stored on a parent that is not stored.
     #[error("no state is stored for the parent {0}")]
     MissingParent(Hash),
@@ -149,16 +163,82 @@ const META: &str = "meta";
 /// The column family of state values: each value `v` at key `k` of some stored
 /// `T(σ)`, once, under `k ⌢ H(v)` ([`value_key`]).
 const STATE_VALUES: &str = "state_values";
+/// The column family of the records of deleted states that kept states are read
+/// through ([`StateStore::delete_states`]), under their header hashes.
+const STATE_BASES: &str = "state_bases";
 
-/// A stored state in the default column family, under its header hash: `M_σ(σ)`
-/// and, per state key in ascending order, the hash of its value.
+/// The `meta` record naming the layout of the stored states.
+const LAYOUT_KEY: &str = "state-layout";
+/// The layout this store writes: 2, whole and changes records. (1, whole records
+/// only, is not read.)
+const LAYOUT: u8 = 2;
+
+/// One record in [`WHOLE_EVERY`] of a chain is whole: a state is read through at
+/// most this many records, and a chain of 64 blocks writes one state's keys
+/// (63 octets each) once.
+pub const WHOLE_EVERY: u32 = 64;
+
+/// A stored state, in the default column family under its header hash (or in
+/// [`STATE_BASES`] once deleted but still a base).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 struct StateRecord {
     /// `M_σ(σ)`.
     root: Hash,
+    /// The keys and value hashes, whole or as changes.
+    body: RecordBody,
+}
+
+/// What a [`StateRecord`] holds besides the root. [`record_link`] reads the
+/// first fields of each variant without the rest: keep them first.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[codec(tag_name = "state record kind", what = "state record kind")]
+enum RecordBody {
     /// `(k, H(v))` for each `(k, v)` of `T(σ)`, by key.
-    #[codec(name = "state entries")]
-    entries: Vec<(StateKey, Hash)>,
+    Whole {
+        #[codec(name = "state entries")]
+        entries: Vec<(StateKey, Hash)>,
+    },
+    /// The state is the parent's with `changes` made: each key the block
+    /// changed, by key, with its new value's hash, or none if removed.
+    Changes {
+        /// The header hash of the parent's record.
+        parent: Hash,
+        /// Changes records from this one back to the whole one, this one included.
+        depth: u32,
+        #[codec(name = "state changes")]
+        changes: Changes,
+    },
+}
+
+/// Where a record stands in its chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Link {
+    /// A whole record.
+    Whole,
+    /// A changes record on `parent`'s, `depth` changes records from a whole one.
+    Changes { parent: Hash, depth: u32 },
+}
+
+/// The [`Link`] of the record `bytes`, read from its first fields only (a whole
+/// record is large).
+fn record_link(spec: &ChainSpec, header: &Hash, bytes: &[u8]) -> Result<Link, StoreError> {
+    let corrupt = |e: tessera_core::codec::DecodeError| StoreError::Corrupt {
+        header: *header,
+        reason: format!("the state record does not decode ({e})"),
+    };
+    let mut r = Reader::new(spec, bytes);
+    Hash::decode(&mut r).map_err(corrupt)?;
+    match r.u8("state record kind").map_err(corrupt)? {
+        0 => Ok(Link::Whole),
+        1 => Ok(Link::Changes {
+            parent: Hash::decode(&mut r).map_err(corrupt)?,
+            depth: u32::decode(&mut r).map_err(corrupt)?,
+        }),
+        tag => Err(StoreError::Corrupt {
+            header: *header,
+            reason: format!("the state record kind {tag} is unknown"),
+        }),
+    }
 }
 
 /// A record's entries from a trie: every leaf's key and value hash.
@@ -183,7 +263,9 @@ pub struct Staged {
     parent: Hash,
     state: Arc<ChainState>,
     trie: StateTrie,
-    entries: Option<Entries>,
+    /// What the block changed: each key, by key, with its new value's hash or
+    /// none if removed.
+    changes: Changes,
     /// The changed values, each with its leaf.
     written: Vec<(Leaf, Vec<u8>)>,
 }
@@ -218,6 +300,12 @@ pub struct StateStore {
     tries: VecDeque<(Hash, StateTrie)>,
     /// The header hashes that have a state record (RocksDB; read at open).
     stored: HashSet<Hash>,
+    /// The header hashes of the records in [`STATE_BASES`] (read at open).
+    bases: HashSet<Hash>,
+    /// The links of the records read or written so far.
+    links: HashMap<Hash, Link>,
+    /// One record in this many of a chain is whole ([`WHOLE_EVERY`]).
+    whole_every: u32,
 }
 
 /// How many decoded states the cache keeps: enough for forks a few blocks deep.
@@ -242,7 +330,17 @@ impl StateStore {
             cache: VecDeque::new(),
             tries: VecDeque::new(),
             stored: HashSet::new(),
+            bases: HashSet::new(),
+            links: HashMap::new(),
+            whole_every: WHOLE_EVERY,
         }
+    }
+
+    /// Write one whole record in `every` of a chain instead of [`WHOLE_EVERY`]
+    /// (at least 1: every record whole). Tests use a small one to read states
+    /// through many chains.
+    pub fn set_whole_every(&mut self, every: u32) {
+        self.whole_every = every.max(1);
     }
 
     /// Open (or create) the node's RocksDB database at `path`, with the
@@ -258,25 +356,41 @@ impl StateStore {
         let families = DA_FAMILIES
             .iter()
             .copied()
-            .chain([BLOCKS, META, STATE_VALUES]);
+            .chain([BLOCKS, META, STATE_VALUES, STATE_BASES]);
         let db = rocksdb::DB::open_cf(&options, path, families)?;
-        let mut stored = HashSet::new();
-        let mut it = db.raw_iterator();
-        it.seek_to_first();
-        while let Some(key) = it.key() {
-            if let Ok(hash) = <[u8; 32]>::try_from(key) {
-                stored.insert(tessera_core::ByteArray(hash));
+        let headers = |it: &mut rocksdb::DBRawIterator<'_>| -> Result<HashSet<Hash>, StoreError> {
+            let mut out = HashSet::new();
+            it.seek_to_first();
+            while let Some(key) = it.key() {
+                if let Ok(hash) = <[u8; 32]>::try_from(key) {
+                    out.insert(tessera_core::ByteArray(hash));
+                }
+                it.next();
             }
-            it.next();
+            it.status()?;
+            Ok(out)
+        };
+        let stored = headers(&mut db.raw_iterator())?;
+        let bases = headers(&mut db.raw_iterator_cf(family(&db, STATE_BASES)?))?;
+        match db.get_cf(family(&db, META)?, LAYOUT_KEY)? {
+            Some(layout) if layout[..] == [LAYOUT] => {}
+            Some(layout) => return Err(StoreError::OldLayout(format!("layout {layout:?}"))),
+            None if stored.is_empty() => db.put_cf(family(&db, META)?, LAYOUT_KEY, [LAYOUT])?,
+            None => {
+                return Err(StoreError::OldLayout(
+                    "whole records only, by a Tessera before changes records".into(),
+                ))
+            }
         }
-        it.status()?;
-        drop(it);
         Ok(StateStore {
             spec: spec.clone(),
             backend: Backend::Rocks(Arc::new(db)),
             cache: VecDeque::new(),
             tries: VecDeque::new(),
             stored,
+            bases,
+            links: HashMap::new(),
+            whole_every: WHOLE_EVERY,
         })
     }
 
@@ -314,20 +428,7 @@ impl StateStore {
         let trie = StateTrie::from_map(&kv);
         let written: Vec<(Leaf, Vec<u8>)> =
             trie.leaves().into_iter().zip(kv.into_values()).collect();
-        let entries = self.keeps_records().then(|| {
-            Arc::new(
-                written
-                    .iter()
-                    .map(|(l, _)| (l.key, l.value_hash))
-                    .collect::<Vec<_>>(),
-            )
-        });
-        self.write(header, state, trie, entries, &written, None)
-    }
-
-    /// Whether states are written as records (RocksDB), not kept whole (memory).
-    fn keeps_records(&self) -> bool {
-        matches!(self.backend, Backend::Rocks(_))
+        self.write(header, state, trie, None, &written, None)
     }
 
     /// Prepare `state`, made by a block on the state stored under `parent`, for
@@ -344,26 +445,21 @@ impl StateStore {
             .get(parent)?
             .ok_or(StoreError::MissingParent(*parent))?;
         let mut leaves = Vec::new();
+        let mut changes = Vec::new();
         let mut written = Vec::new();
         for (key, value) in state.serial_changes(&prior.state) {
             let leaf = value.as_deref().map(|v| Leaf::new(key, v));
             leaves.push((key, leaf));
+            changes.push((key, leaf.map(|l| l.value_hash)));
             if let (Some(leaf), Some(value)) = (leaf, value) {
                 written.push((leaf, value));
             }
         }
-        let entries = self.keeps_records().then(|| {
-            let parent = prior
-                .entries
-                .clone()
-                .unwrap_or_else(|| Arc::new(record_entries(&prior.trie)));
-            Arc::new(merged(&parent, &leaves))
-        });
         Ok(Staged {
             parent: *parent,
             trie: prior.trie.updated(leaves),
             state,
-            entries,
+            changes,
             written,
         })
     }
@@ -386,7 +482,7 @@ impl StateStore {
             header,
             staged.state,
             staged.trie,
-            staged.entries,
+            Some((staged.parent, staged.changes)),
             &staged.written,
             block,
         )
@@ -405,20 +501,38 @@ impl StateStore {
 
     /// Write the state `state` with trie `trie` under `header`: the values
     /// `written` (each with its leaf), the record, and the block when given.
+    /// The record is `(parent, changes)`'s changes record, unless the chain is due
+    /// a whole one ([`WHOLE_EVERY`]) or there is no parent.
     fn write(
         &mut self,
         header: Hash,
         state: Arc<ChainState>,
         trie: StateTrie,
-        entries: Option<Entries>,
+        changed: Option<(Hash, Changes)>,
         written: &[(Leaf, Vec<u8>)],
         block: Option<&[u8]>,
     ) -> Result<Hash, StoreError> {
+        let link = match &changed {
+            Some((parent, _)) if matches!(self.backend, Backend::Rocks(_)) => {
+                let depth = match self.link(parent)? {
+                    Link::Whole => 1,
+                    Link::Changes { depth, .. } => depth + 1,
+                };
+                if depth < self.whole_every {
+                    Link::Changes {
+                        parent: *parent,
+                        depth,
+                    }
+                } else {
+                    Link::Whole
+                }
+            }
+            _ => Link::Whole,
+        };
         let stored = Stored {
             root: trie.root(),
             state,
             trie,
-            entries,
         };
         match &mut self.backend {
             Backend::Memory { states, blocks, .. } => {
@@ -433,18 +547,27 @@ impl StateStore {
                 for (leaf, value) in written {
                     batch.put_cf(values, value_key(&leaf.key, &leaf.value_hash), value);
                 }
-                let mut record = Vec::new();
-                stored.root.encode_to(&mut record);
-                match &stored.entries {
-                    Some(entries) => entries.encode_to(&mut record),
-                    None => record_entries(&stored.trie).encode_to(&mut record),
-                }
-                batch.put(header.0, record);
+                let body = match (link, changed) {
+                    (Link::Changes { parent, depth }, Some((_, changes))) => RecordBody::Changes {
+                        parent,
+                        depth,
+                        changes,
+                    },
+                    _ => RecordBody::Whole {
+                        entries: record_entries(&stored.trie),
+                    },
+                };
+                let record = StateRecord {
+                    root: stored.root,
+                    body,
+                };
+                batch.put(header.0, record.encode());
                 if let Some(b) = block {
                     batch.put_cf(family(db, BLOCKS)?, header.0, b);
                 }
                 db.write(batch)?;
                 self.stored.insert(header);
+                self.links.insert(header, link);
             }
         }
         let root = stored.root;
@@ -573,13 +696,35 @@ impl StateStore {
         for h in &kept {
             kept_tries.push(self.trie_of(h)?);
         }
+        // The records the kept states are read through: each one's chain of
+        // changes records back to its whole record.
+        let mut needed = HashSet::new();
+        for h in &kept {
+            let mut at = *h;
+            while let Link::Changes { parent, .. } = self.link(&at)? {
+                if !needed.insert(parent) {
+                    break;
+                }
+                at = parent;
+            }
+        }
         let Backend::Rocks(db) = &self.backend else {
             return Ok(());
         };
         let values = family(db, STATE_VALUES)?;
+        let bases = family(db, STATE_BASES)?;
         let mut batch = rocksdb::WriteBatch::default();
         let mut swept = HashSet::new();
+        let mut new_bases = Vec::new();
         for (h, trie) in doomed.iter().zip(&doomed_tries) {
+            if needed.contains(h) {
+                let record = db.get_pinned(h.0)?.ok_or_else(|| StoreError::Corrupt {
+                    header: *h,
+                    reason: "its state record vanished".into(),
+                })?;
+                batch.put_cf(bases, h.0, &record[..]);
+                new_bases.push(*h);
+            }
             batch.delete(h.0);
             let candidates = match kept_tries.first() {
                 Some(kept) => trie.leaves_not_shared_with(kept),
@@ -592,12 +737,47 @@ impl StateStore {
                 }
             }
         }
+        let unneeded: Vec<Hash> = self
+            .bases
+            .iter()
+            .filter(|b| !needed.contains(*b))
+            .copied()
+            .collect();
+        for b in &unneeded {
+            batch.delete_cf(bases, b.0);
+        }
         db.write(batch)?;
         for h in &doomed {
             self.stored.remove(h);
+            if !needed.contains(h) {
+                self.links.remove(h);
+            }
         }
+        for b in &unneeded {
+            self.bases.remove(b);
+            self.links.remove(b);
+        }
+        self.bases.extend(new_bases);
         self.forget(&doomed);
         Ok(())
+    }
+
+    /// Where the record under `header` (a stored state's or a base's) stands in
+    /// its chain: remembered, else read from the database.
+    fn link(&mut self, header: &Hash) -> Result<Link, StoreError> {
+        if let Some(link) = self.links.get(header) {
+            return Ok(*link);
+        }
+        let Backend::Rocks(db) = &self.backend else {
+            return Ok(Link::Whole);
+        };
+        let bytes = record_bytes(db, header)?.ok_or_else(|| StoreError::Corrupt {
+            header: *header,
+            reason: "the state record of a chain is missing".into(),
+        })?;
+        let link = record_link(&self.spec, header, &bytes)?;
+        self.links.insert(*header, link);
+        Ok(link)
     }
 
     /// The trie of the state under `header`, which must be stored: from memory,
@@ -646,7 +826,7 @@ impl StateStore {
             Backend::Rocks(db) => {
                 let mut out = Vec::new();
                 let families = [("states", None)].into_iter().chain(
-                    [STATE_VALUES, BLOCKS, META]
+                    [STATE_VALUES, STATE_BASES, BLOCKS, META]
                         .into_iter()
                         .chain(DA_FAMILIES.iter().copied())
                         .map(|f| (f, Some(f))),
@@ -697,19 +877,32 @@ impl StateStore {
     }
 }
 
-/// The state record `bytes` stored under `key`.
-fn decode_record(spec: &ChainSpec, key: &[u8], bytes: &[u8]) -> Result<StateRecord, StoreError> {
+/// The state record `bytes` stored under `header`.
+fn decode_record(spec: &ChainSpec, header: &Hash, bytes: &[u8]) -> Result<StateRecord, StoreError> {
     decode_exact(spec, bytes).map_err(|e| StoreError::Corrupt {
-        header: tessera_core::ByteArray(<[u8; 32]>::try_from(key).unwrap_or_default()),
-        reason: format!(
-            "the state record does not decode ({e}); a database written by a Tessera \
-             before shared state values is not read: start on a fresh --base-path"
-        ),
+        header: *header,
+        reason: format!("the state record does not decode ({e})"),
     })
 }
 
-/// The state stored under `header`: its record, and each value the record names;
-/// its trie rebuilt, and checked against the record's root.
+/// The record under `header`: a stored state's, else a base's.
+fn record_bytes<'a>(
+    db: &'a rocksdb::DB,
+    header: &Hash,
+) -> Result<Option<rocksdb::DBPinnableSlice<'a>>, StoreError> {
+    match db.get_pinned(header.0)? {
+        Some(bytes) => Ok(Some(bytes)),
+        None => Ok(db.get_pinned_cf(family(db, STATE_BASES)?, header.0)?),
+    }
+}
+
+/// A bound on a chain of changes records, far above [`WHOLE_EVERY`]: past it the
+/// records link in a cycle (a corrupt database), not a chain.
+const MAX_CHAIN: usize = 1 << 16;
+
+/// The state stored under `header`, whose record is `bytes`: the records of its
+/// chain back to a whole one, the changes on the way made to its entries, and
+/// each value they name; its trie rebuilt and checked against the record's root.
 fn load(
     spec: &ChainSpec,
     db: &rocksdb::DB,
@@ -720,44 +913,68 @@ fn load(
         header: *header,
         reason,
     };
-    let record = decode_record(spec, &header.0, bytes)?;
-    if record.entries.windows(2).any(|w| w[0].0 >= w[1].0) {
+    let record = decode_record(spec, header, bytes)?;
+    let root = record.root;
+    let mut body = record.body;
+    // The changes, newest first.
+    let mut layers = Vec::new();
+    let whole = loop {
+        match body {
+            RecordBody::Whole { entries } => break entries,
+            RecordBody::Changes {
+                parent, changes, ..
+            } => {
+                if changes.windows(2).any(|w| w[0].0 >= w[1].0) {
+                    return Err(corrupt(format!(
+                        "the changes record on {parent} is not in ascending key order"
+                    )));
+                }
+                layers.push(changes);
+                if layers.len() > MAX_CHAIN {
+                    return Err(corrupt("its chain of changes records is a cycle".into()));
+                }
+                let bytes = record_bytes(db, &parent)?.ok_or_else(|| {
+                    corrupt(format!(
+                        "the record of {parent}, a base of its chain, is missing"
+                    ))
+                })?;
+                body = decode_record(spec, &parent, &bytes)?.body;
+            }
+        }
+    };
+    if whole.windows(2).any(|w| w[0].0 >= w[1].0) {
         return Err(corrupt(
-            "the record's keys are not in ascending order".into(),
+            "the whole record's keys are not in ascending order".into(),
         ));
     }
+    // Each key's newest change, then all of them made at once.
+    let mut net = BTreeMap::new();
+    for layer in layers.iter().rev() {
+        net.extend(layer.iter().copied());
+    }
+    let net: Vec<(StateKey, Option<Hash>)> = net.into_iter().collect();
+    let entries = merged(&whole, &net);
     let values = family(db, STATE_VALUES)?;
-    let keys: Vec<[u8; 63]> = record
-        .entries
-        .iter()
-        .map(|(k, h)| value_key(k, h))
-        .collect();
+    let keys: Vec<[u8; 63]> = entries.iter().map(|(k, h)| value_key(k, h)).collect();
     let fetched = db.batched_multi_get_cf(values, keys.iter(), false);
     let mut keyvals = KeyValues::new();
-    for ((key, hash), value) in record.entries.iter().zip(fetched) {
-        let value = value?.ok_or_else(|| {
-            corrupt(format!(
-                "the value {hash} of key {key} is missing (a database written by a \
-                 Tessera that keyed values by hash alone is not read: start on a fresh \
-                 --base-path)"
-            ))
-        })?;
+    for ((key, hash), value) in entries.iter().zip(fetched) {
+        let value =
+            value?.ok_or_else(|| corrupt(format!("the value {hash} of key {key} is missing")))?;
         keyvals.insert(*key, value.to_vec());
     }
     let trie = StateTrie::from_map(&keyvals);
-    if trie.root() != record.root {
+    if trie.root() != root {
         return Err(corrupt(format!(
-            "its values merklize to {}, not the recorded root {}",
+            "its values merklize to {}, not the recorded root {root}",
             trie.root(),
-            record.root
         )));
     }
     let state = ChainState::deserialize(spec, &keyvals).map_err(|e| corrupt(e.to_string()))?;
     Ok(Stored {
-        root: record.root,
+        root,
         state: Arc::new(state),
         trie,
-        entries: Some(Arc::new(record.entries)),
     })
 }
 

@@ -414,16 +414,22 @@ impl Testnet {
         let find = |name: &str| usage.iter().find(|u| u.family == name);
         let kb = |b: u64| b as f64 / 1e3;
         let (states, values, blocks) = (find("states"), find("state_values"), find("blocks"));
+        let bases = find("state_bases");
         let shards: u64 = usage
             .iter()
-            .filter(|u| !["states", "state_values", "blocks", "meta"].contains(&u.family.as_str()))
+            .filter(|u| {
+                !["states", "state_bases", "state_values", "blocks", "meta"]
+                    .contains(&u.family.as_str())
+            })
             .map(|u| u.bytes)
             .sum();
         let disk = directory_bytes(&validator_dir(&self.base, i));
         format!(
-            "database (validator {i}): {} states kept ({:.1} KB of records, {:.1} KB in {} shared values); {} blocks ({:.1} KB); shards and DA records {:.1} KB ({} bundle shards pruned); {:.1} MB on disk",
+            "database (validator {i}): {} states kept ({:.1} KB of records, {:.1} KB in {} records they are read through, {:.1} KB in {} shared values); {} blocks ({:.1} KB); shards and DA records {:.1} KB ({} bundle shards pruned); {:.1} MB on disk",
             states.map_or(0, |u| u.entries),
             kb(states.map_or(0, |u| u.bytes)),
+            kb(bases.map_or(0, |u| u.bytes)),
+            bases.map_or(0, |u| u.entries),
             kb(values.map_or(0, |u| u.bytes)),
             values.map_or(0, |u| u.entries),
             blocks.map_or(0, |u| u.entries),

@@ -2,7 +2,9 @@
 //! turns `T(prior)` into `T(post)` exactly, the trie updated along those changes
 //! has the reference root `M_σ`, and a RocksDB store of a tree of such states,
 //! pruned at random, keeps exactly the values its remaining states hold and gives
-//! every one of them back, with its root, after reopening.
+//! every one of them back, with its root, after reopening — with a whole record
+//! every 3 blocks of a chain, so that states are read through chains of
+//! changes records whose bases were pruned, and the bases are bounded.
 //!
 //! No vector covers this (it is Tessera's storage, not a GP function); the
 //! reference is GP D.2/D.5 as `ChainState::serialize` and `ChainState::root`
@@ -142,7 +144,7 @@ fn steps() -> impl Strategy<Value = Vec<Step>> {
                 .prop_map(|(parent, mutations)| Step::Child { parent, mutations }),
             1 => any::<u32>().prop_map(|mask| Step::Prune { mask }),
         ],
-        1..16,
+        1..32,
     )
 }
 
@@ -155,15 +157,22 @@ fn distinct_values(states: &[&ChainState]) -> u64 {
     all.len() as u64
 }
 
-fn values_in_store(store: &StateStore) -> u64 {
+fn entries_in(store: &StateStore, family: &str) -> u64 {
     store
         .usage()
         .unwrap()
         .into_iter()
-        .find(|u| u.family == "state_values")
+        .find(|u| u.family == family)
         .unwrap()
         .entries
 }
+
+fn values_in_store(store: &StateStore) -> u64 {
+    entries_in(store, "state_values")
+}
+
+/// One whole record in this many of a chain, in the store test.
+const WHOLE_EVERY: u32 = 3;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(12))]
@@ -182,6 +191,7 @@ proptest! {
         let mut kept: Vec<(Hash, ChainState, Hash)> = Vec::new();
         {
             let mut store = StateStore::open(&spec, &dir).unwrap();
+            store.set_whole_every(WHOLE_EVERY);
             let root = store.put(Hash::from([0; 32]), Arc::new(genesis.clone())).unwrap();
             prop_assert_eq!(root, genesis.root());
             kept.push((Hash::from([0; 32]), genesis, root));
@@ -207,14 +217,26 @@ proptest! {
                             .collect();
                         store.delete_states(&doomed).unwrap();
                         kept.retain(|k| !doomed.contains(&k.0));
+                        for h in &doomed {
+                            prop_assert!(store.get(h).unwrap().is_none(), "a pruned state is gone");
+                        }
                     }
                 }
                 let states: Vec<&ChainState> = kept.iter().map(|k| &k.1).collect();
                 prop_assert_eq!(values_in_store(&store), distinct_values(&states), "after step {}", n);
+                prop_assert_eq!(entries_in(&store, "states"), kept.len() as u64);
+                // Each kept state is read through fewer than `WHOLE_EVERY` records
+                // besides its own, so no more bases than that are needed.
+                let bases = entries_in(&store, "state_bases");
+                prop_assert!(
+                    bases <= kept.len() as u64 * u64::from(WHOLE_EVERY - 1),
+                    "{} bases for {} kept states", bases, kept.len()
+                );
             }
         }
         // Reopened, nothing in memory: every kept state, whole, with its root.
         let mut store = StateStore::open(&spec, &dir).unwrap();
+        store.set_whole_every(WHOLE_EVERY);
         for (header, state, root) in &kept {
             let stored = store.get(header).unwrap().expect("a kept state is stored");
             prop_assert_eq!(stored.root, *root);

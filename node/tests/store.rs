@@ -131,12 +131,27 @@ fn unknown_parent_is_a_typed_error() {
 #[test]
 fn corrupt_database_value_is_reported_not_panicked() {
     let spec = ChainSpec::tiny();
-    let db = TempDir::new("corrupt");
     let header = tessera_core::hash::Hash::from([7u8; 32]);
-    {
-        let raw = rocksdb::DB::open_default(&db.0).unwrap();
+    let raw_put = |path: &std::path::Path| {
+        let options = rocksdb::Options::default();
+        let families = rocksdb::DB::list_cf(&options, path).unwrap_or_default();
+        let raw = if families.is_empty() {
+            rocksdb::DB::open_default(path).unwrap()
+        } else {
+            rocksdb::DB::open_cf(&options, path, families).unwrap()
+        };
         raw.put(header.0, b"not a state").unwrap();
-    }
+    };
+    // A database with states but no layout record: written by an older Tessera.
+    let old = TempDir::new("old-layout");
+    raw_put(&old.0);
+    let err = StateStore::open(&spec, &old.0).err().expect("refused");
+    assert!(matches!(err, StoreError::OldLayout(_)), "{err}");
+    assert!(err.to_string().contains("fresh --base-path"), "{err}");
+    // A record in this layout that does not decode.
+    let db = TempDir::new("corrupt");
+    drop(StateStore::open(&spec, &db.0).unwrap());
+    raw_put(&db.0);
     let mut store = StateStore::open(&spec, &db.0).unwrap();
     let err = store.get(&header).unwrap_err();
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");

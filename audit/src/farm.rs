@@ -19,6 +19,7 @@
 //! tranche's start) is logged as late and counted, never skipped in silence.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -32,7 +33,7 @@ use tracing::{info, warn};
 
 use crate::error::SelectionError;
 use crate::execute::{audit, Context, Invalid};
-use crate::fetch::{fetch_bundles, BundleFetch, BundleFetchError, Source};
+use crate::fetch::{fetch_bundles_observed, BundleEvents, BundleFetch, BundleFetchError, Source};
 use crate::selection::Tranche;
 use crate::tracker::{Auditor, BlockAudit};
 
@@ -75,12 +76,23 @@ pub struct TrancheWork {
 }
 
 /// The farm: hosted identities, the kernels backend for rebuilds, and its counters.
-#[derive(Debug)]
 pub struct Farm {
     spec: ChainSpec,
     backend: Backend,
     identities: Vec<Auditor>,
     counters: Counters,
+    /// Where the bundle fetches report their requests and rebuilds.
+    events: Arc<dyn BundleEvents>,
+}
+
+impl std::fmt::Debug for Farm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Farm")
+            .field("backend", &self.backend)
+            .field("identities", &self.identities.len())
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Farm {
@@ -91,7 +103,13 @@ impl Farm {
             backend,
             identities,
             counters: Counters::default(),
+            events: Arc::new(()),
         }
+    }
+
+    /// Report every bundle request and rebuild to `events` from now on.
+    pub fn observe(&mut self, events: Arc<dyn BundleEvents>) {
+        self.events = events;
     }
 
     /// Audit as `identity` too, from the next tranche on.
@@ -145,7 +163,14 @@ impl Farm {
                 job
             })
             .collect();
-        let fetched = fetch_bundles(network, &self.spec, self.backend, &jobs).await;
+        let fetched = fetch_bundles_observed(
+            network,
+            &self.spec,
+            self.backend,
+            &jobs,
+            self.events.clone(),
+        )
+        .await;
         // 3. One execution per report, in parallel.
         let spec = &self.spec;
         let verdicts: Vec<(Hash, Option<Result<(), Invalid>>)> = jobs

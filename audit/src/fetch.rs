@@ -14,10 +14,16 @@
 //!
 //! A guarantor that serves a bundle not matching its report only loses the shortcut:
 //! the rebuilt bundle is what is judged, whatever it decodes to.
+//!
+//! [`fetch_bundles_observed`] reports each request and rebuild to [`BundleEvents`]
+//! (a node turns them into JIP-3's bundle-recovery events, the auditor's side).
 
+use std::sync::Arc;
+
+use tessera_core::hash::Hash;
 use tessera_core::types::WorkReport;
 use tessera_core::ChainSpec;
-use tessera_da::fetch::{fetch_audit_shards, Holder};
+use tessera_da::fetch::{fetch_audit_shards_observed, AuditShardEvents, Holder};
 use tessera_da::reconstruct::{bundles, BundleShards, ReconstructError};
 use tessera_kernels::Backend;
 use tessera_net::messages::BundleRequest;
@@ -78,6 +84,59 @@ pub enum BundleFetchError {
 /// A job after its requests: a guarantor's bundle, or the proven shards fetched.
 type Outcome = Result<Fetched, Vec<(Holder, Vec<u8>)>>;
 
+/// Where a bundle fetch reports what it asks and rebuilds, per report (by its
+/// hash): a node turns them into JIP-3's bundle-recovery events, the auditor's
+/// side (140–153).
+pub trait BundleEvents: Send + Sync + 'static {
+    /// CE 147: the request for `report`'s bundle to guarantor `peer` is being
+    /// sent; the token names it to [`Self::bundle_request_finished`].
+    fn sending_bundle_request(&self, report: &Hash, peer: &PeerId) -> u64;
+    /// The CE 147 request `token` brought the report's bundle (`Ok`), or failed,
+    /// with the reason — a bundle that is not the report's included.
+    fn bundle_request_finished(&self, token: u64, outcome: Result<(), String>);
+    /// CE 138: the request for bundle shard `shard_index` of `report` to
+    /// assurer `peer` is being sent; the token names it to
+    /// [`Self::shard_request_finished`].
+    fn sending_shard_request(&self, report: &Hash, peer: &PeerId, shard_index: u16) -> u64;
+    /// The CE 138 request `token` brought a shard that proves (`Ok`), or failed.
+    fn shard_request_finished(&self, token: u64, outcome: Result<(), String>);
+    /// `report`'s bundle is being rebuilt from shards; `trivial` when they are
+    /// all original-data shards (indices below `R`: no decoding needed).
+    fn reconstructing(&self, report: &Hash, trivial: bool);
+    /// `report`'s rebuild succeeded (`Ok`) or failed, with the reason.
+    fn reconstructed(&self, report: &Hash, outcome: Result<(), String>);
+}
+
+/// Reports nothing.
+impl BundleEvents for () {
+    fn sending_bundle_request(&self, _: &Hash, _: &PeerId) -> u64 {
+        0
+    }
+    fn bundle_request_finished(&self, _: u64, _: Result<(), String>) {}
+    fn sending_shard_request(&self, _: &Hash, _: &PeerId, _: u16) -> u64 {
+        0
+    }
+    fn shard_request_finished(&self, _: u64, _: Result<(), String>) {}
+    fn reconstructing(&self, _: &Hash, _: bool) {}
+    fn reconstructed(&self, _: &Hash, _: Result<(), String>) {}
+}
+
+/// One report's CE 138 requests, as the fetch in `tessera_da` reports them.
+struct ShardEventsOf {
+    events: Arc<dyn BundleEvents>,
+    report: Hash,
+}
+
+impl AuditShardEvents for ShardEventsOf {
+    fn sending(&self, peer: &PeerId, shard_index: u16) -> u64 {
+        self.events
+            .sending_shard_request(&self.report, peer, shard_index)
+    }
+    fn finished(&self, token: u64, outcome: Result<(), String>) {
+        self.events.shard_request_finished(token, outcome);
+    }
+}
+
 /// The bundle of every job, in order: from a guarantor where one serves the report's
 /// bundle, else rebuilt from shards — every rebuild of the call in one kernel call.
 pub async fn fetch_bundles(
@@ -86,16 +145,34 @@ pub async fn fetch_bundles(
     backend: Backend,
     jobs: &[BundleFetch],
 ) -> Vec<Result<Fetched, BundleFetchError>> {
+    fetch_bundles_observed(network, spec, backend, jobs, Arc::new(())).await
+}
+
+/// [`fetch_bundles`], reporting each request and rebuild to `events`.
+pub async fn fetch_bundles_observed(
+    network: &Network,
+    spec: &ChainSpec,
+    backend: Backend,
+    jobs: &[BundleFetch],
+    events: Arc<dyn BundleEvents>,
+) -> Vec<Result<Fetched, BundleFetchError>> {
     // Every job at once: CE 147 from its guarantors, then CE 138 shards if needed.
     let mut pending = JoinSet::new();
     for (n, job) in jobs.iter().enumerate() {
         let (network, spec, job) = (network.clone(), spec.clone(), job.clone());
+        let events = events.clone();
         pending.spawn(async move {
-            if let Some(fetched) = from_guarantors(&network, &spec, &job).await {
+            if let Some(fetched) = from_guarantors(&network, &spec, &job, &*events).await {
                 return (n, Ok(fetched));
             }
             let root = job.report.package_spec.erasure_root;
-            let shards = fetch_audit_shards(&network, &spec, &root, &job.assurers).await;
+            let shard_events = Arc::new(ShardEventsOf {
+                events,
+                report: job.report.hash(),
+            });
+            let shards =
+                fetch_audit_shards_observed(&network, &spec, &root, &job.assurers, shard_events)
+                    .await;
             (n, Err(shards))
         });
     }
@@ -134,6 +211,10 @@ pub async fn fetch_bundles(
         })
         .collect();
     let batch: Vec<BundleShards<'_>> = rebuild.iter().map(|(_, j)| *j).collect();
+    for (n, shards) in &rebuild {
+        let trivial = shards.shards.iter().all(|(i, _)| *i < needed);
+        events.reconstructing(&jobs[*n].report.hash(), trivial);
+    }
     let mut rebuilt: Vec<Option<Result<Vec<u8>, ReconstructError>>> =
         jobs.iter().map(|_| None).collect();
     let started = std::time::Instant::now();
@@ -141,6 +222,10 @@ pub async fn fetch_bundles(
     let share = u64::try_from(started.elapsed().as_nanos() / batch.len().max(1) as u128)
         .unwrap_or(u64::MAX);
     for ((n, _), result) in rebuild.iter().zip(results) {
+        events.reconstructed(
+            &jobs[*n].report.hash(),
+            result.as_ref().map(|_| ()).map_err(|e| e.to_string()),
+        );
         if let Some(slot) = rebuilt.get_mut(*n) {
             *slot = Some(result);
         }
@@ -170,20 +255,32 @@ async fn from_guarantors(
     network: &Network,
     spec: &ChainSpec,
     job: &BundleFetch,
+    events: &dyn BundleEvents,
 ) -> Option<Fetched> {
     let spec_of = &job.report.package_spec;
+    let report = job.report.hash();
     for peer in &job.guarantors {
+        let token = events.sending_bundle_request(&report, peer);
         let bundle = match network
             .request::<BundleRequest>(peer, &spec_of.erasure_root)
             .await
         {
             Ok(raw) => raw.0,
             Err(error) => {
+                events.bundle_request_finished(token, Err(error.to_string()));
                 warn!(%peer, %error, "CE 147 bundle request failed; trying the next guarantor");
                 continue;
             }
         };
-        match is_reports_bundle(spec, &job.report, &bundle) {
+        let checked = is_reports_bundle(spec, &job.report, &bundle);
+        events.bundle_request_finished(
+            token,
+            checked
+                .as_ref()
+                .map(|_| ())
+                .map_err(|reason| format!("not the report's bundle: {reason}")),
+        );
+        match checked {
             Ok(()) => {
                 return Some(Fetched {
                     bundle,

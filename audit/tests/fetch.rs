@@ -10,22 +10,27 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use common::loopback::{node, Node};
 
 use tessera_audit::execute::Bundle;
-use tessera_audit::fetch::{fetch_bundles, BundleFetch, BundleFetchError, Source};
+use tessera_audit::fetch::{
+    fetch_bundles, fetch_bundles_observed, BundleEvents, BundleFetch, BundleFetchError, Source,
+};
 use tessera_core::codec::Encode;
 use tessera_core::hash::{blake2b_256, blake2b_256_concat};
 use tessera_core::merkle::constant_depth;
 use tessera_core::types::{
     AvailabilitySpec, RefineContext, SegmentRootLookup, WorkItem, WorkPackage, WorkReport,
 };
-use tessera_core::{ByteArray, Bytes, ChainSpec};
+use tessera_core::{ByteArray, Bytes, ChainSpec, Hash};
 use tessera_da::availability::AvailabilityEngine;
 use tessera_da::fetch::Holder;
 use tessera_da::package::Distributable;
 use tessera_da::serve::store_distributable;
 use tessera_kernels::Backend;
+use tessera_net::PeerId;
 
 /// A one-item package with `payload`, as its bundle, and a report naming it (only the
 /// fields a fetch checks are meaningful).
@@ -164,13 +169,45 @@ async fn bundles_come_from_guarantors_when_theirs_else_from_shards() {
             assurers: reversed.clone(),
         },
     ];
-    let got = fetch_bundles(&auditor.net, &spec, Backend::Simd, &jobs).await;
+    let events = Arc::new(Recorder::default());
+    let got =
+        fetch_bundles_observed(&auditor.net, &spec, Backend::Simd, &jobs, events.clone()).await;
     let a = got[0].as_ref().unwrap();
     assert_eq!(a.source, Source::Guarantor(honest.net.peer_id()));
     assert!(a.bundle == bundle_a);
     let b = got[1].as_ref().unwrap();
     assert_eq!(b.source, Source::Shards);
     assert!(b.bundle == bundle_b);
+    // What was reported: A's request to its guarantor and its end; B's request,
+    // ended as a failure (not B's bundle), then R shard requests, each ended
+    // well, and one rebuild — not trivial, recovery shards being among those
+    // used.
+    let seen = events.seen.lock().unwrap().clone();
+    let (a, b) = (report_a.hash(), report_b.hash());
+    let of = |r: Hash| seen.iter().filter(|e| e.report() == Some(r)).count();
+    assert!(
+        seen.contains(&Seen::Bundle(a, honest.net.peer_id())),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&Seen::Bundle(b, liar.net.peer_id())),
+        "{seen:?}"
+    );
+    let ends: Vec<&Seen> = seen.iter().filter(|e| matches!(e, Seen::End(..))).collect();
+    let failed: Vec<&&Seen> = ends
+        .iter()
+        .filter(|e| matches!(e, Seen::End(_, Err(why)) if why.contains("not the report's bundle")))
+        .collect();
+    assert_eq!(failed.len(), 1, "{seen:?}");
+    let shards = seen
+        .iter()
+        .filter(|e| matches!(e, Seen::Shard(r, ..) if *r == b))
+        .count();
+    assert_eq!(shards, spec.erasure_originals(), "{seen:?}");
+    assert_eq!(ends.len(), 2 + shards, "every request ends once: {seen:?}");
+    assert!(seen.contains(&Seen::Rebuilding(b, false)), "{seen:?}");
+    assert!(seen.contains(&Seen::Rebuilt(b, Ok(()))), "{seen:?}");
+    assert_eq!(of(a), 1, "A came whole from its guarantor: {seen:?}");
 
     // No guarantors: both rebuilt, in one call.
     let jobs: Vec<BundleFetch> = [&report_a, &report_b]
@@ -203,4 +240,68 @@ async fn bundles_come_from_guarantors_when_theirs_else_from_shards() {
         "{:?}",
         got[0]
     );
+}
+
+/// What a fetch reported, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Seen {
+    Bundle(Hash, PeerId),
+    Shard(Hash, PeerId, u16),
+    End(u64, Result<(), String>),
+    Rebuilding(Hash, bool),
+    Rebuilt(Hash, Result<(), String>),
+}
+
+impl Seen {
+    fn report(&self) -> Option<Hash> {
+        match self {
+            Seen::Bundle(r, _)
+            | Seen::Shard(r, ..)
+            | Seen::Rebuilding(r, _)
+            | Seen::Rebuilt(r, _) => Some(*r),
+            Seen::End(..) => None,
+        }
+    }
+}
+
+/// A [`BundleEvents`] that records what it is told, each request under a token
+/// of its own.
+#[derive(Default)]
+struct Recorder {
+    seen: std::sync::Mutex<Vec<Seen>>,
+    tokens: std::sync::atomic::AtomicU64,
+}
+
+impl Recorder {
+    fn push(&self, e: Seen) {
+        self.seen.lock().unwrap().push(e);
+    }
+    fn token(&self) -> u64 {
+        self.tokens
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1
+    }
+}
+
+impl BundleEvents for Recorder {
+    fn sending_bundle_request(&self, report: &Hash, peer: &PeerId) -> u64 {
+        self.push(Seen::Bundle(*report, *peer));
+        self.token()
+    }
+    fn bundle_request_finished(&self, token: u64, outcome: Result<(), String>) {
+        self.push(Seen::End(token, outcome));
+    }
+    fn sending_shard_request(&self, report: &Hash, peer: &PeerId, shard_index: u16) -> u64 {
+        self.push(Seen::Shard(*report, *peer, shard_index));
+        self.token()
+    }
+    fn shard_request_finished(&self, token: u64, outcome: Result<(), String>) {
+        self.push(Seen::End(token, outcome));
+    }
+    fn reconstructing(&self, report: &Hash, trivial: bool) {
+        self.push(Seen::Rebuilding(*report, trivial));
+    }
+    fn reconstructed(&self, report: &Hash, outcome: Result<(), String>) {
+        self.push(Seen::Rebuilt(*report, outcome));
+    }
 }

@@ -5,12 +5,14 @@
 //!   is then stored in one write.
 //! - [`fetch_audit_shard`] (auditor, CE 138): one bundle shard from an assurer;
 //!   [`fetch_audit_shards`]: `R` of them from as many assurers at once, for a
-//!   reconstruction.
+//!   reconstruction ([`fetch_audit_shards_observed`] reports each request to
+//!   [`AuditShardEvents`]).
 //!
 //! A peer whose response does not prove to the root is logged by name and passed
 //! over for the next; only a verified shard is ever stored or returned.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use tessera_core::hash::Hash;
 use tessera_core::spec::ChainSpec;
@@ -171,6 +173,38 @@ pub async fn fetch_audit_shards(
     erasure_root: &Hash,
     holders: &[Holder],
 ) -> Vec<(Holder, Vec<u8>)> {
+    fetch_audit_shards_observed(network, spec, erasure_root, holders, Arc::new(())).await
+}
+
+/// Where an audit-shard fetch reports each CE 138 request it makes (a node turns
+/// them into JIP-3's sending-side events 140, then 143 and 145, or 142).
+pub trait AuditShardEvents: Send + Sync + 'static {
+    /// A request to `peer` for bundle shard `shard_index` is being sent; the
+    /// token names it to [`Self::finished`].
+    fn sending(&self, peer: &PeerId, shard_index: u16) -> u64;
+    /// The request `token` was answered with a shard that proves (`Ok`), or
+    /// failed, with the reason.
+    fn finished(&self, token: u64, outcome: Result<(), String>);
+}
+
+/// Reports nothing.
+impl AuditShardEvents for () {
+    fn sending(&self, _: &PeerId, _: u16) -> u64 {
+        0
+    }
+    fn finished(&self, _: u64, _: Result<(), String>) {}
+}
+
+/// [`fetch_audit_shards`], reporting each request to `events`. Every request
+/// made is reported finished: `R` are in flight at most, and the fetch ends
+/// only when none is.
+pub async fn fetch_audit_shards_observed(
+    network: &Network,
+    spec: &ChainSpec,
+    erasure_root: &Hash,
+    holders: &[Holder],
+    events: Arc<dyn AuditShardEvents>,
+) -> Vec<(Holder, Vec<u8>)> {
     let mut seen = std::collections::BTreeSet::new();
     let distinct: Vec<Holder> = holders
         .iter()
@@ -179,7 +213,13 @@ pub async fn fetch_audit_shards(
         .collect();
     gather(&distinct, spec.erasure_originals(), |h| {
         let (network, spec, root) = (network.clone(), spec.clone(), *erasure_root);
-        async move { fetch_audit_shard(&network, &spec, &h.peer, &root, h.shard_index).await }
+        let events = events.clone();
+        async move {
+            let token = events.sending(&h.peer, h.shard_index);
+            let got = fetch_audit_shard(&network, &spec, &h.peer, &root, h.shard_index).await;
+            events.finished(token, got.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+            got
+        }
     })
     .await
 }

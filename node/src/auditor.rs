@@ -22,13 +22,17 @@
 //! The tranche period is the GP's `A = 8 s` scaled by the slot length (`P = 6 s`
 //! on the GP's chain), so a testnet with short slots audits at the same pace in
 //! slots.
+//!
+//! With telemetry on, the bundle fetches are JIP-3's bundle-recovery events, the
+//! auditor's side ([`RecoveryEvents`]).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use tessera_audit::execute::{Context, StateAuthorizer};
-use tessera_audit::fetch::BundleFetch;
+use tessera_audit::fetch::{BundleEvents, BundleFetch};
 use tessera_audit::gossip::{publish, Inbox};
 use tessera_audit::verdict::{culprits, verdict, Kind};
 use tessera_audit::{Auditor, BlockAudit};
@@ -44,6 +48,7 @@ use crate::chain::BlockInfo;
 use crate::genesis::StateLookup;
 use crate::metrics::{AuditOutcome, OutcomeLabel};
 use crate::node::{NodeEvent, Shared};
+use crate::telemetry::{peer_id, Event, EventId, Telemetry};
 
 /// Tranches after which a block still not audited is given up on (logged).
 const MAX_TRANCHES: u32 = 12;
@@ -105,6 +110,8 @@ pub struct AuditDuty {
     credentials: Mutex<BTreeMap<Hash, (u32, Credentials)>>,
     counts: Mutex<AuditCounts>,
     tranche: Duration,
+    /// The bundle fetches' requests and rebuilds, as telemetry events.
+    recovery: Arc<RecoveryEvents>,
 }
 
 impl AuditDuty {
@@ -112,12 +119,11 @@ impl AuditDuty {
     /// [`AuditDuty::attach`] as its node starts), whose slots last `slot`,
     /// rebuilding bundles on `backend`.
     pub fn new(spec: &ChainSpec, backend: tessera_kernels::Backend, slot: Duration) -> AuditDuty {
+        let recovery = Arc::new(RecoveryEvents::default());
+        let mut farm = tessera_audit::farm::Farm::new(spec, backend, Vec::new());
+        farm.observe(recovery.clone());
         AuditDuty {
-            farm: tokio::sync::Mutex::new(tessera_audit::farm::Farm::new(
-                spec,
-                backend,
-                Vec::new(),
-            )),
+            farm: tokio::sync::Mutex::new(farm),
             joining: Mutex::new(Vec::new()),
             members: Mutex::new(Vec::new()),
             tracked: Mutex::new(VecDeque::new()),
@@ -128,6 +134,7 @@ impl AuditDuty {
             credentials: Mutex::new(BTreeMap::new()),
             counts: Mutex::new(AuditCounts::default()),
             tranche: slot * 8 / 6,
+            recovery,
         }
     }
 
@@ -160,12 +167,14 @@ impl AuditDuty {
         *lock(&self.counts)
     }
 
-    /// Start tracking the block `info` that made `available` available.
+    /// Start tracking the block `info` that made `available` available; `began`
+    /// is the telemetry event that began its import or authoring on `shared`.
     fn track(
         &self,
         shared: &Shared,
         info: &BlockInfo,
         available: &[WorkReport],
+        began: Option<EventId>,
     ) -> anyhow::Result<()> {
         {
             // Hosted nodes import the same blocks: the first tracks it for all.
@@ -271,6 +280,12 @@ impl AuditDuty {
                 )
             })
             .collect();
+        if let Some(began) = began {
+            for report in available {
+                self.recovery
+                    .audit(report.hash(), shared.observer.telemetry(), began);
+            }
+        }
         lock(&self.audits).insert(info.hash, audit);
         lock(&self.blocks).insert(
             info.hash,
@@ -489,6 +504,138 @@ impl AuditDuty {
     }
 }
 
+/// The audits' bundle recovery as JIP-3 events, the auditor's side: CE 147
+/// requests (148, then 151 and 153, or 150), CE 138 requests (140, then 143 and
+/// 145, or 142) and rebuilds (146, 147).
+///
+/// JIP-3 leaves the "auditing event" that 140, 146, 147 and 148 name as a TODO
+/// (it defines no auditing events yet). Tessera names the event that began the
+/// authoring (40) or import (43) of the block whose reports are audited, on the
+/// telemetry connection of the node that tracked it: the nearest event JIP-3
+/// defines to "this block's audit begins".
+#[derive(Default)]
+pub(crate) struct RecoveryEvents {
+    /// Per report under audit: its node's telemetry and the block's event, the
+    /// newest [`RECOVERY_REPORTS`] kept.
+    reports: Mutex<(HashMap<Hash, Reported>, VecDeque<Hash>)>,
+    /// Requests in flight by token: their telemetry and sending event.
+    requests: Mutex<HashMap<u64, Reported>>,
+    /// The last token given (0 is "not reported").
+    tokens: AtomicU64,
+}
+
+/// A telemetry connection and an event sent on it.
+type Reported = (Telemetry, EventId);
+
+/// How many reports' audit events [`RecoveryEvents`] remembers: far more than
+/// are under audit at once.
+const RECOVERY_REPORTS: usize = 4096;
+
+impl RecoveryEvents {
+    /// Report the recovery of `report`'s bundle on `telemetry`, under `began`.
+    fn audit(&self, report: Hash, telemetry: &Telemetry, began: EventId) {
+        let mut guard = lock(&self.reports);
+        let (map, order) = &mut *guard;
+        if map.insert(report, (telemetry.clone(), began)).is_none() {
+            order.push_back(report);
+        }
+        while order.len() > RECOVERY_REPORTS {
+            if let Some(old) = order.pop_front() {
+                map.remove(&old);
+            }
+        }
+    }
+
+    /// `event(the block's event)` sent for `report`, if reported: the token for
+    /// its request's end.
+    fn sending(&self, report: &Hash, event: impl FnOnce(EventId) -> Event) -> u64 {
+        let Some((telemetry, began)) = lock(&self.reports).0.get(report).cloned() else {
+            return 0;
+        };
+        let id = telemetry.send(event(began));
+        let token = self.tokens.fetch_add(1, Ordering::Relaxed) + 1;
+        lock(&self.requests).insert(token, (telemetry, id));
+        token
+    }
+
+    /// The request `token` ended: `done(its id)` if it succeeded, else
+    /// `failed(its id, why)`.
+    fn finished(
+        &self,
+        token: u64,
+        outcome: Result<(), String>,
+        done: impl FnOnce(EventId) -> [Event; 2],
+        failed: impl FnOnce(EventId, String) -> Event,
+    ) {
+        let Some((telemetry, id)) = lock(&self.requests).remove(&token) else {
+            return;
+        };
+        match outcome {
+            Ok(()) => done(id).into_iter().for_each(|e| {
+                telemetry.send(e);
+            }),
+            Err(why) => {
+                telemetry.send(failed(id, why));
+            }
+        }
+    }
+
+    /// `event(the block's event)` for `report`, if reported.
+    fn about(&self, report: &Hash, event: impl FnOnce(EventId) -> Event) {
+        if let Some((telemetry, began)) = lock(&self.reports).0.get(report).cloned() {
+            telemetry.send(event(began));
+        }
+    }
+}
+
+impl BundleEvents for RecoveryEvents {
+    fn sending_bundle_request(&self, report: &Hash, peer: &tessera_net::PeerId) -> u64 {
+        self.sending(report, |began| {
+            Event::SendingBundleRequest(began, peer_id(peer))
+        })
+    }
+    fn bundle_request_finished(&self, token: u64, outcome: Result<(), String>) {
+        self.finished(
+            token,
+            outcome,
+            |id| [Event::BundleRequestSent(id), Event::BundleTransferred(id)],
+            |id, why| Event::BundleRequestFailed(id, why.into()),
+        );
+    }
+    fn sending_shard_request(
+        &self,
+        report: &Hash,
+        peer: &tessera_net::PeerId,
+        shard_index: u16,
+    ) -> u64 {
+        self.sending(report, |began| {
+            Event::SendingBundleShardRequest(began, peer_id(peer), shard_index)
+        })
+    }
+    fn shard_request_finished(&self, token: u64, outcome: Result<(), String>) {
+        self.finished(
+            token,
+            outcome,
+            |id| {
+                [
+                    Event::BundleShardRequestSent(id),
+                    Event::BundleShardTransferred(id),
+                ]
+            },
+            |id, why| Event::BundleShardRequestFailed(id, why.into()),
+        );
+    }
+    fn reconstructing(&self, report: &Hash, trivial: bool) {
+        self.about(report, |began| Event::ReconstructingBundle(began, trivial));
+    }
+    fn reconstructed(&self, report: &Hash, outcome: Result<(), String>) {
+        // JIP-3 has no "reconstruction failed" event; the farm logs the failure.
+        if outcome.is_ok() {
+            self.about(report, Event::BundleReconstructed);
+        }
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -505,8 +652,8 @@ pub async fn run(
     loop {
         tokio::select! {
             event = events.recv() => match event {
-                Ok(NodeEvent::Available(info, available)) => {
-                    if let Err(e) = duty.track(&shared, &info, &available) {
+                Ok(NodeEvent::Available(info, available, began)) => {
+                    if let Err(e) = duty.track(&shared, &info, &available, began) {
                         warn!(block = %info.hash, error = %e, "block not tracked for audit");
                     }
                     if !available.is_empty() {

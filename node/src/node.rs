@@ -92,8 +92,13 @@ pub enum NodeEvent {
     /// A block was finalized.
     Finalized(BlockInfo),
     /// A block was imported (authored or not) and made these reports available
-    /// (`W`, GP 11.16; often none).
-    Available(BlockInfo, Vec<tessera_core::types::WorkReport>),
+    /// (`W`, GP 11.16; often none); with the JIP-3 event that began its
+    /// authoring (40) or import (43), when telemetry is on.
+    Available(
+        BlockInfo,
+        Vec<tessera_core::types::WorkReport>,
+        Option<crate::telemetry::EventId>,
+    ),
 }
 
 /// The parts of a node its tasks share.
@@ -234,7 +239,7 @@ impl Shared {
     }
 
     pub(crate) fn emit(&self, event: NodeEvent) {
-        if let NodeEvent::Available(_, w) = &event {
+        if let NodeEvent::Available(_, w, _) = &event {
             Stats::add(&self.stats.available, w.len() as u64);
         }
         let _ = self.events.send(event);
@@ -753,7 +758,8 @@ fn author_slot(shared: &Shared, slot: TimeSlot) -> anyhow::Result<Option<BlockIn
         Imported::New {
             info, available, ..
         } => {
-            shared.emit(NodeEvent::Available(info.clone(), available));
+            let began = telemetry.enabled().then_some(authoring);
+            shared.emit(NodeEvent::Available(info.clone(), available, began));
             info
         }
         Imported::Known => return Ok(None),
@@ -865,7 +871,7 @@ async fn fetch_and_import(
                     Err(e) => telemetry.send(Event::BlockExecutionFailed(id, e.to_string().into())),
                 };
             }
-            (r, before, chain.best().clone())
+            (r, before, chain.best().clone(), importing)
         })
         .await?;
         match result {
@@ -875,8 +881,9 @@ async fn fetch_and_import(
                 }),
                 before,
                 best,
+                importing,
             ) => {
-                shared.emit(NodeEvent::Available(info.clone(), available));
+                shared.emit(NodeEvent::Available(info.clone(), available, importing));
                 debug!(slot = info.slot, hash = %info.hash, "imported block");
                 // JAMNP-S UP 0: announcements reach the grid neighbours only, so
                 // a node announces what it imports to its own neighbours.

@@ -121,8 +121,9 @@ fn a_short_testnet_passes_and_serves_rpc() {
     assert!(allocated > 0 && resident >= allocated, "{memory}");
 
     // JIP-3 telemetry from every validator: the node information, then Status
-    // events and those of authoring, importing, guaranteeing, shard requests and
-    // assurances (by discriminator, JIP-3 § Events).
+    // events and those of authoring, importing, guaranteeing, shard requests,
+    // assurances and audits' bundle requests, both sides (by discriminator,
+    // JIP-3 § Events).
     let events = events.lock().unwrap().clone();
     assert_eq!(events.infos, 6, "one connection per validator: {events:?}");
     assert!(events.count(10) >= 10, "Status events: {events:?}");
@@ -140,6 +141,11 @@ fn a_short_testnet_passes_and_serves_rpc() {
         (125, "Shards transferred"),
         (126, "Distributing assurance"),
         (129, "Assurance distributed"),
+        (148, "Sending bundle request"),
+        (149, "Receiving bundle request"),
+        (151, "Bundle request sent"),
+        (152, "Bundle request received"),
+        (153, "Bundle transferred"),
     ] {
         assert!(
             events.count(disc) > 0,

@@ -33,11 +33,11 @@ pub enum SelectionError {
         /// The core.
         core: CoreIndex,
     },
-    /// Our own identity is not validator `index` of the auditors' set.
-    #[error("our key is not that of validator {index} of the auditors' set")]
+    /// Our own identity's key is not in the auditors' set of this block.
+    #[error("our key {key} is not in the auditors' set of this block")]
     NotAnAuditor {
-        /// The index we claimed.
-        index: ValidatorIndex,
+        /// Our Ed25519 key.
+        key: Ed25519Public,
     },
     /// `s_n(w)` is defined for tranches `n > 0` only (eq:latertranches).
     #[error("tranche 0 has no per-report VRF s_n(w)")]

@@ -144,11 +144,16 @@ impl Farm {
         // 1. Announcements; who selected what.
         let mut selected_by: BTreeMap<Hash, Vec<usize>> = BTreeMap::new();
         for (i, identity) in self.identities.iter().enumerate() {
+            // A hosted identity outside this block's auditors' set (another
+            // epoch's validator) has nothing to do here.
+            let Ok(v) = block.index_of(identity) else {
+                continue;
+            };
             if let Some(a) = block.announce(identity, tranche)? {
                 for item in &a.announcement.reports {
                     selected_by.entry(item.1).or_default().push(i);
                 }
-                work.announcements.push((identity.index, a));
+                work.announcements.push((v, a));
             }
         }
         // 2. One fetch per report, all at once.
@@ -227,7 +232,7 @@ impl Farm {
                         work.judgments.push(j);
                     }
                     Err(e) => {
-                        warn!(report = %w, validator = identity.index, error = %e, "judgment refused")
+                        warn!(report = %w, key = %identity.secrets.ed25519.public(), error = %e, "judgment refused")
                     }
                 }
             }

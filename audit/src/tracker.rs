@@ -35,12 +35,11 @@ use crate::error::{RejectError, SelectionError, Signed};
 use crate::judgment;
 use crate::selection::{self, Tranche, TrancheView};
 
-/// One of our own validator identities: its index in the auditors' set `κ` and its
-/// keys.
+/// One of our own validator identities, by its keys. Its index `v` is its
+/// position in each block's auditors' set ([`BlockAudit::index_of`]): the set
+/// changes with the epoch (GP 6.13), and an identity's index with it.
 #[derive(Debug, Clone)]
 pub struct Auditor {
-    /// `v`.
-    pub index: ValidatorIndex,
     /// The Ed25519 (`κ_v,e`) and Bandersnatch (`κ_v,b`) secrets.
     pub secrets: ValidatorSecrets,
 }
@@ -635,13 +634,12 @@ impl BlockAudit {
             .collect()
     }
 
-    fn check_auditor(&self, auditor: &Auditor) -> Result<(), SelectionError> {
-        match self.validators.get(usize::from(auditor.index)) {
-            Some(v) if v.ed25519 == auditor.secrets.ed25519.public() => Ok(()),
-            _ => Err(SelectionError::NotAnAuditor {
-                index: auditor.index,
-            }),
-        }
+    /// `auditor`'s index `v` in this block's auditors' set, found by its Ed25519
+    /// key.
+    pub fn index_of(&self, auditor: &Auditor) -> Result<ValidatorIndex, SelectionError> {
+        let key = auditor.secrets.ed25519.public();
+        self.validator_index(&key)
+            .ok_or(SelectionError::NotAnAuditor { key })
     }
 
     /// Our announcement for tranche `n`, counted in `A_n` at once: tranche 0's
@@ -655,8 +653,7 @@ impl BlockAudit {
         auditor: &Auditor,
         tranche: Tranche,
     ) -> Result<Option<AuditAnnouncement>, SelectionError> {
-        self.check_auditor(auditor)?;
-        let v = auditor.index;
+        let v = self.index_of(auditor)?;
         let announcement = if tranche == 0 {
             let s0 = selection::sign_initial(&auditor.secrets.bandersnatch, &self.entropy)?;
             let y = bandersnatch::vrf_output(&s0)?;
@@ -694,7 +691,9 @@ impl BlockAudit {
         };
         // Built from our own keys over checked reports: counted without re-checking.
         self.record_announcement(v, tranche, &announcement.announcement)
-            .map_err(|_| SelectionError::NotAnAuditor { index: v })?;
+            .map_err(|_| SelectionError::NotAnAuditor {
+                key: auditor.secrets.ed25519.public(),
+            })?;
         Ok(Some(announcement))
     }
 
@@ -727,18 +726,13 @@ impl BlockAudit {
         report_hash: Hash,
         valid: bool,
     ) -> Result<tessera_net::messages::JudgmentMessage, RejectError> {
-        self.check_auditor(auditor)
+        let v = self
+            .index_of(auditor)
             .map_err(|_| RejectError::NotAnAuditor {
                 key: auditor.secrets.ed25519.public(),
             })?;
-        let j = judgment::sign(
-            &auditor.secrets.ed25519,
-            self.epoch,
-            auditor.index,
-            valid,
-            report_hash,
-        );
-        self.record_judgment(auditor.index, valid, report_hash, j.signature)?;
+        let j = judgment::sign(&auditor.secrets.ed25519, self.epoch, v, valid, report_hash);
+        self.record_judgment(v, valid, report_hash, j.signature)?;
         Ok(j)
     }
 }

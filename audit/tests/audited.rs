@@ -76,10 +76,10 @@ fn block_is_audited_when_all_its_reports_are() {
     let mut audit = block(&spec, 1, &us, q.clone());
     assert!(!audit.is_audited());
     let mut announcers: BTreeMap<_, Vec<u16>> = BTreeMap::new();
-    for a in &us {
+    for (i, a) in us.iter().enumerate() {
         if let Some(ann) = audit.announce(a, 0).unwrap() {
             for (_, w) in &ann.announcement.reports {
-                announcers.entry(*w).or_default().push(a.index);
+                announcers.entry(*w).or_default().push(i as u16);
             }
         }
     }

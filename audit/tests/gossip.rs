@@ -41,22 +41,22 @@ async fn announcements_and_judgments_travel_and_only_good_ones_count() {
 
     // Each validator on its own endpoint, connected to the observer.
     let mut endpoints = BTreeMap::new();
-    for a in &us {
+    for (i, a) in us.iter().enumerate() {
         let net = endpoint(&spec, Identity::new(a.secrets.ed25519.clone()));
         net.connect(observer.peer_id(), observer.local_addr().unwrap())
             .await
             .unwrap();
-        endpoints.insert(a.index, net);
+        endpoints.insert(i as u16, net);
     }
 
     // Tranche 0: every validator announces; 0 and 1 judge valid, 2 invalid.
     let mut work = TrancheWork::default();
-    for a in &us {
+    for (i, a) in us.iter().enumerate() {
         let ann = scratch
             .announce(a, 0)
             .unwrap()
             .expect("one core of two is drawn");
-        work.announcements.push((a.index, ann));
+        work.announcements.push((i as u16, ann));
     }
     for (i, valid) in [(0usize, true), (1, true), (2, false)] {
         let w = work.announcements[i].1.announcement.reports[0].1;

@@ -85,21 +85,25 @@ fn tranche0_announcements_round_trip_and_count() {
         .map(|(a, ann)| (key(a), wire(&spec, ann)))
         .collect();
     let results = observer.receive_announcements(&batch);
-    for ((a, ann), r) in us.iter().zip(&anns).zip(&results) {
+    for (i, ((_, ann), r)) in us.iter().zip(&anns).zip(&results).enumerate() {
         let accepted = r.as_ref().expect("accepted");
-        assert_eq!(accepted.validator, a.index);
+        assert_eq!(accepted.validator, i as u16);
         assert_eq!(accepted.reports, ann.announcement.reports);
         for (_, w) in &ann.announcement.reports {
-            assert!(observer.report(w).unwrap().announced(0).contains(&a.index));
+            assert!(observer
+                .report(w)
+                .unwrap()
+                .announced(0)
+                .contains(&(i as u16)));
         }
     }
     // A_0 of each report is exactly its announcers.
     for w in observer.candidates().to_vec().into_iter().flatten() {
-        let expected: BTreeSet<u16> = us
+        let expected: BTreeSet<u16> = anns
             .iter()
-            .zip(&anns)
+            .enumerate()
             .filter(|(_, ann)| ann.announcement.reports.iter().any(|(_, h)| *h == w))
-            .map(|(a, _)| a.index)
+            .map(|(i, _)| i as u16)
             .collect();
         assert_eq!(observer.report(&w).unwrap().announced(0), expected);
     }
@@ -341,7 +345,7 @@ fn later_announcements_check_their_no_shows() {
         .report(&w)
         .unwrap()
         .announced(1)
-        .contains(&auditor.index));
+        .contains(&observer.validator_index(&key(auditor)).unwrap()));
 }
 
 #[test]
@@ -435,12 +439,16 @@ fn a_nulled_or_foreign_key_is_no_auditor() {
     );
     let foreign = Keypair::from_seed([9; 32]).public();
     assert_eq!(observer.validator_index(&foreign), None);
-    // Judging as an identity whose key is not κ's at that index is refused.
+    // Judging as an identity whose key is not in κ is refused; one that is
+    // judges under its index there.
     let mut o = observer.clone();
-    let mut wrong = us[1].clone();
-    wrong.index = 2;
+    let stranger = tessera_audit::Auditor {
+        secrets: tessera_core::crypto::jip5::ValidatorSecrets::dev(99),
+    };
     assert!(matches!(
-        o.judge(&wrong, report_hash(5, 0), true),
+        o.judge(&stranger, report_hash(5, 0), true),
         Err(RejectError::NotAnAuditor { .. })
     ));
+    let j = o.judge(&us[1], report_hash(5, 0), true).unwrap();
+    assert_eq!(j.validator_index, 1);
 }

@@ -102,7 +102,12 @@ fn tranche0_equals_the_gp_definition_on_tiny() {
                     .expect("q has C entries")
                     .into_iter()
                     .collect();
-                assert_eq!(got, expected, "seed {seed}, auditor {}", a.index);
+                assert_eq!(
+                    got,
+                    expected,
+                    "seed {seed}, auditor {:?}",
+                    a.secrets.ed25519.public()
+                );
                 // The announcement, from s_0 signed by the auditor.
                 let ann = audit.announce(a, 0).expect("announce");
                 match &ann {
@@ -244,9 +249,9 @@ fn later_tranches_draw_for_planted_no_shows() {
         let y_hv = audit.entropy();
         // Tranche 0: everyone announces its a_0.
         let mut tranche0 = Vec::new();
-        for a in &us {
+        for (i, a) in us.iter().enumerate() {
             if let Some(ann) = audit.announce(a, 0).expect("announce") {
-                tranche0.push((a.index, ann));
+                tranche0.push((i as u16, ann));
             }
         }
         // Plant the no-shows: of each report's tranche-0 auditors, the first (by
@@ -275,14 +280,15 @@ fn later_tranches_draw_for_planted_no_shows() {
             .iter()
             .flat_map(|(v, ann)| ann.announcement.reports.iter().map(move |(_, h)| (*v, *h)))
             .collect();
-        for a in &us {
+        for (i, a) in us.iter().enumerate() {
+            let v = i as u16;
             let expected = gp_a1(
                 &spec,
                 a,
                 &y_hv,
                 &q,
                 1,
-                |w| announced0.contains(&(a.index, *w)),
+                |w| announced0.contains(&(v, *w)),
                 |w| no_shows[w],
                 |_| false,
             );
@@ -303,9 +309,9 @@ fn later_tranches_draw_for_planted_no_shows() {
                     announced_reports(&ann)
                 })
                 .unwrap_or_default();
-            assert_eq!(got, expected, "seed {seed}, auditor {}", a.index);
+            assert_eq!(got, expected, "seed {seed}, auditor {v}");
             for w in q.iter().flatten() {
-                if !announced0.contains(&(a.index, *w)) && no_shows[w] > 0 {
+                if !announced0.contains(&(v, *w)) && no_shows[w] > 0 {
                     if expected.iter().any(|(_, h)| h == w) {
                         some_drawn = true;
                     } else {
@@ -326,10 +332,10 @@ fn no_no_shows_means_no_later_tranche_and_a_negative_judgment_obliges() {
     let q = q_from_mask(&spec, 3, |_| true);
     let mut audit = block(&spec, 3, &us, q.clone());
     let mut announced = BTreeSet::new();
-    for a in &us {
+    for (i, a) in us.iter().enumerate() {
         if let Some(ann) = audit.announce(a, 0).unwrap() {
             for (_, w) in &ann.announcement.reports {
-                announced.insert((a.index, *w));
+                announced.insert((i as u16, *w));
             }
         }
     }
@@ -337,8 +343,8 @@ fn no_no_shows_means_no_later_tranche_and_a_negative_judgment_obliges() {
     for (v, w) in &announced {
         audit.judge(&us[usize::from(*v)], *w, true).unwrap();
     }
-    for a in &us {
-        assert_eq!(audit.announce(a, 1).unwrap(), None, "auditor {}", a.index);
+    for (i, a) in us.iter().enumerate() {
+        assert_eq!(audit.announce(a, 1).unwrap(), None, "auditor {i}");
     }
     // A negative judgment on core 0's report: every auditor who has not announced it
     // must announce it in the next tranche.

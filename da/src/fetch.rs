@@ -205,13 +205,7 @@ pub async fn fetch_audit_shards_observed(
     holders: &[Holder],
     events: Arc<dyn AuditShardEvents>,
 ) -> Vec<(Holder, Vec<u8>)> {
-    let mut seen = std::collections::BTreeSet::new();
-    let distinct: Vec<Holder> = holders
-        .iter()
-        .filter(|h| seen.insert(h.shard_index))
-        .copied()
-        .collect();
-    gather(&distinct, spec.erasure_originals(), |h| {
+    gather(holders, spec.erasure_originals(), |h| {
         let (network, spec, root) = (network.clone(), spec.clone(), *erasure_root);
         let events = events.clone();
         async move {
@@ -270,6 +264,9 @@ where
 
 /// Ask holders, `needed` at a time, until `needed` have answered well or none is
 /// left; each failure is logged naming the peer and replaced by the next holder.
+/// At most one holder per shard index is asked at a time, and none for an index
+/// already got: a holder listed after another of its index is a fallback, asked
+/// only if that one fails (a reconstruction needs distinct indices).
 pub(crate) async fn gather<T, F, Fut>(
     holders: &[Holder],
     needed: usize,
@@ -281,11 +278,17 @@ where
     Fut: Future<Output = Result<T, FetchError>> + Send + 'static,
 {
     let mut pending = JoinSet::new();
-    let mut next = holders.iter();
+    let mut left: Vec<Holder> = holders.to_vec();
+    // Shard indices got or being asked for.
+    let mut taken = std::collections::BTreeSet::new();
     let mut got = Vec::new();
     loop {
         while got.len() + pending.len() < needed {
-            let Some(&h) = next.next() else { break };
+            let Some(at) = left.iter().position(|h| !taken.contains(&h.shard_index)) else {
+                break;
+            };
+            let h = left.remove(at);
+            taken.insert(h.shard_index);
             let fut = fetch(h);
             pending.spawn(async move { (h, fut.await) });
         }
@@ -295,6 +298,7 @@ where
         match joined {
             Ok((h, Ok(t))) => got.push((h, t)),
             Ok((h, Err(error))) => {
+                taken.remove(&h.shard_index);
                 warn!(peer = %h.peer, shard = h.shard_index, %error, "assurer's response refused; asking the next");
             }
             Err(error) => warn!(%error, "fetch task failed"),
@@ -303,5 +307,62 @@ where
             pending.abort_all();
             return got;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tessera_core::crypto::ed25519::PublicKey;
+    use tessera_core::ByteArray;
+
+    use super::*;
+
+    fn holder(tag: u8, shard_index: u16) -> Holder {
+        Holder {
+            peer: PeerId(PublicKey(ByteArray([tag; 32]))),
+            shard_index,
+        }
+    }
+
+    /// `gather` over `holders`, where the peers tagged in `failing` refuse:
+    /// who was asked, in order, and who answered.
+    async fn run(holders: &[Holder], failing: &[u8], needed: usize) -> (Vec<u8>, Vec<u8>) {
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let got = gather(holders, needed, |h| {
+            let asked = asked.clone();
+            let fails = failing.contains(&h.peer.0 .0 .0[0]);
+            async move {
+                asked.lock().unwrap().push(h.peer.0 .0 .0[0]);
+                if fails {
+                    Err(FetchError::NoPeers)
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .await;
+        let asked = asked.lock().unwrap().clone();
+        (asked, got.iter().map(|(h, ())| h.peer.0 .0 .0[0]).collect())
+    }
+
+    /// A second holder of a shard index is a fallback: asked only when the first
+    /// fails, never beside it, so the shards got have distinct indices.
+    #[tokio::test]
+    async fn a_second_holder_of_an_index_is_asked_only_if_the_first_fails() {
+        let holders = [holder(1, 0), holder(2, 0), holder(3, 1), holder(4, 1)];
+        let (asked, mut got) = run(&holders, &[], 2).await;
+        got.sort_unstable();
+        assert_eq!(got, [1, 3]);
+        assert!(!asked.contains(&2) && !asked.contains(&4), "{asked:?}");
+
+        let (asked, mut got) = run(&holders, &[1], 2).await;
+        got.sort_unstable();
+        assert_eq!(got, [2, 3], "the fallback of index 0 answered");
+        assert!(asked.contains(&2) && !asked.contains(&4), "{asked:?}");
+
+        let (_, got) = run(&holders, &[1, 2], 2).await;
+        assert_eq!(got, [3], "no holder of index 0 answered");
     }
 }

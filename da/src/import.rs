@@ -190,11 +190,10 @@ async fn import_group(
     events: &Arc<dyn ImportEvents>,
 ) -> Result<Vec<ImportedSegment>, ImportError> {
     let plan = Plan::new(from, wanted);
-    let holders = distinct(holders);
     let needed = spec.erasure_originals();
 
     // CE 139: no justification; the rebuilt pages check the rebuilt segments.
-    let plain = gather(&holders, needed, |h| {
+    let plain = gather(holders, needed, |h| {
         let network = network.clone();
         let request = plan.request(from, h.shard_index);
         let spec = spec.clone();
@@ -233,7 +232,7 @@ async fn import_group(
 
     // CE 140: every shard proven to the erasure root before use.
     let total = usize::from(from.export_count) + plan.page_count;
-    let proven = gather(&holders, needed, |h| {
+    let proven = gather(holders, needed, |h| {
         let network = network.clone();
         let request = plan.request(from, h.shard_index);
         let spec = spec.clone();
@@ -468,14 +467,4 @@ fn rebuild(
         })
         .collect();
     reconstruct_many(spec, backend, &jobs).into_iter().collect()
-}
-
-/// One holder per shard index (a second holder of the same index adds nothing).
-fn distinct(holders: &[Holder]) -> Vec<Holder> {
-    let mut seen = BTreeSet::new();
-    holders
-        .iter()
-        .filter(|h| seen.insert(h.shard_index))
-        .copied()
-        .collect()
 }

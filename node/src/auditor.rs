@@ -143,11 +143,10 @@ impl AuditDuty {
     /// inbox, its endpoint publishes its identity's, and the outcomes reach its
     /// chain and pools.
     pub fn attach(&self, shared: &Arc<Shared>) {
-        let Some(index) = shared.index else {
+        if !shared.validating {
             return;
-        };
+        }
         lock(&self.joining).push(Auditor {
-            index,
             secrets: shared.keys.clone(),
         });
         tessera_audit::gossip::register(&shared.network, self.inbox.clone());
@@ -195,14 +194,19 @@ impl AuditDuty {
         let parent = chain
             .state(&info.parent)?
             .ok_or_else(|| anyhow::anyhow!("no state for the parent of {}", info.hash))?;
+        let state = chain
+            .state(&info.hash)?
+            .ok_or_else(|| anyhow::anyhow!("no state for {}", info.hash))?
+            .state;
         {
             let mut creds = lock(&self.credentials);
             for g in &block.extrinsic.guarantees.0 {
+                let signers = guarantor_set(&shared.spec, &state, info.slot, g.slot);
                 let list: Vec<(Ed25519Public, Ed25519Signature)> = g
                     .signatures
                     .iter()
                     .filter_map(|s| {
-                        let key = parent.state.kappa.ed25519(s.validator_index)?;
+                        let key = signers.ed25519(s.validator_index)?;
                         Some((*key, s.signature))
                     })
                     .collect();
@@ -215,10 +219,6 @@ impl AuditDuty {
         if available.is_empty() {
             return Ok(());
         }
-        let state = chain
-            .state(&info.hash)?
-            .ok_or_else(|| anyhow::anyhow!("no state for {}", info.hash))?
-            .state;
         drop(chain);
         let epoch = info.slot / shared.spec.epoch_length.max(1);
         let audit = BlockAudit::new(
@@ -229,12 +229,20 @@ impl AuditDuty {
             available,
         )?;
         let me = shared.network.peer_id();
+        // The auditors' set, the parent's `κ`, by index: the assurers that
+        // assured these reports held their shards under these indices.
+        let kappa: Vec<tessera_net::PeerId> = parent
+            .state
+            .kappa
+            .0
+            .iter()
+            .map(|v| tessera_net::PeerId::from(v.ed25519))
+            .collect();
         let sources = available
             .iter()
             .map(|report| {
                 let core = report.core_index;
-                let assurers = shared
-                    .validators
+                let assurers = kappa
                     .iter()
                     .enumerate()
                     .filter(|(_, p)| **p != me)
@@ -261,12 +269,7 @@ impl AuditDuty {
                     })
                     .unwrap_or_default();
                 let guarantors = if known.is_empty() {
-                    shared
-                        .validators
-                        .iter()
-                        .copied()
-                        .filter(|p| *p != me)
-                        .collect()
+                    kappa.iter().copied().filter(|p| *p != me).collect()
                 } else {
                     known.into_iter().filter(|p| *p != me).collect()
                 };
@@ -398,12 +401,21 @@ impl AuditDuty {
                     counts.executed += work.verdicts.len() as u64;
                     counts.invalid += work.verdicts.values().filter(|v| v.is_err()).count() as u64;
                 }
+                // Each hosted identity publishes on its own endpoint, under its
+                // index in this block's auditors' set, to that set.
                 let endpoints: BTreeMap<_, _> = self
                     .members()
                     .iter()
-                    .filter_map(|m| Some((m.index?, m.network.clone())))
+                    .filter_map(|m| {
+                        let v = audit.validator_index(&m.keys.ed25519.public())?;
+                        Some((v, m.network.clone()))
+                    })
                     .collect();
-                let failed = publish(&endpoints, &shared.validators, &work).await;
+                let auditors: Vec<tessera_net::PeerId> = (0..shared.spec.validators())
+                    .filter_map(|v| audit.validator_key(u16::try_from(v).ok()?))
+                    .map(tessera_net::PeerId::from)
+                    .collect();
+                let failed = publish(&endpoints, &auditors, &work).await;
                 if failed > 0 {
                     warn!(block = %hash, tranche, failed, "audit messages not delivered");
                 }
@@ -465,13 +477,13 @@ impl AuditDuty {
             let invalid = t.sources.keys().any(|w| {
                 audit
                     .report(w)
-                    .is_some_and(|r| r.negative().len() * 3 >= shared.validators.len())
+                    .is_some_and(|r| r.negative().len() * 3 >= shared.spec.validators())
             });
             if invalid {
                 for m in &members {
                     let mut chain = m.chain();
                     if !chain.is_disregarded(hash) {
-                        warn!(block = %hash, validator = m.index, "a report it accumulates is judged invalid by a third of the validators; chain disregarded");
+                        warn!(block = %hash, key = %m.keys.ed25519.public(), "a report it accumulates is judged invalid by a third of the validators; chain disregarded");
                         if chain.set_disregarded(*hash) {
                             let best = chain.best().clone();
                             drop(chain);
@@ -501,6 +513,27 @@ impl AuditDuty {
             }
             lock(&self.audits).remove(&h);
         }
+    }
+}
+
+/// The set whose indices the signatures of a guarantee of slot `guaranteed`,
+/// carried by the block of slot `slot` with posterior state `post`, name (GP
+/// 11.21–11.22, as the reports transition reads them): `κ′` for a guarantee of
+/// the block's rotation, and for one of the rotation before, `κ′` if that
+/// rotation began in this epoch, else `λ′`.
+fn guarantor_set<'a>(
+    spec: &ChainSpec,
+    post: &'a tessera_state::ChainState,
+    slot: u32,
+    guaranteed: u32,
+) -> &'a tessera_state::sigma::validators::ValidatorSet {
+    let rotation = spec.rotation_period.max(1);
+    let epoch = spec.epoch_length.max(1);
+    let prior = slot.saturating_sub(rotation);
+    if guaranteed / rotation == slot / rotation || prior / epoch == slot / epoch {
+        &post.kappa
+    } else {
+        &post.lambda
     }
 }
 

@@ -19,7 +19,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use tessera_core::hash::Hash;
-use tessera_core::types::{CoreIndex, ImportSpec, WorkReport};
+use tessera_core::types::{CoreIndex, ImportSpec, TimeSlot, WorkReport};
 use tessera_da::import::ExportedBy;
 
 /// Bit 15 of an import's index marks `h` as a work-package hash `h⊞` (GP C.2).
@@ -35,6 +35,9 @@ pub struct Exported {
     /// The core whose assignment places the shards (GP 14.16 with the core's
     /// shard rotation, `tessera_da::assignment`).
     pub core: CoreIndex,
+    /// The slot of the block whose guarantees carried the report: its assurers
+    /// took their shards under their indices in that epoch's `κ`.
+    pub slot: TimeSlot,
 }
 
 /// An import resolved: the exporting package and the segment's index in it.
@@ -77,8 +80,9 @@ impl ExportsIndex {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Remember `report`'s exports (nothing for a report without any).
-    pub fn record(&self, report: &WorkReport) {
+    /// Remember `report`'s exports (nothing for a report without any), carried
+    /// by a block of slot `slot`.
+    pub fn record(&self, report: &WorkReport, slot: TimeSlot) {
         let s = &report.package_spec;
         if s.exports_count == 0 {
             return;
@@ -91,6 +95,7 @@ impl ExportsIndex {
                 export_count: s.exports_count,
             },
             core: report.core_index,
+            slot,
         };
         let mut inner = self.lock();
         if inner.by_root.insert(s.exports_root, exported).is_none() {
@@ -112,7 +117,7 @@ impl ExportsIndex {
     /// the newest blocks are read (from the newest back, until the index would be
     /// full), then recorded oldest first. How many reports with exports were seen.
     pub fn recall(&self, chain: &crate::chain::Chain) -> usize {
-        let mut newest_first: Vec<WorkReport> = Vec::new();
+        let mut newest_first: Vec<(WorkReport, TimeSlot)> = Vec::new();
         for info in chain.in_slot_order().into_iter().rev() {
             if newest_first.len() >= Self::CAPACITY {
                 break;
@@ -128,11 +133,11 @@ impl ExportsIndex {
                     .iter()
                     .rev()
                     .filter(|g| g.report.package_spec.exports_count > 0)
-                    .map(|g| g.report.clone()),
+                    .map(|g| (g.report.clone(), info.slot)),
             );
         }
-        for report in newest_first.iter().rev() {
-            self.record(report);
+        for (report, slot) in newest_first.iter().rev() {
+            self.record(report, *slot);
         }
         newest_first.len()
     }
@@ -214,8 +219,8 @@ mod tests {
     fn imports_resolve_by_segments_root_and_by_package_hash() {
         let index = ExportsIndex::new();
         let r = report(1, 3);
-        index.record(&r);
-        index.record(&report(2, 0));
+        index.record(&r, 0);
+        index.record(&report(2, 0), 0);
         assert_eq!(index.len(), 1);
         let by_root = index
             .resolve(&ImportSpec {
@@ -260,12 +265,12 @@ mod tests {
     fn the_oldest_package_is_forgotten_first() {
         let index = ExportsIndex::new();
         let first = report(0, 1);
-        index.record(&first);
+        index.record(&first, 0);
         for i in 0..ExportsIndex::CAPACITY {
             let mut r = report(1, 1);
             r.package_spec.hash = blake2b_256(&i.to_le_bytes());
             r.package_spec.exports_root = blake2b_256(&[&i.to_le_bytes()[..], b"root"].concat());
-            index.record(&r);
+            index.record(&r, 0);
         }
         assert_eq!(index.len(), ExportsIndex::CAPACITY);
         assert_eq!(

@@ -29,6 +29,10 @@
 //!   and packages can be anchored on it; its state root is filled in by block 1's
 //!   `H_R` (GP 7.5). `β_B` is the empty belt.
 //!
+//! [`rotating_testnet_genesis`] differs in `γ_P` only: the validators in reverse
+//! order (and `γ_Z`, `H_E` with it), so that `κ` changes at the first two epoch
+//! changes.
+//!
 //! The header (GP 5.1): `H_P = 0`, `H_R = 0`, `H_X` the hash of the empty
 //! extrinsic (GP 5.4), `H_T = 0`, `H_E = (η_0, η_1, [(k_b, k_e) | k ← γ_P])` as an
 //! epoch's first block would carry (GP 6.27), no `H_W`, `H_I = 0`, `H_O = []`, and
@@ -122,6 +126,26 @@ pub fn testnet_genesis(
     spec: &ChainSpec,
     validators: &[ValidatorSecrets],
 ) -> Result<(Header, ChainState), GenesisError> {
+    genesis(spec, validators, false)
+}
+
+/// [`testnet_genesis`] with the next epoch's validators `γ_P` in reverse order:
+/// at the first epoch change `κ′ = γ_P` (GP 6.13) puts every validator at
+/// another index (`V − 1 − i`), and at the second `γ_P′ = Φ(ι)` brings the
+/// first order back. `tessera testnet --rotate-validators` runs on it, so that
+/// every duty follows a changing `κ`.
+pub fn rotating_testnet_genesis(
+    spec: &ChainSpec,
+    validators: &[ValidatorSecrets],
+) -> Result<(Header, ChainState), GenesisError> {
+    genesis(spec, validators, true)
+}
+
+fn genesis(
+    spec: &ChainSpec,
+    validators: &[ValidatorSecrets],
+    reversed_pending: bool,
+) -> Result<(Header, ChainState), GenesisError> {
     let v = spec.validators();
     if validators.len() != v {
         return Err(GenesisError::ValidatorCount {
@@ -132,7 +156,11 @@ pub fn testnet_genesis(
     let c = spec.cores();
     let e = spec.epoch_length as usize;
     let keys = ValidatorSet(validators.iter().map(validator_data).collect());
-    let bandersnatch: Vec<_> = keys.0.iter().map(|k| k.bandersnatch).collect();
+    let mut pending = keys.clone();
+    if reversed_pending {
+        pending.0.reverse();
+    }
+    let bandersnatch: Vec<_> = pending.0.iter().map(|k| k.bandersnatch).collect();
     let ring_root =
         ring_cache::root(v, &bandersnatch).map_err(|err| GenesisError::Ring(err.to_string()))?;
     let eta = genesis_entropy();
@@ -146,7 +174,7 @@ pub fn testnet_genesis(
         epoch_mark: Some(EpochMark {
             entropy: eta.0[0],
             tickets_entropy: eta.0[1],
-            validators: keys
+            validators: pending
                 .0
                 .iter()
                 .map(|k| EpochMarkValidator {
@@ -176,7 +204,7 @@ pub fn testnet_genesis(
             mmr: Mmr::default(),
         },
         gamma: Gamma {
-            pending: keys.clone(),
+            pending,
             ring_root,
             seal_keys,
             tickets: Vec::new(),

@@ -285,6 +285,48 @@ impl tessera_da::import::ImportEvents for SegmentRequests {
     }
 }
 
+/// Who holds which segment shard of `exported` (GP 14.16): each validator but
+/// `me`, with the shard index of its index in the `κ` of the epoch whose block
+/// carried the report — the assurers took their shards under those indices —
+/// which `state` knows as `κ` (this epoch) or `λ` (the previous one). Then, in
+/// case an assurer took its shard after an epoch change, each validator with the
+/// shard index of its index in the other set, where that differs. An older
+/// export is looked for under `κ` first.
+fn export_holders(
+    spec: &ChainSpec,
+    state: &ChainState,
+    exported: &crate::exports::Exported,
+    me: &PeerId,
+) -> Vec<tessera_da::import::Holder> {
+    let epoch = |slot: u32| slot / spec.epoch_length.max(1);
+    let (first, second) = if epoch(exported.slot) + 1 == epoch(state.tau) {
+        (&state.lambda, &state.kappa)
+    } else {
+        (&state.kappa, &state.lambda)
+    };
+    let of = |set: &tessera_state::sigma::validators::ValidatorSet| {
+        set.0
+            .iter()
+            .enumerate()
+            .filter_map(|(v, validator)| {
+                let peer = PeerId::from(validator.ed25519);
+                let v = u16::try_from(v).ok()?;
+                (peer != *me).then_some(tessera_da::import::Holder {
+                    peer,
+                    shard_index: tessera_da::assignment::shard_index(spec, exported.core, v)?,
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut holders = of(first);
+    for h in of(second) {
+        if !holders.contains(&h) {
+            holders.push(h);
+        }
+    }
+    holders
+}
+
 /// A package's imports for Ψ_R and its bundle: per item, the segments (`W_G`
 /// octets each) and their justifications `J_0`, and the report's segment-root
 /// lookup `l`.
@@ -1052,24 +1094,7 @@ impl Inner {
         for (root, w) in wanted {
             let (exported, ids) = (w.exported, w.ids);
             let indices: Vec<u16> = w.first_id.keys().copied().collect();
-            let holders: Vec<tessera_da::import::Holder> = state
-                .kappa
-                .0
-                .iter()
-                .enumerate()
-                .filter_map(|(v, validator)| {
-                    let peer = PeerId::from(validator.ed25519);
-                    let v = u16::try_from(v).ok()?;
-                    (peer != me).then_some(tessera_da::import::Holder {
-                        peer,
-                        shard_index: tessera_da::assignment::shard_index(
-                            &self.spec,
-                            exported.core,
-                            v,
-                        )?,
-                    })
-                })
-                .collect();
+            let holders = export_holders(&self.spec, state, &exported, &me);
             let reconstructing = telemetry.send(Event::ReconstructingSegments(
                 submission,
                 ids.clone(),

@@ -119,11 +119,13 @@ pub struct Shared {
     pub shards: Arc<ShardStore>,
     /// Where the DA kernels run.
     pub backend: Backend,
-    /// This node's index in `κ` (the testnet's validator set does not change);
-    /// `None` for a follower.
-    pub index: Option<ValidatorIndex>,
-    /// The validators' peer ids, by index in `κ`.
-    pub validators: Vec<PeerId>,
+    /// Whether this node validates (its key was in `κ` at start); `false` for a
+    /// follower. Its index is its key's position in each state's `κ`
+    /// ([`Shared::index_in`]): `κ` changes with the epoch (GP 6.13).
+    pub validating: bool,
+    /// The validators' peer ids, by index in the best state's `κ`
+    /// ([`Shared::validators`]).
+    validators: std::sync::RwLock<Arc<Vec<PeerId>>>,
     slot_zero: SystemTime,
     slot_duration: Duration,
     authored: AtomicU64,
@@ -168,6 +170,8 @@ pub struct Stats {
     /// Bundle shards the availability store dropped at the end of their
     /// retention.
     pub shards_pruned: AtomicU64,
+    /// Changes of the best state's `κ` this node followed ([`Shared::follow_kappa`]).
+    pub kappa_changes: AtomicU64,
 }
 
 impl Stats {
@@ -236,6 +240,52 @@ impl Shared {
                 slot: finalized.slot,
             },
         });
+    }
+
+    /// This node's index in `set` (a state's `κ`), if its key is there.
+    pub fn index_in(
+        &self,
+        set: &tessera_state::sigma::validators::ValidatorSet,
+    ) -> Option<ValidatorIndex> {
+        let key = self.keys.ed25519.public();
+        set.0
+            .iter()
+            .position(|v| v.ed25519 == key)
+            .and_then(|i| ValidatorIndex::try_from(i).ok())
+    }
+
+    /// This node's index in the best state's `κ`, if its key is there.
+    pub fn index_now(&self) -> Option<ValidatorIndex> {
+        let mut chain = self.chain();
+        let best = chain.best().hash;
+        let state = chain.state(&best).ok().flatten()?;
+        self.index_in(&state.state.kappa)
+    }
+
+    /// The validators' peer ids, by index in the best state's `κ`.
+    pub fn validators(&self) -> Arc<Vec<PeerId>> {
+        self.validators
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Follow `κ` of the best state: the validators' peer ids and the keys the
+    /// assurance pool checks against (GP 11.13: the parent's `κ` of the block
+    /// the assurances go into) change with it at an epoch change (GP 6.13).
+    pub(crate) fn follow_kappa(&self, kappa: &tessera_state::sigma::validators::ValidatorSet) {
+        let peers: Vec<PeerId> = kappa.0.iter().map(|v| PeerId::from(v.ed25519)).collect();
+        if *self.validators() == peers {
+            return;
+        }
+        info!(
+            validator = ?self.index_in(kappa),
+            "the active validator set κ changed"
+        );
+        *self.validators.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(peers);
+        Stats::add(&self.stats.kappa_changes, 1);
+        self.pools()
+            .set_validators(kappa.0.iter().map(|v| v.ed25519).collect());
     }
 
     pub(crate) fn emit(&self, event: NodeEvent) {
@@ -428,6 +478,7 @@ impl Node {
             )
         };
         let validators = keys.iter().map(|k| PeerId::from(*k)).collect();
+        let validators = std::sync::RwLock::new(Arc::new(validators));
         let keys_for_finality = keys.clone();
         let pools = Arc::new(Mutex::new(Pools::new(&config.spec, config.backend, keys)));
         let shared = Arc::new(Shared {
@@ -439,7 +490,7 @@ impl Node {
             pools: pools.clone(),
             shards: shards.clone(),
             backend: config.backend,
-            index,
+            validating: index.is_some(),
             validators,
             slot_zero: config.slot_zero,
             slot_duration: config.slot_duration,
@@ -465,7 +516,7 @@ impl Node {
         tessera_da::serve::register_observed(&network, shards, Arc::new(shared.observer.clone()));
         // CE 141 and CE 135 into the pools (a validator's: a follower builds no
         // blocks).
-        if shared.index.is_some() {
+        if shared.validating {
             crate::pool::register(&network, pools);
         }
         // CE 142/143: preimages into the pool, and served from it.
@@ -510,19 +561,19 @@ impl Node {
             ))
         });
         let guarantor = shared
-            .index
-            .map(|_| Self::start_duties(&shared, &config, &audits, &start_state, &mut tasks));
+            .validating
+            .then(|| Self::start_duties(&shared, &config, &audits, &start_state, &mut tasks));
         // GRANDPA (GP §19) over the node's tree: votes only for audited blocks.
         let finality = crate::finality::start(
             crate::finality::FinalityConfig {
                 voters: keys_for_finality,
                 set_id: 0,
-                local: shared.index.map(|_| shared.keys.ed25519.clone()),
+                local: shared.validating.then(|| shared.keys.ed25519.clone()),
                 gossip_duration: (config.slot_duration / 6).max(Duration::from_millis(50)),
             },
             network.clone(),
             shared
-                .validators
+                .validators()
                 .iter()
                 .copied()
                 .filter(|p| *p != network.peer_id())
@@ -777,7 +828,7 @@ fn timed_import(shared: &Shared, chain: &mut Chain, block: &Block) -> Result<Imp
     if matches!(imported, Imported::New { .. }) {
         // Where the reports' exported segments are, for packages importing them.
         for guarantee in &block.extrinsic.guarantees.0 {
-            shared.exports.record(&guarantee.report);
+            shared.exports.record(&guarantee.report, block.header.slot);
         }
         shared
             .observer
@@ -962,14 +1013,20 @@ fn guarantors_on_chain(
 }
 
 async fn assure_block(shared: &Arc<Shared>, best: &BlockInfo) -> anyhow::Result<()> {
-    let Some(me) = shared.index else {
+    if !shared.validating {
         return Ok(());
-    };
+    }
     let state = shared
         .chain()
         .state(&best.hash)?
         .ok_or_else(|| anyhow::anyhow!("no state for {}", best.hash))?;
+    shared.follow_kappa(&state.state.kappa);
     shared.pools().prune(&state.state);
+    // The assurance goes into a block on `best`: signed under our index in its
+    // `κ` (GP 11.13), and our shards are those of that index (GP 14.16).
+    let Some(me) = shared.index_in(&state.state.kappa) else {
+        return Ok(());
+    };
     let pending: Vec<Option<tessera_core::hash::Hash>> = state
         .state
         .rho
@@ -981,7 +1038,7 @@ async fn assure_block(shared: &Arc<Shared>, best: &BlockInfo) -> anyhow::Result<
         return Ok(());
     }
     let others: Vec<PeerId> = shared
-        .validators
+        .validators()
         .iter()
         .copied()
         .filter(|p| *p != shared.network.peer_id())
@@ -1237,7 +1294,7 @@ async fn pool_ticket(
 /// CE 132: `ticket` to every current validator but this one.
 async fn distribute_ticket(shared: &Arc<Shared>, ticket: &Ticket) {
     let me = shared.network.peer_id();
-    for peer in shared.validators.iter().filter(|p| **p != me) {
+    for peer in shared.validators().iter().filter(|p| **p != me) {
         if let Err(e) = shared
             .network
             .request::<TicketDistribution>(peer, ticket)

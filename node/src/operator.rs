@@ -68,7 +68,7 @@ pub async fn start(shared: Arc<Shared>, config: OperatorConfig) -> Operator {
                 flags: 0,
                 name: "tessera".into(),
                 version: env!("CARGO_PKG_VERSION").into(),
-                note: match shared.index {
+                note: match shared.validating.then(|| shared.index_now()).flatten() {
                     Some(i) => format!("validator {i}"),
                     None => "follower".to_string(),
                 }
@@ -153,7 +153,7 @@ pub async fn start(shared: Arc<Shared>, config: OperatorConfig) -> Operator {
                 seen.mirror(&shared, &metrics);
                 let validators = peers
                     .iter()
-                    .filter(|p| shared.validators.contains(p))
+                    .filter(|p| shared.validators().contains(p))
                     .count();
                 let announcing = peers
                     .iter()

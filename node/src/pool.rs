@@ -85,6 +85,11 @@ impl Pools {
             .or_insert((verdict, culprits, faults));
     }
 
+    /// Check assurances against `keys` (a new `κ`) from now on.
+    pub fn set_validators(&mut self, keys: Vec<PublicKey>) {
+        self.assurances.set_validators(keys);
+    }
+
     /// Drop what `state` (a new best state) has made stale: guarantees whose
     /// report is pending or was accumulated or is older than a rotation, and
     /// verdicts already judged, preimages no longer awaited.

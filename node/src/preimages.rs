@@ -427,7 +427,7 @@ fn announce(shared: &Arc<Shared>, h: Hash) {
     };
     let me = shared.network.peer_id();
     let peers: Vec<PeerId> = shared
-        .validators
+        .validators()
         .iter()
         .copied()
         .filter(|p| *p != me)

@@ -69,6 +69,12 @@ pub struct TestnetArgs {
     /// the run passes only if every payload was still accumulated.
     #[arg(long, conflicts_with = "byzantine_guarantor")]
     pub faulty_guarantor: bool,
+    /// Start from a genesis whose next validator set `γ_P` is the validators in
+    /// reverse order ([`crate::genesis::rotating_testnet_genesis`]): at the
+    /// first epoch change every validator's index in `κ` changes, at the second
+    /// it changes back. Assuring, auditing and guaranteeing must follow.
+    #[arg(long, conflicts_with = "processes")]
+    pub rotate_validators: bool,
     /// The payload of each work package the builder submits (one per core per
     /// slot); 0: no builder.
     #[arg(long, default_value_t = 16 * 1024)]
@@ -438,6 +444,21 @@ impl Testnet {
             Stats::get(&node.shared().stats.shards_pruned),
             disk as f64 / 1e6,
         )
+    }
+
+    /// How often validator 0's node saw the active set `κ` change, and its
+    /// index in `κ` now; `None` if it never changed.
+    pub fn kappa_line(&self) -> Option<String> {
+        let shared = self.nodes.first()?.shared();
+        let changes = Stats::get(&shared.stats.kappa_changes);
+        (changes > 0).then(|| {
+            format!(
+                "validator set: κ changed {changes} times at epoch changes; validator 0 is now at index {}",
+                shared
+                    .index_now()
+                    .map_or_else(|| "none".to_string(), |i| i.to_string())
+            )
+        })
     }
 
     /// The slot current now.
@@ -990,7 +1011,11 @@ pub fn command(spec: &ChainSpec, args: &TestnetArgs) -> anyhow::Result<bool> {
     let validators: Vec<ValidatorSecrets> = (0..spec.validators())
         .map(|i| ValidatorSecrets::dev(u32::try_from(i).unwrap_or(u32::MAX)))
         .collect();
-    let genesis = crate::genesis::testnet_genesis(spec, &validators)?;
+    let genesis = if args.rotate_validators {
+        crate::genesis::rotating_testnet_genesis(spec, &validators)?
+    } else {
+        crate::genesis::testnet_genesis(spec, &validators)?
+    };
     run(spec, args, genesis, validators)
 }
 
@@ -1221,6 +1246,9 @@ pub fn run(
                 summary.offenders,
                 if summary.caught() { "the lie was CAUGHT" } else { "the lie was NOT caught" }
             );
+        }
+        if let Some(line) = net.kappa_line() {
+            println!("{line}");
         }
         println!("{}", net.database_line(0));
         println!("{}", memory_line());

@@ -460,6 +460,39 @@ fn packages_a_faulty_guarantor_dropped_are_submitted_again() {
     );
 }
 
+/// `--rotate-validators`: `γ_P` at genesis is `κ` reversed, so at the first
+/// epoch change (slot 12 on tiny) every validator's index in `κ` changes and at
+/// the second (slot 24) it changes back. Every package is still accumulated and
+/// audited, and the shards are where the new indices put them: an assurer that
+/// kept its old index would fetch and assure the wrong shard (CE 141 names no
+/// index: its assurance still counts, under its key), and the guarantors'
+/// segment imports would find assurers refusing — which the log would show.
+#[test]
+fn a_testnet_whose_validator_set_changes_passes() {
+    let (stdout, stderr) = passing_testnet_logged(&[
+        "--slots",
+        "30",
+        "--slot-seconds",
+        "1",
+        "--rotate-validators",
+    ]);
+    every_package_accumulated(&stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("validator set:"))
+        .unwrap_or_else(|| panic!("no validator set line:\n{stdout}"));
+    assert_eq!(number_after(line, "κ changed "), 2, "{line}");
+    assert!(line.ends_with("now at index 0"), "{line}");
+    // An assurer that holds no shard at its index refuses; a request that timed
+    // out on a loaded machine reads the same, so a few are tolerated (an assurer
+    // with a stale index makes dozens in this run).
+    let refused = stderr
+        .lines()
+        .filter(|l| l.contains("assurer's response refused"))
+        .count();
+    assert!(refused < 4, "{refused} refused shard requests:\n{stderr}");
+}
+
 /// `--processes 2`: validators 4 and 5 run as `tessera node` processes over real
 /// loopback QUIC with this one; the network still authors, guarantees, audits and
 /// finalizes, and both processes exit 0 at the end.
@@ -537,6 +570,11 @@ fn bad_arguments_are_refused() {
 /// The stdout of `tessera testnet ARGS` (RPC and metrics on any free port), one
 /// run at a time, asserting that it passed.
 fn passing_testnet(args: &[&str]) -> String {
+    passing_testnet_logged(args).0
+}
+
+/// [`passing_testnet`], with its log (stderr) too.
+fn passing_testnet_logged(args: &[&str]) -> (String, String) {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
         .arg("testnet")
@@ -545,9 +583,9 @@ fn passing_testnet(args: &[&str]) -> String {
         .output()
         .expect("tessera testnet runs");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "testnet failed:\n{stdout}\n{stderr}");
-    stdout
+    (stdout, stderr)
 }
 
 /// The work summary line of a run's `stdout`, asserting that the builder

@@ -33,7 +33,6 @@ pub fn selective_tiny() -> ChainSpec {
 pub fn auditors(n: usize) -> Vec<Auditor> {
     (0..n)
         .map(|i| Auditor {
-            index: i as u16,
             secrets: ValidatorSecrets::dev(i as u32),
         })
         .collect()

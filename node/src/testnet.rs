@@ -658,9 +658,10 @@ const SETTLE_SLOTS: u32 = 5;
 /// The builder learns of it from recent history: once the package's anchor has
 /// left `β_H` of the best state without any block having reported the package,
 /// no block can report it any more (GP 11.33 wants the anchor in `β_H`), so the
-/// builder submits its payload again, freshly anchored, and sends the next
-/// packages to that guarantor only after the others for [`DISTRUST_SLOTS`]. The
-/// package given up on counts as replaced, not as submitted.
+/// builder submits its payload again, freshly anchored, in place of its core's
+/// next new package, and sends the next packages to that guarantor only after
+/// the others for [`DISTRUST_SLOTS`]. The package given up on counts as
+/// replaced, not as submitted.
 pub struct Builder {
     network: tessera_net::Network,
     validators: Vec<(PeerId, SocketAddr)>,
@@ -790,51 +791,64 @@ impl Builder {
                 _ => return,
             }
         };
-        for lost in std::mem::take(&mut self.lost) {
-            if let Err(lost) = self.send(net, slot, &state, &anchor, lost).await {
-                // No guarantor took it now: try again next slot.
-                self.lost.push(lost);
+        for core in 0..net.spec.cores() {
+            // One package per core per slot, what the chain can report (GP
+            // 11.24): a payload to submit again takes the place of the core's new
+            // one — beside it, the extra package would push another past its
+            // anchor's age, to be lost and submitted again in turn.
+            let (package, fresh) = match self.lost.iter().position(|u| u.core == core) {
+                Some(at) => (self.lost.remove(at), false),
+                None => (self.new_package(slot, core, anchor.header_hash), true),
+            };
+            let importing = !package.imports.is_empty();
+            match self.send(net, slot, &state, &anchor, package).await {
+                Err(package) => {
+                    self.refused += 1;
+                    tracing::warn!(
+                        core,
+                        slot,
+                        "no guarantor took the package; trying again next slot"
+                    );
+                    self.lost.push(package);
+                }
+                Ok(()) => self.importing += u64::from(importing && fresh),
             }
         }
-        for core in 0..net.spec.cores() {
-            // Distinct per slot and core (a package hash may be reported once,
-            // GP 11.38): the slot and core lead, a counting fill follows.
-            let mut payload: Vec<u8> = slot.to_le_bytes().to_vec();
-            payload.extend_from_slice(&(core as u32).to_le_bytes());
-            payload.extend((0..self.payload_bytes.saturating_sub(8)).map(|i| (i % 251) as u8));
-            // Segment 0 of an accumulated package's exports, by its segments root
-            // (GP 14.3; each core a different one where there are several).
-            let imports: Vec<tessera_core::types::ImportSpec> = self
-                .exported
-                .iter()
-                .rev()
-                .nth(core)
-                .map(|root| tessera_core::types::ImportSpec {
-                    tree_root: *root,
-                    index: 0,
-                })
-                .into_iter()
-                .collect();
-            let importing = !imports.is_empty();
-            let package = Unreported {
-                slot,
-                core,
-                payload,
-                imports,
-                anchor: anchor.header_hash,
-                taken_by: None,
-            };
-            if let Err(package) = self.send(net, slot, &state, &anchor, package).await {
-                self.refused += 1;
-                tracing::warn!(
-                    core,
-                    slot,
-                    "no guarantor took the package; trying again next slot"
-                );
-                self.lost.push(package);
-            } else {
-                self.importing += u64::from(importing);
-            }
+    }
+
+    /// The new package of `core` at `slot`: a payload distinct per slot and
+    /// core (a package hash may be reported once, GP 11.38), importing segment 0
+    /// of an accumulated package's exports where there is one.
+    fn new_package(
+        &self,
+        slot: TimeSlot,
+        core: usize,
+        anchor: tessera_core::hash::Hash,
+    ) -> Unreported {
+        // The slot and core lead, a counting fill follows.
+        let mut payload: Vec<u8> = slot.to_le_bytes().to_vec();
+        payload.extend_from_slice(&(core as u32).to_le_bytes());
+        payload.extend((0..self.payload_bytes.saturating_sub(8)).map(|i| (i % 251) as u8));
+        // By its segments root (GP 14.3; each core a different one where there
+        // are several).
+        let imports: Vec<tessera_core::types::ImportSpec> = self
+            .exported
+            .iter()
+            .rev()
+            .nth(core)
+            .map(|root| tessera_core::types::ImportSpec {
+                tree_root: *root,
+                index: 0,
+            })
+            .into_iter()
+            .collect();
+        Unreported {
+            slot,
+            core,
+            payload,
+            imports,
+            anchor,
+            taken_by: None,
         }
     }
 

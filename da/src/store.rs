@@ -190,7 +190,8 @@ pub struct ShardStore {
 }
 
 /// RocksDB options whose memory is bounded, for this store's database and the node's
-/// (which holds these families beside its own): one LRU block cache of
+/// (which holds these families beside its own), to be given to every column family
+/// ([`open_bounded`]): one LRU block cache of
 /// [`BLOCK_CACHE_BYTES`] for every column family, holding the SST files' index and
 /// filter blocks too (by default RocksDB keeps those outside any cache, for every
 /// file it has opened, so they grow with the database), and a write-buffer manager
@@ -222,6 +223,26 @@ pub fn bounded_options() -> rocksdb::Options {
     options
 }
 
+/// Open the database at `path` with `options` (from [`bounded_options`]) and the
+/// column families `families` and the default one, each with `options` too.
+/// (`DB::open_cf` gives every family, the default one included, RocksDB's
+/// default table options — a block cache of 32 MiB of its own per family, index
+/// and filter blocks outside any cache — whatever `options` say: a node's
+/// thirteen families could hold 416 MiB of caches, and its memory grew for
+/// thousands of slots.)
+pub fn open_bounded<'a>(
+    options: &rocksdb::Options,
+    path: &Path,
+    families: impl IntoIterator<Item = &'a str>,
+) -> Result<DB, rocksdb::Error> {
+    // The default family too: `open_cf_descriptors` would add it with
+    // RocksDB's defaults.
+    let descriptors = std::iter::once(rocksdb::DEFAULT_COLUMN_FAMILY_NAME)
+        .chain(families)
+        .map(|name| rocksdb::ColumnFamilyDescriptor::new(name, options.clone()));
+    DB::open_cf_descriptors(options, path, descriptors)
+}
+
 /// The block cache of [`bounded_options`].
 pub const BLOCK_CACHE_BYTES: usize = 32 << 20;
 /// All memtables of a database together, in [`bounded_options`].
@@ -235,7 +256,7 @@ impl ShardStore {
         let mut options = bounded_options();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
-        let db = DB::open_cf(&options, path, COLUMN_FAMILIES)?;
+        let db = open_bounded(&options, path, COLUMN_FAMILIES.iter().copied())?;
         Self::with_db(spec, Arc::new(db))
     }
 
@@ -771,6 +792,63 @@ fn parse_expiry_key(k: &[u8]) -> Option<(Slot, Class, &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// In a database opened by `open`, once family `COLUMN_FAMILIES[0]` has
+    /// 2,000 keys in an SST file and one was read back: what the read added to
+    /// the cache the default family uses, whether the two families report one
+    /// cache's usage, and the first family's table-reader memory outside any
+    /// cache.
+    fn after_a_read(open: impl Fn(&rocksdb::Options, &Path) -> DB) -> (u64, bool, u64) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut options = bounded_options();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        let db = open(&options, dir.path());
+        let cf = db.cf_handle(COLUMN_FAMILIES[0]).unwrap();
+        for i in 0..2_000u32 {
+            db.put_cf(cf, i.to_be_bytes(), [7u8; 64]).unwrap();
+        }
+        db.flush_cf(cf).unwrap();
+        let usage = || db.property_int_value("rocksdb.block-cache-usage").unwrap();
+        let before = usage().unwrap();
+        db.get_cf(cf, 5u32.to_be_bytes()).unwrap();
+        let after = usage().unwrap();
+        let cf_usage = db
+            .property_int_value_cf(cf, "rocksdb.block-cache-usage")
+            .unwrap();
+        let readers = db
+            .property_int_value_cf(cf, "rocksdb.estimate-table-readers-mem")
+            .unwrap()
+            .unwrap();
+        (
+            after.saturating_sub(before),
+            cf_usage == Some(after),
+            readers,
+        )
+    }
+
+    /// Every family of a database opened with [`open_bounded`], the default one
+    /// included, reads through the one bounded cache, index and filter blocks
+    /// included; `DB::open_cf` gives every family RocksDB's default table
+    /// options, a cache of its own and index blocks outside any cache.
+    #[test]
+    fn every_family_shares_the_bounded_cache() {
+        let (cached, one_cache, readers) =
+            after_a_read(|o, p| open_bounded(o, p, COLUMN_FAMILIES.iter().copied()).unwrap());
+        assert!(cached > 0, "the block read is in the shared cache");
+        assert!(one_cache, "both families report the one cache");
+        let (cached, one_cache, readers_default) =
+            after_a_read(|o, p| DB::open_cf(o, p, COLUMN_FAMILIES).unwrap());
+        assert_eq!(
+            cached, 0,
+            "with open_cf the family reads into a cache of its own"
+        );
+        assert!(!one_cache);
+        assert!(
+            readers < readers_default,
+            "{readers} against {readers_default}"
+        );
+    }
 
     #[test]
     fn expiry_keys_round_trip_and_sort_by_slot() {

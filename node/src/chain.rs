@@ -296,6 +296,11 @@ impl Chain {
         Ok(self.store.usage()?)
     }
 
+    /// What the node's database holds in memory ([`StateStore::db_memory`]).
+    pub fn db_memory(&self) -> Result<Option<crate::store::DbMemory>, ChainError> {
+        Ok(self.store.db_memory()?)
+    }
+
     /// The chain spec.
     pub fn spec(&self) -> &ChainSpec {
         &self.spec

@@ -27,8 +27,10 @@
 //! that falls behind is sent a catch-up by the peers it sends old-round votes to.
 //!
 //! The voter set is fixed per set id: Tessera's testnet keeps its validators (ι is
-//! constant), so the set is `κ` at start. An epoch change of `κ` (GP 6.13) would
-//! need a new set id and a hand-off: the old set finalizes up to the last block of
+//! constant), so the set is `κ` at start. A new order of the same keys (as
+//! `tessera testnet --rotate-validators` makes at its epoch changes) is the same
+//! voter set: votes name keys, not indices. An epoch change that changes the
+//! keys of `κ` (GP 6.13) would need a new set id and a hand-off: the old set finalizes up to the last block of
 //! its epoch (vote no higher than the first block of the new epoch), then the node
 //! calls [`start`] again with the new keys and `set_id + 1`; a justification names
 //! its set id so either can be checked. GRANDPA's BFT threshold means a set of `V`

@@ -145,6 +145,9 @@ pub async fn start(shared: Arc<Shared>, config: OperatorConfig) -> Operator {
             let mut seen = Seen::default();
             loop {
                 tick.tick().await;
+                if let Ok(Some(memory)) = shared.chain().db_memory() {
+                    metrics.set_db_memory(&memory);
+                }
                 let peers = shared.network.connected_peers();
                 metrics
                     .peers

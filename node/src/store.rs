@@ -289,6 +289,22 @@ pub struct FamilyUsage {
     pub bytes: u64,
 }
 
+/// What RocksDB holds in memory for the node's database (its own estimates):
+/// the block cache (bounded by `tessera_da::store::BLOCK_CACHE_BYTES`, with the
+/// memtables charged to it), what of it is pinned, the memtables and the table
+/// readers' index and filter blocks outside the cache.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DbMemory {
+    /// `rocksdb.block-cache-usage`.
+    pub block_cache: u64,
+    /// `rocksdb.block-cache-pinned-usage`.
+    pub block_cache_pinned: u64,
+    /// `rocksdb.cur-size-all-mem-tables`, summed over the column families.
+    pub memtables: u64,
+    /// `rocksdb.estimate-table-readers-mem`, summed over the column families.
+    pub table_readers: u64,
+}
+
 /// States by header hash.
 pub struct StateStore {
     spec: ChainSpec,
@@ -357,7 +373,7 @@ impl StateStore {
             .iter()
             .copied()
             .chain([BLOCKS, META, STATE_VALUES, STATE_BASES]);
-        let db = rocksdb::DB::open_cf(&options, path, families)?;
+        let db = tessera_da::store::open_bounded(&options, path, families)?;
         let headers = |it: &mut rocksdb::DBRawIterator<'_>| -> Result<HashSet<Hash>, StoreError> {
             let mut out = HashSet::new();
             it.seek_to_first();
@@ -848,6 +864,40 @@ impl StateStore {
                 Ok(out)
             }
         }
+    }
+
+    /// What RocksDB holds in memory ([`DbMemory`]); `None` for a store in memory.
+    pub fn db_memory(&self) -> Result<Option<DbMemory>, StoreError> {
+        let Backend::Rocks(db) = &self.backend else {
+            return Ok(None);
+        };
+        let mut out = DbMemory {
+            block_cache: db
+                .property_int_value("rocksdb.block-cache-usage")?
+                .unwrap_or(0),
+            block_cache_pinned: db
+                .property_int_value("rocksdb.block-cache-pinned-usage")?
+                .unwrap_or(0),
+            ..DbMemory::default()
+        };
+        let families = DA_FAMILIES
+            .iter()
+            .copied()
+            .chain([BLOCKS, META, STATE_VALUES, STATE_BASES]);
+        let mut handles: Vec<&rocksdb::ColumnFamily> = Vec::new();
+        for name in families {
+            handles.push(family(db, name)?);
+        }
+        let default = db.cf_handle(rocksdb::DEFAULT_COLUMN_FAMILY_NAME);
+        for cf in handles.into_iter().chain(default) {
+            out.memtables += db
+                .property_int_value_cf(cf, "rocksdb.cur-size-all-mem-tables")?
+                .unwrap_or(0);
+            out.table_readers += db
+                .property_int_value_cf(cf, "rocksdb.estimate-table-readers-mem")?
+                .unwrap_or(0);
+        }
+        Ok(Some(out))
     }
 
     /// Whether a state is stored under `header` (without decoding it).

@@ -446,6 +446,20 @@ impl Testnet {
         )
     }
 
+    /// What validator `i`'s RocksDB holds in memory, if run by this process.
+    pub fn db_memory_line(&self, i: usize) -> Option<String> {
+        let n = self.hosted.iter().position(|h| *h == i)?;
+        let memory = self.nodes.get(n)?.shared().chain().db_memory().ok()??;
+        let mb = |b: u64| b as f64 / 1e6;
+        Some(format!(
+            "RocksDB memory (validator {i}): block cache {:.1} MB ({:.1} MB pinned; memtables charged to it), memtables {:.1} MB, table readers {:.1} MB",
+            mb(memory.block_cache),
+            mb(memory.block_cache_pinned),
+            mb(memory.memtables),
+            mb(memory.table_readers),
+        ))
+    }
+
     /// How often validator 0's node saw the active set `κ` change, and its
     /// index in `κ` now; `None` if it never changed.
     pub fn kappa_line(&self) -> Option<String> {
@@ -1266,6 +1280,9 @@ pub fn run(
         }
         println!("{}", net.database_line(0));
         println!("{}", memory_line());
+        if let Some(line) = net.db_memory_line(0) {
+            println!("{line}");
+        }
         let mut passed = summary.passed();
         if let Some(children) = processes.take() {
             // They stop on their own a few slots after this process's last slot.

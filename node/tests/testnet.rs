@@ -119,6 +119,19 @@ fn a_short_testnet_passes_and_serves_rpc() {
     let allocated = number_after(memory, "allocator: ");
     let resident = number_after(memory, "allocated, ");
     assert!(allocated > 0 && resident >= allocated, "{memory}");
+    // RocksDB's own estimate of what validator 0's database holds in memory:
+    // ten slots of writes sit in its memtables.
+    let rocks = stdout
+        .lines()
+        .find(|l| l.starts_with("RocksDB memory (validator 0):"))
+        .unwrap_or_else(|| panic!("no RocksDB memory line:\n{stdout}"));
+    let memtables: f64 = rocks
+        .split("memtables ")
+        .nth(2)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no memtables figure: {rocks}"));
+    assert!(memtables > 0.0, "{rocks}");
 
     // JIP-3 telemetry from every validator: the node information, then Status
     // events and those of authoring, importing, guaranteeing, shard requests,

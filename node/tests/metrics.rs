@@ -80,6 +80,12 @@ async fn scrape_after_recording() {
     m.gpu_queue_depth.set(3);
     m.work_packages_guaranteed.inc_by(4);
     m.work_packages_accumulated.inc_by(4);
+    m.set_db_memory(&tessera_node::store::DbMemory {
+        block_cache: 30_000_000,
+        block_cache_pinned: 1_000,
+        memtables: 12_000_000,
+        table_readers: 4_096,
+    });
     // The allocator's figures are read at the scrape, from what the binary registers.
     metrics::set_allocator_stats(|| {
         Some(AllocatorStats {
@@ -130,6 +136,22 @@ async fn scrape_after_recording() {
         ("tessera_work_packages_accumulated_total", 4.0),
         ("tessera_memory_allocated_bytes", 123_456.0),
         ("tessera_memory_resident_bytes", 654_321.0),
+        (
+            "tessera_rocksdb_memory_bytes{part=\"block_cache\"}",
+            30_000_000.0,
+        ),
+        (
+            "tessera_rocksdb_memory_bytes{part=\"block_cache_pinned\"}",
+            1_000.0,
+        ),
+        (
+            "tessera_rocksdb_memory_bytes{part=\"memtables\"}",
+            12_000_000.0,
+        ),
+        (
+            "tessera_rocksdb_memory_bytes{part=\"table_readers\"}",
+            4_096.0,
+        ),
     ];
     for (k, v) in expect {
         assert_eq!(s.get(k), Some(&v), "{k} in\n{body}");

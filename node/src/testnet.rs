@@ -72,8 +72,11 @@ pub struct TestnetArgs {
     /// Start from a genesis whose next validator set `γ_P` is the validators in
     /// reverse order ([`crate::genesis::rotating_testnet_genesis`]): at the
     /// first epoch change every validator's index in `κ` changes, at the second
-    /// it changes back. Assuring, auditing and guaranteeing must follow.
-    #[arg(long, conflicts_with = "processes")]
+    /// it changes back. Assuring, auditing and guaranteeing must follow. (Not
+    /// with `--processes`, whose nodes start from the usual genesis, nor with
+    /// `--byzantine-guarantor`, whose check names its liars by their first
+    /// indices.)
+    #[arg(long, conflicts_with_all = ["processes", "byzantine_guarantor"])]
     pub rotate_validators: bool,
     /// The payload of each work package the builder submits (one per core per
     /// slot); 0: no builder.

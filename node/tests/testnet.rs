@@ -578,6 +578,18 @@ fn bad_arguments_are_refused() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("cannot be used with"), "{stderr}");
+    // A rotating validator set neither with other processes nor with liars
+    // named by index.
+    for other in [&["--processes", "2"][..], &["--byzantine-guarantor"][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+            .args(["testnet", "--slots", "2", "--rotate-validators"])
+            .args(other)
+            .output()
+            .expect("tessera testnet runs");
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("cannot be used with"), "{stderr}");
+    }
 }
 
 /// The stdout of `tessera testnet ARGS` (RPC and metrics on any free port), one

@@ -14,31 +14,18 @@
 
 #![allow(missing_docs)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::item_key;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use tessera_core::crypto::jip5::ValidatorSecrets;
 use tessera_core::hash::{blake2b_256, Hash};
 use tessera_core::spec::ChainSpec;
 use tessera_node::store::StateStore;
 use tessera_node::testnet_service::SERVICE_ID as SERVICE;
 use tessera_state::ChainState;
-
-fn item_key(i: u64) -> tessera_core::merkle::trie::StateKey {
-    tessera_core::merkle::trie::state_key(&blake2b_256(&i.to_le_bytes()).0)
-}
-
-fn genesis(items: u64) -> Arc<ChainState> {
-    let spec = ChainSpec::tiny();
-    let validators: Vec<ValidatorSecrets> = (0..6).map(ValidatorSecrets::dev).collect();
-    let (_, mut s) = tessera_node::genesis::testnet_genesis(&spec, &validators).expect("genesis");
-    let account = Arc::make_mut(s.delta.get_mut(&SERVICE).expect("the testnet service"));
-    for i in 0..items {
-        account.items.insert(item_key(i), vec![i as u8; 100]);
-    }
-    Arc::new(s)
-}
 
 /// A chain of blocks over one store: the newest state and its header.
 struct Chain {
@@ -54,7 +41,7 @@ impl Chain {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let mut store = StateStore::open(&ChainSpec::tiny(), dir.path()).expect("the store");
         store.set_whole_every(whole_every);
-        let state = genesis(items);
+        let state = common::state(items);
         let header = Hash::from([0; 32]);
         store.put(header, state.clone()).expect("genesis stored");
         Chain {

@@ -319,11 +319,13 @@ fn export_holders(
             .collect::<Vec<_>>()
     };
     let mut holders = of(first);
-    for h in of(second) {
-        if !holders.contains(&h) {
-            holders.push(h);
-        }
-    }
+    let listed: std::collections::HashSet<(PeerId, u16)> =
+        holders.iter().map(|h| (h.peer, h.shard_index)).collect();
+    holders.extend(
+        of(second)
+            .into_iter()
+            .filter(|h| !listed.contains(&(h.peer, h.shard_index))),
+    );
     holders
 }
 

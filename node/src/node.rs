@@ -274,10 +274,11 @@ impl Shared {
     /// assurance pool checks against (GP 11.13: the parent's `κ` of the block
     /// the assurances go into) change with it at an epoch change (GP 6.13).
     pub(crate) fn follow_kappa(&self, kappa: &tessera_state::sigma::validators::ValidatorSet) {
-        let peers: Vec<PeerId> = kappa.0.iter().map(|v| PeerId::from(v.ed25519)).collect();
-        if *self.validators() == peers {
+        let peers = kappa.0.iter().map(|v| PeerId::from(v.ed25519));
+        if self.validators().iter().copied().eq(peers.clone()) {
             return;
         }
+        let peers: Vec<PeerId> = peers.collect();
         info!(
             validator = ?self.index_in(kappa),
             "the active validator set κ changed"

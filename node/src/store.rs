@@ -167,6 +167,14 @@ const STATE_VALUES: &str = "state_values";
 /// through ([`StateStore::delete_states`]), under their header hashes.
 const STATE_BASES: &str = "state_bases";
 
+/// The node's column families besides RocksDB's default one (the state
+/// records): its own and the availability store's.
+fn named_families() -> impl Iterator<Item = &'static str> {
+    [STATE_VALUES, STATE_BASES, BLOCKS, META]
+        .into_iter()
+        .chain(DA_FAMILIES.iter().copied())
+}
+
 /// The `meta` record naming the layout of the stored states.
 const LAYOUT_KEY: &str = "state-layout";
 /// The layout this store writes: 2, whole and changes records. (1, whole records
@@ -369,11 +377,7 @@ impl StateStore {
         let mut options = tessera_da::store::bounded_options();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
-        let families = DA_FAMILIES
-            .iter()
-            .copied()
-            .chain([BLOCKS, META, STATE_VALUES, STATE_BASES]);
-        let db = tessera_da::store::open_bounded(&options, path, families)?;
+        let db = tessera_da::store::open_bounded(&options, path, named_families())?;
         let headers = |it: &mut rocksdb::DBRawIterator<'_>| -> Result<HashSet<Hash>, StoreError> {
             let mut out = HashSet::new();
             it.seek_to_first();
@@ -841,12 +845,9 @@ impl StateStore {
             ]),
             Backend::Rocks(db) => {
                 let mut out = Vec::new();
-                let families = [("states", None)].into_iter().chain(
-                    [STATE_VALUES, STATE_BASES, BLOCKS, META]
-                        .into_iter()
-                        .chain(DA_FAMILIES.iter().copied())
-                        .map(|f| (f, Some(f))),
-                );
+                let families = [("states", None)]
+                    .into_iter()
+                    .chain(named_families().map(|f| (f, Some(f))));
                 for (name, cf) in families {
                     let mut it = match cf {
                         None => db.raw_iterator(),
@@ -880,14 +881,9 @@ impl StateStore {
                 .unwrap_or(0),
             ..DbMemory::default()
         };
-        let families = DA_FAMILIES
-            .iter()
-            .copied()
-            .chain([BLOCKS, META, STATE_VALUES, STATE_BASES]);
-        let mut handles: Vec<&rocksdb::ColumnFamily> = Vec::new();
-        for name in families {
-            handles.push(family(db, name)?);
-        }
+        let handles = named_families()
+            .map(|name| family(db, name))
+            .collect::<Result<Vec<_>, _>>()?;
         let default = db.cf_handle(rocksdb::DEFAULT_COLUMN_FAMILY_NAME);
         for cf in handles.into_iter().chain(default) {
             out.memtables += db

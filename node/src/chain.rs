@@ -31,6 +31,15 @@
 //! Ties go to the greater height, then the lower header hash, so that every node
 //! picks the same block.
 //!
+//! **GRANDPA's voter sets** (GP §19 finalizes with GRANDPA over the validators'
+//! Ed25519 keys): the set that finalizes the blocks after the finalized one is
+//! `κ` of the finalized block's state, and its id counts the hand-offs since
+//! genesis. A block whose posterior `κ′` holds other keys than its parent's `κ`
+//! (an epoch change, GP 6.13, where `γ_P` brought new validators) is the last
+//! block of the set before it ([`BlockInfo::next_voters`]); when finality passes
+//! it the id goes up by one, written with the finalized block in one write
+//! (`voter-set`), so that a restarted node starts in the right set.
+//!
 //! A block is stored with its posterior state in one write
 //! ([`StateStore::commit`]) so that a node killed mid-import restarts on
 //! a consistent tree: [`Chain::open`] rebuilds the tree from the stored blocks.
@@ -39,9 +48,11 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use tessera_core::codec::{decode_exact, Encode};
+use tessera_core::crypto::ed25519::PublicKey;
 use tessera_core::hash::Hash;
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{Block, Header, TimeSlot, WorkReport};
+use tessera_state::sigma::validators::ValidatorSet;
 use tessera_state::stf::safrole::sealing::TicketsOrKeys;
 use tessera_state::{import_block, BlockError, ChainState};
 
@@ -91,6 +102,29 @@ pub struct BlockInfo {
     pub ticketed: u32,
     /// The posterior state root `M_σ(σ')`.
     pub state_root: Hash,
+    /// The keys of `κ′` if they are not those of the parent's `κ` (as a set):
+    /// this block is the last its GRANDPA voter set finalizes, and these keys
+    /// finalize the blocks after it. Known for blocks after the finalized one.
+    pub next_voters: Option<Arc<Vec<PublicKey>>>,
+}
+
+/// The Ed25519 keys of a validator set, in its order (GRANDPA's voters).
+pub fn voter_keys(set: &ValidatorSet) -> Vec<PublicKey> {
+    set.0.iter().map(|v| v.ed25519).collect()
+}
+
+/// `κ′`'s keys if they differ, as a set, from `κ`'s: a reordering is the same
+/// voter set (votes name keys).
+fn changed_voters(kappa: &ValidatorSet, posterior: &ValidatorSet) -> Option<Arc<Vec<PublicKey>>> {
+    if kappa == posterior {
+        return None;
+    }
+    let sorted = |set: &ValidatorSet| {
+        let mut keys = voter_keys(set);
+        keys.sort_unstable_by_key(|k| k.0);
+        keys
+    };
+    (sorted(kappa) != sorted(posterior)).then(|| Arc::new(voter_keys(posterior)))
 }
 
 /// What an import did.
@@ -113,6 +147,9 @@ pub enum Imported {
 
 /// The record key of the finalized block's hash.
 const FINALIZED: &str = "finalized";
+/// The record key of the GRANDPA voter set's id after the finalized block (`E_8`;
+/// absent: 0).
+const VOTER_SET: &str = "voter-set";
 
 /// Finalized blocks kept in memory below the finalized one (older ones are read back
 /// from the store when asked for): a 10,000-slot run would otherwise hold every block
@@ -144,6 +181,8 @@ pub struct Chain {
     /// The imported blocks of each timeslot after the finalized block's: two in
     /// one slot are an equivocation (GP 19.3).
     by_slot: HashMap<TimeSlot, Vec<Hash>>,
+    /// The GRANDPA voter set after the finalized block: its id and keys.
+    voter_set: (u64, Arc<Vec<PublicKey>>),
 }
 
 impl Chain {
@@ -174,6 +213,7 @@ impl Chain {
             height: 0,
             ticketed: 0,
             state_root: root,
+            next_voters: None,
         };
         let mut chain = Chain {
             spec: spec.clone(),
@@ -190,6 +230,7 @@ impl Chain {
             archive: false,
             pruned: BTreeSet::new(),
             by_slot: HashMap::new(),
+            voter_set: (0, Arc::new(Vec::new())),
         };
         chain.reload()?;
         chain.evict_old_blocks();
@@ -223,11 +264,23 @@ impl Chain {
             }
             // Audited unless it made reports available (checked when the parent's
             // state is still there; a pruned one is below the finalized block).
-            let unaudited = match self.store.get(&parent.hash)? {
-                Some(prior) => !available_reports(&self.spec, &prior.state, &block).is_empty(),
-                None => false,
+            // The same goes for a change of voters, which only an epoch change
+            // makes (GP 6.13).
+            let (unaudited, next_voters) = match self.store.get(&parent.hash)? {
+                Some(prior) => {
+                    let unaudited = !available_reports(&self.spec, &prior.state, &block).is_empty();
+                    let next_voters = match block.header.epoch_mark {
+                        Some(_) => self
+                            .store
+                            .get(&hash)?
+                            .and_then(|post| changed_voters(&prior.state.kappa, &post.state.kappa)),
+                        None => None,
+                    };
+                    (unaudited, next_voters)
+                }
+                None => (false, None),
             };
-            self.insert(&parent, block, ticketed, root);
+            self.insert(&parent, block, ticketed, root, next_voters);
             if !unaudited {
                 self.audited.insert(hash);
             }
@@ -253,6 +306,23 @@ impl Chain {
                 self.by_slot.retain(|slot, _| *slot > floor);
             }
         }
+        let set_id = match self.store.meta(VOTER_SET)? {
+            None => 0,
+            Some(bytes) => {
+                decode_exact::<u64>(&self.spec, &bytes).map_err(|e| ChainError::Corrupt {
+                    hash: self.finalized,
+                    reason: format!("the voter-set record: {e}"),
+                })?
+            }
+        };
+        let finalized_state =
+            self.store
+                .get(&self.finalized)?
+                .ok_or_else(|| ChainError::Corrupt {
+                    hash: self.finalized,
+                    reason: "the finalized block's state is missing".into(),
+                })?;
+        self.voter_set = (set_id, Arc::new(voter_keys(&finalized_state.state.kappa)));
         self.choose_heads();
         Ok(())
     }
@@ -263,6 +333,7 @@ impl Chain {
         block: Block,
         ticketed: bool,
         state_root: Hash,
+        next_voters: Option<Arc<Vec<PublicKey>>>,
     ) -> BlockInfo {
         let hash = block.header.hash();
         let info = BlockInfo {
@@ -272,6 +343,7 @@ impl Chain {
             height: parent.height + 1,
             ticketed: parent.ticketed + u32::from(ticketed),
             state_root,
+            next_voters,
         };
         self.infos.insert(hash, info.clone());
         let twins = self.by_slot.entry(info.slot).or_default();
@@ -330,6 +402,7 @@ impl Chain {
         let post = import_block(&self.spec, &prior.state, &prior.root, block)?;
         // `isticketed` (GP 6.15): the slot's seal key was a ticket.
         let ticketed = matches!(post.gamma.seal_keys, TicketsOrKeys::Tickets(_));
+        let next_voters = changed_voters(&prior.state.kappa, &post.kappa);
         // The record: `isticketed`, the posterior root, `E(B)`. The root comes
         // from the parent's trie updated along what the block changed.
         let staged = self.store.stage_child(&parent.hash, Arc::new(post))?;
@@ -339,7 +412,7 @@ impl Chain {
         block.encode_to(&mut record);
         self.store.commit(hash, staged, Some(&record))?;
         let available = available_reports(&self.spec, &prior.state, block);
-        let info = self.insert(&parent, block.clone(), ticketed, root);
+        let info = self.insert(&parent, block.clone(), ticketed, root, next_voters);
         if available.is_empty() {
             self.audited.insert(hash);
         }
@@ -393,6 +466,12 @@ impl Chain {
         self.archive
     }
 
+    /// The GRANDPA voter set that finalizes the blocks after the finalized one:
+    /// its id and its keys (`κ` of the finalized block's state).
+    pub fn voter_set(&self) -> (u64, Arc<Vec<PublicKey>>) {
+        self.voter_set.clone()
+    }
+
     /// The GRANDPA voter's record in the store ([`StateStore::voter_record`]).
     pub fn voter_record(&self) -> Result<Option<VoterRecord>, StoreError> {
         self.store.voter_record()
@@ -417,7 +496,35 @@ impl Chain {
         if !self.is_ancestor(&self.finalized, &hash) {
             return Ok(None);
         }
-        self.store.set_meta(FINALIZED, &hash.0)?;
+        // The voter sets that end at the newly final blocks (one, unless a
+        // supermajority voted past its set's last block).
+        let mut ended = 0;
+        let mut next = None;
+        let mut at = hash;
+        while at != self.finalized {
+            let info = &self.infos[&at];
+            if let Some(keys) = &info.next_voters {
+                ended += 1;
+                next.get_or_insert_with(|| keys.clone());
+            }
+            at = info.parent;
+        }
+        match next {
+            Some(keys) => {
+                let set_id = self.voter_set.0 + ended;
+                self.store.set_metas(&[
+                    (FINALIZED, hash.0.as_slice()),
+                    (VOTER_SET, set_id.encode().as_slice()),
+                ])?;
+                tracing::info!(
+                    set_id,
+                    voters = keys.len(),
+                    "GRANDPA voter set handed off at the finalized block"
+                );
+                self.voter_set = (set_id, keys);
+            }
+            None => self.store.set_meta(FINALIZED, &hash.0)?,
+        }
         self.finalized = hash;
         // An equivocation matters only above the finalized block (GP 19.3).
         let floor = self.infos[&hash].slot;

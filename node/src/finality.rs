@@ -26,15 +26,22 @@
 //! (bounded) until it does; votes too far ahead of our round are dropped. A voter
 //! that falls behind is sent a catch-up by the peers it sends old-round votes to.
 //!
-//! The voter set is fixed per set id: Tessera's testnet keeps its validators (ι is
-//! constant), so the set is `κ` at start. A new order of the same keys (as
+//! **Voter sets.** A set is fixed per set id: the keys of `κ` of the finalized
+//! block's state, each of weight 1. A new order of the same keys (as
 //! `tessera testnet --rotate-validators` makes at its epoch changes) is the same
-//! voter set: votes name keys, not indices. An epoch change that changes the
-//! keys of `κ` (GP 6.13) would need a new set id and a hand-off: the old set finalizes up to the last block of
-//! its epoch (vote no higher than the first block of the new epoch), then the node
-//! calls [`start`] again with the new keys and `set_id + 1`; a justification names
-//! its set id so either can be checked. GRANDPA's BFT threshold means a set of `V`
-//! tolerates `⌊(V−1)/3⌋` silent voters (one of six in the tiny spec).
+//! voter set: votes name keys, not indices. An epoch change that brings other
+//! keys into `κ` (GP 6.13; `tessera testnet --change-validators`) ends the set
+//! at that block ([`BlockTree::next_voter_set`]): the set votes for nothing past
+//! it (the best block is cut there), and once it is final (by the set's own
+//! round or a commit received) the voter hands off — a fresh record of set id
+//! `+1`, then a voter of the new keys starting from that block. The node's
+//! store writes the new id with the finalized block, so a restart starts in the
+//! right set. A peer still voting in an ended set is sent the commit that ended
+//! it (the last few sets' are kept), which hands it off too; messages of a later
+//! set than ours are dropped until we hand off (voters resend theirs). A
+//! justification names its set id, so either set's can be checked. GRANDPA's
+//! BFT threshold means a set of `V` tolerates `⌊(V−1)/3⌋` silent voters (one of
+//! six in the tiny spec).
 //!
 //! **The voter's record** ([`record`], in the node's store) lets a validator
 //! killed and restarted resume its rounds without equivocating: GP §19 relies on
@@ -61,6 +68,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -130,14 +138,25 @@ pub trait BlockTree: Send + Sync + 'static {
     /// checks one). Called once per finalized block the voter learns, in increasing
     /// height (blocks between two calls are final too).
     fn finalize(&self, hash: Hash, number: u32, justification: Vec<u8>);
+    /// The next voter set's keys if `hash` is the last block the voter set in
+    /// force before it finalizes: the block whose posterior state changes the
+    /// validators' keys (`κ′` a different set of keys from `κ`, GP 6.13). Blocks
+    /// after it are finalized by those keys under the next set id. `None` for
+    /// every other block (the default: a voter set for ever).
+    fn next_voter_set(&self, hash: &Hash) -> Option<Vec<PublicKey>> {
+        let _ = hash;
+        None
+    }
 }
 
 /// What [`start`] needs.
 #[derive(Clone, Debug)]
 pub struct FinalityConfig {
-    /// The voters: the validators' Ed25519 keys (`κ_e`), each of weight 1.
+    /// The voters of the set in force after the tree's finalized block: the
+    /// validators' Ed25519 keys (`κ_e`), each of weight 1.
     pub voters: Vec<PublicKey>,
-    /// The voter-set id (0 for the genesis set; signed into every vote).
+    /// That set's id (0 for the genesis set, one more at each hand-off; signed
+    /// into every vote).
     pub set_id: u64,
     /// Our validator key; `None` (or a key outside `voters`) observes without voting.
     pub local: Option<Keypair>,
@@ -500,7 +519,13 @@ struct Shared {
     network: Network,
     peers: Vec<PeerId>,
     router: Mutex<Router>,
-    finalized: watch::Sender<(Hash, Number)>,
+    /// The latest finalized block, shared by every set's voter.
+    finalized: Arc<watch::Sender<(Hash, Number)>>,
+    /// Set once this set's last block is finalized: the voter then votes for
+    /// nothing new while the next set's voter starts.
+    retired: AtomicBool,
+    /// Where the hand-off to the next set goes (the supervisor of [`start`]).
+    hand_off: tokio::sync::mpsc::UnboundedSender<HandOff>,
     /// The voter's record as last written (see [`record`]); locked alone, or
     /// before the store, never with the router.
     record: Mutex<VoterRecord>,
@@ -645,8 +670,18 @@ impl Shared {
         if self.local.is_none() {
             return;
         }
-        let message = Arc::new(message);
+        self.send_commit_everywhere(Arc::new(message), &[]);
+    }
+
+    /// `message` to the peers, `more`, and every other connected node that is
+    /// not a builder.
+    fn send_commit_everywhere(&self, message: Arc<GrandpaMessage>, more: &[PeerId]) {
         let mut to = self.peers.clone();
+        for peer in more {
+            if !to.contains(peer) && *peer != self.network.peer_id() {
+                to.push(*peer);
+            }
+        }
         for peer in self.network.connected_peers() {
             if !to.contains(&peer) && self.network.is_builder(&peer) == Some(false) {
                 to.push(peer);
@@ -1054,13 +1089,70 @@ impl Shared {
     /// vote in this round may name (a vote must contain the base). The crate stops
     /// a voter that casts no prevote until a catch-up, so abstaining would cost
     /// more than voting for a block a supermajority already prevoted.
+    ///
+    /// A set votes for nothing past its last block (the first block after `base`
+    /// that [`BlockTree::next_voter_set`] names): the next set finalizes what
+    /// follows, so the best block is cut there, and once that block is final
+    /// this set's voter votes for its base alone until it is replaced.
     fn best_containing(&self, base: Hash) -> Option<(Hash, Number)> {
+        let base_number = self.tree.block(&base)?.number;
+        if self.retired.load(Ordering::SeqCst) {
+            return Some((base, base_number));
+        }
         let (best, number) = self.tree.best_votable();
-        if descends(&*self.tree, base, best) {
+        if best == base {
             return Some((best, number));
         }
-        let base_number = self.tree.block(&base)?.number;
-        Some((base, base_number))
+        let Some(between) = ancestry(&*self.tree, base, best) else {
+            return Some((base, base_number));
+        };
+        let last = between
+            .iter()
+            .rev()
+            .chain(std::iter::once(&best))
+            .zip(base_number + 1..)
+            .find(|(h, _)| self.tree.next_voter_set(h).is_some());
+        Some(last.map_or((best, number), |(h, n)| (*h, n)))
+    }
+
+    /// The set ends if the blocks newly final, from the one after `previous` up
+    /// to `hash`, include its last block: hand off to the next set (its id one
+    /// more for each such block; there is one unless a supermajority voted past
+    /// its set's end), with `justification`, the commit that ended this set.
+    fn hand_off_if_ended(
+        &self,
+        previous: Hash,
+        hash: Hash,
+        number: Number,
+        justification: &GrandpaMessage,
+    ) {
+        let mut newly = ancestry(&*self.tree, previous, hash).unwrap_or_default();
+        newly.reverse();
+        newly.push(hash);
+        let mut next = None;
+        let mut ended = 0u64;
+        for h in &newly {
+            if let Some(keys) = self.tree.next_voter_set(h) {
+                ended += 1;
+                next = Some(keys);
+            }
+        }
+        let Some(voters) = next else { return };
+        self.retired.store(true, Ordering::SeqCst);
+        let set_id = self.set_id + ended;
+        info!(
+            set_id = self.set_id,
+            next_set_id = set_id,
+            voters = voters.len(),
+            number,
+            "GRANDPA voter set ends with this block; handing off"
+        );
+        let _ = self.hand_off.send(HandOff {
+            ended_set: self.set_id,
+            set_id,
+            voters,
+            justification: Arc::new(justification.clone()),
+        });
     }
 
     fn commit_delay(&self) -> Duration {
@@ -1257,10 +1349,13 @@ impl grandpa::voter::Environment<Hash, Number> for Env {
         round: u64,
         commit: GCommit,
     ) -> Result<(), FinalityError> {
-        let justification = commit_message(round, self.shared.set_id, &commit).encode();
+        let message = commit_message(round, self.shared.set_id, &commit);
         info!(number, hash = %hex::encode(hash.0), round, "finalized");
-        self.shared.tree.finalize(hash, number, justification);
+        let previous = self.shared.finalized.borrow().0;
+        self.shared.tree.finalize(hash, number, message.encode());
         self.shared.finalized.send_replace((hash, number));
+        self.shared
+            .hand_off_if_ended(previous, hash, number, &message);
         Ok(())
     }
 
@@ -1353,25 +1448,119 @@ fn last_round(
     }
 }
 
-/// A running voter. Dropping it (or [`FinalityHandle::stop`]) stops the voter;
-/// the CE 250 handler it registered then drops what arrives.
-pub struct FinalityHandle {
+/// What a set's voter hands the supervisor of [`start`] when its last block is
+/// final.
+struct HandOff {
+    /// The set that ended.
+    ended_set: u64,
+    /// The next set's id and keys.
+    set_id: u64,
+    voters: Vec<PublicKey>,
+    /// The commit that finalized the ended set's last block: sent to a peer still
+    /// voting in that set, so that it hands off too.
+    justification: Arc<GrandpaMessage>,
+}
+
+/// The ended sets' last commits kept for peers that lag behind.
+const ENDED_SETS_KEPT: usize = 4;
+
+/// What the CE 250 handler routes by: the current set's voter, and the commits
+/// that ended the sets before it.
+struct Sets {
+    current: Mutex<Weak<Shared>>,
+    ended: Mutex<BTreeMap<u64, Arc<GrandpaMessage>>>,
+    /// When each peer was last sent an ended set's commit (at most once per
+    /// second each).
+    answered: Mutex<HashMap<PeerId, std::time::Instant>>,
+}
+
+impl Sets {
+    fn current(&self) -> Option<Arc<Shared>> {
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .upgrade()
+    }
+
+    /// A message for the current set goes to its voter. One of a set that ended
+    /// is answered with that set's last commit (its sender has not seen its set
+    /// end); one of a later set is dropped (we hand off when our own set's last
+    /// block is final, and its voters resend their votes).
+    async fn on_message(&self, peer: PeerId, message: GrandpaMessage) {
+        let Some(current) = self.current() else {
+            return;
+        };
+        let set_id = match &message {
+            GrandpaMessage::Vote { set_id, .. }
+            | GrandpaMessage::Commit { set_id, .. }
+            | GrandpaMessage::CatchUp { set_id, .. } => *set_id,
+        };
+        if set_id < current.set_id {
+            let ended = self
+                .ended
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&set_id)
+                .cloned();
+            let Some(commit) = ended else { return };
+            let now = std::time::Instant::now();
+            {
+                let mut answered = self.answered.lock().unwrap_or_else(|e| e.into_inner());
+                if answered
+                    .get(&peer)
+                    .is_some_and(|t| now.duration_since(*t) < Duration::from_secs(1))
+                {
+                    return;
+                }
+                answered.retain(|_, t| now.duration_since(*t) < Duration::from_secs(60));
+                answered.insert(peer, now);
+            }
+            debug!(%peer, set_id, ours = current.set_id, "a peer votes in an ended GRANDPA set; sending it that set's last commit");
+            current.send_to(peer, commit);
+            return;
+        }
+        current.on_message(peer, message).await;
+    }
+}
+
+/// One set's voter, running.
+struct Running {
+    shared: Arc<Shared>,
     voter: JoinHandle<()>,
     ticker: JoinHandle<()>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.voter.abort();
+        self.ticker.abort();
+    }
+}
+
+/// A running voter, handing off from set to set. Dropping it (or
+/// [`FinalityHandle::stop`]) stops the voter; the CE 250 handler it registered
+/// then drops what arrives.
+pub struct FinalityHandle {
+    supervisor: JoinHandle<()>,
     finalized: watch::Receiver<(Hash, u32)>,
-    shared: Weak<Shared>,
+    sets: Weak<Sets>,
 }
 
 impl std::fmt::Debug for FinalityHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FinalityHandle")
             .field("finalized", &self.finalized())
+            .field("set_id", &self.set_id())
             .field("running", &self.is_running())
             .finish()
     }
 }
 
 impl FinalityHandle {
+    fn current(&self) -> Option<Arc<Shared>> {
+        self.sets.upgrade()?.current()
+    }
+
     /// The latest block this voter finalized (the tree's finalized block at start
     /// until then) and its height.
     pub fn finalized(&self) -> (Hash, u32) {
@@ -1383,15 +1572,20 @@ impl FinalityHandle {
         self.finalized.clone()
     }
 
-    /// The voter's current round (0 before the first).
+    /// The voter's current round in its current set (0 before the first).
     pub fn round(&self) -> u64 {
-        self.shared.upgrade().map_or(0, |s| s.router().round)
+        self.current().map_or(0, |s| s.router().round)
+    }
+
+    /// The id of the voter set the voter now votes (or observes) in.
+    pub fn set_id(&self) -> u64 {
+        self.current().map_or(0, |s| s.set_id)
     }
 
     /// Whether the voter is still running (it stops on [`FinalityHandle::stop`],
     /// or on an error it logs).
     pub fn is_running(&self) -> bool {
-        !self.voter.is_finished()
+        !self.supervisor.is_finished()
     }
 
     /// Stop the voter.
@@ -1400,8 +1594,7 @@ impl FinalityHandle {
 
 impl Drop for FinalityHandle {
     fn drop(&mut self) {
-        self.voter.abort();
-        self.ticker.abort();
+        self.supervisor.abort();
     }
 }
 
@@ -1416,6 +1609,11 @@ impl Drop for FinalityHandle {
 /// record (or one of another set) it starts at round 1 from `tree.finalized()`.
 /// A record that cannot be read or decoded is an error: the voter cannot know
 /// what it signed.
+///
+/// When the last block of the set is final ([`BlockTree::next_voter_set`]), the
+/// voter hands off: a fresh record of the next set is written, and a voter of
+/// that set starts from the finalized block, sending to the new voters (by
+/// their keys as peer ids), with `config.local` voting if it is among them.
 pub fn start(
     config: FinalityConfig,
     network: Network,
@@ -1426,95 +1624,195 @@ pub fn start(
     if config.gossip_duration.is_zero() {
         return Err(FinalityError::ZeroGossipDuration);
     }
-    let mut unique = HashSet::new();
-    for v in &config.voters {
-        if !unique.insert(*v) {
-            return Err(FinalityError::DuplicateVoter(*v));
-        }
-    }
-    let voters =
-        VoterSet::new(config.voters.iter().map(|k| (*k, 1))).ok_or(FinalityError::EmptyVoterSet)?;
-    let record = restored_record(&*store, config.set_id)?;
-    let local = config.local.filter(|k| voters.get(&k.public()).is_some());
-    if local.is_none() {
-        info!("GRANDPA: no voter key of this set here; observing only");
-    }
-    let me = network.peer_id();
-    let peers: Vec<PeerId> = peers.into_iter().filter(|p| *p != me).collect();
     let finalized = tree.finalized();
     let (finalized_tx, finalized_rx) = watch::channel(finalized);
-    let (global_tx, global_rx) = mpsc::unbounded();
-    let shared = Arc::new(Shared {
-        voters: voters.clone(),
-        voter_count: config.voters.len(),
-        set_id: config.set_id,
-        local,
+    let finalized_tx = Arc::new(finalized_tx);
+    let (hand_off_tx, mut hand_off_rx) = tokio::sync::mpsc::unbounded_channel();
+    let launcher = Launcher {
+        local: config.local.clone(),
         gossip: config.gossip_duration,
-        tree,
         network: network.clone(),
-        peers,
-        router: Mutex::new(Router {
-            global: Some(global_tx),
-            ..Router::default()
-        }),
-        finalized: finalized_tx,
-        record: Mutex::new(record.clone()),
+        tree,
         store,
+        finalized: finalized_tx,
+        hand_off: hand_off_tx,
+    };
+    let first = launcher.launch(config.set_id, &config.voters, peers)?;
+    let sets = Arc::new(Sets {
+        current: Mutex::new(Arc::downgrade(&first.shared)),
+        ended: Mutex::new(BTreeMap::new()),
+        answered: Mutex::new(HashMap::new()),
     });
-    let weak = Arc::downgrade(&shared);
-    let handler_weak = weak.clone();
-    let handle_weak = weak.clone();
+    let handler_sets = Arc::downgrade(&sets);
     network.register::<GrandpaProtocol, _, _>(move |peer, message| {
-        let shared = handler_weak.upgrade();
+        let sets = handler_sets.upgrade();
         async move {
-            if let Some(shared) = shared {
-                shared.on_message(peer, message).await;
+            if let Some(sets) = sets {
+                sets.on_message(peer, message).await;
             }
             Ok::<(), Refusal>(())
         }
     });
-    let env = Arc::new(Env {
-        shared: shared.clone(),
-    });
-    let commits = OutgoingCommits {
-        shared: shared.clone(),
-    };
-    let (last_number, last_votes, last_base) = last_round(&record, finalized);
-    let voter = Voter::new(
-        env,
-        voters,
-        (global_rx, commits),
-        last_number,
-        last_votes,
-        last_base,
-        finalized,
-    );
-    // `Voter::new` opened the round after the completed one: our votes go there.
-    shared.resume(&record);
-    drop(shared);
-    let voter = tokio::spawn(async move {
-        match voter.await {
-            Ok(()) => info!("GRANDPA voter ended"),
-            Err(e) => warn!(error = %e, "GRANDPA voter stopped"),
-        }
-    });
-    let gossip = config.gossip_duration;
-    let ticker = tokio::spawn(async move {
-        let mut tick = 0u64;
+    let handle_sets = Arc::downgrade(&sets);
+    let supervisor = tokio::spawn(async move {
+        let mut running = first;
         loop {
-            tokio::time::sleep(gossip).await;
-            let Some(shared) = weak.upgrade() else { break };
-            shared.retry_pending();
-            tick += 1;
-            if tick.is_multiple_of(4) {
-                shared.resend_own();
+            tokio::select! {
+                _ = &mut running.voter => break,
+                next = hand_off_rx.recv() => {
+                    let Some(next) = next else { break };
+                    if next.ended_set != running.shared.set_id {
+                        continue; // a late duplicate from a voter already replaced
+                    }
+                    {
+                        let mut ended = sets.ended.lock().unwrap_or_else(|e| e.into_inner());
+                        ended.insert(next.ended_set, next.justification.clone());
+                        while ended.len() > ENDED_SETS_KEPT {
+                            ended.pop_first();
+                        }
+                    }
+                    // The new set's record first: a restart then resumes in it
+                    // (the node's store already says which set follows the
+                    // finalized block).
+                    if let Err(e) = launcher.store.save_voter_record(&VoterRecord::new(next.set_id)) {
+                        warn!(error = %e, set_id = next.set_id, "GRANDPA voter record of the next set not written; the voter stops");
+                        break;
+                    }
+                    let peers: Vec<PeerId> = next.voters.iter().map(|k| PeerId::from(*k)).collect();
+                    // The commit that ended the set, to both sets' voters and the
+                    // followers: the voter stops before its own commit timer would
+                    // have sent it, and an observer of the ended set (a voter of
+                    // the next) learns the end from it alone.
+                    running.shared.send_commit_everywhere(next.justification.clone(), &peers);
+                    match launcher.launch(next.set_id, &next.voters, peers) {
+                        Ok(r) => {
+                            info!(set_id = next.set_id, voters = next.voters.len(),
+                                voting = r.shared.local.is_some(), "GRANDPA voter set handed off");
+                            *sets.current.lock().unwrap_or_else(|e| e.into_inner()) =
+                                Arc::downgrade(&r.shared);
+                            running = r;
+                        }
+                        Err(e) => {
+                            warn!(error = %e, set_id = next.set_id, "GRANDPA voter of the next set did not start");
+                            break;
+                        }
+                    }
+                }
             }
         }
     });
     Ok(FinalityHandle {
-        voter,
-        ticker,
+        supervisor,
         finalized: finalized_rx,
-        shared: handle_weak,
+        sets: handle_sets,
     })
+}
+
+/// What every set's voter shares: starts one set's voter.
+struct Launcher {
+    local: Option<Keypair>,
+    gossip: Duration,
+    network: Network,
+    tree: Arc<dyn BlockTree>,
+    store: Arc<dyn VoterStore>,
+    finalized: Arc<watch::Sender<(Hash, Number)>>,
+    hand_off: tokio::sync::mpsc::UnboundedSender<HandOff>,
+}
+
+impl Launcher {
+    /// Start the voter of set `set_id` with `voters` from its record in the
+    /// store (or round 1 on the finalized block), sending to `peers`.
+    fn launch(
+        &self,
+        set_id: u64,
+        voter_keys: &[PublicKey],
+        peers: Vec<PeerId>,
+    ) -> Result<Running, FinalityError> {
+        let mut unique = HashSet::new();
+        for v in voter_keys {
+            if !unique.insert(*v) {
+                return Err(FinalityError::DuplicateVoter(*v));
+            }
+        }
+        let voters = VoterSet::new(voter_keys.iter().map(|k| (*k, 1)))
+            .ok_or(FinalityError::EmptyVoterSet)?;
+        let record = restored_record(&*self.store, set_id)?;
+        let local = self
+            .local
+            .clone()
+            .filter(|k| voters.get(&k.public()).is_some());
+        if local.is_none() {
+            info!(
+                set_id,
+                "GRANDPA: no voter key of this set here; observing only"
+            );
+        }
+        let me = self.network.peer_id();
+        let peers: Vec<PeerId> = peers.into_iter().filter(|p| *p != me).collect();
+        let finalized = self.tree.finalized();
+        self.finalized.send_replace(finalized);
+        let (global_tx, global_rx) = mpsc::unbounded();
+        let shared = Arc::new(Shared {
+            voters: voters.clone(),
+            voter_count: voter_keys.len(),
+            set_id,
+            local,
+            gossip: self.gossip,
+            tree: self.tree.clone(),
+            network: self.network.clone(),
+            peers,
+            router: Mutex::new(Router {
+                global: Some(global_tx),
+                ..Router::default()
+            }),
+            finalized: self.finalized.clone(),
+            retired: AtomicBool::new(false),
+            hand_off: self.hand_off.clone(),
+            record: Mutex::new(record.clone()),
+            store: self.store.clone(),
+        });
+        let env = Arc::new(Env {
+            shared: shared.clone(),
+        });
+        let commits = OutgoingCommits {
+            shared: shared.clone(),
+        };
+        let (last_number, last_votes, last_base) = last_round(&record, finalized);
+        let voter = Voter::new(
+            env,
+            voters,
+            (global_rx, commits),
+            last_number,
+            last_votes,
+            last_base,
+            finalized,
+        );
+        // `Voter::new` opened the round after the completed one: our votes go there.
+        shared.resume(&record);
+        let voter = tokio::spawn(async move {
+            match voter.await {
+                Ok(()) => info!(set_id, "GRANDPA voter ended"),
+                Err(e) => warn!(set_id, error = %e, "GRANDPA voter stopped"),
+            }
+        });
+        let weak = Arc::downgrade(&shared);
+        let gossip = self.gossip;
+        let ticker = tokio::spawn(async move {
+            let mut tick = 0u64;
+            loop {
+                tokio::time::sleep(gossip).await;
+                let Some(shared) = weak.upgrade() else { break };
+                shared.retry_pending();
+                tick += 1;
+                if tick.is_multiple_of(4) {
+                    shared.resend_own();
+                }
+            }
+        });
+        Ok(Running {
+            shared,
+            voter,
+            ticker,
+        })
+    }
 }

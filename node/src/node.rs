@@ -119,9 +119,10 @@ pub struct Shared {
     pub shards: Arc<ShardStore>,
     /// Where the DA kernels run.
     pub backend: Backend,
-    /// Whether this node validates (its key was in `κ` at start); `false` for a
-    /// follower. Its index is its key's position in each state's `κ`
-    /// ([`Shared::index_in`]): `κ` changes with the epoch (GP 6.13).
+    /// Whether this node validates (its key was in `κ`, `γ_P` or `ι` at start);
+    /// `false` for a follower. Its duties act while its key is in `κ`, under its
+    /// index in each state's `κ` ([`Shared::index_in`]): `κ` changes with the
+    /// epoch (GP 6.13).
     pub validating: bool,
     /// The validators' peer ids, by index in the best state's `κ`
     /// ([`Shared::validators`]).
@@ -370,6 +371,18 @@ impl crate::finality::BlockTree for FinalityTree {
         }
     }
 
+    fn next_voter_set(
+        &self,
+        hash: &tessera_core::hash::Hash,
+    ) -> Option<Vec<tessera_core::crypto::ed25519::PublicKey>> {
+        let shared = self.0.upgrade()?;
+        let chain = shared.chain();
+        chain
+            .info(hash)
+            .and_then(|i| i.next_voters.as_ref())
+            .map(|keys| keys.to_vec())
+    }
+
     fn finalize(&self, hash: tessera_core::hash::Hash, number: u32, _justification: Vec<u8>) {
         let Some(shared) = self.0.upgrade() else {
             return;
@@ -445,7 +458,10 @@ impl Node {
         let shards = Arc::new(chain.shard_store()?.ok_or_else(|| {
             anyhow::anyhow!("a node needs a RocksDB store (its shards live beside its states)")
         })?);
-        // κ at the best block: the testnet's validator set is fixed (ι is constant).
+        // κ at the best block (followed as it changes: `Shared::follow_kappa`), and
+        // whether this node is among the validators of this epoch or the next two
+        // (κ, γ_P, ι): one of the later sets starts its duties now and takes them
+        // up when an epoch change brings it into κ (GP 6.13).
         let kappa = {
             let mut c = chain;
             let best = c.best().hash;
@@ -453,34 +469,33 @@ impl Node {
                 .state(&best)?
                 .ok_or_else(|| anyhow::anyhow!("no state for the best block"))?;
             let keys: Vec<_> = state.state.kappa.0.iter().map(|v| v.ed25519).collect();
+            let me = config.keys.ed25519.public();
+            let designated = [&state.state.gamma.pending, &state.state.iota]
+                .iter()
+                .any(|set| set.0.iter().any(|v| v.ed25519 == me));
             let start = crate::guarantor::BestState {
                 header_hash: best,
                 state_root: state.root,
                 state: state.state,
                 slot: 0,
             };
-            (c, keys, start)
+            (c, keys, designated, start)
         };
-        let (chain, keys, start_state) = kappa;
+        let (chain, keys, designated, start_state) = kappa;
         let me = config.keys.ed25519.public();
-        let index = if config.follower {
-            None
-        } else {
-            Some(
-                keys.iter()
-                    .position(|k| *k == me)
-                    .and_then(|i| ValidatorIndex::try_from(i).ok())
-                    .ok_or_else(|| {
-                        anyhow::anyhow!(
-                            "this node's key {me} is not among the active validators (κ); \
-                             `tessera node --follower` follows the chain without validating"
-                        )
-                    })?,
-            )
-        };
+        let active = keys.contains(&me);
+        if !config.follower && !active && !designated {
+            anyhow::bail!(
+                "this node's key {me} is not among the validators of this epoch or the next two \
+                 (κ, γ_P, ι); `tessera node --follower` follows the chain without validating"
+            );
+        }
+        if !config.follower && !active {
+            info!(key = %me, "not an active validator (κ) yet: a designated one; duties begin when an epoch change brings this key into κ");
+        }
         let validators = keys.iter().map(|k| PeerId::from(*k)).collect();
         let validators = std::sync::RwLock::new(Arc::new(validators));
-        let keys_for_finality = keys.clone();
+        let voter_set = chain.voter_set();
         let pools = Arc::new(Mutex::new(Pools::new(&config.spec, config.backend, keys)));
         let shared = Arc::new(Shared {
             spec: config.spec.clone(),
@@ -491,7 +506,7 @@ impl Node {
             pools: pools.clone(),
             shards: shards.clone(),
             backend: config.backend,
-            validating: index.is_some(),
+            validating: !config.follower,
             validators,
             slot_zero: config.slot_zero,
             slot_duration: config.slot_duration,
@@ -567,18 +582,13 @@ impl Node {
         // GRANDPA (GP §19) over the node's tree: votes only for audited blocks.
         let finality = crate::finality::start(
             crate::finality::FinalityConfig {
-                voters: keys_for_finality,
-                set_id: 0,
+                voters: voter_set.1.to_vec(),
+                set_id: voter_set.0,
                 local: shared.validating.then(|| shared.keys.ed25519.clone()),
                 gossip_duration: (config.slot_duration / 6).max(Duration::from_millis(50)),
             },
             network.clone(),
-            shared
-                .validators()
-                .iter()
-                .copied()
-                .filter(|p| *p != network.peer_id())
-                .collect(),
+            voter_set.1.iter().map(|k| PeerId::from(*k)).collect(),
             Arc::new(FinalityTree(Arc::downgrade(&shared))),
             Arc::new(FinalityTree(Arc::downgrade(&shared))),
         )?;

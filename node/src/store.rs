@@ -643,6 +643,26 @@ impl StateStore {
         }
     }
 
+    /// Set several meta records in one write: all or none are stored.
+    pub fn set_metas(&mut self, entries: &[(&str, &[u8])]) -> Result<(), StoreError> {
+        match &mut self.backend {
+            Backend::Memory { meta, .. } => {
+                for (key, value) in entries {
+                    meta.insert((*key).to_owned(), value.to_vec());
+                }
+                Ok(())
+            }
+            Backend::Rocks(db) => {
+                let cf = family(db, META)?;
+                let mut batch = rocksdb::WriteBatch::default();
+                for (key, value) in entries {
+                    batch.put_cf(cf, key.as_bytes(), value);
+                }
+                Ok(db.write(batch)?)
+            }
+        }
+    }
+
     /// The GRANDPA voter's record ([`crate::finality::record`]), if written.
     pub fn voter_record(&self) -> Result<Option<VoterRecord>, StoreError> {
         let Some(bytes) = self.meta(VOTER_RECORD_KEY)? else {

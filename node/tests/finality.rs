@@ -106,6 +106,9 @@ struct View {
     justifications: Mutex<Vec<(Hash, u32, Vec<u8>)>>,
     /// Finalizations that did not extend the previous finalized block.
     violations: Mutex<Vec<String>>,
+    /// Heights whose blocks (on every branch) end the voter set in force, with
+    /// the next set's keys.
+    ends: Vec<(u32, Vec<PublicKey>)>,
 }
 
 impl View {
@@ -117,7 +120,17 @@ impl View {
             finalized: Mutex::new((genesis(), 0)),
             justifications: Mutex::new(Vec::new()),
             violations: Mutex::new(Vec::new()),
+            ends: Vec::new(),
         })
+    }
+
+    /// A view in which the blocks at the heights of `ends` end voter sets.
+    fn with_ends(blocks: Shared, ends: Vec<(u32, Vec<PublicKey>)>) -> Arc<View> {
+        let mut view = Arc::try_unwrap(View::new(blocks, None))
+            .ok()
+            .expect("fresh");
+        view.ends = ends;
+        Arc::new(view)
     }
 }
 
@@ -146,6 +159,14 @@ impl BlockTree for View {
 
     fn finalized(&self) -> (Hash, u32) {
         *self.finalized.lock().unwrap()
+    }
+
+    fn next_voter_set(&self, hash: &Hash) -> Option<Vec<PublicKey>> {
+        let number = self.block(hash)?.number;
+        self.ends
+            .iter()
+            .find(|(n, _)| *n == number)
+            .map(|(_, keys)| keys.clone())
     }
 
     fn finalize(&self, hash: Hash, number: u32, justification: Vec<u8>) {
@@ -205,7 +226,7 @@ fn grow(blocks: Shared) -> tokio::task::JoinHandle<()> {
 
 fn dev_key(i: u32) -> Keypair {
     static KEYS: std::sync::OnceLock<Vec<Keypair>> = std::sync::OnceLock::new();
-    KEYS.get_or_init(|| (0..6).map(|i| ValidatorSecrets::dev(i).ed25519).collect())[i as usize]
+    KEYS.get_or_init(|| (0..7).map(|i| ValidatorSecrets::dev(i).ed25519).collect())[i as usize]
         .clone()
 }
 
@@ -451,6 +472,97 @@ async fn an_observer_finalizes_from_the_voters_commits() {
     }
     drop(blocks);
     observer.close();
+}
+
+/// Two hand-offs: dev validator 6 replaces 5 at height 3 (set 1), and 5 comes
+/// back at height 7 (set 2). Seven endpoints run a voter each, all started in
+/// set 0 (6 observing) on a main chain already 10 blocks high. Every voter
+/// finalizes each set's last block itself (a set never votes past it, though
+/// its first round could have finalized the whole chain), ends in set 2, and
+/// every justification it was given is signed by the set in force below its
+/// block, under that set's id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn voter_sets_hand_off_at_the_blocks_that_change_them() {
+    let set = |ids: [u32; 6]| ids.iter().map(|i| dev_key(*i).public()).collect::<Vec<_>>();
+    let sets = [
+        set([0, 1, 2, 3, 4, 5]),
+        set([0, 1, 2, 3, 4, 6]),
+        set([0, 1, 2, 3, 4, 5]),
+    ];
+    let ends = vec![(3, sets[1].clone()), (7, sets[2].clone())];
+    let online = [0, 1, 2, 3, 4, 5, 6];
+    let blocks: Shared = Arc::new(Mutex::new(Blocks::new()));
+    let nets = mesh(&online).await;
+    let grower = grow(blocks.clone());
+    {
+        let mut b = blocks.lock().unwrap();
+        let mut tip = h(0, 1);
+        for _ in 0..9 {
+            tip = b.add(0, tip).0;
+        }
+    }
+    let mut handles = Vec::new();
+    let mut views = Vec::new();
+    let mut stores = Vec::new();
+    for (i, net) in online.iter().zip(&nets) {
+        let view = View::with_ends(blocks.clone(), ends.clone());
+        let config = FinalityConfig {
+            voters: sets[0].clone(),
+            set_id: 0,
+            local: Some(dev_key(*i)),
+            gossip_duration: GOSSIP,
+        };
+        let store = record_store();
+        let peers = sets[0].iter().map(|k| PeerId(*k)).collect();
+        let handle = finality::start(config, net.clone(), peers, view.clone(), store.clone());
+        handles.push(handle.expect("starts"));
+        views.push(view);
+        stores.push(store);
+    }
+    let v = Voters {
+        _nets: nets,
+        handles,
+        views,
+        stores,
+        _grower: grower,
+    };
+    assert!(
+        eventually(40, || min_finalized(&v) >= 14).await,
+        "all seven reach height 14: {:?} in sets {:?}",
+        v.handles
+            .iter()
+            .map(|h| h.finalized().1)
+            .collect::<Vec<_>>(),
+        v.handles.iter().map(|h| h.set_id()).collect::<Vec<_>>()
+    );
+    assert_consistent(&v);
+    let spec = ChainSpec::tiny();
+    for (i, ((h, view), store)) in v.handles.iter().zip(&v.views).zip(&v.stores).enumerate() {
+        assert_eq!(h.set_id(), 2, "voter {i} is in set 2");
+        assert_eq!(
+            stored_record(store).map(|r| r.set_id),
+            Some(2),
+            "voter {i}'s record"
+        );
+        let justifications = view.justifications.lock().unwrap().clone();
+        for end in [3, 7] {
+            assert!(
+                justifications.iter().any(|(_, n, _)| *n == end),
+                "voter {i} finalized the last block of a set, #{end}, itself: {:?}",
+                justifications.iter().map(|(_, n, _)| n).collect::<Vec<_>>()
+            );
+        }
+        for (hash, number, just) in &justifications {
+            let set_id = match number {
+                0..=3 => 0,
+                4..=7 => 1,
+                _ => 2,
+            };
+            let target = verify_justification(&spec, just, &sets[set_id], set_id as u64, &**view)
+                .unwrap_or_else(|e| panic!("voter {i}'s justification of #{number}: {e}"));
+            assert_eq!((target.hash, target.number), (*hash, *number));
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -31,7 +31,9 @@
 //!
 //! [`rotating_testnet_genesis`] differs in `γ_P` only: the validators in reverse
 //! order (and `γ_Z`, `H_E` with it), so that `κ` changes at the first two epoch
-//! changes.
+//! changes. [`changing_testnet_genesis`] differs in `γ_P` only too: the last
+//! validator replaced by a newcomer, so that `κ`'s keys change at the first two
+//! epoch changes (the newcomer in, then out again).
 //!
 //! The header (GP 5.1): `H_P = 0`, `H_R = 0`, `H_X` the hash of the empty
 //! extrinsic (GP 5.4), `H_T = 0`, `H_E = (η_0, η_1, [(k_b, k_e) | k ← γ_P])` as an
@@ -126,7 +128,7 @@ pub fn testnet_genesis(
     spec: &ChainSpec,
     validators: &[ValidatorSecrets],
 ) -> Result<(Header, ChainState), GenesisError> {
-    genesis(spec, validators, false)
+    genesis(spec, validators, Pending::Same)
 }
 
 /// [`testnet_genesis`] with the next epoch's validators `γ_P` in reverse order:
@@ -138,13 +140,38 @@ pub fn rotating_testnet_genesis(
     spec: &ChainSpec,
     validators: &[ValidatorSecrets],
 ) -> Result<(Header, ChainState), GenesisError> {
-    genesis(spec, validators, true)
+    genesis(spec, validators, Pending::Reversed)
+}
+
+/// [`testnet_genesis`] with the last validator of the next epoch's set `γ_P`
+/// replaced by `newcomer`: at the first epoch change `κ′ = γ_P` (GP 6.13) holds
+/// the newcomer's keys in place of the last validator's, and at the second
+/// `γ_P′ = Φ(ι)` brings the first set back. `tessera testnet
+/// --change-validators` runs on it, so that GRANDPA hands off to a new voter
+/// set twice and a validator leaves and joins `κ`.
+pub fn changing_testnet_genesis(
+    spec: &ChainSpec,
+    validators: &[ValidatorSecrets],
+    newcomer: &ValidatorSecrets,
+) -> Result<(Header, ChainState), GenesisError> {
+    genesis(
+        spec,
+        validators,
+        Pending::LastReplaced(validator_data(newcomer)),
+    )
+}
+
+/// The genesis `γ_P` as it relates to `κ`.
+enum Pending {
+    Same,
+    Reversed,
+    LastReplaced(ValidatorData),
 }
 
 fn genesis(
     spec: &ChainSpec,
     validators: &[ValidatorSecrets],
-    reversed_pending: bool,
+    pending: Pending,
 ) -> Result<(Header, ChainState), GenesisError> {
     let v = spec.validators();
     if validators.len() != v {
@@ -156,10 +183,19 @@ fn genesis(
     let c = spec.cores();
     let e = spec.epoch_length as usize;
     let keys = ValidatorSet(validators.iter().map(validator_data).collect());
-    let mut pending = keys.clone();
-    if reversed_pending {
-        pending.0.reverse();
-    }
+    let pending = {
+        let mut set = keys.clone();
+        match pending {
+            Pending::Same => {}
+            Pending::Reversed => set.0.reverse(),
+            Pending::LastReplaced(newcomer) => {
+                if let Some(last) = set.0.last_mut() {
+                    *last = newcomer;
+                }
+            }
+        }
+        set
+    };
     let bandersnatch: Vec<_> = pending.0.iter().map(|k| k.bandersnatch).collect();
     let ring_root =
         ring_cache::root(v, &bandersnatch).map_err(|err| GenesisError::Ring(err.to_string()))?;

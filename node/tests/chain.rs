@@ -1,13 +1,14 @@
 //! The block tree: fork choice over authored blocks, finality and state pruning,
 //! and a restart from the database (tiny spec, the testnet genesis).
 
+use tessera_core::crypto::ed25519::PublicKey;
 use tessera_core::crypto::jip5::ValidatorSecrets;
 use tessera_core::hash::Hash;
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{Block, Extrinsic};
 use tessera_node::author::{author_block, slot_author, Parent};
 use tessera_node::chain::{Chain, Imported};
-use tessera_node::genesis::testnet_genesis;
+use tessera_node::genesis::{changing_testnet_genesis, testnet_genesis};
 use tessera_node::store::StateStore;
 
 fn devs(spec: &ChainSpec) -> Vec<ValidatorSecrets> {
@@ -216,4 +217,90 @@ fn an_equivocation_rules_out_both_chains() {
     chain.finalize(c_hash).unwrap();
     assert!(!chain.equivocated(&f_hash));
     assert_eq!(chain.vote_target().hash, f_hash);
+}
+
+/// GRANDPA's voter sets over a genesis whose `γ_P` replaces validator 5 by dev
+/// validator 6 (`changing_testnet_genesis`): the block of slot 12 (the first of
+/// epoch 1, `κ′ = γ_P`) and that of slot 24 (`κ′` the first set again) end a
+/// set each; the set id goes up as finality passes them, and a reopened chain
+/// gives back both the marks of unfinalized blocks and the id.
+#[test]
+fn voter_sets_change_at_epoch_changes_that_change_kappa_keys() {
+    let spec = ChainSpec::tiny();
+    let validators = devs(&spec);
+    let newcomer = ValidatorSecrets::dev(spec.validators() as u32);
+    let (header, state) = changing_testnet_genesis(&spec, &validators, &newcomer).unwrap();
+    let keys = |ids: &[u32]| -> Vec<PublicKey> {
+        ids.iter()
+            .map(|i| ValidatorSecrets::dev(*i).ed25519.public())
+            .collect()
+    };
+    let first = keys(&[0, 1, 2, 3, 4, 5]);
+    let second = keys(&[0, 1, 2, 3, 4, 6]);
+    let dir = std::env::temp_dir().join(format!("tessera-chain-sets-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let open = || {
+        Chain::open(
+            &spec,
+            StateStore::open(&spec, &dir).unwrap(),
+            &header,
+            state.clone(),
+        )
+        .unwrap()
+    };
+    let mut chain = open();
+    assert_eq!(chain.voter_set(), (0, std::sync::Arc::new(first.clone())));
+    // One block per slot up to 26, sealed by whoever of the seven holds the slot.
+    let mut all = validators.clone();
+    all.push(newcomer);
+    let mut blocks = vec![(0, chain.genesis_hash())];
+    while blocks.last().unwrap().0 < 26 {
+        let (slot, parent) = *blocks.last().unwrap();
+        let stored = chain.state(&parent).unwrap().unwrap();
+        let (author, _) = slot_author(&spec, &stored.state, slot + 1, &all)
+            .unwrap()
+            .expect("every slot has an author among the seven");
+        let p = Parent {
+            state: &stored.state,
+            header_hash: parent,
+            state_root: stored.root,
+        };
+        let block = author_block(&spec, p, slot + 1, author, Extrinsic::default()).unwrap();
+        blocks.push((slot + 1, import(&mut chain, &block)));
+    }
+    let at = |slot: u32| blocks[slot as usize].1;
+    for (slot, hash) in &blocks {
+        let expected = match slot {
+            12 => Some(second.clone()),
+            24 => Some(first.clone()),
+            _ => None,
+        };
+        assert_eq!(
+            chain.info(hash).unwrap().next_voters.as_deref().cloned(),
+            expected,
+            "the block of slot {slot}"
+        );
+    }
+    chain.finalize(at(11)).unwrap();
+    assert_eq!(
+        chain.voter_set().0,
+        0,
+        "the set's last block is not final yet"
+    );
+    chain.finalize(at(13)).unwrap();
+    assert_eq!(chain.voter_set(), (1, std::sync::Arc::new(second.clone())));
+    drop(chain);
+
+    let mut chain = open();
+    assert_eq!(chain.voter_set(), (1, std::sync::Arc::new(second.clone())));
+    assert_eq!(
+        chain.info(&at(24)).unwrap().next_voters.as_deref().cloned(),
+        Some(first.clone()),
+        "an unfinalized block's mark is rebuilt from the states"
+    );
+    chain.finalize(at(25)).unwrap();
+    assert_eq!(chain.voter_set(), (2, std::sync::Arc::new(first.clone())));
+    drop(chain);
+    assert_eq!(open().voter_set(), (2, std::sync::Arc::new(first)));
+    let _ = std::fs::remove_dir_all(&dir);
 }

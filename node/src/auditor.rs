@@ -220,6 +220,19 @@ impl AuditDuty {
             return Ok(());
         }
         drop(chain);
+        // A block no hosted validator audits (none is in its auditors' set, the
+        // parent's `κ`: one of `γ_P` waiting for its epoch, or one that left
+        // `κ`) is not tracked: no audit messages come for it, and finality needs
+        // no vote from us on it.
+        let auditors = &parent.state.kappa;
+        if !self
+            .members()
+            .iter()
+            .any(|m| m.index_in(auditors).is_some())
+        {
+            tracing::debug!(block = %info.hash, "no validator here is among this block's auditors; not audited here");
+            return Ok(());
+        }
         let epoch = info.slot / shared.spec.epoch_length.max(1);
         let audit = BlockAudit::new(
             &shared.spec,

@@ -157,7 +157,7 @@ pub fn changing_testnet_genesis(
     genesis(
         spec,
         validators,
-        Pending::LastReplaced(validator_data(newcomer)),
+        Pending::LastReplaced(Box::new(validator_data(newcomer))),
     )
 }
 
@@ -165,7 +165,7 @@ pub fn changing_testnet_genesis(
 enum Pending {
     Same,
     Reversed,
-    LastReplaced(ValidatorData),
+    LastReplaced(Box<ValidatorData>),
 }
 
 fn genesis(
@@ -190,7 +190,7 @@ fn genesis(
             Pending::Reversed => set.0.reverse(),
             Pending::LastReplaced(newcomer) => {
                 if let Some(last) = set.0.last_mut() {
-                    *last = newcomer;
+                    *last = *newcomer;
                 }
             }
         }

@@ -1246,6 +1246,18 @@ async fn tickets_duty(shared: Arc<Shared>, mut events: broadcast::Receiver<NodeE
         .await;
         let tickets = match made {
             Ok(Ok(t)) => t,
+            Ok(Err(e))
+                if matches!(
+                    e.downcast_ref::<crate::tickets::TicketError>(),
+                    Some(crate::tickets::TicketError::NotPending)
+                ) =>
+            {
+                debug!(
+                    epoch,
+                    "no tickets: this validator is not in the next epoch's set (γ_P)"
+                );
+                continue;
+            }
             Ok(Err(e)) => {
                 warn!(epoch, error = %e, "tickets not made");
                 continue;

@@ -78,6 +78,15 @@ pub struct TestnetArgs {
     /// indices.)
     #[arg(long, conflicts_with_all = ["processes", "byzantine_guarantor"])]
     pub rotate_validators: bool,
+    /// Run `V + 1` validators from a genesis whose next validator set `γ_P`
+    /// replaces the last validator by the extra one
+    /// ([`crate::genesis::changing_testnet_genesis`]): at the first epoch change
+    /// the newcomer joins `κ` and validator `V − 1` leaves it, at the second they
+    /// swap back. GRANDPA hands off to a new voter set at each (the run passes
+    /// only if finality reached voter set 2), and every duty must follow. (Not
+    /// with `--processes`, `--byzantine-guarantor` or `--rotate-validators`.)
+    #[arg(long, conflicts_with_all = ["processes", "byzantine_guarantor", "rotate_validators"])]
+    pub change_validators: bool,
     /// The payload of each work package the builder submits (one per core per
     /// slot); 0: no builder.
     #[arg(long, default_value_t = 16 * 1024)]
@@ -461,6 +470,14 @@ impl Testnet {
             mb(memory.memtables),
             mb(memory.table_readers),
         ))
+    }
+
+    /// Validator 0's GRANDPA voter set after its finalized block (id and size),
+    /// and that block's slot.
+    pub fn voter_set(&self) -> Option<(u64, usize, TimeSlot)> {
+        let chain = self.nodes.first()?.shared().chain();
+        let (id, keys) = chain.voter_set();
+        Some((id, keys.len(), chain.finalized().slot))
     }
 
     /// How often validator 0's node saw the active set `κ` change, and its
@@ -1039,11 +1056,15 @@ fn network_config(listen: SocketAddr) -> NetworkConfig {
 /// `tessera testnet`: the JIP-5 development validators on the testnet genesis
 /// ([`crate::genesis::testnet_genesis`]).
 pub fn command(spec: &ChainSpec, args: &TestnetArgs) -> anyhow::Result<bool> {
-    let validators: Vec<ValidatorSecrets> = (0..spec.validators())
+    let count = spec.validators() + usize::from(args.change_validators);
+    let validators: Vec<ValidatorSecrets> = (0..count)
         .map(|i| ValidatorSecrets::dev(u32::try_from(i).unwrap_or(u32::MAX)))
         .collect();
     let genesis = if args.rotate_validators {
         crate::genesis::rotating_testnet_genesis(spec, &validators)?
+    } else if args.change_validators {
+        let (active, newcomer) = validators.split_at(spec.validators());
+        crate::genesis::changing_testnet_genesis(spec, active, &newcomer[0])?
     } else {
         crate::genesis::testnet_genesis(spec, &validators)?
     };
@@ -1281,12 +1302,31 @@ pub fn run(
         if let Some(line) = net.kappa_line() {
             println!("{line}");
         }
+        let mut passed = summary.passed();
+        if let Some((set_id, voters, finalized_slot)) = net.voter_set() {
+            // With --change-validators, κ's keys change at the first block of
+            // epochs 1 and 2 (and not after), so each finalized epoch change is
+            // one hand-off.
+            let expected = args
+                .change_validators
+                .then(|| u64::from((finalized_slot / spec.epoch_length).min(2)));
+            println!(
+                "GRANDPA (validator 0): voter set {set_id} of {voters} voters after the finalized block (slot {finalized_slot}){}",
+                match expected {
+                    Some(e) if e == set_id => format!("; {e} hand-offs, as the epoch changes that changed κ's keys require"),
+                    Some(e) => format!("; EXPECTED set {e}: a hand-off did not happen"),
+                    None => String::new(),
+                }
+            );
+            if expected.is_some_and(|e| e != set_id) {
+                passed = false;
+            }
+        }
         println!("{}", net.database_line(0));
         println!("{}", memory_line());
         if let Some(line) = net.db_memory_line(0) {
             println!("{line}");
         }
-        let mut passed = summary.passed();
         if let Some(children) = processes.take() {
             // They stop on their own a few slots after this process's last slot.
             let wait = Duration::from_secs_f64(args.slot_seconds * f64::from(SETTLE_SLOTS + 5));
@@ -1301,7 +1341,11 @@ pub fn run(
         } else {
             let mut why = summary.failures();
             if why.is_empty() {
-                why.push("a validator process did not exit cleanly".into());
+                why.push(if args.change_validators {
+                    "a GRANDPA hand-off did not happen".into()
+                } else {
+                    "a validator process did not exit cleanly".into()
+                });
             }
             println!("testnet: FAILED ({})", why.join("; "));
         }

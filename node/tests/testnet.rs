@@ -506,6 +506,37 @@ fn a_testnet_whose_validator_set_changes_passes() {
     assert!(refused < 4, "{refused} refused shard requests:\n{stderr}");
 }
 
+/// `--change-validators`: seven validators, dev validator 6 in `γ_P` in place of
+/// 5, so `κ`'s keys change at slot 12 (6 in, 5 out) and back at slot 24. The
+/// run passes only if GRANDPA handed off to voter set 2 (finality stalls at the
+/// first change otherwise: the old set votes for nothing past it), every package
+/// was accumulated, and no validator waited on audits of blocks it does not
+/// audit or warned about tickets for a set it is not in.
+#[test]
+fn a_testnet_whose_validator_keys_change_hands_off_finality() {
+    let (stdout, stderr) = passing_testnet_logged(&[
+        "--slots",
+        "28",
+        "--slot-seconds",
+        "1",
+        "--change-validators",
+    ]);
+    assert!(
+        stdout.starts_with("tessera testnet: 7 validators"),
+        "{stdout}"
+    );
+    every_package_accumulated(&stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("GRANDPA (validator 0): voter set "))
+        .unwrap_or_else(|| panic!("no GRANDPA line:\n{stdout}"));
+    assert_eq!(number_after(line, "voter set "), 2, "{line}");
+    assert!(line.contains("2 hand-offs"), "{line}");
+    for quiet in ["given up", "tickets not made"] {
+        assert!(!stderr.contains(quiet), "{quiet}:\n{stderr}");
+    }
+}
+
 /// `--processes 2`: validators 4 and 5 run as `tessera node` processes over real
 /// loopback QUIC with this one; the network still authors, guarantees, audits and
 /// finalizes, and both processes exit 0 at the end.

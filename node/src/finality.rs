@@ -1472,6 +1472,15 @@ struct Sets {
     /// When each peer was last sent an ended set's commit (at most once per
     /// second each).
     answered: Mutex<HashMap<PeerId, std::time::Instant>>,
+    /// The connected peers already sent the kept ended sets' commits (since the
+    /// last hand-off): a node that connects later (one syncing from genesis, a
+    /// follower, a restarted node) gets them once.
+    informed: Mutex<HashSet<PeerId>>,
+    /// The newest commit of each later set than ours (at most
+    /// [`ENDED_SETS_KEPT`] sets ahead), from whom: checked and delivered once we
+    /// hand off to that set. A node behind by several sets gets their ending
+    /// commits in any order.
+    later: Mutex<BTreeMap<u64, (PeerId, GrandpaMessage)>>,
 }
 
 impl Sets {
@@ -1495,7 +1504,17 @@ impl Sets {
             | GrandpaMessage::Commit { set_id, .. }
             | GrandpaMessage::CatchUp { set_id, .. } => *set_id,
         };
-        if set_id < current.set_id {
+        if set_id > current.set_id {
+            if matches!(message, GrandpaMessage::Commit { .. })
+                && set_id - current.set_id <= ENDED_SETS_KEPT as u64
+            {
+                lock_plain(&self.later).insert(set_id, (peer, message));
+            }
+            return;
+        }
+        // A commit of an ended set is not answered: the sender has ended it too
+        // (it is one of the commits we send on hand-off or to new peers).
+        if set_id < current.set_id && !matches!(message, GrandpaMessage::Commit { .. }) {
             let ended = self
                 .ended
                 .lock()
@@ -1519,8 +1538,58 @@ impl Sets {
             current.send_to(peer, commit);
             return;
         }
+        if set_id < current.set_id {
+            return;
+        }
         current.on_message(peer, message).await;
     }
+
+    /// Send the kept ended sets' commits, oldest first, to each connected peer
+    /// that is not a builder and has not had them since the last hand-off.
+    fn inform_new_peers(&self) {
+        let Some(current) = self.current() else {
+            return;
+        };
+        let ended: Vec<Arc<GrandpaMessage>> = lock_plain(&self.ended).values().cloned().collect();
+        if ended.is_empty() {
+            return;
+        }
+        let network = &current.network;
+        let new: Vec<PeerId> = {
+            let mut informed = lock_plain(&self.informed);
+            network
+                .connected_peers()
+                .into_iter()
+                .filter(|p| network.is_builder(p) == Some(false))
+                .filter(|p| informed.insert(*p))
+                .collect()
+        };
+        for peer in new {
+            for commit in &ended {
+                current.send_to(peer, commit.clone());
+            }
+        }
+    }
+
+    /// After a hand-off: the commits kept for the new current set, to its voter.
+    fn deliver_later(&self) {
+        let Some(current) = self.current() else {
+            return;
+        };
+        let due = {
+            let mut later = lock_plain(&self.later);
+            later.retain(|set, _| *set >= current.set_id);
+            later.remove(&current.set_id)
+        };
+        if let Some((peer, message)) = due {
+            tokio::spawn(async move { current.on_message(peer, message).await });
+        }
+    }
+}
+
+/// Lock a mutex whose data stays consistent even if a holder panicked.
+fn lock_plain<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// One set's voter, running.
@@ -1642,6 +1711,8 @@ pub fn start(
         current: Mutex::new(Arc::downgrade(&first.shared)),
         ended: Mutex::new(BTreeMap::new()),
         answered: Mutex::new(HashMap::new()),
+        informed: Mutex::new(HashSet::new()),
+        later: Mutex::new(BTreeMap::new()),
     });
     let handler_sets = Arc::downgrade(&sets);
     network.register::<GrandpaProtocol, _, _>(move |peer, message| {
@@ -1656,9 +1727,12 @@ pub fn start(
     let handle_sets = Arc::downgrade(&sets);
     let supervisor = tokio::spawn(async move {
         let mut running = first;
+        let mut inform = tokio::time::interval(Duration::from_secs(1));
+        inform.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = &mut running.voter => break,
+                _ = inform.tick() => sets.inform_new_peers(),
                 next = hand_off_rx.recv() => {
                     let Some(next) = next else { break };
                     if next.ended_set != running.shared.set_id {
@@ -1691,6 +1765,11 @@ pub fn start(
                             *sets.current.lock().unwrap_or_else(|e| e.into_inner()) =
                                 Arc::downgrade(&r.shared);
                             running = r;
+                            // Everyone connected now had this set's end from
+                            // the broadcast above; later peers get it once.
+                            let connected = launcher.network.connected_peers();
+                            *lock_plain(&sets.informed) = connected.into_iter().collect();
+                            sets.deliver_later();
                         }
                         Err(e) => {
                             warn!(error = %e, set_id = next.set_id, "GRANDPA voter of the next set did not start");

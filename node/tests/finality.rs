@@ -563,6 +563,45 @@ async fn voter_sets_hand_off_at_the_blocks_that_change_them() {
             assert_eq!((target.hash, target.number), (*hash, *number));
         }
     }
+
+    // A follower that starts now, from genesis in set 0, is sent the two ended
+    // sets' commits when it connects (in whatever order they arrive, the later
+    // one waits for its set), hands off twice and follows finality in set 2.
+    let follower = endpoint(ValidatorSecrets::dev(7).ed25519);
+    let view = View::with_ends(v.views[0].blocks.clone(), ends.clone());
+    let config = FinalityConfig {
+        voters: sets[0].clone(),
+        set_id: 0,
+        local: None,
+        gossip_duration: GOSSIP,
+    };
+    let peers = sets[0].iter().map(|k| PeerId(*k)).collect();
+    let handle = finality::start(
+        config,
+        follower.clone(),
+        peers,
+        view.clone(),
+        record_store(),
+    )
+    .expect("a follower starts");
+    for net in &v._nets {
+        follower
+            .connect(net.peer_id(), net.local_addr().unwrap())
+            .await
+            .expect("loopback dial");
+    }
+    let target = min_finalized(&v) + 3;
+    assert!(
+        eventually(20, || handle.set_id() == 2
+            && handle.finalized().1 >= target)
+        .await,
+        "the late follower is in set {} at #{} (the voters at #{})",
+        handle.set_id(),
+        handle.finalized().1,
+        min_finalized(&v)
+    );
+    assert!(view.violations.lock().unwrap().is_empty());
+    follower.close();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -511,12 +511,14 @@ fn a_testnet_whose_validator_set_changes_passes() {
 /// run passes only if GRANDPA handed off to voter set 2 (finality stalls at the
 /// first change otherwise: the old set votes for nothing past it), every package
 /// was accumulated, and no validator waited on audits of blocks it does not
-/// audit or warned about tickets for a set it is not in.
+/// audit or warned about tickets for a set it is not in. (32 slots: a package
+/// whose co-guarantor is still on the other side of the slot-24 change is
+/// submitted again, which takes a few slots; at 28 one loaded run ended first.)
 #[test]
 fn a_testnet_whose_validator_keys_change_hands_off_finality() {
     let (stdout, stderr) = passing_testnet_logged(&[
         "--slots",
-        "28",
+        "32",
         "--slot-seconds",
         "1",
         "--change-validators",

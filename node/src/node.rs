@@ -1258,12 +1258,16 @@ async fn tickets_duty(shared: Arc<Shared>, mut events: broadcast::Receiver<NodeE
                 );
                 continue;
             }
+            // The best block may have lost its state to a fork pruned at
+            // finality meanwhile: the next best block tries again.
             Ok(Err(e)) => {
-                warn!(epoch, error = %e, "tickets not made");
+                warn!(epoch, error = %e, "tickets not made; trying again on the next best block");
+                made_for = None;
                 continue;
             }
             Err(e) => {
-                warn!(epoch, error = %e, "ticket task failed");
+                warn!(epoch, error = %e, "ticket task failed; trying again on the next best block");
+                made_for = None;
                 continue;
             }
         };

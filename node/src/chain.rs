@@ -44,7 +44,7 @@
 //! ([`StateStore::commit`]) so that a node killed mid-import restarts on
 //! a consistent tree: [`Chain::open`] rebuilds the tree from the stored blocks.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use tessera_core::codec::{decode_exact, Encode};
@@ -176,8 +176,10 @@ pub struct Chain {
     vote: Hash,
     /// Keep every state (`--archive`) instead of pruning at finality.
     archive: bool,
-    /// Blocks whose states were pruned.
-    pruned: BTreeSet<Hash>,
+    /// Blocks whose states are in the store: the finalized block's and the
+    /// unfinalized ones' (every block's in an archive). Finality prunes from
+    /// this set, so it stays as small as the unfinalized tree.
+    stored: HashSet<Hash>,
     /// The imported blocks of each timeslot after the finalized block's: two in
     /// one slot are an equivocation (GP 19.3).
     by_slot: HashMap<TimeSlot, Vec<Hash>>,
@@ -228,7 +230,7 @@ impl Chain {
             best: genesis_hash,
             vote: genesis_hash,
             archive: false,
-            pruned: BTreeSet::new(),
+            stored: HashSet::from([genesis_hash]),
             by_slot: HashMap::new(),
             voter_set: (0, Arc::new(Vec::new())),
         };
@@ -259,8 +261,8 @@ impl Chain {
             let Some(parent) = self.infos.get(&block.header.parent).cloned() else {
                 continue;
             };
-            if !self.store.contains(&hash)? {
-                self.pruned.insert(hash);
+            if self.store.contains(&hash)? {
+                self.stored.insert(hash);
             }
             // Audited unless it made reports available (checked when the parent's
             // state is still there; a pruned one is below the finalized block).
@@ -294,14 +296,7 @@ impl Chain {
                 })?;
             if self.infos.contains_key(&hash) {
                 self.finalized = hash;
-                let mut at = hash;
-                while let Some(info) = self.infos.get(&at) {
-                    self.audited.insert(at);
-                    if at == self.genesis {
-                        break;
-                    }
-                    at = info.parent;
-                }
+                // Final blocks count as audited (`is_audited`) without a mark.
                 let floor = self.infos[&hash].slot;
                 self.by_slot.retain(|slot, _| *slot > floor);
             }
@@ -411,6 +406,7 @@ impl Chain {
         record.extend_from_slice(&root.0);
         block.encode_to(&mut record);
         self.store.commit(hash, staged, Some(&record))?;
+        self.stored.insert(hash);
         let available = available_reports(&self.spec, &prior.state, block);
         let info = self.insert(&parent, block.clone(), ticketed, root, next_voters);
         if available.is_empty() {
@@ -451,9 +447,10 @@ impl Chain {
         self.disregarded.contains(hash)
     }
 
-    /// Whether `hash` is audited.
+    /// Whether `hash` is audited: marked so, or final (finality follows audits;
+    /// the marks of blocks behind the finalized one are dropped).
     pub fn is_audited(&self, hash: &Hash) -> bool {
-        self.audited.contains(hash)
+        self.audited.contains(hash) || self.is_ancestor(hash, &self.finalized)
     }
 
     /// Keep every state (an archive node) instead of pruning at finality.
@@ -530,12 +527,9 @@ impl Chain {
         let floor = self.infos[&hash].slot;
         self.by_slot.retain(|slot, _| *slot > floor);
         self.choose_heads();
-        if self.archive {
-            self.evict_old_blocks();
-            return Ok(Some(0));
-        }
-        let keep: BTreeSet<Hash> = {
-            let mut keep = BTreeSet::from([hash]);
+        // The finalized block and its descendants: what stays above finality.
+        let keep: HashSet<Hash> = {
+            let mut keep = HashSet::from([hash]);
             let mut stack = vec![hash];
             while let Some(at) = stack.pop() {
                 for c in self.children.get(&at).into_iter().flatten() {
@@ -545,14 +539,22 @@ impl Chain {
             }
             keep
         };
+        // Audit marks matter only above the finalized block (`chain_audited`).
+        self.audited.retain(|h| keep.contains(h));
+        if self.archive {
+            self.evict_old_blocks();
+            return Ok(Some(0));
+        }
         let doomed: Vec<Hash> = self
-            .infos
-            .keys()
-            .filter(|h| !keep.contains(h) && !self.pruned.contains(*h))
+            .stored
+            .iter()
+            .filter(|h| !keep.contains(*h))
             .copied()
             .collect();
         self.store.delete_states(&doomed)?;
-        self.pruned.extend(doomed.iter().copied());
+        for h in &doomed {
+            self.stored.remove(h);
+        }
         self.evict_old_blocks();
         Ok(Some(doomed.len()))
     }
@@ -698,6 +700,12 @@ impl Chain {
         let infos = &self.infos;
         self.blocks
             .retain(|h, _| infos.get(h).is_none_or(|i| i.height >= floor));
+    }
+
+    /// How many states the tree holds in the store, and how many audit marks
+    /// it keeps: both as few as the finalized block and the tree above it.
+    pub fn tracked(&self) -> (usize, usize) {
+        (self.stored.len(), self.audited.len())
     }
 
     /// Blocks in the tree, genesis included.

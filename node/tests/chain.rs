@@ -300,6 +300,13 @@ fn voter_sets_change_at_epoch_changes_that_change_kappa_keys() {
     );
     chain.finalize(at(25)).unwrap();
     assert_eq!(chain.voter_set(), (2, std::sync::Arc::new(first.clone())));
+    // What the tree tracks shrinks with finality: the states of #25 and #26
+    // and at most their audit marks; final blocks count as audited unmarked.
+    let (states, marks) = chain.tracked();
+    assert_eq!(states, 2);
+    assert!(marks <= 2, "{marks} audit marks kept");
+    assert!(chain.state(&at(26)).unwrap().is_some() && chain.state(&at(24)).unwrap().is_none());
+    assert!(chain.is_audited(&at(3)) && chain.is_audited(&at(25)));
     drop(chain);
     assert_eq!(open().voter_set(), (2, std::sync::Arc::new(first)));
     let _ = std::fs::remove_dir_all(&dir);

@@ -338,7 +338,7 @@ fn hosted_six(base: &Path, port: u16, genesis: u64, slots: u32) -> Command {
 /// `tessera node --follower` beside a process hosting the six validators: it
 /// syncs their chain, learns finality from their GRANDPA commits, authors
 /// nothing, and keeps its endpoint key across a restart. A validator key
-/// outside `κ` is refused with a pointer to `--follower`.
+/// outside `κ`, `γ_P` and `ι` is refused with a pointer to `--follower`.
 #[test]
 fn a_follower_syncs_and_sees_finality() {
     let dir = temp_dir("follower");
@@ -413,7 +413,7 @@ fn a_follower_syncs_and_sees_finality() {
         field(&again, "best_height=").is_some_and(|h| h >= 4),
         "the follower lost its chain: {again}"
     );
-    // A validator key outside κ (tiny: six validators) is refused.
+    // A validator key outside κ, γ_P and ι (tiny: six validators, the same in all three) is refused.
     let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
         .args([
             "node",

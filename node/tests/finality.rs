@@ -113,6 +113,11 @@ struct View {
 
 impl View {
     fn new(blocks: Shared, cap: Option<u32>) -> Arc<View> {
+        View::with_ends(blocks, cap, Vec::new())
+    }
+
+    /// A view in which the blocks at the heights of `ends` end voter sets.
+    fn with_ends(blocks: Shared, cap: Option<u32>, ends: Vec<(u32, Vec<PublicKey>)>) -> Arc<View> {
         Arc::new(View {
             blocks,
             cap,
@@ -120,17 +125,8 @@ impl View {
             finalized: Mutex::new((genesis(), 0)),
             justifications: Mutex::new(Vec::new()),
             violations: Mutex::new(Vec::new()),
-            ends: Vec::new(),
+            ends,
         })
-    }
-
-    /// A view in which the blocks at the heights of `ends` end voter sets.
-    fn with_ends(blocks: Shared, ends: Vec<(u32, Vec<PublicKey>)>) -> Arc<View> {
-        let mut view = Arc::try_unwrap(View::new(blocks, None))
-            .ok()
-            .expect("fresh");
-        view.ends = ends;
-        Arc::new(view)
     }
 }
 
@@ -314,15 +310,34 @@ impl Drop for Voters {
 /// Run voters `online` (of the six) on one growing tree; `caps` gives voters an
 /// audit cap.
 async fn run(online: &[u32], caps: &[(u32, u32)]) -> Voters {
+    run_with(online, caps, Vec::new(), 0).await
+}
+
+/// [`run`], with the blocks at the heights of `ends` ending voter sets (every
+/// voter starts in set 0, the six), and the main chain grown `ahead` blocks
+/// before the voters start.
+async fn run_with(
+    online: &[u32],
+    caps: &[(u32, u32)],
+    ends: Vec<(u32, Vec<PublicKey>)>,
+    ahead: u32,
+) -> Voters {
     let blocks: Shared = Arc::new(Mutex::new(Blocks::new()));
     let nets = mesh(online).await;
     let grower = grow(blocks.clone());
+    {
+        let mut b = blocks.lock().unwrap();
+        let mut tip = h(0, 1);
+        for _ in 0..ahead {
+            tip = b.add(0, tip).0;
+        }
+    }
     let mut handles = Vec::new();
     let mut views = Vec::new();
     let mut stores = Vec::new();
     for (i, net) in online.iter().zip(&nets) {
         let cap = caps.iter().find(|(v, _)| v == i).map(|(_, c)| *c);
-        let view = View::new(blocks.clone(), cap);
+        let view = View::with_ends(blocks.clone(), cap, ends.clone());
         let config = FinalityConfig {
             voters: voters(),
             set_id: 0,
@@ -490,42 +505,7 @@ async fn voter_sets_hand_off_at_the_blocks_that_change_them() {
         set([0, 1, 2, 3, 4, 5]),
     ];
     let ends = vec![(3, sets[1].clone()), (7, sets[2].clone())];
-    let online = [0, 1, 2, 3, 4, 5, 6];
-    let blocks: Shared = Arc::new(Mutex::new(Blocks::new()));
-    let nets = mesh(&online).await;
-    let grower = grow(blocks.clone());
-    {
-        let mut b = blocks.lock().unwrap();
-        let mut tip = h(0, 1);
-        for _ in 0..9 {
-            tip = b.add(0, tip).0;
-        }
-    }
-    let mut handles = Vec::new();
-    let mut views = Vec::new();
-    let mut stores = Vec::new();
-    for (i, net) in online.iter().zip(&nets) {
-        let view = View::with_ends(blocks.clone(), ends.clone());
-        let config = FinalityConfig {
-            voters: sets[0].clone(),
-            set_id: 0,
-            local: Some(dev_key(*i)),
-            gossip_duration: GOSSIP,
-        };
-        let store = record_store();
-        let peers = sets[0].iter().map(|k| PeerId(*k)).collect();
-        let handle = finality::start(config, net.clone(), peers, view.clone(), store.clone());
-        handles.push(handle.expect("starts"));
-        views.push(view);
-        stores.push(store);
-    }
-    let v = Voters {
-        _nets: nets,
-        handles,
-        views,
-        stores,
-        _grower: grower,
-    };
+    let v = run_with(&[0, 1, 2, 3, 4, 5, 6], &[], ends.clone(), 9).await;
     assert!(
         eventually(40, || min_finalized(&v) >= 14).await,
         "all seven reach height 14: {:?} in sets {:?}",
@@ -568,7 +548,7 @@ async fn voter_sets_hand_off_at_the_blocks_that_change_them() {
     // sets' commits when it connects (in whatever order they arrive, the later
     // one waits for its set), hands off twice and follows finality in set 2.
     let follower = endpoint(ValidatorSecrets::dev(7).ed25519);
-    let view = View::with_ends(v.views[0].blocks.clone(), ends.clone());
+    let view = View::with_ends(v.views[0].blocks.clone(), None, ends.clone());
     let config = FinalityConfig {
         voters: sets[0].clone(),
         set_id: 0,

@@ -68,9 +68,10 @@ pub async fn start(shared: Arc<Shared>, config: OperatorConfig) -> Operator {
                 flags: 0,
                 name: "tessera".into(),
                 version: env!("CARGO_PKG_VERSION").into(),
-                note: match shared.validating.then(|| shared.index_now()).flatten() {
-                    Some(i) => format!("validator {i}"),
-                    None => "follower".to_string(),
+                note: match (shared.validating, shared.index_now()) {
+                    (true, Some(i)) => format!("validator {i}"),
+                    (true, None) => "validator (not in κ yet)".to_string(),
+                    (false, _) => "follower".to_string(),
                 }
                 .into(),
             },

@@ -58,6 +58,7 @@ use tessera_state::{import_block, BlockError, ChainState};
 
 use crate::finality::VoterRecord;
 use crate::store::{StateStore, StoreError, Stored};
+use tessera_net::messages::GrandpaMessage;
 
 /// Why a block was not added to the tree.
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +151,10 @@ const FINALIZED: &str = "finalized";
 /// The record key of the GRANDPA voter set's id after the finalized block (`E_8`;
 /// absent: 0).
 const VOTER_SET: &str = "voter-set";
+/// The record key of the commit that ended the set before it (a CE 250 message,
+/// as GRANDPA's justification gives it), when the finalization that ended it
+/// came with one.
+const VOTER_SET_END: &str = "voter-set-end";
 
 /// Finalized blocks kept in memory below the finalized one (older ones are read back
 /// from the store when asked for): a 10,000-slot run would otherwise hold every block
@@ -469,6 +474,20 @@ impl Chain {
         self.voter_set.clone()
     }
 
+    /// The commit that ended the voter set before the current one, as
+    /// [`Chain::finalize_justified`] kept it.
+    pub fn voter_set_end(&self) -> Result<Option<GrandpaMessage>, StoreError> {
+        let Some(bytes) = self.store.meta(VOTER_SET_END)? else {
+            return Ok(None);
+        };
+        decode_exact(&self.spec, &bytes)
+            .map(Some)
+            .map_err(|source| StoreError::CorruptRecord {
+                key: VOTER_SET_END,
+                source,
+            })
+    }
+
     /// The GRANDPA voter's record in the store ([`StateStore::voter_record`]).
     pub fn voter_record(&self) -> Result<Option<VoterRecord>, StoreError> {
         self.store.voter_record()
@@ -487,6 +506,17 @@ impl Chain {
     /// it; blocks themselves all stay (peers sync from them). Returns the number
     /// of states pruned, or `None` if `hash` was not a new finalized block.
     pub fn finalize(&mut self, hash: Hash) -> Result<Option<usize>, ChainError> {
+        self.finalize_justified(hash, None)
+    }
+
+    /// [`Chain::finalize`], with the `justification` that proves it (GRANDPA's
+    /// commit): kept when the finalized blocks end a voter set
+    /// ([`Chain::voter_set_end`]).
+    pub fn finalize_justified(
+        &mut self,
+        hash: Hash,
+        justification: Option<&[u8]>,
+    ) -> Result<Option<usize>, ChainError> {
         if hash == self.finalized || !self.infos.contains_key(&hash) {
             return Ok(None);
         }
@@ -509,10 +539,10 @@ impl Chain {
         match next {
             Some(keys) => {
                 let set_id = self.voter_set.0 + ended;
-                self.store.set_metas(&[
-                    (FINALIZED, hash.0.as_slice()),
-                    (VOTER_SET, set_id.encode().as_slice()),
-                ])?;
+                let id = set_id.encode();
+                let mut records = vec![(FINALIZED, hash.0.as_slice()), (VOTER_SET, id.as_slice())];
+                records.extend(justification.map(|j| (VOTER_SET_END, j)));
+                self.store.set_metas(&records)?;
                 tracing::info!(
                     set_id,
                     voters = keys.len(),

@@ -1714,6 +1714,20 @@ pub fn start(
         informed: Mutex::new(HashSet::new()),
         later: Mutex::new(BTreeMap::new()),
     });
+    // The commit that ended the set before ours, if the store kept it: a node
+    // restarted after a hand-off still tells the peers that missed it.
+    match launcher.store.load_ended_commit() {
+        Ok(Some(commit @ GrandpaMessage::Commit { set_id, .. })) if set_id < config.set_id => {
+            lock_plain(&sets.ended).insert(set_id, Arc::new(commit));
+        }
+        Ok(Some(_)) => {
+            warn!("the stored commit that ended the last voter set is not one of an earlier set; ignored")
+        }
+        Ok(None) => {}
+        Err(e) => {
+            warn!(error = %e, "the commit that ended the last voter set could not be read; ignored")
+        }
+    }
     let handler_sets = Arc::downgrade(&sets);
     network.register::<GrandpaProtocol, _, _>(move |peer, message| {
         let sets = handler_sets.upgrade();

@@ -383,11 +383,13 @@ impl crate::finality::BlockTree for FinalityTree {
             .map(|keys| keys.to_vec())
     }
 
-    fn finalize(&self, hash: tessera_core::hash::Hash, number: u32, _justification: Vec<u8>) {
+    fn finalize(&self, hash: tessera_core::hash::Hash, number: u32, justification: Vec<u8>) {
         let Some(shared) = self.0.upgrade() else {
             return;
         };
-        let result = shared.chain().finalize(hash);
+        let result = shared
+            .chain()
+            .finalize_justified(hash, Some(&justification));
         match result {
             Ok(Some(pruned)) => {
                 debug!(%hash, height = number, pruned, "finalized");
@@ -443,6 +445,14 @@ impl crate::finality::VoterStore for FinalityTree {
         let shared = self.0.upgrade().ok_or(crate::store::StoreError::Closed)?;
         let saved = shared.chain().set_voter_record(record);
         saved
+    }
+
+    fn load_ended_commit(
+        &self,
+    ) -> Result<Option<tessera_net::messages::GrandpaMessage>, crate::store::StoreError> {
+        let shared = self.0.upgrade().ok_or(crate::store::StoreError::Closed)?;
+        let ended = shared.chain().voter_set_end();
+        ended
     }
 }
 

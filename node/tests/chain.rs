@@ -1,11 +1,13 @@
 //! The block tree: fork choice over authored blocks, finality and state pruning,
 //! and a restart from the database (tiny spec, the testnet genesis).
 
+use tessera_core::codec::Encode;
 use tessera_core::crypto::ed25519::PublicKey;
 use tessera_core::crypto::jip5::ValidatorSecrets;
 use tessera_core::hash::Hash;
 use tessera_core::spec::ChainSpec;
 use tessera_core::types::{Block, Extrinsic};
+use tessera_net::messages::{GrandpaMessage, GrandpaTarget};
 use tessera_node::author::{author_block, slot_author, Parent};
 use tessera_node::chain::{Chain, Imported};
 use tessera_node::genesis::{changing_testnet_genesis, testnet_genesis};
@@ -281,18 +283,39 @@ fn voter_sets_change_at_epoch_changes_that_change_kappa_keys() {
             "the block of slot {slot}"
         );
     }
-    chain.finalize(at(11)).unwrap();
+    // The commit that ends set 0 (its precommits do not matter to the store).
+    let commit = GrandpaMessage::Commit {
+        round: 7,
+        set_id: 0,
+        target: GrandpaTarget {
+            hash: at(13),
+            number: 13,
+        },
+        precommits: Vec::new(),
+    };
+    chain.finalize_justified(at(11), Some(&[1, 2, 3])).unwrap();
     assert_eq!(
         chain.voter_set().0,
         0,
         "the set's last block is not final yet"
     );
-    chain.finalize(at(13)).unwrap();
+    assert!(
+        chain.voter_set_end().unwrap().is_none(),
+        "a justification that ends no set is not kept"
+    );
+    chain
+        .finalize_justified(at(13), Some(&commit.encode()))
+        .unwrap();
     assert_eq!(chain.voter_set(), (1, std::sync::Arc::new(second.clone())));
     drop(chain);
 
     let mut chain = open();
     assert_eq!(chain.voter_set(), (1, std::sync::Arc::new(second.clone())));
+    assert_eq!(
+        chain.voter_set_end().unwrap(),
+        Some(commit),
+        "the commit that ended set 0, kept with the hand-off"
+    );
     assert_eq!(
         chain.info(&at(24)).unwrap().next_voters.as_deref().cloned(),
         Some(first.clone()),

@@ -12,7 +12,9 @@
 use std::sync::Mutex;
 
 use tessera_core::codec::{Decode, Encode};
-use tessera_net::messages::{GrandpaTarget, GrandpaVote, SignedGrandpaVote, MAX_GRANDPA_VOTES};
+use tessera_net::messages::{
+    GrandpaMessage, GrandpaTarget, GrandpaVote, SignedGrandpaVote, MAX_GRANDPA_VOTES,
+};
 
 use crate::store::{StateStore, StoreError};
 
@@ -228,6 +230,13 @@ pub trait VoterStore: Send + Sync + 'static {
     fn load_voter_record(&self) -> Result<Option<VoterRecord>, StoreError>;
     /// Replace the stored record, durably.
     fn save_voter_record(&self, record: &VoterRecord) -> Result<(), StoreError>;
+    /// The commit (a CE 250 message) that finalized the last block of the voter
+    /// set before the current one, if the store keeps it: after a restart,
+    /// peers still in that set are sent it. One that does not decode is
+    /// [`StoreError::CorruptRecord`]. Default: none kept.
+    fn load_ended_commit(&self) -> Result<Option<GrandpaMessage>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// A store of its own (tests, tools): the record in its `meta` family.

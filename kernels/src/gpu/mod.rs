@@ -34,6 +34,7 @@ pub mod availability;
 pub mod blake2b;
 mod device;
 pub mod ed25519;
+mod ed25519_base;
 mod error;
 pub mod merkle;
 pub mod profile;

@@ -253,7 +253,7 @@ def neg_cached(q):
 
 
 def point_op(p, q, dbl):
-    """The shader's `point_op`: two stages of four products."""
+    """The shader's `point_op`: two rounds of four products."""
     x, y, z, t = p
     if dbl:
         pairs = [(x, x), (y, y), (z, z), (x + y, x + y)]

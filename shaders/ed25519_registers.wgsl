@@ -49,20 +49,25 @@
 //
 // Mesa inlines every call, so each call site of `fe_mul` is a copy of its 256 limb
 // products (see the `program` kernel's header: hundreds of copies did not compile in
-// ten minutes). Here there are 20 copies:
-// - `point_op` computes either operation as two stages of four products (the stages
-//   of both formulas have the same shape: four products, then E, F, G, H from them,
-//   then X3 = E·F, Y3 = G·H, Z3 = F·G, T3 = E·H), so 4 sites, in a loop of 2; it is
-//   called from one site, in the loop over the schedule's operations;
+// ten minutes). Here there are 24 copies (pipeline built in about 5 s on lavapipe on
+// a 2-core machine without Mesa's shader cache, against about 11 s for the `program`
+// kernel):
+// - `point_op` computes either operation with the same 8 products (both formulas are
+//   four products, then E, F, G, H from them, then X3 = E·F, Y3 = G·H, Z3 = F·G,
+//   T3 = E·H; only the operands of the first four and the combination differ, chosen
+//   by selects), and is called from one site, in the loop over the schedule's
+//   operations: one point operation per iteration, addition or doubling;
 // - `cache` (one product, 2d·T): two sites, for the decoded points and the table;
 // - `decode`: 13 sites, called from one site in a loop over A and R; its
 //   exponentiation `fe_pow_p58` is a loop of 263 multiplications through 1 site.
+// (A version computing `point_op`'s two stages in a loop of 2 through 4 sites built
+// in 4.5 s instead of 5: not worth leaving the unrolling to a GPU's compiler.)
 //
 // llvmpipe also ends an invocation's loops silently once 65535 iterations have run in
 // all of them together (see the `program` kernel's header). Here: 64 (recoding) + 2
-// (A, R) + 2 × 263 (exponentiations) + 395 operations + 2 × 395 stages = 1777, the
-// same for every invocation that decodes both points. Everything else that loops over
-// limbs or words is unrolled (generated). The shader still writes
+// (A, R) + 2 × 263 (exponentiations) + 395 point operations = 987, the same for every
+// invocation that decodes both points. Everything else that loops over limbs or words
+// is unrolled (generated). The shader still writes
 // `STATUS_UNFINISHED` first and a verdict only at the end, so an invocation cut short
 // reads back as a GPU failure, never as a verdict.
 
@@ -260,7 +265,7 @@ fn base_load(e: u32) -> Cached {
     );
 }
 
-// p + q, or 2p when `dbl` (q unused). Both formulas as two stages of four products:
+// p + q, or 2p when `dbl` (q unused). Both formulas as two rounds of four products:
 //
 //   addition (add-2008-hwcd-3, q cached):   doubling (dbl-2008-hwcd):
 //   m0 = (Y − X)(Y₂ − X₂)  = A               m0 = X² = A
@@ -273,42 +278,18 @@ fn base_load(e: u32) -> Cached {
 // then X3 = E·F, Y3 = G·H, Z3 = F·G, T3 = E·H for both.
 fn point_op(p: Point, q: Cached, dbl: bool) -> Point {
     let ypx = fe_add(p.y, p.x);
-    var l0 = fe_select(fe_sub(p.y, p.x), p.x, dbl);
-    var r0 = fe_select(q.ymx, p.x, dbl);
-    var l1 = fe_select(ypx, p.y, dbl);
-    var r1 = fe_select(q.ypx, p.y, dbl);
-    var l2 = fe_select(p.t, p.z, dbl);
-    var r2 = fe_select(q.t2d, p.z, dbl);
-    var l3 = fe_select(p.z, ypx, dbl);
-    var r3 = fe_select(q.z2, ypx, dbl);
-    var m0: Fe;
-    var m1: Fe;
-    var m2: Fe;
-    var m3: Fe;
-    for (var stage = 0u; stage < 2u; stage++) {
-        m0 = fe_mul(l0, r0);
-        m1 = fe_mul(l1, r1);
-        m2 = fe_mul(l2, r2);
-        m3 = fe_mul(l3, r3);
-        if (stage == 0u) {
-            let total = fe_add(m0, m1);
-            let diff = fe_sub(m1, m0);
-            let f_dbl = fe_sub(fe_sub(diff, m2), m2);
-            let e = fe_select(diff, fe_sub(m3, total), dbl);
-            let f = fe_select(fe_sub(m3, m2), f_dbl, dbl);
-            let g = fe_select(fe_add(m3, m2), diff, dbl);
-            let h = fe_select(total, fe_sub(FE_ZERO, total), dbl);
-            l0 = e;
-            r0 = f;
-            l1 = g;
-            r1 = h;
-            l2 = f;
-            r2 = g;
-            l3 = e;
-            r3 = h;
-        }
-    }
-    return Point(m0, m1, m2, m3);
+    let m0 = fe_mul(fe_select(fe_sub(p.y, p.x), p.x, dbl), fe_select(q.ymx, p.x, dbl));
+    let m1 = fe_mul(fe_select(ypx, p.y, dbl), fe_select(q.ypx, p.y, dbl));
+    let m2 = fe_mul(fe_select(p.t, p.z, dbl), fe_select(q.t2d, p.z, dbl));
+    let m3 = fe_mul(fe_select(p.z, ypx, dbl), fe_select(q.z2, ypx, dbl));
+    let total = fe_add(m0, m1);
+    let diff = fe_sub(m1, m0);
+    let f_dbl = fe_sub(fe_sub(diff, m2), m2);
+    let e = fe_select(diff, fe_sub(m3, total), dbl);
+    let f = fe_select(fe_sub(m3, m2), f_dbl, dbl);
+    let g = fe_select(fe_add(m3, m2), diff, dbl);
+    let h = fe_select(total, fe_sub(FE_ZERO, total), dbl);
+    return Point(fe_mul(e, f), fe_mul(g, h), fe_mul(f, g), fe_mul(e, h));
 }
 
 // ---------------------------------------------------------------------------------

@@ -49,7 +49,8 @@ pub enum Ed25519Kernel {
     Program,
     /// `shaders/ed25519_registers.wgsl`: field elements as values indexed only by
     /// constants (registers), a 4-bit signed fixed-window double-scalar
-    /// multiplication with A's multiples in workgroup memory and B's in a storage
+    /// multiplication with A's multiples in workgroup memory (32 KiB per workgroup:
+    /// an adapter with less fails to build it, a [`GpuError`]) and B's in a storage
     /// buffer. Unmeasured on a hardware GPU so far.
     Registers,
 }

@@ -181,7 +181,7 @@ pub struct GpuContext {
     /// The native-u64 variant of `blake2b`'s `hash`, when the device has SHADER_INT64.
     pub(super) blake2b_int64: Option<wgpu::ComputePipeline>,
     pub(super) merkle: Pipeline,
-    /// The Ed25519 verifiers, by [`ed25519::Ed25519Kernel::index`], each compiled on
+    /// The Ed25519 verifiers, in `ed25519::Ed25519Kernel::ALL` order, each compiled on
     /// first use (see [`ed25519`]): large shaders that would otherwise slow every
     /// context creation, erasure-only runs included.
     pub(super) ed25519: [OnceLock<Result<super::ed25519::Verifier, GpuError>>; 2],

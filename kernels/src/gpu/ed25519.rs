@@ -56,7 +56,7 @@ pub enum Ed25519Kernel {
 }
 
 impl Ed25519Kernel {
-    /// Both kernels, in [`Ed25519Kernel::index`] order.
+    /// Both kernels, in the order of their slots among a context's pipelines.
     pub const ALL: [Ed25519Kernel; 2] = [Ed25519Kernel::Program, Ed25519Kernel::Registers];
 
     /// The name `--gpu-ed25519` takes.
@@ -87,7 +87,7 @@ impl Ed25519Kernel {
     }
 }
 
-/// The process's [`Ed25519Kernel`], by [`Ed25519Kernel::index`].
+/// The process's [`Ed25519Kernel`], by its index in [`Ed25519Kernel::ALL`].
 static KERNEL: AtomicUsize = AtomicUsize::new(0);
 
 /// Verify with `kernel` from now on, for the process (`verify_ed25519_many`, and so

@@ -18,7 +18,10 @@
 #   da.json            tessera bench da --backend simd,gpu --profile (package, slot)
 #   da-radix1.json     the same package workload with one transform layer per dispatch
 #   da-tables.json     the same package workload multiplying through per-factor tables
-#   sigs.json          tessera bench sigs --backend simd,gpu --profile
+#   sigs.json          tessera bench sigs --backend simd,gpu --profile (the default
+#                      Ed25519 kernel, `program`)
+#   sigs-registers.json the same with --gpu-ed25519 registers (the second kernel,
+#                      shaders/ed25519_registers.wgsl)
 #   summary.txt        each gpu figure beside simd and raw reed-solomon-simd, and as
 #                      a fraction of the host-to-GPU copy bound (python3 permitting)
 #   *.log              stderr of each bench
@@ -109,6 +112,8 @@ run() {
         --repetitions 3 --gpu-multiply tables --profile --json
     step sigs 300 "$bin/tessera" bench sigs --backend simd,gpu --batches "$batches" \
         --profile --json
+    step sigs-registers 300 "$bin/tessera" bench sigs --backend gpu --batches "$batches" \
+        --gpu-ed25519 registers --profile --json
     echo ']}' >>"$OUT/summary.json"
     cat "$OUT/summary.json"
     if command -v python3 >/dev/null; then
@@ -141,10 +146,15 @@ for name, what in [("da-radix1.json", "at 1 layer per pass"), ("da-tables.json",
             print(f"{r['workload']:8} {r['operation']:13} gpu {what:22} {r['mb_per_s']:10.1f} MB/s")
 sigs = load("sigs.json")
 per = {(r["batch"], r["backend"]): r["per_second"] for r in sigs}
+registers = {r["batch"]: r["per_second"] for r in load("sigs-registers.json") if r["backend"] == "gpu"}
 for (n, b), v in sorted(per.items()):
     if b == "gpu":
         simd = per.get((n, "simd"))
-        print(f"ed25519 batch {n:7}: gpu {v:12.0f}/s" + (f"  {v / simd:5.2f}x simd" if simd else ""))
+        print(f"ed25519 batch {n:7}: gpu program {v:12.0f}/s" + (f"  {v / simd:5.2f}x simd" if simd else ""))
+for n, v in sorted(registers.items()):
+    simd, program = per.get((n, "simd")), per.get((n, "gpu"))
+    print(f"ed25519 batch {n:7}: gpu registers {v:10.0f}/s" + (f"  {v / simd:5.2f}x simd" if simd else "")
+          + (f"  {v / program:5.2f}x program" if program else ""))
 PY
     fi
 }

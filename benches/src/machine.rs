@@ -28,11 +28,13 @@ impl Machine {
         } else {
             match tessera_kernels::gpu::context() {
                 Ok(ctx) => format!(
-                    "{} ({}; {} erasure-transform layers per dispatch, {:?} multiplication{})",
+                    "{} ({}; {} erasure-transform layers per dispatch, {:?} multiplication, \
+                     {} ed25519 kernel{})",
                     ctx.adapter_name(),
                     ctx.driver(),
                     tessera_kernels::gpu::reed_solomon::radix_bits(),
                     tessera_kernels::gpu::reed_solomon::multiply(),
+                    tessera_kernels::gpu::ed25519::kernel().name(),
                     if ctx.is_software() {
                         "; software rasteriser: a correctness check, not a GPU figure"
                     } else {

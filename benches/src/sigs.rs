@@ -2,7 +2,8 @@
 //! batches of several sizes on each backend, in one run, beside ed25519-dalek's single
 //! verification as the baseline, with the measured crossover between `cpu` and `simd`;
 //! a table ([`write_table`]), JSON records ([`Record::json`]) or an SVG plot ([`plot`]).
-//! The `gpu` backend (the WGSL kernel, `shaders/ed25519.wgsl`) is measured when asked
+//! The `gpu` backend (the WGSL kernel the process chose, `shaders/ed25519.wgsl` by
+//! default; see `tessera_kernels::gpu::ed25519::set_kernel`) is measured when asked
 //! for by name, or by `all` when a GPU adapter exists; on a software adapter
 //! (lavapipe) its figures say nothing about a hardware GPU.
 //!

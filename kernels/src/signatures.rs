@@ -21,7 +21,8 @@
 //!   failing chunk is bisected, so `f` bad items among `n` cost about `2f·log₂(n/f)`
 //!   sub-batches, not `n` single verifications;
 //! - [`Backend::Gpu`]: one WGSL compute-shader invocation per item
-//!   (`shaders/ed25519.wgsl`, driven by [`crate::gpu::ed25519`]): decoding of `A` and
+//!   (`shaders/ed25519.wgsl` or `shaders/ed25519_registers.wgsl`, as
+//!   [`crate::gpu::ed25519::set_kernel`] says, driven by [`crate::gpu::ed25519`]): decoding of `A` and
 //!   `R` and the cofactored equation, in 16-bit-limb field arithmetic, for every item
 //!   on its own (no random linear combination, so no bisection either). Without an
 //!   adapter, or if a submission fails, [`try_verify_ed25519_batch`] returns the

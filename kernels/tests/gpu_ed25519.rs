@@ -1,5 +1,7 @@
-//! The `gpu` Ed25519 backend (`shaders/ed25519.wgsl`) gives, item by item, exactly
-//! the result of core's one-at-a-time `verify` (ZIP-215) and of the `cpu` backend: on
+//! The `gpu` Ed25519 backend gives, item by item, exactly the result of core's
+//! one-at-a-time `verify` (ZIP-215) and of the `cpu` backend, with each of its kernels
+//! (`program`, `shaders/ed25519.wgsl`; `registers`, `shaders/ed25519_registers.wgsl`;
+//! every test runs once per kernel, in the modules `program` and `registers`): on
 //! the 196 ZIP-215 vectors alone and as one batch; on a seeded mix of valid,
 //! corrupted, non-canonical, small-order, mixed-order and not-a-point inputs; on an
 //! empty batch; and across submissions.
@@ -15,6 +17,7 @@ use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
 use curve25519_dalek::scalar::Scalar;
 use sha2::{Digest, Sha512};
 use tessera_core::crypto::ed25519::{verify, Ed25519Error, Keypair, PublicKey, Signature};
+use tessera_kernels::gpu::ed25519::Ed25519Kernel;
 use tessera_kernels::gpu::GpuContext;
 use tessera_kernels::signatures::{try_verify_ed25519_batch, verify_ed25519_batch};
 use tessera_kernels::Backend;
@@ -26,19 +29,50 @@ use support::{borrow, gpu_or_skip, zip215_items, Item};
 
 type Outcomes = Vec<Result<(), Ed25519Error>>;
 
-/// `gpu`'s results for `items`, checked equal item by item to single verification
+/// Each test, once per kernel.
+macro_rules! per_kernel {
+    ($($test:ident),* $(,)?) => {
+        mod program {
+            use super::*;
+            $(#[test]
+            fn $test() {
+                super::$test(Ed25519Kernel::Program);
+            })*
+        }
+        mod registers {
+            use super::*;
+            $(#[test]
+            fn $test() {
+                super::$test(Ed25519Kernel::Registers);
+            })*
+        }
+    };
+}
+
+per_kernel!(
+    gpu_zip215_vectors_alone_and_together,
+    gpu_random_inputs_equal_cpu,
+    gpu_empty_batch,
+    gpu_batches_split_across_submissions,
+    gpu_kernel_compiles,
+);
+
+/// `kernel`'s results for `items`, checked equal item by item to single verification
 /// and to the `cpu` backend; returns them.
-fn gpu_equals_reference(items: &[Item]) -> Outcomes {
+fn gpu_equals_reference(ctx: &GpuContext, kernel: Ed25519Kernel, items: &[Item]) -> Outcomes {
     let borrowed = borrow(items);
     let want: Outcomes = items.iter().map(|(k, m, s)| verify(k, m, s)).collect();
     assert_eq!(verify_ed25519_batch(Backend::Cpu, &borrowed), want);
-    let got = try_verify_ed25519_batch(Backend::Gpu, &borrowed).expect("gpu runs");
+    let got = ctx
+        .verify_ed25519_many_with(kernel, &borrowed)
+        .expect("gpu runs");
     assert_eq!(got.len(), want.len());
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
         assert_eq!(
             g,
             w,
-            "item {i}: gpu {g:?}, reference {w:?}: key {:?}, signature {:?}, message {}",
+            "item {i}: {kernel:?} kernel {g:?}, reference {w:?}: key {:?}, signature {:?}, \
+             message {}",
             items[i].0,
             items[i].2,
             hex::encode(&items[i].1)
@@ -50,26 +84,26 @@ fn gpu_equals_reference(items: &[Item]) -> Outcomes {
 // ---------------------------------------------------------------------------------
 // ZIP-215 vectors.
 
-#[test]
-fn gpu_zip215_vectors_alone_and_together() {
-    if gpu_or_skip("gpu_zip215_vectors_alone_and_together").is_none() {
+fn gpu_zip215_vectors_alone_and_together(kernel: Ed25519Kernel) {
+    let Some(ctx) = gpu_or_skip("gpu_zip215_vectors_alone_and_together") else {
         return;
-    }
+    };
     let Some(items) = zip215_items() else { return };
     let started = Instant::now();
     for item in &items {
         assert_eq!(
-            gpu_equals_reference(std::slice::from_ref(item)),
+            gpu_equals_reference(ctx, kernel, std::slice::from_ref(item)),
             vec![Ok(())]
         );
     }
     let alone = started.elapsed();
     let started = Instant::now();
-    let all = gpu_equals_reference(&items);
+    let all = gpu_equals_reference(ctx, kernel, &items);
     assert!(all.iter().all(Result::is_ok));
     eprintln!(
-        "[gpu_ed25519] 196 ZIP-215 vectors verify on gpu: one by one in {alone:.2?}, as one \
-         batch in {:.2?}",
+        "[gpu_ed25519] 196 ZIP-215 vectors verify on gpu ({}): one by one in {alone:.2?}, \
+         as one batch in {:.2?}",
+        kernel.name(),
         started.elapsed()
     );
 }
@@ -258,11 +292,10 @@ fn make(rng: &mut SplitMix, i: usize, kind: u64) -> Item {
     }
 }
 
-#[test]
-fn gpu_random_inputs_equal_cpu() {
-    if gpu_or_skip("gpu_random_inputs_equal_cpu").is_none() {
+fn gpu_random_inputs_equal_cpu(kernel: Ed25519Kernel) {
+    let Some(ctx) = gpu_or_skip("gpu_random_inputs_equal_cpu") else {
         return;
-    }
+    };
     let mut rng = SplitMix(0xed25519);
     let items: Vec<Item> = (0..400)
         .map(|i| {
@@ -271,7 +304,7 @@ fn gpu_random_inputs_equal_cpu() {
         })
         .collect();
     let started = Instant::now();
-    let got = gpu_equals_reference(&items);
+    let got = gpu_equals_reference(ctx, kernel, &items);
     let elapsed = started.elapsed();
     let count = |e: Option<Ed25519Error>| got.iter().filter(|r| r.err() == e).count();
     let tally = [
@@ -283,8 +316,9 @@ fn gpu_random_inputs_equal_cpu() {
     ];
     eprintln!(
         "[gpu_ed25519] {} mixed items (ok, key not a point, R not a point, s ≥ ℓ, bad): \
-         {tally:?}, gpu {elapsed:.2?} including the cpu reference run",
-        items.len()
+         {tally:?}, gpu ({}) {elapsed:.2?} including the cpu reference run",
+        items.len(),
+        kernel.name()
     );
     assert!(
         tally.iter().all(|&n| n >= 10),
@@ -292,23 +326,25 @@ fn gpu_random_inputs_equal_cpu() {
     );
 }
 
-#[test]
-fn gpu_empty_batch() {
-    if gpu_or_skip("gpu_empty_batch").is_none() {
+fn gpu_empty_batch(kernel: Ed25519Kernel) {
+    let Some(ctx) = gpu_or_skip("gpu_empty_batch") else {
         return;
-    }
-    assert_eq!(try_verify_ed25519_batch(Backend::Gpu, &[]), Ok(vec![]));
+    };
+    assert_eq!(ctx.verify_ed25519_many_with(kernel, &[]), Ok(vec![]));
     // Only non-canonical s: nothing reaches the GPU.
     let kp = Keypair::from_seed([3; 32]);
     let sig = Signature::from_parts(kp.sign(b"m").r(), ELL);
-    assert_eq!(
-        try_verify_ed25519_batch(Backend::Gpu, &[(kp.public(), b"m".as_slice(), sig)]),
-        Ok(vec![Err(Ed25519Error::NonCanonicalS)])
-    );
+    let want = Ok(vec![Err(Ed25519Error::NonCanonicalS)]);
+    let item = [(kp.public(), b"m".as_slice(), sig)];
+    assert_eq!(ctx.verify_ed25519_many_with(kernel, &item), want);
+    // The backend's entry point, with the process's kernel (the default).
+    if kernel == Ed25519Kernel::Program {
+        assert_eq!(try_verify_ed25519_batch(Backend::Gpu, &[]), Ok(vec![]));
+        assert_eq!(try_verify_ed25519_batch(Backend::Gpu, &item), want);
+    }
 }
 
-#[test]
-fn gpu_batches_split_across_submissions() {
+fn gpu_batches_split_across_submissions(kernel: Ed25519Kernel) {
     if gpu_or_skip("gpu_batches_split_across_submissions").is_none() {
         return;
     }
@@ -324,6 +360,37 @@ fn gpu_batches_split_across_submissions() {
         })
         .collect();
     let want: Outcomes = items.iter().map(|(k, m, s)| verify(k, m, s)).collect();
-    let got = ctx.verify_ed25519_many(&borrow(&items)).expect("gpu runs");
+    let got = ctx
+        .verify_ed25519_many_with(kernel, &borrow(&items))
+        .expect("gpu runs");
     assert_eq!(got, want);
+}
+
+/// The kernel compiles in a fresh context (no pipeline cached in this process; Mesa's
+/// own shader cache may still answer, unless `MESA_SHADER_CACHE_DISABLE=true`), and
+/// how long that takes: the first verification of one item, less the second.
+fn gpu_kernel_compiles(kernel: Ed25519Kernel) {
+    if gpu_or_skip("gpu_kernel_compiles").is_none() {
+        return;
+    }
+    let ctx = GpuContext::new().expect("a fresh context");
+    let kp = Keypair::from_seed([5; 32]);
+    let item = [(kp.public(), b"m".as_slice(), kp.sign(b"m"))];
+    let started = Instant::now();
+    assert_eq!(
+        ctx.verify_ed25519_many_with(kernel, &item),
+        Ok(vec![Ok(())])
+    );
+    let first = started.elapsed();
+    let started = Instant::now();
+    assert_eq!(
+        ctx.verify_ed25519_many_with(kernel, &item),
+        Ok(vec![Ok(())])
+    );
+    let second = started.elapsed();
+    eprintln!(
+        "[gpu_ed25519] {} kernel: first verification {first:.2?} (pipeline built), second \
+         {second:.2?}",
+        kernel.name()
+    );
 }

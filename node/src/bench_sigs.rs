@@ -36,6 +36,12 @@ pub struct SigsArgs {
     /// Needs `--backend simd,gpu` (or `all`).
     #[arg(long)]
     pub calibrate: bool,
+    /// Which WGSL kernel the `gpu` backend runs: `program` (`shaders/ed25519.wgsl`,
+    /// the default) or `registers` (`shaders/ed25519_registers.wgsl`, field elements
+    /// in registers), to measure which is faster on this adapter. Verdicts are
+    /// identical.
+    #[arg(long, value_parser = ["program", "registers"])]
+    pub gpu_ed25519: Option<String>,
     /// Batch sizes, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,64,1023,10000,100000")]
     pub batches: Vec<usize>,
@@ -47,6 +53,11 @@ pub fn run(args: &SigsArgs, calibration: Option<&std::path::Path>) -> anyhow::Re
     let both = backends.contains(&tessera_kernels::Backend::Gpu)
         && backends.contains(&tessera_kernels::Backend::Simd);
     let calibration = tessera_benches::calibrate::target(args.calibrate, calibration, both)?;
+    if let Some(name) = &args.gpu_ed25519 {
+        let kernel = tessera_kernels::gpu::ed25519::Ed25519Kernel::from_name(name)
+            .with_context(|| format!("no ed25519 kernel named {name}"))?;
+        tessera_kernels::gpu::ed25519::set_kernel(kernel);
+    }
     let machine = Machine::probe(backends.contains(&tessera_kernels::Backend::Gpu));
     let mut batches = args.batches.clone();
     batches.retain(|&b| b > 0);

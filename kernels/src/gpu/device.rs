@@ -181,9 +181,10 @@ pub struct GpuContext {
     /// The native-u64 variant of `blake2b`'s `hash`, when the device has SHADER_INT64.
     pub(super) blake2b_int64: Option<wgpu::ComputePipeline>,
     pub(super) merkle: Pipeline,
-    /// The Ed25519 verifier, compiled on first use (see [`ed25519`]): a large shader
-    /// that would otherwise slow every context creation, erasure-only runs included.
-    pub(super) ed25519: OnceLock<Result<Pipeline, GpuError>>,
+    /// The Ed25519 verifiers, in `ed25519::Ed25519Kernel::ALL` order, each compiled on
+    /// first use (see [`ed25519`]): large shaders that would otherwise slow every
+    /// context creation, erasure-only runs included.
+    pub(super) ed25519: [OnceLock<Result<super::ed25519::Verifier, GpuError>>; 2],
     /// log and exp tables of the field (see `shaders/reed_solomon.wgsl`).
     pub(super) tables: wgpu::Buffer,
     pub(super) buffers: Mutex<Buffers>,
@@ -360,7 +361,7 @@ impl GpuContext {
             blake2b,
             blake2b_int64,
             merkle,
-            ed25519: OnceLock::new(),
+            ed25519: Default::default(),
             tables,
             buffers: Mutex::new(Buffers::default()),
         })

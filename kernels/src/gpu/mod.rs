@@ -17,13 +17,15 @@
 //!   lists), one tree level per dispatch, with the same Blake2b code.
 //! - [`profile`]: host-side timers over staging copies, waits, read-backs and
 //!   submissions, summed by span while a process has profiling on;
-//! - [`ed25519`]: Ed25519 verification under ZIP-215 (`shaders/ed25519.wgsl`), one
-//!   invocation per signature, field elements as 16 limbs of 16 bits; the host checks
-//!   `s < ℓ` and computes `k = SHA-512(R ‖ A ‖ M) mod ℓ`, the shader decodes `A` and
-//!   `R` and checks the cofactored equation. Its pipeline is compiled on first use
-//!   (about 10 s on lavapipe on a 2-core machine without Mesa's shader cache, against
-//!   well under a second for the others), so contexts that never verify a signature
-//!   do not pay for it.
+//! - [`ed25519`]: Ed25519 verification under ZIP-215, one invocation per signature,
+//!   field elements as 16 limbs of 16 bits, by one of two kernels
+//!   ([`ed25519::Ed25519Kernel`]): `program` (`shaders/ed25519.wgsl`, a register
+//!   machine, the default) or `registers` (`shaders/ed25519_registers.wgsl`, field
+//!   elements in registers, 4-bit fixed windows); the host checks `s < ℓ` and computes
+//!   `k = SHA-512(R ‖ A ‖ M) mod ℓ`, the shader decodes `A` and `R` and checks the
+//!   cofactored equation. Each pipeline is compiled on first use (seconds on lavapipe
+//!   on a 2-core machine without Mesa's shader cache, against well under a second for
+//!   the others), so contexts that never verify a signature do not pay for it.
 //!
 //! One [`GpuContext`] per process ([`context`]) holds the device, the compiled pipelines,
 //! the field tables and the upload (mapped staging), working, uniform and read-back
@@ -34,6 +36,7 @@ pub mod availability;
 pub mod blake2b;
 mod device;
 pub mod ed25519;
+mod ed25519_base;
 mod error;
 pub mod merkle;
 pub mod profile;

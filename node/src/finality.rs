@@ -1556,9 +1556,12 @@ impl Sets {
         }
         let network = &current.network;
         let new: Vec<PeerId> = {
+            let connected = network.connected_peers();
             let mut informed = lock_plain(&self.informed);
-            network
-                .connected_peers()
+            // A peer that went away is told again when it comes back (it may
+            // have restarted from before the hand-off).
+            informed.retain(|p| connected.contains(p));
+            connected
                 .into_iter()
                 .filter(|p| network.is_builder(p) == Some(false))
                 .filter(|p| informed.insert(*p))

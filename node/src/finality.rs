@@ -37,8 +37,9 @@
 //! `+1`, then a voter of the new keys starting from that block. The node's
 //! store writes the new id with the finalized block, so a restart starts in the
 //! right set. A peer still voting in an ended set is sent the commit that ended
-//! it (the last few sets' are kept), which hands it off too; messages of a later
-//! set than ours are dropped until we hand off (voters resend theirs). A
+//! it (the last few sets' are kept), which hands it off too, and so is a peer
+//! that connects after a hand-off; a later set's commit is kept until we hand
+//! off to that set, its votes are dropped (voters resend theirs). A
 //! justification names its set id, so either set's can be checked. GRANDPA's
 //! BFT threshold means a set of `V` tolerates `⌊(V−1)/3⌋` silent voters (one of
 //! six in the tiny spec).
@@ -1485,16 +1486,13 @@ struct Sets {
 
 impl Sets {
     fn current(&self) -> Option<Arc<Shared>> {
-        self.current
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .upgrade()
+        lock_plain(&self.current).upgrade()
     }
 
-    /// A message for the current set goes to its voter. One of a set that ended
-    /// is answered with that set's last commit (its sender has not seen its set
-    /// end); one of a later set is dropped (we hand off when our own set's last
-    /// block is final, and its voters resend their votes).
+    /// A message for the current set goes to its voter. A vote or catch-up of a
+    /// set that ended is answered with that set's last commit (its sender has not
+    /// seen its set end). A commit of a later set is kept until we hand off to
+    /// that set; its votes are dropped (its voters resend them).
     async fn on_message(&self, peer: PeerId, message: GrandpaMessage) {
         let Some(current) = self.current() else {
             return;
@@ -1515,16 +1513,11 @@ impl Sets {
         // A commit of an ended set is not answered: the sender has ended it too
         // (it is one of the commits we send on hand-off or to new peers).
         if set_id < current.set_id && !matches!(message, GrandpaMessage::Commit { .. }) {
-            let ended = self
-                .ended
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(&set_id)
-                .cloned();
+            let ended = lock_plain(&self.ended).get(&set_id).cloned();
             let Some(commit) = ended else { return };
             let now = std::time::Instant::now();
             {
-                let mut answered = self.answered.lock().unwrap_or_else(|e| e.into_inner());
+                let mut answered = lock_plain(&self.answered);
                 if answered
                     .get(&peer)
                     .is_some_and(|t| now.duration_since(*t) < Duration::from_secs(1))
@@ -1756,7 +1749,7 @@ pub fn start(
                         continue; // a late duplicate from a voter already replaced
                     }
                     {
-                        let mut ended = sets.ended.lock().unwrap_or_else(|e| e.into_inner());
+                        let mut ended = lock_plain(&sets.ended);
                         ended.insert(next.ended_set, next.justification.clone());
                         while ended.len() > ENDED_SETS_KEPT {
                             ended.pop_first();
@@ -1779,8 +1772,7 @@ pub fn start(
                         Ok(r) => {
                             info!(set_id = next.set_id, voters = next.voters.len(),
                                 voting = r.shared.local.is_some(), "GRANDPA voter set handed off");
-                            *sets.current.lock().unwrap_or_else(|e| e.into_inner()) =
-                                Arc::downgrade(&r.shared);
+                            *lock_plain(&sets.current) = Arc::downgrade(&r.shared);
                             running = r;
                             // Everyone connected now had this set's end from
                             // the broadcast above; later peers get it once.

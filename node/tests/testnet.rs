@@ -620,9 +620,17 @@ fn bad_arguments_are_refused() {
     assert!(stderr.contains("cannot be used with"), "{stderr}");
     // A rotating validator set neither with other processes nor with liars
     // named by index.
-    for other in [&["--processes", "2"][..], &["--byzantine-guarantor"][..]] {
+    // A changing one neither with those nor with a rotating one.
+    let refused = [
+        ("--rotate-validators", &["--processes", "2"][..]),
+        ("--rotate-validators", &["--byzantine-guarantor"][..]),
+        ("--change-validators", &["--processes", "2"][..]),
+        ("--change-validators", &["--byzantine-guarantor"][..]),
+        ("--change-validators", &["--rotate-validators"][..]),
+    ];
+    for (flag, other) in refused {
         let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
-            .args(["testnet", "--slots", "2", "--rotate-validators"])
+            .args(["testnet", "--slots", "2", flag])
             .args(other)
             .output()
             .expect("tessera testnet runs");

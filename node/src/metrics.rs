@@ -113,6 +113,9 @@ pub struct NodeMetrics {
     pub best_slot: Gauge,
     /// Slot of the latest finalized block.
     pub finalized_slot: Gauge,
+    /// The GRANDPA voter set's id after the finalized block (0 at genesis, one
+    /// more at each epoch change that brings other keys into `κ`).
+    pub grandpa_voter_set: Gauge,
     /// Time of one erasure encode, seconds, by backend.
     pub da_encode_seconds: BackendHistograms,
     /// Time of one erasure reconstruction, seconds, by backend.
@@ -214,6 +217,7 @@ impl NodeMetrics {
             blocks_authored: Counter::default(),
             best_slot: Gauge::default(),
             finalized_slot: Gauge::default(),
+            grandpa_voter_set: Gauge::default(),
             da_encode_seconds: Family::new_with_constructor(seconds_histogram),
             da_reconstruct_seconds: Family::new_with_constructor(seconds_histogram),
             da_encode_bytes: Family::default(),
@@ -255,6 +259,11 @@ impl NodeMetrics {
             "finalized_slot",
             "Slot of the latest finalized block",
             m.finalized_slot.clone(),
+        );
+        r.register(
+            "grandpa_voter_set",
+            "GRANDPA voter-set id after the finalized block",
+            m.grandpa_voter_set.clone(),
         );
         r.register(
             "da_encode_seconds",

@@ -125,6 +125,10 @@ pub async fn start(shared: Arc<Shared>, config: OperatorConfig) -> Operator {
                     }
                     NodeEvent::Finalized(f) => {
                         metrics.finalized_slot.set(i64::from(f.slot));
+                        let set_id = shared.chain().voter_set().0;
+                        metrics
+                            .grandpa_voter_set
+                            .set(i64::try_from(set_id).unwrap_or(i64::MAX));
                         telemetry.send(Event::FinalizedBlockChanged(f.slot, f.hash));
                         let _ = chain_events.send(ChainEvent::FinalizedBlock(BlockDescriptor {
                             header_hash: f.hash,

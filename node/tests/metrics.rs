@@ -50,6 +50,7 @@ async fn scrape_after_recording() {
     m.block_import_seconds.observe(0.5);
     m.best_slot.set(42);
     m.finalized_slot.set(40);
+    m.grandpa_voter_set.set(2);
     let gpu = BackendLabel {
         backend: DaBackend::Gpu,
     };
@@ -108,6 +109,7 @@ async fn scrape_after_recording() {
         ("tessera_block_import_seconds_sum", 0.75),
         ("tessera_best_slot", 42.0),
         ("tessera_finalized_slot", 40.0),
+        ("tessera_grandpa_voter_set", 2.0),
         ("tessera_da_encode_seconds_count{backend=\"Gpu\"}", 1.0),
         (
             "tessera_da_encode_bytes_total{backend=\"Gpu\"}",

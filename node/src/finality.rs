@@ -1510,9 +1510,12 @@ impl Sets {
             }
             return;
         }
-        // A commit of an ended set is not answered: the sender has ended it too
-        // (it is one of the commits we send on hand-off or to new peers).
-        if set_id < current.set_id && !matches!(message, GrandpaMessage::Commit { .. }) {
+        if set_id < current.set_id {
+            // A commit of an ended set is not answered: the sender has ended it
+            // too (it is one of the commits we send on hand-off or to new peers).
+            if matches!(message, GrandpaMessage::Commit { .. }) {
+                return;
+            }
             let ended = lock_plain(&self.ended).get(&set_id).cloned();
             let Some(commit) = ended else { return };
             let now = std::time::Instant::now();
@@ -1529,9 +1532,6 @@ impl Sets {
             }
             debug!(%peer, set_id, ours = current.set_id, "a peer votes in an ended GRANDPA set; sending it that set's last commit");
             current.send_to(peer, commit);
-            return;
-        }
-        if set_id < current.set_id {
             return;
         }
         current.on_message(peer, message).await;

@@ -98,10 +98,7 @@ pub fn set_kernel(kernel: Ed25519Kernel) {
 
 /// The current [`set_kernel`] setting.
 pub fn kernel() -> Ed25519Kernel {
-    match KERNEL.load(Ordering::Relaxed) {
-        0 => Ed25519Kernel::Program,
-        _ => Ed25519Kernel::Registers,
-    }
+    Ed25519Kernel::ALL[KERNEL.load(Ordering::Relaxed) % Ed25519Kernel::ALL.len()]
 }
 
 /// A compiled kernel and what it reads besides the items: for `registers`, [1..8]B.
